@@ -1,0 +1,91 @@
+"""One Settings object for the web app, the worker and the scripts (environment variables and `.env`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DATABASE_URL = "sqlite:///data/cohort.db"
+PLACEHOLDER_SECRETS = {
+    "",
+    "change-me",
+    "changeme",
+    "change-me-in-production",
+    "secret",
+    "dev-secret",
+}
+DEV_SECRET_KEY = "dev-secret"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    APP_ENV: Literal["dev", "prod"] = "dev"
+    DATABASE_URL: str = DEFAULT_DATABASE_URL
+    SECRET_KEY: str = DEV_SECRET_KEY
+    ADMIN_EMAILS: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    DEMO_SEED_ON_EMPTY: bool = True
+    DEFAULT_TIMEZONE: str = "Asia/Kolkata"
+    DEFAULT_CURRENCY: str = "INR"
+    AUTO_MIGRATE: bool | None = None  # default: on in dev, off in prod (the deploy migrates)
+    DB_POOL_SIZE: int = 5
+    LOG_LEVEL: str = "INFO"
+
+    @field_validator("ADMIN_EMAILS", mode="before")
+    @classmethod
+    def _split_emails(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().lower() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_prod(self) -> Settings:
+        if self.APP_ENV == "prod":
+            key = self.SECRET_KEY.strip()
+            if key.lower() in PLACEHOLDER_SECRETS or len(key) < 32:
+                raise ValueError(
+                    "SECRET_KEY must be set to a random value of at least 32 characters "
+                    "when APP_ENV=prod (for example: python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(48))')."
+                )
+        return self
+
+    @property
+    def is_dev(self) -> bool:
+        return self.APP_ENV == "dev"
+
+    @property
+    def auto_migrate(self) -> bool:
+        return self.is_dev if self.AUTO_MIGRATE is None else self.AUTO_MIGRATE
+
+    @property
+    def database_url(self) -> str:
+        """The URL SQLAlchemy should use: driver made explicit, relative SQLite paths anchored."""
+        return normalize_database_url(self.DATABASE_URL)
+
+
+def normalize_database_url(url: str) -> str:
+    """Rewrite a host's `postgres://`/`postgresql://` URL for psycopg 3; anchor relative SQLite files."""
+    if url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url[len("postgres://") :]
+    elif url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        relative = url[len("sqlite:///") :]
+        if relative and not relative.startswith(":memory:"):
+            url = "sqlite:///" + str((PROJECT_ROOT / relative).resolve())
+    return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    get_settings.cache_clear()

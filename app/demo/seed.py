@@ -1,0 +1,248 @@
+"""Deterministic demo data: institutes with users of every role (later issues add their data here).
+
+The same generator feeds first-run demos, tests and benchmarks. Writes are set-based bulk
+inserts under the explicit all-institute (system) context.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Literal
+
+from sqlalchemy import Engine, insert
+from sqlmodel import Session
+
+from app.core import clock
+from app.core.db import session_scope
+from app.core.roles import Role
+from app.identity.models import Institute, User, UserStatus
+
+Size = Literal["small", "medium", "large"]
+
+FIRST = [
+    "Aarav",
+    "Vivaan",
+    "Aditya",
+    "Ananya",
+    "Diya",
+    "Ishaan",
+    "Kavya",
+    "Meera",
+    "Rohan",
+    "Saanvi",
+    "Arjun",
+    "Priya",
+    "Kabir",
+    "Nisha",
+    "Rahul",
+    "Sneha",
+    "Vikram",
+    "Zara",
+    "Amani",
+    "Baraka",
+    "Wanjiru",
+    "Kamau",
+    "Achieng",
+    "Otieno",
+    "Neema",
+    "Juma",
+    "Faith",
+    "Brian",
+    "Mercy",
+    "Kevin",
+    "Fatima",
+    "Yusuf",
+    "Grace",
+    "Daniel",
+    "Leah",
+    "Samuel",
+    "Ruth",
+    "Joseph",
+    "Esther",
+    "David",
+]
+LAST = [
+    "Sharma",
+    "Patel",
+    "Iyer",
+    "Reddy",
+    "Nair",
+    "Gupta",
+    "Khan",
+    "Singh",
+    "Das",
+    "Menon",
+    "Mwangi",
+    "Odhiambo",
+    "Kariuki",
+    "Wafula",
+    "Njoroge",
+    "Mutua",
+    "Chebet",
+    "Kiptoo",
+    "Onyango",
+    "Ali",
+]
+
+INSTITUTE_NAMES = [
+    "Demo Coaching Centre",
+    "Sunrise Academy",
+    "Lakeside Computer Institute",
+    "Greenfield School",
+    "Northstar Tutorials",
+    "Pinnacle Classes",
+    "Harbor Learning Hub",
+    "Cedar Grove Institute",
+    "Bright Minds Coaching",
+    "Summit Science Academy",
+    "Riverbend School",
+    "Orchid Tutorials",
+    "Meridian Institute",
+    "Acacia Learning Centre",
+    "Skyline Classes",
+    "Baobab Academy",
+    "Horizon Coaching",
+    "Maple Leaf School",
+    "Coral Reef Institute",
+    "Savanna Tutorials",
+]
+
+
+@dataclass(frozen=True)
+class SizeSpec:
+    institutes: int
+    biggest_students: int
+    other_students: int
+    teachers: int
+    counselors: int
+
+
+SIZES: dict[str, SizeSpec] = {
+    "small": SizeSpec(
+        institutes=2, biggest_students=40, other_students=20, teachers=4, counselors=1
+    ),
+    "medium": SizeSpec(
+        institutes=5, biggest_students=500, other_students=120, teachers=12, counselors=3
+    ),
+    "large": SizeSpec(
+        institutes=20, biggest_students=10_000, other_students=300, teachers=60, counselors=6
+    ),
+}
+
+
+@dataclass
+class SeedResult:
+    """What was built: ids per institute, for tests and benchmarks to find their way."""
+
+    size: str
+    super_admin_id: int = 0
+    institute_ids: list[int] = field(default_factory=list)
+    users_by_institute: dict[int, dict[str, list[int]]] = field(default_factory=dict)
+
+    def first(self, role: Role | str, institute_index: int = 0) -> int:
+        return self.users_by_institute[self.institute_ids[institute_index]][Role(role).value][0]
+
+
+def _slug(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+def seed_demo(*, size: Size = "small", seed: int = 7, engine: Engine | None = None) -> SeedResult:
+    """Build the demo institutes and their people in one transaction; returns their ids."""
+    if size not in SIZES:
+        raise ValueError(f"size must be one of {', '.join(SIZES)}")
+    spec = SIZES[size]
+    rng = random.Random(seed)
+    result = SeedResult(size=size)
+    today = clock.now().date()
+    with session_scope(system=True, engine=engine) as session:
+        super_admin = User(
+            institute_id=None,
+            name="Sam Superadmin",
+            email="super@cohort.example",
+            role=Role.SUPER_ADMIN.value,
+            status=UserStatus.ACTIVE.value,
+        )
+        session.add(super_admin)
+        institutes = [
+            Institute(
+                name=INSTITUTE_NAMES[i],
+                timezone="Africa/Nairobi" if i % 4 == 1 else "Asia/Kolkata",
+                currency="KES" if i % 4 == 1 else "INR",
+                subscription_end=today + timedelta(days=365),
+                max_teachers=spec.teachers + 5,
+            )
+            for i in range(spec.institutes)
+        ]
+        session.add_all(institutes)
+        session.flush()
+        result.super_admin_id = super_admin.id
+        rows: list[dict] = []
+        for index, institute in enumerate(institutes):
+            domain = f"{_slug(institute.name)}.example"
+            students = spec.biggest_students if index == 0 else spec.other_students
+            plan = [
+                (Role.ADMIN, 1),
+                (Role.TEACHER, spec.teachers),
+                (Role.COUNSELOR, spec.counselors),
+                (Role.STUDENT, students),
+            ]
+            phones: set[str] = set()
+            for role, count in plan:
+                for n in range(count):
+                    first, last = rng.choice(FIRST), rng.choice(LAST)
+                    if role == Role.ADMIN:
+                        email, name = f"admin@{domain}", f"{first} {last}"
+                    else:
+                        email, name = f"{role.value}{n + 1}@{domain}", f"{first} {last}"
+                    phone = None
+                    while phone is None or phone in phones:
+                        phone = rng.choice("6789") + "".join(
+                            rng.choice("0123456789") for _ in range(9)
+                        )
+                    phones.add(phone)
+                    # A few of everyone but the admin are still invited or disabled, as in real life.
+                    roll = rng.random()
+                    status = UserStatus.ACTIVE.value
+                    if role != Role.ADMIN and n > 0:
+                        status = (
+                            UserStatus.INVITED.value
+                            if roll < 0.04
+                            else UserStatus.DISABLED.value
+                            if roll < 0.06
+                            else status
+                        )
+                    rows.append(
+                        {
+                            "institute_id": institute.id,
+                            "name": name,
+                            "email": email,
+                            "phone": phone,
+                            "phone_key": phone[-10:],
+                            "role": role.value,
+                            "status": status,
+                            "created_at": clock.now(),
+                            "updated_at": clock.now(),
+                        }
+                    )
+        for start in range(0, len(rows), 5000):
+            session.execute(insert(User), rows[start : start + 5000])
+        session.flush()
+        _collect_ids(session, result, institutes)
+    return result
+
+
+def _collect_ids(session: Session, result: SeedResult, institutes: list[Institute]) -> None:
+    from sqlmodel import select
+
+    result.institute_ids = [i.id for i in institutes]
+    for inst in institutes:
+        result.users_by_institute[inst.id] = {r.value: [] for r in Role if r != Role.SUPER_ADMIN}
+    for user_id, institute_id, role in session.exec(
+        select(User.id, User.institute_id, User.role)
+        .where(User.institute_id.in_(result.institute_ids))
+        .order_by(User.id)
+    ):
+        result.users_by_institute[institute_id][role].append(user_id)

@@ -1,0 +1,39 @@
+"""First start: migrate the database and, in development, seed the demo institute when empty."""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from app.core.config import get_settings
+from app.core.db import engine_for, session_scope
+from app.core.migrate import upgrade_to_head
+
+log = logging.getLogger("cohort")
+
+
+@st.cache_resource(show_spinner="Preparing the database…")
+def prepare_database(url: str, auto_migrate: bool, seed_demo: bool) -> str:
+    """Run once per process and database URL."""
+    if auto_migrate:
+        upgrade_to_head(url)
+    if seed_demo:
+        from app.demo.seed import seed_demo as build
+        from app.identity import service as identity
+
+        with session_scope(system=True, engine=engine_for(url)) as session:
+            empty = identity.count_users(session) == 0
+        if empty:
+            log.warning("Empty development database: seeding the small demo institute.")
+            build(size="small", engine=engine_for(url))
+    return url
+
+
+def ensure_database() -> None:
+    settings = get_settings()
+    prepare_database(
+        settings.database_url,
+        settings.auto_migrate,
+        settings.is_dev and settings.DEMO_SEED_ON_EMPTY,
+    )

@@ -1,0 +1,84 @@
+"""Shared Streamlit pieces: running a service call as one transaction, flashes, tables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import pandas as pd
+import streamlit as st
+
+from app.core import audit
+from app.core.db import session_scope
+from app.core.errors import DomainError, PermissionDenied
+from app.core.tenancy import Actor
+
+T = TypeVar("T")
+FLASH = "cohort_flash"
+
+
+def read(actor: Actor, fn: Callable[..., T], /, **kwargs: Any) -> T:
+    """Run a read-only service call in its own transaction."""
+    with session_scope(actor) as session:
+        return fn(session, actor=actor, **kwargs)
+
+
+def act(actor: Actor, fn: Callable[..., T], /, *, where: Any = None, **kwargs: Any) -> T | None:
+    """Run a service call as one transaction; show a refusal with st.error and return None.
+
+    Nothing is written when the call raises. A permission refusal is audited separately.
+    """
+    target = where if where is not None else st
+    try:
+        with session_scope(actor) as session:
+            return fn(session, actor=actor, **kwargs)
+    except PermissionDenied as exc:
+        with session_scope(actor) as session:
+            audit.record(
+                session,
+                actor=actor,
+                action="auth.permission_denied",
+                detail={"operation": fn.__name__, "message": exc.message},
+            )
+        target.error(exc.message)
+    except DomainError as exc:
+        target.error(exc.message)
+    return None
+
+
+def flash(message: str, kind: str = "success") -> None:
+    """Show a message after the next rerun."""
+    st.session_state[FLASH] = (kind, message)
+
+
+def show_flash() -> None:
+    item = st.session_state.pop(FLASH, None)
+    if item:
+        kind, message = item
+        getattr(st, kind)(message)
+
+
+def reset_widgets(*keys: str) -> None:
+    for key in keys:
+        st.session_state.pop(key, None)
+
+
+def table(
+    rows: Iterable[dict],
+    *,
+    columns: dict[str, Any] | None = None,
+    key: str | None = None,
+    height: int | None = None,
+) -> pd.DataFrame:
+    """A read-only table of dicts, with an empty-state line."""
+    frame = pd.DataFrame(list(rows))
+    if frame.empty:
+        st.caption("Nothing to show yet.")
+        return frame
+    kwargs: dict[str, Any] = {"hide_index": True, "width": "stretch", "column_config": columns}
+    if height:
+        kwargs["height"] = height
+    if key:
+        kwargs["key"] = key
+    st.dataframe(frame, **kwargs)
+    return frame

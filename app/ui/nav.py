@@ -1,0 +1,59 @@
+"""Which pages each role may open. st.navigation receives only these; pages also guard themselves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from app.core.roles import Role
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    path: str
+    title: str
+    icon: str
+    url_path: str
+
+
+INSTITUTES = PageSpec(
+    "pages/super_admin/institutes.py", "Institutes", ":material/apartment:", "institutes"
+)
+OVERVIEW = PageSpec("pages/admin/overview.py", "Overview", ":material/dashboard:", "overview")
+USERS = PageSpec("pages/admin/users.py", "Users", ":material/group:", "users")
+MY_ACCOUNT = PageSpec("pages/common/my_account.py", "My account", ":material/person:", "my-account")
+SIGN_IN = PageSpec("pages/public/sign_in.py", "Sign in", ":material/login:", "sign-in")
+
+# The first page of each list is the role's landing page.
+NAVIGATION: dict[Role, list[PageSpec]] = {
+    Role.SUPER_ADMIN: [INSTITUTES, MY_ACCOUNT],
+    Role.ADMIN: [OVERVIEW, USERS, MY_ACCOUNT],
+    Role.TEACHER: [USERS, MY_ACCOUNT],
+    Role.COUNSELOR: [MY_ACCOUNT],
+    Role.STUDENT: [MY_ACCOUNT],
+}
+
+
+def page_specs(role: Role) -> list[PageSpec]:
+    return NAVIGATION[Role(role)]
+
+
+def _page(spec: PageSpec, *, default: bool = False, title: str | None = None) -> st.Page:
+    return st.Page(
+        spec.path,
+        title=title or spec.title,
+        icon=spec.icon,
+        url_path=spec.url_path,
+        default=default,
+    )
+
+
+def pages_for(role: Role) -> list[st.Page]:
+    specs = page_specs(role)
+    titles = {USERS.path: "Students"} if role == Role.TEACHER else {}
+    return [_page(s, default=i == 0, title=titles.get(s.path)) for i, s in enumerate(specs)]
+
+
+def sign_in_pages() -> list[st.Page]:
+    return [_page(SIGN_IN, default=True)]

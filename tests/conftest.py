@@ -1,0 +1,179 @@
+"""Test databases: every database test runs on SQLite and on PostgreSQL, built by the migrations.
+
+Each test starts from a clean migrated database: SQLite by copying a migrated template file,
+PostgreSQL by truncating every table. Tests commit for real (pages, concurrency and the worker
+need committed data), which a rolled-back outer transaction could not show.
+
+PostgreSQL: TEST_DATABASE_URL (an admin URL, default postgres@127.0.0.1:5432) creates a
+non-superuser role `cohort_app` and a scratch database it owns; the app connects as that role so
+row-level security applies. Without a server those tests skip — unless COHORT_NO_SKIP=1 (CI),
+which turns every skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+os.environ.setdefault("APP_ENV", "dev")
+os.environ["DEMO_SEED_ON_EMPTY"] = "false"
+os.environ.pop("ADMIN_EMAILS", None)
+
+from app.core.config import normalize_database_url, reset_settings_cache  # noqa: E402
+from app.core.db import engine_for, session_scope  # noqa: E402
+from app.core.migrate import upgrade_to_head  # noqa: E402
+from app.core.tenancy import Actor  # noqa: E402
+
+NO_SKIP = os.environ.get("COHORT_NO_SKIP") == "1"
+ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+APP_ROLE = "cohort_app"
+
+
+def skip_or_fail(reason: str) -> None:
+    if NO_SKIP:
+        pytest.fail(f"not allowed to skip in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if NO_SKIP and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.longrepr = f"skipped, which COHORT_NO_SKIP=1 forbids: {reason}"
+
+
+def _admin_engine() -> Engine | None:
+    try:
+        engine = create_engine(
+            normalize_database_url(ADMIN_URL), isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+        )
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        return engine
+    except Exception:  # noqa: BLE001 - any failure means "no server here"
+        return None
+
+
+def _app_url(admin_url: str, database: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(normalize_database_url(admin_url))
+    return url.set(username=APP_ROLE, password=None, database=database).render_as_string(hide_password=False)
+
+
+@dataclass
+class Db:
+    """A clean, migrated database for one test."""
+
+    kind: str
+    url: str
+
+    @property
+    def engine(self) -> Engine:
+        return engine_for(self.url)
+
+    @contextmanager
+    def scope(self, actor: Actor | None = None, *, system: bool = False, institute_id: int | None = None) -> Iterator:
+        with session_scope(actor, system=system, institute_id=institute_id, engine=self.engine) as session:
+            yield session
+
+
+class _Backend:
+    def __init__(self, kind: str, tmp_root: Path) -> None:
+        self.kind = kind
+        self.tmp_root = tmp_root
+        self.ready = False
+        self.url = ""
+        self.template: Path | None = None
+        self.admin: Engine | None = None
+        self.database = f"cohort_test_{os.getpid()}"
+
+    def prepare(self) -> None:
+        if self.ready:
+            return
+        if self.kind == "sqlite":
+            self.template = self.tmp_root / "template.db"
+            upgrade_to_head(f"sqlite:///{self.template}")
+            engine_for(f"sqlite:///{self.template}").dispose()
+            self.url = f"sqlite:///{self.tmp_root / 'test.db'}"
+        else:
+            self.admin = _admin_engine()
+            if self.admin is None:
+                skip_or_fail(f"no PostgreSQL server answers at {ADMIN_URL} (set TEST_DATABASE_URL)")
+            with self.admin.connect() as conn:
+                conn.execute(text(
+                    f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN "
+                    f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; END IF; END $$"
+                ))
+                conn.execute(text(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)"))
+                conn.execute(text(f"CREATE DATABASE {self.database} OWNER {APP_ROLE}"))
+            self.url = _app_url(ADMIN_URL, self.database)
+            upgrade_to_head(self.url)
+            with engine_for(self.url).connect() as conn:
+                self.tables = [
+                    row[0]
+                    for row in conn.execute(text(
+                        "select tablename from pg_tables where schemaname = 'public' and tablename <> 'alembic_version'"
+                    ))
+                ]
+        self.ready = True
+
+    def reset(self) -> None:
+        if self.kind == "sqlite":
+            engine_for(self.url).dispose()
+            target = Path(self.url.removeprefix("sqlite:///"))
+            for suffix in ("-wal", "-shm"):
+                Path(f"{target}{suffix}").unlink(missing_ok=True)
+            shutil.copyfile(self.template, target)
+        else:
+            with engine_for(self.url).begin() as conn:
+                conn.execute(text(f"TRUNCATE {', '.join(self.tables)} RESTART IDENTITY CASCADE"))
+
+    def drop(self) -> None:
+        if self.kind == "postgres" and self.admin is not None and self.ready:
+            engine_for(self.url).dispose()
+            with self.admin.connect() as conn:
+                conn.execute(text(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)"))
+
+
+@pytest.fixture(scope="session")
+def _backends(tmp_path_factory) -> Iterator[dict[str, _Backend]]:
+    root = tmp_path_factory.mktemp("db")
+    backends = {"sqlite": _Backend("sqlite", root), "postgres": _Backend("postgres", root)}
+    yield backends
+    for backend in backends.values():
+        backend.drop()
+
+
+BACKENDS = [pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request, _backends, monkeypatch) -> Iterator[Db]:
+    """A clean migrated database on each backend; the app's settings point at it."""
+    backend = _backends[request.param]
+    backend.prepare()
+    backend.reset()
+    monkeypatch.setenv("DATABASE_URL", backend.url)
+    reset_settings_cache()
+    yield Db(kind=backend.kind, url=backend.url)
+    reset_settings_cache()
+
+
+@pytest.fixture
+def pg(_backends) -> _Backend:
+    """The PostgreSQL backend itself (for tests that only make sense there)."""
+    backend = _backends["postgres"]
+    backend.prepare()
+    backend.reset()
+    return backend

@@ -1,0 +1,50 @@
+"""Plain factory functions for tests: build rows directly under the system context."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, timedelta
+
+from app.core import clock
+from app.core.roles import Role
+from app.core.tenancy import Actor
+from app.core.validation import phone_key
+from app.identity.models import Institute, User, UserStatus
+
+_counter = itertools.count(1)
+
+
+def institute(db, *, name: str | None = None, max_teachers: int | None = None,
+              subscription_end: date | None = None, timezone: str = "Asia/Kolkata") -> Institute:
+    with db.scope(system=True) as s:
+        inst = Institute(
+            name=name or f"Institute {next(_counter)}",
+            timezone=timezone,
+            max_teachers=max_teachers,
+            subscription_end=subscription_end or (clock.now().date() + timedelta(days=365)),
+        )
+        s.add(inst)
+        s.flush()
+        return inst
+
+
+def user(db, inst: Institute | None, role: Role | str, *, name: str | None = None, email: str | None = None,
+         phone: str | None = None, status: str = UserStatus.ACTIVE.value) -> User:
+    n = next(_counter)
+    with db.scope(system=True) as s:
+        u = User(
+            institute_id=inst.id if inst else None,
+            name=name or f"{Role(role).label} {n}",
+            email=email if email is not None else f"{Role(role).value}{n}@example.com",
+            phone=phone,
+            phone_key=phone_key(phone),
+            role=Role(role).value,
+            status=status,
+        )
+        s.add(u)
+        s.flush()
+        return u
+
+
+def actor_for(u: User) -> Actor:
+    return Actor(user_id=u.id, role=Role(u.role), institute_id=u.institute_id, name=u.name, source="test")
