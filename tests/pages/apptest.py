@@ -38,3 +38,11 @@ def texts(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [t.value for t in at.title] + [s.value for s in at.success]
     parts += [c.value for c in at.caption] + [e.value for e in at.error] + [i.value for i in at.info]
     return "\n".join(str(p) for p in parts)
+
+
+def frame(at: AppTest, column: str):
+    """The first table on the page that has `column` (st.dataframe carries no key in AppTest)."""
+    for df in at.dataframe:
+        if column in df.value.columns:
+            return df.value
+    raise AssertionError(f"no table with a {column!r} column")

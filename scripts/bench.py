@@ -1,0 +1,133 @@
+"""Benchmarks on generated demo data; prints figures, asserts nothing.
+
+    uv run python scripts/bench.py --size small|medium|large [--database-url URL] [--repeat N] --json
+
+Without --database-url a fresh SQLite file in a temporary folder is used. A given database
+must be empty (it is migrated and seeded) unless --reuse is passed (then seeding is skipped).
+Page figures are medians of warm AppTest runs of the real router (`page_<name>_ms`); the first,
+cold run of each page is reported separately as `page_<name>_cold_ms`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", choices=["small", "medium", "large"], default="small")
+    parser.add_argument("--database-url")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--reuse", action="store_true", help="use an already seeded database")
+    parser.add_argument("--json", action="store_true", help="print one JSON object (default: a table)")
+    args = parser.parse_args(argv)
+
+    tmp = None
+    if not args.database_url:
+        tmp = tempfile.TemporaryDirectory(prefix="cohort-bench-")
+        args.database_url = f"sqlite:///{tmp.name}/bench.db"
+    os.environ["DATABASE_URL"] = args.database_url
+    os.environ["APP_ENV"] = "dev"
+    os.environ["DEMO_SEED_ON_EMPTY"] = "false"
+    os.environ["AUTO_MIGRATE"] = "false"
+
+    import logging
+
+    logging.getLogger("streamlit").setLevel(logging.ERROR)
+
+    from app.core.config import get_settings, reset_settings_cache
+    from app.core.db import engine_for, session_scope
+    from app.core.migrate import upgrade_to_head
+    from app.demo.seed import seed_demo
+    from app.identity import service as identity
+
+    reset_settings_cache()
+    url = get_settings().database_url
+    figures: dict[str, object] = {"size": args.size, "database": engine_for(url).dialect.name}
+    figures["migrate_s"] = round(_timed(lambda: upgrade_to_head(url)), 3)
+    engine = engine_for(url)
+    with session_scope(system=True, engine=engine) as session:
+        populated = identity.count_users(session) > 0
+    if populated and not args.reuse:
+        print("The database already has users: pass an empty database, or --reuse.", file=sys.stderr)
+        return 1
+    if not populated:
+        figures["seed_s"] = round(_timed(lambda: seed_demo(size=args.size, seed=args.seed, engine=engine)), 3)
+
+    figures.update(_page_figures(engine, args.repeat))
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        for key, value in figures.items():
+            print(f"{key:40} {value}")
+    if tmp is not None:
+        engine.dispose()
+        tmp.cleanup()
+    return 0
+
+
+def _page_figures(engine, repeat: int) -> dict[str, float]:
+    from sqlmodel import col, select
+    from streamlit.testing.v1 import AppTest
+
+    from app.core.db import session_scope
+    from app.core.roles import Role
+    from app.identity.models import Institute, User
+
+    with session_scope(system=True, engine=engine) as session:
+        biggest = session.exec(
+            select(User.institute_id).where(User.role == Role.STUDENT.value)
+            .group_by(User.institute_id).order_by(col(User.institute_id).desc())
+        ).all()
+        counts = {}
+        for institute_id in biggest:
+            counts[institute_id] = len(session.exec(select(User.id).where(User.institute_id == institute_id)).all())
+        big = max(counts, key=counts.get)
+        email = {}
+        for role in (Role.ADMIN, Role.TEACHER, Role.STUDENT):
+            email[role] = session.exec(
+                select(User.email).where(User.institute_id == big, User.role == role.value, User.status == "active").order_by(User.id)
+            ).first()
+        email[Role.SUPER_ADMIN] = session.exec(select(User.email).where(User.role == Role.SUPER_ADMIN.value)).first()
+        assert session.get(Institute, big) is not None
+
+    plan = [
+        ("institutes", Role.SUPER_ADMIN, "pages/super_admin/institutes.py"),
+        ("overview", Role.ADMIN, "pages/admin/overview.py"),
+        ("users", Role.ADMIN, "pages/admin/users.py"),
+        ("students", Role.TEACHER, "pages/admin/users.py"),
+        ("my_account", Role.STUDENT, "pages/common/my_account.py"),
+    ]
+    figures: dict[str, float] = {}
+    for name, role, path in plan:
+        at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+        at.user = {"is_logged_in": True, "email": email[role], "email_verified": True}
+        at.run()
+        at.switch_page(path)
+        figures[f"page_{name}_cold_ms"] = round(_timed(at.run) * 1000, 1)
+        if at.exception:
+            raise SystemExit(f"page {name} failed: {at.exception[0].message}")
+        samples = [_timed(at.run) * 1000 for _ in range(repeat)]
+        figures[f"page_{name}_ms"] = round(statistics.median(samples), 1)
+    return figures
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,117 @@
+"""Settings, clock, money, validation and the audit log."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError as SettingsError
+from sqlalchemy import text
+
+from app.core import audit, clock, money
+from app.core.config import Settings, normalize_database_url
+from app.core.errors import ValidationError
+from app.core.roles import Role
+from app.core.validation import normalize_email, normalize_phone, phone_key
+from tests import factories as f
+
+
+def test_prod_refuses_placeholder_secret(monkeypatch):
+    monkeypatch.setenv("APP_ENV", "prod")
+    monkeypatch.setenv("SECRET_KEY", "change-me")
+    with pytest.raises(SettingsError, match="SECRET_KEY must be set"):
+        Settings(_env_file=None)
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    assert Settings(_env_file=None).APP_ENV == "prod"
+
+
+def test_admin_emails_parsed_from_comma_list(monkeypatch):
+    monkeypatch.setenv("ADMIN_EMAILS", " Boss@Example.com, two@example.com ,")
+    assert Settings(_env_file=None).ADMIN_EMAILS == ["boss@example.com", "two@example.com"]
+
+
+def test_database_urls_normalised():
+    assert normalize_database_url("postgres://u:p@h:5432/d") == "postgresql+psycopg://u:p@h:5432/d"
+    assert normalize_database_url("postgresql://u@h/d") == "postgresql+psycopg://u@h/d"
+    assert normalize_database_url("postgresql+psycopg://u@h/d") == "postgresql+psycopg://u@h/d"
+    anchored = normalize_database_url("sqlite:///data/cohort.db")
+    assert anchored.startswith("sqlite:////") and anchored.endswith("/data/cohort.db")
+
+
+def test_clock_freezes_and_advances():
+    moment = datetime(2026, 3, 1, 18, 45, tzinfo=UTC)
+    with clock.frozen(moment):
+        assert clock.now() == moment
+        assert clock.today_in("Asia/Kolkata").isoformat() == "2026-03-02"  # 00:15 IST
+        clock.advance(timedelta(hours=1))
+        assert clock.now() == moment + timedelta(hours=1)
+    assert clock.now() != moment
+
+
+@pytest.mark.parametrize(
+    ("typed", "currency", "minor"),
+    [("1,250.50", "INR", 125050), ("300", "KES", 30000), ("7", "JPY", 7), ("0.125", "KWD", 125)],
+)
+def test_money_parses_typed_amounts(typed, currency, minor):
+    assert money.to_minor(typed, currency) == minor
+
+
+def test_money_refuses_fractions_of_a_minor_unit_and_junk():
+    with pytest.raises(ValidationError, match="at most 2 decimal places"):
+        money.to_minor("10.005", "INR")
+    with pytest.raises(ValidationError, match="not an amount"):
+        money.to_minor("ten", "INR")
+
+
+def test_money_formats():
+    assert money.format_money(125050, "INR") == "₹1,250.50"
+    assert money.format_money(-30000, "KES") == "-KSh 300.00"
+    assert money.format_money(500, "XYZ") == "5.00 XYZ"
+
+
+@given(total=st.integers(0, 10**9), weights=st.lists(st.integers(1, 1000), min_size=1, max_size=12))
+def test_allocate_never_loses_a_unit(total, weights):
+    shares = money.allocate(total, weights)
+    assert sum(shares) == total
+    assert all(s >= 0 for s in shares)
+
+
+@given(st.decimals(min_value=Decimal("-1e9"), max_value=Decimal("1e9"), places=2, allow_nan=False))
+def test_money_round_trips(value):
+    assert money.from_minor(money.to_minor(value, "INR"), "INR") == value
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("98765 43210", "9876543210"), ("+91 98765-43210", "+919876543210"), ("0091 98765 43210", "+919876543210"),
+     ("(020) 123 4567", "0201234567"), ("", None), (None, None)],
+)
+def test_phone_normalised(raw, expected):
+    assert normalize_phone(raw) == expected
+
+
+def test_phone_keys_match_across_formats():
+    assert phone_key(normalize_phone("+91 98765 43210")) == phone_key(normalize_phone("9876543210"))
+
+
+def test_email_normalised_and_checked():
+    assert normalize_email("  Ada@Example.COM ") == "ada@example.com"
+    with pytest.raises(ValidationError):
+        normalize_email("ada@")
+
+
+def test_audit_log_is_append_only_and_never_stores_secrets(db):
+    inst = f.institute(db)
+    actor = f.actor_for(f.user(db, inst, Role.ADMIN))
+    with db.scope(actor) as s:
+        entry = audit.record(s, actor=actor, action="auth.test", detail={"password": "hunter2", "otp_code": "123456", "method": "password"})
+    with db.scope(actor) as s:
+        stored = s.get(audit.AuditLog, entry.id)
+        assert stored.detail == {"method": "password"}
+        assert stored.institute_id == inst.id and stored.at.tzinfo is not None
+    for statement in ("update audit_log set action = 'x'", "delete from audit_log"):
+        with pytest.raises(Exception, match="append-only"), db.scope(actor) as s:
+            s.execute(text(statement))
+    with db.scope(actor) as s:
+        assert audit.count_entries(s, actor=actor, action="auth.test") == 1
