@@ -1,0 +1,208 @@
+"""Browser-test harness: a real `streamlit run` on a free port and Debian's headless Chromium.
+
+Never downloads a browser (`playwright install` is not used): Chromium comes from the system at
+/usr/bin/chromium. Without it the browser tests skip locally and fail in CI (COHORT_NO_SKIP=1).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page, Playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+STARTUP_TIMEOUT = 60.0
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class StreamlitServer:
+    """`streamlit run streamlit_app.py` as a subprocess, in its own process group.
+
+    Use as a context manager: entering starts the server and waits for `/_stcore/health` to say
+    `ok`; leaving terminates the whole process group. Without `secrets_file` the server reads an
+    empty secrets file, so a developer's `.streamlit/secrets.toml` cannot change what a test sees.
+    """
+
+    def __init__(
+        self,
+        database_url: str,
+        extra_env: dict[str, str] | None = None,
+        secrets_file: str | os.PathLike[str] | None = None,
+        *,
+        startup_timeout: float = STARTUP_TIMEOUT,
+    ) -> None:
+        self.database_url = database_url
+        self.extra_env = dict(extra_env or {})
+        self.secrets_file = Path(secrets_file) if secrets_file is not None else None
+        self.startup_timeout = startup_timeout
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        # localhost, not 127.0.0.1: an [auth] redirect_uri must match the origin the browser opens.
+        return f"http://localhost:{self.port}"
+
+    def log(self) -> str:
+        """Everything the server printed so far (stdout and stderr, interleaved)."""
+        if self._log_path is None or not self._log_path.exists():
+            return ""
+        return self._log_path.read_text(errors="replace")
+
+    def start(self) -> StreamlitServer:
+        self._tmp = tempfile.TemporaryDirectory(prefix="cohort-e2e-")
+        tmp = Path(self._tmp.name)
+        self._log_path = tmp / "streamlit.log"
+        secrets = self.secrets_file
+        if secrets is None:
+            secrets = tmp / "secrets.toml"
+            secrets.write_text("")
+        self.port = free_port()
+        env = {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "APP_ENV": "dev",
+            "DEMO_SEED_ON_EMPTY": "false",
+            "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "streamlit_app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(self.port),
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+            "--secrets.files",
+            str(secrets),
+        ]
+        with self._log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            self._wait_healthy()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_healthy(self) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + self.startup_timeout
+        health = f"{self.url}/_stcore/health"
+        last_error = "no answer yet"
+        while time.monotonic() < deadline:
+            code = self.process.poll()
+            if code is not None:
+                raise RuntimeError(
+                    f"streamlit exited with code {code} before it was healthy.\n"
+                    f"--- server output ---\n{self.log()}"
+                )
+            try:
+                with urllib.request.urlopen(health, timeout=2) as response:
+                    body = response.read().decode(errors="replace").strip()
+                if body == "ok":
+                    return
+                last_error = f"health answered {body!r}"
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
+                last_error = repr(exc)
+            time.sleep(0.2)
+        raise RuntimeError(
+            f"streamlit did not answer ok at {health} within {self.startup_timeout:.0f} s "
+            f"(last: {last_error}).\n--- server output ---\n{self.log()}"
+        )
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+                try:
+                    os.killpg(process.pid, sig)
+                except ProcessLookupError:
+                    break
+                try:
+                    process.wait(timeout=wait)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+            self._log_path = None
+
+    def __enter__(self) -> StreamlitServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def launch_chromium(playwright: Playwright) -> Browser:
+    """Debian's Chromium, headless, through Playwright's sync API (no browser download)."""
+    if not CHROMIUM.exists():
+        from tests.conftest import skip_or_fail
+
+        skip_or_fail(
+            f"no Chromium at {CHROMIUM} (apt-get install -y chromium); never `playwright install`"
+        )
+    return playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    )
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save a full-page screenshot to test-artifacts/screenshots/<name>.png (git-ignored)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
