@@ -2,18 +2,19 @@
 
 import streamlit as st
 
-from app.core.config import get_settings
+from app.identity.onboarding import needs_onboarding
 from app.ui import auth, bootstrap, chrome, nav
 
 st.set_page_config(page_title="Cohort", page_icon=":material/school:", layout="wide")
 
-settings = get_settings()
 bootstrap.ensure_database()
 user = auth.current_user()
 st.session_state[auth.CURRENT] = user
 
 if user is None:
     page = st.navigation(nav.sign_in_pages(), position="hidden")
+elif needs_onboarding(user.consent_version):
+    page = st.navigation(nav.onboarding_pages(), position="hidden")
 else:
     chrome.sidebar(user)
     page = st.navigation(nav.pages_for(user.role))

@@ -2,7 +2,15 @@
 
 from app.core.audit import AuditLog
 from app.core.models_base import metadata
-from app.identity.models import Institute, User
+from app.core.ratelimit import RateEvent
+from app.identity.models import (
+    AuthSession,
+    ConsentAcceptance,
+    Institute,
+    OtpCode,
+    PasswordLink,
+    User,
+)
 
 # Tables whose rows belong to one institute; each has row-level security on PostgreSQL.
 # (institutes itself is guarded by its id.)
@@ -10,6 +18,22 @@ TENANT_TABLES: dict[str, str] = {
     "institutes": "id",
     "users": "institute_id",
     "audit_log": "institute_id",
+    "consent_acceptances": "institute_id",
 }
 
-__all__ = ["AuditLog", "Institute", "User", "metadata", "TENANT_TABLES"]
+# Global tables used only before or around sign-in, under the system context (no institute yet).
+GLOBAL_TABLES = {"rate_events", "auth_sessions", "otp_codes", "password_links"}
+
+__all__ = [
+    "AuditLog",
+    "AuthSession",
+    "ConsentAcceptance",
+    "Institute",
+    "OtpCode",
+    "PasswordLink",
+    "RateEvent",
+    "User",
+    "metadata",
+    "TENANT_TABLES",
+    "GLOBAL_TABLES",
+]

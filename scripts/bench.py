@@ -30,13 +30,17 @@ def _timed(fn) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size", choices=["small", "medium", "large"], default="small")
     parser.add_argument("--database-url")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--reuse", action="store_true", help="use an already seeded database")
-    parser.add_argument("--json", action="store_true", help="print one JSON object (default: a table)")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object (default: a table)"
+    )
     args = parser.parse_args(argv)
 
     tmp = None
@@ -66,10 +70,14 @@ def main(argv: list[str] | None = None) -> int:
     with session_scope(system=True, engine=engine) as session:
         populated = identity.count_users(session) > 0
     if populated and not args.reuse:
-        print("The database already has users: pass an empty database, or --reuse.", file=sys.stderr)
+        print(
+            "The database already has users: pass an empty database, or --reuse.", file=sys.stderr
+        )
         return 1
     if not populated:
-        figures["seed_s"] = round(_timed(lambda: seed_demo(size=args.size, seed=args.seed, engine=engine)), 3)
+        figures["seed_s"] = round(
+            _timed(lambda: seed_demo(size=args.size, seed=args.seed, engine=engine)), 3
+        )
 
     figures.update(_page_figures(engine, args.repeat))
     if args.json:
@@ -93,19 +101,27 @@ def _page_figures(engine, repeat: int) -> dict[str, float]:
 
     with session_scope(system=True, engine=engine) as session:
         biggest = session.exec(
-            select(User.institute_id).where(User.role == Role.STUDENT.value)
-            .group_by(User.institute_id).order_by(col(User.institute_id).desc())
+            select(User.institute_id)
+            .where(User.role == Role.STUDENT.value)
+            .group_by(User.institute_id)
+            .order_by(col(User.institute_id).desc())
         ).all()
         counts = {}
         for institute_id in biggest:
-            counts[institute_id] = len(session.exec(select(User.id).where(User.institute_id == institute_id)).all())
+            counts[institute_id] = len(
+                session.exec(select(User.id).where(User.institute_id == institute_id)).all()
+            )
         big = max(counts, key=counts.get)
         email = {}
         for role in (Role.ADMIN, Role.TEACHER, Role.STUDENT):
             email[role] = session.exec(
-                select(User.email).where(User.institute_id == big, User.role == role.value, User.status == "active").order_by(User.id)
+                select(User.email)
+                .where(User.institute_id == big, User.role == role.value, User.status == "active")
+                .order_by(User.id)
             ).first()
-        email[Role.SUPER_ADMIN] = session.exec(select(User.email).where(User.role == Role.SUPER_ADMIN.value)).first()
+        email[Role.SUPER_ADMIN] = session.exec(
+            select(User.email).where(User.role == Role.SUPER_ADMIN.value)
+        ).first()
         assert session.get(Institute, big) is not None
 
     plan = [

@@ -55,7 +55,9 @@ def pytest_runtest_makereport(item, call):
 def _admin_engine() -> Engine | None:
     try:
         engine = create_engine(
-            normalize_database_url(ADMIN_URL), isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+            normalize_database_url(ADMIN_URL),
+            isolation_level="AUTOCOMMIT",
+            connect_args={"connect_timeout": 3},
         )
         with engine.connect() as conn:
             conn.execute(text("select 1"))
@@ -68,7 +70,9 @@ def _app_url(admin_url: str, database: str) -> str:
     from sqlalchemy.engine import make_url
 
     url = make_url(normalize_database_url(admin_url))
-    return url.set(username=APP_ROLE, password=None, database=database).render_as_string(hide_password=False)
+    return url.set(username=APP_ROLE, password=None, database=database).render_as_string(
+        hide_password=False
+    )
 
 
 @dataclass
@@ -83,8 +87,12 @@ class Db:
         return engine_for(self.url)
 
     @contextmanager
-    def scope(self, actor: Actor | None = None, *, system: bool = False, institute_id: int | None = None) -> Iterator:
-        with session_scope(actor, system=system, institute_id=institute_id, engine=self.engine) as session:
+    def scope(
+        self, actor: Actor | None = None, *, system: bool = False, institute_id: int | None = None
+    ) -> Iterator:
+        with session_scope(
+            actor, system=system, institute_id=institute_id, engine=self.engine
+        ) as session:
             yield session
 
 
@@ -111,10 +119,12 @@ class _Backend:
             if self.admin is None:
                 skip_or_fail(f"no PostgreSQL server answers at {ADMIN_URL} (set TEST_DATABASE_URL)")
             with self.admin.connect() as conn:
-                conn.execute(text(
-                    f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN "
-                    f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; END IF; END $$"
-                ))
+                conn.execute(
+                    text(
+                        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN "
+                        f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; END IF; END $$"
+                    )
+                )
                 conn.execute(text(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)"))
                 conn.execute(text(f"CREATE DATABASE {self.database} OWNER {APP_ROLE}"))
             self.url = _app_url(ADMIN_URL, self.database)
@@ -122,9 +132,11 @@ class _Backend:
             with engine_for(self.url).connect() as conn:
                 self.tables = [
                     row[0]
-                    for row in conn.execute(text(
-                        "select tablename from pg_tables where schemaname = 'public' and tablename <> 'alembic_version'"
-                    ))
+                    for row in conn.execute(
+                        text(
+                            "select tablename from pg_tables where schemaname = 'public' and tablename <> 'alembic_version'"
+                        )
+                    )
                 ]
         self.ready = True
 
@@ -155,7 +167,10 @@ def _backends(tmp_path_factory) -> Iterator[dict[str, _Backend]]:
         backend.drop()
 
 
-BACKENDS = [pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)]
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -177,3 +192,15 @@ def pg(_backends) -> _Backend:
     backend.prepare()
     backend.reset()
     return backend
+
+
+@pytest.fixture
+def telegram_fake():
+    """The real python-telegram-bot client over a fake transport, installed as the app's sender."""
+    from app.integrations import telegram
+    from tests.fakes.telegram import fake_sender
+
+    sender, transport = fake_sender()
+    telegram.use_sender(sender)
+    yield transport
+    telegram.use_sender(None)

@@ -7,15 +7,23 @@ from datetime import date, timedelta
 
 from app.core import clock
 from app.core.roles import Role
+from app.core.security import hash_password
 from app.core.tenancy import Actor
 from app.core.validation import phone_key
 from app.identity.models import Institute, User, UserStatus
+from app.identity.onboarding import CONSENT_VERSION
 
 _counter = itertools.count(1)
 
 
-def institute(db, *, name: str | None = None, max_teachers: int | None = None,
-              subscription_end: date | None = None, timezone: str = "Asia/Kolkata") -> Institute:
+def institute(
+    db,
+    *,
+    name: str | None = None,
+    max_teachers: int | None = None,
+    subscription_end: date | None = None,
+    timezone: str = "Asia/Kolkata",
+) -> Institute:
     with db.scope(system=True) as s:
         inst = Institute(
             name=name or f"Institute {next(_counter)}",
@@ -28,8 +36,19 @@ def institute(db, *, name: str | None = None, max_teachers: int | None = None,
         return inst
 
 
-def user(db, inst: Institute | None, role: Role | str, *, name: str | None = None, email: str | None = None,
-         phone: str | None = None, status: str = UserStatus.ACTIVE.value) -> User:
+def user(
+    db,
+    inst: Institute | None,
+    role: Role | str,
+    *,
+    name: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    status: str = UserStatus.ACTIVE.value,
+    consent_version: str | None = CONSENT_VERSION,
+    password: str | None = None,
+    telegram_chat_id: str | None = None,
+) -> User:
     n = next(_counter)
     with db.scope(system=True) as s:
         u = User(
@@ -40,6 +59,9 @@ def user(db, inst: Institute | None, role: Role | str, *, name: str | None = Non
             phone_key=phone_key(phone),
             role=Role(role).value,
             status=status,
+            consent_version=consent_version,
+            password_hash=hash_password(password) if password else None,
+            telegram_chat_id=telegram_chat_id,
         )
         s.add(u)
         s.flush()
@@ -47,4 +69,6 @@ def user(db, inst: Institute | None, role: Role | str, *, name: str | None = Non
 
 
 def actor_for(u: User) -> Actor:
-    return Actor(user_id=u.id, role=Role(u.role), institute_id=u.institute_id, name=u.name, source="test")
+    return Actor(
+        user_id=u.id, role=Role(u.role), institute_id=u.institute_id, name=u.name, source="test"
+    )

@@ -35,6 +35,25 @@ class Settings(BaseSettings):
     AUTO_MIGRATE: bool | None = None  # default: on in dev, off in prod (the deploy migrates)
     DB_POOL_SIZE: int = 5
     LOG_LEVEL: str = "INFO"
+    APP_BASE_URL: str = "http://localhost:8501"
+
+    # Sign-in and sessions
+    AUTH_ADMIN_PHONE: str | None = None
+    AUTH_OTP_EXPIRY_MINUTES: int = 10
+    AUTH_OTP_MAX_ATTEMPTS: int = 5
+    AUTH_OTP_MAX_REQUESTS: int = 3
+    AUTH_OTP_REQUEST_WINDOW_MINUTES: int = 15
+    AUTH_OTP_FALLBACK_CHAT_ID: str | None = None
+    AUTH_SESSION_EXPIRY_HOURS: int = 12
+    AUTH_SESSION_IDLE_MINUTES: int = 30
+    AUTH_LOCKOUT_THRESHOLD: int = 5
+    AUTH_LOCKOUT_WINDOW_MINUTES: int = 15
+    AUTH_LOCKOUT_MAX_MINUTES: int = 15
+    AUTH_PASSWORD_LINK_HOURS: int = 72
+
+    # Telegram
+    TELEGRAM_BOT_TOKEN: str | None = None
+    TELEGRAM_API_BASE_URL: str | None = None  # a local Bot API server; default: Telegram's
 
     @field_validator("ADMIN_EMAILS", mode="before")
     @classmethod

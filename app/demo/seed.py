@@ -18,6 +18,7 @@ from app.core import clock
 from app.core.db import session_scope
 from app.core.roles import Role
 from app.identity.models import Institute, User, UserStatus
+from app.identity.onboarding import CONSENT_VERSION
 
 Size = Literal["small", "medium", "large"]
 
@@ -164,6 +165,7 @@ def seed_demo(*, size: Size = "small", seed: int = 7, engine: Engine | None = No
             email="super@cohort.example",
             role=Role.SUPER_ADMIN.value,
             status=UserStatus.ACTIVE.value,
+            consent_version=CONSENT_VERSION,
         )
         session.add(super_admin)
         institutes = [
@@ -223,6 +225,10 @@ def seed_demo(*, size: Size = "small", seed: int = 7, engine: Engine | None = No
                             "phone_key": phone[-10:],
                             "role": role.value,
                             "status": status,
+                            # Demo people have been through onboarding already.
+                            "consent_version": CONSENT_VERSION
+                            if status == UserStatus.ACTIVE.value
+                            else None,
                             "created_at": clock.now(),
                             "updated_at": clock.now(),
                         }

@@ -27,6 +27,8 @@ class Institute(SQLModel, table=True):
     currency: str = Field(default="INR", max_length=3)
     subscription_end: date | None = Field(default=None)
     max_teachers: int | None = Field(default=None)
+    # Set when ADMIN_EMAILS bootstrapped this institute; cleared when an admin dismisses the warning.
+    bootstrap_warning: bool = Field(default=False)
     created_at: datetime = Field(default_factory=clock.now)
 
     def subscription_expired(self, today: date) -> bool:
@@ -48,6 +50,7 @@ class User(SQLModel, table=True):
         Index("ix_users_institute_id_role_status", "institute_id", "role", "status"),
         Index("ix_users_email", "email"),
         Index("ix_users_phone_key", "phone_key"),
+        UniqueConstraint("institute_id", "oidc_issuer", "oidc_subject"),
         CheckConstraint(f"role IN ({_ROLE_VALUES})", name="role"),
         CheckConstraint(f"status IN ({_STATUS_VALUES})", name="status"),
         CheckConstraint(
@@ -68,3 +71,77 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(default_factory=clock.now)
     updated_at: datetime = Field(default_factory=clock.now)
     last_sign_in_at: datetime | None = Field(default=None)
+    # Sign-in credentials and links
+    password_hash: str | None = Field(default=None, max_length=255)
+    password_set_at: datetime | None = Field(default=None)
+    oidc_issuer: str | None = Field(default=None, max_length=255)
+    oidc_subject: str | None = Field(default=None, max_length=255)
+    telegram_chat_id: str | None = Field(default=None, max_length=64)
+    # Onboarding: the consent version accepted last (history in consent_acceptances)
+    consent_version: str | None = Field(default=None, max_length=40)
+    onboarded_at: datetime | None = Field(default=None)
+
+
+class ConsentAcceptance(SQLModel, table=True):
+    """Each acceptance of the data-use consent, with its version and time."""
+
+    __tablename__ = "consent_acceptances"
+    __table_args__ = (
+        Index("ix_consent_acceptances_institute_id_user_id", "institute_id", "user_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int | None = Field(default=None, foreign_key="institutes.id")
+    user_id: int = Field(foreign_key="users.id")
+    version: str = Field(max_length=40)
+    accepted_at: datetime = Field(default_factory=clock.now)
+    source: str | None = Field(default=None, max_length=120)
+
+
+class AuthSession(SQLModel, table=True):
+    """A signed-in session kept on the server; the browser holds only a random token."""
+
+    __tablename__ = "auth_sessions"
+    __table_args__ = (Index("ix_auth_sessions_user_id_ended_at", "user_id", "ended_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="users.id")
+    method: str = Field(max_length=20)
+    created_at: datetime = Field(default_factory=clock.now)
+    last_seen_at: datetime = Field(default_factory=clock.now)
+    expires_at: datetime
+    ended_at: datetime | None = Field(default=None)
+    end_reason: str | None = Field(default=None, max_length=40)
+    source: str | None = Field(default=None, max_length=120)
+
+
+class OtpCode(SQLModel, table=True):
+    """A one-time sign-in code sent by Telegram; only its keyed hash is stored."""
+
+    __tablename__ = "otp_codes"
+    __table_args__ = (Index("ix_otp_codes_phone_key_created_at", "phone_key", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    phone_key: str = Field(max_length=10)
+    code_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=clock.now)
+    expires_at: datetime
+    attempts: int = Field(default=0)
+    consumed_at: datetime | None = Field(default=None)
+
+
+class PasswordLink(SQLModel, table=True):
+    """A one-time link to set a password (from an invitation or an admin's reset)."""
+
+    __tablename__ = "password_links"
+    __table_args__ = (Index("ix_password_links_user_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="users.id")
+    purpose: str = Field(max_length=20)  # invitation | reset
+    created_by: int | None = Field(default=None)
+    created_at: datetime = Field(default_factory=clock.now)
+    expires_at: datetime
+    used_at: datetime | None = Field(default=None)

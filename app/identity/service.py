@@ -14,7 +14,7 @@ from app.core.errors import AccessRevoked, Conflict, NotFound, PermissionDenied,
 from app.core.roles import Role, manageable_roles
 from app.core.tenancy import Actor
 from app.core.validation import normalize_email, normalize_phone, phone_key
-from app.identity.models import Institute, User, UserStatus
+from app.identity.models import AuthSession, Institute, User, UserStatus
 
 NOT_AUTHORIZED = "You are not authorized. Please contact admin."
 SUBSCRIPTION_EXPIRED = "Your institute's subscription has expired."
@@ -370,6 +370,8 @@ def set_user_status(session: Session, *, actor: Actor, user_id: int, status: str
     user.updated_at = clock.now()
     session.add(user)
     session.flush()
+    if status == UserStatus.DISABLED:
+        end_user_sessions(session, user_id=user.id, reason="disabled")
     audit.record(
         session,
         actor=actor,
@@ -505,6 +507,49 @@ def update_my_account(session: Session, *, actor: Actor, name: str, phone: str |
 # ---------------------------------------------------------------- sign-in support (system context)
 
 
+def end_user_sessions(session: Session, *, user_id: int, reason: str) -> int:
+    """End every open session of a user (disabling, password change); returns how many."""
+    open_sessions = session.exec(
+        select(AuthSession).where(
+            AuthSession.user_id == user_id, col(AuthSession.ended_at).is_(None)
+        )
+    ).all()
+    for row in open_sessions:
+        row.ended_at = clock.now()
+        row.end_reason = reason
+        session.add(row)
+    session.flush()
+    return len(open_sessions)
+
+
+def set_telegram_chat(session: Session, *, actor: Actor, user_id: int, chat_id: str | None) -> User:
+    """Link (or unlink) the Telegram chat that receives a user's sign-in codes."""
+    user = _user_in_scope(session, actor, user_id)
+    if user.id != actor.user_id:
+        _manageable(actor, user.role)
+    chat = (chat_id or "").strip() or None
+    if chat is not None and not chat.lstrip("-").isdigit():
+        raise ValidationError(
+            "A Telegram chat id is a number, such as 123456789.", field="telegram_chat_id"
+        )
+    if chat == user.telegram_chat_id:
+        return user
+    user.telegram_chat_id = chat
+    user.updated_at = clock.now()
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="user.telegram_chat",
+        target_type="user",
+        target_id=user.id,
+        institute_id=user.institute_id,
+        detail={"linked": chat is not None},
+    )
+    return user
+
+
 @dataclass(frozen=True)
 class SessionUser:
     """What the app knows about the signed-in person, re-read from the database on every run."""
@@ -519,6 +564,8 @@ class SessionUser:
     institute_name: str | None
     institute_timezone: str
     institute_currency: str
+    consent_version: str | None = None
+    bootstrap_warning: bool = False
 
     def actor(self, source: str = "web") -> Actor:
         return Actor(
@@ -555,6 +602,8 @@ def load_session_user(session: Session, *, user_id: int) -> SessionUser:
         institute_name=institute.name if institute else None,
         institute_timezone=institute.timezone if institute else "UTC",
         institute_currency=institute.currency if institute else "INR",
+        consent_version=user.consent_version,
+        bootstrap_warning=bool(institute.bootstrap_warning) if institute else False,
     )
 
 
@@ -620,14 +669,32 @@ def record_denied_sign_in(
     )
 
 
-def dev_sign_in_candidates(session: Session) -> list[tuple[int, str]]:
-    """Users a developer may impersonate with dev sign-in: (id, label), grouped by institute."""
+def dev_sign_in_candidates(
+    session: Session, *, students_per_institute: int = 5
+) -> list[tuple[int, str]]:
+    """Users a developer may impersonate with dev sign-in: (id, label).
+
+    Every staff member of every institute, and the first few students of each, in role order;
+    the super admins first.
+    """
+    rank = (
+        func.row_number()
+        .over(partition_by=(User.institute_id, User.role), order_by=User.id)
+        .label("rank")
+    )
+    ranked = select(User.id, rank).where(User.status != UserStatus.DISABLED.value).subquery()
+    role_order = case({r.value: i for i, r in enumerate(Role)}, value=User.role)
     rows = session.exec(
         select(User, Institute)
+        .join(ranked, ranked.c.id == User.id)
         .outerjoin(Institute, Institute.id == User.institute_id)
-        .where(User.status != UserStatus.DISABLED.value)
-        .order_by(Institute.name, User.role, User.name)
-        .limit(300)
+        .where(or_(User.role != Role.STUDENT.value, ranked.c.rank <= students_per_institute))
+        .order_by(
+            case((col(User.institute_id).is_(None), 0), else_=1),
+            Institute.name,
+            role_order,
+            User.name,
+        )
     ).all()
     out = []
     for user, institute in rows:

@@ -1,4 +1,9 @@
-"""Who is signed in: re-read from the database on every run; role and institute never come from the browser."""
+"""Who is signed in: a server-side session re-checked on every run.
+
+The browser's Streamlit session holds only a random session token. Role, institute and status
+are re-read from the database on every run, so disabling a user or ending a subscription takes
+effect on their next click.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,16 @@ import streamlit as st
 from app.core import audit
 from app.core.config import get_settings
 from app.core.db import session_scope
-from app.core.errors import AccessRevoked
-from app.core.roles import Role
-from app.core.tenancy import Actor
-from app.identity import service as identity
-from app.identity.service import NOT_AUTHORIZED, SessionUser
+from app.identity import oidc, sessions
+from app.identity.service import SessionUser
+from app.identity.sessions import SignInOutcome
 
-USER_ID = "cohort_user_id"
+TOKEN = "cohort_session_token"
 CURRENT = "cohort_current_user"
 MESSAGE = "cohort_auth_message"
 CHOICES = "cohort_identity_choices"
 REFUSED_IDENTITY = "cohort_refused_identity"
+SIGNED_OUT = "You have signed out."
 
 
 def source() -> str:
@@ -47,107 +51,95 @@ def auth_configured() -> bool:
         return False
 
 
-def sign_in_as(user_id: int, *, method: str) -> None:
-    """Start a signed-in session for an allowlisted user (already checked by the caller)."""
+def _identity_label(claims: dict) -> str:
+    return (claims.get("email") or "").lower() or f"{claims.get('iss')}|{claims.get('sub')}"
+
+
+def complete_sign_in(outcome: SignInOutcome, *, method: str, claims: dict | None = None) -> bool:
+    """Start a session for the single allowed user, or ask which institute; False on refusal."""
+    if outcome.error or not outcome.users:
+        st.session_state[MESSAGE] = outcome.error
+        return False
+    if len(outcome.users) > 1:
+        st.session_state[CHOICES] = {
+            "method": method,
+            "claims": {k: claims.get(k) for k in ("iss", "sub")} if claims else None,
+            "users": [
+                (u.id, u.institute_name or "All institutes", u.role.label) for u in outcome.users
+            ],
+        }
+        return False
+    start(outcome.users[0].id, method=method, claims=claims)
+    return True
+
+
+def start(user_id: int, *, method: str, claims: dict | None = None) -> None:
+    link = (claims.get("iss"), claims.get("sub")) if claims and claims.get("sub") else None
     with session_scope(system=True) as session:
-        user = session.get(identity.User, user_id)
-        identity.mark_signed_in(session, user=user, method=method, source=source())
-    st.session_state[USER_ID] = user_id
+        token = sessions.start_session(
+            session, user_id=user_id, method=method, source=source(), link_oidc=link
+        )
+    st.session_state[TOKEN] = token
     st.session_state.pop(CHOICES, None)
+    st.session_state.pop(REFUSED_IDENTITY, None)
 
 
-def sign_out(message: str | None = None) -> None:
-    """End the session here (and at the identity provider when signed in through it)."""
-    user_id = st.session_state.pop(USER_ID, None)
+def sign_out(message: str | None = SIGNED_OUT) -> None:
+    """End the session here (and the identity provider's cookie when signed in through it)."""
+    token = st.session_state.pop(TOKEN, None)
     st.session_state.pop(CURRENT, None)
     st.session_state.pop(CHOICES, None)
-    if user_id is not None:
+    if token:
         with session_scope(system=True) as session:
-            audit.record(
-                session,
-                actor=None,
-                action="auth.sign_out",
-                target_type="user",
-                target_id=user_id,
-                source=source(),
-            )
+            sessions.end_session(session, token=token)
     if message:
         st.session_state[MESSAGE] = message
-    if oidc_identity() is not None and auth_configured():
-        st.logout()
-
-
-def _refuse(identity_text: str, method: str, reason: str, message: str) -> None:
-    # Audit each refused identity once per browser session, not on every rerun.
-    if st.session_state.get(REFUSED_IDENTITY) != identity_text:
-        with session_scope(system=True) as session:
-            identity.record_denied_sign_in(
-                session, identity=identity_text, method=method, reason=reason, source=source()
-            )
-        st.session_state[REFUSED_IDENTITY] = identity_text
-    st.session_state[MESSAGE] = message
+    claims = oidc_identity()
+    if claims is not None:
+        st.session_state[REFUSED_IDENTITY] = _identity_label(claims)
+        if auth_configured():
+            st.logout()
 
 
 def current_user() -> SessionUser | None:
     """The signed-in, allowed user for this run, or None (with a message for the sign-in page)."""
-    user_id = st.session_state.get(USER_ID)
-    if user_id is not None:
-        try:
-            with session_scope(system=True) as session:
-                return identity.load_session_user(session, user_id=user_id)
-        except AccessRevoked as exc:
-            st.session_state.pop(USER_ID, None)
-            st.session_state[MESSAGE] = exc.message
-            with session_scope(system=True) as session:
-                audit.record(
-                    session,
-                    actor=None,
-                    action="auth.session_ended",
-                    target_type="user",
-                    target_id=user_id,
-                    detail={"reason": exc.message},
-                    source=source(),
-                )
-            if oidc_identity() is not None:
-                st.session_state[REFUSED_IDENTITY] = (oidc_identity() or {}).get("email")
-            return None
+    token = st.session_state.get(TOKEN)
+    if token:
+        with session_scope(system=True) as session:
+            user, message = sessions.resume_session(session, token=token)
+        if user is not None:
+            return user
+        st.session_state.pop(TOKEN, None)
+        sign_out(message)
+        return None
     claims = oidc_identity()
-    if claims is None:
+    if claims is None or st.session_state.get(CHOICES):
         return None
-    email = (claims.get("email") or "").strip().lower()
-    if st.session_state.get(REFUSED_IDENTITY) == email and email:
-        return None
-    if claims.get("email_verified") is False:
-        _refuse(email, "oidc", "email not verified", NOT_AUTHORIZED)
-        return None
+    if st.session_state.get(REFUSED_IDENTITY) == _identity_label(claims):
+        return None  # refused or signed out here; the provider's cookie is on its way out
     with session_scope(system=True) as session:
-        candidates = identity.users_for_email(session, email=email)
-        allowed = []
-        refusal = NOT_AUTHORIZED
-        for user in candidates:
-            try:
-                allowed.append(identity.load_session_user(session, user_id=user.id))
-            except AccessRevoked as exc:
-                refusal = exc.message
-    if not allowed:
-        _refuse(email or "(no email)", "oidc", "not allowlisted or no access", refusal)
+        outcome = oidc.match_identity(session, claims=claims, source=source())
+    if not complete_sign_in(outcome, method="oidc", claims=claims):
+        if outcome.error:
+            st.session_state[REFUSED_IDENTITY] = _identity_label(claims)
         return None
-    if len(allowed) > 1:
-        st.session_state[CHOICES] = [
-            (u.id, u.institute_name or "All institutes", u.role.label) for u in allowed
-        ]
-        return None
-    sign_in_as(allowed[0].id, method="oidc")
-    return allowed[0]
+    return current_user()
 
 
-def guard(*roles: Role) -> tuple[SessionUser, Actor]:
-    """Every page calls this first: stop unless the signed-in user has one of `roles`."""
+def guard(*roles, onboarding: bool = False) -> tuple[SessionUser, object]:
+    """Every page calls this first: stop unless the signed-in, onboarded user has one of `roles`."""
+    from app.identity.onboarding import needs_onboarding
+
     user = st.session_state.get(CURRENT)
     if user is None:
         user = current_user()
     if user is None:
         st.warning("Please sign in.")
+        st.stop()
+    if not onboarding and needs_onboarding(user.consent_version):
+        st.warning(
+            "Please finish signing in first: confirm your details and accept the data-use consent."
+        )
         st.stop()
     if roles and user.role not in roles:
         with session_scope(system=True) as session:
@@ -155,7 +147,7 @@ def guard(*roles: Role) -> tuple[SessionUser, Actor]:
                 session,
                 actor=user.actor(source()),
                 action="auth.permission_denied",
-                detail={"page_for": [r.value for r in roles]},
+                detail={"page_for": [str(r) for r in roles]},
             )
         st.error("You do not have access to this page.")
         st.stop()

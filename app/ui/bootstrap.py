@@ -18,6 +18,10 @@ def prepare_database(url: str, auto_migrate: bool, seed_demo: bool) -> str:
     """Run once per process and database URL."""
     if auto_migrate:
         upgrade_to_head(url)
+    from app.identity.bootstrap import bootstrap_admins
+
+    with session_scope(system=True, engine=engine_for(url)) as session:
+        bootstrap_admins(session, settings=get_settings())
     if seed_demo:
         from app.demo.seed import seed_demo as build
         from app.identity import service as identity

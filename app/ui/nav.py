@@ -24,6 +24,7 @@ OVERVIEW = PageSpec("pages/admin/overview.py", "Overview", ":material/dashboard:
 USERS = PageSpec("pages/admin/users.py", "Users", ":material/group:", "users")
 MY_ACCOUNT = PageSpec("pages/common/my_account.py", "My account", ":material/person:", "my-account")
 SIGN_IN = PageSpec("pages/public/sign_in.py", "Sign in", ":material/login:", "sign-in")
+ONBOARDING = PageSpec("pages/public/onboarding.py", "Welcome", ":material/waving_hand:", "welcome")
 
 # The first page of each list is the role's landing page.
 NAVIGATION: dict[Role, list[PageSpec]] = {
@@ -57,3 +58,7 @@ def pages_for(role: Role) -> list[st.Page]:
 
 def sign_in_pages() -> list[st.Page]:
     return [_page(SIGN_IN, default=True)]
+
+
+def onboarding_pages() -> list[st.Page]:
+    return [_page(ONBOARDING, default=True)]

@@ -4,13 +4,24 @@ import streamlit as st
 
 from app.core.roles import Role
 from app.identity import service as identity
+from app.identity.bootstrap import BOOTSTRAP_WARNING, dismiss_bootstrap_warning
 from app.identity.models import UserStatus
 from app.ui import auth
-from app.ui.components import read, table
+from app.ui.components import act, read, table
 
 user, actor = auth.guard(Role.ADMIN)
 st.title("Overview")
 st.caption(user.institute_name or "")
+
+if user.bootstrap_warning:
+    with st.container(border=True):
+        st.warning(BOOTSTRAP_WARNING, icon=":material/warning:")
+        st.caption(
+            "These admins came from ADMIN_EMAILS / AUTH_ADMIN_PHONE on the first start. Review the "
+            "allowlist on Users, then remove those settings from the environment."
+        )
+        if st.button("Dismiss", key="dismiss_bootstrap") and act(actor, dismiss_bootstrap_warning):
+            st.rerun()
 
 counts = read(actor, identity.user_counts)
 roles = [Role.ADMIN, Role.TEACHER, Role.COUNSELOR, Role.STUDENT]

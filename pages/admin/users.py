@@ -4,6 +4,7 @@ import streamlit as st
 
 from app.core import audit
 from app.core.roles import Role, manageable_roles
+from app.identity import credentials
 from app.identity import service as identity
 from app.identity.models import UserStatus
 from app.ui import auth
@@ -27,10 +28,28 @@ with st.expander("Invite someone", expanded=False, icon=":material/person_add:")
     if submitted:
         invited = act(actor, identity.invite_user, name=name, email=email, phone=phone, role=role)
         if invited:
+            token = act(
+                actor, credentials.create_password_link, user_id=invited.id, purpose="invitation"
+            )
+            st.session_state["password_link"] = (
+                (invited.name, credentials.password_link_url(token)) if token else None
+            )
             flash(
                 f"Invited {invited.name} as {Role(invited.role).label.lower()}. They can sign in now."
             )
             reset_widgets("invite_name", "invite_email", "invite_phone")
+            st.rerun()
+
+link = st.session_state.get("password_link")
+if link:
+    with st.container(border=True):
+        st.markdown(
+            f"**Password link for {link[0]}** — share it with them privately; it works once, for "
+            f"{credentials.get_settings().AUTH_PASSWORD_LINK_HOURS} hours."
+        )
+        st.code(link[1], language=None)
+        if st.button("Done", key="password_link_done"):
+            st.session_state.pop("password_link", None)
             st.rerun()
 
 f1, f2, f3 = st.columns([2, 1, 1])
@@ -99,6 +118,24 @@ if users:
                 flash(f"{chosen.name} is now {Role(new_role).label.lower()}.")
                 st.rerun()
 
+    c1, c2 = st.columns([2, 1])
+    chat = c1.text_input(
+        "Telegram chat id (receives sign-in codes)",
+        value=chosen.telegram_chat_id or "",
+        key=f"chat_{chosen.id}",
+    )
+    if c2.button("Save chat id", key="save_chat"):
+        if act(actor, identity.set_telegram_chat, user_id=chosen.id, chat_id=chat):
+            flash(f"Saved the Telegram chat of {chosen.name}.")
+            st.rerun()
+    if chosen.status != UserStatus.DISABLED.value and st.button(
+        "Make a password link", key="password_link_make", help="For a first password or a reset"
+    ):
+        token = act(actor, credentials.create_password_link, user_id=chosen.id, purpose="reset")
+        if token:
+            st.session_state["password_link"] = (chosen.name, credentials.password_link_url(token))
+            st.rerun()
+
 if actor.role == Role.ADMIN:
     st.subheader("Recent changes")
     entries = read(actor, audit.list_entries, action_prefix="user.", limit=20)
@@ -109,7 +146,9 @@ if actor.role == Role.ADMIN:
                 "Who": e.actor_name,
                 "Action": e.action,
                 "User #": e.target_id,
-                "Detail": str(e.detail or ""),
+                "Detail": ", ".join(
+                    f"{k}: {v}" for k, v in (e.detail or {}).items() if v is not None
+                ),
             }
             for e in entries
         ],

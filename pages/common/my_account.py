@@ -1,11 +1,12 @@
-"""My account (every role): who you are here, and your name and phone."""
+"""My account (every role): who you are here, your name and phone, password, Telegram, consent."""
 
 import streamlit as st
 
 from app.core.roles import Role
+from app.identity import credentials, onboarding
 from app.identity import service as identity
 from app.ui import auth
-from app.ui.components import act, flash, show_flash
+from app.ui.components import act, flash, read, reset_widgets, show_flash
 
 user, actor = auth.guard(*Role)
 st.title("My account")
@@ -18,9 +19,44 @@ c1.markdown(f"**Email**  \n{user.email or '—'}")
 c2.markdown(f"**Phone**  \n{user.phone or '—'}")
 
 with st.form("my_account"):
+    st.subheader("Details")
     name = st.text_input("Name", value=user.name, key="me_name")
     phone = st.text_input("Phone", value=user.phone or "", key="me_phone")
     if st.form_submit_button("Save", type="primary"):
         if act(actor, identity.update_my_account, name=name, phone=phone):
             flash("Saved.")
             st.rerun()
+
+with st.form("change_password"):
+    st.subheader("Password")
+    st.caption(
+        "For signing in with your email or phone. At least 8 characters; a long phrase is best."
+    )
+    current = st.text_input(
+        "Current password (leave empty if you never set one)", type="password", key="pw_current"
+    )
+    new = st.text_input("New password", type="password", key="pw_new")
+    confirm = st.text_input("Repeat the new password", type="password", key="pw_confirm")
+    if st.form_submit_button("Change password"):
+        if act(actor, credentials.change_password, current=current, new=new, confirm=confirm):
+            flash("Your password is changed.")
+            reset_widgets("pw_current", "pw_new", "pw_confirm")
+            st.rerun()
+
+with st.form("telegram_chat"):
+    st.subheader("Telegram")
+    st.caption("Sign-in codes and messages reach you in this Telegram chat.")
+    chat = st.text_input("Telegram chat id", key="me_chat")
+    if st.form_submit_button("Save chat id"):
+        if act(actor, identity.set_telegram_chat, user_id=actor.user_id, chat_id=chat):
+            flash("Saved your Telegram chat.")
+            st.rerun()
+
+st.subheader("Data-use consent")
+history = read(actor, onboarding.consent_history)
+if history:
+    st.caption(
+        f"You accepted version {history[0].version} on {history[0].accepted_at:%d %b %Y, %H:%M} UTC."
+    )
+with st.expander("Read it again"):
+    st.markdown(onboarding.CONSENT_TEXT)

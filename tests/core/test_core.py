@@ -84,8 +84,14 @@ def test_money_round_trips(value):
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("98765 43210", "9876543210"), ("+91 98765-43210", "+919876543210"), ("0091 98765 43210", "+919876543210"),
-     ("(020) 123 4567", "0201234567"), ("", None), (None, None)],
+    [
+        ("98765 43210", "9876543210"),
+        ("+91 98765-43210", "+919876543210"),
+        ("0091 98765 43210", "+919876543210"),
+        ("(020) 123 4567", "0201234567"),
+        ("", None),
+        (None, None),
+    ],
 )
 def test_phone_normalised(raw, expected):
     assert normalize_phone(raw) == expected
@@ -105,7 +111,12 @@ def test_audit_log_is_append_only_and_never_stores_secrets(db):
     inst = f.institute(db)
     actor = f.actor_for(f.user(db, inst, Role.ADMIN))
     with db.scope(actor) as s:
-        entry = audit.record(s, actor=actor, action="auth.test", detail={"password": "hunter2", "otp_code": "123456", "method": "password"})
+        entry = audit.record(
+            s,
+            actor=actor,
+            action="auth.test",
+            detail={"password": "hunter2", "otp_code": "123456", "method": "password"},
+        )
     with db.scope(actor) as s:
         stored = s.get(audit.AuditLog, entry.id)
         assert stored.detail == {"method": "password"}

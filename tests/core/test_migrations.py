@@ -15,14 +15,20 @@ def test_database_is_at_head(db):
 
 def test_no_drift_between_models_and_migrations(db):
     with db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), models.metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), models.metadata
+        )
     assert diff == []
 
 
 def test_every_tenant_table_is_registered(db):
     """A table with an institute_id column must be listed for row-level security."""
     tables = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
-    with_institute = {t for t in tables if "institute_id" in {c["name"] for c in inspect(db.engine).get_columns(t)}}
+    with_institute = {
+        t
+        for t in tables
+        if "institute_id" in {c["name"] for c in inspect(db.engine).get_columns(t)}
+    }
     assert with_institute | {"institutes"} == set(models.TENANT_TABLES)
 
 
@@ -33,10 +39,21 @@ def test_rls_enabled_forced_and_policed_on_every_tenant_table(pg):
     with engine_for(pg.url).connect() as conn:
         flags = dict(
             (row[0], (row[1], row[2]))
-            for row in conn.execute(text("select relname, relrowsecurity, relforcerowsecurity from pg_class where relkind = 'r'"))
+            for row in conn.execute(
+                text(
+                    "select relname, relrowsecurity, relforcerowsecurity from pg_class where relkind = 'r'"
+                )
+            )
         )
-        policies = {row[0] for row in conn.execute(text("select tablename from pg_policies where policyname = 'tenant_isolation'"))}
-        superuser = conn.execute(text("select rolsuper or rolbypassrls from pg_roles where rolname = current_user")).scalar()
+        policies = {
+            row[0]
+            for row in conn.execute(
+                text("select tablename from pg_policies where policyname = 'tenant_isolation'")
+            )
+        }
+        superuser = conn.execute(
+            text("select rolsuper or rolbypassrls from pg_roles where rolname = current_user")
+        ).scalar()
     assert superuser is False, "tests must connect as a role that row-level security applies to"
     for table in models.TENANT_TABLES:
         assert flags[table] == (True, True), table

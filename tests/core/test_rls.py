@@ -54,8 +54,10 @@ def test_with_institute_a_set_none_of_b_is_visible(seeded):
         assert _count(conn, "institutes") == 1
         with pytest.raises(DBAPIError, match="row-level security"):
             conn.execute(
-                text("insert into users (institute_id, name, email, role, status, created_at, updated_at) "
-                     "values (:b, 'x', 'x@b.example', 'student', 'active', now(), now())"),
+                text(
+                    "insert into users (institute_id, name, email, role, status, created_at, updated_at) "
+                    "values (:b, 'x', 'x@b.example', 'student', 'active', now(), now())"
+                ),
                 {"b": b.id},
             )
 
@@ -64,7 +66,9 @@ def test_updates_cannot_reach_other_institutes(seeded):
     d, a, b = seeded
     with d.engine.begin() as conn:
         conn.execute(text("select set_config('app.institute_id', :i, true)"), {"i": str(a.id)})
-        changed = conn.execute(text("update users set name = 'hacked' where institute_id = :b"), {"b": b.id}).rowcount
+        changed = conn.execute(
+            text("update users set name = 'hacked' where institute_id = :b"), {"b": b.id}
+        ).rowcount
         assert changed == 0
 
 

@@ -18,22 +18,34 @@ def two(db):
     admin_a = f.user(db, a, Role.ADMIN, email="admin@alpha.example")
     admin_b = f.user(db, b, Role.ADMIN, email="admin@beta.example")
     teacher_b = f.user(db, b, Role.TEACHER, email="teacher@beta.example")
-    return {"a": a, "b": b, "admin_a": f.actor_for(admin_a), "admin_b": f.actor_for(admin_b), "teacher_b": teacher_b}
+    return {
+        "a": a,
+        "b": b,
+        "admin_a": f.actor_for(admin_a),
+        "admin_b": f.actor_for(admin_b),
+        "teacher_b": teacher_b,
+    }
 
 
 def users_in(db, institute_id) -> int:
     with db.scope(system=True) as s:
-        return s.exec(select(func.count()).select_from(User).where(User.institute_id == institute_id)).one()
+        return s.exec(
+            select(func.count()).select_from(User).where(User.institute_id == institute_id)
+        ).one()
 
 
 def test_invite_lists_user_as_invited_and_audits(db, two):
     actor = two["admin_a"]
     with db.scope(actor) as s:
-        invited = identity.invite_user(s, actor=actor, name="Tara Teacher", email="Tara@Alpha.example", role="teacher")
+        invited = identity.invite_user(
+            s, actor=actor, name="Tara Teacher", email="Tara@Alpha.example", role="teacher"
+        )
     with db.scope(actor) as s:
         listed = identity.list_users(s, actor=actor, status="invited")
         entries = audit.list_entries(s, actor=actor, action_prefix="user.invite")
-    assert [(u.name, u.email, u.status) for u in listed] == [("Tara Teacher", "tara@alpha.example", "invited")]
+    assert [(u.name, u.email, u.status) for u in listed] == [
+        ("Tara Teacher", "tara@alpha.example", "invited")
+    ]
     assert entries[0].target_id == str(invited.id) and entries[0].actor_user_id == actor.user_id
     assert entries[0].detail["role"] == "teacher"
 
@@ -49,24 +61,35 @@ def test_admin_cannot_create_super_admin_or_admin(db, two, role):
 def test_teacher_may_invite_students_only(db, two):
     teacher = f.actor_for(two["teacher_b"])
     with db.scope(teacher) as s:
-        student = identity.invite_user(s, actor=teacher, name="Sam Student", phone="98765 43210", role="student")
+        student = identity.invite_user(
+            s, actor=teacher, name="Sam Student", phone="98765 43210", role="student"
+        )
     assert student.phone == "9876543210" and student.institute_id == two["b"].id
     with pytest.raises(PermissionDenied), db.scope(teacher) as s:
-        identity.invite_user(s, actor=teacher, name="Other", email="t2@beta.example", role="teacher")
+        identity.invite_user(
+            s, actor=teacher, name="Other", email="t2@beta.example", role="teacher"
+        )
 
 
 def test_teacher_cap_refused_with_clear_message_and_nothing_written(db, two):
     actor = two["admin_a"]
     for n in range(2):
         with db.scope(actor) as s:
-            identity.invite_user(s, actor=actor, name=f"T{n}", email=f"t{n}@alpha.example", role="teacher")
+            identity.invite_user(
+                s, actor=actor, name=f"T{n}", email=f"t{n}@alpha.example", role="teacher"
+            )
     with pytest.raises(Conflict) as refused, db.scope(actor) as s:
         identity.invite_user(s, actor=actor, name="T3", email="t3@alpha.example", role="teacher")
-    assert "at most 2 teachers" in refused.value.message and "Deactivate a teacher" in refused.value.message
+    assert (
+        "at most 2 teachers" in refused.value.message
+        and "Deactivate a teacher" in refused.value.message
+    )
     assert users_in(db, two["a"].id) == 3
     # Changing a counselor into a teacher counts against the cap too.
     with db.scope(actor) as s:
-        counselor = identity.invite_user(s, actor=actor, name="C", email="c@alpha.example", role="counselor")
+        counselor = identity.invite_user(
+            s, actor=actor, name="C", email="c@alpha.example", role="counselor"
+        )
     with pytest.raises(Conflict), db.scope(actor) as s:
         identity.change_role(s, actor=actor, user_id=counselor.id, role="teacher")
     # Deactivating a teacher frees a seat.
@@ -98,10 +121,23 @@ def test_bad_input_gives_message_and_writes_nothing(db, two, kwargs, field, frag
 def test_duplicate_email_or_phone_in_same_institute_refused(db, two):
     actor = two["admin_a"]
     with db.scope(actor) as s:
-        identity.invite_user(s, actor=actor, name="One", email="one@alpha.example", phone="+91 98765 43210", role="student")
-    with pytest.raises(Conflict, match="already on this institute's allowlist"), db.scope(actor) as s:
+        identity.invite_user(
+            s,
+            actor=actor,
+            name="One",
+            email="one@alpha.example",
+            phone="+91 98765 43210",
+            role="student",
+        )
+    with (
+        pytest.raises(Conflict, match="already on this institute's allowlist"),
+        db.scope(actor) as s,
+    ):
         identity.invite_user(s, actor=actor, name="Dup", email="ONE@alpha.example", role="student")
-    with pytest.raises(Conflict, match="already on this institute's allowlist"), db.scope(actor) as s:
+    with (
+        pytest.raises(Conflict, match="already on this institute's allowlist"),
+        db.scope(actor) as s,
+    ):
         identity.invite_user(s, actor=actor, name="Dup", phone="9876543210", role="student")
     assert users_in(db, two["a"].id) == 2
     # The same email in another institute is a different allowlist entry.
@@ -113,7 +149,9 @@ def test_duplicate_email_or_phone_in_same_institute_refused(db, two):
 def test_status_and_role_changes_are_audited(db, two):
     actor = two["admin_a"]
     with db.scope(actor) as s:
-        u = identity.invite_user(s, actor=actor, name="Cal", email="cal@alpha.example", role="counselor")
+        u = identity.invite_user(
+            s, actor=actor, name="Cal", email="cal@alpha.example", role="counselor"
+        )
     with db.scope(actor) as s:
         identity.set_user_status(s, actor=actor, user_id=u.id, status="active")
         identity.change_role(s, actor=actor, user_id=u.id, role="student")
@@ -137,7 +175,9 @@ def test_admin_cannot_change_self_or_other_admins(db, two):
 def test_isolation_reads_and_writes_stay_in_the_actors_institute(db, two):
     a, b = two["admin_a"], two["admin_b"]
     with db.scope(a) as s:
-        identity.invite_user(s, actor=a, name="Alpha Kid", email="kid@alpha.example", role="student")
+        identity.invite_user(
+            s, actor=a, name="Alpha Kid", email="kid@alpha.example", role="student"
+        )
     with db.scope(b) as s:
         identity.invite_user(s, actor=b, name="Beta Kid", email="kid@beta.example", role="student")
     with db.scope(a) as s:
@@ -161,7 +201,9 @@ def test_isolation_reads_and_writes_stay_in_the_actors_institute(db, two):
         row = s.get(User, teacher_b.id)
     assert (row.status, row.role) == ("active", "teacher")
     with pytest.raises(PermissionDenied), db.scope(a) as s:
-        identity.invite_user(s, actor=a, name="X", email="x@beta.example", role="student", institute_id=two["b"].id)
+        identity.invite_user(
+            s, actor=a, name="X", email="x@beta.example", role="student", institute_id=two["b"].id
+        )
 
 
 def test_super_admin_creates_institutes_extends_subscriptions_and_sees_counts(db):
@@ -169,14 +211,30 @@ def test_super_admin_creates_institutes_extends_subscriptions_and_sees_counts(db
 
     root = f.actor_for(f.user(db, None, Role.SUPER_ADMIN, email="root@example.com"))
     with db.scope(root) as s:
-        inst = identity.create_institute(s, actor=root, name="Gamma Institute", timezone="Africa/Nairobi",
-                                         currency="kes", subscription_end=date(2020, 1, 1), max_teachers=3)
-        identity.invite_user(s, actor=root, name="Gina Admin", email="gina@gamma.example", role="admin", institute_id=inst.id)
+        inst = identity.create_institute(
+            s,
+            actor=root,
+            name="Gamma Institute",
+            timezone="Africa/Nairobi",
+            currency="kes",
+            subscription_end=date(2020, 1, 1),
+            max_teachers=3,
+        )
+        identity.invite_user(
+            s,
+            actor=root,
+            name="Gina Admin",
+            email="gina@gamma.example",
+            role="admin",
+            institute_id=inst.id,
+        )
     with db.scope(root) as s:
         [summary] = identity.list_institutes(s, actor=root)
     assert summary.expired and summary.admins == 1 and summary.currency == "KES"
     with db.scope(root) as s:
-        identity.update_institute(s, actor=root, institute_id=inst.id, subscription_end=date(2099, 1, 1))
+        identity.update_institute(
+            s, actor=root, institute_id=inst.id, subscription_end=date(2099, 1, 1)
+        )
     with db.scope(root) as s:
         [summary] = identity.list_institutes(s, actor=root)
         entries = audit.list_entries(s, actor=root, action_prefix="institute.")

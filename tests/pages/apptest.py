@@ -14,7 +14,12 @@ def app_as(email: str | None, *, timeout: float = 30) -> AppTest:
     """The app with st.user seeded as signed in through the identity provider."""
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=timeout)
     if email is not None:
-        at.user = {"is_logged_in": True, "email": email, "name": email.split("@")[0], "email_verified": True}
+        at.user = {
+            "is_logged_in": True,
+            "email": email,
+            "name": email.split("@")[0],
+            "email_verified": True,
+        }
     return at
 
 
@@ -35,8 +40,12 @@ def by_label(elements, label: str):
 
 
 def texts(at: AppTest) -> str:
-    parts = [m.value for m in at.markdown] + [t.value for t in at.title] + [s.value for s in at.success]
-    parts += [c.value for c in at.caption] + [e.value for e in at.error] + [i.value for i in at.info]
+    parts = (
+        [m.value for m in at.markdown] + [t.value for t in at.title] + [s.value for s in at.success]
+    )
+    parts += (
+        [c.value for c in at.caption] + [e.value for e in at.error] + [i.value for i in at.info]
+    )
     return "\n".join(str(p) for p in parts)
 
 

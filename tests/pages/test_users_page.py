@@ -39,7 +39,11 @@ def test_invite_then_listed_as_invited_with_audit(db, admin_app):
     assert "Invited Tara Teacher as teacher. They can sign in now." in [s.value for s in at.success]
     listed = frame(at, "Last sign-in")
     row = listed[listed["Name"] == "Tara Teacher"].iloc[0]
-    assert (row["Email"], row["Status"], row["Role"]) == ("tara@alpha.example", "Invited", "Teacher")
+    assert (row["Email"], row["Status"], row["Role"]) == (
+        "tara@alpha.example",
+        "Invited",
+        "Teacher",
+    )
     changes = frame(at, "Action")
     assert "user.invite" in set(changes["Action"])
 
@@ -84,10 +88,14 @@ def test_duplicate_email_refused_on_the_form(db, admin_app):
 def test_deactivate_and_change_role_from_the_page(db, admin_app):
     at, inst = admin_app
     invite(at, name="Cora Counselor", email="cora@alpha.example", role="counselor")
-    by_label(at.selectbox, "User").set_value(next(o for o in by_label(at.selectbox, "User").options if o.startswith("Cora")))
+    by_label(at.selectbox, "User").set_value(
+        next(o for o in by_label(at.selectbox, "User").options if o.startswith("Cora"))
+    )
     at.run()
     at.button(key="deactivate_user").click().run()
-    assert "Cora Counselor is deactivated and signed out everywhere." in [s.value for s in at.success]
+    assert "Cora Counselor is deactivated and signed out everywhere." in [
+        s.value for s in at.success
+    ]
     at.selectbox(key="new_role").set_value("student")
     at.button(key="change_role").click().run()
     with db.scope(system=True) as s:

@@ -1,0 +1,54 @@
+"""Counting events per key in a sliding window: sign-in failures, code requests, form posts.
+
+Rows are short-lived (a cleanup job deletes old ones); they are global, not per institute,
+because they guard actions taken before anyone is known to belong to an institute.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Index, delete
+from sqlmodel import Field, Session, SQLModel, col, func, select
+
+from app.core import clock, models_base  # noqa: F401  (naming convention first)
+
+
+class RateEvent(SQLModel, table=True):
+    __tablename__ = "rate_events"
+    __table_args__ = (Index("ix_rate_events_key_at", "key", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200)
+    at: datetime = Field(default_factory=clock.now)
+
+
+def hit(session: Session, key: str) -> None:
+    """Record one event for `key` now."""
+    session.add(RateEvent(key=key, at=clock.now()))
+    session.flush()
+
+
+def recent(session: Session, key: str, window: timedelta) -> tuple[int, datetime | None]:
+    """How many events `key` had within `window`, and when the latest was."""
+    since = clock.now() - window
+    count, latest = session.exec(
+        select(func.count(), func.max(RateEvent.at)).where(
+            RateEvent.key == key, RateEvent.at >= since
+        )
+    ).one()
+    if latest is not None and latest.tzinfo is None:
+        from datetime import UTC
+
+        latest = latest.replace(tzinfo=UTC)
+    return int(count), latest
+
+
+def clear(session: Session, key: str) -> None:
+    session.execute(delete(RateEvent).where(col(RateEvent.key) == key))
+
+
+def purge_older_than(session: Session, age: timedelta) -> int:
+    """Delete events older than `age`; returns how many."""
+    result = session.execute(delete(RateEvent).where(col(RateEvent.at) < clock.now() - age))
+    return result.rowcount or 0

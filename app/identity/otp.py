@@ -1,0 +1,238 @@
+"""Sign-in with a one-time code sent by Telegram.
+
+The allowlist is checked before any code is sent. A code is 6 random digits, stored only as a
+keyed hash, valid AUTH_OTP_EXPIRY_MINUTES, single use, dead after AUTH_OTP_MAX_ATTEMPTS wrong
+tries; a phone may ask for at most AUTH_OTP_MAX_REQUESTS codes per AUTH_OTP_REQUEST_WINDOW_MINUTES.
+Only the newest code of a phone is valid.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import Session, col, func, select
+
+from app.core import audit, clock
+from app.core.config import get_settings
+from app.core.errors import ValidationError
+from app.core.security import constant_time_equal, keyed_hash, random_digits
+from app.core.validation import normalize_phone, phone_key
+from app.identity.models import OtpCode, User, UserStatus
+from app.identity.sessions import SignInOutcome, allowed_users
+from app.integrations import telegram
+
+NO_CHAT = "No Telegram chat is linked to this phone number. Ask your institute's admin to link one."
+SEND_FAILED = "The code could not be sent by Telegram just now. Try again in a minute."
+CODE_WRONG = "That code is not right. {left} tr{plural} left."
+CODE_DEAD = "Too many wrong tries. Request a new code."
+CODE_EXPIRED = "This code has expired. Request a new one."
+CODE_USED = "This code has already been used. Request a new one."
+NO_CODE = "Request a code first."
+
+
+@dataclass
+class CodeRequest:
+    sent: bool
+    error: str | None = None
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _masked(key: str) -> str:
+    return f"…{key[-4:]}"
+
+
+def _chat_for(users: list[User]) -> str | None:
+    """The user's own chat, else the configured fallback. (Guardian mappings join with academics.)"""
+    for user in users:
+        if user.telegram_chat_id:
+            return user.telegram_chat_id
+    return get_settings().AUTH_OTP_FALLBACK_CHAT_ID
+
+
+def request_code(session: Session, *, phone: str, source: str) -> CodeRequest:
+    """Send a sign-in code to an allowlisted phone's Telegram chat, or say why not."""
+    settings = get_settings()
+    try:
+        normalized = normalize_phone(phone)
+    except ValidationError as exc:
+        return CodeRequest(sent=False, error=exc.message)
+    if not normalized:
+        return CodeRequest(sent=False, error="Enter your phone number.")
+    key = phone_key(normalized)
+    users = list(
+        session.exec(
+            select(User).where(User.phone_key == key, User.status != UserStatus.DISABLED.value)
+        )
+    )
+    allowed, refusal = allowed_users(session, users)
+    if not allowed:
+        audit.record(
+            session,
+            actor=None,
+            action="auth.otp_refused",
+            target_type="phone",
+            target_id=_masked(key),
+            detail={"reason": refusal},
+            source=source,
+        )
+        return CodeRequest(sent=False, error=refusal)
+    window = timedelta(minutes=settings.AUTH_OTP_REQUEST_WINDOW_MINUTES)
+    since = clock.now() - window
+    recent, oldest = session.exec(
+        select(func.count(), func.min(OtpCode.created_at)).where(
+            OtpCode.phone_key == key, OtpCode.created_at >= since
+        )
+    ).one()
+    if recent >= settings.AUTH_OTP_MAX_REQUESTS:
+        wait = _aware(oldest) + window - clock.now()
+        minutes = max(1, math.ceil(wait.total_seconds() / 60))
+        audit.record(
+            session,
+            actor=None,
+            action="auth.otp_rate_limited",
+            target_type="phone",
+            target_id=_masked(key),
+            source=source,
+        )
+        return CodeRequest(
+            sent=False,
+            error=f"Too many codes requested for this phone. Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+        )
+    allowed_ids = {u.id for u in allowed}
+    chat_id = _chat_for([u for u in users if u.id in allowed_ids])
+    if not chat_id:
+        audit.record(
+            session,
+            actor=None,
+            action="auth.otp_refused",
+            target_type="phone",
+            target_id=_masked(key),
+            detail={"reason": "no telegram chat"},
+            source=source,
+        )
+        return CodeRequest(sent=False, error=NO_CHAT)
+    now = clock.now()
+    for older in session.exec(
+        select(OtpCode).where(OtpCode.phone_key == key, col(OtpCode.consumed_at).is_(None))
+    ):
+        older.consumed_at = now  # superseded: only the newest code works
+        session.add(older)
+    code = random_digits(6)
+    row = OtpCode(
+        phone_key=key,
+        code_hash=keyed_hash(f"{key}:{code}"),
+        created_at=now,
+        expires_at=now + timedelta(minutes=settings.AUTH_OTP_EXPIRY_MINUTES),
+    )
+    session.add(row)
+    session.flush()
+    text = (
+        f"Your Cohort sign-in code is {code}. It expires in {settings.AUTH_OTP_EXPIRY_MINUTES} minutes. "
+        "Never share it with anyone."
+    )
+    try:
+        telegram.get_sender().send(chat_id, text)
+    except telegram.SendFailed as exc:
+        session.delete(row)
+        session.flush()
+        audit.record(
+            session,
+            actor=None,
+            action="auth.otp_send_failed",
+            target_type="phone",
+            target_id=_masked(key),
+            detail={"error": str(exc)[:200]},
+            source=source,
+        )
+        return CodeRequest(sent=False, error=SEND_FAILED)
+    audit.record(
+        session,
+        actor=None,
+        action="auth.otp_requested",
+        target_type="phone",
+        target_id=_masked(key),
+        source=source,
+    )
+    return CodeRequest(sent=True)
+
+
+def verify_code(session: Session, *, phone: str, code: str, source: str) -> SignInOutcome:
+    """Check a code for a phone; the right code signs in once."""
+    settings = get_settings()
+    try:
+        key = phone_key(normalize_phone(phone))
+    except ValidationError as exc:
+        return SignInOutcome(error=exc.message)
+    if not key:
+        return SignInOutcome(error="Enter your phone number.")
+    row = session.exec(
+        select(OtpCode).where(OtpCode.phone_key == key).order_by(col(OtpCode.id).desc())
+    ).first()
+
+    def refuse(message: str, reason: str) -> SignInOutcome:
+        audit.record(
+            session,
+            actor=None,
+            action="auth.sign_in_refused",
+            target_type="phone",
+            target_id=_masked(key),
+            detail={"method": "telegram_code", "reason": reason},
+            source=source,
+        )
+        return SignInOutcome(error=message)
+
+    if row is None:
+        return refuse(NO_CODE, "no code")
+    if row.consumed_at is not None:
+        return refuse(CODE_USED, "code used")
+    if row.attempts >= settings.AUTH_OTP_MAX_ATTEMPTS:
+        return refuse(CODE_DEAD, "too many tries")
+    if clock.now() >= _aware(row.expires_at):
+        return refuse(CODE_EXPIRED, "code expired")
+    typed = "".join(ch for ch in (code or "") if ch.isdigit())
+    if not constant_time_equal(keyed_hash(f"{key}:{typed}"), row.code_hash):
+        row.attempts += 1
+        session.add(row)
+        session.flush()
+        left = settings.AUTH_OTP_MAX_ATTEMPTS - row.attempts
+        if left <= 0:
+            audit.record(
+                session,
+                actor=None,
+                action="auth.locked",
+                target_type="phone",
+                target_id=_masked(key),
+                detail={"method": "telegram_code"},
+                source=source,
+            )
+            return refuse(CODE_DEAD, "wrong code; code now dead")
+        return refuse(
+            CODE_WRONG.format(left=left, plural="y" if left == 1 else "ies"), "wrong code"
+        )
+    row.consumed_at = clock.now()
+    session.add(row)
+    session.flush()
+    users = list(
+        session.exec(
+            select(User).where(User.phone_key == key, User.status != UserStatus.DISABLED.value)
+        )
+    )
+    allowed, refusal = allowed_users(session, users)
+    if not allowed:
+        return refuse(refusal, "no access")
+    return SignInOutcome(users=allowed)
+
+
+def purge_expired(session: Session, *, older_than: timedelta = timedelta(days=1)) -> int:
+    """Delete codes past use (for the daily cleanup job)."""
+    from sqlalchemy import delete
+
+    result = session.execute(
+        delete(OtpCode).where(col(OtpCode.expires_at) < clock.now() - older_than)
+    )
+    return result.rowcount or 0

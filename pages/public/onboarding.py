@@ -1,0 +1,5 @@
+"""Onboarding: confirm your name and phone and accept the data-use consent before anything else."""
+
+from app.ui import onboarding
+
+onboarding.render()

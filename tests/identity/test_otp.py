@@ -1,0 +1,163 @@
+"""Sign-in with a Telegram code: allowlist first, one message per accepted request, strict limits."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from app.core import audit, clock
+from app.core.audit import AuditLog
+from app.core.roles import Role
+from app.identity import otp
+from app.identity.models import OtpCode
+from app.identity.service import NOT_AUTHORIZED
+from tests import factories as f
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def teacher(db):
+    inst = f.institute(db)
+    return f.user(db, inst, Role.TEACHER, phone="+91 98765 43210", telegram_chat_id="555001")
+
+
+def request(db, phone="98765 43210"):
+    with db.scope(system=True) as s:
+        return otp.request_code(s, phone=phone, source="test")
+
+
+def verify(db, code, phone="+919876543210"):
+    with db.scope(system=True) as s:
+        return otp.verify_code(s, phone=phone, code=code, source="test")
+
+
+def last_code(transport) -> str:
+    return re.search(r"\b(\d{6})\b", transport.messages[-1]["text"]).group(1)
+
+
+def test_code_sent_to_the_users_chat_and_signs_in_once(db, teacher, telegram_fake):
+    with clock.frozen(T0):
+        assert request(db).sent
+        assert len(telegram_fake.messages) == 1 and telegram_fake.messages[0]["chat_id"] == "555001"
+        code = last_code(telegram_fake)
+        outcome = verify(db, code)
+        assert [u.id for u in outcome.users] == [teacher.id]
+        again = verify(db, code)
+    assert again.error == otp.CODE_USED and not again.users
+
+
+def test_code_stored_only_as_keyed_hash(db, teacher, telegram_fake):
+    request(db)
+    code = last_code(telegram_fake)
+    with db.scope(system=True) as s:
+        row = s.exec(select(OtpCode)).one()
+    assert code not in row.code_hash and len(row.code_hash) == 64
+
+
+def test_expired_code_refused(db, teacher, telegram_fake):
+    with clock.frozen(T0):
+        request(db)
+        code = last_code(telegram_fake)
+        clock.advance(timedelta(minutes=10, seconds=1))
+        outcome = verify(db, code)
+    assert outcome.error == otp.CODE_EXPIRED and not outcome.users
+
+
+def test_sixth_try_refused_even_with_the_right_code(db, teacher, telegram_fake):
+    request(db)
+    code = last_code(telegram_fake)
+    wrong = "000000" if code != "000000" else "111111"
+    answers = [verify(db, wrong).error for _ in range(5)]
+    assert answers[0] == "That code is not right. 4 tries left."
+    assert answers[3] == "That code is not right. 1 try left."
+    assert answers[4] == otp.CODE_DEAD
+    final = verify(db, code)
+    assert final.error == otp.CODE_DEAD and not final.users
+
+
+def test_fourth_request_inside_fifteen_minutes_refused(db, teacher, telegram_fake):
+    with clock.frozen(T0):
+        for _ in range(3):
+            assert request(db).sent
+            clock.advance(timedelta(minutes=4))
+        fourth = request(db)
+        assert (
+            not fourth.sent
+            and "Too many codes requested" in fourth.error
+            and "3 minutes" in fourth.error
+        )
+        assert len(telegram_fake.messages) == 3
+        clock.advance(timedelta(minutes=3, seconds=1))  # the first request left the window
+        assert request(db).sent
+    assert len(telegram_fake.messages) == 4
+
+
+def test_only_the_newest_code_works(db, teacher, telegram_fake):
+    request(db)
+    first = last_code(telegram_fake)
+    request(db)
+    second = last_code(telegram_fake)
+    if first != second:
+        assert verify(db, first).error
+    assert verify(db, second).users
+
+
+@pytest.mark.parametrize("status", ["disabled", None])
+def test_unknown_or_disabled_phone_gets_no_code(db, telegram_fake, status):
+    inst = f.institute(db)
+    if status:
+        f.user(db, inst, Role.STUDENT, phone="9000000001", telegram_chat_id="777", status=status)
+    result = request(db, phone="9000000001")
+    assert (result.sent, result.error) == (False, NOT_AUTHORIZED)
+    assert telegram_fake.messages == []
+    with db.scope(system=True) as s:
+        assert s.exec(select(OtpCode)).all() == []
+
+
+def test_no_chat_linked_says_so_and_fallback_chat_is_used(db, telegram_fake, monkeypatch):
+    inst = f.institute(db)
+    f.user(db, inst, Role.STUDENT, phone="9000000002")
+    assert request(db, phone="9000000002").error == otp.NO_CHAT
+    monkeypatch.setenv("AUTH_OTP_FALLBACK_CHAT_ID", "424242")
+    from app.core.config import reset_settings_cache
+
+    reset_settings_cache()
+    assert request(db, phone="9000000002").sent
+    assert telegram_fake.messages[-1]["chat_id"] == "424242"
+
+
+def test_blocked_bot_stores_no_code(db, teacher, telegram_fake):
+    telegram_fake.respond = lambda endpoint, params: (
+        (
+            403,
+            {
+                "ok": False,
+                "error_code": 403,
+                "description": "Forbidden: bot was blocked by the user",
+            },
+        )
+        if endpoint == "sendMessage"
+        else None
+    )
+    result = request(db)
+    assert (result.sent, result.error) == (False, otp.SEND_FAILED)
+    with db.scope(system=True) as s:
+        assert s.exec(select(OtpCode)).all() == []
+
+
+def test_audit_records_requests_and_failures_without_the_code(db, teacher, telegram_fake):
+    request(db)
+    code = last_code(telegram_fake)
+    verify(db, "000000" if code != "000000" else "111111")
+    verify(db, code)
+    request(db, phone="9111111111")
+    with db.scope(system=True) as s:
+        entries = s.exec(select(AuditLog)).all()
+    actions = [e.action for e in entries]
+    for expected in ["auth.otp_requested", "auth.sign_in_refused", "auth.otp_refused"]:
+        assert expected in actions
+    blob = " ".join(f"{e.target_id} {e.detail}" for e in entries)
+    assert code not in blob
+    _ = audit
