@@ -58,13 +58,14 @@ class StreamlitServer:
         extra_env: dict[str, str] | None = None,
         secrets_file: str | os.PathLike[str] | None = None,
         *,
+        port: int | None = None,
         startup_timeout: float = STARTUP_TIMEOUT,
     ) -> None:
         self.database_url = database_url
         self.extra_env = dict(extra_env or {})
         self.secrets_file = Path(secrets_file) if secrets_file is not None else None
         self.startup_timeout = startup_timeout
-        self.port = 0
+        self.port = port or 0
         self.process: subprocess.Popen[bytes] | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._log_path: Path | None = None
@@ -88,7 +89,7 @@ class StreamlitServer:
         if secrets is None:
             secrets = tmp / "secrets.toml"
             secrets.write_text("")
-        self.port = free_port()
+        self.port = self.port or free_port()
         env = {
             **os.environ,
             "DATABASE_URL": self.database_url,

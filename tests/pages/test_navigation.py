@@ -55,6 +55,15 @@ def test_page_guards_itself_when_run_directly(db, people):
     at.user = {"is_logged_in": True, "email": people[Role.STUDENT].email, "email_verified": True}
     at.run()
     assert "You do not have access to this page." in errors(at)
+    from sqlmodel import select
+
+    from app.core.audit import AuditLog
+
+    with db.scope(system=True) as s:
+        actions = [(e.action, e.actor_user_id) for e in s.exec(select(AuditLog))]
+    student = people[Role.STUDENT].id
+    assert ("auth.permission_denied", student) in actions
+    assert ("auth.sign_in", student) in actions
 
 
 def test_disabled_user_is_signed_out_on_next_run(db, people):
