@@ -9,7 +9,7 @@ from app.core import clock
 from app.core.roles import Role
 from app.core.security import hash_password
 from app.core.tenancy import Actor
-from app.core.validation import phone_key
+from app.core.validation import normalize_phone, phone_key
 from app.identity.models import Institute, User, UserStatus
 from app.identity.onboarding import CONSENT_VERSION
 
@@ -55,8 +55,8 @@ def user(
             institute_id=inst.id if inst else None,
             name=name or f"{Role(role).label} {n}",
             email=email if email is not None else f"{Role(role).value}{n}@example.com",
-            phone=phone,
-            phone_key=phone_key(phone),
+            phone=normalize_phone(phone),
+            phone_key=phone_key(normalize_phone(phone)),
             role=Role(role).value,
             status=status,
             consent_version=consent_version,

@@ -25,6 +25,8 @@ def upgrade() -> None:
         "otp_codes",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("phone_key", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+        sa.Column("phone", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("chat_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("code_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("expires_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),

@@ -13,6 +13,7 @@ from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
+from app.core.roles import Role
 from app.core.tenancy import Actor
 
 _SECRET_MARKERS = ("password", "passcode", "code", "otp", "secret", "token", "hash")
@@ -85,7 +86,8 @@ def list_entries(
     user_id: int | None = None,
     limit: int = 200,
 ) -> list[AuditLog]:
-    """The actor's institute's audit entries, newest first (super_admin: all)."""
+    """The actor's institute's audit entries, newest first (super_admin: all). Admins only."""
+    actor.require(Role.ADMIN, Role.SUPER_ADMIN)
     query = select(AuditLog)
     if not actor.is_super_admin:
         query = query.where(AuditLog.institute_id == actor.institute_id)
@@ -97,6 +99,7 @@ def list_entries(
 
 
 def count_entries(session: Session, *, actor: Actor, action: str) -> int:
+    actor.require(Role.ADMIN, Role.SUPER_ADMIN)
     query = select(func.count()).select_from(AuditLog).where(AuditLog.action == action)
     if not actor.is_super_admin:
         query = query.where(AuditLog.institute_id == actor.institute_id)

@@ -23,7 +23,9 @@ DEV_SECRET_KEY = "dev-secret"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=(".env", PROJECT_ROOT / ".env"), env_file_encoding="utf-8", extra="ignore"
+    )
 
     APP_ENV: Literal["dev", "prod"] = "dev"
     DATABASE_URL: str = DEFAULT_DATABASE_URL

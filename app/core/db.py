@@ -137,3 +137,12 @@ def session_scope(
         raise
     finally:
         session.close()
+
+
+def lock_key(session: SASession, key: str) -> None:
+    """Serialise transactions that work on the same key (e.g. one phone's sign-in codes).
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite already lets one writer at a time.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("select pg_advisory_xact_lock(hashtext(:key))"), {"key": key})

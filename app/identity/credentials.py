@@ -60,17 +60,20 @@ def check_password_policy(password: str) -> None:
 def _identifier_key(identifier: str) -> tuple[str | None, str | None, str]:
     """(email, phone_key, rate key) for what was typed in the sign-in box."""
     text = identifier.strip()
+    # What is recorded (rate key, audit) is the normalised email or phone, never the raw text:
+    # a password typed into the wrong box must not end up in a log.
+    opaque = "typed:" + token_hash(text.lower())[:16]
     if "@" in text:
         try:
             email = normalize_email(text)
         except ValidationError:
-            email = text.lower()
+            return None, None, f"pw:id:{opaque}"
         return email, None, f"pw:id:{email}"
     try:
         key = phone_key(normalize_phone(text))
     except ValidationError:
         key = None
-    return None, key, f"pw:id:{key or text.lower()}"
+    return None, key, f"pw:id:{key or opaque}"
 
 
 def lock_remaining(session: Session, key: str) -> timedelta | None:

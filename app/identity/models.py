@@ -124,6 +124,10 @@ class OtpCode(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     phone_key: str = Field(max_length=10)
+    phone: str = Field(default="", max_length=20)  # as normalised when requested
+    chat_id: str = Field(
+        default="", max_length=64
+    )  # the chat the code went to: only its owners may use it
     code_hash: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=clock.now)
     expires_at: datetime

@@ -47,7 +47,7 @@ def match_identity(session: Session, *, claims: dict, source: str) -> SignInOutc
             )
         )
     if not users and email:
-        if claims.get("email_verified") is False:
+        if claims.get("email_verified") is not True:
             identity.record_denied_sign_in(
                 session, identity=label, method="oidc", reason="email not verified", source=source
             )

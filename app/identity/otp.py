@@ -16,6 +16,7 @@ from sqlmodel import Session, col, func, select
 
 from app.core import audit, clock
 from app.core.config import get_settings
+from app.core.db import lock_key
 from app.core.errors import ValidationError
 from app.core.security import constant_time_equal, keyed_hash, random_digits
 from app.core.validation import normalize_phone, phone_key
@@ -46,12 +47,39 @@ def _masked(key: str) -> str:
     return f"…{key[-4:]}"
 
 
-def _chat_for(users: list[User]) -> str | None:
-    """The user's own chat, else the configured fallback. (Guardian mappings join with academics.)"""
-    for user in users:
-        if user.telegram_chat_id:
-            return user.telegram_chat_id
-    return get_settings().AUTH_OTP_FALLBACK_CHAT_ID
+DEV_LOG_CHAT = "dev-log"
+
+
+def _same_number(typed: str, stored: str | None) -> bool:
+    """Numbers agree on their last 10 digits, and in full when both carry a country code."""
+    if not stored or phone_key(stored) != phone_key(typed):
+        return False
+    if typed.startswith("+") and stored.startswith("+"):
+        return typed == stored
+    return True
+
+
+def _fallback_chat() -> str | None:
+    settings = get_settings()
+    if settings.AUTH_OTP_FALLBACK_CHAT_ID:
+        return settings.AUTH_OTP_FALLBACK_CHAT_ID
+    if settings.is_dev and not telegram.configured():
+        return DEV_LOG_CHAT  # development without a bot: the code goes to the server log
+    return None
+
+
+def _chat_of(user: User) -> str | None:
+    """Where a user's codes go: their own chat, else the fallback. (Guardian chats join with academics.)"""
+    return user.telegram_chat_id or _fallback_chat()
+
+
+def _candidates(session: Session, normalized: str) -> list[User]:
+    users = session.exec(
+        select(User).where(
+            User.phone_key == phone_key(normalized), User.status != UserStatus.DISABLED.value
+        )
+    )
+    return [u for u in users if _same_number(normalized, u.phone)]
 
 
 def request_code(session: Session, *, phone: str, source: str) -> CodeRequest:
@@ -64,11 +92,8 @@ def request_code(session: Session, *, phone: str, source: str) -> CodeRequest:
     if not normalized:
         return CodeRequest(sent=False, error="Enter your phone number.")
     key = phone_key(normalized)
-    users = list(
-        session.exec(
-            select(User).where(User.phone_key == key, User.status != UserStatus.DISABLED.value)
-        )
-    )
+    lock_key(session, f"otp:{key}")
+    users = _candidates(session, normalized)
     allowed, refusal = allowed_users(session, users)
     if not allowed:
         audit.record(
@@ -104,7 +129,8 @@ def request_code(session: Session, *, phone: str, source: str) -> CodeRequest:
             error=f"Too many codes requested for this phone. Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
         )
     allowed_ids = {u.id for u in allowed}
-    chat_id = _chat_for([u for u in users if u.id in allowed_ids])
+    # One code goes to one chat; the code later signs in only the people that chat belongs to.
+    chat_id = next((c for c in (_chat_of(u) for u in users if u.id in allowed_ids) if c), None)
     if not chat_id:
         audit.record(
             session,
@@ -125,6 +151,8 @@ def request_code(session: Session, *, phone: str, source: str) -> CodeRequest:
     code = random_digits(6)
     row = OtpCode(
         phone_key=key,
+        phone=normalized,
+        chat_id=chat_id,
         code_hash=keyed_hash(f"{key}:{code}"),
         created_at=now,
         expires_at=now + timedelta(minutes=settings.AUTH_OTP_EXPIRY_MINUTES),
@@ -165,14 +193,19 @@ def verify_code(session: Session, *, phone: str, code: str, source: str) -> Sign
     """Check a code for a phone; the right code signs in once."""
     settings = get_settings()
     try:
-        key = phone_key(normalize_phone(phone))
+        normalized = normalize_phone(phone)
     except ValidationError as exc:
         return SignInOutcome(error=exc.message)
-    if not key:
+    if not normalized:
         return SignInOutcome(error="Enter your phone number.")
-    row = session.exec(
-        select(OtpCode).where(OtpCode.phone_key == key).order_by(col(OtpCode.id).desc())
-    ).first()
+    key = phone_key(normalized)
+    lock_key(session, f"otp:{key}")
+    query = (
+        select(OtpCode).where(OtpCode.phone_key == key).order_by(col(OtpCode.id).desc()).limit(1)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = session.exec(query).first()
 
     def refuse(message: str, reason: str) -> SignInOutcome:
         audit.record(
@@ -217,11 +250,8 @@ def verify_code(session: Session, *, phone: str, code: str, source: str) -> Sign
     row.consumed_at = clock.now()
     session.add(row)
     session.flush()
-    users = list(
-        session.exec(
-            select(User).where(User.phone_key == key, User.status != UserStatus.DISABLED.value)
-        )
-    )
+    # Only the people whose codes go to the chat that received this one.
+    users = [u for u in _candidates(session, row.phone or normalized) if _chat_of(u) == row.chat_id]
     allowed, refusal = allowed_users(session, users)
     if not allowed:
         return refuse(refusal, "no access")

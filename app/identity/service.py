@@ -73,15 +73,21 @@ def create_institute(
     *,
     actor: Actor,
     name: str,
-    timezone: str = "Asia/Kolkata",
-    currency: str = "INR",
+    timezone: str | None = None,
+    currency: str | None = None,
     subscription_end: date | None = None,
     max_teachers: int | None = None,
 ) -> Institute:
     """Create a new institute (super_admin only)."""
     actor.require(Role.SUPER_ADMIN)
+    from app.core.config import get_settings
+
+    settings = get_settings()
     fields = _clean_institute_fields(
-        name=name, timezone=timezone, currency=currency, max_teachers=max_teachers
+        name=name,
+        timezone=timezone or settings.DEFAULT_TIMEZONE,
+        currency=currency or settings.DEFAULT_CURRENCY,
+        max_teachers=max_teachers,
     )
     clash = session.exec(
         select(Institute.id).where(func.lower(Institute.name) == fields["name"].lower())

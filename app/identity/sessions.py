@@ -37,6 +37,11 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _institute_of(session: Session, user_id: int) -> int | None:
+    user = session.get(User, user_id)
+    return user.institute_id if user else None
+
+
 def start_session(
     session: Session,
     *,
@@ -47,6 +52,9 @@ def start_session(
 ) -> str:
     """Sign a user in: record it, activate an invited user, return the new session token."""
     settings = get_settings()
+    identity.load_session_user(
+        session, user_id=user_id
+    )  # raises AccessRevoked: never start a dead session
     user = session.get(User, user_id)
     if link_oidc and link_oidc[1] and (user.oidc_subject is None):
         user.oidc_issuer, user.oidc_subject = link_oidc
@@ -103,6 +111,7 @@ def resume_session(session: Session, *, token: str) -> tuple[SessionUser | None,
             session,
             actor=None,
             action="auth.session_ended",
+            institute_id=_institute_of(session, row.user_id),
             target_type="user",
             target_id=row.user_id,
             detail={"reason": reason},
@@ -125,7 +134,12 @@ def end_session(session: Session, *, token: str, reason: str = "sign_out") -> No
         from app.core import audit
 
         audit.record(
-            session, actor=None, action="auth.sign_out", target_type="user", target_id=row.user_id
+            session,
+            actor=None,
+            action="auth.sign_out",
+            institute_id=_institute_of(session, row.user_id),
+            target_type="user",
+            target_id=row.user_id,
         )
         session.flush()
 

@@ -92,13 +92,14 @@ class TelegramSender:
 
 
 class LogSender:
-    """Development stand-in when no bot token is configured: messages go to the server log."""
+    """Development stand-in when no bot token is configured: messages go to the server log.
 
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
+    In production nothing is written: without a token a message cannot be sent, and says so.
+    """
 
     def send(self, chat_id: str, text: str) -> Sent:
-        self.sent.append((str(chat_id), text))
+        if not get_settings().is_dev:
+            raise SendFailed("Telegram is not configured (TELEGRAM_BOT_TOKEN is empty).")
         log.warning("Telegram is not configured; message for chat %s: %s", chat_id, text)
         return Sent(chat_id=str(chat_id), message_id=None)
 

@@ -12,6 +12,7 @@ import streamlit as st
 from app.core import audit
 from app.core.config import get_settings
 from app.core.db import session_scope
+from app.core.errors import AccessRevoked
 from app.identity import oidc, sessions
 from app.identity.service import SessionUser
 from app.identity.sessions import SignInOutcome
@@ -69,19 +70,25 @@ def complete_sign_in(outcome: SignInOutcome, *, method: str, claims: dict | None
             ],
         }
         return False
-    start(outcome.users[0].id, method=method, claims=claims)
-    return True
+    return start(outcome.users[0].id, method=method, claims=claims)
 
 
-def start(user_id: int, *, method: str, claims: dict | None = None) -> None:
+def start(user_id: int, *, method: str, claims: dict | None = None) -> bool:
+    """Start a session; False (with the reason for the sign-in page) when access ended meanwhile."""
     link = (claims.get("iss"), claims.get("sub")) if claims and claims.get("sub") else None
-    with session_scope(system=True) as session:
-        token = sessions.start_session(
-            session, user_id=user_id, method=method, source=source(), link_oidc=link
-        )
+    try:
+        with session_scope(system=True) as session:
+            token = sessions.start_session(
+                session, user_id=user_id, method=method, source=source(), link_oidc=link
+            )
+    except AccessRevoked as exc:
+        st.session_state[MESSAGE] = exc.message
+        st.session_state.pop(CHOICES, None)
+        return False
     st.session_state[TOKEN] = token
     st.session_state.pop(CHOICES, None)
     st.session_state.pop(REFUSED_IDENTITY, None)
+    return True
 
 
 def sign_out(message: str | None = SIGNED_OUT) -> None:
@@ -155,4 +162,11 @@ def guard(*roles, onboarding: bool = False) -> tuple[SessionUser, object]:
 
 
 def dev_sign_in_enabled() -> bool:
-    return get_settings().is_dev
+    """Dev sign-in: only with APP_ENV=dev, and only for a browser on this machine."""
+    if not get_settings().is_dev:
+        return False
+    try:
+        ip = st.context.ip_address
+    except Exception:  # noqa: BLE001 - no request context (tests)
+        ip = None
+    return ip in (None, "127.0.0.1", "::1", "localhost") or str(ip).startswith("127.")

@@ -36,6 +36,7 @@ def prepare_database(url: str, auto_migrate: bool, seed_demo: bool) -> str:
 
 def ensure_database() -> None:
     settings = get_settings()
+    logging.getLogger("cohort").setLevel(settings.LOG_LEVEL)
     prepare_database(
         settings.database_url,
         settings.auto_migrate,

@@ -5,6 +5,7 @@ from datetime import timedelta
 import streamlit as st
 
 from app.core import clock
+from app.core.config import get_settings
 from app.core.roles import Role
 from app.identity import service as identity
 from app.ui import auth
@@ -40,8 +41,10 @@ create_tab, edit_tab, admin_tab = st.tabs(["New institute", "Edit subscription",
 with create_tab, st.form("create_institute"):
     name = st.text_input("Name", key="new_inst_name")
     c1, c2 = st.columns(2)
-    timezone = c1.text_input("Timezone", value="Asia/Kolkata", key="new_inst_tz")
-    currency = c2.text_input("Currency", value="INR", max_chars=3, key="new_inst_currency")
+    timezone = c1.text_input("Timezone", value=get_settings().DEFAULT_TIMEZONE, key="new_inst_tz")
+    currency = c2.text_input(
+        "Currency", value=get_settings().DEFAULT_CURRENCY, max_chars=3, key="new_inst_currency"
+    )
     c3, c4 = st.columns(2)
     ends = c3.date_input(
         "Subscription ends", value=clock.now().date() + timedelta(days=365), key="new_inst_end"

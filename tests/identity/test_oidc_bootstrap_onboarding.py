@@ -53,6 +53,9 @@ def test_unverified_stranger_disabled_and_expired_are_refused(db):
         == NOT_AUTHORIZED
     )
     assert (
+        match(db, iss=ISS, sub="1b", email="tara@alpha.example").error == NOT_AUTHORIZED
+    )  # unverified
+    assert (
         match(db, iss=ISS, sub="2", email="stranger@gmail.com", email_verified=True).error
         == NOT_AUTHORIZED
     )
@@ -76,10 +79,14 @@ def test_identity_exp_is_checked(db):
         past = int((now - timedelta(minutes=1)).timestamp())
         future = int((now + timedelta(minutes=30)).timestamp())
         assert (
-            match(db, iss=ISS, sub="1", email="tara@alpha.example", exp=past).error
+            match(
+                db, iss=ISS, sub="1", email="tara@alpha.example", email_verified=True, exp=past
+            ).error
             == oidc.IDENTITY_EXPIRED
         )
-        assert match(db, iss=ISS, sub="1", email="tara@alpha.example", exp=future).users
+        assert match(
+            db, iss=ISS, sub="1", email="tara@alpha.example", email_verified=True, exp=future
+        ).users
 
 
 def test_bootstrap_admins_on_empty_database_only(db, caplog):

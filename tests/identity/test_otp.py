@@ -161,3 +161,21 @@ def test_audit_records_requests_and_failures_without_the_code(db, teacher, teleg
     blob = " ".join(f"{e.target_id} {e.detail}" for e in entries)
     assert code not in blob
     _ = audit
+
+
+def test_a_code_signs_in_only_the_people_of_the_chat_it_went_to(db, telegram_fake):
+    """Another institute's admin cannot take over an account by inviting a look-alike phone."""
+    victim_inst, attacker_inst = f.institute(db), f.institute(db)
+    victim = f.user(db, victim_inst, Role.ADMIN, phone="+91 98765 43210", telegram_chat_id="999")
+    attacker = f.user(
+        db, attacker_inst, Role.STUDENT, phone="+1 987 654 3210", telegram_chat_id="666"
+    )
+    assert request(db, phone="+1 987 654 3210").sent
+    assert telegram_fake.messages[-1]["chat_id"] == "666"
+    outcome = verify(db, last_code(telegram_fake), phone="+1 987 654 3210")
+    assert [u.id for u in outcome.users] == [attacker.id]
+    # A number typed without a country code matches both, but the code still binds to one chat.
+    assert request(db, phone="98765 43210").sent
+    chat = telegram_fake.messages[-1]["chat_id"]
+    outcome = verify(db, last_code(telegram_fake), phone="98765 43210")
+    assert [u.id for u in outcome.users] == [victim.id if chat == "999" else attacker.id]
