@@ -11,6 +11,8 @@ from app.identity.models import (
     PasswordLink,
     User,
 )
+from app.notify.models import Announcement, BlockedChat, Notification, RuleConfig  # noqa: E402
+from app.worker.models import JobRun, WorkerLease  # noqa: E402
 
 # Tables whose rows belong to one institute; each has row-level security on PostgreSQL.
 # (institutes itself is guarded by its id.)
@@ -19,12 +21,29 @@ TENANT_TABLES: dict[str, str] = {
     "users": "institute_id",
     "audit_log": "institute_id",
     "consent_acceptances": "institute_id",
+    "notifications": "institute_id",
+    "blocked_chats": "institute_id",
+    "rule_configs": "institute_id",
+    "announcements": "institute_id",
 }
 
 # Global tables used only before or around sign-in, under the system context (no institute yet).
-GLOBAL_TABLES = {"rate_events", "auth_sessions", "otp_codes", "password_links"}
+GLOBAL_TABLES = {
+    "rate_events",
+    "auth_sessions",
+    "otp_codes",
+    "password_links",
+    "job_runs",
+    "worker_lease",
+}
 
 __all__ = [
+    "Announcement",
+    "BlockedChat",
+    "JobRun",
+    "Notification",
+    "RuleConfig",
+    "WorkerLease",
     "AuditLog",
     "AuthSession",
     "ConsentAcceptance",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.core.db import session_scope
 from app.identity.service import SessionUser
+from app.notify import service as notify
 from app.ui import auth
 
 
@@ -12,6 +14,15 @@ def sidebar(user: SessionUser) -> None:
     with st.sidebar:
         st.markdown(f"**{user.name}**")
         st.caption(f"{user.role.label} · {user.institute_name or 'All institutes'}")
+        if user.institute_id is not None:
+            with session_scope(institute_id=user.institute_id) as session:
+                unread = notify.unread_count(session, actor=user.actor())
+            if unread:
+                st.page_link(
+                    "pages/common/messages.py",
+                    label=f"{unread} new message{'s' if unread != 1 else ''}",
+                    icon=":material/notifications_active:",
+                )
         if st.button("Sign out", key="sign_out", icon=":material/logout:"):
             auth.sign_out("You have signed out.")
             st.rerun()

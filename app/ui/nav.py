@@ -23,16 +23,22 @@ INSTITUTES = PageSpec(
 OVERVIEW = PageSpec("pages/admin/overview.py", "Overview", ":material/dashboard:", "overview")
 USERS = PageSpec("pages/admin/users.py", "Users", ":material/group:", "users")
 MY_ACCOUNT = PageSpec("pages/common/my_account.py", "My account", ":material/person:", "my-account")
+SYSTEM = PageSpec("pages/admin/system.py", "System", ":material/monitor_heart:", "system")
+RULES = PageSpec("pages/admin/rules.py", "Notification rules", ":material/rule:", "rules")
+ANNOUNCEMENTS = PageSpec(
+    "pages/common/announcements.py", "Announcements", ":material/campaign:", "announcements"
+)
+MESSAGES = PageSpec("pages/common/messages.py", "Messages", ":material/notifications:", "messages")
 SIGN_IN = PageSpec("pages/public/sign_in.py", "Sign in", ":material/login:", "sign-in")
 ONBOARDING = PageSpec("pages/public/onboarding.py", "Welcome", ":material/waving_hand:", "welcome")
 
 # The first page of each list is the role's landing page.
 NAVIGATION: dict[Role, list[PageSpec]] = {
-    Role.SUPER_ADMIN: [INSTITUTES, MY_ACCOUNT],
-    Role.ADMIN: [OVERVIEW, USERS, MY_ACCOUNT],
-    Role.TEACHER: [USERS, MY_ACCOUNT],
-    Role.COUNSELOR: [MY_ACCOUNT],
-    Role.STUDENT: [MY_ACCOUNT],
+    Role.SUPER_ADMIN: [INSTITUTES, SYSTEM, MY_ACCOUNT],
+    Role.ADMIN: [OVERVIEW, USERS, ANNOUNCEMENTS, RULES, SYSTEM, MESSAGES, MY_ACCOUNT],
+    Role.TEACHER: [USERS, ANNOUNCEMENTS, MESSAGES, MY_ACCOUNT],
+    Role.COUNSELOR: [MESSAGES, MY_ACCOUNT],
+    Role.STUDENT: [MESSAGES, MY_ACCOUNT],
 }
 
 

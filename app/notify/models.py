@@ -1,0 +1,107 @@
+"""The outbox (every outgoing message is a row), notification rules, and announcements."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.core import clock, models_base  # noqa: F401  (naming convention first)
+
+
+class Channel(StrEnum):
+    TELEGRAM = "telegram"
+    IN_APP = "in_app"
+    EMAIL = "email"  # reserved
+
+
+class Status(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+    SUPPRESSED = "suppressed"
+    BLOCKED = "blocked"
+
+
+class Notification(SQLModel, table=True):
+    """One outgoing message. The same (institute, dedupe key) is never queued twice."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("institute_id", "dedupe_key"),
+        Index("ix_notifications_status_next_attempt_at", "status", "next_attempt_at"),
+        Index(
+            "ix_notifications_institute_id_recipient_user_id", "institute_id", "recipient_user_id"
+        ),
+        Index("ix_notifications_institute_id_created_at", "institute_id", "created_at"),
+        CheckConstraint("channel IN ('telegram', 'in_app', 'email')", name="channel"),
+        CheckConstraint(
+            "status IN ('queued', 'sent', 'failed', 'suppressed', 'blocked')", name="status"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    channel: str = Field(max_length=20)
+    recipient: str = Field(max_length=120)  # Telegram chat id, or the user id for in-app
+    recipient_user_id: int | None = Field(default=None, foreign_key="users.id")
+    subject: str | None = Field(default=None, max_length=200)
+    text: str
+    dedupe_key: str = Field(max_length=200)
+    status: str = Field(default=Status.QUEUED.value, max_length=20)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(default_factory=clock.now)
+    last_error: str | None = Field(default=None, max_length=500)
+    sent_at: datetime | None = Field(default=None)
+    read_at: datetime | None = Field(default=None)
+    created_at: datetime = Field(default_factory=clock.now)
+
+
+class BlockedChat(SQLModel, table=True):
+    """A Telegram chat that blocked the bot: later messages to it are suppressed, not sent."""
+
+    __tablename__ = "blocked_chats"
+    __table_args__ = (UniqueConstraint("institute_id", "chat_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    chat_id: str = Field(max_length=64)
+    blocked_at: datetime = Field(default_factory=clock.now)
+
+
+class RuleConfig(SQLModel, table=True):
+    """Notification rules: one global row per institute (batch_id NULL) and optional per-batch
+    overrides, where an empty field means "as the institute"."""
+
+    __tablename__ = "rule_configs"
+    __table_args__ = (UniqueConstraint("institute_id", "batch_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    batch_id: int | None = Field(default=None)
+    notify_guardian_on_absence: bool | None = Field(default=None)
+    absence_streak_threshold: int | None = Field(default=None)
+    fee_reminder_days_before: int | None = Field(default=None)
+    fee_reminder_days_after: int | None = Field(default=None)
+    quiet_hours_start: time | None = Field(default=None)
+    quiet_hours_end: time | None = Field(default=None)
+    updated_at: datetime = Field(default_factory=clock.now)
+    updated_by: int | None = Field(default=None)
+
+
+class Announcement(SQLModel, table=True):
+    __tablename__ = "announcements"
+    __table_args__ = (
+        Index("ix_announcements_institute_id_created_at", "institute_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    batch_id: int | None = Field(default=None)
+    title: str = Field(max_length=200)
+    body: str
+    author_user_id: int | None = Field(default=None, foreign_key="users.id")
+    recipients: int = Field(default=0)
+    created_at: datetime = Field(default_factory=clock.now)

@@ -1,0 +1,61 @@
+"""House-keeping jobs: delete expired codes, sessions, links, rate events and old run records."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete
+from sqlmodel import col
+
+from app.core import clock, ratelimit
+from app.core.db import session_scope
+from app.identity import otp
+from app.identity.models import AuthSession, PasswordLink
+from app.worker.models import JobRun
+from app.worker.registry import Job, day_period
+
+
+def cleanup(*, engine=None) -> dict:
+    now = clock.now()
+    with session_scope(system=True, engine=engine) as session:
+        codes = otp.purge_expired(session)
+        events = ratelimit.purge_older_than(session, timedelta(days=1))
+        sessions = (
+            session.execute(
+                delete(AuthSession).where(
+                    (col(AuthSession.expires_at) < now - timedelta(days=30))
+                    | (col(AuthSession.ended_at) < now - timedelta(days=30))
+                )
+            ).rowcount
+            or 0
+        )
+        links = (
+            session.execute(
+                delete(PasswordLink).where(col(PasswordLink.expires_at) < now - timedelta(days=30))
+            ).rowcount
+            or 0
+        )
+        runs = (
+            session.execute(
+                delete(JobRun).where(col(JobRun.started_at) < now - timedelta(days=90))
+            ).rowcount
+            or 0
+        )
+    return {
+        "codes": codes,
+        "rate_events": events,
+        "sessions": sessions,
+        "password_links": links,
+        "job_runs": runs,
+    }
+
+
+JOBS = [
+    Job(
+        name="cleanup_expired",
+        run=cleanup,
+        trigger={"trigger": "cron", "hour": 2, "minute": 30},
+        period=day_period,
+        description="Delete expired sign-in codes, sessions, links, rate events and old run records",
+    ),
+]

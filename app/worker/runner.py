@@ -1,0 +1,167 @@
+"""Running a job once for a period, with a run record; and the worker's leadership lease.
+
+A period (e.g. the minute or the day) runs at most once: the run record's unique (job, period)
+key is taken before the work starts, so two workers, or a scheduled run overlapping a manual
+one, cannot both do it.
+
+Leadership: on PostgreSQL the leader holds a session-level advisory lock on a dedicated
+connection for as long as it lives; on SQLite a lease row with a heartbeat does the same (a
+lease not renewed for LEASE_TIMEOUT is taken over). Either way the heartbeat is written to the
+lease row, which the health check reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import traceback
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from app.core import clock
+from app.core.db import get_engine, session_scope
+from app.worker.models import JobRun, WorkerLease
+from app.worker.registry import Job
+
+log = logging.getLogger("cohort.worker")
+LEASE_NAME = "scheduler"
+LEASE_TIMEOUT = timedelta(seconds=90)
+ADVISORY_KEY = 7_412_025  # arbitrary, constant for this application
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def run_job(job: Job, *, engine: Engine | None = None, trigger: str = "schedule") -> JobRun | None:
+    """Run `job` for the current period; None when that period already ran (or is running)."""
+    now = clock.now()
+    period = (
+        job.period(now) if trigger == "schedule" else f"manual:{now.isoformat(timespec='seconds')}"
+    )
+    try:
+        with session_scope(system=True, engine=engine) as session:
+            record = JobRun(job=job.name, period=period, started_at=now, trigger=trigger)
+            session.add(record)
+            session.flush()
+            run_id = record.id
+    except IntegrityError:
+        log.info("%s for %s already ran; skipping", job.name, period)
+        return None
+    outcome, counts, error = "ok", None, None
+    try:
+        counts = job.run(engine=engine)
+    except Exception as exc:  # noqa: BLE001 - a job failure is recorded, never fatal to the worker
+        outcome, error = (
+            "failed",
+            "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000],
+        )
+        log.exception("job %s failed", job.name)
+    with session_scope(system=True, engine=engine) as session:
+        record = session.get(JobRun, run_id)
+        record.finished_at, record.outcome, record.counts, record.error = (
+            clock.now(),
+            outcome,
+            counts,
+            error,
+        )
+        session.add(record)
+    return record
+
+
+def recent_runs(
+    *, engine: Engine | None = None, limit: int = 50, job: str | None = None
+) -> list[JobRun]:
+    with session_scope(system=True, engine=engine) as session:
+        query = select(JobRun)
+        if job:
+            query = query.where(JobRun.job == job)
+        return list(session.exec(query.order_by(col(JobRun.id).desc()).limit(limit)))
+
+
+def identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Leadership:
+    """Become the one worker that runs jobs; `acquire()` returns False while another leads."""
+
+    def __init__(self, engine: Engine | None = None, holder: str | None = None) -> None:
+        self.engine = engine or get_engine()
+        self.holder = holder or identity()
+        self._connection = None
+
+    @property
+    def postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def acquire(self) -> bool:
+        if self.postgres:
+            if self._connection is None:
+                self._connection = self.engine.connect().execution_options(
+                    isolation_level="AUTOCOMMIT"
+                )
+            got = self._connection.execute(
+                text("select pg_try_advisory_lock(:k)"), {"k": ADVISORY_KEY}
+            ).scalar()
+            if not got:
+                return False
+            self._write_lease(force=True)
+            return True
+        return self._write_lease(force=False)
+
+    def still_leader(self) -> bool:
+        """Renew the heartbeat; False if leadership was lost (then stop running jobs)."""
+        if self.postgres:
+            try:
+                self._connection.execute(text("select 1"))
+            except Exception:  # noqa: BLE001 - the lock went with the connection
+                return False
+            self._write_lease(force=True)
+            return True
+        return self._write_lease(force=False)
+
+    def release(self) -> None:
+        with session_scope(system=True, engine=self.engine) as session:
+            lease = session.get(WorkerLease, LEASE_NAME)
+            if lease is not None and lease.holder == self.holder:
+                session.delete(lease)
+        if self._connection is not None:
+            try:
+                self._connection.execute(text("select pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY})
+            finally:
+                self._connection.close()
+                self._connection = None
+
+    def _write_lease(self, *, force: bool) -> bool:
+        now = clock.now()
+        try:
+            with session_scope(system=True, engine=self.engine) as session:
+                lease = session.get(WorkerLease, LEASE_NAME)
+                if lease is None:
+                    session.add(
+                        WorkerLease(
+                            name=LEASE_NAME, holder=self.holder, acquired_at=now, heartbeat_at=now
+                        )
+                    )
+                    return True
+                fresh = now - _aware(lease.heartbeat_at) < LEASE_TIMEOUT
+                if lease.holder != self.holder and fresh and not force:
+                    return False
+                if lease.holder != self.holder:
+                    lease.acquired_at = now
+                lease.holder, lease.heartbeat_at = self.holder, now
+                session.add(lease)
+                return True
+        except IntegrityError:
+            return False
+
+
+def last_heartbeat(*, engine: Engine | None = None) -> datetime | None:
+    with session_scope(system=True, engine=engine) as session:
+        lease = session.get(WorkerLease, LEASE_NAME)
+        return None if lease is None else _aware(lease.heartbeat_at)
