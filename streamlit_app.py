@@ -16,6 +16,6 @@ if user is None:
 elif needs_onboarding(user.consent_version):
     page = st.navigation(nav.onboarding_pages(), position="hidden")
 else:
-    chrome.sidebar(user)
     page = st.navigation(nav.pages_for(user.role))
+    chrome.sidebar(user)  # after st.navigation, so its page links resolve
 page.run()

@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     figures.update(_page_figures(engine, args.repeat))
+    figures.update(_outbox_figures(engine))
     if args.json:
         print(json.dumps(figures))
     else:
@@ -143,6 +144,44 @@ def _page_figures(engine, repeat: int) -> dict[str, float]:
         samples = [_timed(at.run) * 1000 for _ in range(repeat)]
         figures[f"page_{name}_ms"] = round(statistics.median(samples), 1)
     return figures
+
+
+def _outbox_figures(engine) -> dict[str, float]:
+    """Drain 1,000 queued Telegram messages through the real client over a fake transport.
+
+    `outbox_drain_1000_s` excludes the deliberate rate-limit sleeps (30/s overall, 1/s per chat);
+    the sleeps are not taken, only counted, so the figure is the cost of the work itself.
+    """
+    from sqlmodel import select
+
+    from app.core.db import session_scope
+    from app.identity.models import Institute
+    from app.integrations.telegram import TelegramSender
+    from app.notify import delivery, service
+    from tests.fakes.telegram import FakeTelegram
+
+    with session_scope(system=True, engine=engine) as session:
+        institute_id = session.exec(select(Institute.id).order_by(Institute.id)).first()
+        service.save_rules(session, actor=_admin_actor(institute_id), quiet_hours_start=None, quiet_hours_end=None)
+        service.enqueue_many(session, institute_id=institute_id, messages=[
+            {"channel": "telegram", "recipient": str(100000 + n), "text": f"Bench message {n}",
+             "dedupe_key": f"bench:{time.time_ns()}:{n}"} for n in range(1000)
+        ])
+    sender = TelegramSender("1:BENCH", request=FakeTelegram())
+    slept = [0.0]
+    started = time.perf_counter()
+    result = delivery.deliver_due(engine=engine, sender=sender, limit=1000, sleep=lambda s: slept.__setitem__(0, slept[0] + s))
+    elapsed = time.perf_counter() - started
+    if result.sent != 1000:
+        raise SystemExit(f"outbox drain sent {result.sent} of 1000")
+    return {"outbox_drain_1000_s": round(elapsed, 3), "outbox_drain_1000_rate_limit_s": round(slept[0], 1)}
+
+
+def _admin_actor(institute_id: int):
+    from app.core.roles import Role
+    from app.core.tenancy import Actor
+
+    return Actor(user_id=None, role=Role.ADMIN, institute_id=institute_id, name="bench", source="bench")
 
 
 if __name__ == "__main__":

@@ -3,11 +3,13 @@
 1. Claim due messages in one short transaction: quiet-hour messages are pushed to the end of
    the institute's quiet hours; the rest get a lease (next attempt in LEASE) so a second
    delivery run cannot take them.
-2. Send each through the sender, then record the outcome in its own transaction.
+2. Send each through the sender, then record the outcome: failures at once, successes in
+   groups of at most RECORD_EVERY (one UPDATE each) and always before the run ends.
 
-At-least-once window: if the process dies after Telegram accepted a message and before its
-"sent" row committed, the lease expires and the message is sent again (once more, at most per
-crash). Nothing is ever lost: a message leaves `queued` only after its outcome is recorded.
+At-least-once window: if the process dies after Telegram accepted messages and before their
+"sent" rows committed (at most RECORD_EVERY messages), their lease expires and they are sent
+again, once more. Nothing is ever lost: a message leaves `queued` only after its outcome is
+recorded.
 
 Limits: about 30 messages/s overall and 1/s per chat (Telegram's), enforced here with sleeps.
 Forbidden → blocked (the chat is remembered; never retried); RetryAfter → wait as told; network
@@ -21,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlmodel import col, select
 
 from app.core import clock
@@ -32,6 +34,7 @@ from app.notify import service
 from app.notify.models import BlockedChat, Channel, Notification, Status
 
 LEASE = timedelta(minutes=5)
+RECORD_EVERY = 20  # successful sends are recorded in groups of at most this many
 MAX_ATTEMPTS = 6
 BASE_BACKOFF = timedelta(seconds=30)
 GLOBAL_INTERVAL = 1 / 30  # seconds between any two sends
@@ -140,33 +143,46 @@ def deliver_due(
     result.claimed = len(claimed)
     last_any = -1e9
     last_chat: dict[str, float] = {}
-    for notification_id, chat, text in claimed:
-        wait = max(
-            GLOBAL_INTERVAL - (monotonic() - last_any),
-            PER_CHAT_INTERVAL - (monotonic() - last_chat.get(chat, -1e9)),
-        )
-        if wait > 0:
-            sleep(wait)
-            result.slept_s += wait
-        try:
-            sender.send(chat, text)
-        except telegram.SendFailed as exc:
-            _handle_failure(engine, notification_id, exc, result)
-        else:
-
-            def sent(row, _session):
-                row.status, row.sent_at, row.attempts, row.last_error = (
-                    Status.SENT.value,
-                    clock.now(),
-                    row.attempts + 1,
-                    None,
-                )
-
-            _record(engine, notification_id, sent)
-            result.sent += 1
-        last_any = monotonic()
-        last_chat[chat] = last_any
+    pending: list[int] = []
+    try:
+        for notification_id, chat, text in claimed:
+            wait = max(
+                GLOBAL_INTERVAL - (monotonic() - last_any),
+                PER_CHAT_INTERVAL - (monotonic() - last_chat.get(chat, -1e9)),
+            )
+            if wait > 0:
+                sleep(wait)
+                result.slept_s += wait
+            try:
+                sender.send(chat, text)
+            except telegram.SendFailed as exc:
+                _handle_failure(engine, notification_id, exc, result)
+            else:
+                pending.append(notification_id)
+                result.sent += 1
+                if len(pending) >= RECORD_EVERY:
+                    _record_sent(engine, pending)
+                    pending = []
+            last_any = monotonic()
+            last_chat[chat] = last_any
+    finally:
+        if pending:
+            _record_sent(engine, pending)
     return result
+
+
+def _record_sent(engine: Engine | None, ids: list[int]) -> None:
+    with session_scope(system=True, engine=engine) as session:
+        session.execute(
+            update(Notification)
+            .where(col(Notification.id).in_(ids))
+            .values(
+                status=Status.SENT.value,
+                sent_at=clock.now(),
+                attempts=Notification.attempts + 1,
+                last_error=None,
+            )
+        )
 
 
 def _handle_failure(

@@ -136,17 +136,17 @@ def test_killed_between_send_and_record_loses_nothing(db, inst):
 
     with clock.frozen(NOON_IST):
         queue(db, inst)
-        original = delivery._record
+        original = delivery._record_sent
 
         def crash(*args, **kwargs):
             raise Crash
 
-        delivery._record = crash
+        delivery._record_sent = crash
         try:
             with pytest.raises(Crash):
                 drain(db, transport)
         finally:
-            delivery._record = original
+            delivery._record_sent = original
         [row] = rows(db)
         assert row.status == "queued" and len(transport.messages) == 1
         assert drain(db, transport).claimed == 0  # leased: no double send right away
