@@ -1,5 +1,17 @@
 """Every table, imported in one place so Alembic and tests see the whole schema."""
 
+from app.academics.models import (  # noqa: E402
+    Batch,
+    BatchMembership,
+    BatchSchedule,
+    Enrollment,
+    Guardian,
+    Student,
+    Subject,
+    TeacherProfile,
+    Topic,
+)
+from app.attendance.models import AttendanceLink, AttendanceRecord, ClassSession, TopicProgress  # noqa: E402
 from app.core.audit import AuditLog
 from app.core.models_base import metadata
 from app.core.ratelimit import RateEvent
@@ -11,6 +23,7 @@ from app.identity.models import (
     PasswordLink,
     User,
 )
+from app.inbox.models import PendingAction  # noqa: E402
 from app.notify.models import Announcement, BlockedChat, Notification, RuleConfig  # noqa: E402
 from app.worker.models import JobRun, WorkerLease  # noqa: E402
 
@@ -25,6 +38,20 @@ TENANT_TABLES: dict[str, str] = {
     "blocked_chats": "institute_id",
     "rule_configs": "institute_id",
     "announcements": "institute_id",
+    "students": "institute_id",
+    "guardians": "institute_id",
+    "teacher_profiles": "institute_id",
+    "subjects": "institute_id",
+    "topics": "institute_id",
+    "batches": "institute_id",
+    "batch_schedules": "institute_id",
+    "batch_memberships": "institute_id",
+    "enrollments": "institute_id",
+    "class_sessions": "institute_id",
+    "attendance_records": "institute_id",
+    "topic_progress": "institute_id",
+    "attendance_links": "institute_id",
+    "pending_actions": "institute_id",
 }
 
 # Global tables used only before or around sign-in, under the system context (no institute yet).
@@ -38,6 +65,20 @@ GLOBAL_TABLES = {
 }
 
 __all__ = [
+    "AttendanceLink",
+    "AttendanceRecord",
+    "Batch",
+    "BatchMembership",
+    "BatchSchedule",
+    "ClassSession",
+    "Enrollment",
+    "Guardian",
+    "PendingAction",
+    "Student",
+    "Subject",
+    "TeacherProfile",
+    "Topic",
+    "TopicProgress",
     "Announcement",
     "BlockedChat",
     "JobRun",

@@ -162,26 +162,44 @@ def _outbox_figures(engine) -> dict[str, float]:
 
     with session_scope(system=True, engine=engine) as session:
         institute_id = session.exec(select(Institute.id).order_by(Institute.id)).first()
-        service.save_rules(session, actor=_admin_actor(institute_id), quiet_hours_start=None, quiet_hours_end=None)
-        service.enqueue_many(session, institute_id=institute_id, messages=[
-            {"channel": "telegram", "recipient": str(100000 + n), "text": f"Bench message {n}",
-             "dedupe_key": f"bench:{time.time_ns()}:{n}"} for n in range(1000)
-        ])
+        service.save_rules(
+            session, actor=_admin_actor(institute_id), quiet_hours_start=None, quiet_hours_end=None
+        )
+        service.enqueue_many(
+            session,
+            institute_id=institute_id,
+            messages=[
+                {
+                    "channel": "telegram",
+                    "recipient": str(100000 + n),
+                    "text": f"Bench message {n}",
+                    "dedupe_key": f"bench:{time.time_ns()}:{n}",
+                }
+                for n in range(1000)
+            ],
+        )
     sender = TelegramSender("1:BENCH", request=FakeTelegram())
     slept = [0.0]
     started = time.perf_counter()
-    result = delivery.deliver_due(engine=engine, sender=sender, limit=1000, sleep=lambda s: slept.__setitem__(0, slept[0] + s))
+    result = delivery.deliver_due(
+        engine=engine, sender=sender, limit=1000, sleep=lambda s: slept.__setitem__(0, slept[0] + s)
+    )
     elapsed = time.perf_counter() - started
     if result.sent != 1000:
         raise SystemExit(f"outbox drain sent {result.sent} of 1000")
-    return {"outbox_drain_1000_s": round(elapsed, 3), "outbox_drain_1000_rate_limit_s": round(slept[0], 1)}
+    return {
+        "outbox_drain_1000_s": round(elapsed, 3),
+        "outbox_drain_1000_rate_limit_s": round(slept[0], 1),
+    }
 
 
 def _admin_actor(institute_id: int):
     from app.core.roles import Role
     from app.core.tenancy import Actor
 
-    return Actor(user_id=None, role=Role.ADMIN, institute_id=institute_id, name="bench", source="bench")
+    return Actor(
+        user_id=None, role=Role.ADMIN, institute_id=institute_id, name="bench", source="bench"
+    )
 
 
 if __name__ == "__main__":

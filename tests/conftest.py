@@ -88,10 +88,15 @@ class Db:
 
     @contextmanager
     def scope(
-        self, actor: Actor | None = None, *, system: bool = False, institute_id: int | None = None
+        self,
+        actor: Actor | None = None,
+        *,
+        system: bool = False,
+        institute_id: int | None = None,
+        immediate: bool = False,
     ) -> Iterator:
         with session_scope(
-            actor, system=system, institute_id=institute_id, engine=self.engine
+            actor, system=system, institute_id=institute_id, engine=self.engine, immediate=immediate
         ) as session:
             yield session
 

@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     AUTH_LOCKOUT_MAX_MINUTES: int = 15
     AUTH_PASSWORD_LINK_HOURS: int = 72
 
+    # Attendance
+    ATTENDANCE_AUTO_CLOSE_GRACE_MINUTES: int = 10
+    ATTENDANCE_OPEN_BEFORE_MINUTES: int = 15
+    ATTENDANCE_LINK_HOURS: int = 12
+
     # Telegram
     TELEGRAM_BOT_TOKEN: str | None = None
     TELEGRAM_API_BASE_URL: str | None = None  # a local Bot API server; default: Telegram's

@@ -55,7 +55,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # pragma: no cover - driver hook
-        connection.exec_driver_sql("BEGIN")
+        # A write that must not race (a submission) takes the write lock up front, so a second
+        # writer waits for it instead of failing on a stale snapshot.
+        immediate = connection.get_execution_options().get("sqlite_immediate")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def get_engine() -> Engine:
@@ -120,6 +123,7 @@ def session_scope(
     institute_id: int | None = None,
     system: bool = False,
     engine: Engine | None = None,
+    immediate: bool = False,
 ) -> Iterator[Session]:
     """One unit of work: commits when the block ends, rolls back on any error.
 
@@ -130,6 +134,8 @@ def session_scope(
     inst, sup = tenant_of(actor, institute_id=institute_id, system=system)
     session.info[TENANT_INFO_KEY] = (inst, sup)
     try:
+        if immediate:
+            session.connection(execution_options={"sqlite_immediate": True})
         yield session
         session.commit()
     except BaseException:

@@ -23,14 +23,22 @@ def read(actor: Actor, fn: Callable[..., T], /, **kwargs: Any) -> T:
         return fn(session, actor=actor, **kwargs)
 
 
-def act(actor: Actor, fn: Callable[..., T], /, *, where: Any = None, **kwargs: Any) -> T | None:
+def act(
+    actor: Actor,
+    fn: Callable[..., T],
+    /,
+    *,
+    where: Any = None,
+    immediate: bool = False,
+    **kwargs: Any,
+) -> T | None:
     """Run a service call as one transaction; show a refusal with st.error and return None.
 
     Nothing is written when the call raises. A permission refusal is audited separately.
     """
     target = where if where is not None else st
     try:
-        with session_scope(actor) as session:
+        with session_scope(actor, immediate=immediate) as session:
             return fn(session, actor=actor, **kwargs)
     except PermissionDenied as exc:
         with session_scope(actor) as session:

@@ -29,15 +29,37 @@ ANNOUNCEMENTS = PageSpec(
     "pages/common/announcements.py", "Announcements", ":material/campaign:", "announcements"
 )
 MESSAGES = PageSpec("pages/common/messages.py", "Messages", ":material/notifications:", "messages")
+TODAY = PageSpec("pages/teacher/today.py", "Today", ":material/today:", "today")
+ATTENDANCE = PageSpec(
+    "pages/teacher/attendance.py", "Attendance", ":material/fact_check:", "attendance"
+)
+INBOX = PageSpec("pages/teacher/inbox.py", "Action inbox", ":material/inbox:", "inbox")
+BATCHES = PageSpec("pages/admin/batches.py", "Batches", ":material/groups:", "batches")
+STUDENTS = PageSpec("pages/admin/students.py", "Students register", ":material/badge:", "students")
+SYLLABUS = PageSpec("pages/admin/syllabus.py", "Syllabus", ":material/menu_book:", "syllabus")
 SIGN_IN = PageSpec("pages/public/sign_in.py", "Sign in", ":material/login:", "sign-in")
 ONBOARDING = PageSpec("pages/public/onboarding.py", "Welcome", ":material/waving_hand:", "welcome")
 
 # The first page of each list is the role's landing page.
 NAVIGATION: dict[Role, list[PageSpec]] = {
     Role.SUPER_ADMIN: [INSTITUTES, SYSTEM, MY_ACCOUNT],
-    Role.ADMIN: [OVERVIEW, USERS, ANNOUNCEMENTS, RULES, SYSTEM, MESSAGES, MY_ACCOUNT],
-    Role.TEACHER: [USERS, ANNOUNCEMENTS, MESSAGES, MY_ACCOUNT],
-    Role.COUNSELOR: [MESSAGES, MY_ACCOUNT],
+    Role.ADMIN: [
+        OVERVIEW,
+        TODAY,
+        ATTENDANCE,
+        INBOX,
+        STUDENTS,
+        BATCHES,
+        SYLLABUS,
+        USERS,
+        ANNOUNCEMENTS,
+        RULES,
+        SYSTEM,
+        MESSAGES,
+        MY_ACCOUNT,
+    ],
+    Role.TEACHER: [TODAY, ATTENDANCE, INBOX, USERS, ANNOUNCEMENTS, MESSAGES, MY_ACCOUNT],
+    Role.COUNSELOR: [INBOX, STUDENTS, MESSAGES, MY_ACCOUNT],
     Role.STUDENT: [MESSAGES, MY_ACCOUNT],
 }
 
@@ -58,7 +80,7 @@ def _page(spec: PageSpec, *, default: bool = False, title: str | None = None) ->
 
 def pages_for(role: Role) -> list[st.Page]:
     specs = page_specs(role)
-    titles = {USERS.path: "Students"} if role == Role.TEACHER else {}
+    titles = {USERS.path: "Student accounts"} if role == Role.TEACHER else {}
     return [_page(s, default=i == 0, title=titles.get(s.path)) for i, s in enumerate(specs)]
 
 

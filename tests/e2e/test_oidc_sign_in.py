@@ -84,7 +84,7 @@ def test_allowlisted_teacher_signs_in_and_out(oidc_app, provider, page):
     only_loopback(page)
     set_claims(provider, "google-teacher-1", {"email": teacher.email, "email_verified": True})
     sign_in_at_provider(page, server.url, "google-teacher-1")
-    expect(page.get_by_role("heading", name="Students")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("heading", name="Today")).to_be_visible(timeout=30_000)
     expect(page.get_by_text(teacher.name).first).to_be_visible()
     screenshot(page, "oidc-teacher-home")
 
@@ -104,5 +104,5 @@ def test_stranger_is_refused_by_the_app(oidc_app, provider, page):
     )
     sign_in_at_provider(page, server.url, "google-stranger")
     expect(page.get_by_text(NOT_AUTHORIZED)).to_be_visible(timeout=30_000)
-    expect(page.get_by_role("heading", name="Students")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Today")).to_have_count(0)
     screenshot(page, "oidc-stranger-refused")

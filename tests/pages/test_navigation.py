@@ -28,7 +28,7 @@ def test_each_role_sees_exactly_its_pages(db, people, role):
     assert not at.exception, at.exception
     allowed = {spec.path for spec in NAVIGATION[role]}
     # The landing page is the first page of the role's list.
-    assert at.title[0].value in {NAVIGATION[role][0].title, "Students"}
+    assert at.title[0].value in {NAVIGATION[role][0].title}
     for path in ALL_PAGES:
         if path in allowed:
             open_page(at, path)
@@ -69,7 +69,7 @@ def test_page_guards_itself_when_run_directly(db, people):
 def test_disabled_user_is_signed_out_on_next_run(db, people):
     teacher = people[Role.TEACHER]
     at = app_as(teacher.email).run()
-    assert at.title[0].value == "Students"
+    assert at.title[0].value == "Today"
     with db.scope(system=True) as s:
         row = s.get(type(teacher), teacher.id)
         row.status = UserStatus.DISABLED.value

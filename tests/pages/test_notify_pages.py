@@ -46,10 +46,22 @@ def test_system_page_shows_checks_runs_and_outbox(db, people):
 
     runner.run_job(all_jobs()["cleanup_expired"], engine=db.engine, trigger="manual")
     with db.scope(system=True) as s:
-        service.enqueue(s, institute_id=people["admin"].institute_id, channel="telegram", recipient="1",
-                        text="Fee reminder", dedupe_key="k1")
-        service.enqueue(s, institute_id=people["other"].institute_id, channel="telegram", recipient="2",
-                        text="Not yours", dedupe_key="k2")
+        service.enqueue(
+            s,
+            institute_id=people["admin"].institute_id,
+            channel="telegram",
+            recipient="1",
+            text="Fee reminder",
+            dedupe_key="k1",
+        )
+        service.enqueue(
+            s,
+            institute_id=people["other"].institute_id,
+            channel="telegram",
+            recipient="2",
+            text="Not yours",
+            dedupe_key="k2",
+        )
     at = app_as(people["admin"].email).run()
     open_page(at, "pages/admin/system.py")
     assert not errors(at)
@@ -69,4 +81,7 @@ def test_rules_page_saves_and_validates(db, people):
     assert "Rules saved." in [s.value for s in at.success]
     with db.scope(system=True) as s:
         rules = service.effective_rules(s, institute_id=people["admin"].institute_id)
-    assert rules.absence_streak_threshold == 5 and rules.source("absence_streak_threshold") == "institute"
+    assert (
+        rules.absence_streak_threshold == 5
+        and rules.source("absence_streak_threshold") == "institute"
+    )

@@ -49,7 +49,7 @@ def test_password_sign_in_lands_on_home_and_sign_out_works(db, alpha):
     at = app_as(None).run()
     password_sign_in(at, "tara@alpha.example", GOOD)
     assert not errors(at)
-    assert at.title[0].value == "Students"
+    assert at.title[0].value == "Today"
     at.sidebar.button(key="sign_out").click().run()
     assert at.title[0].value == "Cohort" and "You have signed out." in texts(at)
 
@@ -71,7 +71,7 @@ def test_telegram_code_sign_in(db, alpha, telegram_fake):
     by_label(at.text_input, "6-digit code").input(code)
     at.button(key="FormSubmitter:otp_verify-Sign in").click().run()
     assert not errors(at), errors(at)
-    assert at.title[0].value == "Students"
+    assert at.title[0].value == "Today"
 
 
 def test_unknown_phone_gets_no_code(db, alpha, telegram_fake):
@@ -113,7 +113,7 @@ def test_disabling_ends_an_open_session_on_the_next_click(db, alpha):
     _, _, teacher = alpha
     at = app_as(None).run()
     password_sign_in(at, "tara@alpha.example", GOOD)
-    assert at.title[0].value == "Students"
+    assert at.title[0].value == "Today"
     with db.scope(system=True) as s:
         s.get(User, teacher.id).status = "disabled"
     at.run()

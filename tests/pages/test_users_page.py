@@ -110,6 +110,7 @@ def test_teacher_sees_students_only(db):
     f.user(db, inst, Role.STUDENT, name="Stu Dent")
     f.user(db, inst, Role.COUNSELOR, name="Coun Selor")
     at = app_as(teacher.email).run()
+    open_page(at, "pages/admin/users.py")
     assert at.title[0].value == "Students"
     names = set(frame(at, "Last sign-in")["Name"])
     assert names == {"Stu Dent"}

@@ -1,0 +1,105 @@
+"""Class sessions, attendance marks, topic progress and one-time attendance links."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.core import clock, models_base  # noqa: F401  (naming convention first)
+
+
+class SessionStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    OPEN = "open"
+    SUBMITTED = "submitted"
+    CLOSED = "closed"
+    MISSED = "missed"
+
+
+class Mark(StrEnum):
+    PRESENT = "present"
+    ABSENT = "absent"
+    LATE = "late"
+    EXCUSED = "excused"
+
+
+class ClassSession(SQLModel, table=True):
+    __tablename__ = "class_sessions"
+    __table_args__ = (
+        UniqueConstraint("institute_id", "batch_id", "starts_at"),
+        Index("ix_class_sessions_institute_id_date", "institute_id", "date"),
+        Index("ix_class_sessions_status_ends_at", "status", "ends_at"),
+        CheckConstraint(
+            "status IN ('scheduled', 'open', 'submitted', 'closed', 'missed')", name="status"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    batch_id: int = Field(foreign_key="batches.id")
+    schedule_id: int | None = Field(default=None, foreign_key="batch_schedules.id")
+    date: date  # in the institute's timezone
+    starts_at: datetime
+    ends_at: datetime
+    status: str = Field(default=SessionStatus.SCHEDULED.value, max_length=20)
+    topics_covered: list[int] | None = Field(default=None, sa_column=Column(JSON))
+    notes: str | None = Field(default=None)
+    submitted_by: int | None = Field(default=None, foreign_key="users.id")
+    submitted_at: datetime | None = Field(default=None)
+    version: int = Field(default=0)  # bumped by every submission: two submitters cannot both win
+
+
+class AttendanceRecord(SQLModel, table=True):
+    __tablename__ = "attendance_records"
+    __table_args__ = (
+        UniqueConstraint("institute_id", "session_id", "student_id"),
+        Index(
+            "ix_attendance_records_institute_id_student_id",
+            "institute_id",
+            "student_id",
+            "session_id",
+        ),
+        CheckConstraint("status IN ('present', 'absent', 'late', 'excused')", name="status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    session_id: int = Field(foreign_key="class_sessions.id")
+    student_id: int = Field(foreign_key="students.id")
+    status: str = Field(max_length=10)
+    understanding: int | None = Field(default=None)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class TopicProgress(SQLModel, table=True):
+    __tablename__ = "topic_progress"
+    __table_args__ = (UniqueConstraint("institute_id", "student_id", "topic_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    student_id: int = Field(foreign_key="students.id")
+    topic_id: int = Field(foreign_key="topics.id")
+    competency: float = Field(default=0)  # 0–5
+    status: str = Field(default="not_started", max_length=20)
+    minutes_spent: int = Field(default=0)
+    sessions_count: int = Field(default=0)
+    last_session_at: datetime | None = Field(default=None)
+
+
+class AttendanceLink(SQLModel, table=True):
+    """A one-time, expiring link to one session's sheet (sent to the teacher by Telegram)."""
+
+    __tablename__ = "attendance_links"
+    __table_args__ = (UniqueConstraint("token_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    session_id: int = Field(foreign_key="class_sessions.id")
+    token_hash: str = Field(max_length=64)
+    created_for: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(default_factory=clock.now)
+    expires_at: datetime
+    used_at: datetime | None = Field(default=None)

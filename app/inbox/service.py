@@ -1,0 +1,211 @@
+"""The action inbox: pending actions from every module, with one-click outcomes that are kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.academics.models import Batch, Guardian, Student
+from app.core import audit, clock
+from app.core.errors import NotFound, ValidationError
+from app.core.roles import Role
+from app.core.tenancy import Actor
+from app.inbox.models import ActionType, Outcome, PendingAction
+
+
+def open_action(
+    session: Session,
+    *,
+    institute_id: int,
+    type: str,
+    reason: str,
+    dedupe_key: str,
+    student_id: int | None = None,
+    batch_id: int | None = None,
+    session_id: int | None = None,
+    owner_user_id: int | None = None,
+) -> PendingAction:
+    """Open a pending action once per dedupe key (repeating the event opens nothing new)."""
+    ActionType(type)
+    existing = session.exec(
+        select(PendingAction).where(
+            PendingAction.institute_id == institute_id, PendingAction.dedupe_key == dedupe_key
+        )
+    ).first()
+    if existing is not None:
+        return existing
+    action = PendingAction(
+        institute_id=institute_id,
+        type=type,
+        reason=reason,
+        dedupe_key=dedupe_key[:200],
+        student_id=student_id,
+        batch_id=batch_id,
+        session_id=session_id,
+        owner_user_id=owner_user_id,
+    )
+    try:
+        with session.begin_nested():
+            session.add(action)
+            session.flush()
+    except IntegrityError:
+        return session.exec(
+            select(PendingAction).where(
+                PendingAction.institute_id == institute_id, PendingAction.dedupe_key == dedupe_key
+            )
+        ).one()
+    return action
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    id: int
+    type: str
+    reason: str
+    student: str | None
+    batch: str | None
+    created_at: datetime
+    status: str
+    outcome: str | None
+    note: str | None
+
+
+def _scoped(actor: Actor):
+    query = select(PendingAction).where(PendingAction.institute_id == actor.institute_scope())
+    if actor.role == Role.TEACHER:
+        own_batches = select(Batch.id).where(
+            Batch.institute_id == actor.institute_id, Batch.teacher_user_id == actor.user_id
+        )
+        query = query.where(
+            (col(PendingAction.batch_id).in_(own_batches))
+            | (PendingAction.owner_user_id == actor.user_id)
+        )
+    elif actor.role == Role.COUNSELOR:
+        query = query.where(PendingAction.owner_user_id == actor.user_id)
+    return query
+
+
+def list_actions(
+    session: Session,
+    *,
+    actor: Actor,
+    status: str = "open",
+    type: str | None = None,
+    batch_id: int | None = None,
+    limit: int = 200,
+) -> list[InboxItem]:
+    """The actor's inbox (admin: everything; teacher: their batches; counselor: theirs)."""
+    actor.require(Role.ADMIN, Role.TEACHER, Role.COUNSELOR)
+    query = _scoped(actor).where(PendingAction.status == status)
+    if type:
+        query = query.where(PendingAction.type == type)
+    if batch_id:
+        query = query.where(PendingAction.batch_id == batch_id)
+    sub = query.order_by(col(PendingAction.created_at).desc()).limit(limit).subquery()
+    rows = session.exec(
+        select(sub, Student.name, Batch.name)
+        .outerjoin(Student, Student.id == sub.c.student_id)
+        .outerjoin(Batch, Batch.id == sub.c.batch_id)
+        .order_by(sub.c.created_at.desc())
+    ).all()
+    return [
+        InboxItem(
+            id=r.id,
+            type=r.type,
+            reason=r.reason,
+            student=r[-2],
+            batch=r[-1],
+            created_at=r.created_at,
+            status=r.status,
+            outcome=r.outcome,
+            note=r.note,
+        )
+        for r in rows
+    ]
+
+
+def open_count(session: Session, *, actor: Actor) -> int:
+    actor.require(Role.ADMIN, Role.TEACHER, Role.COUNSELOR)
+    sub = _scoped(actor).where(PendingAction.status == "open").subquery()
+    return int(session.exec(select(func.count()).select_from(sub)).one())
+
+
+def act(
+    session: Session, *, actor: Actor, action_id: int, outcome: str, note: str | None = None
+) -> PendingAction:
+    """Close an action with an outcome: reviewed, notify guardian, resolve, or ignore with a note."""
+    actor.require(Role.ADMIN, Role.TEACHER, Role.COUNSELOR)
+    outcome = Outcome(outcome).value
+    action = session.exec(_scoped(actor).where(PendingAction.id == action_id)).first()
+    if action is None:
+        raise NotFound("That action does not exist.")
+    if action.status == "done":
+        raise ValidationError("This action was already dealt with.")
+    if outcome == Outcome.IGNORED.value and not (note or "").strip():
+        raise ValidationError("Say why you are ignoring it, in a note.", field="note")
+    if outcome == Outcome.NOTIFIED_GUARDIAN.value:
+        _notify_guardians(session, action=action, text=(note or "").strip())
+    action.status, action.outcome, action.note = "done", outcome, (note or "").strip() or None
+    action.acted_by, action.acted_at = actor.user_id, clock.now()
+    session.add(action)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="inbox.act",
+        target_type="pending_action",
+        target_id=action.id,
+        detail={"type": action.type, "outcome": outcome},
+    )
+    return action
+
+
+def _notify_guardians(session: Session, *, action: PendingAction, text: str) -> int:
+    from app.notify import service as notify
+
+    if action.student_id is None:
+        raise ValidationError(
+            "This action is not about a student, so there is no guardian to notify."
+        )
+    student = session.get(Student, action.student_id)
+    guardians = session.exec(
+        select(Guardian).where(
+            Guardian.institute_id == action.institute_id, Guardian.student_id == action.student_id
+        )
+    ).all()
+    if not guardians:
+        raise ValidationError(f"{student.name} has no guardian on record.")
+    message = text or f"Message from your institute about {student.name}: {action.reason}"
+    return notify.enqueue_many(
+        session,
+        institute_id=action.institute_id,
+        messages=[
+            {
+                "channel": "telegram",
+                "recipient": g.telegram_chat_id,
+                "text": message,
+                "dedupe_key": f"inbox:{action.id}:guardian:{g.id}",
+            }
+            for g in guardians
+        ],
+    )
+
+
+def usefulness(session: Session, *, actor: Actor) -> dict[str, dict[str, int]]:
+    """How each action type was resolved (to learn which types are worth raising)."""
+    actor.require(Role.ADMIN)
+    rows = session.exec(
+        select(PendingAction.type, PendingAction.outcome, func.count())
+        .where(
+            PendingAction.institute_id == actor.institute_scope(), PendingAction.status == "done"
+        )
+        .group_by(PendingAction.type, PendingAction.outcome)
+    ).all()
+    out: dict[str, dict[str, int]] = {}
+    for type_, outcome, n in rows:
+        out.setdefault(type_, {})[outcome] = int(n)
+    return out

@@ -1,0 +1,118 @@
+"""The quick attendance sheet (phone first): everyone preset present, one tap for the others."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import streamlit as st
+
+from app.attendance import service as attendance
+from app.attendance.models import Mark
+from app.core.roles import Role
+from app.core.tenancy import Actor
+from app.ui.components import act, flash, show_flash
+
+LABELS = {"present": "Present", "absent": "Absent", "late": "Late", "excused": "Excused"}
+CODES = {v: k for k, v in LABELS.items()}
+
+
+def render(
+    actor: Actor, sheet: attendance.Sheet, *, timezone: str, link_token: str | None = None
+) -> bool:
+    """Draw the sheet; returns True after a successful submit."""
+    local = sheet.starts_at.astimezone(ZoneInfo(timezone))
+    st.title(sheet.batch)
+    st.caption(f"{local:%A %d %B, %H:%M} · {len(sheet.students)} students · {sheet.status}")
+    show_flash()
+    if sheet.submitted_by:
+        st.info(
+            f"Submitted by {sheet.submitted_by} at {sheet.submitted_at.astimezone(ZoneInfo(timezone)):%H:%M}."
+        )
+    editable = sheet.accepts_marks or (actor.role == Role.ADMIN and sheet.status == "open")
+    if not sheet.accepts_marks:
+        if sheet.status in ("closed", "missed"):
+            st.warning(
+                attendance.WINDOW_CLOSED
+                + (" An admin can reopen it." if actor.role != Role.ADMIN else "")
+            )
+            if actor.role == Role.ADMIN and st.button("Reopen this session", key="reopen_session"):
+                if act(actor, attendance.reopen_session, session_id=sheet.session_id):
+                    st.rerun()
+        _read_only(sheet)
+        return False
+    if not sheet.students:
+        st.info("This batch has no students on this date.")
+        return False
+    if sheet.taken:
+        st.caption("Saved marks are shown; change what needs changing and submit again.")
+    marks: dict[int, str] = {}
+    for student in sheet.students:
+        saved = sheet.marks.get(student.id, Mark.PRESENT.value)
+        choice = st.segmented_control(
+            student.name,
+            list(LABELS.values()),
+            default=LABELS[saved],
+            key=f"mark_{sheet.session_id}_{student.id}",
+            help=student.enrollment_no,
+        )
+        marks[student.id] = CODES.get(choice or "Present", "present")
+    topic_names = {t.id: f"{t.position}. {t.name}" for t in sheet.topics}
+    chosen = st.pills(
+        "Topics covered",
+        list(topic_names),
+        selection_mode="multi",
+        default=sheet.covered or sheet.suggested,
+        format_func=lambda t: topic_names[t],
+        key=f"topics_{sheet.session_id}",
+    )
+    with st.expander("Understanding (optional, 1–5)"):
+        ratings = {}
+        for student in sheet.students:
+            if marks[student.id] in ("present", "late"):
+                value = st.feedback("stars", key=f"und_{sheet.session_id}_{student.id}")
+                if value is not None:
+                    ratings[student.id] = value + 1
+                st.caption(student.name)
+    notes = st.text_area("Notes", value=sheet.notes or "", key=f"notes_{sheet.session_id}")
+    absent = sum(1 for m in marks.values() if m == "absent")
+    if st.button(
+        f"Submit · {len(marks) - absent} present, {absent} absent",
+        key="submit_attendance",
+        type="primary",
+        use_container_width=True,
+        disabled=not editable,
+    ):
+        saved = act(
+            actor,
+            attendance.submit_attendance,
+            immediate=True,
+            session_id=sheet.session_id,
+            marks=marks,
+            expected_version=sheet.version,
+            topics=list(chosen or []),
+            understanding=ratings,
+            notes=notes,
+            link_token=link_token,
+        )
+        if saved:
+            flash(f"Attendance saved: {len(marks) - absent} present, {absent} absent.")
+            st.rerun()
+    return False
+
+
+def _read_only(sheet: attendance.Sheet) -> None:
+    if not sheet.taken:
+        st.caption("Attendance was not taken for this session.")
+        return
+    import pandas as pd
+
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {"Student": s.name, "Mark": LABELS[sheet.marks.get(s.id, "present")]}
+                for s in sheet.students
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )

@@ -1,0 +1,140 @@
+"""Batches: create, schedule weekly classes, add and remove students; generate sessions."""
+
+from datetime import time, timedelta
+
+import streamlit as st
+
+from app.academics import service as academics
+from app.academics.models import BatchType
+from app.attendance import service as attendance
+from app.core import clock
+from app.core.roles import Role
+from app.ui import auth
+from app.ui.components import act, flash, read, show_flash, table
+
+user, actor = auth.guard(Role.ADMIN)
+st.title("Batches")
+show_flash()
+subjects = read(actor, academics.list_subjects)
+teachers = read(actor, academics.teachers)
+
+with st.expander("New batch", icon=":material/add:"):
+    if not subjects:
+        st.info("Add a subject on Syllabus first.")
+    else:
+        with st.form("new_batch"):
+            c1, c2 = st.columns(2)
+            name = c1.text_input("Name", key="b_name", placeholder="Math X")
+            subject = c2.selectbox(
+                "Subject", subjects, format_func=lambda s: s.name, key="b_subject"
+            )
+            teacher = c1.selectbox(
+                "Teacher",
+                [None] + teachers,
+                format_func=lambda t: "—" if t is None else t.name,
+                key="b_teacher",
+            )
+            level = c2.text_input("Level", key="b_level", placeholder="Class X")
+            kind = c1.selectbox("Type", [t.value for t in BatchType], key="b_type")
+            capacity = c2.number_input(
+                "Capacity (0 = no limit)", min_value=0, value=30, key="b_cap"
+            )
+            if st.form_submit_button("Create batch", type="primary"):
+                made = act(
+                    actor,
+                    academics.create_batch,
+                    name=name,
+                    subject_id=subject.id,
+                    teacher_user_id=teacher.id if teacher else None,
+                    level=level,
+                    type=kind,
+                    capacity=int(capacity) or None,
+                )
+                if made:
+                    flash(f"Created {made.name}.")
+                    st.rerun()
+
+batches = read(actor, academics.list_batches, include_inactive=True)
+table(
+    [
+        {
+            "Batch": b.name,
+            "Subject": b.subject,
+            "Teacher": b.teacher,
+            "Students": b.members,
+            "Capacity": b.capacity or "—",
+            "Schedule": b.schedule,
+            "Active": b.active,
+        }
+        for b in batches
+    ],
+    key="batches_table",
+)
+
+if batches:
+    chosen = st.selectbox("Manage batch", batches, format_func=lambda b: b.name, key="b_pick")
+    t1, t2, t3 = st.tabs(["Schedule", "Students", "Settings"])
+    with t1, st.form("add_slot"):
+        c1, c2, c3 = st.columns(3)
+        weekday = c1.selectbox(
+            "Day", list(range(7)), format_func=lambda d: academics.WEEKDAYS[d], key="s_day"
+        )
+        start = c2.time_input("Starts", value=time(17, 0), key="s_start")
+        minutes = c3.number_input("Minutes", min_value=5, max_value=600, value=60, key="s_minutes")
+        if st.form_submit_button("Add weekly class"):
+            if act(
+                actor,
+                academics.add_schedule,
+                batch_id=chosen.id,
+                weekday=weekday,
+                start_time=start,
+                duration_minutes=int(minutes),
+            ):
+                act(
+                    actor,
+                    attendance.generate_for,
+                    start=clock.today_in(user.institute_timezone),
+                    end=clock.today_in(user.institute_timezone) + timedelta(days=1),
+                )
+                flash("Weekly class added.")
+                st.rerun()
+    with t2:
+        members = read(actor, academics.list_students, batch_id=chosen.id)
+        table(
+            [{"Enrollment": s.enrollment_no, "Name": s.name} for s in members], key="members_table"
+        )
+        everyone = read(actor, academics.list_students)
+        outside = [s for s in everyone if s.id not in {m.id for m in members}]
+        c1, c2 = st.columns([3, 1])
+        add = c1.selectbox(
+            "Add a student",
+            outside,
+            format_func=lambda s: f"{s.name} · {s.enrollment_no}",
+            key="m_add",
+        )
+        if (
+            add
+            and c2.button("Add", key="m_add_btn")
+            and act(actor, academics.join_batch, batch_id=chosen.id, student_id=add.id)
+        ):
+            flash(f"{add.name} joined {chosen.name}.")
+            st.rerun()
+        if members:
+            remove = c1.selectbox(
+                "Remove a student", members, format_func=lambda s: s.name, key="m_remove"
+            )
+            if c2.button("Remove", key="m_remove_btn") and act(
+                actor, academics.leave_batch, batch_id=chosen.id, student_id=remove.id
+            ):
+                flash(f"{remove.name} left {chosen.name}; their history stays.")
+                st.rerun()
+    with t3:
+        if chosen.active and st.button(
+            "Close this batch", key="b_close", help="Soft delete: history stays"
+        ):
+            if act(actor, academics.update_batch, batch_id=chosen.id, active=False):
+                flash(f"{chosen.name} is closed.")
+                st.rerun()
+        if not chosen.active and st.button("Reopen this batch", key="b_reopen"):
+            if act(actor, academics.update_batch, batch_id=chosen.id, active=True):
+                st.rerun()

@@ -1,0 +1,100 @@
+"""Students register: search, add, and open a student's profile (guardians, batches)."""
+
+import streamlit as st
+
+from app.academics import service as academics
+from app.academics.models import StudentStatus
+from app.core.roles import Role
+from app.ui import auth
+from app.ui.components import act, flash, read, reset_widgets, show_flash, table
+
+user, actor = auth.guard(Role.ADMIN, Role.COUNSELOR)
+st.title("Students register")
+show_flash()
+
+with st.expander("Add a student", icon=":material/person_add:"), st.form("add_student"):
+    c1, c2 = st.columns(2)
+    enrollment_no = c1.text_input("Enrollment number", key="st_enrol")
+    name = c2.text_input("Name", key="st_name")
+    phone = c1.text_input("Phone", key="st_phone")
+    email = c2.text_input("Email", key="st_email")
+    dob = c1.date_input("Date of birth", value=None, key="st_dob")
+    style = c2.selectbox(
+        "Learning style", ["", "visual", "auditory", "reading", "kinesthetic"], key="st_style"
+    )
+    if st.form_submit_button("Add student", type="primary"):
+        made = act(
+            actor,
+            academics.create_student,
+            enrollment_no=enrollment_no,
+            name=name,
+            phone=phone,
+            email=email,
+            date_of_birth=dob,
+            learning_style=style or None,
+        )
+        if made:
+            flash(f"Added {made.name} ({made.enrollment_no}).")
+            reset_widgets("st_enrol", "st_name", "st_phone", "st_email")
+            st.rerun()
+
+c1, c2 = st.columns([2, 1])
+search = c1.text_input("Search name, enrollment number or phone", key="st_search")
+status = c2.selectbox("Status", ["All"] + [s.value for s in StudentStatus], key="st_status")
+students = read(
+    actor, academics.list_students, search=search, status=None if status == "All" else status
+)
+table(
+    [
+        {"Enrollment": s.enrollment_no, "Name": s.name, "Phone": s.phone, "Status": s.status}
+        for s in students
+    ],
+    key="students_table",
+)
+
+if students:
+    st.subheader("Profile")
+    by_label = {f"{s.name} · {s.enrollment_no}": s for s in students}
+    chosen = by_label[st.selectbox("Student", list(by_label), key="st_pick")]
+    new_status = st.selectbox(
+        "Status",
+        [s.value for s in StudentStatus],
+        index=[s.value for s in StudentStatus].index(chosen.status),
+        key=f"st_status_{chosen.id}",
+    )
+    if new_status != chosen.status and st.button("Save status", key="st_save_status"):
+        if act(actor, academics.update_student, student_id=chosen.id, status=new_status):
+            flash(f"{chosen.name} is now {new_status}.")
+            st.rerun()
+    guardians = read(actor, academics.guardians_of, student_id=chosen.id)
+    table(
+        [
+            {
+                "Guardian": g.name,
+                "Relationship": g.relationship,
+                "Phone": g.phone,
+                "Telegram chat": g.telegram_chat_id,
+            }
+            for g in guardians
+        ],
+        key="guardians_table",
+    )
+    with st.form("add_guardian"):
+        g1, g2 = st.columns(2)
+        g_name = g1.text_input("Guardian's name", key="g_name")
+        g_rel = g2.selectbox("Relationship", ["mother", "father", "guardian", "other"], key="g_rel")
+        g_phone = g1.text_input("Guardian's phone", key="g_phone")
+        g_chat = g2.text_input("Guardian's Telegram chat id", key="g_chat")
+        if st.form_submit_button("Add guardian"):
+            if act(
+                actor,
+                academics.add_guardian,
+                student_id=chosen.id,
+                name=g_name,
+                phone=g_phone,
+                telegram_chat_id=g_chat,
+                relationship=g_rel,
+            ):
+                flash(f"Added a guardian for {chosen.name}.")
+                reset_widgets("g_name", "g_phone", "g_chat")
+                st.rerun()

@@ -1,0 +1,46 @@
+"""The action inbox: why, for whom, since when — and one click to deal with it."""
+
+import streamlit as st
+
+from app.core.roles import Role
+from app.inbox import service as inbox
+from app.inbox.models import ActionType, Outcome
+from app.ui import auth
+from app.ui.components import act, flash, read, show_flash
+
+user, actor = auth.guard(Role.TEACHER, Role.ADMIN, Role.COUNSELOR)
+st.title("Action inbox")
+show_flash()
+type_filter = st.selectbox(
+    "Type",
+    ["All"] + [t.value for t in ActionType],
+    key="inbox_type",
+    format_func=lambda v: v.replace("_", " ").capitalize(),
+)
+items = read(actor, inbox.list_actions, type=None if type_filter == "All" else type_filter)
+if not items:
+    st.success("Nothing waiting. Well done.")
+for item in items:
+    with st.container(border=True):
+        st.markdown(
+            f"**{item.type.replace('_', ' ').capitalize()}** · {item.student or item.batch or ''}"
+        )
+        st.write(item.reason)
+        st.caption(
+            f"Since {item.created_at:%d %b, %H:%M} UTC" + (f" · {item.batch}" if item.batch else "")
+        )
+        note = st.text_input(
+            "Note (needed to ignore; sent as the message when notifying the guardian)",
+            key=f"note_{item.id}",
+        )
+        cols = st.columns(4)
+        for col, outcome, label in zip(
+            cols,
+            [Outcome.REVIEWED, Outcome.NOTIFIED_GUARDIAN, Outcome.RESOLVED, Outcome.IGNORED],
+            ["Reviewed", "Notify guardian", "Resolve", "Ignore"],
+            strict=True,
+        ):
+            if col.button(label, key=f"{outcome.value}_{item.id}", use_container_width=True):
+                if act(actor, inbox.act, action_id=item.id, outcome=outcome.value, note=note):
+                    flash(f"Done: {label.lower()}.")
+                    st.rerun()

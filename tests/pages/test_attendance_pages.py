@@ -1,0 +1,66 @@
+"""Today and the quick attendance sheet, as a teacher uses them."""
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from sqlmodel import func, select
+
+from app.academics import service as academics
+from app.attendance import service as attendance
+from app.attendance.models import AttendanceRecord
+from app.core import clock
+from app.core.roles import Role
+from tests import factories as f
+from tests.pages.apptest import app_as, errors
+
+CLASS_START = datetime(2026, 11, 2, 4, 30, tzinfo=UTC)  # Monday 10:00 in Asia/Kolkata
+
+
+@pytest.fixture
+def day(db):
+    inst = f.institute(db, timezone="Asia/Kolkata")
+    admin = f.actor_for(f.user(db, inst, Role.ADMIN))
+    teacher = f.user(db, inst, Role.TEACHER, email="tara@x.example", name="Tara Teacher")
+    with clock.frozen(CLASS_START - timedelta(days=1)), db.scope(admin) as s:
+        subject = academics.create_subject(s, actor=admin, name="Physics")
+        academics.add_topic(s, actor=admin, subject_id=subject.id, name="Motion")
+        batch = academics.create_batch(s, actor=admin, name="Physics XI", subject_id=subject.id, teacher_user_id=teacher.id)
+        academics.add_schedule(s, actor=admin, batch_id=batch.id, weekday=0, start_time=time(10, 0), duration_minutes=60)
+        ids = []
+        for n in range(6):
+            st = academics.create_student(s, actor=admin, enrollment_no=f"P-{n}", name=f"Pupil {n}")
+            academics.join_batch(s, actor=admin, batch_id=batch.id, student_id=st.id)
+            ids.append(st.id)
+        attendance.generate_sessions(s, institute_id=inst.id, start=CLASS_START.date(), end=CLASS_START.date())
+    return teacher, ids
+
+
+def test_teacher_takes_attendance_from_today(db, day):
+    teacher, ids = day
+    with clock.frozen(CLASS_START + timedelta(minutes=5)):
+        at = app_as(teacher.email).run().run()
+        assert at.title[0].value == "Today"
+        assert "Physics XI" in " ".join(m.value for m in at.markdown) and "not taken" in " ".join(m.value for m in at.markdown)
+        next(b for b in at.button if b.label == "Take attendance").click().run()
+        assert at.title[0].value == "Physics XI"
+        sid = _session_id(db)
+        controls = {g.key: g for g in at.get("button_group")}
+        assert {f"mark_{sid}_{i}" for i in ids} <= set(controls)  # one control per student, preset present
+        controls[f"mark_{sid}_{ids[1]}"].set_value("Absent")
+        controls[f"mark_{sid}_{ids[2]}"].set_value("Late")
+        at.run()
+        at.button(key="submit_attendance").click().run()
+        assert not errors(at), errors(at)
+        assert "Attendance saved: 5 present, 1 absent." in [s.value for s in at.success]
+        assert "Submitted by Tara Teacher at 10:05." in [i.value for i in at.info]
+    with db.scope(system=True) as s:
+        marks = dict(s.exec(select(AttendanceRecord.student_id, AttendanceRecord.status)).all())
+        assert s.exec(select(func.count()).select_from(AttendanceRecord)).one() == 6
+    assert (marks[ids[1]], marks[ids[2]], marks[ids[0]]) == ("absent", "late", "present")
+
+
+def _session_id(db) -> int:
+    from app.attendance.models import ClassSession
+
+    with db.scope(system=True) as s:
+        return s.exec(select(ClassSession.id)).one()
