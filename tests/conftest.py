@@ -209,3 +209,12 @@ def telegram_fake():
     telegram.use_sender(sender)
     yield transport
     telegram.use_sender(None)
+
+
+@pytest.fixture(autouse=True)
+def _clock_is_real_between_tests():
+    """No test may leave the process-wide clock frozen for the next one."""
+    from app.core import clock
+
+    yield
+    clock.set_frozen(None)

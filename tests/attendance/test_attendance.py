@@ -206,8 +206,7 @@ def test_two_submitters_at_once_exactly_one_wins(db, world):
     def go(actor, absent):
         barrier.wait()
         try:
-            with clock.frozen(CLASS_START):
-                submit(db, world, sid, actor=actor, absent=absent)
+            submit(db, world, sid, actor=actor, absent=absent)
             results.append("won")
         except Conflict as exc:
             results.append(str(exc))
@@ -216,10 +215,13 @@ def test_two_submitters_at_once_exactly_one_wins(db, world):
         threading.Thread(target=go, args=(world["teacher"], (1,))),
         threading.Thread(target=go, args=(world["admin"], (2,))),
     ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    with clock.frozen(
+        CLASS_START
+    ):  # the clock is process-wide: freeze it once, outside the threads
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
     assert results.count("won") == 1, results
     assert any("submitted" in r for r in results if r != "won")
     assert count(db, AttendanceRecord) == 40

@@ -24,14 +24,25 @@ def day(db):
     with clock.frozen(CLASS_START - timedelta(days=1)), db.scope(admin) as s:
         subject = academics.create_subject(s, actor=admin, name="Physics")
         academics.add_topic(s, actor=admin, subject_id=subject.id, name="Motion")
-        batch = academics.create_batch(s, actor=admin, name="Physics XI", subject_id=subject.id, teacher_user_id=teacher.id)
-        academics.add_schedule(s, actor=admin, batch_id=batch.id, weekday=0, start_time=time(10, 0), duration_minutes=60)
+        batch = academics.create_batch(
+            s, actor=admin, name="Physics XI", subject_id=subject.id, teacher_user_id=teacher.id
+        )
+        academics.add_schedule(
+            s,
+            actor=admin,
+            batch_id=batch.id,
+            weekday=0,
+            start_time=time(10, 0),
+            duration_minutes=60,
+        )
         ids = []
         for n in range(6):
             st = academics.create_student(s, actor=admin, enrollment_no=f"P-{n}", name=f"Pupil {n}")
             academics.join_batch(s, actor=admin, batch_id=batch.id, student_id=st.id)
             ids.append(st.id)
-        attendance.generate_sessions(s, institute_id=inst.id, start=CLASS_START.date(), end=CLASS_START.date())
+        attendance.generate_sessions(
+            s, institute_id=inst.id, start=CLASS_START.date(), end=CLASS_START.date()
+        )
     return teacher, ids
 
 
@@ -40,12 +51,16 @@ def test_teacher_takes_attendance_from_today(db, day):
     with clock.frozen(CLASS_START + timedelta(minutes=5)):
         at = app_as(teacher.email).run().run()
         assert at.title[0].value == "Today"
-        assert "Physics XI" in " ".join(m.value for m in at.markdown) and "not taken" in " ".join(m.value for m in at.markdown)
+        assert "Physics XI" in " ".join(m.value for m in at.markdown) and "not taken" in " ".join(
+            m.value for m in at.markdown
+        )
         next(b for b in at.button if b.label == "Take attendance").click().run()
         assert at.title[0].value == "Physics XI"
         sid = _session_id(db)
         controls = {g.key: g for g in at.get("button_group")}
-        assert {f"mark_{sid}_{i}" for i in ids} <= set(controls)  # one control per student, preset present
+        assert {f"mark_{sid}_{i}" for i in ids} <= set(
+            controls
+        )  # one control per student, preset present
         controls[f"mark_{sid}_{ids[1]}"].set_value("Absent")
         controls[f"mark_{sid}_{ids[2]}"].set_value("Late")
         at.run()
