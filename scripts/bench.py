@@ -78,8 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         figures["seed_s"] = round(
             _timed(lambda: seed_demo(size=args.size, seed=args.seed, engine=engine)), 3
         )
+        figures[f"seed_{args.size}_s"] = figures["seed_s"]
 
     figures.update(_page_figures(engine, args.repeat))
+    figures.update(_attendance_figures(engine, args.repeat))
     figures.update(_outbox_figures(engine))
     if args.json:
         print(json.dumps(figures))
@@ -191,6 +193,116 @@ def _outbox_figures(engine) -> dict[str, float]:
         "outbox_drain_1000_s": round(elapsed, 3),
         "outbox_drain_1000_rate_limit_s": round(slept[0], 1),
     }
+
+
+def _attendance_figures(engine, repeat: int) -> dict[str, float]:
+    """Submitting a 40-student sheet (pipeline included), and the Today and sheet pages."""
+    from datetime import time as clock_time
+    from zoneinfo import ZoneInfo
+
+    from sqlmodel import col, func, select
+    from streamlit.testing.v1 import AppTest
+
+    from app.academics import service as academics
+    from app.academics.models import Batch, Student
+    from app.attendance import service as attendance
+    from app.core import clock
+    from app.core.db import session_scope
+    from app.core.roles import Role
+    from app.core.tenancy import Actor
+    from app.identity.models import Institute, User
+
+    with session_scope(system=True, engine=engine) as session:
+        institute_id = session.exec(
+            select(Student.institute_id)
+            .group_by(Student.institute_id)
+            .order_by(func.count().desc())
+        ).first()
+        institute = session.get(Institute, institute_id)
+        teacher = session.exec(
+            select(User)
+            .where(
+                User.institute_id == institute_id, User.role == "teacher", User.status == "active"
+            )
+            .order_by(User.id)
+        ).first()
+        subject_id = session.exec(
+            select(Batch.subject_id).where(Batch.institute_id == institute_id)
+        ).first()
+        student_ids = list(
+            session.exec(
+                select(Student.id)
+                .where(Student.institute_id == institute_id)
+                .order_by(col(Student.id).desc())
+                .limit(40)
+            )
+        )
+    admin = Actor(
+        user_id=None, role=Role.ADMIN, institute_id=institute_id, name="bench", source="bench"
+    )
+    teacher_actor = Actor(
+        user_id=teacher.id,
+        role=Role.TEACHER,
+        institute_id=institute_id,
+        name=teacher.name,
+        source="bench",
+    )
+    with session_scope(admin, engine=engine) as session:
+        batch = academics.create_batch(
+            session,
+            actor=admin,
+            name=f"Bench {time.time_ns()}",
+            subject_id=subject_id,
+            teacher_user_id=teacher.id,
+            capacity=40,
+        )
+        for sid in student_ids:
+            academics.join_batch(session, actor=admin, batch_id=batch.id, student_id=sid)
+        topics = [t.id for t in academics.syllabus(session, actor=admin, subject_id=subject_id)[:1]]
+    today = clock.today_in(institute.timezone)
+    hour = clock.now().astimezone(ZoneInfo(institute.timezone)).hour
+    samples, session_ids = [], []
+    for n in range(max(repeat, 5) * 2):
+        # Sessions that started within the last hour (open now), on today's local date.
+        start = clock_time(hour=max(0, hour - 1) if hour else 0, minute=(n * 2) % 60)
+        with session_scope(teacher_actor, engine=engine) as session:
+            row = attendance.create_adhoc_session(
+                session,
+                actor=teacher_actor,
+                batch_id=batch.id,
+                day=today,
+                start_time=start,
+                duration_minutes=120,
+            )
+            session_ids.append(row.id)
+        marks = {sid: "absent" for sid in student_ids[:3]}
+        started = time.perf_counter()
+        with session_scope(teacher_actor, engine=engine, immediate=True) as session:
+            attendance.submit_attendance(
+                session,
+                actor=teacher_actor,
+                session_id=row.id,
+                marks=marks,
+                expected_version=0,
+                topics=topics,
+            )
+        samples.append((time.perf_counter() - started) * 1000)
+    figures = {"attendance_submit_ms": round(statistics.median(samples), 1)}
+
+    for name, sheet in [("today", None), ("attendance_sheet", session_ids[-1])]:
+        at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+        at.user = {"is_logged_in": True, "email": teacher.email, "email_verified": True}
+        at.run()
+        if sheet is not None:
+            at.session_state["sheet_session"] = sheet
+            at.switch_page("pages/teacher/attendance.py")
+        figures[f"page_{name}_cold_ms"] = round(_timed(at.run) * 1000, 1)
+        if at.exception:
+            raise SystemExit(f"page {name} failed: {at.exception[0].message}")
+        figures[f"page_{name}_ms"] = round(
+            statistics.median(_timed(at.run) * 1000 for _ in range(repeat)), 1
+        )
+    return figures
 
 
 def _admin_actor(institute_id: int):

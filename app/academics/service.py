@@ -43,6 +43,28 @@ def _get(session: Session, model, actor: Actor, row_id: int, what: str):
 # ------------------------------------------------------------------ students and guardians
 
 
+def _status(value: str) -> str:
+    try:
+        return StudentStatus(value).value
+    except ValueError as exc:
+        allowed = ", ".join(s.value for s in StudentStatus)
+        raise ValidationError(
+            f"'{value}' is not a student status; use one of {allowed}.", field="status"
+        ) from exc
+
+
+LIMITS = {"name": 200, "enrollment_no": 40, "learning_style": 40, "level": 40}
+
+
+def _check_lengths(**values) -> None:
+    for key, value in values.items():
+        if value and len(str(value)) > LIMITS[key]:
+            raise ValidationError(
+                f"{key.replace('_', ' ').capitalize()} is longer than {LIMITS[key]} characters.",
+                field=key,
+            )
+
+
 def create_student(
     session: Session,
     *,
@@ -64,8 +86,8 @@ def create_student(
         raise ValidationError("Enrollment number is required.", field="enrollment_no")
     if not (name or "").strip():
         raise ValidationError("Name is required.", field="name")
-    if StudentStatus(status) is None:  # pragma: no cover - StudentStatus raises first
-        raise ValidationError("Unknown status.")
+    status = _status(status)
+    _check_lengths(name=name, enrollment_no=enrollment_no, learning_style=learning_style)
     if session.exec(
         select(Student.id).where(
             Student.institute_id == institute_id, Student.enrollment_no == enrollment_no
@@ -120,7 +142,7 @@ def update_student(session: Session, *, actor: Actor, student_id: int, **changes
     if "email" in changes:
         changes["email"] = normalize_email(changes["email"])
     if "status" in changes:
-        changes["status"] = StudentStatus(changes["status"]).value
+        changes["status"] = _status(changes["status"])
     if "name" in changes and not (changes["name"] or "").strip():
         raise ValidationError("Name is required.", field="name")
     diff = {
@@ -444,6 +466,31 @@ def update_batch(session: Session, *, actor: Actor, batch_id: int, **changes) ->
                 f"The batch already has {members} students; capacity cannot be lower.",
                 field="capacity",
             )
+    if "type" in changes:
+        try:
+            changes["type"] = BatchType(changes["type"]).value
+        except ValueError as exc:
+            raise ValidationError(
+                f"'{changes['type']}' is not a batch type.", field="type"
+            ) from exc
+    if "capacity" in changes and changes["capacity"] is not None and changes["capacity"] < 1:
+        raise ValidationError(
+            "Capacity must be at least 1 (or empty for no limit).", field="capacity"
+        )
+    if "name" in changes:
+        new_name = (changes["name"] or "").strip()
+        if not new_name:
+            raise ValidationError("The batch needs a name.", field="name")
+        clash = session.exec(
+            select(Batch.id).where(
+                Batch.institute_id == batch.institute_id,
+                Batch.id != batch.id,
+                func.lower(Batch.name) == new_name.lower(),
+            )
+        ).first()
+        if clash:
+            raise Conflict(f"A batch called {new_name} already exists.", field="name")
+        changes["name"] = new_name
     for key, value in changes.items():
         setattr(batch, key, value)
     session.add(batch)
@@ -549,7 +596,7 @@ def join_batch(
         institute_id=batch.institute_id,
         batch_id=batch.id,
         student_id=student.id,
-        joined_on=on or clock.now().date(),
+        joined_on=on or _local_today(session, batch.institute_id),
     )
     try:
         with session.begin_nested():
@@ -584,7 +631,7 @@ def leave_batch(
     ).first()
     if membership is None:
         raise NotFound("That student is not in this batch.")
-    membership.left_on = on or clock.now().date()
+    membership.left_on = on or _local_today(session, batch.institute_id)
     session.add(membership)
     session.flush()
     audit.record(
@@ -681,6 +728,31 @@ def members_on(session: Session, *, institute_id: int, batch_id: int, day: date)
     )
 
 
+def member_counts_on(
+    session: Session, *, institute_id: int, batch_ids: set[int], day: date
+) -> dict[int, int]:
+    """How many students each batch had on a day, in one grouped query."""
+    if not batch_ids:
+        return {}
+    rows = session.exec(
+        select(BatchMembership.batch_id, func.count())
+        .where(
+            BatchMembership.institute_id == institute_id,
+            col(BatchMembership.batch_id).in_(batch_ids),
+            BatchMembership.joined_on <= day,
+            (col(BatchMembership.left_on).is_(None)) | (BatchMembership.left_on > day),
+        )
+        .group_by(BatchMembership.batch_id)
+    ).all()
+    return {batch_id: int(n) for batch_id, n in rows}
+
+
+def _local_today(session: Session, institute_id: int) -> date:
+    from app.identity.models import Institute
+
+    return clock.today_in(session.get(Institute, institute_id).timezone)
+
+
 def enroll(
     session: Session,
     *,
@@ -707,7 +779,7 @@ def enroll(
         institute_id=student.institute_id,
         student_id=student.id,
         subject_id=subject_id,
-        started_on=started_on or clock.now().date(),
+        started_on=started_on or _local_today(session, student.institute_id),
         expected_completion=expected_completion,
     )
     session.add(enrollment)

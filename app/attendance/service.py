@@ -286,9 +286,15 @@ def sessions_for_day(session: Session, *, actor: Actor, day: date) -> list[Sessi
     institute_id = actor.institute_scope()
     from sqlalchemy import func
 
+    days_sessions = select(ClassSession.id).where(
+        ClassSession.institute_id == institute_id, ClassSession.date == day
+    )
     marked = (
         select(AttendanceRecord.session_id, func.count().label("n"))
-        .where(AttendanceRecord.institute_id == institute_id)
+        .where(
+            AttendanceRecord.institute_id == institute_id,
+            col(AttendanceRecord.session_id).in_(days_sessions),
+        )
         .group_by(AttendanceRecord.session_id)
         .subquery()
     )
@@ -303,14 +309,9 @@ def sessions_for_day(session: Session, *, actor: Actor, day: date) -> list[Sessi
     if actor.role == Role.TEACHER:
         query = query.where(Batch.teacher_user_id == actor.user_id)
     rows = session.exec(query.order_by(ClassSession.starts_at)).all()
-    batch_sizes = {}
-    for row, *_ in rows:
-        if row.batch_id not in batch_sizes:
-            batch_sizes[row.batch_id] = len(
-                academics.members_on(
-                    session, institute_id=institute_id, batch_id=row.batch_id, day=day
-                )
-            )
+    batch_sizes = academics.member_counts_on(
+        session, institute_id=institute_id, batch_ids={r.batch_id for r, *_ in rows}, day=day
+    )
     now = clock.now()
     return [
         SessionCard(
@@ -321,7 +322,7 @@ def sessions_for_day(session: Session, *, actor: Actor, day: date) -> list[Sessi
             starts_at=_aware(r.starts_at),
             ends_at=_aware(r.ends_at),
             status=live_status(r, now),
-            students=batch_sizes[r.batch_id],
+            students=batch_sizes.get(r.batch_id, 0),
             marked=int(n or 0),
         )
         for r, b, s, t, n in rows

@@ -141,6 +141,7 @@ class SeedResult:
     super_admin_id: int = 0
     institute_ids: list[int] = field(default_factory=list)
     users_by_institute: dict[int, dict[str, list[int]]] = field(default_factory=dict)
+    history: dict[int, dict] = field(default_factory=dict)
 
     def first(self, role: Role | str, institute_index: int = 0) -> int:
         return self.users_by_institute[self.institute_ids[institute_index]][Role(role).value][0]
@@ -150,8 +151,11 @@ def _slug(name: str) -> str:
     return "".join(ch for ch in name.lower() if ch.isalnum())
 
 
-def seed_demo(*, size: Size = "small", seed: int = 7, engine: Engine | None = None) -> SeedResult:
-    """Build the demo institutes and their people in one transaction; returns their ids."""
+def seed_demo(
+    *, size: Size = "small", seed: int = 7, engine: Engine | None = None, history: bool = True
+) -> SeedResult:
+    """Build the demo institutes, their people and (with `history`) a year of classes, in one
+    transaction; returns their ids."""
     if size not in SIZES:
         raise ValueError(f"size must be one of {', '.join(SIZES)}")
     spec = SIZES[size]
@@ -237,7 +241,35 @@ def seed_demo(*, size: Size = "small", seed: int = 7, engine: Engine | None = No
             session.execute(insert(User), rows[start : start + 5000])
         session.flush()
         _collect_ids(session, result, institutes)
+        if history:
+            from app.demo.academics import seed_academics
+
+            people = _people(session, result.institute_ids)
+            for institute in institutes:
+                result.history[institute.id] = seed_academics(
+                    session,
+                    rng=rng,
+                    institute_id=institute.id,
+                    timezone=institute.timezone,
+                    users=people[institute.id],
+                )
     return result
+
+
+def _people(
+    session: Session, institute_ids: list[int]
+) -> dict[int, dict[str, list[tuple[int, str, str | None]]]]:
+    from sqlmodel import select
+
+    out: dict[int, dict[str, list]] = {i: {r.value: [] for r in Role} for i in institute_ids}
+    for user_id, institute_id, role, name, phone, status in session.exec(
+        select(User.id, User.institute_id, User.role, User.name, User.phone, User.status)
+        .where(User.institute_id.in_(institute_ids))
+        .order_by(User.id)
+    ):
+        if status != UserStatus.DISABLED.value or role == Role.STUDENT.value:
+            out[institute_id][role].append((user_id, name, phone))
+    return out
 
 
 def _collect_ids(session: Session, result: SeedResult, institutes: list[Institute]) -> None:

@@ -36,6 +36,9 @@ ATTENDANCE = PageSpec(
 INBOX = PageSpec("pages/teacher/inbox.py", "Action inbox", ":material/inbox:", "inbox")
 BATCHES = PageSpec("pages/admin/batches.py", "Batches", ":material/groups:", "batches")
 STUDENTS = PageSpec("pages/admin/students.py", "Students register", ":material/badge:", "students")
+IMPORT_STUDENTS = PageSpec(
+    "pages/admin/import_students.py", "Import students", ":material/upload_file:", "import"
+)
 SYLLABUS = PageSpec("pages/admin/syllabus.py", "Syllabus", ":material/menu_book:", "syllabus")
 SIGN_IN = PageSpec("pages/public/sign_in.py", "Sign in", ":material/login:", "sign-in")
 ONBOARDING = PageSpec("pages/public/onboarding.py", "Welcome", ":material/waving_hand:", "welcome")
@@ -49,6 +52,7 @@ NAVIGATION: dict[Role, list[PageSpec]] = {
         ATTENDANCE,
         INBOX,
         STUDENTS,
+        IMPORT_STUDENTS,
         BATCHES,
         SYLLABUS,
         USERS,
@@ -59,7 +63,7 @@ NAVIGATION: dict[Role, list[PageSpec]] = {
         MY_ACCOUNT,
     ],
     Role.TEACHER: [TODAY, ATTENDANCE, INBOX, USERS, ANNOUNCEMENTS, MESSAGES, MY_ACCOUNT],
-    Role.COUNSELOR: [INBOX, STUDENTS, MESSAGES, MY_ACCOUNT],
+    Role.COUNSELOR: [INBOX, STUDENTS, IMPORT_STUDENTS, MESSAGES, MY_ACCOUNT],
     Role.STUDENT: [MESSAGES, MY_ACCOUNT],
 }
 
