@@ -11,7 +11,10 @@ bootstrap.ensure_database()
 user = auth.current_user()
 st.session_state[auth.CURRENT] = user
 
-if user is None:
+if st.query_params.get("attendance"):
+    # A one-time attendance link works without signing in; the link itself is the permission.
+    page = st.navigation(nav.attendance_link_pages(), position="hidden")
+elif user is None:
     page = st.navigation(nav.sign_in_pages(), position="hidden")
 elif needs_onboarding(user.consent_version):
     page = st.navigation(nav.onboarding_pages(), position="hidden")

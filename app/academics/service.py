@@ -747,6 +747,48 @@ def member_counts_on(
     return {batch_id: int(n) for batch_id, n in rows}
 
 
+def announcement_audience(
+    session: Session, *, institute_id: int, batch_id: int | None
+) -> tuple[list[int], list[tuple[int, str]]]:
+    """Who an announcement reaches: user ids for in-app (the batch's students, or every active
+    user of the institute) and (guardian id, Telegram chat) of the students' guardians."""
+    students = select(Student.id, Student.user_id).where(
+        Student.institute_id == institute_id, Student.status == StudentStatus.ACTIVE.value
+    )
+    if batch_id is not None:
+        students = students.where(
+            col(Student.id).in_(
+                select(BatchMembership.student_id).where(
+                    BatchMembership.institute_id == institute_id,
+                    BatchMembership.batch_id == batch_id,
+                    col(BatchMembership.left_on).is_(None),
+                )
+            )
+        )
+    rows = session.exec(students).all()
+    student_ids = [sid for sid, _ in rows]
+    if batch_id is None:
+        user_ids = list(
+            session.exec(
+                select(User.id).where(User.institute_id == institute_id, User.status == "active")
+            )
+        )
+    else:
+        user_ids = [uid for _, uid in rows if uid]
+    chats: list[tuple[int, str]] = []
+    for start in range(0, len(student_ids), 900):
+        chats += list(
+            session.exec(
+                select(Guardian.id, Guardian.telegram_chat_id).where(
+                    Guardian.institute_id == institute_id,
+                    col(Guardian.student_id).in_(student_ids[start : start + 900]),
+                    col(Guardian.telegram_chat_id).is_not(None),
+                )
+            )
+        )
+    return user_ids, chats
+
+
 def _local_today(session: Session, institute_id: int) -> date:
     from app.identity.models import Institute
 

@@ -184,19 +184,23 @@ def auto_close(session: Session) -> dict:
     settings = get_settings()
     now = clock.now()
     cutoff = now - timedelta(minutes=settings.ATTENDANCE_AUTO_CLOSE_GRACE_MINUTES)
-    opened = (
-        session.execute(
-            update(ClassSession)
-            .where(
-                ClassSession.status == SessionStatus.SCHEDULED.value,
-                col(ClassSession.starts_at)
-                <= now + timedelta(minutes=settings.ATTENDANCE_OPEN_BEFORE_MINUTES),
-                col(ClassSession.ends_at) >= cutoff,
-            )
-            .values(status=SessionStatus.OPEN.value)
-        ).rowcount
-        or 0
+    opening = (
+        select(ClassSession, Batch)
+        .join(Batch, Batch.id == ClassSession.batch_id)
+        .where(
+            ClassSession.status == SessionStatus.SCHEDULED.value,
+            col(ClassSession.starts_at)
+            <= now + timedelta(minutes=settings.ATTENDANCE_OPEN_BEFORE_MINUTES),
+            col(ClassSession.ends_at) >= cutoff,
+        )
     )
+    to_open = session.exec(opening).all()
+    for row, _batch in to_open:
+        row.status = SessionStatus.OPEN.value
+        session.add(row)
+    session.flush()
+    links = _send_links(session, to_open)
+    opened = len(to_open)
     closed = (
         session.execute(
             update(ClassSession)
@@ -233,7 +237,50 @@ def auto_close(session: Session) -> dict:
             dedupe_key=f"missed_session:{row.id}",
         )
     session.flush()
-    return {"opened": opened, "closed": closed, "missed": len(missing)}
+    return {"opened": opened, "closed": closed, "missed": len(missing), "links_sent": links}
+
+
+def _send_links(session: Session, opening: list) -> int:
+    """Each teacher with a Telegram chat gets a one-time link to the sheet of a class that opens."""
+    teacher_ids = {batch.teacher_user_id for _row, batch in opening if batch.teacher_user_id}
+    if not teacher_ids:
+        return 0
+    chats = dict(
+        session.exec(
+            select(User.id, User.telegram_chat_id).where(
+                col(User.id).in_(teacher_ids), col(User.telegram_chat_id).is_not(None)
+            )
+        ).all()
+    )
+    sent = 0
+    for row, batch in opening:
+        chat = chats.get(batch.teacher_user_id)
+        if not chat:
+            continue
+        token = new_token()
+        now = clock.now()
+        session.add(
+            AttendanceLink(
+                institute_id=row.institute_id,
+                session_id=row.id,
+                token_hash=token_hash(token),
+                created_for=batch.teacher_user_id,
+                created_at=now,
+                expires_at=now + timedelta(hours=get_settings().ATTENDANCE_LINK_HOURS),
+            )
+        )
+        notify.enqueue(
+            session,
+            institute_id=row.institute_id,
+            channel="telegram",
+            recipient=chat,
+            recipient_user_id=batch.teacher_user_id,
+            text=f"{batch.name} starts soon. Take attendance here (works once): {link_url(token)}",
+            dedupe_key=f"attendance_link:{row.id}",
+        )
+        sent += 1
+    session.flush()
+    return sent
 
 
 def reopen_session(session: Session, *, actor: Actor, session_id: int) -> ClassSession:

@@ -456,19 +456,26 @@ def retry(session: Session, *, actor: Actor, notification_id: int) -> Notificati
 def announce(
     session: Session, *, actor: Actor, title: str, body: str, batch_id: int | None = None
 ) -> Announcement:
-    """Announce to the whole institute: in-app to every active student and staff member, and by
-    Telegram to those with a linked chat. (Batch announcements and guardians' Telegram arrive
-    with batches and guardians.)"""
-    from app.identity.models import User, UserStatus
+    """Announce to a batch or the whole institute: in the app to its people, by Telegram to the
+    students' guardians. Teachers announce to their own batches; admins anywhere."""
+    from app.academics import service as academics
+    from app.academics.models import Batch
 
     actor.require(Role.ADMIN, Role.TEACHER)
     if not (title or "").strip() or not (body or "").strip():
         raise ValidationError("An announcement needs a title and a message.", field="title")
-    if batch_id is not None:
-        raise ValidationError(
-            "Batch announcements need batches, which are not set up yet.", field="batch_id"
-        )
     institute_id = actor.institute_scope()
+    batch = None
+    if batch_id is not None:
+        batch = session.get(Batch, batch_id)
+        if batch is None or batch.institute_id != institute_id:
+            raise NotFound("That batch does not exist.")
+        academics.ensure_teacher_scope(session, actor=actor, batch=batch)
+    elif actor.role == Role.TEACHER:
+        raise ValidationError(
+            "Teachers announce to one of their batches; ask an admin for the whole institute.",
+            field="batch_id",
+        )
     announcement = Announcement(
         institute_id=institute_id,
         batch_id=batch_id,
@@ -478,37 +485,32 @@ def announce(
     )
     session.add(announcement)
     session.flush()
-    people = session.exec(
-        select(User.id, User.telegram_chat_id).where(
-            User.institute_id == institute_id,
-            User.status == UserStatus.ACTIVE.value,
-            User.id != actor.user_id,
-        )
-    ).all()
-    text = f"{announcement.title}\n\n{announcement.body}"
-    messages = []
-    for user_id, chat in people:
-        messages.append(
-            {
-                "channel": "in_app",
-                "recipient": str(user_id),
-                "recipient_user_id": user_id,
-                "subject": announcement.title,
-                "text": announcement.body,
-                "dedupe_key": f"announcement:{announcement.id}:in_app:{user_id}",
-            }
-        )
-        if chat:
-            messages.append(
-                {
-                    "channel": "telegram",
-                    "recipient": chat,
-                    "recipient_user_id": user_id,
-                    "text": text,
-                    "dedupe_key": f"announcement:{announcement.id}:telegram:{user_id}",
-                }
-            )
-    announcement.recipients = len(people)
+    user_ids, guardian_chats = academics.announcement_audience(
+        session, institute_id=institute_id, batch_id=batch_id
+    )
+    where = f" ({batch.name})" if batch else ""
+    messages = [
+        {
+            "channel": "in_app",
+            "recipient": str(uid),
+            "recipient_user_id": uid,
+            "subject": announcement.title + where,
+            "text": announcement.body,
+            "dedupe_key": f"announcement:{announcement.id}:in_app:{uid}",
+        }
+        for uid in user_ids
+        if uid != actor.user_id
+    ]
+    messages += [
+        {
+            "channel": "telegram",
+            "recipient": chat,
+            "text": f"{announcement.title}{where}\n\n{announcement.body}",
+            "dedupe_key": f"announcement:{announcement.id}:guardian:{guardian_id}",
+        }
+        for guardian_id, chat in guardian_chats
+    ]
+    announcement.recipients = len(messages)
     enqueue_many(session, institute_id=institute_id, messages=messages)
     session.add(announcement)
     audit.record(
@@ -517,7 +519,7 @@ def announce(
         action="announcement.create",
         target_type="announcement",
         target_id=announcement.id,
-        detail={"recipients": len(people), "title": announcement.title},
+        detail={"recipients": len(messages), "title": announcement.title, "batch_id": batch_id},
     )
     return announcement
 

@@ -91,8 +91,12 @@ def start(user_id: int, *, method: str, claims: dict | None = None) -> bool:
     return True
 
 
-def sign_out(message: str | None = SIGNED_OUT) -> None:
-    """End the session here (and the identity provider's cookie when signed in through it)."""
+def sign_out(message: str | None = SIGNED_OUT) -> bool:
+    """End the session here (and the identity provider's cookie when signed in through it).
+
+    Returns True when st.logout() took over: the caller must not st.rerun(), which could
+    pre-empt the logout redirect and leave the identity cookie in place.
+    """
     token = st.session_state.pop(TOKEN, None)
     st.session_state.pop(CURRENT, None)
     st.session_state.pop(CHOICES, None)
@@ -106,6 +110,8 @@ def sign_out(message: str | None = SIGNED_OUT) -> None:
         st.session_state[REFUSED_IDENTITY] = _identity_label(claims)
         if auth_configured():
             st.logout()
+            return True
+    return False
 
 
 def current_user() -> SessionUser | None:

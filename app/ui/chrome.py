@@ -24,5 +24,5 @@ def sidebar(user: SessionUser) -> None:
                     icon=":material/notifications_active:",
                 )
         if st.button("Sign out", key="sign_out", icon=":material/logout:"):
-            auth.sign_out("You have signed out.")
-            st.rerun()
+            if not auth.sign_out("You have signed out."):
+                st.rerun()

@@ -41,6 +41,9 @@ IMPORT_STUDENTS = PageSpec(
 )
 SYLLABUS = PageSpec("pages/admin/syllabus.py", "Syllabus", ":material/menu_book:", "syllabus")
 SIGN_IN = PageSpec("pages/public/sign_in.py", "Sign in", ":material/login:", "sign-in")
+ATTENDANCE_LINK = PageSpec(
+    "pages/public/attendance_link.py", "Attendance", ":material/fact_check:", "take-attendance"
+)
 ONBOARDING = PageSpec("pages/public/onboarding.py", "Welcome", ":material/waving_hand:", "welcome")
 
 # The first page of each list is the role's landing page.
@@ -90,6 +93,10 @@ def pages_for(role: Role) -> list[st.Page]:
 
 def sign_in_pages() -> list[st.Page]:
     return [_page(SIGN_IN, default=True)]
+
+
+def attendance_link_pages() -> list[st.Page]:
+    return [_page(ATTENDANCE_LINK, default=True)]
 
 
 def onboarding_pages() -> list[st.Page]:

@@ -35,6 +35,5 @@ def render() -> None:
         version=onboarding.CONSENT_VERSION,
     ):
         st.rerun()
-    if st.button("Sign out", key="onb_sign_out"):
-        auth.sign_out()
+    if st.button("Sign out", key="onb_sign_out") and not auth.sign_out():
         st.rerun()

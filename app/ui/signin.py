@@ -72,8 +72,7 @@ def _choose_institute(choices: dict) -> None:
     if c1.button("Continue", key="institute_continue", type="primary"):
         auth.start(labels[picked], method=choices["method"], claims=choices["claims"])
         st.rerun()
-    if c2.button("Cancel", key="institute_cancel"):
-        auth.sign_out(None)
+    if c2.button("Cancel", key="institute_cancel") and not auth.sign_out(None):
         st.rerun()
 
 

@@ -4,6 +4,7 @@ from datetime import time
 
 import streamlit as st
 
+from app.academics import service as academics
 from app.core.roles import Role
 from app.notify import service as notify
 from app.ui import auth
@@ -69,21 +70,88 @@ with st.form("rules"):
             st.rerun()
 
 st.subheader("What applies to a batch")
-overrides = read(actor, notify.list_rule_overrides)
-batch_ids = sorted({o.batch_id for o in overrides})
-if not batch_ids:
-    st.caption("No batch overrides its rules: every batch follows the rules above.")
-else:
-    batch_id = st.selectbox("Batch", batch_ids, format_func=lambda b: f"Batch #{b}", key="r_batch")
-    effective = read(actor, notify.effective_rules_for, batch_id=batch_id)
-    table(
-        [
-            {
-                "Rule": name.replace("_", " "),
-                "Value": str(getattr(effective, name)),
-                "From": effective.source(name),
-            }
-            for name in notify.RULE_FIELDS
-        ],
-        key="effective_rules",
+batches = read(actor, academics.list_batches)
+if not batches:
+    st.caption("No batches yet: the rules above apply to every class.")
+    st.stop()
+batch = st.selectbox("Batch", batches, format_func=lambda b: b.name, key="r_batch")
+effective = read(actor, notify.effective_rules_for, batch_id=batch.id)
+table(
+    [
+        {
+            "Rule": name.replace("_", " ").capitalize(),
+            "Value": str(getattr(effective, name)),
+            "From": {"batch": "this batch", "institute": "institute rules", "default": "default"}[
+                effective.source(name)
+            ],
+        }
+        for name in notify.RULE_FIELDS
+    ],
+    key="effective_rules",
+)
+override = read(actor, notify.get_rule_config, batch_id=batch.id)
+INHERIT = "Same as the institute"
+with st.form(f"batch_rules_{batch.id}"):
+    st.caption(f"Overrides for {batch.name}; leave a rule empty to follow the institute.")
+    current = None if override is None else override.notify_guardian_on_absence
+    absence_choice = st.selectbox(
+        "Tell guardians about absences",
+        [INHERIT, "Yes", "No"],
+        index=0 if current is None else (1 if current else 2),
+        key=f"rb_abs_{batch.id}",
     )
+    streak_o = st.number_input(
+        "Consecutive absences that open an action",
+        min_value=1,
+        max_value=365,
+        value=override.absence_streak_threshold if override else None,
+        key=f"rb_streak_{batch.id}",
+    )
+    b1, b2 = st.columns(2)
+    before_o = b1.number_input(
+        "Fee reminder days before",
+        min_value=0,
+        max_value=365,
+        value=override.fee_reminder_days_before if override else None,
+        key=f"rb_before_{batch.id}",
+    )
+    after_o = b2.number_input(
+        "Fee reminder days after",
+        min_value=0,
+        max_value=365,
+        value=override.fee_reminder_days_after if override else None,
+        key=f"rb_after_{batch.id}",
+    )
+    own_quiet = st.checkbox(
+        "Own quiet hours",
+        value=bool(override and override.quiet_hours_start),
+        key=f"rb_quiet_{batch.id}",
+    )
+    q1, q2 = st.columns(2)
+    q_start = q1.time_input(
+        "Quiet from",
+        value=(override and override.quiet_hours_start) or time(21, 0),
+        key=f"rb_qs_{batch.id}",
+    )
+    q_end = q2.time_input(
+        "Quiet until",
+        value=(override and override.quiet_hours_end) or time(7, 0),
+        key=f"rb_qe_{batch.id}",
+    )
+    if st.form_submit_button("Save overrides"):
+        saved = act(
+            actor,
+            notify.save_rules,
+            batch_id=batch.id,
+            notify_guardian_on_absence=None
+            if absence_choice == INHERIT
+            else absence_choice == "Yes",
+            absence_streak_threshold=int(streak_o) if streak_o is not None else None,
+            fee_reminder_days_before=int(before_o) if before_o is not None else None,
+            fee_reminder_days_after=int(after_o) if after_o is not None else None,
+            quiet_hours_start=q_start if own_quiet else None,
+            quiet_hours_end=q_end if own_quiet else None,
+        )
+        if saved:
+            flash(f"Saved the overrides of {batch.name}.")
+            st.rerun()

@@ -123,7 +123,7 @@ def test_lifecycle_open_submit_close_and_missed(db, world):
             assert attendance.auto_close(s)["opened"] == 1
         submit(db, world, sid)
     with clock.frozen(CLASS_START + timedelta(minutes=71)), db.scope(system=True) as s:
-        assert attendance.auto_close(s) == {"opened": 0, "closed": 1, "missed": 0}
+        assert attendance.auto_close(s) == {"opened": 0, "closed": 1, "missed": 0, "links_sent": 0}
     # The next Monday nobody takes attendance: missed, one action, and the window is closed.
     next_start = CLASS_START + timedelta(days=7)
     with db.scope(world["admin"]) as s:
@@ -318,3 +318,24 @@ def test_capacity_and_duplicate_membership(db, world):
         db.scope(world["admin"]) as s,
     ):
         academics.create_student(s, actor=world["admin"], enrollment_no="ADM-001", name="Dup")
+
+
+def test_opening_a_session_sends_the_teacher_a_one_time_link(db, world):
+    from app.identity.models import User
+
+    generate(db, world)
+    with db.scope(system=True) as s:
+        s.get(User, world["teacher"].user_id).telegram_chat_id = "5150"
+    with clock.frozen(CLASS_START - timedelta(minutes=10)):
+        for _ in range(2):  # the job runs every 5 minutes: one link per session
+            with db.scope(system=True) as s:
+                attendance.auto_close(s)
+        [message] = [m for m in _notifications(db) if m.recipient == "5150"]
+        token = message.text.rsplit("attendance=", 1)[1]
+        with db.scope(system=True) as s:
+            actor, sheet, error = attendance.open_link(s, token=token)
+    assert (
+        error is None
+        and sheet.session_id == monday_session(db, world)
+        and actor.user_id == world["teacher"].user_id
+    )

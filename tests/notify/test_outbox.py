@@ -209,23 +209,55 @@ def test_institute_quiet_hours_and_batch_overrides(db, inst):
         service.save_rules(s, actor=admin, quiet_hours_start=time(22, 0))
 
 
-def test_in_app_messages_are_delivered_at_once_and_private(db, inst):
+def test_announcements_reach_the_app_and_guardians(db, inst):
+    from app.academics import service as academics
+
     admin = f.actor_for(f.user(db, inst, Role.ADMIN))
-    a = f.actor_for(f.user(db, inst, Role.STUDENT, telegram_chat_id="2001"))
-    b = f.actor_for(f.user(db, inst, Role.STUDENT))
+    teacher_user = f.user(db, inst, Role.TEACHER)
+    a_user = f.user(db, inst, Role.STUDENT)
+    b_user = f.user(db, inst, Role.STUDENT)
+    a, b = f.actor_for(a_user), f.actor_for(b_user)
     with db.scope(admin) as s:
-        announcement = service.announce(
-            s, actor=admin, title="Holiday", body="No classes on Friday."
+        subject = academics.create_subject(s, actor=admin, name="Art")
+        batch = academics.create_batch(
+            s, actor=admin, name="Art A", subject_id=subject.id, teacher_user_id=teacher_user.id
         )
-    assert announcement.recipients == 2
+        for user, chat in ((a_user, "2001"), (b_user, None)):
+            st = academics.create_student(
+                s, actor=admin, enrollment_no=f"E{user.id}", name=user.name
+            )
+            st.user_id = user.id
+            academics.add_guardian(
+                s, actor=admin, student_id=st.id, name="Parent", telegram_chat_id=chat
+            )
+            if chat:
+                academics.join_batch(s, actor=admin, batch_id=batch.id, student_id=st.id)
+    with db.scope(admin) as s:
+        everyone = service.announce(s, actor=admin, title="Holiday", body="No classes on Friday.")
+    assert everyone.recipients == 4  # in-app: teacher and two students; Telegram: one guardian
     with db.scope(a) as s:
-        mine = service.my_messages(s, actor=a)
-        assert [m.subject for m in mine] == ["Holiday"] and service.unread_count(s, actor=a) == 1
+        assert [m.subject for m in service.my_messages(s, actor=a)] == ["Holiday"]
+        assert service.unread_count(s, actor=a) == 1
         service.mark_read(s, actor=a)
     with db.scope(a) as s:
         assert service.unread_count(s, actor=a) == 0
     with db.scope(b) as s:
         assert service.unread_count(s, actor=b) == 1
+    teacher = f.actor_for(teacher_user)
+    with db.scope(teacher) as s:
+        only_batch = service.announce(
+            s, actor=teacher, title="Bring paints", body="Tomorrow.", batch_id=batch.id
+        )
+    assert only_batch.recipients == 2  # student a in the app, their guardian by Telegram
+    with db.scope(b) as s:
+        assert [m.subject for m in service.my_messages(s, actor=b)] == ["Holiday"]
+    from app.core.errors import ValidationError
+
+    with (
+        pytest.raises(ValidationError, match="Teachers announce to one of their batches"),
+        db.scope(teacher) as s,
+    ):
+        service.announce(s, actor=teacher, title="All", body="Everyone")
     statuses = {(r.channel, r.recipient, r.status) for r in rows(db)}
     assert ("telegram", "2001", "queued") in statuses and (
         "in_app",
@@ -243,7 +275,7 @@ def test_in_app_messages_are_delivered_at_once_and_private(db, inst):
                         "recipient": str(b.user_id),
                         "recipient_user_id": b.user_id,
                         "text": "x",
-                        "dedupe_key": f"announcement:{announcement.id}:in_app:{b.user_id}",
+                        "dedupe_key": f"announcement:{everyone.id}:in_app:{b.user_id}",
                     }
                 ],
             )

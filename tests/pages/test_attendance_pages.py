@@ -79,3 +79,28 @@ def _session_id(db) -> int:
 
     with db.scope(system=True) as s:
         return s.exec(select(ClassSession.id)).one()
+
+
+def test_one_time_link_opens_the_sheet_without_signing_in(db, day):
+    teacher, ids = day
+    sid = _session_id(db)
+    actor = f.actor_for(teacher)
+    with clock.frozen(CLASS_START + timedelta(minutes=5)):
+        with db.scope(actor) as s:
+            token = attendance.create_link(s, actor=actor, session_id=sid)
+        at = app_as(None)
+        at.query_params["attendance"] = token
+        at.run()
+        assert at.title[0].value == "Physics XI"
+        {g.key: g for g in at.get("button_group")}[f"mark_{sid}_{ids[0]}"].set_value("Absent")
+        at.run()
+        at.button(key="submit_attendance").click().run()
+        assert "Attendance saved: 5 present, 1 absent." in [s.value for s in at.success]
+        again = app_as(None)
+        again.query_params["attendance"] = token
+        again.run()
+        assert errors(again) == [attendance.LINK_USED]
+        forged = app_as(None)
+        forged.query_params["attendance"] = "not-a-token"
+        forged.run()
+        assert errors(forged) == [attendance.LINK_INVALID]

@@ -20,12 +20,21 @@ def people(db):
 
 
 def test_announcement_reaches_students_messages_with_a_bell(db, people):
+    from app.academics import service as academics
+
+    admin_actor = f.actor_for(people["admin"])
+    with db.scope(admin_actor) as s:
+        st = academics.create_student(s, actor=admin_actor, enrollment_no="S1", name="Stu")
+        st.user_id = people["student"].id
+        academics.add_guardian(
+            s, actor=admin_actor, student_id=st.id, name="Mum", telegram_chat_id="3003"
+        )
     admin = app_as(people["admin"].email).run()
     open_page(admin, "pages/common/announcements.py")
     by_label(admin.text_input, "Title").input("Exam week")
     by_label(admin.text_area, "Message").input("Exams start on Monday at 9.")
     admin.button(key="FormSubmitter:announce-Announce").click().run()
-    assert "Announced to 1 people." in [s.value for s in admin.success]
+    assert "Announced: 2 messages queued." in [s.value for s in admin.success]
 
     student = app_as(people["student"].email).run()
     assert student.title[0].value == "Messages"
@@ -85,3 +94,25 @@ def test_rules_page_saves_and_validates(db, people):
         rules.absence_streak_threshold == 5
         and rules.source("absence_streak_threshold") == "institute"
     )
+
+
+def test_batch_overrides_and_the_effective_view(db, people):
+    from app.academics import service as academics
+
+    admin_actor = f.actor_for(people["admin"])
+    with db.scope(admin_actor) as s:
+        subject = academics.create_subject(s, actor=admin_actor, name="Chemistry")
+        batch = academics.create_batch(s, actor=admin_actor, name="Chem A", subject_id=subject.id)
+    at = app_as(people["admin"].email).run()
+    open_page(at, "pages/admin/rules.py")
+    at.selectbox(key=f"rb_abs_{batch.id}").set_value("No")
+    at.number_input(key=f"rb_streak_{batch.id}").set_value(2)
+    at.button(key=f"FormSubmitter:batch_rules_{batch.id}-Save overrides").click().run()
+    assert not errors(at), errors(at)
+    view = frame(at, "From").set_index("Rule")
+    assert (
+        view.loc["Absence streak threshold", "Value"] == "2"
+        and view.loc["Absence streak threshold", "From"] == "this batch"
+    )
+    assert view.loc["Notify guardian on absence", "Value"] == "False"
+    assert view.loc["Quiet hours start", "From"] == "default"
