@@ -829,6 +829,42 @@ def enroll(
     return enrollment
 
 
+def enrolments_of(
+    session: Session, *, actor: Actor, student_id: int
+) -> list[tuple[Enrollment, str]]:
+    """A student's enrolments with their subject names."""
+    actor.require(*STAFF)
+    _get(session, Student, actor, student_id, "student")
+    return list(
+        session.exec(
+            select(Enrollment, Subject.name)
+            .join(Subject, Subject.id == Enrollment.subject_id)
+            .where(
+                Enrollment.institute_id == actor.institute_scope(),
+                Enrollment.student_id == student_id,
+            )
+            .order_by(Subject.name)
+        ).all()
+    )
+
+
+def teacher_profiles(session: Session, *, actor: Actor) -> list[tuple[User, TeacherProfile | None]]:
+    """Every teacher of the institute with their profile (if one was saved)."""
+    actor.require(Role.ADMIN)
+    institute_id = actor.institute_scope()
+    return list(
+        session.exec(
+            select(User, TeacherProfile)
+            .outerjoin(
+                TeacherProfile,
+                (TeacherProfile.user_id == User.id) & (TeacherProfile.institute_id == institute_id),
+            )
+            .where(User.institute_id == institute_id, User.role == Role.TEACHER.value)
+            .order_by(User.name)
+        ).all()
+    )
+
+
 def teachers(session: Session, *, actor: Actor) -> list[User]:
     actor.require(*STAFF)
     return list(

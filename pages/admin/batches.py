@@ -74,6 +74,38 @@ table(
 if batches:
     chosen = st.selectbox("Manage batch", batches, format_func=lambda b: b.name, key="b_pick")
     t1, t2, t3 = st.tabs(["Schedule", "Students", "Settings"])
+    with t1:
+        slots = read(actor, academics.batch_schedules, batch_id=chosen.id)
+        for slot in slots:
+            r1, r2 = st.columns([3, 1])
+            r1.write(
+                f"{academics.WEEKDAYS[slot.weekday]} {slot.start_time:%H:%M} · {slot.duration_minutes} min"
+            )
+            if r2.button("Remove", key=f"slot_rm_{slot.id}") and act(
+                actor, academics.remove_schedule, schedule_id=slot.id
+            ):
+                flash("Weekly class removed; past sessions stay.")
+                st.rerun()
+        with st.form("extra_class"):
+            x1, x2, x3 = st.columns(3)
+            x_day = x1.date_input(
+                "Extra class on", value=clock.today_in(user.institute_timezone), key="x_day"
+            )
+            x_start = x2.time_input("Starts", value=time(16, 0), key="x_start")
+            x_minutes = x3.number_input(
+                "Minutes", min_value=5, max_value=600, value=60, key="x_minutes"
+            )
+            if st.form_submit_button("Add an extra class"):
+                if act(
+                    actor,
+                    attendance.create_adhoc_session,
+                    batch_id=chosen.id,
+                    day=x_day,
+                    start_time=x_start,
+                    duration_minutes=int(x_minutes),
+                ):
+                    flash("Extra class added.")
+                    st.rerun()
     with t1, st.form("add_slot"):
         c1, c2, c3 = st.columns(3)
         weekday = c1.selectbox(
@@ -137,4 +169,41 @@ if batches:
                 st.rerun()
         if not chosen.active and st.button("Reopen this batch", key="b_reopen"):
             if act(actor, academics.update_batch, batch_id=chosen.id, active=True):
+                st.rerun()
+
+st.subheader("Teachers")
+profiles = read(actor, academics.teacher_profiles)
+table(
+    [
+        {
+            "Teacher": u.name,
+            "Specialization": p.specialization if p else "",
+            "Hourly rate": p.hourly_rate_minor / 100 if p and p.hourly_rate_minor else "",
+            "Max hours/day": p.max_hours_per_day if p else "",
+        }
+        for u, p in profiles
+    ],
+    key="teacher_profiles",
+)
+if profiles:
+    with st.form("teacher_profile"):
+        who = st.selectbox(
+            "Teacher", profiles, format_func=lambda pair: pair[0].name, key="tp_user"
+        )
+        p1, p2, p3 = st.columns(3)
+        spec = p1.text_input("Specialization", key="tp_spec")
+        rate = p2.number_input("Hourly rate", min_value=0.0, value=0.0, step=50.0, key="tp_rate")
+        hours = p3.number_input(
+            "Max hours per day", min_value=1, max_value=24, value=6, key="tp_hours"
+        )
+        if st.form_submit_button("Save profile"):
+            if act(
+                actor,
+                academics.save_teacher_profile,
+                user_id=who[0].id,
+                specialization=spec or None,
+                hourly_rate_minor=int(round(rate * 100)) or None,
+                max_hours_per_day=int(hours),
+            ):
+                flash(f"Saved {who[0].name}'s profile.")
                 st.rerun()

@@ -66,6 +66,58 @@ if students:
         if act(actor, academics.update_student, student_id=chosen.id, status=new_status):
             flash(f"{chosen.name} is now {new_status}.")
             st.rerun()
+    with st.form(f"edit_student_{chosen.id}"):
+        e1, e2 = st.columns(2)
+        e_name = e1.text_input("Name", value=chosen.name, key=f"e_name_{chosen.id}")
+        e_phone = e2.text_input("Phone", value=chosen.phone or "", key=f"e_phone_{chosen.id}")
+        e_email = e1.text_input("Email", value=chosen.email or "", key=f"e_email_{chosen.id}")
+        e_dob = e2.date_input("Date of birth", value=chosen.date_of_birth, key=f"e_dob_{chosen.id}")
+        if st.form_submit_button("Save details"):
+            if act(
+                actor,
+                academics.update_student,
+                student_id=chosen.id,
+                name=e_name,
+                phone=e_phone,
+                email=e_email,
+                date_of_birth=e_dob,
+            ):
+                flash(f"Saved {e_name}.")
+                st.rerun()
+    enrolments = read(actor, academics.enrolments_of, student_id=chosen.id)
+    table(
+        [
+            {
+                "Subject": subject,
+                "Started": e.started_on,
+                "Expected completion": e.expected_completion,
+                "Completion %": round(e.completion_pct),
+                "Status": e.status,
+            }
+            for e, subject in enrolments
+        ],
+        key="enrolments_table",
+    )
+    subjects = read(actor, academics.list_subjects)
+    if subjects:
+        with st.form(f"enrol_{chosen.id}"):
+            n1, n2 = st.columns(2)
+            subject = n1.selectbox(
+                "Enrol in", subjects, format_func=lambda s: s.name, key=f"enrol_subject_{chosen.id}"
+            )
+            expected = n2.date_input(
+                "Expected completion", value=None, key=f"enrol_expected_{chosen.id}"
+            )
+            if st.form_submit_button("Enrol"):
+                if act(
+                    actor,
+                    academics.enroll,
+                    student_id=chosen.id,
+                    subject_id=subject.id,
+                    expected_completion=expected,
+                ):
+                    flash(f"{chosen.name} is enrolled in {subject.name}.")
+                    st.rerun()
     guardians = read(actor, academics.guardians_of, student_id=chosen.id)
     table(
         [

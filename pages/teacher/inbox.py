@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from app.academics import service as academics
 from app.core.roles import Role
 from app.inbox import service as inbox
 from app.inbox.models import ActionType, Outcome
@@ -17,7 +18,21 @@ type_filter = st.selectbox(
     key="inbox_type",
     format_func=lambda v: v.replace("_", " ").capitalize(),
 )
-items = read(actor, inbox.list_actions, type=None if type_filter == "All" else type_filter)
+batches = read(actor, academics.list_batches)
+batch_filter = st.selectbox(
+    "Batch",
+    [None] + [b.id for b in batches],
+    key="inbox_batch",
+    format_func=lambda b: (
+        "All batches" if b is None else next(x.name for x in batches if x.id == b)
+    ),
+)
+items = read(
+    actor,
+    inbox.list_actions,
+    type=None if type_filter == "All" else type_filter,
+    batch_id=batch_filter,
+)
 if not items:
     st.success("Nothing waiting. Well done.")
 for item in items:
