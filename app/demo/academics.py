@@ -53,7 +53,7 @@ SUBJECTS = {
         "Web basics",
     ],
 }
-SLOT_PATTERNS = [(0, 2, 4), (1, 3, 5), (0, 3, 5), (1, 2, 4)]
+SLOT_PATTERNS = [(0, 2, 4), (1, 3, 5), (2, 4, 6), (1, 3, 6)]  # Monday = 0; weekend classes too
 START_TIMES = [time(h, m) for h in range(7, 20) for m in (0, 30)]
 DAYS_OF_HISTORY = 364
 
