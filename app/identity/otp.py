@@ -43,6 +43,21 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _audit(
+    session: Session, action: str, key: str, source: str, detail: dict | None = None
+) -> None:
+    """Audit a code event against the masked phone (never the code)."""
+    audit.record(
+        session,
+        actor=None,
+        action=action,
+        target_type="phone",
+        target_id=_masked(key),
+        detail=detail,
+        source=source,
+    )
+
+
 def _masked(key: str) -> str:
     return f"…{key[-4:]}"
 
@@ -96,15 +111,7 @@ def request_code(session: Session, *, phone: str, source: str) -> CodeRequest:
     users = _candidates(session, normalized)
     allowed, refusal = allowed_users(session, users)
     if not allowed:
-        audit.record(
-            session,
-            actor=None,
-            action="auth.otp_refused",
-            target_type="phone",
-            target_id=_masked(key),
-            detail={"reason": refusal},
-            source=source,
-        )
+        _audit(session, "auth.otp_refused", key, source, {"reason": refusal})
         return CodeRequest(sent=False, error=refusal)
     window = timedelta(minutes=settings.AUTH_OTP_REQUEST_WINDOW_MINUTES)
     since = clock.now() - window
@@ -116,14 +123,7 @@ def request_code(session: Session, *, phone: str, source: str) -> CodeRequest:
     if recent >= settings.AUTH_OTP_MAX_REQUESTS:
         wait = _aware(oldest) + window - clock.now()
         minutes = max(1, math.ceil(wait.total_seconds() / 60))
-        audit.record(
-            session,
-            actor=None,
-            action="auth.otp_rate_limited",
-            target_type="phone",
-            target_id=_masked(key),
-            source=source,
-        )
+        _audit(session, "auth.otp_rate_limited", key, source)
         return CodeRequest(
             sent=False,
             error=f"Too many codes requested for this phone. Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
@@ -132,15 +132,7 @@ def request_code(session: Session, *, phone: str, source: str) -> CodeRequest:
     # One code goes to one chat; the code later signs in only the people that chat belongs to.
     chat_id = next((c for c in (_chat_of(u) for u in users if u.id in allowed_ids) if c), None)
     if not chat_id:
-        audit.record(
-            session,
-            actor=None,
-            action="auth.otp_refused",
-            target_type="phone",
-            target_id=_masked(key),
-            detail={"reason": "no telegram chat"},
-            source=source,
-        )
+        _audit(session, "auth.otp_refused", key, source, {"reason": "no telegram chat"})
         return CodeRequest(sent=False, error=NO_CHAT)
     now = clock.now()
     for older in session.exec(
@@ -168,24 +160,9 @@ def request_code(session: Session, *, phone: str, source: str) -> CodeRequest:
     except telegram.SendFailed as exc:
         session.delete(row)
         session.flush()
-        audit.record(
-            session,
-            actor=None,
-            action="auth.otp_send_failed",
-            target_type="phone",
-            target_id=_masked(key),
-            detail={"error": str(exc)[:200]},
-            source=source,
-        )
+        _audit(session, "auth.otp_send_failed", key, source, {"error": str(exc)[:200]})
         return CodeRequest(sent=False, error=SEND_FAILED)
-    audit.record(
-        session,
-        actor=None,
-        action="auth.otp_requested",
-        target_type="phone",
-        target_id=_masked(key),
-        source=source,
-    )
+    _audit(session, "auth.otp_requested", key, source)
     return CodeRequest(sent=True)
 
 
@@ -208,14 +185,12 @@ def verify_code(session: Session, *, phone: str, code: str, source: str) -> Sign
     row = session.exec(query).first()
 
     def refuse(message: str, reason: str) -> SignInOutcome:
-        audit.record(
+        _audit(
             session,
-            actor=None,
-            action="auth.sign_in_refused",
-            target_type="phone",
-            target_id=_masked(key),
-            detail={"method": "telegram_code", "reason": reason},
-            source=source,
+            "auth.sign_in_refused",
+            key,
+            source,
+            {"method": "telegram_code", "reason": reason},
         )
         return SignInOutcome(error=message)
 
@@ -234,15 +209,7 @@ def verify_code(session: Session, *, phone: str, code: str, source: str) -> Sign
         session.flush()
         left = settings.AUTH_OTP_MAX_ATTEMPTS - row.attempts
         if left <= 0:
-            audit.record(
-                session,
-                actor=None,
-                action="auth.locked",
-                target_type="phone",
-                target_id=_masked(key),
-                detail={"method": "telegram_code"},
-                source=source,
-            )
+            _audit(session, "auth.locked", key, source, {"method": "telegram_code"})
             return refuse(CODE_DEAD, "wrong code; code now dead")
         return refuse(
             CODE_WRONG.format(left=left, plural="y" if left == 1 else "ies"), "wrong code"
