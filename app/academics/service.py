@@ -789,6 +789,22 @@ def announcement_audience(
     return user_ids, chats
 
 
+def guardian_chat_of_student_user(
+    session: Session, *, institute_id: int, user_id: int
+) -> str | None:
+    """The Telegram chat of the first guardian (with one) of the student who signs in as `user_id`."""
+    return session.exec(
+        select(Guardian.telegram_chat_id)
+        .join(Student, Student.id == Guardian.student_id)
+        .where(
+            Student.institute_id == institute_id,
+            Student.user_id == user_id,
+            col(Guardian.telegram_chat_id).is_not(None),
+        )
+        .order_by(Guardian.id)
+    ).first()
+
+
 def _local_today(session: Session, institute_id: int) -> date:
     from app.identity.models import Institute
 

@@ -84,8 +84,21 @@ def _fallback_chat() -> str | None:
 
 
 def _chat_of(user: User) -> str | None:
-    """Where a user's codes go: their own chat, else the fallback. (Guardian chats join with academics.)"""
-    return user.telegram_chat_id or _fallback_chat()
+    """Where a user's codes go: their own chat, else (a student) a guardian's chat, else the fallback."""
+    if user.telegram_chat_id:
+        return user.telegram_chat_id
+    if user.role == "student" and user.institute_id is not None:
+        from sqlmodel import Session as _Session
+
+        from app.academics import service as academics
+
+        session = _Session.object_session(user)
+        chat = session and academics.guardian_chat_of_student_user(
+            session, institute_id=user.institute_id, user_id=user.id
+        )
+        if chat:
+            return chat
+    return _fallback_chat()
 
 
 def _candidates(session: Session, normalized: str) -> list[User]:

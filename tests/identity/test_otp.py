@@ -179,3 +179,18 @@ def test_a_code_signs_in_only_the_people_of_the_chat_it_went_to(db, telegram_fak
     chat = telegram_fake.messages[-1]["chat_id"]
     outcome = verify(db, last_code(telegram_fake), phone="98765 43210")
     assert [u.id for u in outcome.users] == [victim.id if chat == "999" else attacker.id]
+
+
+def test_a_student_without_a_chat_gets_the_code_in_a_guardians_chat(db, telegram_fake):
+    from app.academics import service as academics
+
+    inst = f.institute(db)
+    admin = f.actor_for(f.user(db, inst, Role.ADMIN))
+    student_user = f.user(db, inst, Role.STUDENT, phone="9123456780")
+    with db.scope(admin) as s:
+        student = academics.create_student(s, actor=admin, enrollment_no="S-1", name="Kid")
+        student.user_id = student_user.id
+        academics.add_guardian(s, actor=admin, student_id=student.id, name="Mum", telegram_chat_id="8080")
+    assert request(db, phone="9123456780").sent
+    assert telegram_fake.messages[-1]["chat_id"] == "8080"
+    assert [u.id for u in verify(db, last_code(telegram_fake), phone="9123456780").users] == [student_user.id]
