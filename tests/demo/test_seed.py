@@ -13,6 +13,7 @@ def test_small_demo_has_people_and_a_year_of_history(db):
     result = seed_demo(size="small", engine=db.engine)
     first = result.institute_ids[0]
     with db.scope(system=True) as s:
+
         def count(model, *where):
             return s.exec(select(func.count()).select_from(model).where(*where)).one()
 
@@ -22,8 +23,13 @@ def test_small_demo_has_people_and_a_year_of_history(db):
         assert count(Batch, Batch.institute_id == first) >= 2
         sessions = count(ClassSession, ClassSession.institute_id == first)
         assert sessions > 300  # three classes a week per batch for a year
-        marks = dict(s.exec(select(AttendanceRecord.status, func.count()).where(AttendanceRecord.institute_id == first)
-                            .group_by(AttendanceRecord.status)).all())
+        marks = dict(
+            s.exec(
+                select(AttendanceRecord.status, func.count())
+                .where(AttendanceRecord.institute_id == first)
+                .group_by(AttendanceRecord.status)
+            ).all()
+        )
         total = sum(marks.values())
         assert 0.75 < marks["present"] / total < 0.95 and marks["absent"] > 0
         assert count(TopicProgress, TopicProgress.institute_id == first) > 0

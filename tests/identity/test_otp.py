@@ -190,7 +190,11 @@ def test_a_student_without_a_chat_gets_the_code_in_a_guardians_chat(db, telegram
     with db.scope(admin) as s:
         student = academics.create_student(s, actor=admin, enrollment_no="S-1", name="Kid")
         student.user_id = student_user.id
-        academics.add_guardian(s, actor=admin, student_id=student.id, name="Mum", telegram_chat_id="8080")
+        academics.add_guardian(
+            s, actor=admin, student_id=student.id, name="Mum", telegram_chat_id="8080"
+        )
     assert request(db, phone="9123456780").sent
     assert telegram_fake.messages[-1]["chat_id"] == "8080"
-    assert [u.id for u in verify(db, last_code(telegram_fake), phone="9123456780").users] == [student_user.id]
+    assert [u.id for u in verify(db, last_code(telegram_fake), phone="9123456780").users] == [
+        student_user.id
+    ]

@@ -19,8 +19,12 @@ def test_admin_sets_up_students_and_batches(db):
     with db.scope(admin) as s:
         subject = academics.create_subject(s, actor=admin, name="Biology")
         academics.add_topic(s, actor=admin, subject_id=subject.id, name="Cells")
-        batch = academics.create_batch(s, actor=admin, name="Bio A", subject_id=subject.id, teacher_user_id=teacher.id)
-        academics.add_schedule(s, actor=admin, batch_id=batch.id, weekday=2, start_time=time(9, 0), duration_minutes=45)
+        batch = academics.create_batch(
+            s, actor=admin, name="Bio A", subject_id=subject.id, teacher_user_id=teacher.id
+        )
+        academics.add_schedule(
+            s, actor=admin, batch_id=batch.id, weekday=2, start_time=time(9, 0), duration_minutes=45
+        )
         student = academics.create_student(s, actor=admin, enrollment_no="B-1", name="Bea")
         academics.join_batch(s, actor=admin, batch_id=batch.id, student_id=student.id)
 
