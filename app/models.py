@@ -15,6 +15,18 @@ from app.attendance.models import AttendanceLink, AttendanceRecord, ClassSession
 from app.core.audit import AuditLog
 from app.core.models_base import metadata
 from app.core.ratelimit import RateEvent
+from app.fees.models import (  # noqa: E402
+    Account,
+    FeeItem,
+    FeeStructure,
+    Invoice,
+    InvoiceLine,
+    JournalEntry,
+    JournalLine,
+    Payment,
+    PaymentAllocation,
+    ReceiptCounter,
+)
 from app.identity.models import (
     AuthSession,
     ConsentAcceptance,
@@ -52,6 +64,16 @@ TENANT_TABLES: dict[str, str] = {
     "topic_progress": "institute_id",
     "attendance_links": "institute_id",
     "pending_actions": "institute_id",
+    "accounts": "institute_id",
+    "fee_structures": "institute_id",
+    "fee_items": "institute_id",
+    "invoices": "institute_id",
+    "invoice_lines": "institute_id",
+    "payments": "institute_id",
+    "payment_allocations": "institute_id",
+    "receipt_counters": "institute_id",
+    "journal_entries": "institute_id",
+    "journal_lines": "institute_id",
 }
 
 # Global tables used only before or around sign-in, under the system context (no institute yet).
@@ -65,6 +87,16 @@ GLOBAL_TABLES = {
 }
 
 __all__ = [
+    "Account",
+    "FeeItem",
+    "FeeStructure",
+    "Invoice",
+    "InvoiceLine",
+    "JournalEntry",
+    "JournalLine",
+    "Payment",
+    "PaymentAllocation",
+    "ReceiptCounter",
     "AttendanceLink",
     "AttendanceRecord",
     "Batch",

@@ -1,0 +1,184 @@
+"""Fees and the double-entry ledger: accounts, structures, invoices, payments, journal."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.core import clock, models_base  # noqa: F401  (naming convention first)
+
+
+class Account(SQLModel, table=True):
+    """A ledger account of the institute's chart (1000 Cash & Bank, 1100 Receivable, …)."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        UniqueConstraint("institute_id", "code"),
+        CheckConstraint(
+            "type IN ('asset', 'liability', 'income', 'expense', 'equity')", name="type"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    code: str = Field(max_length=10)
+    name: str = Field(max_length=120)
+    type: str = Field(max_length=20)
+
+
+class FeeStructure(SQLModel, table=True):
+    __tablename__ = "fee_structures"
+    __table_args__ = (
+        UniqueConstraint("institute_id", "name"),
+        CheckConstraint("period_kind IN ('term', 'month')", name="period_kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    name: str = Field(max_length=120)
+    period_kind: str = Field(default="term", max_length=10)
+    due_days: int = Field(default=14)  # an invoice is due this many days after it is issued
+    active: bool = Field(default=True)
+
+
+class FeeItem(SQLModel, table=True):
+    __tablename__ = "fee_items"
+    __table_args__ = (
+        Index("ix_fee_items_institute_id_structure_id", "institute_id", "structure_id"),
+        CheckConstraint("amount_minor > 0", name="amount"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    structure_id: int = Field(foreign_key="fee_structures.id")
+    name: str = Field(max_length=120)
+    amount_minor: int
+    optional: bool = Field(default=False)
+    income_account_id: int = Field(foreign_key="accounts.id")
+
+
+class Invoice(SQLModel, table=True):
+    """One student's bill for one structure and period; (student, structure, period) is unique."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        UniqueConstraint("institute_id", "student_id", "structure_id", "period"),
+        Index("ix_invoices_institute_id_status_due_on", "institute_id", "status", "due_on"),
+        CheckConstraint("status IN ('issued', 'partially_paid', 'paid', 'void')", name="status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    student_id: int = Field(foreign_key="students.id")
+    structure_id: int = Field(foreign_key="fee_structures.id")
+    period: str = Field(max_length=20)  # "2026-T1" or "2026-11"
+    issued_on: date
+    due_on: date
+    total_minor: int
+    paid_minor: int = Field(default=0)
+    status: str = Field(default="issued", max_length=20)
+    void_reason: str | None = Field(default=None, max_length=300)
+    created_at: datetime = Field(default_factory=clock.now)
+
+
+class InvoiceLine(SQLModel, table=True):
+    __tablename__ = "invoice_lines"
+    __table_args__ = (
+        Index("ix_invoice_lines_institute_id_invoice_id", "institute_id", "invoice_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    invoice_id: int = Field(foreign_key="invoices.id")
+    description: str = Field(max_length=160)
+    amount_minor: int
+    paid_minor: int = Field(default=0)
+    income_account_id: int = Field(foreign_key="accounts.id")
+
+
+class Payment(SQLModel, table=True):
+    __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("institute_id", "reference"),
+        UniqueConstraint("institute_id", "receipt_no"),
+        Index("ix_payments_institute_id_student_id", "institute_id", "student_id"),
+        CheckConstraint("amount_minor > 0", name="amount"),
+        CheckConstraint(
+            "method IN ('cash', 'bank', 'card', 'upi', 'mpesa', 'other')", name="method"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    student_id: int = Field(foreign_key="students.id")
+    amount_minor: int
+    method: str = Field(max_length=10)
+    reference: str = Field(max_length=80)
+    received_on: date
+    receipt_no: int
+    credit_minor: int = Field(
+        default=0
+    )  # what was left after paying every open line (held in 2000)
+    recorded_by: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(default_factory=clock.now)
+
+
+class PaymentAllocation(SQLModel, table=True):
+    __tablename__ = "payment_allocations"
+    __table_args__ = (
+        Index("ix_payment_allocations_institute_id_payment_id", "institute_id", "payment_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    payment_id: int = Field(foreign_key="payments.id")
+    invoice_line_id: int = Field(foreign_key="invoice_lines.id")
+    amount_minor: int
+
+
+class ReceiptCounter(SQLModel, table=True):
+    """The next receipt number of an institute (taken under a row lock: numbers have no gaps)."""
+
+    __tablename__ = "receipt_counters"
+
+    institute_id: int = Field(foreign_key="institutes.id", primary_key=True)
+    next_no: int = Field(default=1)
+
+
+class JournalEntry(SQLModel, table=True):
+    """A posted, balanced entry. Never updated or deleted: a void posts a reversal."""
+
+    __tablename__ = "journal_entries"
+    __table_args__ = (
+        Index("ix_journal_entries_institute_id_posted_at", "institute_id", "posted_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    posted_at: datetime = Field(default_factory=clock.now)
+    entry_date: date
+    memo: str = Field(max_length=200)
+    source_type: str = Field(max_length=20)  # invoice | payment | void | manual
+    source_id: int | None = Field(default=None)
+    reverses_id: int | None = Field(default=None)
+
+
+class JournalLine(SQLModel, table=True):
+    __tablename__ = "journal_lines"
+    __table_args__ = (
+        Index("ix_journal_lines_institute_id_account_id", "institute_id", "account_id"),
+        Index("ix_journal_lines_institute_id_entry_id", "institute_id", "entry_id"),
+        CheckConstraint(
+            "debit_minor >= 0 AND credit_minor >= 0 AND (debit_minor = 0) <> (credit_minor = 0)",
+            name="one_side",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    entry_id: int = Field(foreign_key="journal_entries.id")
+    account_id: int = Field(foreign_key="accounts.id")
+    debit_minor: int = Field(default=0)
+    credit_minor: int = Field(default=0)

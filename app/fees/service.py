@@ -1,0 +1,639 @@
+"""Fee structures, idempotent invoice runs, payments with receipts, voids — all posted to the ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func, insert, update
+from sqlmodel import Session, col, select
+
+from app.academics.models import Batch, BatchMembership, Student
+from app.core import audit, clock
+from app.core.errors import Conflict, NotFound, ValidationError
+from app.core.money import format_money
+from app.core.roles import Role
+from app.core.tenancy import Actor
+from app.fees import ledger
+from app.fees.models import (
+    Account,
+    FeeItem,
+    FeeStructure,
+    Invoice,
+    InvoiceLine,
+    JournalEntry,
+    Payment,
+    PaymentAllocation,
+    ReceiptCounter,
+)
+from app.identity.models import Institute
+
+METHODS = ("cash", "bank", "card", "upi", "mpesa", "other")
+
+
+def _institute(session: Session, actor: Actor) -> Institute:
+    return session.get(Institute, actor.institute_scope())
+
+
+def _today(session: Session, institute_id: int) -> date:
+    return clock.today_in(session.get(Institute, institute_id).timezone)
+
+
+# ------------------------------------------------------------------ structures
+
+
+def create_structure(
+    session: Session,
+    *,
+    actor: Actor,
+    name: str,
+    items: list[dict],
+    period_kind: str = "term",
+    due_days: int = 14,
+) -> FeeStructure:
+    """A fee structure with its items; each item gets its own income account (4000+)."""
+    actor.require(Role.ADMIN)
+    institute_id = actor.institute_scope()
+    if not (name or "").strip():
+        raise ValidationError("The fee structure needs a name.", field="name")
+    if period_kind not in ("term", "month"):
+        raise ValidationError(
+            "A fee structure is billed per term or per month.", field="period_kind"
+        )
+    if not items:
+        raise ValidationError("Add at least one fee item.", field="items")
+    if session.exec(
+        select(FeeStructure.id).where(
+            FeeStructure.institute_id == institute_id,
+            func.lower(FeeStructure.name) == name.strip().lower(),
+        )
+    ).first():
+        raise Conflict(f"A fee structure called {name.strip()} already exists.", field="name")
+    accounts = ledger.ensure_chart(session, institute_id=institute_id)
+    structure = FeeStructure(
+        institute_id=institute_id, name=name.strip(), period_kind=period_kind, due_days=due_days
+    )
+    session.add(structure)
+    session.flush()
+    by_name = {a.name.lower(): a for a in accounts.values() if a.type == "income"}
+    next_code = max(int(c) for c, a in accounts.items() if a.type == "income") + 10
+    for item in items:
+        item_name = (item.get("name") or "").strip()
+        amount = int(item.get("amount_minor") or 0)
+        if not item_name:
+            raise ValidationError("Every fee item needs a name.", field="items")
+        if amount <= 0:
+            raise ValidationError(f"{item_name}: the amount must be more than zero.", field="items")
+        label = "Tuition income" if item_name.lower() == "tuition" else f"{item_name} income"
+        account = by_name.get(label.lower())
+        if account is None:
+            account = Account(
+                institute_id=institute_id, code=str(next_code), name=label, type="income"
+            )
+            session.add(account)
+            session.flush()
+            by_name[label.lower()] = account
+            next_code += 10
+        session.add(
+            FeeItem(
+                institute_id=institute_id,
+                structure_id=structure.id,
+                name=item_name,
+                amount_minor=amount,
+                optional=bool(item.get("optional")),
+                income_account_id=account.id,
+            )
+        )
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="fees.structure_create",
+        target_type="fee_structure",
+        target_id=structure.id,
+        detail={"name": structure.name, "items": len(items)},
+    )
+    return structure
+
+
+def structure_items(session: Session, *, actor: Actor, structure_id: int) -> list[FeeItem]:
+    actor.require(Role.ADMIN)
+    return list(
+        session.exec(
+            select(FeeItem)
+            .where(
+                FeeItem.institute_id == actor.institute_scope(),
+                FeeItem.structure_id == structure_id,
+            )
+            .order_by(FeeItem.id)
+        )
+    )
+
+
+def list_structures(session: Session, *, actor: Actor) -> list[FeeStructure]:
+    actor.require(Role.ADMIN, Role.COUNSELOR)
+    return list(
+        session.exec(
+            select(FeeStructure)
+            .where(FeeStructure.institute_id == actor.institute_scope())
+            .order_by(FeeStructure.name)
+        )
+    )
+
+
+# ------------------------------------------------------------------ invoice runs
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    students: list[int]  # who gets a new invoice
+    already: int  # who has one for this structure and period
+    per_student_minor: int
+    items: list[FeeItem]
+
+    @property
+    def total_minor(self) -> int:
+        return self.per_student_minor * len(self.students)
+
+
+def _run_plan(
+    session: Session,
+    actor: Actor,
+    *,
+    structure_id: int,
+    period: str,
+    student_ids: list[int] | None,
+    batch_id: int | None,
+    level: str | None,
+    optional_item_ids: list[int],
+) -> RunPlan:
+    actor.require(Role.ADMIN)
+    institute_id = actor.institute_scope()
+    structure = session.get(FeeStructure, structure_id)
+    if structure is None or structure.institute_id != institute_id:
+        raise NotFound("That fee structure does not exist.")
+    period = (period or "").strip()
+    if not period:
+        raise ValidationError("Name the period, such as 2026-T1 or 2026-11.", field="period")
+    items = [
+        i
+        for i in session.exec(
+            select(FeeItem)
+            .where(FeeItem.institute_id == institute_id, FeeItem.structure_id == structure_id)
+            .order_by(FeeItem.id)
+        )
+        if not i.optional or i.id in set(optional_item_ids)
+    ]
+    targets = select(Student.id).where(
+        Student.institute_id == institute_id, Student.status == "active"
+    )
+    if student_ids is not None:
+        targets = targets.where(col(Student.id).in_(student_ids))
+    elif batch_id is not None or level:
+        members = (
+            select(BatchMembership.student_id)
+            .join(Batch, Batch.id == BatchMembership.batch_id)
+            .where(
+                BatchMembership.institute_id == institute_id, col(BatchMembership.left_on).is_(None)
+            )
+        )
+        if batch_id is not None:
+            members = members.where(BatchMembership.batch_id == batch_id)
+        if level:
+            members = members.where(Batch.level == level)
+        targets = targets.where(col(Student.id).in_(members))
+    else:
+        raise ValidationError("Choose students, a batch or a level to invoice.")
+    chosen = list(session.exec(targets.order_by(Student.id)))
+    have = set(
+        session.exec(
+            select(Invoice.student_id).where(
+                Invoice.institute_id == institute_id,
+                Invoice.structure_id == structure_id,
+                Invoice.period == period,
+            )
+        )
+    )
+    return RunPlan(
+        students=[s for s in chosen if s not in have],
+        already=len(chosen) - len([s for s in chosen if s not in have]),
+        per_student_minor=sum(i.amount_minor for i in items),
+        items=items,
+    )
+
+
+def preview_invoice_run(
+    session: Session,
+    *,
+    actor: Actor,
+    structure_id: int,
+    period: str,
+    student_ids: list[int] | None = None,
+    batch_id: int | None = None,
+    level: str | None = None,
+    optional_item_ids: list[int] | None = None,
+) -> RunPlan:
+    """What an invoice run would create, writing nothing."""
+    return _run_plan(
+        session,
+        actor,
+        structure_id=structure_id,
+        period=period,
+        student_ids=student_ids,
+        batch_id=batch_id,
+        level=level,
+        optional_item_ids=optional_item_ids or [],
+    )
+
+
+def invoice_run(
+    session: Session,
+    *,
+    actor: Actor,
+    structure_id: int,
+    period: str,
+    student_ids: list[int] | None = None,
+    batch_id: int | None = None,
+    level: str | None = None,
+    optional_item_ids: list[int] | None = None,
+    issued_on: date | None = None,
+) -> RunPlan:
+    """Invoice students for a period; idempotent per (student, structure, period). Set-based:
+    one insert for invoices, one for lines, one for journal entries, one for journal lines."""
+    plan = _run_plan(
+        session,
+        actor,
+        structure_id=structure_id,
+        period=period,
+        student_ids=student_ids,
+        batch_id=batch_id,
+        level=level,
+        optional_item_ids=optional_item_ids or [],
+    )
+    if not plan.students or not plan.items:
+        return plan
+    institute_id = actor.institute_scope()
+    structure = session.get(FeeStructure, structure_id)
+    accounts = ledger.ensure_chart(session, institute_id=institute_id)
+    issued = issued_on or _today(session, institute_id)
+    due = issued + timedelta(days=structure.due_days)
+    period = period.strip()
+    invoice_rows = [
+        {
+            "institute_id": institute_id,
+            "student_id": sid,
+            "structure_id": structure_id,
+            "period": period,
+            "issued_on": issued,
+            "due_on": due,
+            "total_minor": plan.per_student_minor,
+            "paid_minor": 0,
+            "status": "issued",
+            "created_at": clock.now(),
+        }
+        for sid in plan.students
+    ]
+    session.execute(insert(Invoice), invoice_rows)
+    invoices = dict(
+        session.exec(
+            select(Invoice.student_id, Invoice.id).where(
+                Invoice.institute_id == institute_id,
+                Invoice.structure_id == structure_id,
+                Invoice.period == period,
+                col(Invoice.student_id).in_(plan.students),
+            )
+        ).all()
+    )
+    session.execute(
+        insert(InvoiceLine),
+        [
+            {
+                "institute_id": institute_id,
+                "invoice_id": invoices[sid],
+                "description": item.name,
+                "amount_minor": item.amount_minor,
+                "paid_minor": 0,
+                "income_account_id": item.income_account_id,
+            }
+            for sid in plan.students
+            for item in plan.items
+        ],
+    )
+    memo = f"Invoice {structure.name} {period}"
+    session.execute(
+        insert(JournalEntry),
+        [
+            {
+                "institute_id": institute_id,
+                "posted_at": clock.now(),
+                "entry_date": issued,
+                "memo": memo,
+                "source_type": "invoice",
+                "source_id": invoices[sid],
+            }
+            for sid in plan.students
+        ],
+    )
+    entries = dict(
+        session.exec(
+            select(JournalEntry.source_id, JournalEntry.id).where(
+                JournalEntry.institute_id == institute_id,
+                JournalEntry.source_type == "invoice",
+                col(JournalEntry.source_id).in_(list(invoices.values())),
+            )
+        ).all()
+    )
+    from app.fees.models import JournalLine
+
+    lines = []
+    for sid in plan.students:
+        entry_id = entries[invoices[sid]]
+        lines.append(
+            {
+                "institute_id": institute_id,
+                "entry_id": entry_id,
+                "account_id": accounts[ledger.RECEIVABLE].id,
+                "debit_minor": plan.per_student_minor,
+                "credit_minor": 0,
+            }
+        )
+        for item in plan.items:
+            lines.append(
+                {
+                    "institute_id": institute_id,
+                    "entry_id": entry_id,
+                    "account_id": item.income_account_id,
+                    "debit_minor": 0,
+                    "credit_minor": item.amount_minor,
+                }
+            )
+    session.execute(insert(JournalLine), lines)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="fees.invoice_run",
+        target_type="fee_structure",
+        target_id=structure_id,
+        detail={
+            "period": period,
+            "created": len(plan.students),
+            "already": plan.already,
+            "total_minor": plan.total_minor,
+        },
+    )
+    return plan
+
+
+def list_invoices(
+    session: Session,
+    *,
+    actor: Actor,
+    student_id: int | None = None,
+    status: str | None = None,
+    limit: int = 500,
+) -> list[Invoice]:
+    actor.require(Role.ADMIN, Role.COUNSELOR)
+    query = select(Invoice).where(Invoice.institute_id == actor.institute_scope())
+    if student_id is not None:
+        query = query.where(Invoice.student_id == student_id)
+    if status:
+        query = query.where(Invoice.status == status)
+    return list(session.exec(query.order_by(col(Invoice.id).desc()).limit(limit)))
+
+
+def void_invoice(session: Session, *, actor: Actor, invoice_id: int, reason: str) -> Invoice:
+    """Void an unpaid invoice: its ledger entry is reversed; nothing posted is changed."""
+    actor.require(Role.ADMIN)
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None or invoice.institute_id != actor.institute_scope():
+        raise NotFound("That invoice does not exist.")
+    if invoice.status == "void":
+        raise ValidationError("This invoice is already void.")
+    if invoice.paid_minor:
+        raise ValidationError("Payments were applied to this invoice; it cannot be voided.")
+    if not (reason or "").strip():
+        raise ValidationError("Say why the invoice is voided.", field="reason")
+    entry = session.exec(
+        select(JournalEntry).where(
+            JournalEntry.institute_id == invoice.institute_id,
+            JournalEntry.source_type == "invoice",
+            JournalEntry.source_id == invoice.id,
+        )
+    ).one()
+    ledger.reverse(
+        session,
+        entry=entry,
+        entry_date=_today(session, invoice.institute_id),
+        memo=f"Void of invoice #{invoice.id}: {reason.strip()}"[:200],
+    )
+    invoice.status, invoice.void_reason = "void", reason.strip()[:300]
+    session.add(invoice)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="fees.invoice_void",
+        target_type="invoice",
+        target_id=invoice.id,
+        detail={"reason": invoice.void_reason},
+    )
+    return invoice
+
+
+# ------------------------------------------------------------------ payments
+
+
+def record_payment(
+    session: Session,
+    *,
+    actor: Actor,
+    student_id: int,
+    amount_minor: int,
+    method: str,
+    reference: str,
+    received_on: date | None = None,
+    invoice_id: int | None = None,
+) -> Payment:
+    """Take a payment: idempotent by reference; allocated to the oldest open lines (or the named
+    invoice first); anything beyond what is owed is held as a credit (2000). Receipt numbers
+    are sequential per institute without gaps."""
+    actor.require(Role.ADMIN)
+    institute_id = actor.institute_scope()
+    currency = session.get(Institute, institute_id).currency
+    reference = (reference or "").strip()
+    if not reference:
+        raise ValidationError(
+            "Enter the transaction reference (for cash, the counter slip number).",
+            field="reference",
+        )
+    if amount_minor <= 0:
+        raise ValidationError("The amount must be more than zero.", field="amount")
+    if method not in METHODS:
+        raise ValidationError("Choose cash, bank, card, UPI, M-Pesa or other.", field="method")
+    student = session.get(Student, student_id)
+    if student is None or student.institute_id != institute_id:
+        raise NotFound("That student does not exist.")
+    existing = session.exec(
+        select(Payment).where(Payment.institute_id == institute_id, Payment.reference == reference)
+    ).first()
+    if existing is not None:
+        if existing.student_id == student_id and existing.amount_minor == amount_minor:
+            return existing  # a retry of the same payment records nothing twice
+        raise Conflict(
+            f"Reference {reference} was already used for a payment of "
+            f"{format_money(existing.amount_minor, currency)} (receipt {existing.receipt_no}). "
+            "Check the reference.",
+            field="reference",
+        )
+    receipt_no = _next_receipt_no(session, institute_id)
+    payment = Payment(
+        institute_id=institute_id,
+        student_id=student_id,
+        amount_minor=amount_minor,
+        method=method,
+        reference=reference,
+        received_on=received_on or _today(session, institute_id),
+        receipt_no=receipt_no,
+        recorded_by=actor.user_id,
+    )
+    session.add(payment)
+    session.flush()
+    remaining = amount_minor
+    lines = session.exec(
+        select(InvoiceLine, Invoice)
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .where(
+            Invoice.institute_id == institute_id,
+            Invoice.student_id == student_id,
+            col(Invoice.status).in_(["issued", "partially_paid"]),
+            InvoiceLine.paid_minor < InvoiceLine.amount_minor,
+        )
+        .order_by(
+            (Invoice.id != invoice_id) if invoice_id else Invoice.id,
+            Invoice.due_on,
+            Invoice.id,
+            InvoiceLine.id,
+        )
+    ).all()
+    touched: dict[int, Invoice] = {}
+    allocations = []
+    for line, invoice in lines:
+        if remaining == 0:
+            break
+        take = min(remaining, line.amount_minor - line.paid_minor)
+        line.paid_minor += take
+        invoice.paid_minor += take
+        remaining -= take
+        touched[invoice.id] = invoice
+        session.add(line)
+        allocations.append(
+            {
+                "institute_id": institute_id,
+                "payment_id": payment.id,
+                "invoice_line_id": line.id,
+                "amount_minor": take,
+            }
+        )
+    for invoice in touched.values():
+        invoice.status = "paid" if invoice.paid_minor >= invoice.total_minor else "partially_paid"
+        session.add(invoice)
+    if allocations:
+        session.execute(insert(PaymentAllocation), allocations)
+    payment.credit_minor = remaining
+    session.add(payment)
+    accounts = ledger.ensure_chart(session, institute_id=institute_id)
+    postings = [ledger.Posting(accounts[ledger.CASH].id, debit=amount_minor)]
+    if amount_minor - remaining:
+        postings.append(
+            ledger.Posting(accounts[ledger.RECEIVABLE].id, credit=amount_minor - remaining)
+        )
+    if remaining:
+        postings.append(ledger.Posting(accounts[ledger.UNEARNED].id, credit=remaining))
+    ledger.post(
+        session,
+        institute_id=institute_id,
+        entry_date=payment.received_on,
+        memo=f"Payment {reference} receipt {receipt_no}",
+        source_type="payment",
+        source_id=payment.id,
+        postings=postings,
+    )
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="fees.payment",
+        target_type="payment",
+        target_id=payment.id,
+        detail={
+            "amount_minor": amount_minor,
+            "method": method,
+            "receipt_no": receipt_no,
+            "credit_minor": remaining,
+        },
+    )
+    return payment
+
+
+def _next_receipt_no(session: Session, institute_id: int) -> int:
+    """Take the next receipt number under a row lock (PostgreSQL) / the write lock (SQLite)."""
+    query = select(ReceiptCounter).where(ReceiptCounter.institute_id == institute_id)
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(
+            pg_insert(ReceiptCounter)
+            .values(institute_id=institute_id, next_no=1)
+            .on_conflict_do_nothing(index_elements=["institute_id"])
+        )
+        query = query.with_for_update()
+    counter = session.exec(query).first()
+    if counter is None:
+        counter = ReceiptCounter(institute_id=institute_id, next_no=1)
+        session.add(counter)
+        session.flush()
+    number = counter.next_no
+    session.execute(
+        update(ReceiptCounter)
+        .where(ReceiptCounter.institute_id == institute_id)
+        .values(next_no=number + 1)
+    )
+    return number
+
+
+@dataclass(frozen=True)
+class Balance:
+    owed_minor: int
+    credit_minor: int
+
+
+def student_balance(session: Session, *, actor: Actor, student_id: int) -> Balance:
+    """What a student owes on open invoices, and their unused credit."""
+    actor.require(Role.ADMIN, Role.COUNSELOR)
+    institute_id = actor.institute_scope()
+    owed = session.exec(
+        select(func.coalesce(func.sum(Invoice.total_minor - Invoice.paid_minor), 0)).where(
+            Invoice.institute_id == institute_id,
+            Invoice.student_id == student_id,
+            col(Invoice.status).in_(["issued", "partially_paid"]),
+        )
+    ).one()
+    credit = session.exec(
+        select(func.coalesce(func.sum(Payment.credit_minor), 0)).where(
+            Payment.institute_id == institute_id, Payment.student_id == student_id
+        )
+    ).one()
+    return Balance(int(owed), int(credit))
+
+
+def open_receivables(session: Session, *, institute_id: int) -> int:
+    """The sum of open invoice balances (equals the 1100 balance when the books are right)."""
+    return int(
+        session.exec(
+            select(func.coalesce(func.sum(Invoice.total_minor - Invoice.paid_minor), 0)).where(
+                Invoice.institute_id == institute_id,
+                col(Invoice.status).in_(["issued", "partially_paid"]),
+            )
+        ).one()
+    )
