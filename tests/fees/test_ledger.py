@@ -90,18 +90,21 @@ def test_payment_retry_partial_allocation_credit_and_refusals(db):
             s, actor=admin, student_id=ids[0], amount_minor=900_00, method="mpesa", reference="QX12"
         )
     assert retry.id == paid.id and retry.receipt_no == paid.receipt_no == 1
-    with pytest.raises(
-        Conflict, match="Reference QX12 was already used for a payment of ₹900.00 \\(receipt 1\\)"
+    with (
+        pytest.raises(
+            Conflict,
+            match="Reference QX12 was already used for a payment of ₹900.00 \\(receipt 1\\)",
+        ),
+        db.scope(admin, immediate=True) as s,
     ):
-        with db.scope(admin, immediate=True) as s:
-            fees.record_payment(
-                s,
-                actor=admin,
-                student_id=ids[0],
-                amount_minor=1000_00,
-                method="mpesa",
-                reference="QX12",
-            )
+        fees.record_payment(
+            s,
+            actor=admin,
+            student_id=ids[0],
+            amount_minor=1000_00,
+            method="mpesa",
+            reference="QX12",
+        )
     with db.scope(admin) as s:
         t1, t2 = sorted(
             fees.list_invoices(s, actor=admin, student_id=ids[0]), key=lambda i: i.period
