@@ -1,0 +1,129 @@
+"""Receipt PDFs (fpdf2): institute, sequential receipt number, student, amount, what it paid."""
+
+from __future__ import annotations
+
+from fpdf import FPDF
+from sqlmodel import Session, select
+
+from app.academics.models import Student
+from app.core.errors import NotFound
+from app.core.money import format_money
+from app.core.roles import Role
+from app.core.tenancy import Actor
+from app.fees.models import Invoice, InvoiceLine, Payment, PaymentAllocation
+from app.identity.models import Institute
+
+METHOD_LABELS = {
+    "cash": "Cash",
+    "bank": "Bank transfer",
+    "card": "Card",
+    "upi": "UPI",
+    "mpesa": "M-Pesa",
+    "other": "Other",
+}
+
+
+def _text(value: str) -> str:
+    """The core PDF fonts speak Latin-1: keep what they can print."""
+    return (
+        value.replace("₹", "Rs ")
+        .replace("—", "-")
+        .replace("·", "-")
+        .encode("latin-1", "replace")
+        .decode("latin-1")
+    )
+
+
+def receipt_pdf(session: Session, *, actor: Actor, payment_id: int) -> bytes:
+    """The receipt of one payment as PDF bytes (admin, or the student it belongs to)."""
+    actor.require(Role.ADMIN, Role.STUDENT)
+    payment = session.get(Payment, payment_id)
+    if payment is None or payment.institute_id != actor.institute_scope():
+        raise NotFound("That payment does not exist.")
+    student = session.get(Student, payment.student_id)
+    if actor.role == Role.STUDENT and student.user_id != actor.user_id:
+        raise NotFound("That payment does not exist.")
+    institute = session.get(Institute, payment.institute_id)
+    currency = institute.currency
+    paid_for = session.exec(
+        select(Invoice.period, InvoiceLine.description, PaymentAllocation.amount_minor)
+        .join(InvoiceLine, InvoiceLine.id == PaymentAllocation.invoice_line_id)
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .where(
+            PaymentAllocation.institute_id == payment.institute_id,
+            PaymentAllocation.payment_id == payment.id,
+        )
+        .order_by(PaymentAllocation.id)
+    ).all()
+    pdf = FPDF(format="A5")
+    pdf.set_title(f"Receipt {payment.receipt_no}")
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 16)
+    pdf.cell(0, 10, _text(institute.name), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 11)
+    pdf.cell(0, 8, f"Receipt No. {payment.receipt_no}", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, f"Date: {payment.received_on:%d %b %Y}", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    pdf.cell(
+        0,
+        6,
+        _text(f"Received from: {student.name} ({student.enrollment_no})"),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.cell(
+        0,
+        6,
+        _text(
+            f"Method: {METHOD_LABELS.get(payment.method, payment.method)} - reference {payment.reference}"
+        ),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.set_font("Helvetica", "B", 13)
+    pdf.cell(
+        0,
+        10,
+        _text(f"Amount: {format_money(payment.amount_minor, currency)}"),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.set_font("Helvetica", "", 10)
+    if paid_for:
+        pdf.cell(0, 6, "Applied to:", new_x="LMARGIN", new_y="NEXT")
+        for period, description, amount in paid_for:
+            pdf.cell(
+                0,
+                5,
+                _text(f"  {period} {description}: {format_money(amount, currency)}"),
+                new_x="LMARGIN",
+                new_y="NEXT",
+            )
+    if payment.credit_minor:
+        pdf.cell(
+            0,
+            6,
+            _text(f"Held as credit: {format_money(payment.credit_minor, currency)}"),
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+    pdf.ln(6)
+    pdf.set_font("Helvetica", "I", 8)
+    pdf.cell(0, 5, "Thank you. Please keep this receipt.", new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def payments_of(
+    session: Session, *, actor: Actor, student_id: int | None = None, limit: int = 200
+) -> list[Payment]:
+    """Payments (admin: any student's; a student: their own)."""
+    actor.require(Role.ADMIN, Role.STUDENT)
+    query = select(Payment).where(Payment.institute_id == actor.institute_scope())
+    if actor.role == Role.STUDENT:
+        mine = select(Student.id).where(
+            Student.institute_id == actor.institute_id, Student.user_id == actor.user_id
+        )
+        query = query.where(Payment.student_id.in_(mine))
+    elif student_id is not None:
+        query = query.where(Payment.student_id == student_id)
+    return list(session.exec(query.order_by(Payment.id.desc()).limit(limit)))

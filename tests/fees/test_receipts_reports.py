@@ -1,0 +1,101 @@
+"""Receipts print the right number, amount and student; reports agree with the invoices."""
+
+import io
+from datetime import date
+
+import pytest
+from pypdf import PdfReader
+
+from app.core.errors import NotFound
+from app.core.roles import Role
+from app.fees import receipts, reports
+from app.fees import service as fees
+from tests import factories as f
+from tests.fees.test_ledger import setup_institute
+
+
+def test_receipt_pdf_has_number_amount_and_student(db):
+    inst, admin, ids, structure = setup_institute(db, students=2)
+    with db.scope(admin) as s:
+        fees.invoice_run(
+            s,
+            actor=admin,
+            structure_id=structure,
+            period="2026-T1",
+            student_ids=ids,
+            issued_on=date(2026, 1, 5),
+        )
+    with db.scope(admin, immediate=True) as s:
+        fees.record_payment(
+            s, actor=admin, student_id=ids[0], amount_minor=100_00, method="cash", reference="C-1"
+        )
+        payment = fees.record_payment(
+            s, actor=admin, student_id=ids[1], amount_minor=450_50, method="mpesa", reference="QX12"
+        )
+    with db.scope(admin) as s:
+        pdf = receipts.receipt_pdf(s, actor=admin, payment_id=payment.id)
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert (
+        "Receipt No. 2" in text
+        and "Payer 1 (F-1)" in text
+        and "Rs 450.50" in text
+        and "QX12" in text
+    )
+    assert "2026-T1 Tuition" in text
+    # Another institute's admin cannot print it.
+    stranger = f.actor_for(f.user(db, f.institute(db), Role.ADMIN))
+    with pytest.raises(NotFound), db.scope(stranger) as s:
+        receipts.receipt_pdf(s, actor=stranger, payment_id=payment.id)
+
+
+def test_aging_collections_and_defaulters(db):
+    inst, admin, ids, structure = setup_institute(db, students=3)
+    with db.scope(admin) as s:
+        fees.invoice_run(
+            s,
+            actor=admin,
+            structure_id=structure,
+            period="2026-T1",
+            student_ids=ids,
+            issued_on=date(2026, 1, 1),
+        )  # due 15 Jan
+        fees.invoice_run(
+            s,
+            actor=admin,
+            structure_id=structure,
+            period="2026-T2",
+            student_ids=ids[:1],
+            issued_on=date(2026, 4, 1),
+        )  # due 15 Apr
+    with db.scope(admin, immediate=True) as s:
+        fees.record_payment(
+            s,
+            actor=admin,
+            student_id=ids[1],
+            amount_minor=700_00,
+            method="upi",
+            reference="U1",
+            received_on=date(2026, 1, 10),
+        )
+        fees.record_payment(
+            s,
+            actor=admin,
+            student_id=ids[2],
+            amount_minor=200_00,
+            method="cash",
+            reference="C1",
+            received_on=date(2026, 2, 3),
+        )
+    with db.scope(admin) as s:
+        aging = reports.ar_aging(s, actor=admin, as_of=date(2026, 4, 20))
+        late = reports.defaulters(s, actor=admin, as_of=date(2026, 4, 20))
+        money = reports.collections(s, actor=admin, start=date(2026, 1, 1), end=date(2026, 12, 31))
+    assert aging == {"current": 0, "0-30": 700_00, "31-60": 0, "61-90": 0, "90+": 700_00 + 500_00}
+    assert [(d.name, d.overdue_minor, d.days_overdue) for d in late] == [
+        ("Payer 0", 1400_00, 95),
+        ("Payer 2", 500_00, 95),
+    ]
+    assert [(c.period, c.method, c.amount_minor) for c in money] == [
+        ("2026-01", "upi", 700_00),
+        ("2026-02", "cash", 200_00),
+    ]
