@@ -402,6 +402,21 @@ def list_invoices(
     return list(session.exec(query.order_by(col(Invoice.id).desc()).limit(limit)))
 
 
+def my_invoices(session: Session, *, actor: Actor) -> list[Invoice]:
+    """A student's own invoices (identity from the session, never a parameter)."""
+    actor.require(Role.STUDENT)
+    mine = select(Student.id).where(
+        Student.institute_id == actor.institute_scope(), Student.user_id == actor.user_id
+    )
+    return list(
+        session.exec(
+            select(Invoice)
+            .where(Invoice.institute_id == actor.institute_id, col(Invoice.student_id).in_(mine))
+            .order_by(col(Invoice.due_on).desc())
+        )
+    )
+
+
 def void_invoice(session: Session, *, actor: Actor, invoice_id: int, reason: str) -> Invoice:
     """Void an unpaid invoice: its ledger entry is reversed; nothing posted is changed."""
     actor.require(Role.ADMIN)

@@ -40,6 +40,11 @@ IMPORT_STUDENTS = PageSpec(
     "pages/admin/import_students.py", "Import students", ":material/upload_file:", "import"
 )
 SYLLABUS = PageSpec("pages/admin/syllabus.py", "Syllabus", ":material/menu_book:", "syllabus")
+FEES = PageSpec("pages/admin/fees.py", "Fees", ":material/payments:", "fees")
+FEE_REPORTS = PageSpec(
+    "pages/admin/fee_reports.py", "Fee reports", ":material/summarize:", "fee-reports"
+)
+MY_FEES = PageSpec("pages/student/my_fees.py", "My fees", ":material/receipt_long:", "my-fees")
 SIGN_IN = PageSpec("pages/public/sign_in.py", "Sign in", ":material/login:", "sign-in")
 ATTENDANCE_LINK = PageSpec(
     "pages/public/attendance_link.py", "Attendance", ":material/fact_check:", "take-attendance"
@@ -58,6 +63,8 @@ NAVIGATION: dict[Role, list[PageSpec]] = {
         IMPORT_STUDENTS,
         BATCHES,
         SYLLABUS,
+        FEES,
+        FEE_REPORTS,
         USERS,
         ANNOUNCEMENTS,
         RULES,
@@ -67,7 +74,7 @@ NAVIGATION: dict[Role, list[PageSpec]] = {
     ],
     Role.TEACHER: [TODAY, ATTENDANCE, INBOX, USERS, ANNOUNCEMENTS, MESSAGES, MY_ACCOUNT],
     Role.COUNSELOR: [INBOX, STUDENTS, IMPORT_STUDENTS, MESSAGES, MY_ACCOUNT],
-    Role.STUDENT: [MESSAGES, MY_ACCOUNT],
+    Role.STUDENT: [MESSAGES, MY_FEES, MY_ACCOUNT],
 }
 
 

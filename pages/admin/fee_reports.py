@@ -1,0 +1,93 @@
+"""Fee reports: trial balance, AR aging, collections, defaulters — each with a CSV download."""
+
+from datetime import date, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from app.core.money import format_money
+from app.core.roles import Role
+from app.fees import ledger, reports
+from app.ui import auth
+from app.ui.components import read
+
+user, actor = auth.guard(Role.ADMIN)
+currency = user.institute_currency
+st.title("Fee reports")
+
+
+def show(frame: pd.DataFrame, name: str) -> None:
+    if frame.empty:
+        st.caption("Nothing to show yet.")
+        return
+    st.dataframe(frame, hide_index=True, width="stretch")
+    st.download_button(
+        "Download CSV",
+        frame.to_csv(index=False).encode(),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        key=f"csv_{name}",
+    )
+
+
+st.subheader("Trial balance")
+rows = read(actor, ledger.trial_balance)
+show(
+    pd.DataFrame(
+        [
+            {
+                "Account": f"{r.code} {r.name}",
+                "Debit": r.debit / 100,
+                "Credit": r.credit / 100,
+                "Balance": r.balance / 100,
+            }
+            for r in rows
+        ]
+    ),
+    "trial-balance",
+)
+debits, credits = sum(r.debit for r in rows), sum(r.credit for r in rows)
+(st.success if debits == credits else st.error)(
+    f"Debits {format_money(debits, currency)} · credits {format_money(credits, currency)}"
+    + (" — balanced." if debits == credits else " — NOT balanced.")
+)
+
+st.subheader("Receivables by age")
+aging = read(actor, reports.ar_aging)
+show(pd.DataFrame([{"Days past due": k, "Open": v / 100} for k, v in aging.items()]), "ar-aging")
+
+st.subheader("Collections")
+c1, c2 = st.columns(2)
+start = c1.date_input("From", value=date.today() - timedelta(days=365), key="col_from")
+end = c2.date_input("To", value=date.today(), key="col_to")
+show(
+    pd.DataFrame(
+        [
+            {
+                "Month": c.period,
+                "Method": c.method,
+                "Payments": c.count,
+                "Amount": c.amount_minor / 100,
+            }
+            for c in read(actor, reports.collections, start=start, end=end)
+        ]
+    ),
+    "collections",
+)
+
+st.subheader("Defaulters")
+show(
+    pd.DataFrame(
+        [
+            {
+                "Enrollment": d.enrollment_no,
+                "Student": d.name,
+                "Overdue": d.overdue_minor / 100,
+                "Oldest due": d.oldest_due,
+                "Days overdue": d.days_overdue,
+            }
+            for d in read(actor, reports.defaulters)
+        ]
+    ),
+    "defaulters",
+)

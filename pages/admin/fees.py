@@ -1,0 +1,239 @@
+"""Fees: the counter (take a payment, print the receipt), invoice runs, invoices, structures."""
+
+from datetime import date
+
+import streamlit as st
+
+from app.academics import service as academics
+from app.core.money import format_money, to_minor
+from app.core.roles import Role
+from app.fees import receipts
+from app.fees import service as fees
+from app.fees.receipts import METHOD_LABELS
+from app.ui import auth
+from app.ui.components import act, flash, read, show_flash, table
+
+user, actor = auth.guard(Role.ADMIN)
+currency = user.institute_currency
+st.title("Fees")
+show_flash()
+counter, run, invoices_tab, structures_tab = st.tabs(
+    ["Counter", "Invoice run", "Invoices", "Fee structures"]
+)
+
+with counter:
+    search = st.text_input("Find a student (name, enrollment number or phone)", key="fee_search")
+    found = read(actor, academics.list_students, search=search, limit=20) if search else []
+    if search and not found:
+        st.caption("No student matches.")
+    if found:
+        student = st.selectbox(
+            "Student",
+            found,
+            format_func=lambda s: f"{s.name} · {s.enrollment_no}",
+            key="fee_student",
+        )
+        balance = read(actor, fees.student_balance, student_id=student.id)
+        c1, c2 = st.columns(2)
+        c1.metric("Owes", format_money(balance.owed_minor, currency))
+        c2.metric("Credit", format_money(balance.credit_minor, currency))
+        with st.form("take_payment"):
+            p1, p2, p3 = st.columns(3)
+            amount = p1.text_input("Amount", key="pay_amount", placeholder="5000")
+            method = p2.selectbox(
+                "Method", list(METHOD_LABELS), format_func=METHOD_LABELS.get, key="pay_method"
+            )
+            reference = p3.text_input(
+                "Reference", key="pay_reference", placeholder="M-Pesa code or slip number"
+            )
+            received = st.date_input("Received on", value=date.today(), key="pay_date")
+            if st.form_submit_button("Take payment", type="primary"):
+                try:
+                    minor = to_minor(amount or "0", currency)
+                except Exception as exc:  # noqa: BLE001 - shown as it is
+                    st.error(getattr(exc, "message", str(exc)))
+                else:
+                    paid = act(
+                        actor,
+                        fees.record_payment,
+                        immediate=True,
+                        student_id=student.id,
+                        amount_minor=minor,
+                        method=method,
+                        reference=reference,
+                        received_on=received,
+                    )
+                    if paid:
+                        st.session_state["last_payment"] = paid.id
+                        flash(
+                            f"Received {format_money(paid.amount_minor, currency)} from {student.name}: "
+                            f"receipt {paid.receipt_no}."
+                        )
+                        st.rerun()
+        last = st.session_state.get("last_payment")
+        for payment in read(actor, receipts.payments_of, student_id=student.id, limit=10):
+            r1, r2 = st.columns([3, 1])
+            r1.write(
+                f"Receipt {payment.receipt_no} · {payment.received_on:%d %b %Y} · "
+                f"{format_money(payment.amount_minor, currency)} · {METHOD_LABELS[payment.method]} {payment.reference}"
+            )
+            r2.download_button(
+                "Receipt PDF",
+                data=read(actor, receipts.receipt_pdf, payment_id=payment.id),
+                file_name=f"receipt-{payment.receipt_no}.pdf",
+                mime="application/pdf",
+                key=f"receipt_{payment.id}",
+                type="primary" if payment.id == last else "secondary",
+            )
+
+structures = read(actor, fees.list_structures)
+with run:
+    if not structures:
+        st.info("Create a fee structure first.")
+    else:
+        structure = st.selectbox(
+            "Fee structure", structures, format_func=lambda s: s.name, key="run_structure"
+        )
+        items = read(actor, fees.structure_items, structure_id=structure.id)
+        period = st.text_input(
+            "Period",
+            value=f"{date.today():%Y}-T1"
+            if structure.period_kind == "term"
+            else f"{date.today():%Y-%m}",
+            key="run_period",
+        )
+        batches = read(actor, academics.list_batches)
+        target = st.selectbox(
+            "Who",
+            [None] + batches,
+            format_func=lambda b: "Every active student" if b is None else b.name,
+            key="run_batch",
+        )
+        optional = [i for i in items if i.optional]
+        chosen = (
+            st.multiselect(
+                "Optional items", optional, format_func=lambda i: i.name, key="run_optional"
+            )
+            if optional
+            else []
+        )
+        scope = (
+            {"batch_id": target.id}
+            if target
+            else {
+                "student_ids": [
+                    s.id
+                    for s in read(actor, academics.list_students, status="active", limit=100_000)
+                ]
+            }
+        )
+        plan = read(
+            actor,
+            fees.preview_invoice_run,
+            structure_id=structure.id,
+            period=period,
+            optional_item_ids=[i.id for i in chosen],
+            **scope,
+        )
+        st.write(
+            f"**{len(plan.students)}** new invoices of **{format_money(plan.per_student_minor, currency)}** "
+            f"(total {format_money(plan.total_minor, currency)}); {plan.already} already invoiced for {period}."
+        )
+        if plan.students and st.button(
+            f"Create {len(plan.students)} invoices", key="run_confirm", type="primary"
+        ):
+            done = act(
+                actor,
+                fees.invoice_run,
+                structure_id=structure.id,
+                period=period,
+                optional_item_ids=[i.id for i in chosen],
+                **scope,
+            )
+            if done:
+                flash(f"Created {len(done.students)} invoices for {period}.")
+                st.rerun()
+
+with invoices_tab:
+    status = st.selectbox(
+        "Status", ["All", "issued", "partially_paid", "paid", "void"], key="inv_status"
+    )
+    rows = read(actor, fees.list_invoices, status=None if status == "All" else status)
+    table(
+        [
+            {
+                "#": i.id,
+                "Student": i.student_id,
+                "Period": i.period,
+                "Due": i.due_on,
+                "Total": i.total_minor / 100,
+                "Paid": i.paid_minor / 100,
+                "Status": i.status,
+            }
+            for i in rows
+        ],
+        key="invoices_table",
+    )
+    unpaid = [i for i in rows if i.status == "issued" and not i.paid_minor]
+    if unpaid:
+        with st.form("void_invoice"):
+            v1, v2 = st.columns([1, 2])
+            pick = v1.selectbox("Void invoice", [i.id for i in unpaid], key="void_pick")
+            reason = v2.text_input("Reason", key="void_reason")
+            if st.form_submit_button("Void") and act(
+                actor, fees.void_invoice, invoice_id=pick, reason=reason
+            ):
+                flash(f"Invoice #{pick} is void; the ledger shows the reversal.")
+                st.rerun()
+
+with structures_tab:
+    for s in structures:
+        st.markdown(f"**{s.name}** · per {s.period_kind} · due {s.due_days} days after issue")
+        table(
+            [
+                {
+                    "Item": i.name,
+                    "Amount": format_money(i.amount_minor, currency),
+                    "Optional": i.optional,
+                }
+                for i in read(actor, fees.structure_items, structure_id=s.id)
+            ],
+            key=f"items_{s.id}",
+        )
+    with st.form("new_structure"):
+        st.subheader("New fee structure")
+        n1, n2, n3 = st.columns(3)
+        name = n1.text_input("Name", key="fs_name", placeholder="Term 1 fees")
+        kind = n2.selectbox("Billed per", ["term", "month"], key="fs_kind")
+        due_days = n3.number_input(
+            "Due after (days)", min_value=0, max_value=120, value=14, key="fs_due"
+        )
+        lines = []
+        for n in range(5):
+            l1, l2, l3 = st.columns([2, 1, 1])
+            item_name = l1.text_input(
+                f"Item {n + 1}", key=f"fs_item_{n}", placeholder="Tuition" if n == 0 else ""
+            )
+            item_amount = l2.text_input(f"Amount {n + 1}", key=f"fs_amount_{n}")
+            item_optional = l3.checkbox("Optional", key=f"fs_optional_{n}")
+            if item_name.strip():
+                lines.append((item_name, item_amount, item_optional))
+        if st.form_submit_button("Create fee structure", type="primary"):
+            try:
+                items = [
+                    {"name": a, "amount_minor": to_minor(b or "0", currency), "optional": c}
+                    for a, b, c in lines
+                ]
+            except Exception as exc:  # noqa: BLE001 - shown as it is
+                st.error(getattr(exc, "message", str(exc)))
+            else:
+                if act(
+                    actor,
+                    fees.create_structure,
+                    name=name,
+                    items=items,
+                    period_kind=kind,
+                    due_days=int(due_days),
+                ):
+                    flash(f"Created {name}.")
+                    st.rerun()

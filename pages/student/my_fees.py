@@ -1,0 +1,45 @@
+"""My fees (students, read-only): invoices, payments and receipts."""
+
+import streamlit as st
+
+from app.core.money import format_money
+from app.core.roles import Role
+from app.fees import receipts
+from app.fees import service as fees
+from app.fees.receipts import METHOD_LABELS
+from app.ui import auth
+from app.ui.components import read, table
+
+user, actor = auth.guard(Role.STUDENT)
+currency = user.institute_currency
+st.title("My fees")
+mine = read(actor, fees.my_invoices)
+owed = sum(i.total_minor - i.paid_minor for i in mine if i.status in ("issued", "partially_paid"))
+st.metric("Balance to pay", format_money(owed, currency))
+table(
+    [
+        {
+            "Period": i.period,
+            "Due": i.due_on,
+            "Amount": format_money(i.total_minor, currency),
+            "Paid": format_money(i.paid_minor, currency),
+            "Status": i.status.replace("_", " "),
+        }
+        for i in mine
+    ],
+    key="my_invoices",
+)
+st.subheader("Payments")
+for payment in read(actor, receipts.payments_of):
+    r1, r2 = st.columns([3, 1])
+    r1.write(
+        f"Receipt {payment.receipt_no} · {payment.received_on:%d %b %Y} · "
+        f"{format_money(payment.amount_minor, currency)} · {METHOD_LABELS[payment.method]}"
+    )
+    r2.download_button(
+        "Receipt PDF",
+        data=read(actor, receipts.receipt_pdf, payment_id=payment.id),
+        file_name=f"receipt-{payment.receipt_no}.pdf",
+        mime="application/pdf",
+        key=f"my_receipt_{payment.id}",
+    )

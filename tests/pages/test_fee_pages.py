@@ -1,0 +1,69 @@
+"""The fee counter, reports and a student's own fees page."""
+
+from sqlmodel import select
+
+from app.academics import service as academics
+from app.core.roles import Role
+from app.fees import service as fees
+from app.fees.models import Payment
+from tests import factories as f
+from tests.pages.apptest import app_as, by_label, errors, frame, open_page
+
+
+def test_counter_payment_reports_and_my_fees(db):
+    inst = f.institute(db)
+    admin_user = f.user(db, inst, Role.ADMIN, email="bursar@x.example")
+    student_user = f.user(db, inst, Role.STUDENT, email="kid@x.example")
+    other_user = f.user(db, inst, Role.STUDENT, email="other@x.example")
+    admin = f.actor_for(admin_user)
+    with db.scope(admin) as s:
+        kid = academics.create_student(s, actor=admin, enrollment_no="ADM-001", name="Kiran Kid")
+        kid.user_id = student_user.id
+        other = academics.create_student(s, actor=admin, enrollment_no="ADM-002", name="Other Kid")
+        other.user_id = other_user.id
+        structure = fees.create_structure(
+            s,
+            actor=admin,
+            name="Term fees",
+            items=[
+                {"name": "Tuition", "amount_minor": 1000_00},
+                {"name": "Exam", "amount_minor": 200_00},
+            ],
+        )
+        fees.invoice_run(
+            s,
+            actor=admin,
+            structure_id=structure.id,
+            period="2026-T1",
+            student_ids=[kid.id, other.id],
+        )
+
+    at = app_as(admin_user.email).run()
+    open_page(at, "pages/admin/fees.py")
+    by_label(at.text_input, "Find a student (name, enrollment number or phone)").input(
+        "ADM-001"
+    ).run()
+    by_label(at.text_input, "Amount").input("500")
+    by_label(at.text_input, "Reference").input("MPESA-QX12")
+    at.button(key="FormSubmitter:take_payment-Take payment").click().run()
+    assert not errors(at), errors(at)
+    assert "Received ₹500.00 from Kiran Kid: receipt 1." in [s.value for s in at.success]
+    assert [m.value for m in at.metric][:2] == ["₹700.00", "₹0.00"]
+    # The same reference with another amount is refused on the form; nothing is written.
+    by_label(at.text_input, "Amount").input("600")
+    by_label(at.text_input, "Reference").input("MPESA-QX12")
+    at.button(key="FormSubmitter:take_payment-Take payment").click().run()
+    assert any("Reference MPESA-QX12 was already used" in e for e in errors(at))
+    with db.scope(system=True) as s:
+        assert len(s.exec(select(Payment)).all()) == 1
+
+    open_page(at, "pages/admin/fee_reports.py")
+    assert not errors(at)
+    assert any("balanced." in s.value for s in at.success)
+    assert set(frame(at, "Account")["Account"]) >= {"1000 Cash & Bank", "1100 Accounts Receivable"}
+
+    student = app_as(student_user.email).run()
+    open_page(student, "pages/student/my_fees.py")
+    assert [m.value for m in student.metric] == ["₹700.00"]
+    assert list(frame(student, "Period")["Status"]) == ["partially paid"]
+    assert len(student.get("download_button")) == 1  # their one receipt, not the other student's
