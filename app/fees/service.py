@@ -402,6 +402,24 @@ def list_invoices(
     return list(session.exec(query.order_by(col(Invoice.id).desc()).limit(limit)))
 
 
+def active_batch_members(session: Session, *, institute_id: int) -> list[int]:
+    """Active students who are in at least one batch today (for monthly coaching fees)."""
+    return list(
+        session.exec(
+            select(Student.id).where(
+                Student.institute_id == institute_id,
+                Student.status == "active",
+                col(Student.id).in_(
+                    select(BatchMembership.student_id).where(
+                        BatchMembership.institute_id == institute_id,
+                        col(BatchMembership.left_on).is_(None),
+                    )
+                ),
+            )
+        )
+    )
+
+
 def my_invoices(session: Session, *, actor: Actor) -> list[Invoice]:
     """A student's own invoices (identity from the session, never a parameter)."""
     actor.require(Role.STUDENT)

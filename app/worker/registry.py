@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 # Domains whose jobs.py declares JOBS. Later domains add themselves here.
-JOB_MODULES = ["app.notify.jobs", "app.system.jobs", "app.attendance.jobs"]
+JOB_MODULES = ["app.notify.jobs", "app.system.jobs", "app.attendance.jobs", "app.fees.jobs"]
 
 
 def minute_period(moment: datetime) -> str:
