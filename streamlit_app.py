@@ -19,6 +19,8 @@ elif user is None:
 elif needs_onboarding(user.consent_version):
     page = st.navigation(nav.onboarding_pages(), position="hidden")
 else:
-    page = st.navigation(nav.pages_for(user.role))
+    page = st.navigation(
+        nav.pages_for(user.role), expanded=True
+    )  # every page listed, none behind "View more"
     chrome.sidebar(user)  # after st.navigation, so its page links resolve
 page.run()

@@ -211,6 +211,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("invoices", schema=None) as batch_op:
         batch_op.create_index(
+            "ix_invoices_institute_id_student_id", ["institute_id", "student_id"], unique=False
+        )
+        batch_op.create_index(
             "ix_invoices_institute_id_status_due_on",
             ["institute_id", "status", "due_on"],
             unique=False,
@@ -345,6 +348,7 @@ def downgrade() -> None:
 
     op.drop_table("payments")
     with op.batch_alter_table("invoices", schema=None) as batch_op:
+        batch_op.drop_index("ix_invoices_institute_id_student_id")
         batch_op.drop_index("ix_invoices_institute_id_status_due_on")
 
     op.drop_table("invoices")

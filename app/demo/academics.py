@@ -111,6 +111,13 @@ def _next_id(session: Session, table: str) -> int:
     return int(session.execute(text(f"select coalesce(max(id), 0) + 1 from {table}")).scalar())
 
 
+def analyze(session: Session, tables: Sequence[str]) -> None:
+    """Refresh the planner's statistics after a bulk load (PostgreSQL), so queries use indexes."""
+    if session.get_bind().dialect.name == "postgresql":
+        for table in tables:
+            session.execute(text(f"ANALYZE {table}"))
+
+
 def _fix_sequences(session: Session, tables: Sequence[str]) -> None:
     if session.get_bind().dialect.name == "postgresql":
         for table in tables:
@@ -417,6 +424,21 @@ def seed_academics(
         progress_rows,
     )
     _fix_sequences(
+        session,
+        [
+            "subjects",
+            "topics",
+            "students",
+            "guardians",
+            "batches",
+            "batch_schedules",
+            "batch_memberships",
+            "class_sessions",
+            "attendance_records",
+            "topic_progress",
+        ],
+    )
+    analyze(
         session,
         [
             "subjects",

@@ -253,6 +253,11 @@ def seed_demo(
                     timezone=institute.timezone,
                     users=people[institute.id],
                 )
+                from app.demo.fees import seed_fees
+
+                result.history[institute.id] |= seed_fees(
+                    session, rng=rng, institute_id=institute.id, timezone=institute.timezone
+                )
     return result
 
 

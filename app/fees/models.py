@@ -66,6 +66,7 @@ class Invoice(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("institute_id", "student_id", "structure_id", "period"),
         Index("ix_invoices_institute_id_status_due_on", "institute_id", "status", "due_on"),
+        Index("ix_invoices_institute_id_student_id", "institute_id", "student_id"),
         CheckConstraint("status IN ('issued', 'partially_paid', 'paid', 'void')", name="status"),
     )
 
