@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
 
     figures.update(_page_figures(engine, args.repeat))
     figures.update(_attendance_figures(engine, args.repeat))
+    figures.update(_fee_figures(engine, args.repeat))
     figures.update(_outbox_figures(engine))
     if args.json:
         print(json.dumps(figures))
@@ -302,6 +303,76 @@ def _attendance_figures(engine, repeat: int) -> dict[str, float]:
         figures[f"page_{name}_ms"] = round(
             statistics.median(_timed(at.run) * 1000 for _ in range(repeat)), 1
         )
+    return figures
+
+
+def _fee_figures(engine, repeat: int) -> dict[str, float]:
+    """An invoice run for 1,000 students (4 items, ledger included), recording a payment, and the
+    trial balance of the biggest institute."""
+    from sqlmodel import func, select
+
+    from app.academics.models import Student
+    from app.core.db import session_scope
+    from app.fees import ledger
+    from app.fees import service as fees
+
+    with session_scope(system=True, engine=engine) as session:
+        institute_id = session.exec(
+            select(Student.institute_id)
+            .group_by(Student.institute_id)
+            .order_by(func.count().desc())
+        ).first()
+        students = list(
+            session.exec(
+                select(Student.id)
+                .where(Student.institute_id == institute_id)
+                .order_by(Student.id)
+                .limit(1000)
+            )
+        )
+    admin = _admin_actor(institute_id)
+    with session_scope(admin, engine=engine) as session:
+        structure = fees.create_structure(
+            session,
+            actor=admin,
+            name=f"Bench {time.time_ns()}",
+            items=[
+                {"name": "Tuition", "amount_minor": 1000_00},
+                {"name": "Lab", "amount_minor": 200_00},
+                {"name": "Library", "amount_minor": 50_00},
+                {"name": "Sports", "amount_minor": 75_00},
+            ],
+        )
+    started = time.perf_counter()
+    with session_scope(admin, engine=engine) as session:
+        plan = fees.invoice_run(
+            session, actor=admin, structure_id=structure.id, period="BENCH", student_ids=students
+        )
+    figures = {
+        "invoice_run_1000_s": round(time.perf_counter() - started, 3),
+        "invoice_run_created": len(plan.students),
+    }
+    samples = []
+    for n in range(max(repeat, 5) * 4):
+        started = time.perf_counter()
+        with session_scope(admin, engine=engine, immediate=True) as session:
+            fees.record_payment(
+                session,
+                actor=admin,
+                student_id=students[n % len(students)],
+                amount_minor=500_00,
+                method="upi",
+                reference=f"BENCH-{time.time_ns()}-{n}",
+            )
+        samples.append((time.perf_counter() - started) * 1000)
+    figures["payment_record_ms"] = round(statistics.median(samples), 1)
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        with session_scope(admin, engine=engine) as session:
+            ledger.trial_balance(session, actor=admin)
+        samples.append((time.perf_counter() - started) * 1000)
+    figures["trial_balance_ms"] = round(statistics.median(samples), 1)
     return figures
 
 

@@ -16,7 +16,14 @@ from app.fees import service as fees
 PAYERS_PER_INSTITUTE = 120
 
 
-def seed_fees(session: Session, *, rng: random.Random, institute_id: int, timezone: str) -> dict:
+def seed_fees(
+    session: Session,
+    *,
+    rng: random.Random,
+    institute_id: int,
+    timezone: str,
+    payers: int = PAYERS_PER_INSTITUTE,
+) -> dict:
     actor = Actor.system(institute_id, source="seed")
     structure = fees.create_structure(
         session,
@@ -50,7 +57,7 @@ def seed_fees(session: Session, *, rng: random.Random, institute_id: int, timezo
 
     analyze(session, ["invoices", "invoice_lines", "journal_entries", "journal_lines", "payments"])
     payments = 0
-    for n, student_id in enumerate(rng.sample(students, min(PAYERS_PER_INSTITUTE, len(students)))):
+    for n, student_id in enumerate(rng.sample(students, min(payers, len(students)))):
         roll = rng.random()
         amount = (
             14_300_00

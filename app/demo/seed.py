@@ -255,8 +255,14 @@ def seed_demo(
                 )
                 from app.demo.fees import seed_fees
 
+                # Payments go through the real service one by one: plenty in the first
+                # institute, a few elsewhere, so large stays quick to build.
                 result.history[institute.id] |= seed_fees(
-                    session, rng=rng, institute_id=institute.id, timezone=institute.timezone
+                    session,
+                    rng=rng,
+                    institute_id=institute.id,
+                    timezone=institute.timezone,
+                    payers=120 if institute is institutes[0] else 20,
                 )
     return result
 
