@@ -9,11 +9,12 @@ from app.core.money import format_money
 from app.core.roles import Role
 from app.fees import ledger, reports
 from app.ui import auth
-from app.ui.components import read
+from app.ui.components import act, flash, read, show_flash
 
 user, actor = auth.guard(Role.ADMIN)
 currency = user.institute_currency
 st.title("Fee reports")
+show_flash()
 
 
 def show(frame: pd.DataFrame, name: str) -> None:
@@ -91,3 +92,16 @@ show(
     ),
     "defaulters",
 )
+
+st.subheader("Accounts")
+with st.form("add_account"):
+    a1, a2, a3 = st.columns([1, 2, 1])
+    code = a1.text_input("Code", key="acct_code", placeholder="5100")
+    name = a2.text_input("Name", key="acct_name", placeholder="Rent")
+    kind = a3.selectbox(
+        "Type", ["expense", "income", "asset", "liability", "equity"], key="acct_type"
+    )
+    if st.form_submit_button("Add account"):
+        if act(actor, ledger.add_account, code=code, name=name, type=kind):
+            flash(f"Added account {code} {name}.")
+            st.rerun()

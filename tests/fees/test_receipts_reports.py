@@ -99,3 +99,17 @@ def test_aging_collections_and_defaulters(db):
         ("2026-01", "upi", 700_00),
         ("2026-02", "cash", 200_00),
     ]
+
+
+def test_admin_adds_accounts_by_the_numbering_rules(db):
+    inst, admin, ids, structure = setup_institute(db, students=1)
+    from app.core.errors import Conflict, ValidationError
+    from app.fees import ledger
+
+    with db.scope(admin) as s:
+        rent = ledger.add_account(s, actor=admin, code="5100", name="Rent", type="expense")
+    assert (rent.code, rent.type) == ("5100", "expense")
+    for code, kind, match in [("4100", "expense", "5000 and up"), ("51", "expense", "four digits"),
+                              ("5100", "expense", "already exists")]:
+        with pytest.raises((ValidationError, Conflict), match=match), db.scope(admin) as s:
+            ledger.add_account(s, actor=admin, code=code, name="X", type=kind)
