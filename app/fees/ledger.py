@@ -188,6 +188,49 @@ def balances(session: Session, *, institute_id: int) -> list[BalanceRow]:
     return [BalanceRow(a.code, a.name, a.type, int(d or 0), int(c or 0)) for a, d, c in rows]
 
 
+@dataclass(frozen=True)
+class LedgerRow:
+    entry_id: int
+    entry_date: date
+    memo: str
+    debit: int
+    credit: int
+    running: int  # debit-positive balance after this line
+
+
+def account_ledger(
+    session: Session, *, actor: Actor, code: str, limit: int = 1000
+) -> list[LedgerRow]:
+    """One account's lines in date order with a running balance (admin)."""
+    actor.require(Role.ADMIN)
+    institute_id = actor.institute_scope()
+    account = session.exec(
+        select(Account).where(Account.institute_id == institute_id, Account.code == code)
+    ).first()
+    if account is None:
+        from app.core.errors import NotFound
+
+        raise NotFound(f"There is no account {code}.")
+    rows = session.exec(
+        select(
+            JournalEntry.id,
+            JournalEntry.entry_date,
+            JournalEntry.memo,
+            JournalLine.debit_minor,
+            JournalLine.credit_minor,
+        )
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(JournalLine.institute_id == institute_id, JournalLine.account_id == account.id)
+        .order_by(JournalEntry.entry_date, JournalEntry.id, JournalLine.id)
+        .limit(limit)
+    ).all()
+    out, running = [], 0
+    for entry_id, entry_date, memo, debit, credit in rows:
+        running += debit - credit
+        out.append(LedgerRow(entry_id, entry_date, memo, debit, credit, running))
+    return out
+
+
 def unbalanced_entries(session: Session, *, institute_id: int) -> list[int]:
     """Ids of entries whose lines do not balance (should always be empty)."""
     return list(

@@ -53,6 +53,35 @@ debits, credits = sum(r.debit for r in rows), sum(r.credit for r in rows)
     + (" — balanced." if debits == credits else " — NOT balanced.")
 )
 
+with st.expander("Account ledger"):
+    code = (
+        st.selectbox(
+            "Account",
+            [r.code for r in rows],
+            format_func=lambda c: next(f"{r.code} {r.name}" for r in rows if r.code == c),
+            key="ledger_account",
+        )
+        if rows
+        else None
+    )
+    if code:
+        show(
+            pd.DataFrame(
+                [
+                    {
+                        "Date": r.entry_date,
+                        "Entry": r.entry_id,
+                        "Memo": r.memo,
+                        "Debit": r.debit / 100,
+                        "Credit": r.credit / 100,
+                        "Balance": r.running / 100,
+                    }
+                    for r in read(actor, ledger.account_ledger, code=code)
+                ]
+            ),
+            f"ledger-{code}",
+        )
+
 st.subheader("Receivables by age")
 aging = read(actor, reports.ar_aging)
 show(pd.DataFrame([{"Days past due": k, "Open": v / 100} for k, v in aging.items()]), "ar-aging")

@@ -11,7 +11,7 @@ from app.fees import receipts
 from app.fees import service as fees
 from app.fees.receipts import METHOD_LABELS
 from app.ui import auth
-from app.ui.components import act, flash, read, show_flash, table
+from app.ui.components import act, flash, read, reset_widgets, show_flash, table
 
 user, actor = auth.guard(Role.ADMIN)
 currency = user.institute_currency
@@ -65,6 +65,7 @@ with counter:
                     )
                     if paid:
                         st.session_state["last_payment"] = paid.id
+                        reset_widgets("pay_amount", "pay_reference")
                         flash(
                             f"Received {format_money(paid.amount_minor, currency)} from {student.name}: "
                             f"receipt {paid.receipt_no}."

@@ -109,7 +109,42 @@ def test_admin_adds_accounts_by_the_numbering_rules(db):
     with db.scope(admin) as s:
         rent = ledger.add_account(s, actor=admin, code="5100", name="Rent", type="expense")
     assert (rent.code, rent.type) == ("5100", "expense")
-    for code, kind, match in [("4100", "expense", "5000 and up"), ("51", "expense", "four digits"),
-                              ("5100", "expense", "already exists")]:
+    for code, kind, match in [
+        ("4100", "expense", "5000 and up"),
+        ("51", "expense", "four digits"),
+        ("5100", "expense", "already exists"),
+    ]:
         with pytest.raises((ValidationError, Conflict), match=match), db.scope(admin) as s:
             ledger.add_account(s, actor=admin, code=code, name="X", type=kind)
+
+
+def test_account_ledger_runs_a_balance(db):
+    inst, admin, ids, structure = setup_institute(db, students=2)
+    from app.fees import ledger
+
+    with db.scope(admin) as s:
+        fees.invoice_run(
+            s,
+            actor=admin,
+            structure_id=structure,
+            period="2026-T1",
+            student_ids=ids,
+            issued_on=date(2026, 1, 1),
+        )
+    with db.scope(admin, immediate=True) as s:
+        fees.record_payment(
+            s,
+            actor=admin,
+            student_id=ids[0],
+            amount_minor=300_00,
+            method="cash",
+            reference="L-1",
+            received_on=date(2026, 1, 9),
+        )
+    with db.scope(admin) as s:
+        rows = ledger.account_ledger(s, actor=admin, code="1100")
+    assert [(r.debit, r.credit, r.running) for r in rows] == [
+        (700_00, 0, 700_00),
+        (700_00, 0, 1400_00),
+        (0, 300_00, 1100_00),
+    ]
