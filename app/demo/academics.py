@@ -111,6 +111,20 @@ def _next_id(session: Session, table: str) -> int:
     return int(session.execute(text(f"select coalesce(max(id), 0) + 1 from {table}")).scalar())
 
 
+ACADEMIC_TABLES = [
+    "subjects",
+    "topics",
+    "students",
+    "guardians",
+    "batches",
+    "batch_schedules",
+    "batch_memberships",
+    "class_sessions",
+    "attendance_records",
+    "topic_progress",
+]
+
+
 def analyze(session: Session, tables: Sequence[str]) -> None:
     """Refresh the planner's statistics after a bulk load (PostgreSQL), so queries use indexes."""
     if session.get_bind().dialect.name == "postgresql":
@@ -424,21 +438,6 @@ def seed_academics(
         progress_rows,
     )
     _fix_sequences(
-        session,
-        [
-            "subjects",
-            "topics",
-            "students",
-            "guardians",
-            "batches",
-            "batch_schedules",
-            "batch_memberships",
-            "class_sessions",
-            "attendance_records",
-            "topic_progress",
-        ],
-    )
-    analyze(
         session,
         [
             "subjects",

@@ -253,10 +253,15 @@ def seed_demo(
                     timezone=institute.timezone,
                     users=people[institute.id],
                 )
-                from app.demo.fees import seed_fees
+            from app.demo.academics import ACADEMIC_TABLES, analyze
+            from app.demo.fees import seed_fees
 
-                # Payments go through the real service one by one: plenty in the first
-                # institute, a few elsewhere, so large stays quick to build.
+            # Statistics once for all institutes (not per institute: the tables grow to millions).
+            analyze(session, ACADEMIC_TABLES)
+            for institute in institutes[:5]:
+                # Fees for the first five institutes (all of small and medium); payments go
+                # through the real service one by one: plenty in the first, a few elsewhere,
+                # so large stays quick to build.
                 result.history[institute.id] |= seed_fees(
                     session,
                     rng=rng,
