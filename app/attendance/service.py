@@ -614,6 +614,15 @@ def post_class_pipeline(
     """Topic progress, guardian absence messages (deduplicated), absence streak actions."""
     rules = notify.effective_rules(session, institute_id=row.institute_id, batch_id=batch.id)
     progress = _topic_progress(session, row=row, marks=marks, ratings=ratings, topic_ids=topic_ids)
+    if progress:
+        _enrolment_completion(
+            session,
+            institute_id=row.institute_id,
+            subject_id=batch.subject_id,
+            student_ids=[
+                sid for sid, m in marks.items() if m in (Mark.PRESENT.value, Mark.LATE.value)
+            ],
+        )
     absent = [sid for sid, m in marks.items() if m == Mark.ABSENT.value]
     messages = 0
     if absent and rules.notify_guardian_on_absence:
@@ -710,6 +719,47 @@ def _topic_progress(
         session.execute(insert(TopicProgress), new_rows)
     session.flush()
     return len(attended) * len(topic_ids)
+
+
+def _enrolment_completion(
+    session: Session, *, institute_id: int, subject_id: int, student_ids: list[int]
+) -> None:
+    """Completion % of the students' enrolments in the subject: topics completed or mastered out of
+    the syllabus, in one grouped query."""
+    from sqlalchemy import func
+
+    from app.academics.models import Enrollment
+
+    total = session.exec(
+        select(func.count())
+        .select_from(Topic)
+        .where(Topic.institute_id == institute_id, Topic.subject_id == subject_id)
+    ).one()
+    if not total or not student_ids:
+        return
+    done = dict(
+        session.exec(
+            select(TopicProgress.student_id, func.count())
+            .join(Topic, Topic.id == TopicProgress.topic_id)
+            .where(
+                TopicProgress.institute_id == institute_id,
+                Topic.subject_id == subject_id,
+                col(TopicProgress.student_id).in_(student_ids),
+                col(TopicProgress.status).in_(["completed", "mastered"]),
+            )
+            .group_by(TopicProgress.student_id)
+        ).all()
+    )
+    for enrolment in session.exec(
+        select(Enrollment).where(
+            Enrollment.institute_id == institute_id,
+            Enrollment.subject_id == subject_id,
+            col(Enrollment.student_id).in_(student_ids),
+        )
+    ):
+        enrolment.completion_pct = round(100 * done.get(enrolment.student_id, 0) / total, 1)
+        session.add(enrolment)
+    session.flush()
 
 
 def _absence_streaks(

@@ -339,3 +339,28 @@ def test_opening_a_session_sends_the_teacher_a_one_time_link(db, world):
         and sheet.session_id == monday_session(db, world)
         and actor.user_id == world["teacher"].user_id
     )
+
+
+def test_enrolment_completion_follows_topic_progress(db, world):
+    from app.academics.models import Enrollment
+
+    generate(db, world)
+    with db.scope(world["admin"]) as s:
+        subject_id = (
+            s.exec(select(ClassSession)).first()
+            and academics.list_subjects(s, actor=world["admin"])[0].id
+        )
+        academics.enroll(
+            s, actor=world["admin"], student_id=world["students"][0], subject_id=subject_id
+        )
+    with clock.frozen(CLASS_START):
+        submit(
+            db,
+            world,
+            monday_session(db, world),
+            topics=[world["topics"][0]],
+            understanding={world["students"][0]: 5},
+        )
+    with db.scope(system=True) as s:
+        enrolment = s.exec(select(Enrollment)).one()
+    assert enrolment.completion_pct == 33.3  # one of three topics completed
