@@ -17,15 +17,18 @@ from app.core.models_base import metadata
 from app.core.ratelimit import RateEvent
 from app.fees.models import (  # noqa: E402
     Account,
+    FeeInstalment,
     FeeItem,
     FeeStructure,
     Invoice,
+    InvoiceInstalment,
     InvoiceLine,
     JournalEntry,
     JournalLine,
     Payment,
     PaymentAllocation,
     ReceiptCounter,
+    StudentDiscount,
 )
 from app.identity.models import (
     AuthSession,
@@ -74,6 +77,9 @@ TENANT_TABLES: dict[str, str] = {
     "receipt_counters": "institute_id",
     "journal_entries": "institute_id",
     "journal_lines": "institute_id",
+    "fee_instalments": "institute_id",
+    "invoice_instalments": "institute_id",
+    "student_discounts": "institute_id",
 }
 
 # Global tables used only before or around sign-in, under the system context (no institute yet).
@@ -97,6 +103,9 @@ __all__ = [
     "Payment",
     "PaymentAllocation",
     "ReceiptCounter",
+    "FeeInstalment",
+    "InvoiceInstalment",
+    "StudentDiscount",
     "AttendanceLink",
     "AttendanceRecord",
     "Batch",

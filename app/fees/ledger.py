@@ -1,6 +1,7 @@
 """The double-entry ledger: a chart of accounts per institute, balanced append-only entries.
 
-Invoice: DR 1100 Accounts Receivable / CR income (per line). Payment: DR 1000 Cash & Bank /
+Invoice: DR 1100 Accounts Receivable (net) and DR 4900 Discounts and scholarships / CR income
+(per line, gross). Payment: DR 1000 Cash & Bank /
 CR 1100 (and CR 2000 Unearned Revenue for money beyond what is owed). A void posts the exact
 reverse of the original entry; nothing posted is ever changed.
 """
@@ -19,12 +20,14 @@ from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.fees.models import Account, JournalEntry, JournalLine
 
-CASH, RECEIVABLE, UNEARNED = "1000", "1100", "2000"
+CASH, RECEIVABLE, UNEARNED, DISCOUNTS = "1000", "1100", "2000", "4900"
 DEFAULT_CHART = [
     (CASH, "Cash & Bank", "asset"),
     (RECEIVABLE, "Accounts Receivable", "asset"),
     (UNEARNED, "Unearned Revenue", "liability"),
     ("4000", "Tuition income", "income"),
+    # Contra-income: discounts and scholarships are debited here, so income stays gross.
+    (DISCOUNTS, "Discounts and scholarships", "income"),
     ("5000", "General expenses", "expense"),
 ]
 

@@ -183,3 +183,72 @@ class JournalLine(SQLModel, table=True):
     account_id: int = Field(foreign_key="accounts.id")
     debit_minor: int = Field(default=0)
     credit_minor: int = Field(default=0)
+
+
+class FeeInstalment(SQLModel, table=True):
+    """One step of a structure's instalment plan: a share of the invoice due N days after issue."""
+
+    __tablename__ = "fee_instalments"
+    __table_args__ = (
+        UniqueConstraint("institute_id", "structure_id", "seq"),
+        CheckConstraint("percent > 0 AND percent <= 100", name="percent"),
+        CheckConstraint("due_days >= 0", name="due_days"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    structure_id: int = Field(foreign_key="fee_structures.id")
+    seq: int
+    percent: int
+    due_days: int
+
+
+class InvoiceInstalment(SQLModel, table=True):
+    """When each part of an invoice is due. Every invoice has at least one (the whole, at due_on).
+
+    `cumulative_minor` is the total due up to and including this instalment, so the part still
+    open is clamp(cumulative - invoice.paid, 0, amount) — computed in SQL for aging and alerts.
+    """
+
+    __tablename__ = "invoice_instalments"
+    __table_args__ = (
+        UniqueConstraint("institute_id", "invoice_id", "seq"),
+        Index("ix_invoice_instalments_institute_id_due_on", "institute_id", "due_on"),
+        CheckConstraint("amount_minor >= 0", name="amount"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    invoice_id: int = Field(foreign_key="invoices.id")
+    seq: int
+    due_on: date
+    amount_minor: int
+    cumulative_minor: int
+
+
+class StudentDiscount(SQLModel, table=True):
+    """A discount or scholarship for one student: a percent or a fixed amount off each invoice
+    (of one structure, or of every structure), with the reason. Applies to invoices issued
+    while it is active; it never changes an invoice already issued."""
+
+    __tablename__ = "student_discounts"
+    __table_args__ = (
+        Index("ix_student_discounts_institute_id_student_id", "institute_id", "student_id"),
+        CheckConstraint("kind IN ('discount', 'scholarship')", name="kind"),
+        CheckConstraint("(percent IS NULL) <> (amount_minor IS NULL)", name="percent_or_amount"),
+        CheckConstraint("percent IS NULL OR (percent > 0 AND percent <= 100)", name="percent"),
+        CheckConstraint("amount_minor IS NULL OR amount_minor > 0", name="amount"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    student_id: int = Field(foreign_key="students.id")
+    structure_id: int | None = Field(default=None, foreign_key="fee_structures.id")
+    kind: str = Field(default="discount", max_length=12)
+    percent: int | None = Field(default=None)
+    amount_minor: int | None = Field(default=None)
+    reason: str = Field(max_length=200)
+    active: bool = Field(default=True)
+    created_by: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(default_factory=clock.now)
+    ended_at: datetime | None = Field(default=None)

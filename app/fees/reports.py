@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import String, cast, func
+from sqlalchemy import String, case, cast, func
 from sqlmodel import Session, col, select
 
 from app.academics.models import Student
 from app.core import clock
 from app.core.roles import Role
 from app.core.tenancy import Actor
-from app.fees.models import Invoice, Payment
+from app.fees.models import Invoice, InvoiceInstalment, Payment
 from app.identity.models import Institute
 
 BUCKETS = ("current", "0-30", "31-60", "61-90", "90+")
@@ -22,17 +22,36 @@ def _today(session: Session, actor: Actor) -> date:
     return clock.today_in(session.get(Institute, actor.institute_scope()).timezone)
 
 
+def open_part():
+    """SQL: what is still open of an instalment, given what was paid on its invoice (payments
+    settle instalments in order): clamp(cumulative − paid, 0, amount)."""
+    owed = InvoiceInstalment.cumulative_minor - Invoice.paid_minor
+    return case(
+        (owed <= 0, 0),
+        (owed >= InvoiceInstalment.amount_minor, InvoiceInstalment.amount_minor),
+        else_=owed,
+    )
+
+
+def _open_instalments(institute_id: int):
+    return (
+        select(InvoiceInstalment.due_on, func.sum(open_part()))
+        .join(Invoice, Invoice.id == InvoiceInstalment.invoice_id)
+        .where(
+            InvoiceInstalment.institute_id == institute_id,
+            Invoice.institute_id == institute_id,
+            col(Invoice.status).in_(["issued", "partially_paid"]),
+        )
+    )
+
+
 def ar_aging(session: Session, *, actor: Actor, as_of: date | None = None) -> dict[str, int]:
-    """Open balances by days past due: not yet due, 0–30, 31–60, 61–90, 90+ (minor units)."""
+    """Open balances by days past due: not yet due, 0–30, 31–60, 61–90, 90+ (minor units).
+    An invoice paid in instalments is aged part by part."""
     actor.require(Role.ADMIN)
     today = as_of or _today(session, actor)
     rows = session.exec(
-        select(Invoice.due_on, func.sum(Invoice.total_minor - Invoice.paid_minor))
-        .where(
-            Invoice.institute_id == actor.institute_scope(),
-            col(Invoice.status).in_(["issued", "partially_paid"]),
-        )
-        .group_by(Invoice.due_on)
+        _open_instalments(actor.institute_scope()).group_by(InvoiceInstalment.due_on)
     ).all()
     out = dict.fromkeys(BUCKETS, 0)
     for due_on, amount in rows:
@@ -88,25 +107,35 @@ class Defaulter:
 
 
 def defaulters(session: Session, *, actor: Actor, as_of: date | None = None) -> list[Defaulter]:
-    """Students with overdue balances, largest first."""
+    """Students with overdue balances (instalments past their due date), largest first."""
     actor.require(Role.ADMIN, Role.COUNSELOR)
     today = as_of or _today(session, actor)
+    return overdue_by_student(session, institute_id=actor.institute_scope(), today=today)
+
+
+def overdue_by_student(session: Session, *, institute_id: int, today: date) -> list[Defaulter]:
+    """One grouped query: per student, the overdue amount and the oldest unpaid due date."""
+    overdue = func.sum(open_part())
     rows = session.exec(
         select(
             Student.id,
             Student.enrollment_no,
             Student.name,
-            func.sum(Invoice.total_minor - Invoice.paid_minor),
-            func.min(Invoice.due_on),
+            overdue,
+            func.min(InvoiceInstalment.due_on),
         )
         .join(Invoice, Invoice.student_id == Student.id)
+        .join(InvoiceInstalment, InvoiceInstalment.invoice_id == Invoice.id)
         .where(
-            Invoice.institute_id == actor.institute_scope(),
+            Student.institute_id == institute_id,
+            Invoice.institute_id == institute_id,
+            InvoiceInstalment.institute_id == institute_id,
             col(Invoice.status).in_(["issued", "partially_paid"]),
-            Invoice.due_on < today,
+            InvoiceInstalment.due_on < today,
+            open_part() > 0,
         )
         .group_by(Student.id, Student.enrollment_no, Student.name)
-        .order_by(func.sum(Invoice.total_minor - Invoice.paid_minor).desc())
+        .order_by(overdue.desc(), Student.id)
     ).all()
     return [
         Defaulter(sid, enr, name, int(amount), due, (today - due).days)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import delete, func, insert, update
 from sqlmodel import Session, col, select
 
 from app.academics.models import Batch, BatchMembership, Student
@@ -17,14 +17,18 @@ from app.core.tenancy import Actor
 from app.fees import ledger
 from app.fees.models import (
     Account,
+    FeeInstalment,
     FeeItem,
     FeeStructure,
     Invoice,
+    InvoiceInstalment,
     InvoiceLine,
     JournalEntry,
+    JournalLine,
     Payment,
     PaymentAllocation,
     ReceiptCounter,
+    StudentDiscount,
 )
 from app.identity.models import Institute
 
@@ -50,8 +54,10 @@ def create_structure(
     items: list[dict],
     period_kind: str = "term",
     due_days: int = 14,
+    instalments: list[tuple[int, int]] | None = None,
 ) -> FeeStructure:
-    """A fee structure with its items; each item gets its own income account (4000+)."""
+    """A fee structure with its items; each item gets its own income account (4000+).
+    `instalments`, if given, is the plan: (percent, days after issue) per part."""
     actor.require(Role.ADMIN)
     institute_id = actor.institute_scope()
     if not (name or "").strip():
@@ -76,7 +82,9 @@ def create_structure(
     session.add(structure)
     session.flush()
     by_name = {a.name.lower(): a for a in accounts.values() if a.type == "income"}
-    next_code = max(int(c) for c, a in accounts.items() if a.type == "income") + 10
+    next_code = (
+        max(int(c) for c, a in accounts.items() if a.type == "income" and c < ledger.DISCOUNTS) + 10
+    )
     for item in items:
         item_name = (item.get("name") or "").strip()
         amount = int(item.get("amount_minor") or 0)
@@ -105,6 +113,8 @@ def create_structure(
             )
         )
     session.flush()
+    if instalments:
+        _write_plan(session, institute_id, structure.id, instalments)
     audit.record(
         session,
         actor=actor,
@@ -114,6 +124,229 @@ def create_structure(
         detail={"name": structure.name, "items": len(items)},
     )
     return structure
+
+
+def _check_plan(steps: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    clean = []
+    for n, (percent, due_days) in enumerate(steps, start=1):
+        try:
+            percent, due_days = int(percent), int(due_days)
+        except (TypeError, ValueError):
+            raise ValidationError(
+                f"Instalment {n}: give a whole percent and a number of days.", field="instalments"
+            ) from None
+        if not 0 < percent <= 100:
+            raise ValidationError(
+                f"Instalment {n}: the share is between 1% and 100%.", field="instalments"
+            )
+        if due_days < 0 or due_days > 366:
+            raise ValidationError(
+                f"Instalment {n}: due 0 to 366 days after the invoice is issued.",
+                field="instalments",
+            )
+        if clean and due_days < clean[-1][1]:
+            raise ValidationError(
+                f"Instalment {n} falls due before instalment {n - 1}; list them in date order.",
+                field="instalments",
+            )
+        clean.append((percent, due_days))
+    total = sum(p for p, _ in clean)
+    if clean and total != 100:
+        raise ValidationError(
+            f"The instalments add up to {total}%; they must add up to 100%.", field="instalments"
+        )
+    return clean
+
+
+def _write_plan(
+    session: Session, institute_id: int, structure_id: int, steps: list[tuple[int, int]]
+) -> None:
+    steps = _check_plan(steps)
+    session.execute(
+        delete(FeeInstalment).where(
+            FeeInstalment.institute_id == institute_id, FeeInstalment.structure_id == structure_id
+        )
+    )
+    for seq, (percent, due_days) in enumerate(steps, start=1):
+        session.add(
+            FeeInstalment(
+                institute_id=institute_id,
+                structure_id=structure_id,
+                seq=seq,
+                percent=percent,
+                due_days=due_days,
+            )
+        )
+    session.flush()
+
+
+def set_instalment_plan(
+    session: Session, *, actor: Actor, structure_id: int, steps: list[tuple[int, int]]
+) -> list[FeeInstalment]:
+    """Replace a structure's instalment plan (percent, days after issue); an empty plan means
+    one payment due `due_days` after issue. Invoices already issued keep their schedule."""
+    actor.require(Role.ADMIN)
+    institute_id = actor.institute_scope()
+    structure = session.get(FeeStructure, structure_id)
+    if structure is None or structure.institute_id != institute_id:
+        raise NotFound("That fee structure does not exist.")
+    _write_plan(session, institute_id, structure_id, steps)
+    audit.record(
+        session,
+        actor=actor,
+        action="fees.instalment_plan",
+        target_type="fee_structure",
+        target_id=structure_id,
+        detail={"steps": [list(x) for x in _check_plan(steps)]},
+    )
+    return instalment_plan(session, actor=actor, structure_id=structure_id)
+
+
+def instalment_plan(session: Session, *, actor: Actor, structure_id: int) -> list[FeeInstalment]:
+    actor.require(Role.ADMIN, Role.COUNSELOR)
+    return list(
+        session.exec(
+            select(FeeInstalment)
+            .where(
+                FeeInstalment.institute_id == actor.institute_scope(),
+                FeeInstalment.structure_id == structure_id,
+            )
+            .order_by(FeeInstalment.seq)
+        )
+    )
+
+
+def split_instalments(
+    total_minor: int, issued: date, steps: list[tuple[int, int]]
+) -> list[tuple[date, int]]:
+    """(due date, amount) per part; each part rounds down and the last takes the remainder,
+    so the parts always add up to the total."""
+    parts, given = [], 0
+    for n, (percent, due_days) in enumerate(steps):
+        amount = total_minor - given if n == len(steps) - 1 else total_minor * percent // 100
+        given += amount
+        parts.append((issued + timedelta(days=due_days), amount))
+    return parts
+
+
+# ------------------------------------------------------------------ discounts
+
+
+def grant_discount(
+    session: Session,
+    *,
+    actor: Actor,
+    student_id: int,
+    reason: str,
+    percent: int | None = None,
+    amount_minor: int | None = None,
+    structure_id: int | None = None,
+    kind: str = "discount",
+) -> StudentDiscount:
+    """A discount or scholarship for a student, off each invoice issued from now on (of one
+    structure, or all). A percent is of the invoice's items; an amount is taken off each
+    invoice. Together they never take an invoice below zero."""
+    actor.require(Role.ADMIN)
+    institute_id = actor.institute_scope()
+    student = session.get(Student, student_id)
+    if student is None or student.institute_id != institute_id:
+        raise NotFound("That student does not exist.")
+    if kind not in ("discount", "scholarship"):
+        raise ValidationError("Choose a discount or a scholarship.", field="kind")
+    if (percent is None) == (amount_minor is None):
+        raise ValidationError("Give either a percent or an amount, not both.", field="percent")
+    if percent is not None and not 0 < int(percent) <= 100:
+        raise ValidationError("A percent is between 1 and 100.", field="percent")
+    if amount_minor is not None and int(amount_minor) <= 0:
+        raise ValidationError("The amount must be more than zero.", field="amount")
+    if not (reason or "").strip():
+        raise ValidationError(
+            "Say why (for example: sibling discount, merit scholarship).", field="reason"
+        )
+    if structure_id is not None:
+        structure = session.get(FeeStructure, structure_id)
+        if structure is None or structure.institute_id != institute_id:
+            raise NotFound("That fee structure does not exist.")
+    discount = StudentDiscount(
+        institute_id=institute_id,
+        student_id=student_id,
+        structure_id=structure_id,
+        kind=kind,
+        percent=int(percent) if percent is not None else None,
+        amount_minor=int(amount_minor) if amount_minor is not None else None,
+        reason=reason.strip()[:200],
+        created_by=actor.user_id,
+    )
+    session.add(discount)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="fees.discount_grant",
+        target_type="student",
+        target_id=student_id,
+        detail={
+            "kind": kind,
+            "percent": discount.percent,
+            "amount_minor": discount.amount_minor,
+            "structure_id": structure_id,
+            "reason": discount.reason,
+        },
+    )
+    return discount
+
+
+def end_discount(session: Session, *, actor: Actor, discount_id: int) -> StudentDiscount:
+    """Stop a discount for future invoices (issued invoices keep theirs)."""
+    actor.require(Role.ADMIN)
+    discount = session.get(StudentDiscount, discount_id)
+    if discount is None or discount.institute_id != actor.institute_scope():
+        raise NotFound("That discount does not exist.")
+    if discount.active:
+        discount.active, discount.ended_at = False, clock.now()
+        session.add(discount)
+        session.flush()
+        audit.record(
+            session,
+            actor=actor,
+            action="fees.discount_end",
+            target_type="student",
+            target_id=discount.student_id,
+            detail={"discount_id": discount.id},
+        )
+    return discount
+
+
+def list_discounts(
+    session: Session, *, actor: Actor, student_id: int | None = None, active_only: bool = True
+) -> list[StudentDiscount]:
+    actor.require(Role.ADMIN, Role.COUNSELOR)
+    query = select(StudentDiscount).where(StudentDiscount.institute_id == actor.institute_scope())
+    if student_id is not None:
+        query = query.where(StudentDiscount.student_id == student_id)
+    if active_only:
+        query = query.where(col(StudentDiscount.active).is_(True))
+    return list(session.exec(query.order_by(col(StudentDiscount.id).desc())))
+
+
+def describe_discount(d: StudentDiscount, currency: str) -> str:
+    label = "Scholarship" if d.kind == "scholarship" else "Discount"
+    size = f"{d.percent}%" if d.percent is not None else format_money(d.amount_minor, currency)
+    return f"{label} {size}: {d.reason}"
+
+
+def _discount_lines(
+    discounts: list[StudentDiscount], gross_minor: int, currency: str
+) -> list[tuple[str, int]]:
+    """(description, amount) per discount for an invoice of `gross_minor`, capped at the gross."""
+    lines, left = [], gross_minor
+    for d in discounts:
+        amount = (gross_minor * d.percent + 50) // 100 if d.percent is not None else d.amount_minor
+        amount = min(amount, left)
+        if amount > 0:
+            lines.append((describe_discount(d, currency)[:160], amount))
+            left -= amount
+    return lines
 
 
 def structure_items(session: Session, *, actor: Actor, structure_id: int) -> list[FeeItem]:
@@ -148,12 +381,24 @@ def list_structures(session: Session, *, actor: Actor) -> list[FeeStructure]:
 class RunPlan:
     students: list[int]  # who gets a new invoice
     already: int  # who has one for this structure and period
-    per_student_minor: int
+    per_student_minor: int  # the items' total, before discounts
     items: list[FeeItem]
+    discounts: dict[int, list[tuple[str, int]]] = field(default_factory=dict)
+    steps: list[tuple[int, int]] = field(default_factory=list)  # (percent, days after issue)
+
+    def discount_of(self, student_id: int) -> int:
+        return sum(amount for _, amount in self.discounts.get(student_id, []))
+
+    def net_of(self, student_id: int) -> int:
+        return self.per_student_minor - self.discount_of(student_id)
+
+    @property
+    def discount_minor(self) -> int:
+        return sum(self.discount_of(s) for s in self.students)
 
     @property
     def total_minor(self) -> int:
-        return self.per_student_minor * len(self.students)
+        return self.per_student_minor * len(self.students) - self.discount_minor
 
 
 def _run_plan(
@@ -214,11 +459,46 @@ def _run_plan(
             )
         )
     )
+    new = [s for s in chosen if s not in have]
+    gross = sum(i.amount_minor for i in items)
+    by_student: dict[int, list[StudentDiscount]] = {}
+    if new:
+        for d in session.exec(
+            select(StudentDiscount)
+            .where(
+                StudentDiscount.institute_id == institute_id,
+                col(StudentDiscount.active).is_(True),
+                col(StudentDiscount.student_id).in_(targets),
+                col(StudentDiscount.structure_id).is_(None)
+                | (StudentDiscount.structure_id == structure_id),
+            )
+            .order_by(StudentDiscount.id)
+        ):
+            by_student.setdefault(d.student_id, []).append(d)
+    currency = session.get(Institute, institute_id).currency
+    discounts = {
+        sid: lines
+        for sid, ds in by_student.items()
+        if (lines := _discount_lines(ds, gross, currency))
+    }
+    steps = [
+        (i.percent, i.due_days)
+        for i in session.exec(
+            select(FeeInstalment)
+            .where(
+                FeeInstalment.institute_id == institute_id,
+                FeeInstalment.structure_id == structure_id,
+            )
+            .order_by(FeeInstalment.seq)
+        )
+    ] or [(100, structure.due_days)]
     return RunPlan(
-        students=[s for s in chosen if s not in have],
-        already=len(chosen) - len([s for s in chosen if s not in have]),
-        per_student_minor=sum(i.amount_minor for i in items),
+        students=new,
+        already=len(chosen) - len(new),
+        per_student_minor=gross,
         items=items,
+        discounts=discounts,
+        steps=steps,
     )
 
 
@@ -259,7 +539,8 @@ def invoice_run(
     issued_on: date | None = None,
 ) -> RunPlan:
     """Invoice students for a period; idempotent per (student, structure, period). Set-based:
-    one insert for invoices, one for lines, one for journal entries, one for journal lines."""
+    one insert each for invoices, lines, instalments, journal entries and journal lines.
+    Discounts become lines of their own (negative, posted to 4900) so the bill shows them."""
     plan = _run_plan(
         session,
         actor,
@@ -276,24 +557,29 @@ def invoice_run(
     structure = session.get(FeeStructure, structure_id)
     accounts = ledger.ensure_chart(session, institute_id=institute_id)
     issued = issued_on or _today(session, institute_id)
-    due = issued + timedelta(days=structure.due_days)
+    schedule = {
+        sid: split_instalments(plan.net_of(sid), issued, plan.steps) for sid in plan.students
+    }
     period = period.strip()
-    invoice_rows = [
-        {
-            "institute_id": institute_id,
-            "student_id": sid,
-            "structure_id": structure_id,
-            "period": period,
-            "issued_on": issued,
-            "due_on": due,
-            "total_minor": plan.per_student_minor,
-            "paid_minor": 0,
-            "status": "issued",
-            "created_at": clock.now(),
-        }
-        for sid in plan.students
-    ]
-    session.execute(insert(Invoice), invoice_rows)
+    now = clock.now()
+    session.execute(
+        insert(Invoice),
+        [
+            {
+                "institute_id": institute_id,
+                "student_id": sid,
+                "structure_id": structure_id,
+                "period": period,
+                "issued_on": issued,
+                "due_on": schedule[sid][-1][0],
+                "total_minor": plan.net_of(sid),
+                "paid_minor": 0,
+                "status": "issued" if plan.net_of(sid) > 0 else "paid",
+                "created_at": now,
+            }
+            for sid in plan.students
+        ],
+    )
     invoices = dict(
         session.exec(
             select(Invoice.student_id, Invoice.id).where(
@@ -304,6 +590,7 @@ def invoice_run(
             )
         ).all()
     )
+    discount_account = accounts[ledger.DISCOUNTS].id
     session.execute(
         insert(InvoiceLine),
         [
@@ -317,15 +604,43 @@ def invoice_run(
             }
             for sid in plan.students
             for item in plan.items
+        ]
+        + [
+            {
+                "institute_id": institute_id,
+                "invoice_id": invoices[sid],
+                "description": text,
+                "amount_minor": -amount,
+                "paid_minor": 0,
+                "income_account_id": discount_account,
+            }
+            for sid in plan.students
+            for text, amount in plan.discounts.get(sid, [])
         ],
     )
+    instalment_rows = []
+    for sid in plan.students:
+        cumulative = 0
+        for seq, (due_on, amount) in enumerate(schedule[sid], start=1):
+            cumulative += amount
+            instalment_rows.append(
+                {
+                    "institute_id": institute_id,
+                    "invoice_id": invoices[sid],
+                    "seq": seq,
+                    "due_on": due_on,
+                    "amount_minor": amount,
+                    "cumulative_minor": cumulative,
+                }
+            )
+    session.execute(insert(InvoiceInstalment), instalment_rows)
     memo = f"Invoice {structure.name} {period}"
     session.execute(
         insert(JournalEntry),
         [
             {
                 "institute_id": institute_id,
-                "posted_at": clock.now(),
+                "posted_at": now,
                 "entry_date": issued,
                 "memo": memo,
                 "source_type": "invoice",
@@ -343,30 +658,32 @@ def invoice_run(
             )
         ).all()
     )
-    from app.fees.models import JournalLine
-
     lines = []
     for sid in plan.students:
         entry_id = entries[invoices[sid]]
-        lines.append(
+        debits = [(accounts[ledger.RECEIVABLE].id, plan.net_of(sid))]
+        debits.append((discount_account, plan.discount_of(sid)))
+        lines += [
             {
                 "institute_id": institute_id,
                 "entry_id": entry_id,
-                "account_id": accounts[ledger.RECEIVABLE].id,
-                "debit_minor": plan.per_student_minor,
+                "account_id": account_id,
+                "debit_minor": amount,
                 "credit_minor": 0,
             }
-        )
-        for item in plan.items:
-            lines.append(
-                {
-                    "institute_id": institute_id,
-                    "entry_id": entry_id,
-                    "account_id": item.income_account_id,
-                    "debit_minor": 0,
-                    "credit_minor": item.amount_minor,
-                }
-            )
+            for account_id, amount in debits
+            if amount > 0
+        ]
+        lines += [
+            {
+                "institute_id": institute_id,
+                "entry_id": entry_id,
+                "account_id": item.income_account_id,
+                "debit_minor": 0,
+                "credit_minor": item.amount_minor,
+            }
+            for item in plan.items
+        ]
     session.execute(insert(JournalLine), lines)
     session.flush()
     audit.record(
@@ -380,9 +697,42 @@ def invoice_run(
             "created": len(plan.students),
             "already": plan.already,
             "total_minor": plan.total_minor,
+            "discount_minor": plan.discount_minor,
         },
     )
     return plan
+
+
+def invoice_detail(
+    session: Session, *, actor: Actor, invoice_id: int
+) -> tuple[Invoice, list[InvoiceLine], list[InvoiceInstalment]]:
+    """An invoice with its lines (discounts included) and its instalment schedule. Staff, or
+    the student whose invoice it is."""
+    actor.require(Role.ADMIN, Role.COUNSELOR, Role.STUDENT)
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None or invoice.institute_id != actor.institute_scope():
+        raise NotFound("That invoice does not exist.")
+    if actor.role == Role.STUDENT:
+        student = session.get(Student, invoice.student_id)
+        if student is None or student.user_id != actor.user_id:
+            raise NotFound("That invoice does not exist.")
+    lines = list(
+        session.exec(
+            select(InvoiceLine)
+            .where(InvoiceLine.institute_id == invoice.institute_id)
+            .where(InvoiceLine.invoice_id == invoice.id)
+            .order_by(InvoiceLine.id)
+        )
+    )
+    parts = list(
+        session.exec(
+            select(InvoiceInstalment)
+            .where(InvoiceInstalment.institute_id == invoice.institute_id)
+            .where(InvoiceInstalment.invoice_id == invoice.id)
+            .order_by(InvoiceInstalment.seq)
+        )
+    )
+    return invoice, lines, parts
 
 
 def list_invoices(
@@ -554,7 +904,14 @@ def record_payment(
     for line, invoice in lines:
         if remaining == 0:
             break
-        take = min(remaining, line.amount_minor - line.paid_minor)
+        # A discounted invoice owes less than its item lines: never take more than it owes.
+        take = min(
+            remaining,
+            line.amount_minor - line.paid_minor,
+            invoice.total_minor - invoice.paid_minor,
+        )
+        if take <= 0:
+            continue
         line.paid_minor += take
         invoice.paid_minor += take
         remaining -= take

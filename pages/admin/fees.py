@@ -37,6 +37,54 @@ with counter:
         c1, c2 = st.columns(2)
         c1.metric("Owes", format_money(balance.owed_minor, currency))
         c2.metric("Credit", format_money(balance.credit_minor, currency))
+        discounts = read(actor, fees.list_discounts, student_id=student.id)
+        with st.expander(f"Discounts and scholarships ({len(discounts)})"):
+            st.caption("They apply to invoices issued from now on; issued invoices keep theirs.")
+            for d in discounts:
+                d1, d2 = st.columns([4, 1])
+                d1.write(
+                    fees.describe_discount(d, currency)
+                    + (" · all fee structures" if d.structure_id is None else "")
+                )
+                if d2.button("End", key=f"end_discount_{d.id}") and act(
+                    actor, fees.end_discount, discount_id=d.id
+                ):
+                    flash("Discount ended for future invoices.")
+                    st.rerun()
+            with st.form("grant_discount"):
+                g1, g2, g3 = st.columns(3)
+                kind = g1.selectbox("Kind", ["discount", "scholarship"], key="disc_kind")
+                size = g2.text_input("Percent or amount", key="disc_size", placeholder="10% or 500")
+                scope_structure = g3.selectbox(
+                    "Applies to",
+                    [None] + read(actor, fees.list_structures),
+                    format_func=lambda x: "Every fee structure" if x is None else x.name,
+                    key="disc_structure",
+                )
+                why = st.text_input("Reason", key="disc_reason", placeholder="Sibling discount")
+                if st.form_submit_button("Grant"):
+                    size = (size or "").strip()
+                    try:
+                        value = (
+                            {"percent": int(size.rstrip("% "))}
+                            if size.endswith("%")
+                            else {"amount_minor": to_minor(size or "0", currency)}
+                        )
+                    except Exception:  # noqa: BLE001 - a plain message instead
+                        st.error("Write a percent like 10% or an amount like 500.")
+                    else:
+                        if act(
+                            actor,
+                            fees.grant_discount,
+                            student_id=student.id,
+                            kind=kind,
+                            reason=why,
+                            structure_id=scope_structure.id if scope_structure else None,
+                            **value,
+                        ):
+                            reset_widgets("disc_size", "disc_reason")
+                            flash(f"{kind.capitalize()} granted to {student.name}.")
+                            st.rerun()
         with st.form("take_payment"):
             p1, p2, p3 = st.columns(3)
             amount = p1.text_input("Amount", key="pay_amount", placeholder="5000")
@@ -140,6 +188,18 @@ with run:
             f"**{len(plan.students)}** new invoices of **{format_money(plan.per_student_minor, currency)}** "
             f"(total {format_money(plan.total_minor, currency)}); {plan.already} already invoiced for {period}."
         )
+        if plan.discount_minor:
+            st.caption(
+                f"Discounts and scholarships take {format_money(plan.discount_minor, currency)} off "
+                f"{sum(1 for s in plan.students if plan.discount_of(s))} of these invoices."
+            )
+        if len(plan.steps) > 1:
+            st.caption(
+                "Payable in parts: "
+                + ", ".join(
+                    f"{p}% after {d} days" if d else f"{p}% on issue" for p, d in plan.steps
+                )
+            )
         if plan.students and st.button(
             f"Create {len(plan.students)} invoices", key="run_confirm", type="primary"
         ):
@@ -175,6 +235,33 @@ with invoices_tab:
         ],
         key="invoices_table",
     )
+    if rows:
+        detail = st.selectbox(
+            "Invoice details",
+            [None] + [i.id for i in rows],
+            format_func=lambda x: "Choose an invoice" if x is None else f"#{x}",
+            key="inv_detail",
+        )
+        if detail:
+            invoice, lines, parts = read(actor, fees.invoice_detail, invoice_id=detail)
+            table(
+                [
+                    {"Line": x.description, "Amount": format_money(x.amount_minor, currency)}
+                    for x in lines
+                ],
+                key="inv_lines",
+            )
+            table(
+                [
+                    {
+                        "Part": p.seq,
+                        "Due": p.due_on,
+                        "Amount": format_money(p.amount_minor, currency),
+                    }
+                    for p in parts
+                ],
+                key="inv_parts",
+            )
     unpaid = [i for i in rows if i.status == "issued" and not i.paid_minor]
     if unpaid:
         with st.form("void_invoice"):
@@ -189,7 +276,13 @@ with invoices_tab:
 
 with structures_tab:
     for s in structures:
-        st.markdown(f"**{s.name}** · per {s.period_kind} · due {s.due_days} days after issue")
+        plan_steps = read(actor, fees.instalment_plan, structure_id=s.id)
+        when = (
+            ", ".join(f"{p.percent}% after {p.due_days} days" for p in plan_steps)
+            if plan_steps
+            else f"due {s.due_days} days after issue"
+        )
+        st.markdown(f"**{s.name}** · per {s.period_kind} · {when}")
         table(
             [
                 {
@@ -201,6 +294,41 @@ with structures_tab:
             ],
             key=f"items_{s.id}",
         )
+    if structures:
+        with st.form("instalment_plan"):
+            st.subheader("Instalment plan")
+            st.caption(
+                "Split each invoice into parts: a share and the days after issue it is due. "
+                "Shares add up to 100%; leave every share empty for one payment. "
+                "Invoices already issued keep their schedule."
+            )
+            target_structure = st.selectbox(
+                "Fee structure", structures, format_func=lambda x: x.name, key="ip_structure"
+            )
+            steps = []
+            for n in range(4):
+                i1, i2 = st.columns(2)
+                share = i1.number_input(
+                    f"Share {n + 1} (%)", min_value=0, max_value=100, value=0, key=f"ip_pct_{n}"
+                )
+                days = i2.number_input(
+                    f"Due after (days) {n + 1}",
+                    min_value=0,
+                    max_value=366,
+                    value=0,
+                    key=f"ip_days_{n}",
+                )
+                if share:
+                    steps.append((int(share), int(days)))
+            if (
+                st.form_submit_button("Save plan")
+                and act(
+                    actor, fees.set_instalment_plan, structure_id=target_structure.id, steps=steps
+                )
+                is not None
+            ):
+                flash(f"Instalment plan saved for {target_structure.name}.")
+                st.rerun()
     with st.form("new_structure"):
         st.subheader("New fee structure")
         n1, n2, n3 = st.columns(3)

@@ -29,6 +29,19 @@ table(
     ],
     key="my_invoices",
 )
+open_invoices = [i for i in mine if i.status in ("issued", "partially_paid")]
+for invoice in open_invoices:
+    _, lines, parts = read(actor, fees.invoice_detail, invoice_id=invoice.id)
+    with st.expander(f"{invoice.period}: what it is for and when it is due"):
+        for line in lines:
+            st.write(f"{line.description}: {format_money(line.amount_minor, currency)}")
+        if len(parts) > 1:
+            st.caption(
+                " · ".join(
+                    f"Part {p.seq}: {format_money(p.amount_minor, currency)} by {p.due_on:%d %b %Y}"
+                    for p in parts
+                )
+            )
 st.subheader("Payments")
 for payment in read(actor, receipts.payments_of):
     r1, r2 = st.columns([3, 1])

@@ -13,7 +13,7 @@ from sqlmodel import func, select
 from app.academics import service as academics
 from app.core.errors import Conflict, ValidationError
 from app.core.roles import Role
-from app.fees import ledger
+from app.fees import ledger, reports
 from app.fees import service as fees
 from app.fees.models import Invoice, JournalEntry, JournalLine, Payment
 from tests import factories as f
@@ -223,7 +223,8 @@ def test_receipt_numbers_have_no_gaps_under_concurrent_payments(db):
 
 
 class Books(RuleBasedStateMachine):
-    """Any sequence of runs, payments (retries, partials, overpayments) and voids keeps the books right."""
+    """Any sequence of runs, payments (retries, partials, overpayments), voids, discounts and
+    instalment plans keeps the books right: balanced, AR = open invoices = aged parts."""
 
     db = None
 
@@ -271,6 +272,33 @@ class Books(RuleBasedStateMachine):
                 reference=ref,
             )
 
+    @rule(
+        who=st.integers(0, 2),
+        percent=st.one_of(st.none(), st.integers(1, 100)),
+        amount=st.integers(1, 900_00),
+        ended=st.booleans(),
+    )
+    def discount(self, who, percent, amount, ended):
+        with self.db.scope(self.admin) as s:
+            granted = fees.grant_discount(
+                s,
+                actor=self.admin,
+                student_id=self.ids[who],
+                percent=percent,
+                amount_minor=None if percent else amount,
+                kind="scholarship" if percent else "discount",
+                reason="test",
+            )
+            if ended:
+                fees.end_discount(s, actor=self.admin, discount_id=granted.id)
+
+    @rule(
+        steps=st.sampled_from([[], [(100, 10)], [(60, 0), (40, 30)], [(34, 0), (33, 20), (33, 40)]])
+    )
+    def plan(self, steps):
+        with self.db.scope(self.admin) as s:
+            fees.set_instalment_plan(s, actor=self.admin, structure_id=self.structure, steps=steps)
+
     @rule(pick=st.integers(0, 50))
     def void(self, pick):
         with self.db.scope(self.admin) as s:
@@ -307,14 +335,25 @@ class Books(RuleBasedStateMachine):
                 .where(JournalLine.institute_id == self.inst.id)
             ).one()
         assert -balances.get("2000", 0) == held
+        with self.db.scope(self.admin) as s:
+            aging = reports.ar_aging(s, actor=self.admin)
+            for invoice in fees.list_invoices(s, actor=self.admin):
+                _, invoice_lines, parts = fees.invoice_detail(
+                    s, actor=self.admin, invoice_id=invoice.id
+                )
+                assert sum(p.amount_minor for p in parts) == invoice.total_minor
+                assert sum(x.amount_minor for x in invoice_lines) == invoice.total_minor
+                assert sum(x.paid_minor for x in invoice_lines) == invoice.paid_minor
+                assert 0 <= invoice.paid_minor <= invoice.total_minor
+        assert sum(aging.values()) == open_ar
         assert lines >= 0
 
 
 def test_books_always_balance(db):
     Books.db = db
     Books.TestCase.settings = settings(
-        max_examples=12,
-        stateful_step_count=10,
+        max_examples=20,
+        stateful_step_count=12,
         deadline=None,
         suppress_health_check=list(HealthCheck),
     )

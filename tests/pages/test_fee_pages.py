@@ -67,3 +67,52 @@ def test_counter_payment_reports_and_my_fees(db):
     assert [m.value for m in student.metric] == ["₹700.00"]
     assert list(frame(student, "Period")["Status"]) == ["partially paid"]
     assert len(student.get("download_button")) == 1  # their one receipt, not the other student's
+
+
+def test_admin_grants_a_scholarship_and_sets_an_instalment_plan(db):
+    inst = f.institute(db)
+    admin_user = f.user(db, inst, Role.ADMIN, email="bursar@y.example")
+    admin = f.actor_for(admin_user)
+    with db.scope(admin) as s:
+        kid = academics.create_student(s, actor=admin, enrollment_no="SCH-1", name="Sana Scholar")
+        structure = fees.create_structure(
+            s, actor=admin, name="Term fees", items=[{"name": "Tuition", "amount_minor": 1000_00}]
+        )
+
+    at = app_as(admin_user.email).run()
+    open_page(at, "pages/admin/fees.py")
+    by_label(at.text_input, "Find a student (name, enrollment number or phone)").input(
+        "SCH-1"
+    ).run()
+    by_label(at.selectbox, "Kind").select("scholarship")
+    by_label(at.text_input, "Percent or amount").input("abc")
+    at.button(key="FormSubmitter:grant_discount-Grant").click().run()
+    assert "Write a percent like 10% or an amount like 500." in errors(at)
+    by_label(at.text_input, "Percent or amount").input("25%")
+    by_label(at.text_input, "Reason").input("Merit")
+    at.button(key="FormSubmitter:grant_discount-Grant").click().run()
+    assert not errors(at), errors(at)
+    assert "Scholarship granted to Sana Scholar." in [s.value for s in at.success]
+
+    by_label(at.number_input, "Share 1 (%)").set_value(60)
+    by_label(at.number_input, "Share 2 (%)").set_value(30)
+    by_label(at.number_input, "Due after (days) 2").set_value(30)
+    at.button(key="FormSubmitter:instalment_plan-Save plan").click().run()
+    assert any("add up to 90%" in e for e in errors(at))
+    by_label(at.number_input, "Share 2 (%)").set_value(40)
+    at.button(key="FormSubmitter:instalment_plan-Save plan").click().run()
+    assert not errors(at), errors(at)
+    assert any("60% after 0 days, 40% after 30 days" in m.value for m in at.markdown)
+
+    by_label(at.selectbox, "Who").select_index(0)
+    at.run()
+    texts = [c.value for c in at.caption]
+    assert any("take ₹250.00 off 1 of these invoices" in t for t in texts), texts
+    assert any("60% on issue, 40% after 30 days" in t for t in texts), texts
+    at.button(key="run_confirm").click().run()
+    with db.scope(admin) as s:
+        [invoice] = fees.list_invoices(s, actor=admin)
+        _, lines, parts = fees.invoice_detail(s, actor=admin, invoice_id=invoice.id)
+    assert invoice.student_id == kid.id and invoice.total_minor == 750_00
+    assert [p.amount_minor for p in parts] == [450_00, 300_00]
+    assert structure.id == invoice.structure_id
