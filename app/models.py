@@ -15,6 +15,13 @@ from app.attendance.models import AttendanceLink, AttendanceRecord, ClassSession
 from app.core.audit import AuditLog
 from app.core.models_base import metadata
 from app.core.ratelimit import RateEvent
+from app.coursework.models import (  # noqa: E402
+    Assessment,
+    AssessmentResult,
+    GradeBand,
+    Homework,
+    HomeworkSubmission,
+)
 from app.fees.models import (  # noqa: E402
     Account,
     FeeInstalment,
@@ -40,6 +47,7 @@ from app.identity.models import (
 )
 from app.inbox.models import PendingAction  # noqa: E402
 from app.notify.models import Announcement, BlockedChat, Notification, RuleConfig  # noqa: E402
+from app.risk.models import RiskSettings, StudentRiskEvent, StudentRiskProfile  # noqa: E402
 from app.worker.models import JobRun, WorkerLease  # noqa: E402
 
 # Tables whose rows belong to one institute; each has row-level security on PostgreSQL.
@@ -80,6 +88,14 @@ TENANT_TABLES: dict[str, str] = {
     "fee_instalments": "institute_id",
     "invoice_instalments": "institute_id",
     "student_discounts": "institute_id",
+    "homework": "institute_id",
+    "homework_submissions": "institute_id",
+    "assessments": "institute_id",
+    "assessment_results": "institute_id",
+    "grade_bands": "institute_id",
+    "risk_settings": "institute_id",
+    "student_risk_profiles": "institute_id",
+    "student_risk_events": "institute_id",
 }
 
 # Global tables used only before or around sign-in, under the system context (no institute yet).
@@ -93,6 +109,14 @@ GLOBAL_TABLES = {
 }
 
 __all__ = [
+    "Assessment",
+    "AssessmentResult",
+    "GradeBand",
+    "Homework",
+    "HomeworkSubmission",
+    "RiskSettings",
+    "StudentRiskEvent",
+    "StudentRiskProfile",
     "Account",
     "FeeItem",
     "FeeStructure",

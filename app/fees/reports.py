@@ -141,3 +141,46 @@ def overdue_by_student(session: Session, *, institute_id: int, today: date) -> l
         Defaulter(sid, enr, name, int(amount), due, (today - due).days)
         for sid, enr, name, amount, due in rows
     ]
+
+
+@dataclass(frozen=True)
+class FeeStanding:
+    """A student's position for the risk engine: what they owe now, what of it is overdue and
+    for how long (days since the oldest unpaid part fell due)."""
+
+    open_minor: int
+    overdue_minor: int
+    days_overdue: int
+
+
+def fee_standing(session: Session, *, institute_id: int, today: date) -> dict[int, FeeStanding]:
+    """Every student with at least one invoice that is not void, in two grouped queries.
+    Students missing from the result have never been billed."""
+    billed = session.exec(
+        select(
+            Invoice.student_id,
+            func.sum(
+                case(
+                    (
+                        col(Invoice.status).in_(["issued", "partially_paid"]),
+                        Invoice.total_minor - Invoice.paid_minor,
+                    ),
+                    else_=0,
+                )
+            ),
+        )
+        .where(Invoice.institute_id == institute_id, Invoice.status != "void")
+        .group_by(Invoice.student_id)
+    ).all()
+    overdue = {
+        d.student_id: d for d in overdue_by_student(session, institute_id=institute_id, today=today)
+    }
+    out = {}
+    for student_id, open_minor in billed:
+        late = overdue.get(student_id)
+        out[student_id] = FeeStanding(
+            int(open_minor or 0),
+            late.overdue_minor if late else 0,
+            late.days_overdue if late else 0,
+        )
+    return out

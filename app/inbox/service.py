@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -209,3 +209,41 @@ def usefulness(session: Session, *, actor: Actor) -> dict[str, dict[str, int]]:
     for type_, outcome, n in rows:
         out.setdefault(type_, {})[outcome] = int(n)
     return out
+
+
+def open_actions_bulk(session: Session, *, institute_id: int, actions: list[dict]) -> int:
+    """Open many actions at once (each dict: type, reason, dedupe_key, student_id, batch_id…),
+    skipping dedupe keys that already exist: two queries however many there are."""
+    if not actions:
+        return 0
+    for a in actions:
+        ActionType(a["type"])
+    keys = [a["dedupe_key"][:200] for a in actions]
+    existing = set(
+        session.exec(
+            select(PendingAction.dedupe_key).where(
+                PendingAction.institute_id == institute_id,
+                col(PendingAction.dedupe_key).in_(keys),
+            )
+        )
+    )
+    now = clock.now()
+    rows = [
+        {
+            "institute_id": institute_id,
+            "type": a["type"],
+            "reason": a["reason"],
+            "dedupe_key": a["dedupe_key"][:200],
+            "student_id": a.get("student_id"),
+            "batch_id": a.get("batch_id"),
+            "session_id": a.get("session_id"),
+            "owner_user_id": a.get("owner_user_id"),
+            "status": "open",
+            "created_at": now,
+        }
+        for a in actions
+        if a["dedupe_key"][:200] not in existing
+    ]
+    if rows:
+        session.execute(insert(PendingAction), rows)
+    return len(rows)

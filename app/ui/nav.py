@@ -44,6 +44,7 @@ FEES = PageSpec("pages/admin/fees.py", "Fees", ":material/payments:", "fees")
 FEE_REPORTS = PageSpec(
     "pages/admin/fee_reports.py", "Fee reports", ":material/summarize:", "fee-reports"
 )
+RISK = PageSpec("pages/common/risk.py", "Student risk", ":material/shield:", "risk")
 MY_FEES = PageSpec("pages/student/my_fees.py", "My fees", ":material/receipt_long:", "my-fees")
 SIGN_IN = PageSpec("pages/public/sign_in.py", "Sign in", ":material/login:", "sign-in")
 ATTENDANCE_LINK = PageSpec(
@@ -59,6 +60,7 @@ NAVIGATION: dict[Role, list[PageSpec]] = {
         TODAY,
         ATTENDANCE,
         INBOX,
+        RISK,
         STUDENTS,
         IMPORT_STUDENTS,
         BATCHES,
@@ -72,8 +74,8 @@ NAVIGATION: dict[Role, list[PageSpec]] = {
         MESSAGES,
         MY_ACCOUNT,
     ],
-    Role.TEACHER: [TODAY, ATTENDANCE, INBOX, USERS, ANNOUNCEMENTS, MESSAGES, MY_ACCOUNT],
-    Role.COUNSELOR: [INBOX, STUDENTS, IMPORT_STUDENTS, MESSAGES, MY_ACCOUNT],
+    Role.TEACHER: [TODAY, ATTENDANCE, INBOX, RISK, USERS, ANNOUNCEMENTS, MESSAGES, MY_ACCOUNT],
+    Role.COUNSELOR: [INBOX, RISK, STUDENTS, IMPORT_STUDENTS, MESSAGES, MY_ACCOUNT],
     Role.STUDENT: [MESSAGES, MY_FEES, MY_ACCOUNT],
 }
 

@@ -9,7 +9,13 @@ from datetime import datetime
 from typing import Any
 
 # Domains whose jobs.py declares JOBS. Later domains add themselves here.
-JOB_MODULES = ["app.notify.jobs", "app.system.jobs", "app.attendance.jobs", "app.fees.jobs"]
+JOB_MODULES = [
+    "app.notify.jobs",
+    "app.system.jobs",
+    "app.attendance.jobs",
+    "app.fees.jobs",
+    "app.risk.jobs",
+]
 
 
 def minute_period(moment: datetime) -> str:

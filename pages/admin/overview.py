@@ -8,6 +8,7 @@ from app.identity.bootstrap import BOOTSTRAP_WARNING, dismiss_bootstrap_warning
 from app.identity.models import UserStatus
 from app.ui import auth
 from app.ui.components import act, read, table
+from app.ui.risk import high_risk_panel
 
 user, actor = auth.guard(Role.ADMIN)
 st.title("Overview")
@@ -52,3 +53,5 @@ table(
     ],
     key="overview_counts",
 )
+
+high_risk_panel(actor)

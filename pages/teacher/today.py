@@ -10,6 +10,7 @@ from app.core.roles import Role
 from app.inbox import service as inbox
 from app.ui import auth
 from app.ui.components import read
+from app.ui.risk import high_risk_panel
 
 user, actor = auth.guard(Role.TEACHER, Role.ADMIN)
 tz = ZoneInfo(user.institute_timezone)
@@ -51,3 +52,4 @@ for card in cards:
             st.switch_page("pages/teacher/attendance.py")
 
 st.page_link("pages/teacher/inbox.py", label="Action inbox", icon=":material/inbox:")
+high_risk_panel(actor)

@@ -1,0 +1,150 @@
+"""Homework with per-student submissions; assessments with per-student results; grade scales."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.core import clock, models_base  # noqa: F401  (naming convention first)
+
+
+class SubmissionStatus(StrEnum):
+    ASSIGNED = "assigned"  # not handed in yet, due date not passed
+    SUBMITTED = "submitted"  # handed in on time
+    LATE = "late"  # handed in after the due date
+    MISSING = "missing"  # not handed in by the due date (set by the worker the day after)
+    GRADED = "graded"  # marked by the teacher (on_time says whether it came in on time)
+
+
+class AssessmentKind(StrEnum):
+    QUIZ = "quiz"
+    ASSIGNMENT = "assignment"
+    PROJECT = "project"
+    EXAM = "exam"
+    PRACTICAL = "practical"
+
+
+class Homework(SQLModel, table=True):
+    __tablename__ = "homework"
+    __table_args__ = (
+        Index("ix_homework_institute_id_batch_id_due_on", "institute_id", "batch_id", "due_on"),
+        Index("ix_homework_institute_id_due_on", "institute_id", "due_on"),
+        CheckConstraint("due_on >= assigned_on", name="dates"),
+        CheckConstraint("max_marks IS NULL OR max_marks > 0", name="max_marks"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    batch_id: int = Field(foreign_key="batches.id")
+    topic_id: int | None = Field(default=None, foreign_key="topics.id")
+    title: str = Field(max_length=200)
+    instructions: str = Field(default="")
+    assigned_on: date
+    due_on: date  # due by the end of this day, institute time
+    max_marks: float | None = Field(default=None)
+    created_by: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(default_factory=clock.now)
+
+
+class HomeworkSubmission(SQLModel, table=True):
+    """One row per student per homework, created with the homework for every batch member."""
+
+    __tablename__ = "homework_submissions"
+    __table_args__ = (
+        UniqueConstraint("institute_id", "homework_id", "student_id"),
+        Index(
+            "ix_homework_submissions_institute_id_student_id",
+            "institute_id",
+            "student_id",
+            "homework_id",
+        ),
+        CheckConstraint(
+            "status IN ('assigned', 'submitted', 'late', 'missing', 'graded')", name="status"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    homework_id: int = Field(foreign_key="homework.id")
+    student_id: int = Field(foreign_key="students.id")
+    status: str = Field(default=SubmissionStatus.ASSIGNED.value, max_length=12)
+    submitted_on: date | None = Field(default=None)
+    on_time: bool = Field(default=False)
+    marks: float | None = Field(default=None)
+    comment: str | None = Field(default=None, max_length=1000)
+    updated_by: int | None = Field(default=None, foreign_key="users.id")
+    updated_at: datetime | None = Field(default=None)
+
+
+class Assessment(SQLModel, table=True):
+    __tablename__ = "assessments"
+    __table_args__ = (
+        Index(
+            "ix_assessments_institute_id_batch_id_held_on", "institute_id", "batch_id", "held_on"
+        ),
+        Index("ix_assessments_institute_id_held_on", "institute_id", "held_on"),
+        CheckConstraint(
+            "kind IN ('quiz', 'assignment', 'project', 'exam', 'practical')", name="kind"
+        ),
+        CheckConstraint("max_marks > 0", name="max_marks"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    batch_id: int = Field(foreign_key="batches.id")
+    subject_id: int | None = Field(default=None, foreign_key="subjects.id")
+    topic_id: int | None = Field(default=None, foreign_key="topics.id")
+    kind: str = Field(max_length=12)
+    title: str = Field(max_length=200)
+    max_marks: float
+    held_on: date
+    created_by: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(default_factory=clock.now)
+
+
+class AssessmentResult(SQLModel, table=True):
+    """A student's result; `scheduled_on` moves one student's sitting (a make-up exam)."""
+
+    __tablename__ = "assessment_results"
+    __table_args__ = (
+        UniqueConstraint("institute_id", "assessment_id", "student_id"),
+        Index(
+            "ix_assessment_results_institute_id_student_id",
+            "institute_id",
+            "student_id",
+            "assessment_id",
+        ),
+        CheckConstraint("marks IS NULL OR marks >= 0", name="marks"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    assessment_id: int = Field(foreign_key="assessments.id")
+    student_id: int = Field(foreign_key="students.id")
+    scheduled_on: date | None = Field(default=None)
+    marks: float | None = Field(default=None)
+    percentage: float | None = Field(default=None)
+    grade: str | None = Field(default=None, max_length=10)
+    absent: bool = Field(default=False)
+    feedback: str | None = Field(default=None, max_length=1000)
+    entered_by: int | None = Field(default=None, foreign_key="users.id")
+    entered_at: datetime | None = Field(default=None)
+
+
+class GradeBand(SQLModel, table=True):
+    """The institute's grade scale: a percentage at or above `min_percent` earns `grade`."""
+
+    __tablename__ = "grade_bands"
+    __table_args__ = (
+        UniqueConstraint("institute_id", "grade"),
+        UniqueConstraint("institute_id", "min_percent"),
+        CheckConstraint("min_percent >= 0 AND min_percent <= 100", name="min_percent"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    grade: str = Field(max_length=10)
+    min_percent: float
