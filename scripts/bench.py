@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     figures.update(_page_figures(engine, args.repeat))
     figures.update(_attendance_figures(engine, args.repeat))
     figures.update(_fee_figures(engine, args.repeat, args.size))
+    figures.update(_risk_figures(engine, args.repeat))
     figures.update(_outbox_figures(engine))
     if args.json:
         print(json.dumps(figures))
@@ -374,6 +375,72 @@ def _fee_figures(engine, repeat: int, size: str) -> dict[str, float]:
         samples.append((time.perf_counter() - started) * 1000)
     figures["trial_balance_ms"] = round(statistics.median(samples), 1)
     figures[f"trial_balance_{size}_ms"] = figures["trial_balance_ms"]
+    return figures
+
+
+def _risk_figures(engine, repeat: int) -> dict[str, float]:
+    """The daily risk job over every institute, against one raw GROUP BY student over the same
+    attendance window (the floor any set-based engine pays), and the Risk page."""
+    from datetime import timedelta
+
+    from sqlalchemy import text
+    from sqlmodel import col, select
+    from streamlit.testing.v1 import AppTest
+
+    from app.core import clock
+    from app.core.db import session_scope
+    from app.core.roles import Role
+    from app.identity.models import User
+    from app.risk import jobs as risk_jobs
+    from app.risk.models import StudentRiskProfile
+
+    figures: dict[str, float] = {}
+    samples = []
+    for _ in range(max(1, min(repeat, 3))):
+        started = time.perf_counter()
+        out = risk_jobs.student_risk_recompute(engine=engine)
+        samples.append(time.perf_counter() - started)
+    figures["risk_recompute_s"] = round(statistics.median(samples), 3)
+    figures["risk_students"] = out["students"]
+    start = clock.now().date() - timedelta(days=29)
+    baseline = text(
+        "SELECT r.student_id, count(*), "
+        "sum(CASE WHEN r.status IN ('present', 'late') THEN 1 ELSE 0 END) "
+        "FROM attendance_records r JOIN class_sessions s ON s.id = r.session_id "
+        "WHERE s.date >= :start GROUP BY r.student_id"
+    )
+    samples = []
+    for _ in range(max(1, min(repeat, 3))):
+        started = time.perf_counter()
+        with session_scope(system=True, engine=engine) as session:
+            session.execute(baseline, {"start": start}).all()
+        samples.append(time.perf_counter() - started)
+    figures["risk_baseline_groupby_s"] = round(statistics.median(samples), 3)
+    figures["risk_vs_baseline"] = round(
+        figures["risk_recompute_s"] / max(figures["risk_baseline_groupby_s"], 1e-6), 2
+    )
+    with session_scope(system=True, engine=engine) as session:
+        big = session.exec(
+            select(StudentRiskProfile.institute_id)
+            .group_by(StudentRiskProfile.institute_id)
+            .order_by(col(StudentRiskProfile.institute_id).desc())
+            .limit(1)
+        ).first()
+        email = session.exec(
+            select(User.email)
+            .where(User.institute_id == big, User.role == Role.ADMIN.value, User.status == "active")
+            .order_by(User.id)
+        ).first()
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at.user = {"is_logged_in": True, "email": email, "email_verified": True}
+    at.run()
+    at.switch_page("pages/common/risk.py")
+    figures["page_risk_cold_ms"] = round(_timed(at.run) * 1000, 1)
+    if at.exception:
+        raise SystemExit(f"page risk failed: {at.exception[0].message}")
+    figures["page_risk_ms"] = round(
+        statistics.median(_timed(at.run) * 1000 for _ in range(repeat)), 1
+    )
     return figures
 
 

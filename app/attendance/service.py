@@ -817,6 +817,89 @@ def _absence_streaks(
     return opened
 
 
+# ------------------------------------------------------------------ assessment results
+
+ASSESSMENT_WEIGHT = 2  # one assessment result counts as much as two class understanding ratings
+
+
+def apply_assessment(
+    session: Session, *, institute_id: int, topic_id: int, percentages: dict[int, float]
+) -> int:
+    """Fold assessment results on a topic into the students' topic progress (set-based).
+
+    A result of p% is a competency of p / 20 (0–5). It joins the running mean that class ratings
+    keep, weighted ASSESSMENT_WEIGHT: new = (competency × sessions_count + result × weight) /
+    (sessions_count + weight); a student never rated in class takes the result as it is. The
+    status follows the class rules with the result in place of the rating: needs_review for a
+    result of 2 or less (40% or less), mastered at 4.5 or more once a class is behind it too,
+    completed at 3.5 or more, otherwise in_progress. sessions_count, minutes_spent and
+    last_session_at stay the classes' own. Students without a row get one; enrolment
+    completion is refreshed as after a class. One read, one bulk insert, one bulk update.
+    """
+    if not percentages:
+        return 0
+    topic = session.get(Topic, topic_id)
+    if topic is None or topic.institute_id != institute_id:
+        raise NotFound("That topic does not exist.")
+    existing = {
+        student_id: (row_id, competency, count)
+        for row_id, student_id, competency, count in session.exec(
+            select(
+                TopicProgress.id,
+                TopicProgress.student_id,
+                TopicProgress.competency,
+                TopicProgress.sessions_count,
+            ).where(
+                TopicProgress.institute_id == institute_id,
+                TopicProgress.topic_id == topic_id,
+                col(TopicProgress.student_id).in_(list(percentages)),
+            )
+        )
+    }
+    new_rows, changes = [], []
+    for student_id, percent in percentages.items():
+        result = min(max(float(percent), 0.0), 100.0) / 20
+        row_id, current, count = existing.get(student_id, (None, 0.0, 0))
+        competency = round(
+            ((current or 0) * count + result * ASSESSMENT_WEIGHT) / (count + ASSESSMENT_WEIGHT), 2
+        )
+        status = (
+            "needs_review"
+            if result <= 2
+            else "mastered"
+            if competency >= 4.5 and count >= 1
+            else "completed"
+            if competency >= 3.5
+            else "in_progress"
+        )
+        if row_id is None:
+            new_rows.append(
+                {
+                    "institute_id": institute_id,
+                    "student_id": student_id,
+                    "topic_id": topic_id,
+                    "competency": competency,
+                    "status": status,
+                    "minutes_spent": 0,
+                    "sessions_count": 0,
+                }
+            )
+        else:
+            changes.append({"id": row_id, "competency": competency, "status": status})
+    if new_rows:
+        session.execute(insert(TopicProgress), new_rows)
+    if changes:
+        session.execute(update(TopicProgress), changes)
+    session.flush()
+    _enrolment_completion(
+        session,
+        institute_id=institute_id,
+        subject_id=topic.subject_id,
+        student_ids=list(percentages),
+    )
+    return len(percentages)
+
+
 # ------------------------------------------------------------------ one-time links
 
 
