@@ -14,6 +14,9 @@ st.session_state[auth.CURRENT] = user
 if st.query_params.get("attendance"):
     # A one-time attendance link works without signing in; the link itself is the permission.
     page = st.navigation(nav.attendance_link_pages(), position="hidden")
+elif st.query_params.get("credential"):
+    # Public badge verification: anyone holding the credential's unguessable id may check it.
+    page = st.navigation(nav.verify_badge_pages(), position="hidden")
 elif user is None:
     page = st.navigation(nav.sign_in_pages(), position="hidden")
 elif needs_onboarding(user.consent_version):

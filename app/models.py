@@ -12,6 +12,7 @@ from app.academics.models import (  # noqa: E402
     Topic,
 )
 from app.attendance.models import AttendanceLink, AttendanceRecord, ClassSession, TopicProgress  # noqa: E402
+from app.badges.models import Badge, BadgeAward, BadgeRequest, InstituteKey  # noqa: E402
 from app.core.audit import AuditLog
 from app.core.models_base import metadata
 from app.core.ratelimit import RateEvent
@@ -96,6 +97,10 @@ TENANT_TABLES: dict[str, str] = {
     "risk_settings": "institute_id",
     "student_risk_profiles": "institute_id",
     "student_risk_events": "institute_id",
+    "badges": "institute_id",
+    "badge_requests": "institute_id",
+    "badge_awards": "institute_id",
+    "institute_keys": "institute_id",
 }
 
 # Global tables used only before or around sign-in, under the system context (no institute yet).
@@ -109,6 +114,10 @@ GLOBAL_TABLES = {
 }
 
 __all__ = [
+    "Badge",
+    "BadgeAward",
+    "BadgeRequest",
+    "InstituteKey",
     "Assessment",
     "AssessmentResult",
     "GradeBand",

@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     TELEGRAM_BOT_TOKEN: str | None = None
     TELEGRAM_API_BASE_URL: str | None = None  # a local Bot API server; default: Telegram's
 
+    # Badges: encrypts each institute's credential-signing private key (Fernet). Unset, a key is
+    # derived from SECRET_KEY (already refused as a placeholder in prod); set it explicitly
+    # before ever rotating SECRET_KEY, or the stored signing keys can no longer be decrypted.
+    BADGE_KEY_ENCRYPTION_KEY: str | None = None
+
     @field_validator("ADMIN_EMAILS", mode="before")
     @classmethod
     def _split_emails(cls, value: object) -> object:
@@ -78,6 +83,14 @@ class Settings(BaseSettings):
                     "SECRET_KEY must be set to a random value of at least 32 characters "
                     "when APP_ENV=prod (for example: python -c 'import secrets; "
                     "print(secrets.token_urlsafe(48))')."
+                )
+            badge_key = self.BADGE_KEY_ENCRYPTION_KEY
+            if badge_key is not None and (
+                badge_key.strip().lower() in PLACEHOLDER_SECRETS or len(badge_key.strip()) < 32
+            ):
+                raise ValueError(
+                    "BADGE_KEY_ENCRYPTION_KEY must be a random value of at least 32 characters "
+                    "when APP_ENV=prod, or left unset to derive it from SECRET_KEY."
                 )
         return self
 

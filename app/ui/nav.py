@@ -45,10 +45,35 @@ FEE_REPORTS = PageSpec(
     "pages/admin/fee_reports.py", "Fee reports", ":material/summarize:", "fee-reports"
 )
 RISK = PageSpec("pages/common/risk.py", "Student risk", ":material/shield:", "risk")
+HOMEWORK = PageSpec("pages/teacher/homework.py", "Homework", ":material/assignment:", "homework")
+ASSESSMENTS = PageSpec(
+    "pages/teacher/assessments.py", "Assessments", ":material/grading:", "assessments"
+)
+REPORT_CARD = PageSpec(
+    "pages/common/report_card.py", "Report card", ":material/school:", "report-card"
+)
+MY_REPORT_CARD = PageSpec(
+    "pages/common/report_card.py", "My report card", ":material/school:", "my-report-card"
+)
 MY_FEES = PageSpec("pages/student/my_fees.py", "My fees", ":material/receipt_long:", "my-fees")
 SIGN_IN = PageSpec("pages/public/sign_in.py", "Sign in", ":material/login:", "sign-in")
 ATTENDANCE_LINK = PageSpec(
     "pages/public/attendance_link.py", "Attendance", ":material/fact_check:", "take-attendance"
+)
+BADGE_CATALOG = PageSpec(
+    "pages/admin/badges.py", "Badge catalog", ":material/workspace_premium:", "badge-catalog"
+)
+BADGE_REQUESTS = PageSpec(
+    "pages/teacher/badge_requests.py",
+    "Badge requests",
+    ":material/military_tech:",
+    "badge-requests",
+)
+MY_BADGES = PageSpec(
+    "pages/student/badges.py", "My badges", ":material/military_tech:", "my-badges"
+)
+VERIFY_BADGE = PageSpec(
+    "pages/public/verify_badge.py", "Verify a badge", ":material/verified:", "verify-badge"
 )
 ONBOARDING = PageSpec("pages/public/onboarding.py", "Welcome", ":material/waving_hand:", "welcome")
 
@@ -59,14 +84,19 @@ NAVIGATION: dict[Role, list[PageSpec]] = {
         OVERVIEW,
         TODAY,
         ATTENDANCE,
+        HOMEWORK,
+        ASSESSMENTS,
         INBOX,
         RISK,
         STUDENTS,
+        REPORT_CARD,
         IMPORT_STUDENTS,
         BATCHES,
         SYLLABUS,
         FEES,
         FEE_REPORTS,
+        BADGE_CATALOG,
+        BADGE_REQUESTS,
         USERS,
         ANNOUNCEMENTS,
         RULES,
@@ -74,9 +104,22 @@ NAVIGATION: dict[Role, list[PageSpec]] = {
         MESSAGES,
         MY_ACCOUNT,
     ],
-    Role.TEACHER: [TODAY, ATTENDANCE, INBOX, RISK, USERS, ANNOUNCEMENTS, MESSAGES, MY_ACCOUNT],
-    Role.COUNSELOR: [INBOX, RISK, STUDENTS, IMPORT_STUDENTS, MESSAGES, MY_ACCOUNT],
-    Role.STUDENT: [MESSAGES, MY_FEES, MY_ACCOUNT],
+    Role.TEACHER: [
+        TODAY,
+        ATTENDANCE,
+        HOMEWORK,
+        ASSESSMENTS,
+        REPORT_CARD,
+        INBOX,
+        BADGE_REQUESTS,
+        RISK,
+        USERS,
+        ANNOUNCEMENTS,
+        MESSAGES,
+        MY_ACCOUNT,
+    ],
+    Role.COUNSELOR: [INBOX, RISK, STUDENTS, REPORT_CARD, IMPORT_STUDENTS, MESSAGES, MY_ACCOUNT],
+    Role.STUDENT: [MESSAGES, MY_FEES, MY_REPORT_CARD, MY_BADGES, MY_ACCOUNT],
 }
 
 
@@ -106,6 +149,10 @@ def sign_in_pages() -> list[st.Page]:
 
 def attendance_link_pages() -> list[st.Page]:
     return [_page(ATTENDANCE_LINK, default=True)]
+
+
+def verify_badge_pages() -> list[st.Page]:
+    return [_page(VERIFY_BADGE, default=True)]
 
 
 def onboarding_pages() -> list[st.Page]:

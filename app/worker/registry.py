@@ -15,6 +15,8 @@ JOB_MODULES = [
     "app.attendance.jobs",
     "app.fees.jobs",
     "app.risk.jobs",
+    "app.coursework.jobs",
+    "app.badges.jobs",
 ]
 
 

@@ -1,0 +1,78 @@
+"""Badge screens: the teacher's request queue, the student's wall, public verification."""
+
+from sqlmodel import select
+
+from app.badges import service
+from app.badges.models import BadgeAward
+from tests.badges.world import build, catalog
+from tests.pages.apptest import app_as, by_label, errors, open_page, texts
+
+
+def test_request_approve_wall_and_public_verification(db):
+    w = catalog(db, build(db, students=2))
+    pupil = w.student_users[0]
+
+    at = app_as(pupil.email).run()
+    open_page(at, "pages/student/badges.py")
+    assert not at.exception and not errors(at), errors(at)
+    assert "**Statistics** (skill): 0 of 2" in texts(at)
+    at.selectbox[0].set_value("🏅 Median")
+    at.text_area[0].input("My median worksheet")
+    at.button(key="FormSubmitter:badge_request-Request").click().run()
+    assert not errors(at), errors(at)
+    assert any("Requested" in s.value for s in at.success)
+
+    other = w.student_actor(1)
+    with db.scope(other) as s:
+        service.request_badge(s, actor=other, badge_id=w.b["M1"], evidence_text="x")
+
+    teacher = app_as(w.teacher.email).run()
+    open_page(teacher, "pages/teacher/badge_requests.py")
+    assert not teacher.exception and not errors(teacher), errors(teacher)
+    assert len(teacher.expander) == 2
+    req = next(e for e in teacher.expander if e.label == "Pupil 0: Median")
+    req.button[0].click().run()  # Approve
+    assert not errors(teacher), errors(teacher)
+    assert any("Approved: Pupil 0 now has Median." in s.value for s in teacher.success)
+
+    at.run()
+    open_page(at, "pages/student/badges.py")
+    assert "**Median** (mini)" in texts(at)
+    assert [b.label for b in at.get("download_button")][:2] == [
+        "Credential (.jwt)",
+        "Credential (.json)",
+    ]
+
+    with db.scope(institute_id=w.institute.id) as s:
+        credential_id = s.exec(
+            select(BadgeAward.credential_id).where(BadgeAward.badge_id == w.b["M2"])
+        ).one()
+    public = app_as(None)
+    public.query_params["credential"] = credential_id
+    public.run()
+    assert not public.exception, public.exception
+    assert any("Valid: Median" in s.value for s in public.success)
+    assert '"kty": "OKP"' in "".join(c.value for c in public.code)
+
+    with db.scope(w.admin_actor) as s:
+        award = s.exec(select(BadgeAward).where(BadgeAward.credential_id == credential_id)).one()
+        service.revoke(s, actor=w.admin_actor, award_id=award.id, reason="Mistake")
+    public.run()
+    assert any("Revoked: Median" in e.value for e in public.error)
+
+    unknown = app_as(None)
+    unknown.query_params["credential"] = "not-a-real-id"
+    unknown.run()
+    assert any("Unknown" in x.value for x in unknown.warning)
+
+
+def test_admin_catalog_adds_a_badge(db):
+    w = catalog(db, build(db, students=1))
+    at = app_as(w.admin.email).run()
+    open_page(at, "pages/admin/badges.py")
+    assert not at.exception and not errors(at), errors(at)
+    by_label(at.selectbox, "Kind").set_value("program").run()
+    by_label(at.text_input, "Name").input("Coding")
+    at.button(key="bc_add").click().run()
+    assert not errors(at), errors(at)
+    assert any("Added Coding." in s.value for s in at.success)
