@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import delete, func, insert, update
+from sqlalchemy import bindparam, delete, func, insert, update
 from sqlmodel import Session, col, select
 
 from app.academics.models import Batch, BatchMembership, Student
@@ -966,8 +966,9 @@ def record_payment(
     return payment
 
 
-def _next_receipt_no(session: Session, institute_id: int) -> int:
-    """Take the next receipt number under a row lock (PostgreSQL) / the write lock (SQLite)."""
+def _next_receipt_no(session: Session, institute_id: int, count: int = 1) -> int:
+    """Take the next receipt number (or `count` consecutive ones; the first is returned) under a
+    row lock (PostgreSQL) / the write lock (SQLite)."""
     query = select(ReceiptCounter).where(ReceiptCounter.institute_id == institute_id)
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -987,7 +988,7 @@ def _next_receipt_no(session: Session, institute_id: int) -> int:
     session.execute(
         update(ReceiptCounter)
         .where(ReceiptCounter.institute_id == institute_id)
-        .values(next_no=number + 1)
+        .values(next_no=number + count)
     )
     return number
 
@@ -1027,3 +1028,247 @@ def open_receivables(session: Session, *, institute_id: int) -> int:
             )
         ).one()
     )
+
+
+def record_payments_bulk(session: Session, *, actor: Actor, payments: list[dict]) -> int:
+    """Record many payments at once (a bank statement, a day's counter slips, the demo): each
+    dict has student_id, amount_minor, method, reference and optionally received_on. Checked
+    and allocated exactly as `record_payment` would, in the order given, but set-based: a few
+    queries and bulk inserts however many there are. A reference already recorded with the same
+    student and amount is skipped; any other clash refuses the whole batch. Returns how many
+    payments were recorded."""
+    actor.require(Role.ADMIN)
+    institute_id = actor.institute_scope()
+    currency = session.get(Institute, institute_id).currency
+    today = _today(session, institute_id)
+    clean, seen = [], set()
+    for n, p in enumerate(payments, start=1):
+        reference = (p.get("reference") or "").strip()
+        amount = int(p.get("amount_minor") or 0)
+        if not reference:
+            raise ValidationError(
+                f"Payment {n}: enter the transaction reference.", field="reference"
+            )
+        if amount <= 0:
+            raise ValidationError(
+                f"Payment {n}: the amount must be more than zero.", field="amount"
+            )
+        if p.get("method") not in METHODS:
+            raise ValidationError(
+                f"Payment {n}: choose cash, bank, card, UPI, M-Pesa or other.", field="method"
+            )
+        if reference in seen:
+            raise Conflict(f"Reference {reference} appears twice in this batch.", field="reference")
+        seen.add(reference)
+        clean.append(
+            {
+                "student_id": int(p["student_id"]),
+                "amount_minor": amount,
+                "method": p["method"],
+                "reference": reference,
+                "received_on": p.get("received_on") or today,
+            }
+        )
+    if not clean:
+        return 0
+    known = set(
+        session.exec(
+            select(Student.id).where(
+                Student.institute_id == institute_id,
+                col(Student.id).in_({p["student_id"] for p in clean}),
+            )
+        )
+    )
+    missing = {p["student_id"] for p in clean} - known
+    if missing:
+        raise NotFound(f"No such student: {', '.join(map(str, sorted(missing)))}.")
+    existing = {
+        e.reference: e
+        for e in session.exec(
+            select(Payment).where(
+                Payment.institute_id == institute_id, col(Payment.reference).in_(seen)
+            )
+        )
+    }
+    fresh = []
+    for p in clean:
+        e = existing.get(p["reference"])
+        if e is None:
+            fresh.append(p)
+        elif (e.student_id, e.amount_minor) != (p["student_id"], p["amount_minor"]):
+            raise Conflict(
+                f"Reference {p['reference']} was already used for a payment of "
+                f"{format_money(e.amount_minor, currency)} (receipt {e.receipt_no}).",
+                field="reference",
+            )
+    if not fresh:
+        return 0
+    first_no = _next_receipt_no(session, institute_id, count=len(fresh))
+    open_lines: dict[int, list[list]] = {}
+    invoices: dict[int, list[int]] = {}  # id → [total, paid]
+    for line_id, line_open, invoice_id, student_id, total, paid in session.exec(
+        select(
+            InvoiceLine.id,
+            InvoiceLine.amount_minor - InvoiceLine.paid_minor,
+            Invoice.id,
+            Invoice.student_id,
+            Invoice.total_minor,
+            Invoice.paid_minor,
+        )
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .where(
+            Invoice.institute_id == institute_id,
+            InvoiceLine.institute_id == institute_id,
+            col(Invoice.student_id).in_(known),
+            col(Invoice.status).in_(["issued", "partially_paid"]),
+            InvoiceLine.paid_minor < InvoiceLine.amount_minor,
+        )
+        .order_by(Invoice.student_id, Invoice.due_on, Invoice.id, InvoiceLine.id)
+    ).all():
+        open_lines.setdefault(student_id, []).append([line_id, line_open, invoice_id])
+        invoices[invoice_id] = [total, paid]
+    now = clock.now()
+    session.execute(
+        insert(Payment),
+        [
+            {
+                "institute_id": institute_id,
+                **p,
+                "receipt_no": first_no + n,
+                "credit_minor": 0,
+                "recorded_by": actor.user_id,
+                "created_at": now,
+            }
+            for n, p in enumerate(fresh)
+        ],
+    )
+    ids = dict(
+        session.exec(
+            select(Payment.reference, Payment.id).where(
+                Payment.institute_id == institute_id,
+                col(Payment.reference).in_([p["reference"] for p in fresh]),
+            )
+        ).all()
+    )
+    line_paid: dict[int, int] = {}
+    allocations, credits = [], []
+    for p in fresh:
+        remaining = p["amount_minor"]
+        for line in open_lines.get(p["student_id"], []):
+            line_id, line_open, invoice_id = line
+            invoice = invoices[invoice_id]
+            take = min(remaining, line_open, invoice[0] - invoice[1])
+            if take <= 0:
+                continue
+            line[1] -= take
+            invoice[1] += take
+            line_paid[line_id] = line_paid.get(line_id, 0) + take
+            remaining -= take
+            allocations.append(
+                {
+                    "institute_id": institute_id,
+                    "payment_id": ids[p["reference"]],
+                    "invoice_line_id": line_id,
+                    "amount_minor": take,
+                }
+            )
+            if remaining == 0:
+                break
+        p["credit_minor"] = remaining
+        if remaining:
+            credits.append({"id": ids[p["reference"]], "credit_minor": remaining})
+    if allocations:
+        session.execute(insert(PaymentAllocation), allocations)
+    # Core updates by key (executemany): the ORM's bulk-by-primary-key path does not take a
+    # computed SET, and no ORM objects of these rows are loaded here.
+    lines_t, invoices_t = InvoiceLine.__table__, Invoice.__table__
+    payments_t = Payment.__table__
+    if line_paid:
+        session.execute(
+            update(lines_t)
+            .where(lines_t.c.id == bindparam("line_id"))
+            .values(paid_minor=lines_t.c.paid_minor + bindparam("add")),
+            [{"line_id": k, "add": v} for k, v in line_paid.items()],
+        )
+        touched = {line[2] for lines in open_lines.values() for line in lines}
+        session.execute(
+            update(invoices_t)
+            .where(invoices_t.c.id == bindparam("invoice_id"))
+            .values(paid_minor=bindparam("paid"), status=bindparam("new_status")),
+            [
+                {
+                    "invoice_id": i,
+                    "paid": invoices[i][1],
+                    "new_status": "paid" if invoices[i][1] >= invoices[i][0] else "partially_paid",
+                }
+                for i in touched
+                if invoices[i][1]
+            ],
+        )
+    if credits:
+        session.execute(
+            update(payments_t)
+            .where(payments_t.c.id == bindparam("payment_id"))
+            .values(credit_minor=bindparam("credit")),
+            [{"payment_id": c["id"], "credit": c["credit_minor"]} for c in credits],
+        )
+    accounts = ledger.ensure_chart(session, institute_id=institute_id)
+    session.execute(
+        insert(JournalEntry),
+        [
+            {
+                "institute_id": institute_id,
+                "posted_at": now,
+                "entry_date": p["received_on"],
+                "memo": f"Payment {p['reference']} receipt {first_no + n}"[:200],
+                "source_type": "payment",
+                "source_id": ids[p["reference"]],
+            }
+            for n, p in enumerate(fresh)
+        ],
+    )
+    entries = dict(
+        session.exec(
+            select(JournalEntry.source_id, JournalEntry.id).where(
+                JournalEntry.institute_id == institute_id,
+                JournalEntry.source_type == "payment",
+                col(JournalEntry.source_id).in_(list(ids.values())),
+            )
+        ).all()
+    )
+    lines = []
+    for p in fresh:
+        entry_id, amount, credit = (
+            entries[ids[p["reference"]]],
+            p["amount_minor"],
+            p["credit_minor"],
+        )
+        postings = [(accounts[ledger.CASH].id, amount, 0)]
+        if amount - credit:
+            postings.append((accounts[ledger.RECEIVABLE].id, 0, amount - credit))
+        if credit:
+            postings.append((accounts[ledger.UNEARNED].id, 0, credit))
+        lines += [
+            {
+                "institute_id": institute_id,
+                "entry_id": entry_id,
+                "account_id": account_id,
+                "debit_minor": debit,
+                "credit_minor": credit_,
+            }
+            for account_id, debit, credit_ in postings
+        ]
+    session.execute(insert(JournalLine), lines)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="fees.payments_bulk",
+        detail={
+            "count": len(fresh),
+            "skipped": len(clean) - len(fresh),
+            "amount_minor": sum(p["amount_minor"] for p in fresh),
+            "receipts": [first_no, first_no + len(fresh) - 1],
+        },
+    )
+    return len(fresh)

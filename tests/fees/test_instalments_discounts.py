@@ -9,10 +9,10 @@ from sqlmodel import select
 from app.academics import service as academics
 from app.core import clock
 from app.core.audit import AuditLog
-from app.core.errors import ValidationError
+from app.core.errors import Conflict, ValidationError
 from app.fees import jobs, reports
 from app.fees import service as fees
-from app.fees.models import Invoice
+from app.fees.models import Invoice, Payment
 from app.inbox.models import PendingAction
 from app.notify.models import Notification
 from tests.fees.test_ledger import books, setup_institute
@@ -185,3 +185,58 @@ def test_bad_instalment_plans_are_refused(db, steps, message):
     inst, admin, ids, structure = setup_institute(db, students=1)
     with pytest.raises(ValidationError, match=message), db.scope(admin) as s:
         fees.set_instalment_plan(s, actor=admin, structure_id=structure, steps=steps)
+
+
+def test_bulk_payments_match_one_by_one_and_are_idempotent(db):
+    """A batch of payments (a bank statement) books exactly what recording them one by one
+    would: the same allocations, credits, receipt numbers and ledger."""
+    outcomes = []
+    for mode in ("one_by_one", "bulk"):
+        inst, admin, ids, structure = setup_institute(db, students=3)
+        with db.scope(admin) as s:
+            fees.grant_discount(s, actor=admin, student_id=ids[1], percent=50, reason="Aid")
+            for period in ("2026-T1", "2026-T2"):
+                fees.invoice_run(
+                    s, actor=admin, structure_id=structure, period=period, student_ids=ids
+                )
+        batch = [
+            {"student_id": ids[0], "amount_minor": 900_00, "method": "bank", "reference": "B1"},
+            {"student_id": ids[1], "amount_minor": 800_00, "method": "upi", "reference": "B2"},
+            {"student_id": ids[0], "amount_minor": 600_00, "method": "bank", "reference": "B3"},
+            {"student_id": ids[2], "amount_minor": 100_00, "method": "cash", "reference": "B4"},
+        ]
+        with db.scope(admin, immediate=True) as s:
+            if mode == "bulk":
+                assert fees.record_payments_bulk(s, actor=admin, payments=batch) == 4
+            else:
+                for p in batch:
+                    fees.record_payment(s, actor=admin, **p)
+        with db.scope(admin) as s:
+            invoices = [
+                (i.student_id - ids[0], i.period, i.paid_minor, i.status)
+                for i in sorted(fees.list_invoices(s, actor=admin), key=lambda i: i.id)
+            ]
+            paid = [
+                (p.reference, p.receipt_no, p.credit_minor)
+                for p in sorted(
+                    s.exec(select(Payment).where(Payment.institute_id == inst.id)),
+                    key=lambda p: p.reference,
+                )
+            ]
+        balances, debit, credit, open_ar, bad = books(db, inst.id)
+        assert debit == credit and not bad and balances["1100"] == open_ar
+        outcomes.append((invoices, paid, balances))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[1][1][1] == ("B2", 2, 100_00)  # ₹800 against ₹700 owed: ₹100 held
+
+    # Replaying the statement records nothing; a changed amount refuses the whole batch.
+    with db.scope(admin, immediate=True) as s:
+        assert fees.record_payments_bulk(s, actor=admin, payments=batch) == 0
+    changed = [dict(batch[0], reference="B5"), dict(batch[1], amount_minor=1)]
+    with (
+        pytest.raises(Conflict, match="Reference B2 was already used"),
+        db.scope(admin, immediate=True) as s,
+    ):
+        fees.record_payments_bulk(s, actor=admin, payments=changed)
+    with db.scope(system=True) as s:
+        assert s.exec(select(Payment).where(Payment.reference == "B5")).first() is None
