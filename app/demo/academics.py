@@ -5,7 +5,9 @@ chronically absent), and topic progress. Bulk-loaded: COPY on PostgreSQL, execut
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -64,10 +66,18 @@ def bulk_load(session: Session, table: str, columns: Sequence[str], rows: Iterab
     raw = connection.connection.dbapi_connection
     count = 0
     if connection.dialect.name == "postgresql":
-        # COPY cannot write through row-level security: stage in a temporary table, then one
-        # INSERT … SELECT (which the policies check).
         cols = ", ".join(columns)
         with raw.cursor() as cursor:
+            cursor.execute("select row_security_active(%s::regclass)", (table,))
+            if not cursor.fetchone()[0]:
+                # Nothing to check (a superuser or BYPASSRLS role): straight in.
+                with cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                        count += 1
+                return count
+            # COPY cannot write through row-level security: stage in a temporary table, then one
+            # INSERT … SELECT (which the policies check).
             cursor.execute(
                 f"CREATE TEMP TABLE staging_{table} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP"
             )
@@ -95,6 +105,71 @@ def bulk_load(session: Session, table: str, columns: Sequence[str], rows: Iterab
     return count
 
 
+@contextmanager
+def checks_deferred(
+    session: Session, tables: Sequence[str], *, foreign_keys_only: bool = False
+) -> Iterator[None]:
+    """Load `tables` without per-row foreign-key checks and index upkeep (PostgreSQL), then put
+    every dropped index and constraint back, under its own name and definition, in the same
+    transaction: each is then checked or built once over the whole set, which is many times
+    faster than row by row. Primary keys stay. Needs to own the tables (the migrations' role or a
+    superuser); otherwise, and on SQLite, the block runs with everything in place."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    raw = connection.connection.dbapi_connection
+    with raw.cursor() as cursor:
+        cursor.execute(
+            "select bool_and(pg_has_role(relowner, 'USAGE')) from pg_class "
+            "where oid = any(%s::regclass[])",
+            (list(tables),),
+        )
+        if not cursor.fetchone()[0]:
+            yield
+            return
+        # Foreign keys, then unique constraints no foreign key leans on, then plain indexes.
+        cursor.execute(
+            """
+            select c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid), c.contype
+            from pg_constraint c
+            where c.conrelid = any(%s::regclass[]) and (
+                c.contype = 'f'
+                or (c.contype = 'u' and not %s and not exists (
+                    select 1 from pg_constraint f where f.contype = 'f' and f.conindid = c.conindid
+                ))
+            )
+            order by c.contype, c.conrelid, c.conname
+            """,
+            (list(tables), foreign_keys_only),
+        )
+        constraints = cursor.fetchall()
+        cursor.execute(
+            """
+            select i.relname, pg_get_indexdef(i.oid)
+            from pg_index x join pg_class i on i.oid = x.indexrelid
+            where x.indrelid = any(%s::regclass[]) and not %s
+              and not exists (select 1 from pg_constraint c where c.conindid = x.indexrelid
+                              and c.conrelid = x.indrelid)
+            order by i.relname
+            """,
+            (list(tables), foreign_keys_only),
+        )
+        indexes = cursor.fetchall()
+        for table, name, _definition, _kind in constraints:
+            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        for name, _definition in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+    yield
+    with raw.cursor() as cursor:
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        for _name, definition in indexes:
+            cursor.execute(definition)
+        # Unique constraints ('u') before foreign keys ('f'), which may need their indexes.
+        for table, name, definition, _kind in sorted(constraints, key=lambda c: c[3] != "u"):
+            cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+
+
 def _sqlite_value(value):
     if isinstance(value, datetime):
         if value.tzinfo is not None:
@@ -107,7 +182,7 @@ def _sqlite_value(value):
     return value
 
 
-def _next_id(session: Session, table: str) -> int:
+def next_id(session: Session, table: str) -> int:
     return int(session.execute(text(f"select coalesce(max(id), 0) + 1 from {table}")).scalar())
 
 
@@ -132,7 +207,7 @@ def analyze(session: Session, tables: Sequence[str]) -> None:
             session.execute(text(f"ANALYZE {table}"))
 
 
-def _fix_sequences(session: Session, tables: Sequence[str]) -> None:
+def fix_sequences(session: Session, tables: Sequence[str]) -> None:
     if session.get_bind().dialect.name == "postgresql":
         for table in tables:
             session.execute(
@@ -143,6 +218,31 @@ def _fix_sequences(session: Session, tables: Sequence[str]) -> None:
             )
 
 
+@dataclass
+class BatchPlan:
+    id: int
+    subject_id: int
+    teacher_id: int | None
+    weekdays: tuple[int, ...]  # Monday = 0
+    members: list[int]  # student ids
+
+
+@dataclass
+class AcademicYear:
+    """What one institute's academic year built: a summary for `SeedResult.history`, and the
+    shape later demo data builds on (batches, topics, each student's attendance profile)."""
+
+    institute_id: int
+    timezone: str
+    summary: dict
+    batches: list[BatchPlan] = field(default_factory=list)
+    subjects: dict[int, str] = field(default_factory=dict)  # id → name
+    topics_of: dict[int, list[tuple[int, str]]] = field(default_factory=dict)  # subject → topics
+    # student id → ("steady" | "drifting" | "low", steady presence probability)
+    profile: dict[int, tuple[str, float]] = field(default_factory=dict)
+    drift_start: date | None = None
+
+
 def seed_academics(
     session: Session,
     *,
@@ -151,7 +251,7 @@ def seed_academics(
     timezone: str,
     users: dict[str, list[tuple[int, str, str | None]]],
     history_days: int = DAYS_OF_HISTORY,
-) -> dict:
+) -> AcademicYear:
     """Build one institute's academic year. `users` maps role → [(id, name, phone)]."""
     tz = ZoneInfo(timezone)
     today = clock.now().astimezone(tz).date()
@@ -159,7 +259,7 @@ def seed_academics(
     teachers = [u[0] for u in users[Role.TEACHER.value]] or [None]
     # Syllabus
     subject_ids, topics_of = [], {}
-    sid, tid = _next_id(session, "subjects"), _next_id(session, "topics")
+    sid, tid = next_id(session, "subjects"), next_id(session, "topics")
     subjects_rows, topic_rows = [], []
     for name, topics in SUBJECTS.items():
         subjects_rows.append((sid, institute_id, name, name[:3].upper()))
@@ -181,7 +281,7 @@ def seed_academics(
     )
     # Students: one row per student user, with a guardian each.
     student_users = users[Role.STUDENT.value]
-    st_id, g_id = _next_id(session, "students"), _next_id(session, "guardians")
+    st_id, g_id = next_id(session, "students"), next_id(session, "guardians")
     students, guardians, student_ids = [], [], []
     for n, (user_id, name, phone) in enumerate(student_users):
         status = (
@@ -239,9 +339,9 @@ def seed_academics(
     # Batches of about 25, three classes a week; a quarter of the students also take a second subject.
     size = 25
     b_id, s_id, m_id = (
-        _next_id(session, "batches"),
-        _next_id(session, "batch_schedules"),
-        _next_id(session, "batch_memberships"),
+        next_id(session, "batches"),
+        next_id(session, "batch_schedules"),
+        next_id(session, "batch_memberships"),
     )
     batches, slots, memberships = [], [], []
     members_of: dict[int, list[int]] = {}
@@ -332,7 +432,7 @@ def seed_academics(
         return base
 
     # Sessions for the past year (closed, a few missed) and today/tomorrow (scheduled).
-    cs_id = _next_id(session, "class_sessions")
+    cs_id = next_id(session, "class_sessions")
     sessions, records = [], []
     progress: dict[tuple[int, int], list] = {}
     day = start_of_year
@@ -437,7 +537,7 @@ def seed_academics(
         ],
         progress_rows,
     )
-    _fix_sequences(
+    fix_sequences(
         session,
         [
             "subjects",
@@ -452,9 +552,31 @@ def seed_academics(
             "topic_progress",
         ],
     )
-    return {
-        "students": len(students),
-        "batches": len(batches),
-        "sessions": len(sessions),
-        "attendance": n_records,
-    }
+    topic_names = {row[0]: row[3] for row in topic_rows}
+    return AcademicYear(
+        institute_id=institute_id,
+        timezone=timezone,
+        summary={
+            "students": len(students),
+            "batches": len(batches),
+            "sessions": len(sessions),
+            "attendance": n_records,
+        },
+        batches=[
+            BatchPlan(
+                id=row[0],
+                subject_id=row[3],
+                teacher_id=row[4],
+                weekdays=tuple(sorted(slot[2] for slot in batch_slots[row[0]])),
+                members=members_of[row[0]],
+            )
+            for row in batches
+        ],
+        subjects={row[0]: row[2] for row in subjects_rows},
+        topics_of={
+            subject: [(t, topic_names[t]) for t in topic_ids]
+            for subject, topic_ids in topics_of.items()
+        },
+        profile=profile,
+        drift_start=drift_start,
+    )

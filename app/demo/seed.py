@@ -154,8 +154,8 @@ def _slug(name: str) -> str:
 def seed_demo(
     *, size: Size = "small", seed: int = 7, engine: Engine | None = None, history: bool = True
 ) -> SeedResult:
-    """Build the demo institutes, their people and (with `history`) a year of classes, in one
-    transaction; returns their ids."""
+    """Build the demo institutes, their people and (with `history`) a year of classes, recent
+    coursework and fees, in one transaction; returns their ids."""
     if size not in SIZES:
         raise ValueError(f"size must be one of {', '.join(SIZES)}")
     spec = SIZES[size]
@@ -242,33 +242,42 @@ def seed_demo(
         session.flush()
         _collect_ids(session, result, institutes)
         if history:
-            from app.demo.academics import seed_academics
+            from app.demo.academics import ACADEMIC_TABLES, analyze, checks_deferred, seed_academics
+            from app.demo.coursework import COURSEWORK_TABLES, seed_coursework
+            from app.demo.fees import FEE_TABLES, seed_fees
 
             people = _people(session, result.institute_ids)
-            for institute in institutes:
-                result.history[institute.id] = seed_academics(
-                    session,
-                    rng=rng,
-                    institute_id=institute.id,
-                    timezone=institute.timezone,
-                    users=people[institute.id],
+            # Keys and indexes are checked and built once after the bulk loads, not row by row.
+            with checks_deferred(session, ACADEMIC_TABLES + COURSEWORK_TABLES):
+                years = [
+                    seed_academics(
+                        session,
+                        rng=rng,
+                        institute_id=institute.id,
+                        timezone=institute.timezone,
+                        users=people[institute.id],
+                    )
+                    for institute in institutes
+                ]
+                # Coursework draws from its own generator, so the fees below stay as they were.
+                coursework = seed_coursework(
+                    session, rng=random.Random(f"coursework-{seed}"), years=years
                 )
-            from app.demo.academics import ACADEMIC_TABLES, analyze
-            from app.demo.fees import seed_fees
-
+            for year in years:
+                result.history[year.institute_id] = year.summary | coursework[year.institute_id]
             # Statistics once for all institutes (not per institute: the tables grow to millions).
-            analyze(session, ACADEMIC_TABLES)
-            for institute in institutes[:5]:
-                # Fees for the first five institutes (all of small and medium); payments go
-                # through the real service one by one: plenty in the first, a few elsewhere,
-                # so large stays quick to build.
-                result.history[institute.id] |= seed_fees(
-                    session,
-                    rng=rng,
-                    institute_id=institute.id,
-                    timezone=institute.timezone,
-                    payers=120 if institute is institutes[0] else 20,
-                )
+            analyze(session, ACADEMIC_TABLES + COURSEWORK_TABLES)
+            # Fees for the first five institutes (all of small and medium), through the real
+            # services (payments in one bulk pass per institute). The services query by their
+            # unique keys, so only foreign keys wait.
+            with checks_deferred(session, FEE_TABLES, foreign_keys_only=True):
+                for institute in institutes[:5]:
+                    result.history[institute.id] |= seed_fees(
+                        session,
+                        rng=rng,
+                        institute_id=institute.id,
+                        timezone=institute.timezone,
+                    )
     return result
 
 
