@@ -278,6 +278,14 @@ def seed_demo(
                         institute_id=institute.id,
                         timezone=institute.timezone,
                     )
+            # A badge program in the same five, awarded by the real rules over that history.
+            from app.demo.badges import seed_badges
+
+            badge_rng = random.Random(f"badges-{seed}")
+            for institute in institutes[:5]:
+                result.history[institute.id] |= seed_badges(
+                    session, rng=badge_rng, institute_id=institute.id
+                )
     return result
 
 

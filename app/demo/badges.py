@@ -1,0 +1,176 @@
+"""Demo badges: a program per institute (two skills of automatic mini-badges and a manual
+capstone), awarded by the real rules, with a few capstones by hand and requests waiting."""
+
+from __future__ import annotations
+
+import random
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from app.academics.models import Batch, BatchMembership, Student, Subject, Topic
+from app.badges import rules
+from app.badges import service as badges
+from app.badges.models import Badge, BadgeAward
+from app.core.roles import Role
+from app.core.tenancy import Actor
+from app.identity.models import User
+
+BADGE_TABLES = ["badges", "badge_awards", "badge_requests", "pending_actions", "notifications"]
+
+
+def seed_badges(session: Session, *, rng: random.Random, institute_id: int) -> dict:
+    actor = Actor.system(institute_id, source="seed")
+    subject_id, subject_name, topic_ids = None, "", []
+    for sid, name in session.exec(
+        select(Subject.id, Subject.name)
+        .where(Subject.institute_id == institute_id)
+        .order_by(Subject.id)
+    ).all():
+        topic_ids = list(
+            session.exec(
+                select(Topic.id)
+                .where(Topic.institute_id == institute_id, Topic.subject_id == sid)
+                .order_by(Topic.id)
+                .limit(2)
+            )
+        )
+        if len(topic_ids) == 2:
+            subject_id, subject_name = sid, name
+            break
+    batch_id = session.exec(
+        select(Batch.id)
+        .where(Batch.institute_id == institute_id, Batch.subject_id == subject_id)
+        .order_by(Batch.id)
+    ).first()
+    if subject_id is None or batch_id is None:
+        return {"badges": 0, "awards": 0}
+    t1, t2 = (session.get(Topic, t).name for t in topic_ids)
+    program = badges.create_badge(
+        session,
+        actor=actor,
+        kind="program",
+        name=f"{subject_name} pathway",
+        emoji="🎓",
+        description=f"Foundations, habits and a project in {subject_name}.",
+        criteria="Earn both skills and complete the capstone project.",
+    )
+    foundations = badges.create_badge(
+        session,
+        actor=actor,
+        kind="skill",
+        name="Foundations",
+        parent_id=program.id,
+        emoji="🧱",
+        criteria="Show competency in the first two topics.",
+    )
+    habits = badges.create_badge(
+        session,
+        actor=actor,
+        kind="skill",
+        name="Study habits",
+        parent_id=program.id,
+        emoji="📚",
+        criteria="Attend regularly and do well in tests.",
+    )
+    for topic_id, topic_name in zip(topic_ids, (t1, t2), strict=True):
+        badges.create_badge(
+            session,
+            actor=actor,
+            kind="mini",
+            name=topic_name,
+            parent_id=foundations.id,
+            emoji="⭐",
+            criteria=f"Competency 3 of 5 or more in {topic_name}.",
+            rule={"kind": "topic_competency", "threshold": 3, "topic_ids": [topic_id]},
+        )
+    badges.create_badge(
+        session,
+        actor=actor,
+        kind="mini",
+        name="Regular attender",
+        parent_id=habits.id,
+        emoji="📅",
+        criteria="Present or late at 85% of classes or more.",
+        rule={"kind": "attendance_percent", "threshold": 85, "batch_id": batch_id},
+    )
+    badges.create_badge(
+        session,
+        actor=actor,
+        kind="mini",
+        name="Test ready",
+        parent_id=habits.id,
+        emoji="📝",
+        criteria=f"An average of 65% or more in {subject_name} assessments.",
+        rule={"kind": "assessment_percent", "threshold": 65, "subject_id": subject_id},
+    )
+    capstone = badges.create_badge(
+        session,
+        actor=actor,
+        kind="capstone",
+        name=f"{subject_name} project",
+        parent_id=program.id,
+        emoji="🏆",
+        criteria="A project reviewed by the teacher.",
+    )
+    rules.evaluate_rules(session, institute_id=institute_id)
+    # A few students who hold both skills finish the capstone by hand (and so the program);
+    # a few others have asked for it and wait in the teachers' inbox.
+    both = list(
+        session.exec(
+            select(BadgeAward.student_id)
+            .where(
+                BadgeAward.institute_id == institute_id,
+                col(BadgeAward.badge_id).in_([foundations.id, habits.id]),
+            )
+            .group_by(BadgeAward.student_id)
+            .having(func.count() == 2)
+            .order_by(BadgeAward.student_id)
+        )
+    )
+    for student_id in rng.sample(both, min(3, len(both))):
+        badges.award(
+            session,
+            actor=actor,
+            student_id=student_id,
+            badge_id=capstone.id,
+            evidence="Demo project presented in class.",
+        )
+    waiting = session.exec(
+        select(Student.id, User.id)
+        .join(User, User.id == Student.user_id)
+        .join(BatchMembership, BatchMembership.student_id == Student.id)
+        .where(
+            Student.institute_id == institute_id,
+            BatchMembership.batch_id == batch_id,
+            col(BatchMembership.left_on).is_(None),
+            col(Student.id).not_in(
+                select(BadgeAward.student_id).where(
+                    BadgeAward.institute_id == institute_id, BadgeAward.badge_id == capstone.id
+                )
+            ),
+        )
+        .order_by(Student.id)
+        .limit(2)
+    ).all()
+    for _, user_id in waiting:
+        student_actor = Actor(
+            user_id=user_id,
+            role=Role.STUDENT,
+            institute_id=institute_id,
+            name="demo",
+            source="seed",
+        )
+        badges.request_badge(
+            session,
+            actor=student_actor,
+            badge_id=capstone.id,
+            evidence_text="My project: a worked set of problems with explanations.",
+        )
+    awards = session.exec(
+        select(func.count()).select_from(BadgeAward).where(BadgeAward.institute_id == institute_id)
+    ).one()
+    count = session.exec(
+        select(func.count()).select_from(Badge).where(Badge.institute_id == institute_id)
+    ).one()
+    return {"badges": int(count), "awards": int(awards)}
