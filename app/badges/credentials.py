@@ -1,8 +1,9 @@
 """Open Badges 3.0 credentials: each institute's Ed25519 key, the OpenBadgeCredential of an
 award signed as a VC-JWT, the public JWKS, and verification by credential id.
 
-Keys: generated per institute on first use; the private key is stored PEM-encrypted with Fernet
-under BADGE_KEY_ENCRYPTION_KEY (or a key derived from SECRET_KEY when that is unset).
+Keys: generated per institute on first use; the private key is stored as a PKCS#8 PEM encrypted
+with Fernet under BADGE_KEY_ENCRYPTION_KEY (or a key derived from SECRET_KEY when that is unset).
+JOSE is done with joserfc.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from authlib.jose import JsonWebSignature, OKPKey
 from cryptography.fernet import Fernet
+from joserfc import jws
+from joserfc.jwa import EdDSAAlgorithm
+from joserfc.jwk import OKPKey
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -34,6 +37,22 @@ CONTEXT = [
 TYPES = ["VerifiableCredential", "OpenBadgeCredential"]
 
 
+class _VcJwtEdDSA(EdDSAAlgorithm):
+    # joserfc flags "EdDSA" as superseded by RFC 9864's "Ed25519"; VC-JWT verifiers and the
+    # OB 3.0 examples still expect "EdDSA", so the token keeps it on purpose, without the warning.
+    security_warning = None
+
+
+class _VcJwtRegistry(jws.JWSRegistry):
+    """Only EdDSA (Ed25519), in a registry of its own so joserfc's default one is untouched."""
+
+    algorithms = {ALG: _VcJwtEdDSA()}
+    recommended = [ALG]
+
+
+_REGISTRY = _VcJwtRegistry(algorithms=[ALG])
+
+
 def _fernet() -> Fernet:
     settings = get_settings()
     material = settings.BADGE_KEY_ENCRYPTION_KEY or f"cohort-badge-keys:{settings.SECRET_KEY}"
@@ -47,8 +66,8 @@ def ensure_key(session: Session, *, institute_id: int) -> InstituteKey:
     ).first()
     if existing is not None:
         return existing
-    key = OKPKey.generate_key("Ed25519", is_private=True)
-    public = key.as_dict(is_private=False)
+    key = OKPKey.generate_key("Ed25519", private=True)
+    public = key.as_dict(private=False)
     kid = f"{institute_id}-{key.thumbprint()[:32]}"
     public.update({"kid": kid, "alg": ALG, "use": "sig"})
     row = InstituteKey(
@@ -56,7 +75,7 @@ def ensure_key(session: Session, *, institute_id: int) -> InstituteKey:
         kid=kid,
         alg=ALG,
         public_jwk=public,
-        private_key_encrypted=_fernet().encrypt(key.as_pem(is_private=True)).decode(),
+        private_key_encrypted=_fernet().encrypt(key.as_pem(private=True)).decode(),
     )
     try:
         with session.begin_nested():
@@ -162,10 +181,7 @@ def sign(session: Session, *, award: BadgeAward) -> str:
     )
     header = {"alg": ALG, "typ": "JWT", "kid": key_row.kid}
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-    token = JsonWebSignature(algorithms=[ALG]).serialize_compact(
-        header, body, _private_key(key_row)
-    )
-    return token.decode() if isinstance(token, bytes) else token
+    return jws.serialize_compact(header, body, _private_key(key_row), registry=_REGISTRY)
 
 
 def credential_for(session: Session, *, actor: Actor, award_id: int) -> tuple[dict, str]:
