@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, insert
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.core import clock
 from app.core.errors import Conflict, ValidationError
@@ -92,16 +92,7 @@ def post(
     reverses_id: int | None = None,
 ) -> JournalEntry:
     """Post one entry; refused unless debits equal credits and every amount is positive."""
-    if not postings:
-        raise ValidationError("A journal entry needs lines.")
-    for p in postings:
-        if p.debit < 0 or p.credit < 0 or (p.debit == 0) == (p.credit == 0):
-            raise ValidationError(
-                "Each journal line is either a debit or a credit, of a positive amount."
-            )
-    debits, credits = sum(p.debit for p in postings), sum(p.credit for p in postings)
-    if debits != credits:
-        raise ValidationError(f"Unbalanced journal entry: debits {debits} ≠ credits {credits}.")
+    _check(postings)
     entry = JournalEntry(
         institute_id=institute_id,
         posted_at=clock.now(),
@@ -127,6 +118,86 @@ def post(
         ],
     )
     return entry
+
+
+def _check(postings: list[Posting]) -> None:
+    if not postings:
+        raise ValidationError("A journal entry needs lines.")
+    for p in postings:
+        if p.debit < 0 or p.credit < 0 or (p.debit == 0) == (p.credit == 0):
+            raise ValidationError(
+                "Each journal line is either a debit or a credit, of a positive amount."
+            )
+    debits, credits = sum(p.debit for p in postings), sum(p.credit for p in postings)
+    if debits != credits:
+        raise ValidationError(f"Unbalanced journal entry: debits {debits} ≠ credits {credits}.")
+
+
+@dataclass(frozen=True)
+class Entry:
+    entry_date: date
+    memo: str
+    source_id: int
+    postings: list[Posting]
+
+
+def post_many(
+    session: Session, *, institute_id: int, source_type: str, entries: list[Entry]
+) -> None:
+    """Post many entries of one source (an invoice run, a batch of payments) in three
+    statements; each is checked exactly as `post` checks one."""
+    if not entries:
+        return
+    for e in entries:
+        _check(e.postings)
+    now = clock.now()
+    session.execute(
+        insert(JournalEntry),
+        [
+            {
+                "institute_id": institute_id,
+                "posted_at": now,
+                "entry_date": e.entry_date,
+                "memo": e.memo[:200],
+                "source_type": source_type,
+                "source_id": e.source_id,
+            }
+            for e in entries
+        ],
+    )
+    ids = dict(
+        session.exec(
+            select(JournalEntry.source_id, JournalEntry.id).where(
+                JournalEntry.institute_id == institute_id,
+                JournalEntry.source_type == source_type,
+                col(JournalEntry.source_id).in_([e.source_id for e in entries]),
+            )
+        ).all()
+    )
+    session.execute(
+        insert(JournalLine),
+        [
+            {
+                "institute_id": institute_id,
+                "entry_id": ids[e.source_id],
+                "account_id": p.account_id,
+                "debit_minor": p.debit,
+                "credit_minor": p.credit,
+            }
+            for e in entries
+            for p in e.postings
+        ],
+    )
+
+
+def payment_postings(accounts: dict[str, Account], amount: int, credit: int) -> list[Posting]:
+    """DR Cash & Bank the amount; CR Receivable what settled invoices, Unearned the rest."""
+    postings = [Posting(accounts[CASH].id, debit=amount)]
+    if amount - credit:
+        postings.append(Posting(accounts[RECEIVABLE].id, credit=amount - credit))
+    if credit:
+        postings.append(Posting(accounts[UNEARNED].id, credit=credit))
+    return postings
 
 
 def reverse(session: Session, *, entry: JournalEntry, entry_date: date, memo: str) -> JournalEntry:

@@ -24,7 +24,6 @@ from app.fees.models import (
     InvoiceInstalment,
     InvoiceLine,
     JournalEntry,
-    JournalLine,
     Payment,
     PaymentAllocation,
     ReceiptCounter,
@@ -634,57 +633,29 @@ def invoice_run(
                 }
             )
     session.execute(insert(InvoiceInstalment), instalment_rows)
-    memo = f"Invoice {structure.name} {period}"
-    session.execute(
-        insert(JournalEntry),
-        [
-            {
-                "institute_id": institute_id,
-                "posted_at": now,
-                "entry_date": issued,
-                "memo": memo,
-                "source_type": "invoice",
-                "source_id": invoices[sid],
-            }
+    receivable = accounts[ledger.RECEIVABLE].id
+    ledger.post_many(
+        session,
+        institute_id=institute_id,
+        source_type="invoice",
+        entries=[
+            ledger.Entry(
+                issued,
+                f"Invoice {structure.name} {period}",
+                invoices[sid],
+                [
+                    ledger.Posting(account_id, debit=amount)
+                    for account_id, amount in (
+                        (receivable, plan.net_of(sid)),
+                        (discount_account, plan.discount_of(sid)),
+                    )
+                    if amount > 0
+                ]
+                + [ledger.Posting(i.income_account_id, credit=i.amount_minor) for i in plan.items],
+            )
             for sid in plan.students
         ],
     )
-    entries = dict(
-        session.exec(
-            select(JournalEntry.source_id, JournalEntry.id).where(
-                JournalEntry.institute_id == institute_id,
-                JournalEntry.source_type == "invoice",
-                col(JournalEntry.source_id).in_(list(invoices.values())),
-            )
-        ).all()
-    )
-    lines = []
-    for sid in plan.students:
-        entry_id = entries[invoices[sid]]
-        debits = [(accounts[ledger.RECEIVABLE].id, plan.net_of(sid))]
-        debits.append((discount_account, plan.discount_of(sid)))
-        lines += [
-            {
-                "institute_id": institute_id,
-                "entry_id": entry_id,
-                "account_id": account_id,
-                "debit_minor": amount,
-                "credit_minor": 0,
-            }
-            for account_id, amount in debits
-            if amount > 0
-        ]
-        lines += [
-            {
-                "institute_id": institute_id,
-                "entry_id": entry_id,
-                "account_id": item.income_account_id,
-                "debit_minor": 0,
-                "credit_minor": item.amount_minor,
-            }
-            for item in plan.items
-        ]
-    session.execute(insert(JournalLine), lines)
     session.flush()
     audit.record(
         session,
@@ -933,13 +904,7 @@ def record_payment(
     payment.credit_minor = remaining
     session.add(payment)
     accounts = ledger.ensure_chart(session, institute_id=institute_id)
-    postings = [ledger.Posting(accounts[ledger.CASH].id, debit=amount_minor)]
-    if amount_minor - remaining:
-        postings.append(
-            ledger.Posting(accounts[ledger.RECEIVABLE].id, credit=amount_minor - remaining)
-        )
-    if remaining:
-        postings.append(ledger.Posting(accounts[ledger.UNEARNED].id, credit=remaining))
+    postings = ledger.payment_postings(accounts, amount_minor, remaining)
     ledger.post(
         session,
         institute_id=institute_id,
@@ -1213,52 +1178,20 @@ def record_payments_bulk(session: Session, *, actor: Actor, payments: list[dict]
             [{"payment_id": c["id"], "credit": c["credit_minor"]} for c in credits],
         )
     accounts = ledger.ensure_chart(session, institute_id=institute_id)
-    session.execute(
-        insert(JournalEntry),
-        [
-            {
-                "institute_id": institute_id,
-                "posted_at": now,
-                "entry_date": p["received_on"],
-                "memo": f"Payment {p['reference']} receipt {first_no + n}"[:200],
-                "source_type": "payment",
-                "source_id": ids[p["reference"]],
-            }
+    ledger.post_many(
+        session,
+        institute_id=institute_id,
+        source_type="payment",
+        entries=[
+            ledger.Entry(
+                p["received_on"],
+                f"Payment {p['reference']} receipt {first_no + n}",
+                ids[p["reference"]],
+                ledger.payment_postings(accounts, p["amount_minor"], p["credit_minor"]),
+            )
             for n, p in enumerate(fresh)
         ],
     )
-    entries = dict(
-        session.exec(
-            select(JournalEntry.source_id, JournalEntry.id).where(
-                JournalEntry.institute_id == institute_id,
-                JournalEntry.source_type == "payment",
-                col(JournalEntry.source_id).in_(list(ids.values())),
-            )
-        ).all()
-    )
-    lines = []
-    for p in fresh:
-        entry_id, amount, credit = (
-            entries[ids[p["reference"]]],
-            p["amount_minor"],
-            p["credit_minor"],
-        )
-        postings = [(accounts[ledger.CASH].id, amount, 0)]
-        if amount - credit:
-            postings.append((accounts[ledger.RECEIVABLE].id, 0, amount - credit))
-        if credit:
-            postings.append((accounts[ledger.UNEARNED].id, 0, credit))
-        lines += [
-            {
-                "institute_id": institute_id,
-                "entry_id": entry_id,
-                "account_id": account_id,
-                "debit_minor": debit,
-                "credit_minor": credit_,
-            }
-            for account_id, debit, credit_ in postings
-        ]
-    session.execute(insert(JournalLine), lines)
     session.flush()
     audit.record(
         session,
