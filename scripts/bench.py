@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     figures.update(_attendance_figures(engine, args.repeat))
     figures.update(_fee_figures(engine, args.repeat, args.size))
     figures.update(_risk_figures(engine, args.repeat))
+    figures.update(_badge_figures(engine, args.repeat, args.size))
     figures.update(_outbox_figures(engine))
     if args.json:
         print(json.dumps(figures))
@@ -439,6 +440,230 @@ def _risk_figures(engine, repeat: int) -> dict[str, float]:
     if at.exception:
         raise SystemExit(f"page risk failed: {at.exception[0].message}")
     figures["page_risk_ms"] = round(
+        statistics.median(_timed(at.run) * 1000 for _ in range(repeat)), 1
+    )
+    return figures
+
+
+def _badge_figures(engine, repeat: int, size: str) -> dict[str, float]:
+    """All automatic badge rules over the biggest institute, and a student's badge wall.
+
+    The catalog is built through the service: one program whose skills hold rules of each kind
+    (topic competency, assessment percentage per subject, attendance per batch) and a capstone
+    with an attendance rule. Each threshold is the median of what the institute's students
+    reach (the capstone's the lower quartile), so some but not all meet it. Every automatic
+    rule of the institute is evaluated (the demo's own program too), as the nightly job does.
+    The first evaluation, which inserts the awards with their progression, audit rows and
+    messages, is `badge_rules_eval_{size}_s`; replays that award nothing are
+    `badge_rules_replay_s`. `page_badge_wall_ms` is the wall of the student (with a sign-in)
+    who holds the most badges, each with its signed credential.
+    """
+    from collections import defaultdict
+
+    from sqlalchemy import case
+    from sqlmodel import col, func, select
+    from streamlit.testing.v1 import AppTest
+
+    from app.academics.models import Batch, Student
+    from app.attendance.models import AttendanceRecord, ClassSession, TopicProgress
+    from app.badges import rules
+    from app.badges import service as badges
+    from app.badges.models import BadgeAward
+    from app.core.db import session_scope
+    from app.coursework.models import Assessment, AssessmentResult
+    from app.identity.models import User
+
+    def median(values, *, low=False) -> float:
+        values = sorted(values)
+        return values[len(values) // 4] if low else statistics.median(values)
+
+    with session_scope(system=True, engine=engine) as session:
+        big = session.exec(
+            select(Student.institute_id)
+            .group_by(Student.institute_id)
+            .order_by(func.count().desc())
+        ).first()
+        # Topic competency: the best-covered topics, in pairs; a student's level is the lower.
+        topics = list(
+            session.exec(
+                select(TopicProgress.topic_id)
+                .where(TopicProgress.institute_id == big)
+                .group_by(TopicProgress.topic_id)
+                .order_by(func.count().desc(), TopicProgress.topic_id)
+                .limit(6)
+            )
+        )
+        level: dict[int, dict[int, float]] = defaultdict(dict)
+        for student_id, topic_id, competency in session.exec(
+            select(
+                TopicProgress.student_id, TopicProgress.topic_id, TopicProgress.competency
+            ).where(TopicProgress.institute_id == big, col(TopicProgress.topic_id).in_(topics))
+        ):
+            level[student_id][topic_id] = competency or 0
+        # Assessment percentage: a student's average per subject.
+        percent = func.coalesce(
+            AssessmentResult.percentage, AssessmentResult.marks * 100.0 / Assessment.max_marks
+        )
+        by_subject: dict[int, list[float]] = defaultdict(list)
+        for _, subject_id, average in session.exec(
+            select(AssessmentResult.student_id, Assessment.subject_id, func.avg(percent))
+            .join(Assessment, Assessment.id == AssessmentResult.assessment_id)
+            .where(
+                AssessmentResult.institute_id == big,
+                col(AssessmentResult.absent).is_(False),
+                col(Assessment.subject_id).is_not(None),
+            )
+            .group_by(AssessmentResult.student_id, Assessment.subject_id)
+        ):
+            if average is not None:
+                by_subject[subject_id].append(float(average))
+        # Attendance: a student's share of a batch's held sessions (excused not counted).
+        attended = func.sum(
+            case((col(AttendanceRecord.status).in_(("present", "late")), 1), else_=0)
+        )
+        by_batch: dict[int, list[float]] = defaultdict(list)
+        for _, batch_id, present, total in session.exec(
+            select(
+                AttendanceRecord.student_id,
+                ClassSession.batch_id,
+                attended,
+                func.count(AttendanceRecord.id),
+            )
+            .join(ClassSession, ClassSession.id == AttendanceRecord.session_id)
+            .join(Batch, Batch.id == ClassSession.batch_id)
+            .where(
+                AttendanceRecord.institute_id == big,
+                col(ClassSession.status).in_(("submitted", "closed")),
+                AttendanceRecord.status != "excused",
+                ~col(Batch.name).startswith("Bench "),  # the attendance figures' own batch
+            )
+            .group_by(AttendanceRecord.student_id, ClassSession.batch_id)
+        ):
+            if total:
+                by_batch[batch_id].append(100.0 * float(present or 0) / total)
+        population = session.exec(
+            select(func.count(Student.id)).where(Student.institute_id == big)
+        ).one()
+
+    def pct(value: float) -> float:
+        return float(min(100, max(1, round(value))))
+
+    topic_rules = [
+        {
+            "kind": "topic_competency",
+            "topic_ids": pair,
+            "threshold": min(
+                5.0,
+                max(
+                    0.1, round(median(min(lv.get(t, 0) for t in pair) for lv in level.values()), 1)
+                ),
+            ),
+        }
+        for pair in (topics[n : n + 2] for n in range(0, len(topics) - 1, 2))
+    ]
+    subjects = sorted(by_subject, key=lambda k: (-len(by_subject[k]), k))[:3]
+    assessment_rules = [
+        {"kind": "assessment_percent", "subject_id": k, "threshold": pct(median(by_subject[k]))}
+        for k in subjects
+    ]
+    batches = sorted(by_batch, key=lambda k: (-len(by_batch[k]), k))[:3]
+    attendance_rules = [
+        {"kind": "attendance_percent", "batch_id": k, "threshold": pct(median(by_batch[k]))}
+        for k in batches
+    ]
+    admin = _admin_actor(big)
+    with session_scope(admin, engine=engine) as session:
+        program = badges.create_badge(
+            session, actor=admin, kind="program", name=f"Bench badges {time.time_ns()}"
+        )
+        for skill_name, group in [
+            ("Topic mastery", topic_rules),
+            ("Assessments", assessment_rules),
+            ("Attendance", attendance_rules),
+        ]:
+            if not group:
+                continue
+            skill = badges.create_badge(
+                session, actor=admin, kind="skill", name=skill_name, parent_id=program.id
+            )
+            for n, rule in enumerate(group):
+                badges.create_badge(
+                    session,
+                    actor=admin,
+                    kind="mini",
+                    name=f"{skill_name} {n + 1}",
+                    parent_id=skill.id,
+                    rule=rule,
+                )
+        if batches:
+            badges.create_badge(
+                session,
+                actor=admin,
+                kind="capstone",
+                name="Regular attendance",
+                parent_id=program.id,
+                rule={
+                    "kind": "attendance_percent",
+                    "batch_id": batches[0],
+                    "threshold": pct(median(by_batch[batches[0]], low=True)),
+                },
+            )
+
+    def evaluate() -> dict[str, int]:
+        with session_scope(institute_id=big, engine=engine) as session:
+            return rules.evaluate_rules(session, institute_id=big)
+
+    started = time.perf_counter()
+    counts = evaluate()
+    first = time.perf_counter() - started
+    figures: dict[str, float] = {
+        f"badge_rules_eval_{size}_s": round(first, 3),
+        "badge_rules_eval_s": round(first, 3),
+        "badge_rules": counts["rules"],
+        "badge_rule_students": population,
+        "badge_rule_awards": counts["rule_awards"],
+        "badge_progression_awards": counts["progression_awards"],
+    }
+    samples = []
+    for _ in range(max(1, min(repeat, 3))):
+        started = time.perf_counter()
+        again = evaluate()
+        samples.append(time.perf_counter() - started)
+        if again["rule_awards"] or again["progression_awards"]:
+            raise SystemExit(f"badge rules replay awarded again: {again}")
+    figures["badge_rules_replay_s"] = round(statistics.median(samples), 3)
+
+    # The wall of the signed-in-able student holding the most badges.
+    with session_scope(system=True, engine=engine) as session:
+        email = session.exec(
+            select(User.email)
+            .join(Student, Student.user_id == User.id)
+            .join(BadgeAward, BadgeAward.student_id == Student.id)
+            .where(
+                BadgeAward.institute_id == big,
+                User.status == "active",
+                col(User.email).is_not(None),
+            )
+            .group_by(User.id, User.email)
+            .order_by(func.count(BadgeAward.id).desc(), User.id)
+        ).first()
+        held = session.exec(
+            select(func.count(BadgeAward.id))
+            .join(Student, Student.id == BadgeAward.student_id)
+            .join(User, User.id == Student.user_id)
+            .where(User.email == email, BadgeAward.institute_id == big)
+        ).one()
+    if email is None:
+        raise SystemExit("no student with a sign-in holds a badge: the rules awarded none")
+    figures["page_badge_wall_awards"] = held
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at.user = {"is_logged_in": True, "email": email, "email_verified": True}
+    at.run()
+    at.switch_page("pages/student/badges.py")
+    figures["page_badge_wall_cold_ms"] = round(_timed(at.run) * 1000, 1)
+    if at.exception:
+        raise SystemExit(f"page badge wall failed: {at.exception[0].message}")
+    figures["page_badge_wall_ms"] = round(
         statistics.median(_timed(at.run) * 1000 for _ in range(repeat)), 1
     )
     return figures

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import case, func
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.attendance.models import AttendanceRecord, ClassSession, TopicProgress
@@ -22,57 +22,87 @@ def _topic_competency(session: Session, institute_id: int, badges: list[Badge]) 
     topics = {t for b in badges for t in b.rule_topic_ids or []}
     if not topics:
         return set()
-    levels: dict[int, dict[int, float]] = defaultdict(dict)
-    for student_id, topic_id, competency in session.exec(
-        select(TopicProgress.student_id, TopicProgress.topic_id, TopicProgress.competency).where(
-            TopicProgress.institute_id == institute_id, col(TopicProgress.topic_id).in_(topics)
+    # Thresholds are above 0 (the service refuses others), so a student without a row for a
+    # topic, or below every rule's threshold on it, meets no rule that lists it.
+    lowest = min(b.rule_threshold for b in badges)
+    levels: dict[int, dict[int, float]] = defaultdict(dict)  # topic → student → competency
+    for topic_id, student_id, competency in session.exec(
+        select(TopicProgress.topic_id, TopicProgress.student_id, TopicProgress.competency).where(
+            TopicProgress.institute_id == institute_id,
+            col(TopicProgress.topic_id).in_(topics),
+            TopicProgress.competency + EPSILON >= lowest,
         )
     ):
-        levels[student_id][topic_id] = competency or 0
+        levels[topic_id][student_id] = competency or 0
     pairs = set()
     for b in badges:
-        wanted = b.rule_topic_ids or []
-        for student_id, by_topic in levels.items():
-            if wanted and all(by_topic.get(t, 0) + EPSILON >= b.rule_threshold for t in wanted):
-                pairs.add((student_id, b.id))
+        qualified: set[int] | None = None
+        for topic_id in b.rule_topic_ids or []:
+            meets = {
+                student_id
+                for student_id, competency in levels.get(topic_id, {}).items()
+                if competency + EPSILON >= b.rule_threshold
+            }
+            qualified = meets if qualified is None else qualified & meets
+        pairs |= {(student_id, b.id) for student_id in qualified or ()}
     return pairs
 
 
-def _assessment_percent(session: Session, institute_id: int, badges: list[Badge]) -> set:
-    subjects = {b.rule_subject_id for b in badges if b.rule_subject_id}
-    topics = {t for b in badges for t in b.rule_topic_ids or []}
+def _percent_by(session: Session, institute_id: int, key, ids: set[int]) -> dict:
+    """Per subject (or topic) in ids: each student's (sum of percentages, number of results)."""
+    if not ids:
+        return {}
     percent = func.coalesce(
         AssessmentResult.percentage, AssessmentResult.marks * 100.0 / Assessment.max_marks
     )
     rows = session.exec(
-        select(
-            AssessmentResult.student_id,
-            Assessment.subject_id,
-            Assessment.topic_id,
-            func.sum(percent),
-            func.count(AssessmentResult.id),
-        )
+        select(key, AssessmentResult.student_id, func.sum(percent), func.count(AssessmentResult.id))
         .join(Assessment, Assessment.id == AssessmentResult.assessment_id)
         .where(
             AssessmentResult.institute_id == institute_id,
             col(AssessmentResult.absent).is_(False),
             (col(AssessmentResult.percentage).is_not(None))
             | (col(AssessmentResult.marks).is_not(None)),
-            col(Assessment.subject_id).in_(subjects) | col(Assessment.topic_id).in_(topics),
+            col(key).in_(ids),
         )
-        .group_by(AssessmentResult.student_id, Assessment.subject_id, Assessment.topic_id)
-    ).all()
+        .group_by(key, AssessmentResult.student_id)
+    )
+    out: dict[int, list] = defaultdict(list)
+    for key_id, student_id, total, count in rows:
+        out[key_id].append((student_id, float(total or 0), count))
+    return out
+
+
+def _assessment_percent(session: Session, institute_id: int, badges: list[Badge]) -> set:
+    # Listed topics narrow a rule to them; otherwise the whole subject counts.
+    by_topic = _percent_by(
+        session,
+        institute_id,
+        Assessment.topic_id,
+        {t for b in badges for t in b.rule_topic_ids or []},
+    )
+    by_subject = _percent_by(
+        session,
+        institute_id,
+        Assessment.subject_id,
+        {b.rule_subject_id for b in badges if b.rule_subject_id and not b.rule_topic_ids},
+    )
     pairs = set()
     for b in badges:
+        groups = (
+            [by_topic.get(t, []) for t in b.rule_topic_ids]
+            if b.rule_topic_ids
+            else [by_subject.get(b.rule_subject_id, [])]
+        )
+        if len(groups) == 1:
+            for student_id, total, count in groups[0]:
+                if count and total / count + EPSILON >= b.rule_threshold:
+                    pairs.add((student_id, b.id))
+            continue
         totals: dict[int, list[float]] = defaultdict(lambda: [0.0, 0])
-        for student_id, subject_id, topic_id, total, count in rows:
-            # Listed topics narrow the rule to them; otherwise the whole subject counts.
-            if (
-                (topic_id in b.rule_topic_ids)
-                if b.rule_topic_ids
-                else (subject_id == b.rule_subject_id)
-            ):
-                totals[student_id][0] += float(total or 0)
+        for group in groups:
+            for student_id, total, count in group:
+                totals[student_id][0] += total
                 totals[student_id][1] += count
         for student_id, (total, count) in totals.items():
             if count and total / count + EPSILON >= b.rule_threshold:
@@ -82,29 +112,41 @@ def _assessment_percent(session: Session, institute_id: int, badges: list[Badge]
 
 def _attendance_percent(session: Session, institute_id: int, badges: list[Badge]) -> set:
     batches = {b.rule_batch_id for b in badges if b.rule_batch_id}
-    attended = func.sum(case((col(AttendanceRecord.status).in_(("present", "late")), 1), else_=0))
+    if not batches:
+        return set()
+    held = select(ClassSession.id).where(
+        ClassSession.institute_id == institute_id,
+        col(ClassSession.batch_id).in_(batches),
+        col(ClassSession.status).in_(("submitted", "closed")),
+    )
+    # The records are reached through the batches' sessions (the unique key starts with
+    # institute, session); grouping by batch first keeps SQLite from walking the whole
+    # institute's records along the (institute, student) index instead.
     rows = session.exec(
         select(
-            AttendanceRecord.student_id,
             ClassSession.batch_id,
-            attended,
+            AttendanceRecord.status,
+            AttendanceRecord.student_id,
             func.count(AttendanceRecord.id),
         )
         .join(ClassSession, ClassSession.id == AttendanceRecord.session_id)
         .where(
             AttendanceRecord.institute_id == institute_id,
-            col(ClassSession.batch_id).in_(batches),
-            col(ClassSession.status).in_(("submitted", "closed")),
+            col(AttendanceRecord.session_id).in_(held),
             AttendanceRecord.status != "excused",
         )
-        .group_by(AttendanceRecord.student_id, ClassSession.batch_id)
+        .group_by(ClassSession.batch_id, AttendanceRecord.status, AttendanceRecord.student_id)
     ).all()
+    tally: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for batch_id, status, student_id, count in rows:
+        counts = tally[batch_id][student_id]
+        counts[0] += count if status in ("present", "late") else 0
+        counts[1] += count
     pairs = set()
     for b in badges:
-        for student_id, batch_id, present, total in rows:
-            if batch_id == b.rule_batch_id and total:
-                if 100.0 * float(present or 0) / total + EPSILON >= b.rule_threshold:
-                    pairs.add((student_id, b.id))
+        for student_id, (present, total) in tally.get(b.rule_batch_id, {}).items():
+            if total and 100.0 * present / total + EPSILON >= b.rule_threshold:
+                pairs.add((student_id, b.id))
     return pairs
 
 

@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -322,20 +322,25 @@ def _grant(
             ).all()
         )
         fresh = sorted(pairs - existing)
-        rows = [
-            BadgeAward(
-                institute_id=institute_id,
-                student_id=s,
-                badge_id=b,
-                source=source,
-                awarded_by=by_user_id,
-                evidence=evidence,
-                request_id=request_id,
-                credential_id=new_credential_id(),
-            )
-            for s, b in fresh
-        ]
-        rows = _insert_awards(session, rows)
+        now = clock.now()
+        rows = _insert_awards(
+            session,
+            [
+                {
+                    "institute_id": institute_id,
+                    "student_id": s,
+                    "badge_id": b,
+                    "awarded_at": now,
+                    "awarded_by": by_user_id,
+                    "source": source,
+                    "request_id": request_id,
+                    "evidence": evidence,
+                    "credential_id": new_credential_id(),
+                    "needs_review": False,
+                }
+                for s, b in fresh
+            ],
+        )
         created.extend(rows)
         if not rows:
             break
@@ -376,20 +381,32 @@ def _grant(
     return created
 
 
-def _insert_awards(session: Session, rows: list[BadgeAward]) -> list[BadgeAward]:
-    """Insert awards; a concurrent replay that hits the unique key inserts nothing twice."""
+def _insert_awards(session: Session, rows: list[dict]) -> list[BadgeAward]:
+    """Insert awards (column dicts) in bulk; a concurrent replay that hits the unique key
+    inserts nothing twice."""
     if not rows:
         return []
     try:
         with session.begin_nested():
-            session.add_all(rows)
-            session.flush()
-        return rows
+            # A plain executemany (no RETURNING: drivers send it far faster), then the new rows
+            # read back by what only they share: this call's timestamp and credential ids.
+            session.execute(insert(BadgeAward), rows)
+        ours = {r["credential_id"] for r in rows}
+        found = session.scalars(
+            select(BadgeAward).where(
+                BadgeAward.institute_id == rows[0]["institute_id"],
+                col(BadgeAward.badge_id).in_({r["badge_id"] for r in rows}),
+                BadgeAward.awarded_at == rows[0]["awarded_at"],
+            )
+        )
+        return sorted(
+            (a for a in found if a.credential_id in ours), key=lambda a: (a.student_id, a.badge_id)
+        )
     except IntegrityError:
         pass
     kept = []
     for row in rows:
-        fresh = BadgeAward(**row.model_dump(exclude={"id"}))
+        fresh = BadgeAward(**row)
         try:
             with session.begin_nested():
                 session.add(fresh)
@@ -400,18 +417,24 @@ def _insert_awards(session: Session, rows: list[BadgeAward]) -> list[BadgeAward]
     return kept
 
 
+def _student_message(user_id: int, text: str, dedupe_key: str) -> dict:
+    return {
+        "channel": "in_app",
+        "recipient": str(user_id),
+        "recipient_user_id": user_id,
+        "subject": "Badges",
+        "text": text,
+        "dedupe_key": dedupe_key,
+    }
+
+
 def _notify_student(session: Session, student: Student, text: str, dedupe_key: str) -> None:
     if student.user_id is None:
         return
     notify_service.enqueue(
         session,
         institute_id=student.institute_id,
-        channel="in_app",
-        recipient=str(student.user_id),
-        recipient_user_id=student.user_id,
-        subject="Badges",
-        text=text,
-        dedupe_key=dedupe_key,
+        **_student_message(student.user_id, text, dedupe_key),
     )
 
 
@@ -482,28 +505,55 @@ def _after_awards(session: Session, actor: Actor | None, created: list[BadgeAwar
             select(Badge.id, Badge.name).where(col(Badge.id).in_({a.badge_id for a in created}))
         ).all()
     )
-    students = {
-        s.id: s
-        for s in session.exec(
-            select(Student).where(col(Student.id).in_({a.student_id for a in created}))
-        )
-    }
+    # In bulk: a rule run can award thousands at once.
+    accounts = dict(
+        session.exec(
+            select(Student.id, Student.user_id).where(
+                col(Student.id).in_({a.student_id for a in created})
+            )
+        ).all()
+    )
+    audit.record_many(
+        session,
+        actor=actor,
+        action="badges.award",
+        institute_id=created[0].institute_id,
+        entries=[
+            {
+                "target_type": "badge_award",
+                "target_id": a.id,
+                "detail": {
+                    "badge": names[a.badge_id],
+                    "student_id": a.student_id,
+                    "source": a.source,
+                },
+            }
+            for a in created
+        ],
+    )
+    # One message per student for everything this action earned them (a badge and the higher
+    # badges it completed, or a night's rule awards), not one per badge.
+    earned: dict[int, list[BadgeAward]] = defaultdict(list)
     for a in created:
-        audit.record(
-            session,
-            actor=actor,
-            action="badges.award",
-            target_type="badge_award",
-            target_id=a.id,
-            institute_id=a.institute_id,
-            detail={"badge": names[a.badge_id], "student_id": a.student_id, "source": a.source},
-        )
-        _notify_student(
-            session,
-            students[a.student_id],
-            f"You earned the {names[a.badge_id]} badge.",
-            f"badge_award:{a.id}",
-        )
+        if accounts[a.student_id] is not None:
+            earned[a.student_id].append(a)
+    notify_service.enqueue_many(
+        session,
+        institute_id=created[0].institute_id,
+        messages=[
+            _student_message(
+                accounts[student_id],
+                f"You earned the {_and([names[a.badge_id] for a in awards])} "
+                f"badge{'s' if len(awards) > 1 else ''}.",
+                f"badge_award:{min(a.id for a in awards)}",
+            )
+            for student_id, awards in earned.items()
+        ],
+    )
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def revoke(session: Session, *, actor: Actor, award_id: int, reason: str) -> BadgeAward:

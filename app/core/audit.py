@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, Index, insert
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
@@ -76,6 +76,45 @@ def record(
     session.add(entry)
     session.flush()
     return entry
+
+
+def record_many(
+    session: Session,
+    *,
+    actor: Actor | None,
+    action: str,
+    entries: list[dict[str, Any]],
+    institute_id: int | None = None,
+    source: str | None = None,
+) -> int:
+    """Add many audit rows of one action in bulk (each entry: target_type, target_id, detail)
+    inside the caller's transaction; for jobs that act on thousands of rows at once."""
+    if not entries:
+        return 0
+    at = clock.now()
+    base = {
+        "institute_id": institute_id
+        if institute_id is not None
+        else (actor.institute_id if actor else None),
+        "at": at,
+        "actor_user_id": actor.user_id if actor else None,
+        "actor_role": str(actor.role) if actor else None,
+        "actor_name": actor.name if actor else None,
+        "action": action,
+        "source": source or (actor.source if actor else None),
+    }
+    rows = [
+        base
+        | {
+            "target_type": e.get("target_type"),
+            "target_id": None if e.get("target_id") is None else str(e["target_id"]),
+            "detail": _scrub(e.get("detail")),
+        }
+        for e in entries
+    ]
+    for start in range(0, len(rows), 1000):
+        session.execute(insert(AuditLog), rows[start : start + 1000])
+    return len(rows)
 
 
 def list_entries(

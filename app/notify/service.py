@@ -70,7 +70,11 @@ def enqueue(
     return row
 
 
-def _new_row(
+def _new_row(session: Session, **fields) -> Notification:
+    return Notification(**_new_values(session, **fields))
+
+
+def _new_values(
     session: Session,
     *,
     institute_id: int,
@@ -81,28 +85,33 @@ def _new_row(
     recipient_user_id: int | None,
     subject: str | None,
     blocked: set[str] | None = None,
-) -> Notification:
+) -> dict:
+    """Every column of a new outbox row (no model instance: bulk callers queue thousands)."""
     channel = Channel(channel).value
     if not dedupe_key:
         raise ValueError("a notification needs a dedupe key")
     now = clock.now()
-    row = Notification(
-        institute_id=institute_id,
-        channel=channel,
-        recipient=str(recipient or ""),
-        recipient_user_id=recipient_user_id,
-        subject=subject,
-        text=text[:MAX_TEXT],
-        dedupe_key=dedupe_key[:200],
-        status=Status.QUEUED.value,
-        next_attempt_at=now,
-        created_at=now,
-    )
+    row = {
+        "institute_id": institute_id,
+        "channel": channel,
+        "recipient": str(recipient or ""),
+        "recipient_user_id": recipient_user_id,
+        "subject": subject,
+        "text": text[:MAX_TEXT],
+        "dedupe_key": dedupe_key[:200],
+        "status": Status.QUEUED.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": None,
+        "sent_at": None,
+        "read_at": None,
+        "created_at": now,
+    }
     if channel == Channel.IN_APP.value:
-        row.status, row.sent_at = Status.SENT.value, now
+        row["status"], row["sent_at"] = Status.SENT.value, now
     elif channel == Channel.TELEGRAM.value:
         if not recipient:
-            row.status, row.last_error = (
+            row["status"], row["last_error"] = (
                 Status.SUPPRESSED.value,
                 "No Telegram chat is linked to this recipient.",
             )
@@ -119,12 +128,15 @@ def _new_row(
                 is not None
             )
             if is_blocked:
-                row.status, row.last_error = (
+                row["status"], row["last_error"] = (
                     Status.SUPPRESSED.value,
                     "The recipient has blocked the bot.",
                 )
     else:
-        row.status, row.last_error = Status.SUPPRESSED.value, "Email delivery is not available yet."
+        row["status"], row["last_error"] = (
+            Status.SUPPRESSED.value,
+            "Email delivery is not available yet.",
+        )
     return row
 
 
@@ -154,18 +166,19 @@ def enqueue_many(session: Session, *, institute_id: int, messages: list[dict]) -
         if m["dedupe_key"] in existing or m["dedupe_key"] in seen:
             continue
         seen.add(m["dedupe_key"])
-        row = _new_row(
-            session,
-            institute_id=institute_id,
-            channel=m["channel"],
-            recipient=m.get("recipient"),
-            text=m["text"],
-            dedupe_key=m["dedupe_key"],
-            recipient_user_id=m.get("recipient_user_id"),
-            subject=m.get("subject"),
-            blocked=blocked,
+        rows.append(
+            _new_values(
+                session,
+                institute_id=institute_id,
+                channel=m["channel"],
+                recipient=m.get("recipient"),
+                text=m["text"],
+                dedupe_key=m["dedupe_key"],
+                recipient_user_id=m.get("recipient_user_id"),
+                subject=m.get("subject"),
+                blocked=blocked,
+            )
         )
-        rows.append(row.model_dump(exclude={"id"}))
     for start in range(0, len(rows), 1000):
         session.execute(insert(Notification), rows[start : start + 1000])
     session.flush()

@@ -5,7 +5,9 @@ from sqlmodel import select
 
 from app.badges import service
 from app.badges.models import BadgeAward
+from app.core.audit import AuditLog
 from app.core.errors import Conflict, ValidationError
+from app.notify.models import Notification
 from tests.badges.world import build, catalog
 
 
@@ -105,3 +107,24 @@ def test_catalog_refuses_a_broken_tree(db):
     with db.scope(a) as s:
         tree = [b.name for b in service.catalog(s, actor=a)]
     assert tree[:3] == ["Data Literacy", "Statistics", "Mean"]
+
+
+def test_one_message_per_student_names_every_badge_earned_and_each_award_is_audited(db):
+    w = catalog(db, build(db, students=1))
+    pupil = w.students[0]
+    give(db, w, pupil, "M1", "M4", "C")
+    give(db, w, pupil, "M2")  # completes Statistics, and with it the program
+    with db.scope(institute_id=w.institute.id) as s:
+        texts = [
+            n.text
+            for n in s.exec(
+                select(Notification)
+                .where(Notification.recipient_user_id == w.student_users[0].id)
+                .order_by(Notification.id)
+            )
+        ]
+        audited = s.exec(select(AuditLog.target_id).where(AuditLog.action == "badges.award")).all()
+        awards = s.exec(select(BadgeAward.id).where(BadgeAward.student_id == pupil.id)).all()
+    assert texts[-1] == "You earned the Median, Statistics and Data Literacy badges."
+    assert len(texts) == 4  # one per action, not one per badge
+    assert sorted(audited) == sorted(str(a) for a in awards)
