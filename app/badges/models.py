@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
@@ -77,6 +77,16 @@ class BadgeRequest(SQLModel, table=True):
     __table_args__ = (
         Index("ix_badge_requests_institute_id_status", "institute_id", "status", "created_at"),
         Index("ix_badge_requests_institute_id_student_id", "institute_id", "student_id"),
+        # One pending request per student and badge, even when two requests race.
+        Index(
+            "uq_badge_requests_one_pending",
+            "institute_id",
+            "student_id",
+            "badge_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
         CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
     )
 

@@ -26,14 +26,25 @@ default 40%) the last two tests the student sat (at any time, not only in the wi
 The engine reads attendance, coursework and fees, and writes only `student_risk_profiles`,
 `student_risk_events` (each level change) and, for each transition into HIGH, one `student_risk`
 pending action.
+
+How it stays fast: one SELECT per pass joins the active students to one grouped subquery per
+factor (attendance goes from the window's sessions to their marks through the (institute,
+session) index). The daily job reads every institute in one pass, then writes each institute in
+its own transaction. Each profile carries a fingerprint of everything it shows; only profiles
+whose fingerprint changed are written (one upsert statement), so a quiet day writes almost
+nothing. Reasons are formatted only for the profiles being written.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 
-from sqlalchemy import case, delete, func, insert
+from sqlalchemy import case, delete, func, insert, text
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from app.academics.models import BatchMembership, Student
@@ -58,130 +69,244 @@ def settings_for(session: Session, institute_id: int) -> RiskSettings:
 
 @dataclass
 class Assessed:
+    """One student's result. The plain-language reasons are built on first use from the facts
+    kept here, so a recompute that changes nothing never formats a sentence."""
+
     student_id: int
     name: str
     score: float | None
     level: str
     subscores: dict[str, float | None]
-    flags: list[str] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)
+    flags: list[str]
+    facts: tuple
+    settings: RiskSettings = field(repr=False)
+    window: int = 30
+    currency: str = "INR"
+    context: int = 0
+
+    @cached_property
+    def reasons(self) -> list[str]:
+        return explain(self)
+
+    @cached_property
+    def digest(self) -> str:
+        """Equal digests ⇔ the stored profile would be identical (values, flags, reasons).
+        Built from numbers only (stable across processes) plus the institute's context."""
+        att, hw, fee, test, last = self.facts
+        # Numbers only: hash() of ints and floats is the same in every process (of None and
+        # of strings it is not), so absent values are written as -1.
+        seen = (
+            -1 if self.score is None else self.score,
+            LEVEL_CODE[self.level],
+            *(-1 if v is None else v for v in self.subscores.values()),
+            sum(FLAG_BIT[f] for f in self.flags),
+            att or (-1, -1),
+            hw or (-1, -1),
+            (fee.open_minor, fee.overdue_minor, fee.days_overdue) if fee else (-1, -1, -1),
+            test or (-1, -1),
+            (*last, -1, -1),
+            self.context,
+        )
+        return f"{hash(seen) & 0xFFFFFFFFFFFFFFFF:016x}"
+
+
+LEVEL_CODE = {"LOW": 1, "MEDIUM": 2, "HIGH": 3}
+FLAG_BIT = {"attendance": 1, "fees": 2, "tests": 4}
+
+
+def _context(settings: RiskSettings, currency: str) -> int:
+    """What else the reasons depend on (window, thresholds, weights, currency), as a stable
+    number computed once per institute."""
+    text = repr(
+        (
+            settings.window_days,
+            settings.attendance_flag_percent,
+            settings.fee_overdue_flag_days,
+            settings.pass_percent,
+            tuple(_weights(settings).values()),
+            currency,
+        )
+    )
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
 
 
 @dataclass(frozen=True)
 class Inputs:
-    """Everything the engine reads for one institute, gathered in a handful of grouped queries."""
+    """Everything the engine reads for one institute: per active student, their name and the
+    facts (attendance, homework, fees, tests, last two tests), read in one grouped query."""
 
     students: dict[int, str]
-    attendance: dict[int, tuple[int, int]]  # present-or-late, taken
-    homework: dict[int, tuple[int, int]]  # on time, due
-    fees: dict[int, fee_reports.FeeStanding]
-    tests: dict[int, tuple[float, int]]  # mean percentage, count
-    last_two: dict[int, list[float]]  # most recent first
+    facts: dict[int, tuple]
     currency: str
 
 
+def _among(column, ids: list[int]):
+    return column == ids[0] if len(ids) == 1 else col(column).in_(ids)
+
+
 def gather(session: Session, *, institute_id: int, today: date, window_days: int) -> Inputs:
+    """The inputs of one institute (the "Recompute now" button, the settings preview)."""
+    return gather_many(session, institute_ids=[institute_id], today=today, window_days=window_days)[
+        institute_id
+    ]
+
+
+def gather_many(
+    session: Session, *, institute_ids: list[int], today: date, window_days: int
+) -> dict[int, Inputs]:
+    """The inputs of several institutes that share a window, in one statement: each factor is
+    a grouped subquery over the window, joined to the active students (the daily job reads
+    every institute in one pass instead of one pass each)."""
     start = today - timedelta(days=window_days - 1)
-    students = dict(
-        session.exec(
-            select(Student.id, Student.name).where(
-                Student.institute_id == institute_id, Student.status == "active"
-            )
-        ).all()
-    )
     counted = case((AttendanceRecord.status.in_(["present", "late"]), 1), else_=0)
     taken = case((AttendanceRecord.status != "excused", 1), else_=0)
-    attendance = {
-        sid: (int(p), int(t))
-        for sid, p, t in session.exec(
-            select(AttendanceRecord.student_id, func.sum(counted), func.sum(taken))
-            .join(ClassSession, ClassSession.id == AttendanceRecord.session_id)
-            .where(
-                AttendanceRecord.institute_id == institute_id,
-                ClassSession.institute_id == institute_id,
-                ClassSession.date >= start,
-                ClassSession.date <= today,
-            )
-            .group_by(AttendanceRecord.student_id)
-        ).all()
-        if t
-    }
-    homework = {
-        sid: (int(on_time or 0), int(n))
-        for sid, on_time, n in session.exec(
-            select(
-                HomeworkSubmission.student_id,
-                func.sum(case((col(HomeworkSubmission.on_time).is_(True), 1), else_=0)),
-                func.count(),
-            )
-            .join(Homework, Homework.id == HomeworkSubmission.homework_id)
-            .where(
-                HomeworkSubmission.institute_id == institute_id,
-                Homework.institute_id == institute_id,
-                Homework.due_on >= start,
-                Homework.due_on < today,
-            )
-            .group_by(HomeworkSubmission.student_id)
-        ).all()
-    }
-    sat_on = func.coalesce(AssessmentResult.scheduled_on, Assessment.held_on)
-    sat = (
-        select(AssessmentResult.student_id, AssessmentResult.percentage)
-        .join(Assessment, Assessment.id == AssessmentResult.assessment_id)
-        .where(
-            AssessmentResult.institute_id == institute_id,
-            Assessment.institute_id == institute_id,
-            col(AssessmentResult.percentage).is_not(None),
-            col(AssessmentResult.absent).is_(False),
-            sat_on <= today,
+    # Sessions of the window first, then their marks through the (institute, session) index:
+    # a few index probes per session instead of a scan of every mark ever taken.
+    attendance = (
+        select(
+            AttendanceRecord.student_id.label("student_id"),
+            func.sum(counted).label("present"),
+            func.sum(taken).label("taken"),
         )
+        .select_from(ClassSession)
+        .join(
+            AttendanceRecord,
+            (AttendanceRecord.institute_id == ClassSession.institute_id)
+            & (AttendanceRecord.session_id == ClassSession.id),
+        )
+        .where(
+            _among(ClassSession.institute_id, institute_ids),
+            ClassSession.date >= start,
+            ClassSession.date <= today,
+        )
+        .group_by(AttendanceRecord.student_id)
+        .subquery("att")
     )
-    tests = {
-        sid: (float(mean), int(n))
-        for sid, mean, n in session.exec(
-            select(
-                AssessmentResult.student_id,
-                func.avg(AssessmentResult.percentage),
-                func.count(),
-            )
-            .join(Assessment, Assessment.id == AssessmentResult.assessment_id)
-            .where(
-                AssessmentResult.institute_id == institute_id,
-                Assessment.institute_id == institute_id,
-                col(AssessmentResult.percentage).is_not(None),
-                col(AssessmentResult.absent).is_(False),
-                sat_on >= start,
-                sat_on <= today,
-            )
-            .group_by(AssessmentResult.student_id)
-        ).all()
-    }
+    homework = (
+        select(
+            HomeworkSubmission.student_id.label("student_id"),
+            func.sum(case((col(HomeworkSubmission.on_time).is_(True), 1), else_=0)).label(
+                "on_time"
+            ),
+            func.count().label("due"),
+        )
+        .select_from(Homework)
+        .join(
+            HomeworkSubmission,
+            (HomeworkSubmission.institute_id == Homework.institute_id)
+            & (HomeworkSubmission.homework_id == Homework.id),
+        )
+        .where(
+            _among(Homework.institute_id, institute_ids),
+            Homework.due_on >= start,
+            Homework.due_on < today,
+        )
+        .group_by(HomeworkSubmission.student_id)
+        .subquery("hw")
+    )
+    sat_on = func.coalesce(AssessmentResult.scheduled_on, Assessment.held_on)
     ranked = (
-        sat.add_columns(
+        select(
+            AssessmentResult.student_id,
+            AssessmentResult.percentage,
+            sat_on.label("sat_on"),
             func.row_number()
             .over(
                 partition_by=AssessmentResult.student_id,
                 order_by=(sat_on.desc(), col(AssessmentResult.id).desc()),
             )
-            .label("rn")
+            .label("rn"),
         )
-    ).subquery()
-    last_two: dict[int, list[float]] = {}
-    for sid, percentage in session.exec(
-        select(ranked.c.student_id, ranked.c.percentage)
-        .where(ranked.c.rn <= 2)
-        .order_by(ranked.c.student_id, ranked.c.rn)
-    ).all():
-        last_two.setdefault(sid, []).append(float(percentage))
-    return Inputs(
-        students=students,
-        attendance=attendance,
-        homework=homework,
-        fees=fee_reports.fee_standing(session, institute_id=institute_id, today=today),
-        tests=tests,
-        last_two=last_two,
-        currency=session.get(Institute, institute_id).currency,
+        .join(
+            Assessment,
+            (Assessment.institute_id == AssessmentResult.institute_id)
+            & (Assessment.id == AssessmentResult.assessment_id),
+        )
+        .where(
+            _among(AssessmentResult.institute_id, institute_ids),
+            col(AssessmentResult.percentage).is_not(None),
+            col(AssessmentResult.absent).is_(False),
+            sat_on <= today,
+        )
+        .subquery("ranked")
     )
+    # One pass over the sittings gives both the window's mean and the last two tests.
+    in_window = ranked.c.sat_on >= start
+    tests = (
+        select(
+            ranked.c.student_id,
+            func.sum(case((in_window, ranked.c.percentage), else_=0)).label("total"),
+            func.sum(case((in_window, 1), else_=0)).label("n"),
+            func.max(case((ranked.c.rn == 1, ranked.c.percentage))).label("first"),
+            func.max(case((ranked.c.rn == 2, ranked.c.percentage))).label("second"),
+        )
+        .group_by(ranked.c.student_id)
+        .subquery("tests")
+    )
+    fees = fee_reports.standing_query(institute_ids=institute_ids, today=today)
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                Student.institute_id,
+                Student.id,
+                Student.name,
+                attendance.c.present,
+                attendance.c.taken,
+                homework.c.on_time,
+                homework.c.due,
+                fees.c.open_minor,
+                fees.c.overdue_minor,
+                fees.c.oldest_due,
+                tests.c.total,
+                tests.c.n,
+                tests.c.first,
+                tests.c.second,
+            )
+            .outerjoin(attendance, attendance.c.student_id == Student.id)
+            .outerjoin(homework, homework.c.student_id == Student.id)
+            .outerjoin(fees, fees.c.student_id == Student.id)
+            .outerjoin(tests, tests.c.student_id == Student.id)
+            .where(_among(Student.institute_id, institute_ids), Student.status == "active")
+        )
+        .all()
+    )
+    currencies = dict(
+        session.exec(
+            select(Institute.id, Institute.currency).where(_among(Institute.id, institute_ids))
+        ).all()
+    )
+    names: dict[int, dict[int, str]] = {i: {} for i in institute_ids}
+    facts: dict[int, dict[int, tuple]] = {i: {} for i in institute_ids}
+    standing_of = fee_reports.standing_of
+    for (
+        iid,
+        sid,
+        name,
+        present,
+        tkn,
+        on_time,
+        due,
+        open_m,
+        overdue,
+        oldest,
+        total,
+        n,
+        p1,
+        p2,
+    ) in rows:
+        names[iid][sid] = name
+        facts[iid][sid] = (
+            (int(present), int(tkn)) if tkn else None,
+            (int(on_time or 0), int(due)) if due else None,
+            standing_of(open_m, overdue, oldest, today) if open_m is not None else None,
+            (float(total) / int(n), int(n)) if n else None,
+            tuple(float(p) for p in (p1, p2) if p is not None),
+        )
+    return {
+        iid: Inputs(students=names[iid], facts=facts[iid], currency=currencies[iid])
+        for iid in institute_ids
+    }
 
 
 def _pct(value: float) -> str:
@@ -205,90 +330,52 @@ def level_of(score: float | None, settings: RiskSettings) -> str:
     return "MEDIUM" if score >= settings.medium_min else "HIGH"
 
 
-def assess(inputs: Inputs, settings: RiskSettings) -> list[Assessed]:
-    """Score every active student from the gathered inputs (pure: no database)."""
-    weights = {
+def _weights(settings: RiskSettings) -> dict[str, int]:
+    return {
         "attendance": settings.weight_attendance,
         "homework": settings.weight_homework,
         "fees": settings.weight_fees,
         "tests": settings.weight_tests,
     }
+
+
+def assess(inputs: Inputs, settings: RiskSettings) -> list[Assessed]:
+    """Score every active student from the gathered inputs (pure: no database)."""
+    weights = _weights(settings)
+    attendance_flag = settings.attendance_flag_percent
+    fee_flag_days = settings.fee_overdue_flag_days
+    pass_percent = settings.pass_percent
+    low_min, medium_min = settings.low_min, settings.medium_min
     window = settings.window_days
+    context = _context(settings, inputs.currency)
     out = []
+    facts = inputs.facts
     for sid, name in inputs.students.items():
-        sub: dict[str, float | None] = dict.fromkeys(FACTORS)
-        reasons, flags, critical = [], [], []
-        if sid in inputs.attendance:
-            present, taken = inputs.attendance[sid]
-            sub["attendance"] = 100.0 * present / taken
-            reasons.append(
-                f"Attendance: present or late at {present} of {taken} sessions "
-                f"({_pct(sub['attendance'])})."
-            )
-            if sub["attendance"] < settings.attendance_flag_percent:
-                flags.append("attendance")
-                critical.append(
-                    f"Critical: attendance {_pct(sub['attendance'])} is below "
-                    f"{_pct(settings.attendance_flag_percent)}."
-                )
-        else:
-            reasons.append(f"No classes taken in the last {window} days: attendance not counted.")
-        if sid in inputs.homework:
-            on_time, due = inputs.homework[sid]
-            sub["homework"] = 100.0 * on_time / due
-            reasons.append(
-                f"Homework: {on_time} of {due} handed in on time ({_pct(sub['homework'])})."
-            )
-        else:
-            reasons.append(f"No homework due in the last {window} days: homework not counted.")
-        if sid in inputs.fees:
-            standing = inputs.fees[sid]
-            sub["fees"] = fee_subscore(standing)
-            if standing.overdue_minor:
-                owed = format_money(standing.overdue_minor, inputs.currency)
-                reasons.append(
-                    f"Fees: {owed} overdue for {standing.days_overdue} days "
-                    f"(fees score {_pct(sub['fees'])})."
-                )
-                if standing.days_overdue > settings.fee_overdue_flag_days:
-                    flags.append("fees")
-                    critical.append(
-                        f"Critical: fees of {owed} overdue for {standing.days_overdue} days "
-                        f"(more than {settings.fee_overdue_flag_days})."
-                    )
-            else:
-                reasons.append("Fees: nothing overdue.")
-        else:
-            reasons.append("No fees billed: fees not counted.")
-        if sid in inputs.tests:
-            mean, count = inputs.tests[sid]
-            sub["tests"] = mean
-            reasons.append(f"Tests: average {_pct(mean)} over {count} in the last {window} days.")
-        else:
-            reasons.append(f"No tests in the last {window} days: tests not counted.")
-        last = inputs.last_two.get(sid, [])
-        if len(last) == 2 and all(p < settings.pass_percent for p in last):
+        att, hw, fee, test, last = facts[sid]
+        sub: dict[str, float | None] = {
+            "attendance": 100.0 * att[0] / att[1] if att else None,
+            "homework": 100.0 * hw[0] / hw[1] if hw else None,
+            "fees": fee_subscore(fee) if fee else None,
+            "tests": test[0] if test else None,
+        }
+        flags = []
+        if att and sub["attendance"] < attendance_flag:
+            flags.append("attendance")
+        if fee and fee.overdue_minor and fee.days_overdue > fee_flag_days:
+            flags.append("fees")
+        if len(last) == 2 and all(p < pass_percent for p in last):
             flags.append("tests")
-            critical.append(
-                f"Critical: failed the last two tests ({_pct(last[0])}, {_pct(last[1])}; "
-                f"pass mark {_pct(settings.pass_percent)})."
-            )
-        counted = {k: v for k, v in sub.items() if v is not None and weights[k] > 0}
-        total_weight = sum(weights[k] for k in counted)
-        score = (
-            round(sum(weights[k] * v for k, v in counted.items()) / total_weight, 2)
-            if total_weight
-            else None
-        )
-        if score is None:
-            reasons.insert(0, "Not enough data yet to score.")
-        elif len(counted) < len(FACTORS):
-            reasons.append(
-                "Score from "
-                + ", ".join(counted)
-                + " only; their weights are rescaled to add up to 100%."
-            )
-        level = level_of(score, settings)
+        total_weight = 0
+        weighted = 0.0
+        for key, value in sub.items():
+            if value is not None and weights[key] > 0:
+                total_weight += weights[key]
+                weighted += weights[key] * value
+        score = round(weighted / total_weight, 2) if total_weight else None
+        if score is None or score >= low_min:
+            level = "LOW"
+        else:
+            level = "MEDIUM" if score >= medium_min else "HIGH"
         if flags and level == "LOW":
             level = "MEDIUM"
         out.append(
@@ -299,10 +386,79 @@ def assess(inputs: Inputs, settings: RiskSettings) -> list[Assessed]:
                 level=level,
                 subscores={k: (round(v, 2) if v is not None else None) for k, v in sub.items()},
                 flags=flags,
-                reasons=critical + reasons,
+                facts=(att, hw, fee, test, last),
+                settings=settings,
+                window=window,
+                currency=inputs.currency,
+                context=context,
             )
         )
     return out
+
+
+def explain(result: Assessed) -> list[str]:
+    """The plain-language reasons of one result: critical flags first, then each factor (what
+    counted, what did not and why), then how the score was made."""
+    settings, window = result.settings, result.window
+    att, hw, fee, test, last = result.facts
+    sub = result.subscores
+    reasons, critical = [], []
+    if att:
+        present, taken = att
+        reasons.append(
+            f"Attendance: present or late at {present} of {taken} sessions "
+            f"({_pct(100.0 * present / taken)})."
+        )
+        if "attendance" in result.flags:
+            critical.append(
+                f"Critical: attendance {_pct(100.0 * present / taken)} is below "
+                f"{_pct(settings.attendance_flag_percent)}."
+            )
+    else:
+        reasons.append(f"No classes taken in the last {window} days: attendance not counted.")
+    if hw:
+        on_time, due = hw
+        reasons.append(
+            f"Homework: {on_time} of {due} handed in on time ({_pct(100.0 * on_time / due)})."
+        )
+    else:
+        reasons.append(f"No homework due in the last {window} days: homework not counted.")
+    if fee:
+        if fee.overdue_minor:
+            owed = format_money(fee.overdue_minor, result.currency)
+            reasons.append(
+                f"Fees: {owed} overdue for {fee.days_overdue} days "
+                f"(fees score {_pct(fee_subscore(fee))})."
+            )
+            if "fees" in result.flags:
+                critical.append(
+                    f"Critical: fees of {owed} overdue for {fee.days_overdue} days "
+                    f"(more than {settings.fee_overdue_flag_days})."
+                )
+        else:
+            reasons.append("Fees: nothing overdue.")
+    else:
+        reasons.append("No fees billed: fees not counted.")
+    if test:
+        mean, count = test
+        reasons.append(f"Tests: average {_pct(mean)} over {count} in the last {window} days.")
+    else:
+        reasons.append(f"No tests in the last {window} days: tests not counted.")
+    if "tests" in result.flags:
+        critical.append(
+            f"Critical: failed the last two tests ({_pct(last[0])}, {_pct(last[1])}; "
+            f"pass mark {_pct(settings.pass_percent)})."
+        )
+    weights = _weights(settings)
+    counted = [k for k, v in sub.items() if v is not None and weights[k] > 0]
+    if result.score is None:
+        reasons.insert(0, "Not enough data yet to score.")
+    elif len(counted) < len(FACTORS):
+        reasons.append(
+            "Score from " + ", ".join(counted) + " only; their weights are rescaled to add up "
+            "to 100%."
+        )
+    return critical + reasons
 
 
 @dataclass(frozen=True)
@@ -311,34 +467,92 @@ class RecomputeResult:
     levels: dict[str, int]
     events: int
     actions: int
+    written: int = 0
 
 
-def recompute_institute(
-    session: Session, *, institute_id: int, now: datetime | None = None
+PROFILE_COLUMNS = (
+    "score",
+    "level",
+    *FACTORS,
+    "flags",
+    "reasons",
+    "computed_at",
+    "digest",
+)
+
+
+_PG_UPSERT = text(
+    """
+    INSERT INTO student_risk_profiles
+        (institute_id, student_id, score, level, attendance, homework, fees, tests,
+         flags, reasons, computed_at, digest)
+    SELECT institute_id, student_id, score, level, attendance, homework, fees, tests,
+           flags, reasons, computed_at, digest
+    FROM json_to_recordset(CAST(:rows AS json)) AS r(
+        institute_id integer, student_id integer, score double precision, level varchar,
+        attendance double precision, homework double precision, fees double precision,
+        tests double precision, flags json, reasons json, computed_at timestamptz,
+        digest varchar)
+    ON CONFLICT (institute_id, student_id) DO UPDATE SET
+        score = excluded.score, level = excluded.level, attendance = excluded.attendance,
+        homework = excluded.homework, fees = excluded.fees, tests = excluded.tests,
+        flags = excluded.flags, reasons = excluded.reasons,
+        computed_at = excluded.computed_at, digest = excluded.digest
+    """
+)
+
+
+def _upsert_profiles(session: Session, rows: list[dict]) -> None:
+    """Insert or replace profiles by (institute, student). PostgreSQL gets every row in one
+    statement (one JSON document, unpacked by json_to_recordset); SQLite runs the same upsert
+    as an executemany."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        document = json.dumps(
+            [r | {"computed_at": r["computed_at"].isoformat()} for r in rows],
+            ensure_ascii=False,
+        )
+        conn.execute(_PG_UPSERT, {"rows": document})
+        return
+    stmt = sqlite_insert(StudentRiskProfile.__table__)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["institute_id", "student_id"],
+            set_={c: stmt.excluded[c] for c in PROFILE_COLUMNS},
+        ),
+        rows,
+    )
+
+
+def apply(
+    session: Session, *, institute_id: int, results: list[Assessed], now: datetime
 ) -> RecomputeResult:
-    """Score every active student of one institute and store the profiles; record level
-    changes; open one `student_risk` action per transition into HIGH."""
-    now = now or clock.now()
-    institute = session.get(Institute, institute_id)
-    today = clock.today_in(institute.timezone)
-    settings = settings_for(session, institute_id)
-    results = assess(
-        gather(session, institute_id=institute_id, today=today, window_days=settings.window_days),
-        settings,
-    )
-    previous = dict(
-        session.exec(
-            select(StudentRiskProfile.student_id, StudentRiskProfile.level).where(
-                StudentRiskProfile.institute_id == institute_id
-            )
-        ).all()
-    )
-    session.execute(
-        delete(StudentRiskProfile).where(StudentRiskProfile.institute_id == institute_id)
-    )
-    if results:
+    """Store one institute's results: write only the profiles that changed, drop those of
+    students no longer active, record level changes, and open one `student_risk` action per
+    transition into HIGH."""
+    previous = {
+        sid: (level, digest)
+        for sid, level, digest in session.connection()
+        .execute(
+            select(
+                StudentRiskProfile.student_id, StudentRiskProfile.level, StudentRiskProfile.digest
+            ).where(StudentRiskProfile.institute_id == institute_id)
+        )
+        .all()
+    }
+    current = {r.student_id for r in results}
+    gone = [sid for sid in previous if sid not in current]
+    for n in range(0, len(gone), 500):
         session.execute(
-            insert(StudentRiskProfile),
+            delete(StudentRiskProfile).where(
+                StudentRiskProfile.institute_id == institute_id,
+                col(StudentRiskProfile.student_id).in_(gone[n : n + 500]),
+            )
+        )
+    stale = [r for r in results if previous.get(r.student_id, (None, None))[1] != r.digest]
+    if stale:
+        _upsert_profiles(
+            session,
             [
                 {
                     "institute_id": institute_id,
@@ -349,11 +563,12 @@ def recompute_institute(
                     "flags": r.flags,
                     "reasons": r.reasons,
                     "computed_at": now,
+                    "digest": r.digest,
                 }
-                for r in results
+                for r in stale
             ],
         )
-    changed = [r for r in results if previous.get(r.student_id) != r.level]
+    changed = [r for r in results if previous.get(r.student_id, (None, None))[0] != r.level]
     if changed:
         session.execute(
             insert(StudentRiskEvent),
@@ -361,7 +576,7 @@ def recompute_institute(
                 {
                     "institute_id": institute_id,
                     "student_id": r.student_id,
-                    "from_level": previous.get(r.student_id),
+                    "from_level": previous.get(r.student_id, (None, None))[0],
                     "to_level": r.level,
                     "score": r.score,
                     "created_at": now,
@@ -402,4 +617,38 @@ def recompute_institute(
     levels = dict.fromkeys(("LOW", "MEDIUM", "HIGH"), 0)
     for r in results:
         levels[r.level] += 1
-    return RecomputeResult(len(results), levels, len(changed), actions)
+    return RecomputeResult(len(results), levels, len(changed), actions, len(stale))
+
+
+def recompute_institute(
+    session: Session, *, institute_id: int, now: datetime | None = None
+) -> RecomputeResult:
+    """Score every active student of one institute and store what changed; record level
+    changes; open one `student_risk` action per transition into HIGH."""
+    now = now or clock.now()
+    institute = session.get(Institute, institute_id)
+    today = clock.today_in(institute.timezone)
+    settings = settings_for(session, institute_id)
+    inputs = gather(
+        session, institute_id=institute_id, today=today, window_days=settings.window_days
+    )
+    return apply(session, institute_id=institute_id, results=assess(inputs, settings), now=now)
+
+
+def assess_all(session: Session) -> dict[int, list[Assessed]]:
+    """Every institute's results, read in one pass per distinct (today, window) — usually one:
+    the daily job's read side, under a system session."""
+    institutes = session.exec(select(Institute.id, Institute.timezone).order_by(Institute.id)).all()
+    settings = {row.institute_id: row for row in session.exec(select(RiskSettings)).all()}
+    groups: dict[tuple[date, int], list[int]] = {}
+    for iid, tz in institutes:
+        config = settings.get(iid) or RiskSettings(institute_id=iid)
+        settings[iid] = config
+        groups.setdefault((clock.today_in(tz), config.window_days), []).append(iid)
+    out: dict[int, list[Assessed]] = {}
+    for (today, window), ids in groups.items():
+        for iid, inputs in gather_many(
+            session, institute_ids=ids, today=today, window_days=window
+        ).items():
+            out[iid] = assess(inputs, settings[iid])
+    return out

@@ -1,26 +1,29 @@
-"""The daily risk recompute: every institute, one set-based pass each, in its own transaction."""
+"""The daily risk recompute: every institute read in one set-based pass, then each institute's
+changes written in its own transaction."""
 
 from __future__ import annotations
 
-from sqlmodel import select
-
+from app.core import clock
 from app.core.db import session_scope
-from app.identity.models import Institute
 from app.risk import engine as risk_engine
 from app.worker.registry import Job, day_period
 
 
 def student_risk_recompute(*, engine=None) -> dict:
-    totals = {"institutes": 0, "students": 0, "events": 0, "actions": 0}
+    totals = {"institutes": 0, "students": 0, "events": 0, "actions": 0, "written": 0}
+    now = clock.now()
     with session_scope(system=True, engine=engine) as session:
-        ids = list(session.exec(select(Institute.id).order_by(Institute.id)))
-    for institute_id in ids:
+        results = risk_engine.assess_all(session)
+    for institute_id, assessed in results.items():
         with session_scope(institute_id=institute_id, engine=engine) as session:
-            result = risk_engine.recompute_institute(session, institute_id=institute_id)
+            result = risk_engine.apply(
+                session, institute_id=institute_id, results=assessed, now=now
+            )
         totals["institutes"] += 1
         totals["students"] += result.students
         totals["events"] += result.events
         totals["actions"] += result.actions
+        totals["written"] += result.written
     return totals
 
 

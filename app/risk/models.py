@@ -55,7 +55,11 @@ class StudentRiskProfile(SQLModel, table=True):
     tests: float | None = Field(default=None)
     flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # When these values were computed; a recompute that finds nothing changed leaves the row
+    # (and this time) alone, so the daily pass writes only what moved.
     computed_at: datetime = Field(default_factory=clock.now)
+    # Fingerprint of everything the profile shows (inputs, settings, result): equal → unchanged.
+    digest: str | None = Field(default=None, max_length=32)
 
 
 class StudentRiskEvent(SQLModel, table=True):

@@ -104,7 +104,10 @@ with students_tab:
                 col.metric(label, "no data" if value is None else f"{value:g}")
             for reason in r.reasons:
                 st.markdown(f"- {reason}")
-            st.caption(f"Computed {detail.computed_at:%d %b %Y %H:%M} UTC")
+            st.caption(
+                f"Scored {detail.computed_at:%d %b %Y %H:%M} UTC. Scores are recomputed every "
+                "morning and with Recompute now; a profile changes only when its numbers do."
+            )
             if detail.events:
                 table(
                     [

@@ -79,6 +79,28 @@ def test_student_cannot_request_twice_approve_or_see_others(db):
         service.request_badge(s, actor=a, badge_id=w.b["S1"], evidence_text="x")
 
 
+def test_the_database_keeps_one_pending_request_even_when_two_race(db):
+    # Two tabs that both passed the service's check still cannot leave two pending requests.
+    from sqlalchemy.exc import IntegrityError
+
+    from app.badges.models import BadgeRequest
+
+    w = catalog(db, build(db, students=1))
+    ask(db, w, 0, "M1")
+    twin = {
+        "institute_id": w.institute.id,
+        "student_id": w.students[0].id,
+        "badge_id": w.b["M1"],
+        "evidence_text": "again",
+    }
+    with pytest.raises(IntegrityError), db.scope(institute_id=w.institute.id) as s:
+        s.add(BadgeRequest(**twin))
+        s.flush()
+    with db.scope(institute_id=w.institute.id) as s:  # a decided one may sit beside it
+        s.add(BadgeRequest(**twin, status="rejected", reason="no"))
+        s.flush()
+
+
 def test_no_request_for_a_badge_already_held_and_teacher_scope(db):
     w = catalog(db, build(db, students=1))
     with db.scope(w.admin_actor) as s:

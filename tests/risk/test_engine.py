@@ -7,7 +7,7 @@ today (plus one due today and one older, neither counted).
 
 | student          | attendance    | homework   | fees                          | tests          | score                                      | level  | why                         |
 |------------------|---------------|------------|-------------------------------|----------------|--------------------------------------------|--------|-----------------------------|
-| Asha (all good)  | 10/10 = 100   | 4/4 = 100  | billed, not due = 100         | 90             | (4000+3000+2000+900)/100 = 99              | LOW    | old absence not counted     |
+| Asha (all good)  | 10/10 = 100   | 4/4 = 100  | billed, not due = 100         | 96,90,84 → 90  | (4000+3000+2000+900)/100 = 99              | LOW    | old absence not counted     |
 | Bala (no tests)  | 8/10 = 80     | 2/4 = 50   | billed, not due = 100         | —              | (3200+1500+2000)/90 = 74.44                | MEDIUM | rescaled; 80% is no flag    |
 | Chen             | —             | —          | —                             | 74.99          | 74.99                                      | MEDIUM | edge                        |
 | Dev              | —             | —          | —                             | 75             | 75                                         | LOW    | edge                        |
@@ -180,12 +180,13 @@ def build(db):
                 )
 
         test(TODAY - timedelta(days=50), {"Ines": 100})  # old pass: outside the window
+        test(TODAY - timedelta(days=20), {"Asha": 96})
         test(
             TODAY - timedelta(days=10),
             {"Asha": 90, "Chen": 74.99, "Dev": 75, "Esi": 49.99, "Femi": 50, "Gita": 100}
             | {"Hari": 100, "Ines": 30, "Kofi": 45},
         )
-        test(TODAY - timedelta(days=5), {"Ines": 35})
+        test(TODAY - timedelta(days=5), {"Ines": 35, "Asha": 84})
 
         term = fees.create_structure(
             s, actor=admin, name="Term", items=[{"name": "Tuition", "amount_minor": 600_00}]
@@ -256,8 +257,9 @@ def test_transitions_into_high_open_one_action_and_recovering_opens_none(db):
     assert sorted(a.student_id for a in actions) == sorted([ids["Esi"], ids["Kofi"]])
     assert all(a.batch_id for a in actions) and "HIGH risk" in actions[0].reason
 
-    with clock.frozen(NOW + timedelta(hours=1)):  # nothing changed: no events, no actions
-        assert jobs.student_risk_recompute(engine=db.engine)["events"] == 0
+    with clock.frozen(NOW + timedelta(hours=1)):  # nothing changed: nothing written at all
+        again = jobs.student_risk_recompute(engine=db.engine)
+    assert (again["events"], again["actions"], again["written"]) == (0, 0, 0)
 
     # Raising the HIGH line to 60 moves only Femi (50) into HIGH; the preview says so first.
     with db.scope(admin) as s:
@@ -272,6 +274,7 @@ def test_transitions_into_high_open_one_action_and_recovering_opens_none(db):
             "students": 12,
             "events": 0,
             "actions": 0,
+            "written": 0,
         }
     with db.scope(admin) as s:  # back to 50: Femi recovers to MEDIUM — an event, no action
         risk.update_settings(s, actor=admin, changes={"medium_min": 50})
@@ -346,3 +349,36 @@ def test_profiles_are_rewritten_not_duplicated(db):
             jobs.student_risk_recompute(engine=db.engine)
     with db.scope(system=True) as s:
         assert s.exec(select(func.count()).select_from(StudentRiskProfile)).one() == 12
+
+
+DIGEST_SCRIPT = """
+from app.fees.reports import FeeStanding
+from app.risk import engine
+from app.risk.models import RiskSettings
+
+inputs = engine.Inputs(
+    students={1: "Asha", 2: "Jo"},
+    facts={
+        1: ((8, 10), None, FeeStanding(600_00, 600_00, 12), (45.5, 2), (30.0, 35.0)),
+        2: (None, None, None, None, ()),
+    },
+    currency="INR",
+)
+print(",".join(r.digest for r in engine.assess(inputs, RiskSettings(institute_id=1))))
+"""
+
+
+def test_a_profile_fingerprint_is_the_same_in_every_process():
+    # The daily job rewrites only profiles whose fingerprint changed; a fingerprint that
+    # depended on the process (hash of None or of a string) would rewrite every row every day.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    run = [sys.executable, "-c", DIGEST_SCRIPT]
+    first = subprocess.run(run, cwd=root, capture_output=True, text=True, check=True).stdout
+    second = subprocess.run(
+        run, cwd=root, capture_output=True, text=True, check=True, env={"PYTHONHASHSEED": "7"}
+    ).stdout
+    assert first == second and len(first.split(",")) == 2
