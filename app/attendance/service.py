@@ -29,6 +29,7 @@ from app.attendance.models import (
     SessionStatus,
     TopicProgress,
 )
+from app.badges import rules as badge_rules
 from app.core import audit, clock
 from app.core.config import get_settings
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
@@ -653,7 +654,16 @@ def post_class_pipeline(
     streaks = _absence_streaks(
         session, row=row, batch=batch, absent=absent, threshold=rules.absence_streak_threshold
     )
-    return {"topic_progress": progress, "guardian_messages": messages, "streak_actions": streaks}
+    # Badges whose rules this class may now meet (attendance, competency) are awarded at once.
+    badges = badge_rules.after_attendance(
+        session, institute_id=row.institute_id, student_ids=set(marks)
+    )
+    return {
+        "topic_progress": progress,
+        "guardian_messages": messages,
+        "streak_actions": streaks,
+        "badges": badges["rule_awards"] + badges["progression_awards"],
+    }
 
 
 def _topic_progress(

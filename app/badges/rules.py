@@ -1,4 +1,7 @@
-"""Automatic badge rules, evaluated set-based: one query per rule kind over the institute."""
+"""Automatic badge rules, evaluated set-based: one query per rule kind over the institute.
+
+They run nightly over everyone (the `badge_rules` job) and right after the events that can
+meet them — attendance taken, marks entered — for the students of that event only."""
 
 from __future__ import annotations
 
@@ -18,7 +21,14 @@ from app.coursework.models import Assessment, AssessmentResult
 EPSILON = 1e-9
 
 
-def _topic_competency(session: Session, institute_id: int, badges: list[Badge]) -> set:
+def _only(column, student_ids: set[int] | None):
+    """A filter to the given students (None: everyone)."""
+    return col(column).in_(sorted(student_ids)) if student_ids is not None else True
+
+
+def _topic_competency(
+    session: Session, institute_id: int, badges: list[Badge], student_ids: set[int] | None = None
+) -> set:
     topics = {t for b in badges for t in b.rule_topic_ids or []}
     if not topics:
         return set()
@@ -31,6 +41,7 @@ def _topic_competency(session: Session, institute_id: int, badges: list[Badge]) 
             TopicProgress.institute_id == institute_id,
             col(TopicProgress.topic_id).in_(topics),
             TopicProgress.competency + EPSILON >= lowest,
+            _only(TopicProgress.student_id, student_ids),
         )
     ):
         levels[topic_id][student_id] = competency or 0
@@ -48,7 +59,9 @@ def _topic_competency(session: Session, institute_id: int, badges: list[Badge]) 
     return pairs
 
 
-def _percent_by(session: Session, institute_id: int, key, ids: set[int]) -> dict:
+def _percent_by(
+    session: Session, institute_id: int, key, ids: set[int], student_ids: set[int] | None = None
+) -> dict:
     """Per subject (or topic) in ids: each student's (sum of percentages, number of results)."""
     if not ids:
         return {}
@@ -64,6 +77,7 @@ def _percent_by(session: Session, institute_id: int, key, ids: set[int]) -> dict
             (col(AssessmentResult.percentage).is_not(None))
             | (col(AssessmentResult.marks).is_not(None)),
             col(key).in_(ids),
+            _only(AssessmentResult.student_id, student_ids),
         )
         .group_by(key, AssessmentResult.student_id)
     )
@@ -73,19 +87,23 @@ def _percent_by(session: Session, institute_id: int, key, ids: set[int]) -> dict
     return out
 
 
-def _assessment_percent(session: Session, institute_id: int, badges: list[Badge]) -> set:
+def _assessment_percent(
+    session: Session, institute_id: int, badges: list[Badge], student_ids: set[int] | None = None
+) -> set:
     # Listed topics narrow a rule to them; otherwise the whole subject counts.
     by_topic = _percent_by(
         session,
         institute_id,
         Assessment.topic_id,
         {t for b in badges for t in b.rule_topic_ids or []},
+        student_ids,
     )
     by_subject = _percent_by(
         session,
         institute_id,
         Assessment.subject_id,
         {b.rule_subject_id for b in badges if b.rule_subject_id and not b.rule_topic_ids},
+        student_ids,
     )
     pairs = set()
     for b in badges:
@@ -110,7 +128,9 @@ def _assessment_percent(session: Session, institute_id: int, badges: list[Badge]
     return pairs
 
 
-def _attendance_percent(session: Session, institute_id: int, badges: list[Badge]) -> set:
+def _attendance_percent(
+    session: Session, institute_id: int, badges: list[Badge], student_ids: set[int] | None = None
+) -> set:
     batches = {b.rule_batch_id for b in badges if b.rule_batch_id}
     if not batches:
         return set()
@@ -134,6 +154,7 @@ def _attendance_percent(session: Session, institute_id: int, badges: list[Badge]
             AttendanceRecord.institute_id == institute_id,
             col(AttendanceRecord.session_id).in_(held),
             AttendanceRecord.status != "excused",
+            _only(AttendanceRecord.student_id, student_ids),
         )
         .group_by(ClassSession.batch_id, AttendanceRecord.status, AttendanceRecord.student_id)
     ).all()
@@ -157,23 +178,31 @@ EVALUATORS = {
 }
 
 
-def evaluate_rules(session: Session, *, institute_id: int) -> dict[str, int]:
-    """Award every automatic badge its rule now grants (with progression); repeat-safe."""
-    badges = list(
-        session.exec(
-            select(Badge).where(
-                Badge.institute_id == institute_id,
-                col(Badge.active).is_(True),
-                col(Badge.rule_kind).is_not(None),
-            )
-        )
+def evaluate_rules(
+    session: Session,
+    *,
+    institute_id: int,
+    student_ids: set[int] | None = None,
+    kinds: set[str] | None = None,
+) -> dict[str, int]:
+    """Award every automatic badge its rule now grants (with progression); repeat-safe.
+    `student_ids` / `kinds` narrow it to the students and rule kinds an event touched."""
+    if student_ids is not None and not student_ids:
+        return {"rules": 0, "rule_awards": 0, "progression_awards": 0}
+    query = select(Badge).where(
+        Badge.institute_id == institute_id,
+        col(Badge.active).is_(True),
+        col(Badge.rule_kind).is_not(None),
     )
+    if kinds is not None:
+        query = query.where(col(Badge.rule_kind).in_(sorted(kinds)))
+    badges = list(session.exec(query))
     by_kind: dict[str, list[Badge]] = defaultdict(list)
     for b in badges:
         by_kind[b.rule_kind].append(b)
     pairs: set[tuple[int, int]] = set()
     for kind, group in by_kind.items():
-        pairs |= EVALUATORS[kind](session, institute_id, group)
+        pairs |= EVALUATORS[kind](session, institute_id, group, student_ids)
     created: list[BadgeAward] = service._grant(
         session, institute_id=institute_id, pairs=pairs, source="rule"
     )
@@ -184,6 +213,26 @@ def evaluate_rules(session: Session, *, institute_id: int) -> dict[str, int]:
         "progression_awards": sum(1 for a in created if a.source == "progression"),
     }
     return counts
+
+
+def after_attendance(session: Session, *, institute_id: int, student_ids: set[int]) -> dict:
+    """Right after attendance is taken: the attendance and competency rules, for the class."""
+    return evaluate_rules(
+        session,
+        institute_id=institute_id,
+        student_ids=student_ids,
+        kinds={RuleKind.ATTENDANCE_PERCENT.value, RuleKind.TOPIC_COMPETENCY.value},
+    )
+
+
+def after_marks(session: Session, *, institute_id: int, student_ids: set[int]) -> dict:
+    """Right after marks are entered: the assessment and competency rules, for those students."""
+    return evaluate_rules(
+        session,
+        institute_id=institute_id,
+        student_ids=student_ids,
+        kinds={RuleKind.ASSESSMENT_PERCENT.value, RuleKind.TOPIC_COMPETENCY.value},
+    )
 
 
 def run_rules_now(session: Session, *, actor: Actor) -> dict[str, int]:

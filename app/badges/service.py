@@ -284,18 +284,29 @@ def catalog(session: Session, *, actor: Actor, include_inactive: bool = False) -
 
 def _child_requirements(session: Session, institute_id: int, parent_ids: set[int]) -> dict:
     """How many active, required children each parent has (minis of a skill; skills and the
-    capstone of a program)."""
+    capstone of a program). A program without an active capstone is left out: it is earned
+    with its capstone, so until the catalog has one nobody completes it."""
     rows = session.exec(
-        select(Badge.parent_id, func.count(Badge.id))
+        select(Badge.parent_id, Badge.kind, func.count(Badge.id))
         .where(
             Badge.institute_id == institute_id,
             col(Badge.parent_id).in_(parent_ids),
             col(Badge.active).is_(True),
             (Badge.kind != BadgeKind.MINI.value) | col(Badge.required).is_(True),
         )
-        .group_by(Badge.parent_id)
+        .group_by(Badge.parent_id, Badge.kind)
     ).all()
-    return dict(rows)
+    needed: dict[int, int] = defaultdict(int)
+    kinds: dict[int, set[str]] = defaultdict(set)
+    for parent_id, kind, count in rows:
+        needed[parent_id] += count
+        kinds[parent_id].add(kind)
+    return {
+        parent_id: count
+        for parent_id, count in needed.items()
+        if BadgeKind.SKILL.value not in kinds[parent_id]
+        or BadgeKind.CAPSTONE.value in kinds[parent_id]
+    }
 
 
 def _grant(
@@ -708,8 +719,13 @@ def request_badge(
         evidence_text=evidence_text[:2000],
         evidence_url=evidence_url,
     )
-    session.add(req)
-    session.flush()
+    try:
+        # Two clicks (or two tabs) at once: the partial unique index keeps one pending request.
+        with session.begin_nested():
+            session.add(req)
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"Your request for {badge.name} is still waiting for a teacher.") from exc
     batch_id = session.exec(
         select(BatchMembership.batch_id)
         .where(
@@ -1033,7 +1049,12 @@ def my_award(session: Session, *, actor: Actor, award_id: int) -> BadgeAward:
 
 
 def list_awards(
-    session: Session, *, actor: Actor, badge_id: int | None = None, needs_review: bool = False
+    session: Session,
+    *,
+    actor: Actor,
+    badge_id: int | None = None,
+    student_id: int | None = None,
+    needs_review: bool = False,
 ) -> list[dict]:
     """Awards of the institute for staff (student name, badge, status), newest first."""
     actor.require(*STAFF)
@@ -1046,6 +1067,8 @@ def list_awards(
     )
     if badge_id:
         query = query.where(BadgeAward.badge_id == badge_id)
+    if student_id:
+        query = query.where(BadgeAward.student_id == student_id)
     if needs_review:
         query = query.where(col(BadgeAward.needs_review).is_(True))
     if actor.role == Role.TEACHER:

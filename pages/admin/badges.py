@@ -1,8 +1,9 @@
-"""Badge catalog (admins): build the program → skill → mini-badge tree with capstones and
-automatic rules; awards needing review; run the rules now; export awards."""
+"""Badge catalog (admins): build and edit the program → skill → mini-badge tree with capstones
+and automatic rules; award or revoke by hand; awards needing review; run the rules now; export."""
 
 import streamlit as st
 
+from app.academics import service as academics
 from app.badges import rules
 from app.badges import service as badges
 from app.core.roles import Role
@@ -18,10 +19,90 @@ RULES = {
     "Attendance ≥ Y% in a batch": "attendance_percent",
 }
 
+
+def rule_editor(prefix: str, current=None) -> dict | None:
+    """The "Awarded by" choice and its settings; returns the rule ({} = manual)."""
+    kinds = list(RULES.values())
+    start = kinds.index(current.rule_kind) if current and current.rule_kind in kinds else 0
+    label = st.selectbox("Awarded by", list(RULES), index=start, key=f"{prefix}_rule")
+    kind = RULES[label]
+    if not kind:
+        return {}
+    choices = read(actor, badges.rule_choices)
+    same = current is not None and current.rule_kind == kind
+    rule: dict = {"kind": kind}
+    if kind == "topic_competency":
+        rule["topic_ids"] = st.multiselect(
+            "Topics",
+            list(choices.topics),
+            default=[t for t in (current.rule_topic_ids or []) if t in choices.topics]
+            if same
+            else [],
+            format_func=choices.topics.get,
+            key=f"{prefix}_topics",
+        )
+        rule["threshold"] = st.number_input(
+            "Competency (0–5)",
+            0.5,
+            5.0,
+            float(current.rule_threshold) if same else 4.0,
+            0.5,
+            key=f"{prefix}_threshold_c",
+        )
+    elif kind == "assessment_percent":
+        subjects = list(choices.subjects)
+        rule["subject_id"] = st.selectbox(
+            "Subject",
+            subjects,
+            index=subjects.index(current.rule_subject_id)
+            if same and current.rule_subject_id in subjects
+            else 0,
+            format_func=choices.subjects.get,
+            key=f"{prefix}_subject",
+        )
+        rule["topic_ids"] = st.multiselect(
+            "Only these topics (optional)",
+            list(choices.topics),
+            default=[t for t in (current.rule_topic_ids or []) if t in choices.topics]
+            if same
+            else [],
+            format_func=choices.topics.get,
+            key=f"{prefix}_subject_topics",
+        )
+        rule["threshold"] = st.number_input(
+            "Average percentage",
+            1.0,
+            100.0,
+            float(current.rule_threshold) if same else 75.0,
+            5.0,
+            key=f"{prefix}_threshold_a",
+        )
+    else:
+        batches = list(choices.batches)
+        rule["batch_id"] = st.selectbox(
+            "Batch",
+            batches,
+            index=batches.index(current.rule_batch_id)
+            if same and current.rule_batch_id in batches
+            else 0,
+            format_func=choices.batches.get,
+            key=f"{prefix}_batch",
+        )
+        rule["threshold"] = st.number_input(
+            "Attendance percentage",
+            1.0,
+            100.0,
+            float(current.rule_threshold) if same else 80.0,
+            5.0,
+            key=f"{prefix}_threshold_p",
+        )
+    return rule
+
+
 user, actor = auth.guard(Role.ADMIN)
 st.title("Badge catalog")
 show_flash()
-tree = read(actor, badges.catalog, include_inactive=True)
+tree = read(actor, badges.catalog, include_inactive=True) or []
 by_id = {b.id: b for b in tree}
 depth = {"program": 0, "skill": 1, "capstone": 1, "mini": 2}
 table(
@@ -38,6 +119,13 @@ table(
     ],
     key="badge_tree",
 )
+with_capstone = {b.parent_id for b in tree if b.kind == "capstone" and b.active}
+for b in tree:
+    if b.kind == "program" and b.active and b.id not in with_capstone:
+        st.warning(
+            f"{b.name} has no active capstone: nobody can complete it until you add one "
+            "(a program is earned with all its skills and its capstone)."
+        )
 
 with st.expander("Add a badge", expanded=not tree):
     kind = st.selectbox("Kind", list(KIND_LABELS), format_func=KIND_LABELS.get, key="bc_kind")
@@ -56,33 +144,7 @@ with st.expander("Add a badge", expanded=not tree):
     emoji = c1.text_input("Emoji", value="🏅", key="bc_emoji")
     colour = c2.color_picker("Colour", value="#4f46e5", key="bc_colour")
     required = c3.checkbox("Counts toward its skill", value=True, key="bc_required")
-    rule = None
-    if kind in ("mini", "capstone"):
-        rule_label = st.selectbox("Awarded by", list(RULES), key="bc_rule")
-        rule_kind = RULES[rule_label]
-        if rule_kind:
-            choices = read(actor, badges.rule_choices)
-            rule = {"kind": rule_kind}
-            if rule_kind == "topic_competency":
-                rule["topic_ids"] = st.multiselect(
-                    "Topics", list(choices.topics), format_func=choices.topics.get, key="bc_topics"
-                )
-                rule["threshold"] = st.number_input("Competency (0–5)", 0.5, 5.0, 4.0, 0.5)
-            elif rule_kind == "assessment_percent":
-                rule["subject_id"] = st.selectbox(
-                    "Subject", list(choices.subjects), format_func=choices.subjects.get
-                )
-                rule["topic_ids"] = st.multiselect(
-                    "Only these topics (optional)",
-                    list(choices.topics),
-                    format_func=choices.topics.get,
-                )
-                rule["threshold"] = st.number_input("Average percentage", 1.0, 100.0, 75.0, 5.0)
-            else:
-                rule["batch_id"] = st.selectbox(
-                    "Batch", list(choices.batches), format_func=choices.batches.get
-                )
-                rule["threshold"] = st.number_input("Attendance percentage", 1.0, 100.0, 80.0, 5.0)
+    rule = rule_editor("bc") if kind in ("mini", "capstone") else {}
     if st.button("Add badge", type="primary", key="bc_add"):
         created = act(
             actor,
@@ -95,7 +157,7 @@ with st.expander("Add a badge", expanded=not tree):
             emoji=emoji,
             colour=colour,
             required=required,
-            rule=rule,
+            rule=rule or None,
         )
         if created:
             flash(f"Added {created.name}.")
@@ -104,30 +166,104 @@ with st.expander("Add a badge", expanded=not tree):
 if tree:
     with st.expander("Edit a badge"):
         badge_id = st.selectbox(
-            "Badge", list(by_id), format_func=lambda i: by_id[i].name, key="be_badge"
+            "Badge",
+            list(by_id),
+            format_func=lambda i: (
+                f"{by_id[i].emoji} {by_id[i].name} ({KIND_LABELS[by_id[i].kind]})"
+            ),
+            key="be_badge",
         )
         badge = by_id[badge_id]
-        new_name = st.text_input("Name", value=badge.name, key=f"be_name_{badge_id}")
-        new_criteria = st.text_area("Criteria", value=badge.criteria, key=f"be_crit_{badge_id}")
-        new_position = st.number_input(
-            "Order", value=badge.position, step=1, key=f"be_pos_{badge_id}"
+        k = f"be_{badge_id}"
+        new_name = st.text_input("Name", value=badge.name, key=f"{k}_name")
+        new_description = st.text_area(
+            "Description", value=badge.description, key=f"{k}_description"
         )
-        active = st.checkbox("Active", value=badge.active, key=f"be_active_{badge_id}")
+        new_criteria = st.text_area("Criteria", value=badge.criteria, key=f"{k}_crit")
+        c1, c2, c3, c4 = st.columns(4)
+        new_emoji = c1.text_input("Emoji", value=badge.emoji, key=f"{k}_emoji")
+        new_colour = c2.color_picker("Colour", value=badge.colour, key=f"{k}_colour")
+        new_position = c3.number_input("Order", value=badge.position, step=1, key=f"{k}_pos")
+        active = c4.checkbox("Active", value=badge.active, key=f"{k}_active")
+        new_required = badge.required
+        if badge.kind == "mini":
+            new_required = st.checkbox(
+                "Counts toward its skill", value=badge.required, key=f"{k}_required"
+            )
+        new_rule = rule_editor(k, badge) if badge.kind in ("mini", "capstone") else None
         if st.button("Save", key="be_save"):
             if act(
                 actor,
                 badges.update_badge,
                 badge_id=badge_id,
                 name=new_name,
+                description=new_description,
                 criteria=new_criteria,
+                emoji=new_emoji,
+                colour=new_colour,
                 position=int(new_position),
                 active=active,
+                required=new_required,
+                rule=new_rule,
             ):
                 flash(f"Saved {new_name}.")
                 st.rerun()
 
+    with st.expander("Award or revoke by hand"):
+        st.caption(
+            "A hand award counts like any other: completing a skill or program follows at once. "
+            "Revoking flags the higher badges that depended on it for review; it revokes nothing else."
+        )
+        search = st.text_input(
+            "Find a student (name, enrollment number, phone or email)", key="ba_search"
+        )
+        found = read(actor, academics.list_students, search=search or None, limit=50) or []
+        if search and not found:
+            st.info("No student matches that.")
+        elif found:
+            students = {s.id: f"{s.name} · {s.enrollment_no}" for s in found}
+            student_id = st.selectbox(
+                "Student", list(students), format_func=students.get, key="ba_student"
+            )
+            awardable = {b.id: f"{b.emoji} {b.name}" for b in tree if b.active}
+            c1, c2 = st.columns([2, 3])
+            award_badge = c1.selectbox(
+                "Badge", list(awardable), format_func=awardable.get, key="ba_badge"
+            )
+            evidence = c2.text_input("Evidence or note (optional)", key="ba_evidence")
+            if st.button("Award", type="primary", key="ba_award"):
+                created = act(
+                    actor,
+                    badges.award,
+                    student_id=student_id,
+                    badge_id=award_badge,
+                    evidence=evidence,
+                )
+                if created:
+                    names = ", ".join(by_id[a.badge_id].name for a in created)
+                    flash(f"Awarded {names} to {students[student_id]}.")
+                    st.rerun()
+            held = [
+                a
+                for a in read(actor, badges.list_awards, student_id=student_id) or []
+                if a["status"] != "revoked"
+            ]
+            if held:
+                choices = {a["award_id"]: a["badge"] for a in held}
+                c1, c2 = st.columns([2, 3])
+                revoke_id = c1.selectbox(
+                    "Revoke", list(choices), format_func=choices.get, key="ba_revoke"
+                )
+                why = c2.text_input("Reason (the student sees it)", key="ba_why")
+                if st.button("Revoke", key="ba_revoke_go"):
+                    if act(actor, badges.revoke, award_id=revoke_id, reason=why):
+                        flash(f"Revoked {choices[revoke_id]} from {students[student_id]}.")
+                        st.rerun()
+
 st.subheader("Awards to review")
-review = read(actor, badges.list_awards, needs_review=True)
+review = read(actor, badges.list_awards, needs_review=True) or []
+if not review:
+    st.caption("Nothing to review.")
 table(review, key="badge_review")
 for row in review:
     if st.button(f"Confirm {row['badge']} for {row['student']}", key=f"rv_{row['award_id']}"):

@@ -131,3 +131,84 @@ def test_each_rule_kind_awards_exactly_who_meets_it_with_progression(db):
     assert badge_rules(engine=db.engine)["rule_awards"] == 0
     with db.scope(institute_id=inst) as s:
         assert len(s.exec(select(BadgeAward)).all()) == len(expect)
+
+
+def test_taking_attendance_and_entering_marks_award_at_once_for_that_class(db):
+    from app.attendance import service as attendance
+    from app.core import clock
+    from app.coursework import service as coursework
+
+    w = build(db, students=3)
+    a, t = w.admin_actor, w.teacher_actor
+    with db.scope(a) as s:
+        p = service.create_badge(s, actor=a, kind="program", name="Maths")
+        sk = service.create_badge(s, actor=a, kind="skill", name="Habits", parent_id=p.id)
+        regular = service.create_badge(
+            s,
+            actor=a,
+            kind="mini",
+            name="Always there",
+            parent_id=sk.id,
+            rule={"kind": "attendance_percent", "threshold": 100, "batch_id": w.batch_id},
+        ).id
+        scorer = service.create_badge(
+            s,
+            actor=a,
+            kind="mini",
+            name="Scorer",
+            parent_id=sk.id,
+            rule={"kind": "assessment_percent", "threshold": 75, "subject_id": w.subject_id},
+        ).id
+    s0, s1, s2 = (x.id for x in w.students)
+    start = datetime(2026, 11, 2, 4, 30, tzinfo=UTC)
+    with db.scope(institute_id=w.institute.id) as s:
+        row = ClassSession(
+            institute_id=w.institute.id,
+            batch_id=w.batch_id,
+            date=start.date(),
+            starts_at=start,
+            ends_at=start + timedelta(hours=1),
+        )
+        s.add(row)
+        s.flush()
+        session_id = row.id
+
+    def awarded():
+        with db.scope(institute_id=w.institute.id) as s:
+            return {(x.student_id, x.badge_id) for x in s.exec(select(BadgeAward))}
+
+    with clock.frozen(start + timedelta(minutes=20)), db.scope(t, immediate=True) as s:
+        attendance.submit_attendance(
+            s, actor=t, session_id=session_id, marks={s2: "absent"}, expected_version=0
+        )
+    # No night job needed: the two present students have 100% the moment the sheet is saved.
+    assert awarded() == {(s0, regular), (s1, regular)}
+    with clock.frozen(start + timedelta(days=1)), db.scope(t) as s:
+        quiz = coursework.create_assessment(
+            s,
+            actor=t,
+            batch_id=w.batch_id,
+            kind="quiz",
+            title="Quiz 1",
+            max_marks=20,
+            held_on=start.date() + timedelta(days=1),
+        ).id
+        coursework.enter_marks(
+            s,
+            actor=t,
+            assessment_id=quiz,
+            rows=[
+                {"student_id": s0, "marks": 18},
+                {"student_id": s1, "marks": 10},
+                {"student_id": s2, "marks": 15},
+            ],
+        )
+    # s0 now holds both minis of the skill: the skill follows in the same transaction. The
+    # program has no capstone yet, so completing its only skill does not complete it.
+    assert awarded() == {
+        (s0, regular),
+        (s1, regular),
+        (s0, scorer),
+        (s2, scorer),
+        (s0, sk.id),
+    }

@@ -76,3 +76,49 @@ def test_admin_catalog_adds_a_badge(db):
     at.button(key="bc_add").click().run()
     assert not errors(at), errors(at)
     assert any("Added Coding." in s.value for s in at.success)
+
+
+def test_admin_edits_the_look_and_rule_awards_by_hand_and_revokes(db):
+    w = catalog(db, build(db, students=1))
+    at = app_as(w.admin.email).run()
+    open_page(at, "pages/admin/badges.py")
+    # The catalog's program has a capstone: no warning. Edit a mini's look and give it a rule.
+    assert not [x for x in at.warning if "no active capstone" in x.value]
+    at.selectbox(key="be_badge").set_value(w.b["M2"]).run()
+    k = f"be_{w.b['M2']}"
+    at.text_input(key=f"{k}_emoji").input("📊")
+    at.selectbox(key=f"{k}_rule").set_value("Attendance ≥ Y% in a batch").run()
+    at.number_input(key=f"{k}_threshold_p").set_value(90.0)
+    at.button(key="be_save").click().run()
+    assert not errors(at), errors(at)
+    with db.scope(w.admin_actor) as s:
+        m2 = service._badge(s, w.institute.id, w.b["M2"])
+        assert (m2.emoji, m2.rule_kind, m2.rule_threshold, m2.rule_batch_id) == (
+            "📊",
+            "attendance_percent",
+            90.0,
+            w.batch_id,
+        )
+    # Award Mean by hand to the pupil found by name, then revoke it with a reason.
+    at.text_input(key="ba_search").input("Pupil").run()
+    at.selectbox(key="ba_badge").set_value(w.b["M1"]).run()
+    at.button(key="ba_award").click().run()
+    assert not errors(at), errors(at)
+    assert any("Awarded Mean to Pupil 0" in x.value for x in at.success)
+    at.button(key="ba_revoke_go").click().run()
+    assert any("Say why" in e for e in errors(at))
+    at.text_input(key="ba_why").input("Awarded to the wrong pupil")
+    at.button(key="ba_revoke_go").click().run()
+    assert not errors(at), errors(at)
+    with db.scope(w.admin_actor) as s:
+        award = s.exec(select(BadgeAward)).one()
+    assert award.revoke_reason == "Awarded to the wrong pupil"
+
+
+def test_catalog_warns_about_a_program_without_a_capstone(db):
+    w = build(db, students=1)
+    with db.scope(w.admin_actor) as s:
+        service.create_badge(s, actor=w.admin_actor, kind="program", name="Robotics")
+    at = app_as(w.admin.email).run()
+    open_page(at, "pages/admin/badges.py")
+    assert any("Robotics has no active capstone" in x.value for x in at.warning)
