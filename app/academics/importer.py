@@ -567,6 +567,20 @@ def commit_import(session: Session, *, actor: Actor, rows: list[dict[str, Any]])
             ]
             if memberships:
                 session.execute(insert(BatchMembership), memberships)
+                # Late import: coursework builds on academics, not the other way round.
+                from app.coursework import service as coursework
+
+                joined: dict[int, list[int]] = defaultdict(list)
+                for m in memberships:
+                    joined[m["batch_id"]].append(m["student_id"])
+                for batch_id, student_ids in joined.items():
+                    coursework.give_open_work(
+                        session,
+                        institute_id=institute_id,
+                        batch_id=batch_id,
+                        student_ids=student_ids,
+                        on=today,
+                    )
     except IntegrityError as exc:
         raise Conflict(
             "Some of these enrollment numbers were added by someone else meanwhile; "

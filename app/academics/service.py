@@ -393,6 +393,7 @@ class BatchSummary:
     active: bool
     members: int
     schedule: str
+    subject_id: int | None = None
 
 
 def create_batch(
@@ -604,6 +605,16 @@ def join_batch(
             session.flush()
     except IntegrityError as exc:
         raise Conflict(f"{student.name} is already in {batch.name}.") from exc
+    # Late import: coursework builds on academics, not the other way round.
+    from app.coursework import service as coursework
+
+    coursework.give_open_work(
+        session,
+        institute_id=batch.institute_id,
+        batch_id=batch.id,
+        student_ids=[student.id],
+        on=membership.joined_on,
+    )
     audit.record(
         session,
         actor=actor,
@@ -690,6 +701,7 @@ def list_batches(
             active=b.active,
             members=int(n or 0),
             schedule=", ".join(slots.get(b.id, [])),
+            subject_id=b.subject_id,
         )
         for b, subject, teacher, n in rows
     ]

@@ -26,6 +26,7 @@ from app.academics import service as academics
 from app.academics.models import Batch, BatchMembership, Student, Subject, Topic
 from app.attendance import service as attendance_service
 from app.attendance.models import AttendanceRecord, ClassSession, Mark, TopicProgress
+from app.badges import rules as badge_rules
 from app.core import audit, clock
 from app.core.errors import NotFound, PermissionDenied, ValidationError
 from app.core.roles import Role
@@ -158,17 +159,93 @@ def _text(value, limit: int, what: str) -> str | None:
     return text or None
 
 
-def batch_topics(session: Session, *, actor: Actor, batch_id: int) -> list[Topic]:
-    """The syllabus of a batch's subject, to choose the topic of homework or a test."""
+def batch_topics(
+    session: Session, *, actor: Actor, batch_id: int, subject_id: int | None = None
+) -> list[Topic]:
+    """The syllabus of a batch's subject (or of another subject the batch is tested on), to
+    choose the topic of homework or a test."""
     actor.require(*TEACHING)
     batch = _batch(session, actor, batch_id)
     return list(
         session.exec(
             select(Topic)
-            .where(Topic.institute_id == batch.institute_id, Topic.subject_id == batch.subject_id)
+            .where(
+                Topic.institute_id == batch.institute_id,
+                Topic.subject_id == (subject_id or batch.subject_id),
+            )
             .order_by(Topic.position)
         )
     )
+
+
+def give_open_work(
+    session: Session, *, institute_id: int, batch_id: int, student_ids: list[int], on: date
+) -> tuple[int, int]:
+    """Students joining a batch get its homework not yet due and its assessments not yet held
+    (empty rows to fill in, as the others got when the work was set), so they are marked,
+    chased and counted like everyone else. Work they already have a row for is left alone.
+    Returns (homework rows, assessment rows) added. Called by academics when students join."""
+    if not student_ids:
+        return 0, 0
+    joiners = (
+        select(Student.id.label("student_id"))
+        .where(Student.institute_id == institute_id, col(Student.id).in_(student_ids))
+        .subquery()
+    )
+    has_row = (
+        select(HomeworkSubmission.id)
+        .where(
+            HomeworkSubmission.institute_id == institute_id,
+            HomeworkSubmission.homework_id == Homework.id,
+            HomeworkSubmission.student_id == joiners.c.student_id,
+        )
+        .exists()
+    )
+    homework = session.execute(
+        insert(HomeworkSubmission).from_select(
+            ["institute_id", "homework_id", "student_id", "status", "on_time"],
+            select(
+                literal(institute_id),
+                Homework.id,
+                joiners.c.student_id,
+                literal(SubmissionStatus.ASSIGNED.value),
+                literal(False),
+            )
+            .select_from(Homework)
+            .join(joiners, literal(True))
+            .where(
+                Homework.institute_id == institute_id,
+                Homework.batch_id == batch_id,
+                Homework.due_on >= on,
+                ~has_row,
+            ),
+        )
+    ).rowcount
+    has_result = (
+        select(AssessmentResult.id)
+        .where(
+            AssessmentResult.institute_id == institute_id,
+            AssessmentResult.assessment_id == Assessment.id,
+            AssessmentResult.student_id == joiners.c.student_id,
+        )
+        .exists()
+    )
+    results = session.execute(
+        insert(AssessmentResult).from_select(
+            ["institute_id", "assessment_id", "student_id", "absent"],
+            select(literal(institute_id), Assessment.id, joiners.c.student_id, literal(False))
+            .select_from(Assessment)
+            .join(joiners, literal(True))
+            .where(
+                Assessment.institute_id == institute_id,
+                Assessment.batch_id == batch_id,
+                Assessment.held_on >= on,
+                ~has_result,
+            ),
+        )
+    ).rowcount
+    session.flush()
+    return homework, results
 
 
 # ------------------------------------------------------------------ homework
@@ -937,6 +1014,10 @@ def enter_marks(session: Session, *, actor: Actor, assessment_id: int, rows: lis
                 if new["percentage"] is not None and new["percentage"] != current[sid].percentage
             },
         )
+    # Badges whose rules these marks may now meet are awarded at once, not overnight.
+    badge_rules.after_marks(
+        session, institute_id=assessment.institute_id, student_ids={sid for sid, _ in changes}
+    )
     audit.record(
         session,
         actor=actor,

@@ -44,7 +44,22 @@ today: date = clock.today_in(user.institute_timezone)
 assessments = read(actor, coursework.list_assessments, batch_id=batch.id)
 
 with st.expander("New assessment", expanded=not assessments):
-    topics = read(actor, coursework.batch_topics, batch_id=batch.id)
+    subjects = read(actor, academics.list_subjects) or []
+    own = next((i for i, x in enumerate(subjects) if x.id == batch.subject_id), 0)
+    subject = st.selectbox(
+        "Subject",
+        subjects,
+        index=own,
+        format_func=lambda x: x.name,
+        key="as_subject",
+        help="Defaults to the batch's subject; the topics below follow the choice.",
+    )
+    topics = read(
+        actor,
+        coursework.batch_topics,
+        batch_id=batch.id,
+        subject_id=subject.id if subject else None,
+    )
     with st.form("new_assessment"):
         c1, c2 = st.columns([1, 2])
         kind = c1.selectbox(
@@ -71,6 +86,7 @@ with st.expander("New assessment", expanded=not assessments):
                 title=title,
                 max_marks=max_marks,
                 held_on=held_on,
+                subject_id=subject.id if subject else None,
                 topic_id=topic.id if topic else None,
             )
             if created:

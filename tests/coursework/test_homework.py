@@ -64,6 +64,45 @@ def test_homework_is_set_for_every_current_member_in_the_institutes_calendar(db,
     assert (summary.title, summary.students, summary.handed_in) == ("Ex 1", 3, 0)
 
 
+def test_a_student_who_joins_later_gets_the_work_still_open_and_no_past_work(db, world):
+    past = set_homework(db, world, title="Done already", due_on=TODAY - timedelta(days=1))
+    open_hw = set_homework(db, world, title="Still open", due_on=TODAY + timedelta(days=3))
+    with clock.frozen(NOW), db.scope(world["teacher"]) as s:
+        exam = coursework.create_assessment(
+            s,
+            actor=world["teacher"],
+            batch_id=world["batch"],
+            kind="exam",
+            title="Unit test",
+            max_marks=50,
+            held_on=TODAY + timedelta(days=5),
+        ).id
+        old_quiz = coursework.create_assessment(
+            s,
+            actor=world["teacher"],
+            batch_id=world["batch"],
+            kind="quiz",
+            title="Last week",
+            max_marks=10,
+            held_on=TODAY - timedelta(days=7),
+        ).id
+    with clock.frozen(NOW), db.scope(world["admin"]) as s:
+        late = academics.create_student(s, actor=world["admin"], enrollment_no="M-050", name="Lal")
+        academics.join_batch(s, actor=world["admin"], batch_id=world["batch"], student_id=late.id)
+    assert late.id in submissions(db, open_hw) and late.id not in submissions(db, past)
+    assert submissions(db, open_hw)[late.id].status == "assigned"
+    with db.scope(world["teacher"]) as s:
+        sheet = coursework.assessment_sheet(s, actor=world["teacher"], assessment_id=exam)
+        old = coursework.assessment_sheet(s, actor=world["teacher"], assessment_id=old_quiz)
+    assert late.id in {r.student_id for r in sheet.rows}
+    assert late.id not in {r.student_id for r in old.rows}
+    # Leaving and coming back does not duplicate anything.
+    with clock.frozen(NOW), db.scope(world["admin"]) as s:
+        academics.leave_batch(s, actor=world["admin"], batch_id=world["batch"], student_id=late.id)
+        academics.join_batch(s, actor=world["admin"], batch_id=world["batch"], student_id=late.id)
+    assert len(submissions(db, open_hw)) == 5
+
+
 def test_due_date_before_set_date_is_refused(db, world):
     with pytest.raises(ValidationError, match="before the day it is set"):
         set_homework(db, world, assigned_on=None, due_on=TODAY - timedelta(days=1))
