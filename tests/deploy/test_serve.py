@@ -1,0 +1,68 @@
+"""`python -m app.serve`: [auth] from the environment into secrets.toml, placeholders refused
+in production, and the streamlit command for $PORT."""
+
+import stat
+import tomllib
+
+import pytest
+
+from app import serve
+
+GOOD = "k" * 40
+ENV = {
+    "AUTH_CLIENT_ID": "cohort.apps.googleusercontent.com",
+    "AUTH_CLIENT_SECRET": "s3cr3t",
+    "AUTH_COOKIE_SECRET": GOOD,
+    "AUTH_REDIRECT_URI": "https://cohort.example.org/oauth2callback",
+}
+
+
+def test_auth_settings_from_the_environment_are_written_for_the_owner_only(tmp_path):
+    path = tmp_path / ".streamlit" / "secrets.toml"
+    message = serve.prepare({**ENV, "APP_ENV": "prod"}, path)
+    assert "from the environment" in message
+    auth = tomllib.loads(path.read_text())["auth"]
+    assert auth["client_id"] == ENV["AUTH_CLIENT_ID"] and auth["cookie_secret"] == GOOD
+    assert auth["server_metadata_url"] == serve.GOOGLE_METADATA
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_quotes_and_backslashes_survive_the_round_trip(tmp_path):
+    path = tmp_path / "secrets.toml"
+    tricky = 'a"b\\c' + "x" * 40
+    serve.prepare({**ENV, "AUTH_CLIENT_SECRET": tricky}, path)
+    assert tomllib.loads(path.read_text())["auth"]["client_secret"] == tricky
+
+
+def test_half_configured_google_sign_in_is_refused_with_what_is_missing(tmp_path):
+    env = {k: v for k, v in ENV.items() if k != "AUTH_REDIRECT_URI"}
+    with pytest.raises(serve.StartupError, match="AUTH_REDIRECT_URI"):
+        serve.prepare(env, tmp_path / "secrets.toml")
+    assert not (tmp_path / "secrets.toml").exists()
+
+
+def test_a_generated_cookie_secret_alone_configures_nothing(tmp_path):
+    message = serve.prepare({"AUTH_COOKIE_SECRET": GOOD}, tmp_path / "secrets.toml")
+    assert "not configured" in message and not (tmp_path / "secrets.toml").exists()
+
+
+@pytest.mark.parametrize("secret", ["replace-with-a-long-random-string", "change-me", "short"])
+def test_production_refuses_a_placeholder_cookie_secret_from_env_or_file(tmp_path, secret):
+    path = tmp_path / "secrets.toml"
+    with pytest.raises(serve.StartupError, match="cookie_secret"):
+        serve.prepare({**ENV, "AUTH_COOKIE_SECRET": secret, "APP_ENV": "prod"}, path)
+    path.write_text(f'[auth]\ncookie_secret = "{secret}"\nclient_id = "x"\n')
+    with pytest.raises(serve.StartupError, match="cookie_secret"):
+        serve.prepare({"APP_ENV": "prod"}, path)
+    assert "configured from" in serve.prepare({"APP_ENV": "dev"}, path)  # dev lets it be
+
+
+def test_the_command_listens_on_port_headless():
+    argv = serve.command({"PORT": "10000"})
+    assert argv[1:4] == ["-m", "streamlit", "run"] and argv[4].endswith("streamlit_app.py")
+    assert argv[argv.index("--server.port") + 1] == "10000"
+    assert argv[argv.index("--server.headless") + 1] == "true"
+    assert argv[argv.index("--server.address") + 1] == "0.0.0.0"
+    assert serve.command({})[serve.command({}).index("--server.port") + 1] == "8501"
+    with pytest.raises(serve.StartupError, match="PORT"):
+        serve.command({"PORT": "eighty"})
