@@ -31,23 +31,21 @@ def rule_editor(prefix: str, current=None) -> dict | None:
     choices = read(actor, badges.rule_choices)
     same = current is not None and current.rule_kind == kind
     rule: dict = {"kind": kind}
-    if kind == "topic_competency":
-        rule["topic_ids"] = st.multiselect(
-            "Topics",
-            list(choices.topics),
-            default=[t for t in (current.rule_topic_ids or []) if t in choices.topics]
-            if same
-            else [],
-            format_func=choices.topics.get,
-            key=f"{prefix}_topics",
+
+    def pick_topics(label: str, key: str) -> list[int]:
+        chosen = [t for t in (current.rule_topic_ids or []) if t in choices.topics] if same else []
+        return st.multiselect(
+            label, list(choices.topics), default=chosen, format_func=choices.topics.get, key=key
         )
-        rule["threshold"] = st.number_input(
-            "Competency (0–5)",
-            0.5,
-            5.0,
-            float(current.rule_threshold) if same else 4.0,
-            0.5,
-            key=f"{prefix}_threshold_c",
+
+    def threshold(label: str, low: float, high: float, default: float, step: float, key: str):
+        value = float(current.rule_threshold) if same else default
+        return st.number_input(label, low, high, value, step, key=key)
+
+    if kind == "topic_competency":
+        rule["topic_ids"] = pick_topics("Topics", f"{prefix}_topics")
+        rule["threshold"] = threshold(
+            "Competency (0–5)", 0.5, 5.0, 4.0, 0.5, f"{prefix}_threshold_c"
         )
     elif kind == "assessment_percent":
         subjects = list(choices.subjects)
@@ -60,22 +58,9 @@ def rule_editor(prefix: str, current=None) -> dict | None:
             format_func=choices.subjects.get,
             key=f"{prefix}_subject",
         )
-        rule["topic_ids"] = st.multiselect(
-            "Only these topics (optional)",
-            list(choices.topics),
-            default=[t for t in (current.rule_topic_ids or []) if t in choices.topics]
-            if same
-            else [],
-            format_func=choices.topics.get,
-            key=f"{prefix}_subject_topics",
-        )
-        rule["threshold"] = st.number_input(
-            "Average percentage",
-            1.0,
-            100.0,
-            float(current.rule_threshold) if same else 75.0,
-            5.0,
-            key=f"{prefix}_threshold_a",
+        rule["topic_ids"] = pick_topics("Only these topics (optional)", f"{prefix}_subject_topics")
+        rule["threshold"] = threshold(
+            "Average percentage", 1.0, 100.0, 75.0, 5.0, f"{prefix}_threshold_a"
         )
     else:
         batches = list(choices.batches)
@@ -88,13 +73,8 @@ def rule_editor(prefix: str, current=None) -> dict | None:
             format_func=choices.batches.get,
             key=f"{prefix}_batch",
         )
-        rule["threshold"] = st.number_input(
-            "Attendance percentage",
-            1.0,
-            100.0,
-            float(current.rule_threshold) if same else 80.0,
-            5.0,
-            key=f"{prefix}_threshold_p",
+        rule["threshold"] = threshold(
+            "Attendance percentage", 1.0, 100.0, 80.0, 5.0, f"{prefix}_threshold_p"
         )
     return rule
 
