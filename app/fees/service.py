@@ -410,8 +410,9 @@ def _run_plan(
     batch_id: int | None,
     level: str | None,
     optional_item_ids: list[int],
+    roles: tuple[Role, ...] = (Role.ADMIN,),
 ) -> RunPlan:
-    actor.require(Role.ADMIN)
+    actor.require(*roles)
     institute_id = actor.institute_scope()
     structure = session.get(FeeStructure, structure_id)
     if structure is None or structure.institute_id != institute_id:
@@ -540,6 +541,75 @@ def invoice_run(
     """Invoice students for a period; idempotent per (student, structure, period). Set-based:
     one insert each for invoices, lines, instalments, journal entries and journal lines.
     Discounts become lines of their own (negative, posted to 4900) so the bill shows them."""
+    return _invoice_run(
+        session,
+        actor,
+        structure_id=structure_id,
+        period=period,
+        student_ids=student_ids,
+        batch_id=batch_id,
+        level=level,
+        optional_item_ids=optional_item_ids,
+        issued_on=issued_on,
+    )
+
+
+def invoice_student(
+    session: Session,
+    *,
+    actor: Actor,
+    student_id: int,
+    structure_id: int,
+    period: str,
+    optional_item_ids: list[int] | None = None,
+    issued_on: date | None = None,
+) -> Invoice:
+    """Bill one student from a fee structure (a new enrolment's first invoice), posted to the
+    ledger exactly as an invoice run does; admins and counselors."""
+    actor.require(Role.ADMIN, Role.COUNSELOR)
+    institute_id = actor.institute_scope()
+    student = session.get(Student, student_id)
+    if student is None or student.institute_id != institute_id:
+        raise NotFound("That student does not exist.")
+    if student.status != "active":
+        raise ValidationError(f"{student.name} is not active, so cannot be invoiced.")
+    plan = _invoice_run(
+        session,
+        actor,
+        structure_id=structure_id,
+        period=period,
+        student_ids=[student_id],
+        optional_item_ids=optional_item_ids,
+        issued_on=issued_on,
+        roles=(Role.ADMIN, Role.COUNSELOR),
+    )
+    if plan.already:
+        raise Conflict(f"{student.name} already has an invoice for this fee structure and period.")
+    if not plan.items:
+        raise ValidationError("That fee structure has no items to bill.", field="structure_id")
+    return session.exec(
+        select(Invoice).where(
+            Invoice.institute_id == institute_id,
+            Invoice.student_id == student_id,
+            Invoice.structure_id == structure_id,
+            Invoice.period == period.strip(),
+        )
+    ).one()
+
+
+def _invoice_run(
+    session: Session,
+    actor: Actor,
+    *,
+    structure_id: int,
+    period: str,
+    student_ids: list[int] | None = None,
+    batch_id: int | None = None,
+    level: str | None = None,
+    optional_item_ids: list[int] | None = None,
+    issued_on: date | None = None,
+    roles: tuple[Role, ...] = (Role.ADMIN,),
+) -> RunPlan:
     plan = _run_plan(
         session,
         actor,
@@ -549,6 +619,7 @@ def invoice_run(
         batch_id=batch_id,
         level=level,
         optional_item_ids=optional_item_ids or [],
+        roles=roles,
     )
     if not plan.students or not plan.items:
         return plan

@@ -164,6 +164,27 @@ def act(
     return action
 
 
+def resolve_by_key(
+    session: Session, *, actor: Actor, institute_id: int, dedupe_key: str, note: str
+) -> bool:
+    """Close the open action of a dedupe key as resolved, when the work it asked for was done
+    elsewhere (a due follow-up logged on the Pipeline). Returns whether one was open."""
+    action = session.exec(
+        select(PendingAction).where(
+            PendingAction.institute_id == institute_id,
+            PendingAction.dedupe_key == dedupe_key,
+            PendingAction.status != "done",
+        )
+    ).first()
+    if action is None:
+        return False
+    action.status, action.outcome = "done", Outcome.RESOLVED.value
+    action.note, action.acted_by, action.acted_at = note[:500], actor.user_id, clock.now()
+    session.add(action)
+    session.flush()
+    return True
+
+
 def _notify_guardians(session: Session, *, action: PendingAction, text: str) -> int:
     from app.notify import service as notify
 

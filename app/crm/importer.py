@@ -1,0 +1,401 @@
+"""Inquiry import: leads from a CSV or Excel file (a fair, a website export, a campaign list).
+
+The same two steps as the student import (`app.academics.importer`): `validate` checks every row
+and returns a preview with per-row errors, writing nothing; `commit_import` validates again and,
+only when no row has an error, inserts them all in the caller's transaction. Rows that look like
+an inquiry already on record (same phone's last ten digits, or same email) are flagged in the
+preview; the person confirming chooses to skip them (the default) or to import them anyway.
+Two rows of the same file about the same person are an error to fix. Every look-up is one query
+for the whole file.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, insert
+from sqlmodel import Session, col, select
+
+from app.academics.importer import RowError, _cell_text, _read_csv, _read_xlsx
+from app.academics.models import Subject
+from app.core import audit, clock
+from app.core.errors import ValidationError
+from app.core.roles import Role
+from app.core.tenancy import Actor
+from app.core.validation import normalize_email, normalize_phone, phone_key
+from app.crm import leadscore
+from app.crm.models import FollowUp, FollowUpStatus, FollowUpType, Inquiry, Priority, Source, Status
+from app.identity.models import Institute, User
+
+TEMPLATE_COLUMNS = [
+    "student_name",
+    "phone",
+    "email",
+    "interested_subjects",
+    "source",
+    "priority",
+    "tags",
+    "next_follow_up_date",
+    "counselor_email",
+    "notes",
+]
+COLUMN_HELP = {
+    "student_name": "Required. The prospective student's name.",
+    "phone": "Phone or email is required. Digits, optionally starting with + and a country code.",
+    "email": "Phone or email is required.",
+    "interested_subjects": "Optional. Subject names separated by ; such as Physics; Chemistry.",
+    "source": "Optional (default website): " + ", ".join(s.value for s in Source) + ".",
+    "priority": "Optional (default medium): low, medium or high.",
+    "tags": "Optional. Words separated by commas, such as weekend, scholarship.",
+    "next_follow_up_date": "Optional. YYYY-MM-DD, today or later: a call is planned that day.",
+    "counselor_email": "Optional. The email of the counselor who takes the lead.",
+    "notes": "Optional.",
+}
+MAX_ROWS = 5000
+IMPORT_ROLES = (Role.ADMIN, Role.COUNSELOR)
+
+
+@dataclass
+class ImportPreview:
+    """The cleaned rows, every problem found, and rows that match an inquiry on record."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and bool(self.rows)
+
+    @property
+    def duplicates(self) -> list[dict[str, Any]]:
+        return [r for r in self.rows if r["duplicate_of"]]
+
+
+def template_csv() -> bytes:
+    """The empty CSV template (UTF-8 with a byte-order mark, so Excel opens it as UTF-8)."""
+    return (",".join(TEMPLATE_COLUMNS) + "\r\n").encode("utf-8-sig")
+
+
+def template_xlsx() -> bytes:
+    """The empty Excel template: an Inquiries sheet and a sheet explaining each column."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Inquiries"
+    sheet.append(TEMPLATE_COLUMNS)
+    help_sheet = book.create_sheet("Columns")
+    help_sheet.append(["column", "what to enter"])
+    for name in TEMPLATE_COLUMNS:
+        help_sheet.append([name, COLUMN_HELP[name]])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def read_rows(filename: str, data: bytes) -> list[dict[str, Any]]:
+    """The file's data rows keyed by template column; refuses an unreadable file or header."""
+    suffix = filename.lower().rsplit(".", 1)[-1] if "." in filename else ""
+    if suffix == "csv":
+        header, body = _read_csv(data)
+    elif suffix == "xlsx":
+        header, body = _read_xlsx(data)
+    else:
+        raise ValidationError(
+            "Upload a .csv or .xlsx file; download a template to see the columns.", field="file"
+        )
+    columns: dict[int, str] = {}
+    unknown = []
+    for index, raw in enumerate(header):
+        name = _cell_text(raw)
+        if name is None:
+            continue
+        key = name.lower().replace(" ", "_").replace("-", "_")
+        if key not in TEMPLATE_COLUMNS:
+            unknown.append(name)
+        elif key in columns.values():
+            raise ValidationError(f"The column {key} appears twice in the header.", field="file")
+        else:
+            columns[index] = key
+    if unknown:
+        raise ValidationError(
+            f"Unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}. "
+            f"Use the template's columns: {', '.join(TEMPLATE_COLUMNS)}.",
+            field="file",
+        )
+    if "student_name" not in columns.values():
+        raise ValidationError(
+            "The first row must be the header, with at least student_name and phone or email. "
+            "Start from the template.",
+            field="file",
+        )
+    rows = []
+    for values in body:
+        row: dict[str, Any] = dict.fromkeys(TEMPLATE_COLUMNS)
+        for index, key in columns.items():
+            if index < len(values):
+                row[key] = _cell_text(values[index])
+        rows.append(row)
+    while rows and not any(rows[-1].values()):
+        rows.pop()
+    return rows
+
+
+def _split(text: str | None) -> list[str]:
+    return [p.strip() for p in (text or "").replace(";", ",").split(",") if p.strip()]
+
+
+def _clean(number: int, raw: dict[str, Any], errors: list[RowError], today: date) -> dict:
+    def fail(column: str, message: str) -> None:
+        errors.append(RowError(number, column, message))
+
+    row: dict[str, Any] = {"row_number": number, "duplicate_of": None}
+    name = " ".join((_cell_text(raw.get("student_name")) or "").split())
+    if not name:
+        fail("student_name", "The name is required.")
+    elif len(name) > 200:
+        fail("student_name", "Too long: at most 200 characters.")
+    row["student_name"] = name[:200]
+    try:
+        row["phone"] = normalize_phone(_cell_text(raw.get("phone")))
+    except ValidationError as exc:
+        fail("phone", exc.message)
+        row["phone"] = None
+    try:
+        row["email"] = normalize_email(_cell_text(raw.get("email")))
+    except ValidationError as exc:
+        fail("email", exc.message)
+        row["email"] = None
+    if not row["phone"] and not row["email"] and not any(e.row_number == number for e in errors):
+        fail("phone", "Give a phone number or an email, so someone can follow up.")
+    row["phone_key"] = phone_key(row["phone"])
+    source = (
+        (_cell_text(raw.get("source")) or "website").lower().replace(" ", "_").replace("-", "_")
+    )
+    if source not in {s.value for s in Source}:
+        fail("source", f"Unknown source {raw.get('source')}; use one of {', '.join(Source)}.")
+        source = Source.WEBSITE.value
+    row["source"] = source
+    priority = (_cell_text(raw.get("priority")) or "medium").lower()
+    if priority not in {p.value for p in Priority}:
+        fail("priority", f"Unknown priority {raw.get('priority')}; use low, medium or high.")
+        priority = Priority.MEDIUM.value
+    row["priority"] = priority
+    tags = list(dict.fromkeys(t.lower() for t in _split(_cell_text(raw.get("tags")))))
+    if any(len(t) > 40 for t in tags):
+        fail("tags", "A tag is at most 40 characters.")
+    row["tags"] = tags[:20]
+    row["subject_names"] = _split(_cell_text(raw.get("interested_subjects")))
+    row["counselor_email"] = (_cell_text(raw.get("counselor_email")) or "").lower() or None
+    row["notes"] = (_cell_text(raw.get("notes")) or "")[:2000] or None
+    raw_date = raw.get("next_follow_up_date")
+    row["next_follow_up_date"] = None
+    if isinstance(raw_date, datetime):
+        raw_date = raw_date.date()
+    if isinstance(raw_date, date):
+        row["next_follow_up_date"] = raw_date
+    elif _cell_text(raw_date):
+        try:
+            row["next_follow_up_date"] = datetime.strptime(_cell_text(raw_date), "%Y-%m-%d").date()
+        except ValueError:
+            fail(
+                "next_follow_up_date",
+                f"'{_cell_text(raw_date)}' is not a date; write it as YYYY-MM-DD.",
+            )
+    if row["next_follow_up_date"] is not None and row["next_follow_up_date"] < today:
+        fail("next_follow_up_date", f"{row['next_follow_up_date']} is in the past.")
+        row["next_follow_up_date"] = None
+    return row
+
+
+def validate(session: Session, *, actor: Actor, rows: list[dict[str, Any]]) -> ImportPreview:
+    """Check every row of an inquiry file, list each problem by row number and flag rows that
+    match an inquiry on record; writes nothing."""
+    actor.require(*IMPORT_ROLES)
+    institute_id = actor.institute_scope()
+    numbered = [
+        (int(raw.get("row_number") or index + 2), raw)
+        for index, raw in enumerate(rows)
+        if any(_cell_text(raw.get(name)) for name in TEMPLATE_COLUMNS)
+    ]
+    if len(numbered) > MAX_ROWS:
+        raise ValidationError(
+            f"The file has {len(numbered):,} inquiries; import at most {MAX_ROWS:,} at a time.",
+            field="file",
+        )
+    preview = ImportPreview()
+    if not numbered:
+        preview.errors.append(RowError(1, "", "The file has no inquiries below the header row."))
+        return preview
+    timezone = session.exec(select(Institute.timezone).where(Institute.id == institute_id)).one()
+    today = clock.today_in(timezone)
+    errors = preview.errors
+    cleaned = [_clean(number, raw, errors, today) for number, raw in numbered]
+
+    # The same person twice in the file.
+    first_row: dict[tuple[str, str], int] = {}
+    for row in cleaned:
+        for kind, value in (("phone", row["phone_key"]), ("email", row["email"])):
+            if not value:
+                continue
+            seen = first_row.setdefault((kind, value), row["row_number"])
+            if seen != row["row_number"]:
+                errors.append(
+                    RowError(row["row_number"], kind, f"Same {kind} as row {seen} of this file.")
+                )
+
+    # Subjects by name, counselors by email: one query each.
+    names = {n.lower() for row in cleaned for n in row["subject_names"]}
+    subjects = {
+        name.lower(): sid
+        for sid, name in session.exec(
+            select(Subject.id, Subject.name).where(
+                Subject.institute_id == institute_id, func.lower(Subject.name).in_(sorted(names))
+            )
+        ).all()
+    }
+    emails = {row["counselor_email"] for row in cleaned if row["counselor_email"]}
+    counselors = {
+        email.lower(): uid
+        for uid, email in session.exec(
+            select(User.id, User.email).where(
+                User.institute_id == institute_id,
+                col(User.role).in_([Role.COUNSELOR.value, Role.ADMIN.value]),
+                User.status != "disabled",
+                func.lower(User.email).in_(sorted(emails)),
+            )
+        ).all()
+    }
+    for row in cleaned:
+        missing = [n for n in row["subject_names"] if n.lower() not in subjects]
+        if missing:
+            errors.append(
+                RowError(
+                    row["row_number"],
+                    "interested_subjects",
+                    f"No subject called {', '.join(missing)}; use names from the Syllabus page.",
+                )
+            )
+        row["interested_subjects"] = sorted(
+            {subjects[n.lower()] for n in row["subject_names"] if n.lower() in subjects}
+        )
+        row["counselor_user_id"] = None
+        if row["counselor_email"]:
+            row["counselor_user_id"] = counselors.get(row["counselor_email"])
+            if row["counselor_user_id"] is None:
+                errors.append(
+                    RowError(
+                        row["row_number"],
+                        "counselor_email",
+                        f"{row['counselor_email']} is not an active counselor of this institute.",
+                    )
+                )
+        elif actor.role == Role.COUNSELOR:
+            row["counselor_user_id"] = actor.user_id
+
+    # Already on record: flagged, not refused.
+    keys = {row["phone_key"] for row in cleaned if row["phone_key"]}
+    mails = {row["email"] for row in cleaned if row["email"]}
+    by_key: dict[str, list[int]] = defaultdict(list)
+    by_mail: dict[str, list[int]] = defaultdict(list)
+    if keys or mails:
+        for iid, key, mail in session.exec(
+            select(Inquiry.id, Inquiry.phone_key, Inquiry.email).where(
+                Inquiry.institute_id == institute_id,
+                col(Inquiry.phone_key).in_(sorted(keys)) | col(Inquiry.email).in_(sorted(mails)),
+            )
+        ).all():
+            if key:
+                by_key[key].append(iid)
+            if mail:
+                by_mail[mail].append(iid)
+    for row in cleaned:
+        hits = by_key.get(row["phone_key"] or "", []) + by_mail.get(row["email"] or "", [])
+        row["duplicate_of"] = min(hits) if hits else None
+    errors.sort(key=lambda e: (e.row_number, e.column))
+    preview.rows = cleaned
+    return preview
+
+
+def commit_import(
+    session: Session, *, actor: Actor, rows: list[dict[str, Any]], skip_duplicates: bool = True
+) -> int:
+    """Add every inquiry of a clean file (skipping, by default, those already on record); all
+    or nothing. Returns how many were added."""
+    actor.require(*IMPORT_ROLES)
+    institute_id = actor.institute_scope()
+    preview = validate(session, actor=actor, rows=rows)
+    if not preview.ok:
+        count = len(preview.errors)
+        raise ValidationError(
+            f"The file has {count} problem{'' if count == 1 else 's'}; nothing was imported. "
+            "Fix them and upload the file again."
+        )
+    chosen = [r for r in preview.rows if not (skip_duplicates and r["duplicate_of"])]
+    if not chosen:
+        return 0
+    now = clock.now()
+    created = session.execute(
+        insert(Inquiry).returning(Inquiry.id, sort_by_parameter_order=True),
+        [
+            {
+                "institute_id": institute_id,
+                "counselor_user_id": r["counselor_user_id"],
+                "student_name": r["student_name"],
+                "phone": r["phone"],
+                "phone_key": r["phone_key"],
+                "email": r["email"],
+                "interested_subjects": r["interested_subjects"],
+                "source": r["source"],
+                "status": Status.FOLLOW_UP_SCHEDULED.value
+                if r["next_follow_up_date"]
+                else Status.NEW.value,
+                "priority": r["priority"],
+                "next_follow_up_date": r["next_follow_up_date"],
+                "notes": r["notes"],
+                "tags": r["tags"],
+                "lead_score": 0,
+                "score_reasons": [],
+                "scheduled_at": now if r["next_follow_up_date"] else None,
+                "contacted_at": now if r["next_follow_up_date"] else None,
+                "created_by": actor.user_id,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for r in chosen
+        ],
+    ).all()
+    ids = [row[0] for row in created]
+    planned = [
+        {
+            "institute_id": institute_id,
+            "inquiry_id": iid,
+            "counselor_user_id": r["counselor_user_id"],
+            "follow_up_date": r["next_follow_up_date"],
+            "follow_up_type": FollowUpType.CALL.value,
+            "status": FollowUpStatus.PENDING.value,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for iid, r in zip(ids, chosen, strict=True)
+        if r["next_follow_up_date"]
+    ]
+    if planned:
+        session.execute(insert(FollowUp), planned)
+    leadscore.recompute_institute(session, institute_id=institute_id, inquiry_ids=ids)
+    audit.record(
+        session,
+        actor=actor,
+        action="crm.import",
+        target_type="inquiry",
+        detail={
+            "count": len(ids),
+            "skipped_duplicates": len(preview.rows) - len(chosen),
+            "follow_ups": len(planned),
+        },
+    )
+    return len(ids)

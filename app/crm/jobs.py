@@ -1,0 +1,104 @@
+"""CRM jobs: overdue follow-ups into the counselors' inboxes, and the daily lead-score pass."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from app.core import clock
+from app.core.db import session_scope
+from app.crm import leadscore
+from app.crm.models import OPEN_STATUSES, FollowUp, FollowUpStatus, FollowUpType, Inquiry
+from app.identity.models import Institute
+from app.inbox import service as inbox
+from app.worker.registry import Job, day_period
+
+_HOW = {
+    FollowUpType.CALL.value: "call",
+    FollowUpType.EMAIL.value: "email",
+    FollowUpType.VISIT.value: "visit",
+    FollowUpType.SMS.value: "SMS",
+    FollowUpType.WHATSAPP.value: "WhatsApp message",
+}
+
+
+def open_due_actions(session: Session, *, institute_id: int) -> int:
+    """One `follow_up_due` action per planned follow-up whose day has passed (open inquiries
+    only), for its counselor; a follow-up already raised is never raised again. Two queries."""
+    timezone = session.exec(select(Institute.timezone).where(Institute.id == institute_id)).one()
+    today = clock.today_in(timezone)
+    rows = session.exec(
+        select(
+            FollowUp.id,
+            FollowUp.follow_up_date,
+            FollowUp.follow_up_type,
+            FollowUp.counselor_user_id,
+            Inquiry.counselor_user_id,
+            Inquiry.student_name,
+            Inquiry.phone,
+        )
+        .join(Inquiry, Inquiry.id == FollowUp.inquiry_id)
+        .where(
+            FollowUp.institute_id == institute_id,
+            Inquiry.institute_id == institute_id,
+            FollowUp.status == FollowUpStatus.PENDING.value,
+            FollowUp.follow_up_date < today,
+            col(Inquiry.status).in_([s.value for s in OPEN_STATUSES]),
+        )
+        .order_by(FollowUp.follow_up_date, FollowUp.id)
+    ).all()
+    return inbox.open_actions_bulk(
+        session,
+        institute_id=institute_id,
+        actions=[
+            {
+                "type": "follow_up_due",
+                "owner_user_id": owner or inquiry_owner,
+                "reason": f"Follow-up {_HOW.get(kind, kind)} with {name}"
+                + (f" ({phone})" if phone else "")
+                + f" was due on {due:%d %b %Y} and has not been logged.",
+                "dedupe_key": f"follow_up_due:{fid}",
+            }
+            for fid, due, kind, owner, inquiry_owner, name, phone in rows
+        ],
+    )
+
+
+def _each_institute(engine, work) -> dict:
+    totals = {"institutes": 0, "count": 0}
+    with session_scope(system=True, engine=engine) as session:
+        ids = list(session.exec(select(Institute.id).order_by(Institute.id)))
+    for institute_id in ids:
+        with session_scope(institute_id=institute_id, engine=engine) as session:
+            totals["count"] += work(session, institute_id)
+        totals["institutes"] += 1
+    return totals
+
+
+def crm_follow_ups_due(*, engine=None) -> dict:
+    """Every institute: overdue follow-ups into their counselors' inboxes (once each)."""
+    totals = _each_institute(engine, lambda s, i: open_due_actions(s, institute_id=i))
+    return {"institutes": totals["institutes"], "actions": totals["count"]}
+
+
+def crm_lead_scores(*, engine=None) -> dict:
+    """Every institute: rescore all inquiries, writing only the changed ones."""
+    totals = _each_institute(engine, lambda s, i: leadscore.recompute_institute(s, institute_id=i))
+    return {"institutes": totals["institutes"], "changed": totals["count"]}
+
+
+JOBS = [
+    Job(
+        name="crm_follow_ups_due",
+        run=crm_follow_ups_due,
+        trigger={"trigger": "cron", "hour": 6, "minute": 30},
+        period=day_period,
+        description="Overdue CRM follow-ups become follow_up_due actions for their counselor",
+    ),
+    Job(
+        name="crm_lead_scores",
+        run=crm_lead_scores,
+        trigger={"trigger": "cron", "hour": 4, "minute": 15},
+        period=day_period,
+        description="Recompute every inquiry's lead score and reasons",
+    ),
+]

@@ -1,0 +1,165 @@
+"""Counselor CRM: inquiries (leads) and their follow-ups.
+
+An inquiry moves new → contacted → follow_up_scheduled → enrolled | lost. Its lead score and the
+plain-language reasons for it are stored on the row (recomputed on change and daily, see
+`app.crm.leadscore`). Phones are kept as typed (normalised) plus a `phone_key` — the last ten
+digits — so "+91 98765 43210" and "9876543210" are recognised as the same person.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, CheckConstraint, Column, Index
+from sqlmodel import Field, SQLModel
+
+from app.core import clock, models_base  # noqa: F401  (naming convention first)
+
+
+class Source(StrEnum):
+    WEBSITE = "website"
+    REFERRAL = "referral"
+    WALK_IN = "walk_in"
+    SOCIAL_MEDIA = "social_media"
+    CAMPAIGN = "campaign"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class Status(StrEnum):
+    NEW = "new"
+    CONTACTED = "contacted"
+    FOLLOW_UP_SCHEDULED = "follow_up_scheduled"
+    ENROLLED = "enrolled"
+    LOST = "lost"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class FollowUpType(StrEnum):
+    CALL = "call"
+    EMAIL = "email"
+    VISIT = "visit"
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+
+
+class FollowUpStatus(StrEnum):
+    COMPLETED = "completed"
+    PENDING = "pending"
+    MISSED = "missed"
+
+
+class Outcome(StrEnum):
+    """What came of a contact; the first four mean the person answered."""
+
+    INTERESTED = "interested"
+    CONSIDERING = "considering"
+    CALLBACK = "callback_requested"
+    NOT_INTERESTED = "not_interested"
+    NO_ANSWER = "no_answer"
+    WRONG_NUMBER = "wrong_number"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+ANSWERED = (Outcome.INTERESTED, Outcome.CONSIDERING, Outcome.CALLBACK, Outcome.NOT_INTERESTED)
+OPEN_STATUSES = (Status.NEW, Status.CONTACTED, Status.FOLLOW_UP_SCHEDULED)
+
+
+def _in(column: str, enum: type[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(e.value) for e in enum)})"
+
+
+class Inquiry(SQLModel, table=True):
+    """A prospective student (or their parent) who asked about joining."""
+
+    __tablename__ = "crm_inquiries"
+    __table_args__ = (
+        Index("ix_crm_inquiries_institute_id_status", "institute_id", "status"),
+        Index(
+            "ix_crm_inquiries_institute_id_counselor_user_id",
+            "institute_id",
+            "counselor_user_id",
+        ),
+        Index("ix_crm_inquiries_institute_id_phone_key", "institute_id", "phone_key"),
+        Index("ix_crm_inquiries_institute_id_email", "institute_id", "email"),
+        Index("ix_crm_inquiries_institute_id_created_at", "institute_id", "created_at"),
+        CheckConstraint(_in("source", Source), name="source"),
+        CheckConstraint(_in("status", Status), name="status"),
+        CheckConstraint(_in("priority", Priority), name="priority"),
+        CheckConstraint("lead_score BETWEEN 0 AND 100", name="lead_score"),
+        CheckConstraint("status <> 'lost' OR lost_reason IS NOT NULL", name="lost_reason"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    counselor_user_id: int | None = Field(default=None, foreign_key="users.id")
+    student_name: str = Field(max_length=200)
+    phone: str | None = Field(default=None, max_length=20)
+    phone_key: str | None = Field(default=None, max_length=10)  # last ten digits
+    email: str | None = Field(default=None, max_length=254)  # lower-cased, trimmed
+    interested_subjects: list[int] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )  # subject ids
+    source: str = Field(max_length=20)
+    status: str = Field(default=Status.NEW.value, max_length=20)
+    priority: str = Field(default=Priority.MEDIUM.value, max_length=10)
+    lost_reason: str | None = Field(default=None, max_length=300)
+    next_follow_up_date: date | None = Field(default=None)
+    notes: str | None = Field(default=None, max_length=2000)
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    referrer_student_id: int | None = Field(default=None, foreign_key="students.id")
+    student_id: int | None = Field(default=None, foreign_key="students.id")  # once enrolled
+    lead_score: int = Field(default=0)
+    score_reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    contacted_at: datetime | None = Field(default=None)  # first moved past new
+    scheduled_at: datetime | None = Field(default=None)  # first had a follow-up scheduled
+    closed_at: datetime | None = Field(default=None)  # enrolled or lost
+    created_by: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(default_factory=clock.now)
+    updated_at: datetime = Field(default_factory=clock.now)
+
+
+class FollowUp(SQLModel, table=True):
+    """One contact with an inquiry: done (completed), planned (pending) or not done (missed)."""
+
+    __tablename__ = "crm_follow_ups"
+    __table_args__ = (
+        Index("ix_crm_follow_ups_institute_id_inquiry_id", "institute_id", "inquiry_id"),
+        Index(
+            "ix_crm_follow_ups_institute_id_status_follow_up_date",
+            "institute_id",
+            "status",
+            "follow_up_date",
+        ),
+        CheckConstraint(_in("follow_up_type", FollowUpType), name="follow_up_type"),
+        CheckConstraint(_in("status", FollowUpStatus), name="status"),
+        CheckConstraint(f"outcome IS NULL OR {_in('outcome', Outcome)}", name="outcome"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    inquiry_id: int = Field(foreign_key="crm_inquiries.id")
+    counselor_user_id: int | None = Field(default=None, foreign_key="users.id")
+    follow_up_date: date
+    follow_up_type: str = Field(max_length=10)
+    notes: str | None = Field(default=None, max_length=2000)
+    next_follow_up_date: date | None = Field(default=None)
+    status: str = Field(default=FollowUpStatus.COMPLETED.value, max_length=10)
+    outcome: str | None = Field(default=None, max_length=30)
+    created_at: datetime = Field(default_factory=clock.now)
+    updated_at: datetime = Field(default_factory=clock.now)
