@@ -7,13 +7,17 @@ each overdue invoice at most one pending action, however often the job runs.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from app.academics.models import Guardian, Student
-from app.core import clock
+from app.academics.models import Batch, BatchMembership, Guardian, Student
+from app.core import audit, clock
 from app.core.money import format_money
+from app.core.roles import Role
+from app.core.tenancy import Actor
 from app.fees.models import Invoice, InvoiceInstalment
 from app.fees.reports import open_part
 from app.identity.models import Institute
@@ -100,3 +104,126 @@ def send_fee_alerts(session: Session, *, institute_id: int) -> dict:
         )
     queued = notify.enqueue_many(session, institute_id=institute_id, messages=messages)
     return {"reminders": queued, "actions": len(overdue_invoices)}
+
+
+# ------------------------------------------------------------------ balance notices on request
+
+
+@dataclass(frozen=True)
+class BalanceNotice:
+    """One student with an open balance and what their guardians are told."""
+
+    student_id: int
+    enrollment_no: str
+    name: str
+    owed_minor: int
+    guardians: int  # guardians on record
+    reachable: int  # of them, with a Telegram chat linked
+    text: str
+
+
+def balance_notices(
+    session: Session, *, actor: Actor, batch_id: int | None = None, level: str | None = None
+) -> list[BalanceNotice]:
+    """Every active student (of a batch or level, or all) who owes on open invoices, with the
+    message their guardians would receive; writes nothing. Admins and counselors."""
+    actor.require(Role.ADMIN, Role.COUNSELOR)
+    institute_id = actor.institute_scope()
+    institute = session.get(Institute, institute_id)
+    today = clock.today_in(institute.timezone)
+    owed = func.sum(Invoice.total_minor - Invoice.paid_minor)
+    query = (
+        select(Student.id, Student.enrollment_no, Student.name, owed)
+        .join(Invoice, Invoice.student_id == Student.id)
+        .where(
+            Student.institute_id == institute_id,
+            Invoice.institute_id == institute_id,
+            Student.status == "active",
+            col(Invoice.status).in_(["issued", "partially_paid"]),
+        )
+        .group_by(Student.id, Student.enrollment_no, Student.name)
+        .having(owed > 0)
+        .order_by(owed.desc(), Student.name)
+    )
+    if batch_id is not None or level:
+        members = (
+            select(BatchMembership.student_id)
+            .join(Batch, Batch.id == BatchMembership.batch_id)
+            .where(
+                BatchMembership.institute_id == institute_id, col(BatchMembership.left_on).is_(None)
+            )
+        )
+        if batch_id is not None:
+            members = members.where(BatchMembership.batch_id == batch_id)
+        if level:
+            members = members.where(Batch.level == level)
+        query = query.where(col(Student.id).in_(members))
+    rows = session.exec(query).all()
+    counts: dict[int, list[int]] = {}
+    if rows:
+        for student_id, chat in session.exec(
+            select(Guardian.student_id, Guardian.telegram_chat_id).where(
+                Guardian.institute_id == institute_id,
+                col(Guardian.student_id).in_([r[0] for r in rows]),
+            )
+        ):
+            pair = counts.setdefault(student_id, [0, 0])
+            pair[0] += 1
+            pair[1] += 1 if chat else 0
+    return [
+        BalanceNotice(
+            sid,
+            enrollment_no,
+            name,
+            int(amount),
+            *counts.get(sid, [0, 0]),
+            text=(
+                f"{institute.name}: {format_money(int(amount), institute.currency)} of fees for "
+                f"{name} is outstanding as of {today:%d %b %Y}. Please pay or contact us."
+            ),
+        )
+        for sid, enrollment_no, name, amount in rows
+    ]
+
+
+def notify_balances(
+    session: Session, *, actor: Actor, batch_id: int | None = None, level: str | None = None
+) -> int:
+    """Message each guardian of every student who owes (of a batch or level, or all) about the
+    balance; at most once per guardian and student a day, however often it is asked. Returns how
+    many messages were queued."""
+    notices = balance_notices(session, actor=actor, batch_id=batch_id, level=level)
+    institute_id = actor.institute_scope()
+    if not notices:
+        return 0
+    today = clock.today_in(session.get(Institute, institute_id).timezone)
+    by_student = {n.student_id: n for n in notices}
+    messages = [
+        {
+            "channel": "telegram",
+            "recipient": g.telegram_chat_id,
+            "text": by_student[g.student_id].text,
+            "dedupe_key": f"fee_balance:{g.student_id}:{today.isoformat()}:{g.id}",
+        }
+        for g in session.exec(
+            select(Guardian)
+            .where(
+                Guardian.institute_id == institute_id,
+                col(Guardian.student_id).in_(list(by_student)),
+            )
+            .order_by(Guardian.id)
+        )
+    ]
+    queued = notify.enqueue_many(session, institute_id=institute_id, messages=messages)
+    audit.record(
+        session,
+        actor=actor,
+        action="fees.balance_notices",
+        detail={
+            "students": len(notices),
+            "queued": queued,
+            "batch_id": batch_id,
+            "level": level,
+        },
+    )
+    return queued
