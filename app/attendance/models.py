@@ -87,6 +87,9 @@ class TopicProgress(SQLModel, table=True):
     minutes_spent: int = Field(default=0)
     sessions_count: int = Field(default=0)
     last_session_at: datetime | None = Field(default=None)
+    # When the topic first reached completed or mastered (kept if it later needs review):
+    # what "topics completed over time" and learning velocity are read from.
+    completed_at: datetime | None = Field(default=None)
 
 
 class AttendanceLink(SQLModel, table=True):

@@ -483,9 +483,12 @@ def seed_academics(
                         )
                         records.append((institute_id, cs_id, student, mark))
                         if mark in ("present", "late"):
-                            entry = progress.setdefault((student, topic), [0, 0.0])
+                            entry = progress.setdefault((student, topic), [0, 0.0, None, None])
                             entry[0] += 1
                             entry[1] += 2.5 + rng.random() * 2.5
+                            entry[3] = starts
+                            if entry[2] is None and entry[1] / entry[0] >= 3.5:
+                                entry[2] = starts  # first reached completed
                 cs_id += 1
         day += timedelta(days=1)
     bulk_load(
@@ -513,7 +516,7 @@ def seed_academics(
         records,
     )
     progress_rows = []
-    for (student, topic), (count, total) in progress.items():
+    for (student, topic), (count, total, completed_at, last_at) in progress.items():
         competency = round(total / count, 2)
         status = (
             "mastered"
@@ -522,7 +525,10 @@ def seed_academics(
             if competency >= 3.5
             else "in_progress"
         )
-        progress_rows.append((institute_id, student, topic, competency, status, 60 * count, count))
+        done_at = completed_at if status != "in_progress" else None
+        progress_rows.append(
+            (institute_id, student, topic, competency, status, 60 * count, count, last_at, done_at)
+        )
     bulk_load(
         session,
         "topic_progress",
@@ -534,6 +540,8 @@ def seed_academics(
             "status",
             "minutes_spent",
             "sessions_count",
+            "last_session_at",
+            "completed_at",
         ],
         progress_rows,
     )

@@ -96,6 +96,23 @@ def collections(session: Session, *, actor: Actor, start: date, end: date) -> li
     return [Collection(str(p), m, int(n), int(a or 0)) for p, m, n, a in rows]
 
 
+def billed_by_month(session: Session, *, actor: Actor, start: date, end: date) -> dict[str, int]:
+    """Invoiced (not void) between two dates, by month of issue ("2026-11" → minor units)."""
+    actor.require(Role.ADMIN)
+    month = func.substr(cast(Invoice.issued_on, String), 1, 7)
+    rows = session.exec(
+        select(month, func.sum(Invoice.total_minor))
+        .where(
+            Invoice.institute_id == actor.institute_scope(),
+            Invoice.status != "void",
+            Invoice.issued_on >= start,
+            Invoice.issued_on <= end,
+        )
+        .group_by(month)
+    ).all()
+    return {str(m): int(a or 0) for m, a in rows}
+
+
 @dataclass(frozen=True)
 class Defaulter:
     student_id: int
