@@ -912,3 +912,20 @@ def ensure_teacher_scope(session: Session, *, actor: Actor, batch: Batch) -> Non
     """Teachers act only on their own batches; admins on all."""
     if actor.role == Role.TEACHER and batch.teacher_user_id != actor.user_id:
         raise PermissionDenied("This is not one of your batches.")
+
+
+NO_STUDENT_RECORD = "Your account is not linked to a student record yet; ask the office."
+
+
+def my_student(session: Session, *, actor: Actor) -> Student:
+    """The signed-in student's own record (from the session, never a parameter); refused with a
+    clear message when the account has no student record linked."""
+    actor.require(Role.STUDENT)
+    student = session.exec(
+        select(Student).where(
+            Student.institute_id == actor.institute_scope(), Student.user_id == actor.user_id
+        )
+    ).first()
+    if student is None:
+        raise NotFound(NO_STUDENT_RECORD)
+    return student

@@ -16,11 +16,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, update
 from sqlmodel import Session, col, select
 
 from app.academics import service as academics
-from app.academics.models import Batch, BatchSchedule, Guardian, Student, Subject, Topic
+from app.academics.models import (
+    Batch,
+    BatchMembership,
+    BatchSchedule,
+    Guardian,
+    Student,
+    Subject,
+    Topic,
+)
 from app.attendance.models import (
     AttendanceLink,
     AttendanceRecord,
@@ -718,12 +726,15 @@ def _topic_progress(
                         "minutes_spent": minutes,
                         "sessions_count": 1,
                         "last_session_at": row.starts_at,
+                        "completed_at": row.starts_at if status in DONE_STATUSES else None,
                     }
                 )
             else:
                 p.competency, p.status, p.sessions_count = competency, status, count + 1
                 p.minutes_spent += minutes
                 p.last_session_at = row.starts_at
+                if status in DONE_STATUSES and p.completed_at is None:
+                    p.completed_at = row.starts_at
                 session.add(p)
     if new_rows:
         session.execute(insert(TopicProgress), new_rows)
@@ -852,13 +863,14 @@ def apply_assessment(
     if topic is None or topic.institute_id != institute_id:
         raise NotFound("That topic does not exist.")
     existing = {
-        student_id: (row_id, competency, count)
-        for row_id, student_id, competency, count in session.exec(
+        student_id: (row_id, competency, count, completed_at)
+        for row_id, student_id, competency, count, completed_at in session.exec(
             select(
                 TopicProgress.id,
                 TopicProgress.student_id,
                 TopicProgress.competency,
                 TopicProgress.sessions_count,
+                TopicProgress.completed_at,
             ).where(
                 TopicProgress.institute_id == institute_id,
                 TopicProgress.topic_id == topic_id,
@@ -867,9 +879,10 @@ def apply_assessment(
         )
     }
     new_rows, changes = [], []
+    now = clock.now()
     for student_id, percent in percentages.items():
         result = min(max(float(percent), 0.0), 100.0) / 20
-        row_id, current, count = existing.get(student_id, (None, 0.0, 0))
+        row_id, current, count, completed_at = existing.get(student_id, (None, 0.0, 0, None))
         competency = round(
             ((current or 0) * count + result * ASSESSMENT_WEIGHT) / (count + ASSESSMENT_WEIGHT), 2
         )
@@ -892,10 +905,20 @@ def apply_assessment(
                     "status": status,
                     "minutes_spent": 0,
                     "sessions_count": 0,
+                    "completed_at": now if status in DONE_STATUSES else None,
                 }
             )
         else:
-            changes.append({"id": row_id, "competency": competency, "status": status})
+            if completed_at is None and status in DONE_STATUSES:
+                completed_at = now
+            changes.append(
+                {
+                    "id": row_id,
+                    "competency": competency,
+                    "status": status,
+                    "completed_at": completed_at,
+                }
+            )
     if new_rows:
         session.execute(insert(TopicProgress), new_rows)
     if changes:
@@ -976,3 +999,510 @@ def open_link(session: Session, *, token: str) -> tuple[Actor | None, Sheet | No
         source="link",
     )
     return actor, _sheet(session, row, batch), None
+
+
+# ------------------------------------------------------------------ calendars and the student's own
+
+
+@dataclass(frozen=True)
+class ClassSlot:
+    """A class of a batch: a session that exists, or (session_id None) one the weekly schedule
+    plans that the worker has not created yet."""
+
+    session_id: int | None
+    batch_id: int
+    date: date
+    starts_at: datetime
+    ends_at: datetime
+    status: str  # a session's live status, or "planned"
+
+
+PLANNED = "planned"
+
+
+def classes_between(
+    session: Session, *, institute_id: int, batch_ids: set[int], start: date, end: date, tz: str
+) -> list[ClassSlot]:
+    """The classes of some batches between two local dates, by start: the sessions that exist,
+    plus, from today on, the weekly schedule's classes not created yet. Two queries."""
+    if not batch_ids or end < start:
+        return []
+    zone = ZoneInfo(tz)
+    now = clock.now()
+    rows = session.exec(
+        select(ClassSession).where(
+            ClassSession.institute_id == institute_id,
+            col(ClassSession.batch_id).in_(batch_ids),
+            ClassSession.date >= start,
+            ClassSession.date <= end,
+        )
+    ).all()
+    slots = [
+        ClassSlot(
+            session_id=r.id,
+            batch_id=r.batch_id,
+            date=r.date,
+            starts_at=_aware(r.starts_at),
+            ends_at=_aware(r.ends_at),
+            status=live_status(r, now),
+        )
+        for r in rows
+    ]
+    first = max(start, now.astimezone(zone).date())
+    if first <= end:
+        taken = {(s.batch_id, s.starts_at) for s in slots}
+        weekly = session.exec(
+            select(BatchSchedule)
+            .join(Batch, Batch.id == BatchSchedule.batch_id)
+            .where(
+                BatchSchedule.institute_id == institute_id,
+                col(BatchSchedule.batch_id).in_(batch_ids),
+                col(BatchSchedule.active).is_(True),
+                col(Batch.active).is_(True),
+            )
+        ).all()
+        day = first
+        while day <= end and weekly:
+            for slot in weekly:
+                if slot.weekday != day.weekday():
+                    continue
+                starts = datetime.combine(day, slot.start_time, zone).astimezone(UTC)
+                if (slot.batch_id, starts) in taken:
+                    continue
+                slots.append(
+                    ClassSlot(
+                        session_id=None,
+                        batch_id=slot.batch_id,
+                        date=day,
+                        starts_at=starts,
+                        ends_at=starts + timedelta(minutes=slot.duration_minutes),
+                        status=PLANNED,
+                    )
+                )
+            day += timedelta(days=1)
+    return sorted(slots, key=lambda s: (s.starts_at, s.batch_id))
+
+
+@dataclass(frozen=True)
+class MyClass:
+    """One of the signed-in student's classes, with their own attendance mark once taken."""
+
+    session_id: int | None
+    batch_id: int
+    batch: str
+    subject: str
+    teacher: str | None
+    date: date
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    mark: str | None
+
+    @property
+    def uid(self) -> str:
+        """Stable across the planned → created change (a batch has one class per start time)."""
+        return f"class-{self.batch_id}-{self.starts_at:%Y%m%dT%H%M%SZ}@cohort"
+
+
+def _institute_tz(session: Session, institute_id: int) -> str:
+    return session.get(Institute, institute_id).timezone
+
+
+def my_sessions(session: Session, *, actor: Actor, start: date, end: date) -> list[MyClass]:
+    """The signed-in student's classes between two dates (institute time), held and planned,
+    only while they were in the batch, each with their attendance mark."""
+    student = academics.my_student(session, actor=actor)
+    institute_id = student.institute_id
+    if end < start:
+        raise ValidationError("The period ends before it starts.")
+    if (end - start).days > 400:
+        raise ValidationError("Choose a period of at most 400 days.")
+    periods = session.exec(
+        select(
+            BatchMembership.batch_id,
+            BatchMembership.joined_on,
+            BatchMembership.left_on,
+            Batch.name,
+            Subject.name,
+            User.name,
+        )
+        .join(Batch, Batch.id == BatchMembership.batch_id)
+        .join(Subject, Subject.id == Batch.subject_id)
+        .outerjoin(User, User.id == Batch.teacher_user_id)
+        .where(
+            BatchMembership.institute_id == institute_id,
+            BatchMembership.student_id == student.id,
+            BatchMembership.joined_on <= end,
+            (col(BatchMembership.left_on).is_(None)) | (BatchMembership.left_on > start),
+        )
+    ).all()
+    if not periods:
+        return []
+    names = {b: (bn, sn, tn) for b, _j, _l, bn, sn, tn in periods}
+
+    def member(batch_id: int, day: date) -> bool:
+        return any(
+            b == batch_id and joined <= day and (left is None or left > day)
+            for b, joined, left, *_ in periods
+        )
+
+    slots = [
+        s
+        for s in classes_between(
+            session,
+            institute_id=institute_id,
+            batch_ids=set(names),
+            start=start,
+            end=end,
+            tz=_institute_tz(session, institute_id),
+        )
+        if member(s.batch_id, s.date)
+    ]
+    held = [s.session_id for s in slots if s.session_id is not None]
+    marks: dict[int, str] = {}
+    for i in range(0, len(held), 900):
+        marks.update(
+            session.exec(
+                select(AttendanceRecord.session_id, AttendanceRecord.status).where(
+                    AttendanceRecord.institute_id == institute_id,
+                    AttendanceRecord.student_id == student.id,
+                    col(AttendanceRecord.session_id).in_(held[i : i + 900]),
+                )
+            ).all()
+        )
+    return [
+        MyClass(
+            session_id=s.session_id,
+            batch_id=s.batch_id,
+            batch=names[s.batch_id][0],
+            subject=names[s.batch_id][1],
+            teacher=names[s.batch_id][2],
+            date=s.date,
+            starts_at=s.starts_at,
+            ends_at=s.ends_at,
+            status=s.status,
+            mark=marks.get(s.session_id) if s.session_id is not None else None,
+        )
+        for s in slots
+    ]
+
+
+def _ics_text(value: str) -> str:
+    return (
+        value.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+    )
+
+
+def _ics_fold(line: str) -> list[str]:
+    """RFC 5545 folding: lines of at most 75 octets, continuations start with a space."""
+    out, current, size = [], "", 0
+    for char in line:
+        width = len(char.encode("utf-8"))
+        if size + width > (75 if not out else 74):
+            out.append(current)
+            current, size = "", 0
+        current += char
+        size += width
+    out.append(current)
+    return [out[0]] + [" " + part for part in out[1:]]
+
+
+def my_calendar_ics(session: Session, *, actor: Actor, start: date, end: date) -> bytes:
+    """The signed-in student's classes between two dates as an iCalendar (.ics) file that any
+    calendar app imports: one event per class, times in UTC, the batch as the location."""
+    return calendar_ics(my_sessions(session, actor=actor, start=start, end=end))
+
+
+def calendar_ics(classes: list[MyClass]) -> bytes:
+    """Classes already read (my_sessions) as an iCalendar file (RFC 5545)."""
+    stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Cohort//Student schedule//EN",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        "X-WR-CALNAME:My classes",
+    ]
+    for c in classes:
+        description = f"Batch {c.batch}" + (f" with {c.teacher}" if c.teacher else "")
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{c.uid}",
+            f"DTSTAMP:{stamp}",
+            f"DTSTART:{c.starts_at.astimezone(UTC):%Y%m%dT%H%M%SZ}",
+            f"DTEND:{c.ends_at.astimezone(UTC):%Y%m%dT%H%M%SZ}",
+            f"SUMMARY:{_ics_text(f'{c.subject} ({c.batch})')}",
+            f"LOCATION:{_ics_text(c.batch)}",
+            f"DESCRIPTION:{_ics_text(description)}",
+            "STATUS:CONFIRMED",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    return ("\r\n".join(part for line in lines for part in _ics_fold(line)) + "\r\n").encode()
+
+
+@dataclass(frozen=True)
+class AttendanceTally:
+    sessions: int = 0  # classes taken with the student on the sheet
+    present: int = 0
+    late: int = 0
+    absent: int = 0
+    excused: int = 0
+
+    @property
+    def percent(self) -> float | None:
+        """Classes attended (present or late) out of those not excused."""
+        counted = self.sessions - self.excused
+        return round(100 * (self.present + self.late) / counted, 1) if counted else None
+
+
+def _tally(counts: dict[str, int]) -> AttendanceTally:
+    return AttendanceTally(
+        sessions=sum(counts.values()),
+        present=counts.get(Mark.PRESENT.value, 0),
+        late=counts.get(Mark.LATE.value, 0),
+        absent=counts.get(Mark.ABSENT.value, 0),
+        excused=counts.get(Mark.EXCUSED.value, 0),
+    )
+
+
+@dataclass(frozen=True)
+class MyMark:
+    date: date
+    starts_at: datetime
+    batch: str
+    subject: str
+    status: str
+
+
+@dataclass(frozen=True)
+class MyAttendance:
+    since: date | None
+    overall: AttendanceTally
+    by_batch: list[tuple[str, AttendanceTally]]
+    recent: list[MyMark]
+
+
+def my_attendance(
+    session: Session, *, actor: Actor, since: date | None = None, recent: int = 60
+) -> MyAttendance:
+    """The signed-in student's attendance: overall and per batch (since a date, or ever) and
+    their latest marks. Two grouped, indexed queries."""
+    student = academics.my_student(session, actor=actor)
+    institute_id = student.institute_id
+    scope = [
+        AttendanceRecord.institute_id == institute_id,
+        AttendanceRecord.student_id == student.id,
+    ]
+    if since is not None:
+        scope.append(ClassSession.date >= since)
+    per_batch: dict[str, dict[str, int]] = {}
+    overall: dict[str, int] = {}
+    for batch, status, n in session.exec(
+        select(Batch.name, AttendanceRecord.status, func.count())
+        .join(ClassSession, ClassSession.id == AttendanceRecord.session_id)
+        .join(Batch, Batch.id == ClassSession.batch_id)
+        .where(*scope)
+        .group_by(Batch.name, AttendanceRecord.status)
+    ).all():
+        per_batch.setdefault(batch, {})[status] = int(n)
+        overall[status] = overall.get(status, 0) + int(n)
+    lines: list[MyMark] = []
+    if recent:
+        lines = [
+            MyMark(date=day, starts_at=_aware(starts), batch=b, subject=s, status=status)
+            for day, starts, b, s, status in session.exec(
+                select(
+                    ClassSession.date,
+                    ClassSession.starts_at,
+                    Batch.name,
+                    Subject.name,
+                    AttendanceRecord.status,
+                )
+                .join(ClassSession, ClassSession.id == AttendanceRecord.session_id)
+                .join(Batch, Batch.id == ClassSession.batch_id)
+                .join(Subject, Subject.id == Batch.subject_id)
+                .where(*scope)
+                .order_by(col(ClassSession.starts_at).desc())
+                .limit(recent)
+            ).all()
+        ]
+    return MyAttendance(
+        since=since,
+        overall=_tally(overall),
+        by_batch=sorted((b, _tally(c)) for b, c in per_batch.items()),
+        recent=lines,
+    )
+
+
+@dataclass(frozen=True)
+class TopicCompetency:
+    topic: str
+    status: str  # not_started, in_progress, needs_review, completed, mastered
+    competency: float  # 0–5
+    sessions: int
+
+
+DONE_STATUSES = ("completed", "mastered")
+
+
+def session_mark_counts():
+    """SQL for reports over many sessions: per class session (correlated), its present-or-late
+    marks and the marks that count (excused left out). Summing these over the sessions of a
+    range probes the (institute, session) index once per session, where a join lets
+    PostgreSQL pick a scan of every mark the institute ever took."""
+    mine = (AttendanceRecord.institute_id == ClassSession.institute_id) & (
+        AttendanceRecord.session_id == ClassSession.id
+    )
+    present = (
+        select(func.count())
+        .where(mine, col(AttendanceRecord.status).in_((Mark.PRESENT.value, Mark.LATE.value)))
+        .correlate(ClassSession)
+        .scalar_subquery()
+    )
+    counted = (
+        select(func.count())
+        .where(mine, AttendanceRecord.status != Mark.EXCUSED.value)
+        .correlate(ClassSession)
+        .scalar_subquery()
+    )
+    return present, counted
+
+
+@dataclass(frozen=True)
+class SubjectProgress:
+    subject: str
+    started_on: date | None
+    expected_completion: date | None  # the date the institute planned, if any
+    topics: list[TopicCompetency]
+    topics_per_week: float  # learning velocity over the last weeks
+    predicted_completion: date | None  # at the current pace (None: nothing to go on yet)
+    prediction_note: str
+
+    @property
+    def done(self) -> int:
+        return sum(1 for t in self.topics if t.status in DONE_STATUSES)
+
+    @property
+    def completion_pct(self) -> float:
+        return round(100 * self.done / len(self.topics), 1) if self.topics else 0.0
+
+    @property
+    def mean_competency(self) -> float | None:
+        started = [t.competency for t in self.topics if t.sessions]
+        return round(sum(started) / len(started), 2) if started else None
+
+
+def my_progress(session: Session, *, actor: Actor) -> list[SubjectProgress]:
+    """The signed-in student's competency per topic of each subject they study (enrolled in or
+    in a current batch of), with completion, pace and a predicted completion date."""
+    from app.academics.models import Enrollment
+
+    student = academics.my_student(session, actor=actor)
+    institute_id = student.institute_id
+    subjects: dict[int, dict] = {}
+    for subject_id, name, started, expected in session.exec(
+        select(Subject.id, Subject.name, Enrollment.started_on, Enrollment.expected_completion)
+        .join(Subject, Subject.id == Enrollment.subject_id)
+        .where(Enrollment.institute_id == institute_id, Enrollment.student_id == student.id)
+    ).all():
+        subjects[subject_id] = {"name": name, "started": started, "expected": expected}
+    for subject_id, name, joined in session.exec(
+        select(Subject.id, Subject.name, func.min(BatchMembership.joined_on))
+        .join(Batch, Batch.id == BatchMembership.batch_id)
+        .join(Subject, Subject.id == Batch.subject_id)
+        .where(
+            BatchMembership.institute_id == institute_id,
+            BatchMembership.student_id == student.id,
+            col(BatchMembership.left_on).is_(None),
+        )
+        .group_by(Subject.id, Subject.name)
+    ).all():
+        entry = subjects.setdefault(subject_id, {"name": name, "started": None, "expected": None})
+        entry["started"] = entry["started"] or joined
+    if not subjects:
+        return []
+    topics: dict[int, list[TopicCompetency]] = {k: [] for k in subjects}
+    minutes: dict[int, int] = dict.fromkeys(subjects, 0)  # syllabus minutes still to do
+    finished: dict[int, list[tuple[datetime, int]]] = {k: [] for k in subjects}
+    for subject_id, topic, estimate, status, competency, sessions, completed_at in session.exec(
+        select(
+            Topic.subject_id,
+            Topic.name,
+            Topic.estimated_minutes,
+            TopicProgress.status,
+            TopicProgress.competency,
+            TopicProgress.sessions_count,
+            TopicProgress.completed_at,
+        )
+        .outerjoin(
+            TopicProgress,
+            (TopicProgress.topic_id == Topic.id)
+            & (TopicProgress.institute_id == institute_id)
+            & (TopicProgress.student_id == student.id),
+        )
+        .where(Topic.institute_id == institute_id, col(Topic.subject_id).in_(list(subjects)))
+        .order_by(Topic.subject_id, Topic.position, Topic.id)
+    ).all():
+        topics[subject_id].append(
+            TopicCompetency(
+                topic=topic,
+                status=status or "not_started",
+                competency=float(competency or 0),
+                sessions=int(sessions or 0),
+            )
+        )
+        if completed_at is not None:
+            finished[subject_id].append((_aware(completed_at), int(estimate or 0)))
+        else:
+            minutes[subject_id] += int(estimate or 0)
+    tz = _institute_tz(session, institute_id)
+    today = clock.today_in(tz)
+    return sorted(
+        (
+            _subject_progress(v, topics[k], finished[k], minutes[k], today, ZoneInfo(tz))
+            for k, v in subjects.items()
+        ),
+        key=lambda p: p.subject,
+    )
+
+
+def _subject_progress(
+    subject: dict,
+    topics: list[TopicCompetency],
+    finished: list[tuple[datetime, int]],
+    remaining: int,
+    today: date,
+    tz: ZoneInfo,
+) -> SubjectProgress:
+    """Pace and prediction as the staff's learning analytics compute them (the same method)."""
+    from app.analytics import learning
+
+    first_week = today - timedelta(days=today.weekday()) - timedelta(weeks=learning.WEEKS - 1)
+    weekly_topics = [0] * learning.WEEKS
+    weekly_minutes = [0.0] * learning.WEEKS
+    for completed_at, estimate in finished:
+        local = completed_at.astimezone(tz).date()
+        week = (local - timedelta(days=local.weekday()) - first_week).days // 7
+        if 0 <= week < learning.WEEKS:
+            weekly_topics[week] += 1
+            weekly_minutes[week] += estimate
+    predicted, _early, _late, note = (
+        learning.predict(weekly_minutes, remaining, today)
+        if topics
+        else (None, None, None, "No topics in the syllabus yet.")
+    )
+    return SubjectProgress(
+        subject=subject["name"],
+        started_on=subject["started"],
+        expected_completion=subject["expected"],
+        topics=topics,
+        topics_per_week=round(sum(weekly_topics) / learning.WEEKS, 2),
+        predicted_completion=predicted if remaining > 0 else None,
+        prediction_note=note,
+    )

@@ -14,6 +14,7 @@ from sqlalchemy import func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.academics import service as academics_service
 from app.academics.models import Batch, BatchMembership, Student, Subject, Topic
 from app.badges.models import (
     Badge,
@@ -647,15 +648,7 @@ def clear_review(session: Session, *, actor: Actor, award_id: int, note: str = "
 
 def my_student(session: Session, *, actor: Actor) -> Student:
     """The signed-in student's record; refused when the account has none linked."""
-    actor.require(Role.STUDENT)
-    student = session.exec(
-        select(Student).where(
-            Student.institute_id == actor.institute_scope(), Student.user_id == actor.user_id
-        )
-    ).first()
-    if student is None:
-        raise NotFound("Your account is not linked to a student record yet; ask the office.")
-    return student
+    return academics_service.my_student(session, actor=actor)
 
 
 def has_student_record(session: Session, *, actor: Actor) -> bool:

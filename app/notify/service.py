@@ -546,3 +546,32 @@ def list_announcements(session: Session, *, actor: Actor, limit: int = 20) -> li
             .limit(limit)
         )
     )
+
+
+def my_announcements(
+    session: Session, *, actor: Actor, limit: int = 30
+) -> list[tuple[Announcement, str | None]]:
+    """The announcements a signed-in student may read, newest first: the whole institute's and
+    those of the batches they are in now, with the batch name."""
+    from app.academics import service as academics
+    from app.academics.models import Batch, BatchMembership
+
+    student = academics.my_student(session, actor=actor)
+    institute_id = student.institute_id
+    mine = select(BatchMembership.batch_id).where(
+        BatchMembership.institute_id == institute_id,
+        BatchMembership.student_id == student.id,
+        col(BatchMembership.left_on).is_(None),
+    )
+    return list(
+        session.exec(
+            select(Announcement, Batch.name)
+            .outerjoin(Batch, Batch.id == Announcement.batch_id)
+            .where(
+                Announcement.institute_id == institute_id,
+                col(Announcement.batch_id).is_(None) | col(Announcement.batch_id).in_(mine),
+            )
+            .order_by(col(Announcement.id).desc())
+            .limit(limit)
+        ).all()
+    )

@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from app.academics import service as academics
+from app.core.errors import NotFound
 from app.core.money import format_money
 from app.core.roles import Role
 from app.fees import receipts
@@ -13,6 +15,11 @@ from app.ui.components import read, table
 user, actor = auth.guard(Role.STUDENT)
 currency = user.institute_currency
 st.title("My fees")
+try:
+    read(actor, academics.my_student)
+except NotFound as exc:
+    st.info(exc.message)
+    st.stop()
 mine = read(actor, fees.my_invoices)
 owed = sum(i.total_minor - i.paid_minor for i in mine if i.status in ("issued", "partially_paid"))
 st.metric("Balance to pay", format_money(owed, currency))

@@ -5,7 +5,9 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from app.attendance import service as attendance
+from app.brief import service as brief_service
 from app.core import clock
+from app.core.money import format_money
 from app.core.roles import Role
 from app.inbox import service as inbox
 from app.ui import auth
@@ -52,4 +54,36 @@ for card in cards:
             st.switch_page("pages/teacher/attendance.py")
 
 st.page_link("pages/teacher/inbox.py", label="Action inbox", icon=":material/inbox:")
+
+if actor.role == Role.TEACHER:
+    # The same brief the morning message carries; the classes and high-risk students are shown
+    # in full above and below, so only the rest is listed here.
+    brief = read(actor, brief_service.my_brief)
+    st.subheader("Your brief")
+    b1, b2, b3 = st.columns(3)
+    b1.metric("Absent yesterday", len(brief.absentees))
+    b2.metric("Fee dues this month", format_money(brief.fee_due_minor, brief.currency))
+    b3.metric("Homework due soon", len(brief.homework))
+    with st.expander("Details", expanded=False):
+        st.markdown("**Absent yesterday**")
+        if not brief.absentees:
+            st.caption("Nobody.")
+        for a in brief.absentees:
+            st.markdown(f"- {a.student} ({a.enrollment_no}) · {a.batch}")
+        st.markdown("**Fee dues this month**")
+        if not brief.fee_dues:
+            st.caption("None.")
+        for d in brief.fee_dues:
+            st.markdown(
+                f"- {d.student} ({d.enrollment_no}) · {format_money(d.owed_minor, brief.currency)}"
+                f" · {'overdue since' if d.overdue else 'due'} {d.due_on:%d %b}"
+            )
+        st.markdown("**Homework due soon**")
+        if not brief.homework:
+            st.caption("None.")
+        for h in brief.homework:
+            st.markdown(
+                f"- {h.title} · {h.batch} · due {h.due_on:%a %d %b} · "
+                f"{h.not_handed_in} not handed in"
+            )
 high_risk_panel(actor)

@@ -37,6 +37,7 @@ def test_announcement_reaches_students_messages_with_a_bell(db, people):
     assert "Announced: 2 messages queued." in [s.value for s in admin.success]
 
     student = app_as(people["student"].email).run()
+    open_page(student, "pages/common/messages.py")
     assert student.title[0].value == "Messages"
     assert "Exam week" in " ".join(m.value for m in student.markdown)
     assert any("1 new message" in str(link.label) for link in student.sidebar.get("page_link"))

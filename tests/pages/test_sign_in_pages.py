@@ -93,7 +93,7 @@ def test_new_consent_version_forces_acceptance_before_any_page(db, alpha):
     assert any("accept" in e for e in errors(at))
     at.checkbox(key="onb_accept").check()
     at.button(key="FormSubmitter:onboarding-Continue").click().run()
-    assert at.title[0].value == "Messages"  # the student's landing page, now reachable
+    assert at.title[0].value == "My dashboard"  # the student's landing page, now reachable
     with db.scope(system=True) as s:
         assert s.get(User, student.id).consent_version != "2025-01"
 
