@@ -90,36 +90,40 @@ class Assessed:
 
     @cached_property
     def digest(self) -> str:
-        """Equal digests ⇔ the stored profile would be identical (values, flags, reasons).
-        Built from numbers only (stable across processes) plus the institute's context."""
-        att, hw, fee, test, last = self.facts
-        # Numbers only: hash() of ints and floats is the same in every process (of None and
-        # of strings it is not), so absent values are written as -1.
-        seen = (
-            -1 if self.score is None else self.score,
-            LEVEL_CODE[self.level],
-            *(-1 if v is None else v for v in self.subscores.values()),
-            sum(FLAG_BIT[f] for f in self.flags),
-            att or (-1, -1),
-            hw or (-1, -1),
-            (fee.open_minor, fee.overdue_minor, fee.days_overdue) if fee else (-1, -1, -1),
-            test or (-1, -1),
-            (*last, -1, -1),
-            self.context,
-        )
-        return f"{hash(seen) & 0xFFFFFFFFFFFFFFFF:016x}"
+        return fingerprint(self.facts, self.context)
 
 
-LEVEL_CODE = {"LOW": 1, "MEDIUM": 2, "HIGH": 3}
-FLAG_BIT = {"attendance": 1, "fees": 2, "tests": 4}
+def fingerprint(facts: tuple, context: int) -> str:
+    """What a stored profile is computed from: the student's facts and the institute's context
+    (settings, currency, engine version). Equal fingerprints ⇔ the same score, level, flags and
+    reasons, so the daily pass skips those students before scoring them. Numbers only: hash()
+    of ints and floats is the same in every process (of None and of strings it is not), so
+    absent values are written as -1."""
+    att, hw, fee, test, last = facts
+    seen = (
+        att or (-1, -1),
+        hw or (-1, -1),
+        (fee.open_minor, fee.overdue_minor, fee.days_overdue) if fee else (-1, -1, -1),
+        test or (-1, -1),
+        (*last, -1, -1),
+        context,
+    )
+    return f"{hash(seen) & 0xFFFFFFFFFFFFFFFF:016x}"
+
+
+# Bump when the formulas or the wording of the reasons change: every profile is rewritten.
+ENGINE_VERSION = 2
 
 
 def _context(settings: RiskSettings, currency: str) -> int:
-    """What else the reasons depend on (window, thresholds, weights, currency), as a stable
-    number computed once per institute."""
+    """Everything besides a student's facts that a profile depends on (window, weights,
+    thresholds, currency, engine version), as a stable number computed once per institute."""
     text = repr(
         (
+            ENGINE_VERSION,
             settings.window_days,
+            settings.low_min,
+            settings.medium_min,
             settings.attendance_flag_percent,
             settings.fee_overdue_flag_days,
             settings.pass_percent,
@@ -525,11 +529,16 @@ def _upsert_profiles(session: Session, rows: list[dict]) -> None:
 
 
 def apply(
-    session: Session, *, institute_id: int, results: list[Assessed], now: datetime
+    session: Session,
+    *,
+    institute_id: int,
+    inputs: Inputs,
+    settings: RiskSettings,
+    now: datetime,
 ) -> RecomputeResult:
-    """Store one institute's results: write only the profiles that changed, drop those of
-    students no longer active, record level changes, and open one `student_risk` action per
-    transition into HIGH."""
+    """Store one institute's scores: score and write only the students whose facts or settings
+    changed since their profile was written, drop the profiles of students no longer active,
+    record level changes, and open one `student_risk` action per transition into HIGH."""
     previous = {
         sid: (level, digest)
         for sid, level, digest in session.connection()
@@ -540,8 +549,7 @@ def apply(
         )
         .all()
     }
-    current = {r.student_id for r in results}
-    gone = [sid for sid in previous if sid not in current]
+    gone = [sid for sid in previous if sid not in inputs.students]
     for n in range(0, len(gone), 500):
         session.execute(
             delete(StudentRiskProfile).where(
@@ -549,7 +557,21 @@ def apply(
                 col(StudentRiskProfile.student_id).in_(gone[n : n + 500]),
             )
         )
-    stale = [r for r in results if previous.get(r.student_id, (None, None))[1] != r.digest]
+    context = _context(settings, inputs.currency)
+    moved = {
+        sid: inputs.students[sid]
+        for sid, facts in inputs.facts.items()
+        if previous.get(sid, (None, None))[1] != fingerprint(facts, context)
+    }
+    results = assess(
+        Inputs(
+            students=moved,
+            facts={sid: inputs.facts[sid] for sid in moved},
+            currency=inputs.currency,
+        ),
+        settings,
+    )
+    stale = results
     if stale:
         _upsert_profiles(
             session,
@@ -615,9 +637,12 @@ def apply(
         )
     session.flush()
     levels = dict.fromkeys(("LOW", "MEDIUM", "HIGH"), 0)
+    for sid in inputs.students:
+        if sid not in moved:
+            levels[previous[sid][0]] += 1
     for r in results:
         levels[r.level] += 1
-    return RecomputeResult(len(results), levels, len(changed), actions, len(stale))
+    return RecomputeResult(len(inputs.students), levels, len(changed), actions, len(stale))
 
 
 def recompute_institute(
@@ -632,23 +657,27 @@ def recompute_institute(
     inputs = gather(
         session, institute_id=institute_id, today=today, window_days=settings.window_days
     )
-    return apply(session, institute_id=institute_id, results=assess(inputs, settings), now=now)
+    return apply(session, institute_id=institute_id, inputs=inputs, settings=settings, now=now)
 
 
-def assess_all(session: Session) -> dict[int, list[Assessed]]:
-    """Every institute's results, read in one pass per distinct (today, window) — usually one:
-    the daily job's read side, under a system session."""
+def gather_all(session: Session) -> dict[int, tuple[Inputs, RiskSettings]]:
+    """Every institute's inputs and settings, read in one pass per distinct (today, window) —
+    usually one: the daily job's read side, under a system session."""
     institutes = session.exec(select(Institute.id, Institute.timezone).order_by(Institute.id)).all()
-    settings = {row.institute_id: row for row in session.exec(select(RiskSettings)).all()}
+    # Plain copies: the settings outlive this session (each institute is written in its own).
+    settings = {
+        row.institute_id: RiskSettings(**row.model_dump())
+        for row in session.exec(select(RiskSettings)).all()
+    }
     groups: dict[tuple[date, int], list[int]] = {}
     for iid, tz in institutes:
         config = settings.get(iid) or RiskSettings(institute_id=iid)
         settings[iid] = config
         groups.setdefault((clock.today_in(tz), config.window_days), []).append(iid)
-    out: dict[int, list[Assessed]] = {}
+    out: dict[int, tuple[Inputs, RiskSettings]] = {}
     for (today, window), ids in groups.items():
         for iid, inputs in gather_many(
             session, institute_ids=ids, today=today, window_days=window
         ).items():
-            out[iid] = assess(inputs, settings[iid])
+            out[iid] = (inputs, settings[iid])
     return out

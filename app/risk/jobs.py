@@ -13,11 +13,11 @@ def student_risk_recompute(*, engine=None) -> dict:
     totals = {"institutes": 0, "students": 0, "events": 0, "actions": 0, "written": 0}
     now = clock.now()
     with session_scope(system=True, engine=engine) as session:
-        results = risk_engine.assess_all(session)
-    for institute_id, assessed in results.items():
+        read = risk_engine.gather_all(session)
+    for institute_id, (inputs, settings) in read.items():
         with session_scope(institute_id=institute_id, engine=engine) as session:
             result = risk_engine.apply(
-                session, institute_id=institute_id, results=assessed, now=now
+                session, institute_id=institute_id, inputs=inputs, settings=settings, now=now
             )
         totals["institutes"] += 1
         totals["students"] += result.students
