@@ -6,13 +6,20 @@ Details never carry passwords, codes or tokens: such keys are dropped before wri
 
 from __future__ import annotations
 
-from datetime import datetime
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, Column, Index, insert
+from sqlalchemy import JSON, Column, Index, Select, insert, text
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
+from app.core.errors import ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
 
@@ -143,3 +150,189 @@ def count_entries(session: Session, *, actor: Actor, action: str) -> int:
     if not actor.is_super_admin:
         query = query.where(AuditLog.institute_id == actor.institute_id)
     return int(session.exec(query).one())
+
+
+# The audit log viewer ------------------------------------------------------------------------
+
+EXPORT_COLUMNS = [
+    "id",
+    "at_utc",
+    "institute_id",
+    "actor_user_id",
+    "actor_role",
+    "actor_name",
+    "action",
+    "target_type",
+    "target_id",
+    "detail",
+    "source",
+]
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What the viewer asks for. Dates are whole days in the institute's timezone (UTC when a
+    super admin looks across every institute); `action` ending in "." is a prefix."""
+
+    institute_id: int | None = None
+    user_id: int | None = None
+    action: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def described(self) -> dict[str, Any]:
+        return {
+            "institute_id": self.institute_id,
+            "user_id": self.user_id,
+            "action": self.action,
+            "from": self.date_from.isoformat() if self.date_from else None,
+            "to": self.date_to.isoformat() if self.date_to else None,
+        }
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """One page of matching entries, newest first, and how many match in all."""
+
+    entries: list[AuditLog]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+@dataclass(frozen=True)
+class AuditChoices:
+    """What the filters can offer: the actions and the people seen in the actor's scope."""
+
+    actions: list[str]
+    users: dict[int, str]
+
+
+def _scope(actor: Actor, institute_id: int | None) -> int | None:
+    actor.require(Role.ADMIN, Role.SUPER_ADMIN)
+    if actor.is_super_admin:
+        return institute_id
+    return actor.institute_scope(institute_id)
+
+
+def _timezone(session: Session, institute_id: int | None) -> ZoneInfo:
+    if institute_id is None:
+        return ZoneInfo("UTC")
+    name = session.execute(
+        text("select timezone from institutes where id = :i"), {"i": institute_id}
+    ).scalar()
+    return ZoneInfo(name or "UTC")
+
+
+def _filtered(session: Session, actor: Actor, filters: AuditFilter) -> Select:
+    scope = _scope(actor, filters.institute_id)
+    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+        raise ValidationError("The start date is after the end date.", field="date_from")
+    query = select(AuditLog)
+    if scope is not None:
+        query = query.where(AuditLog.institute_id == scope)
+    if filters.user_id is not None:
+        query = query.where(AuditLog.actor_user_id == filters.user_id)
+    if filters.action:
+        query = query.where(
+            col(AuditLog.action).startswith(filters.action, autoescape=True)
+            if filters.action.endswith(".")
+            else AuditLog.action == filters.action
+        )
+    tz = _timezone(session, scope)
+    if filters.date_from:
+        start = datetime.combine(filters.date_from, dtime.min, tzinfo=tz).astimezone(UTC)
+        query = query.where(AuditLog.at >= start)
+    if filters.date_to:
+        end = datetime.combine(filters.date_to + timedelta(days=1), dtime.min, tzinfo=tz)
+        query = query.where(AuditLog.at < end.astimezone(UTC))
+    return query
+
+
+def search_entries(
+    session: Session,
+    *,
+    actor: Actor,
+    filters: AuditFilter | None = None,
+    page: int = 1,
+    page_size: int = 50,
+) -> AuditPage:
+    """One page of the audit log matching the filters, newest first (institute admin: their
+    institute; super admin: every institute or the one chosen)."""
+    filters = filters or AuditFilter()
+    query = _filtered(session, actor, filters)
+    total = int(session.exec(select(func.count()).select_from(query.subquery())).one())
+    page_size = max(1, min(page_size, 500))
+    last = max(1, -(-total // page_size))
+    page = min(max(1, page), last)
+    entries = list(
+        session.exec(
+            query.order_by(col(AuditLog.id).desc()).offset((page - 1) * page_size).limit(page_size)
+        )
+    )
+    return AuditPage(entries=entries, total=total, page=page, page_size=page_size)
+
+
+def filter_choices(
+    session: Session, *, actor: Actor, institute_id: int | None = None
+) -> AuditChoices:
+    """The actions and people that appear in the actor's part of the audit log."""
+    scope = _scope(actor, institute_id)
+    actions = select(AuditLog.action).distinct().order_by(AuditLog.action)
+    people = (
+        select(AuditLog.actor_user_id, func.max(AuditLog.actor_name))
+        .where(col(AuditLog.actor_user_id).is_not(None))
+        .group_by(AuditLog.actor_user_id)
+    )
+    if scope is not None:
+        actions = actions.where(AuditLog.institute_id == scope)
+        people = people.where(AuditLog.institute_id == scope)
+    users = {int(uid): name or f"user #{uid}" for uid, name in session.exec(people).all()}
+    return AuditChoices(
+        actions=list(session.exec(actions).all()),
+        users=dict(sorted(users.items(), key=lambda item: item[1].lower())),
+    )
+
+
+def export_entries_csv(
+    session: Session, *, actor: Actor, filters: AuditFilter | None = None
+) -> str:
+    """Every entry matching the filters as CSV, oldest first; the export itself is audited."""
+    filters = filters or AuditFilter()
+    query = _filtered(session, actor, filters).order_by(col(AuditLog.id))
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    rows = 0
+    result = session.execute(query, execution_options={"yield_per": 2000}).scalars()
+    for entry in result:
+        writer.writerow(
+            [
+                entry.id,
+                entry.at.isoformat() if entry.at else "",
+                "" if entry.institute_id is None else entry.institute_id,
+                "" if entry.actor_user_id is None else entry.actor_user_id,
+                entry.actor_role or "",
+                entry.actor_name or "",
+                entry.action,
+                entry.target_type or "",
+                entry.target_id or "",
+                json.dumps(entry.detail, ensure_ascii=False, default=str) if entry.detail else "",
+                entry.source or "",
+            ]
+        )
+        rows += 1
+    scope = _scope(actor, filters.institute_id)
+    record(
+        session,
+        actor=actor,
+        action="audit.export",
+        target_type="audit_log",
+        institute_id=scope,
+        detail={"filters": filters.described(), "rows": rows},
+    )
+    return out.getvalue()

@@ -50,6 +50,14 @@ def cleanup(*, engine=None) -> dict:
     }
 
 
+def backup_database(*, engine=None) -> dict:
+    """Take the daily backup of the whole database and keep the newest BACKUP_KEEP copies."""
+    from app.system.backup import create_backup
+
+    taken = create_backup(engine=engine)
+    return {"file": taken.name, "bytes": taken.size, "rows": taken.total_rows}
+
+
 JOBS = [
     Job(
         name="cleanup_expired",
@@ -57,5 +65,12 @@ JOBS = [
         trigger={"trigger": "cron", "hour": 2, "minute": 30},
         period=day_period,
         description="Delete expired sign-in codes, sessions, links, rate events and old run records",
+    ),
+    Job(
+        name="backup_database",
+        run=backup_database,
+        trigger={"trigger": "cron", "hour": 1, "minute": 45},
+        period=day_period,
+        description="Back up the whole database (SQLite online backup / pg_dump) with a manifest",
     ),
 ]

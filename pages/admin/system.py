@@ -1,10 +1,13 @@
-"""System: health checks, job runs, and the outbox with filters and retry."""
+"""System: health checks, job runs, backups (super admin), the institute's data export
+(institute admin) and the outbox with filters and retry."""
 
 import streamlit as st
 
+from app.core.config import get_settings
 from app.core.roles import Role
 from app.notify import service as notify
 from app.notify.models import Channel, Status
+from app.system import backup, export
 from app.ui import auth, system
 from app.ui.components import act, flash, read, show_flash, table
 
@@ -48,6 +51,105 @@ if actor.is_super_admin:
             "success" if record.outcome == "ok" else "error",
         )
         st.rerun()
+
+if actor.is_super_admin:
+    st.subheader("Backups")
+    settings = get_settings()
+    st.caption(
+        f"A backup of the whole deployment is taken daily (job `backup_database`) into "
+        f"`{backup.backup_dir()}`; the newest {settings.BACKUP_KEEP} are kept. "
+        "Check one with `scripts/restore_drill.py`."
+    )
+    if st.button("Backup now", key="backup_now"):
+        with st.spinner("Backing up the whole database…"):
+            taken = act(actor, backup.backup_now)
+        if taken is not None:
+            flash(f"Backed up to {taken.name} ({taken.total_rows:,} rows, {taken.size:,} bytes).")
+            st.rerun()
+    taken_list = system.backup_list(actor)
+    table(
+        [
+            {
+                "File": b.name,
+                "Taken (UTC)": b.created_at,
+                "Database": b.dialect,
+                "Size (bytes)": b.size,
+                "Rows": b.total_rows,
+                "Migration": b.manifest.get("alembic_revision") or "",
+            }
+            for b in taken_list
+        ],
+        key="backups",
+    )
+    if taken_list:
+        latest = taken_list[0]
+        st.download_button(
+            "Download latest backup",
+            data=system.backup_download(actor, latest.name),
+            file_name=latest.name,
+            mime="application/octet-stream",
+            key="download_backup",
+            on_click="ignore",
+        )
+else:
+
+    def _forget_export() -> None:
+        st.session_state.pop("export_ready", None)
+
+    st.subheader("Export data")
+    st.caption(
+        "Your institute's data as a zip of CSV files or an Excel workbook (one sheet per table). "
+        "Names, contacts, dates of birth and payment references are redacted unless you include "
+        "them; every export is recorded in the audit log."
+    )
+    choices = {t.name: t.label for t in export.exportable_tables(actor=actor)}
+    e1, e2 = st.columns([1, 2])
+    fmt = e1.radio(
+        "Format",
+        ["csv", "xlsx"],
+        format_func={"csv": "CSV (zip)", "xlsx": "Excel"}.get,
+        key="export_format",
+        on_change=_forget_export,
+    )
+    picked = e2.multiselect(
+        "Tables",
+        list(choices),
+        default=list(choices),
+        format_func=choices.get,
+        key="export_tables",
+        on_change=_forget_export,
+    )
+    personal = st.checkbox(
+        "Include personal data (names, phones, emails, dates of birth, guardian contacts)",
+        key="export_personal",
+        on_change=_forget_export,
+    )
+    if st.button("Prepare export", key="prepare_export"):
+        with st.spinner("Preparing the export…"):
+            built = act(
+                actor, system.build_export, format=fmt, tables=picked, include_personal=personal
+            )
+        if built is not None:
+            st.session_state["export_ready"] = built
+    ready = st.session_state.get("export_ready")
+    if ready is not None:
+        payload, summary = ready
+        st.success(
+            f"Export ready: {sum(summary.rows.values()):,} rows in {len(summary.rows)} tables"
+            + (
+                " — includes personal data."
+                if summary.include_personal
+                else ", personal data redacted."
+            )
+        )
+        st.download_button(
+            "Download export",
+            data=payload,
+            file_name=summary.filename,
+            mime=summary.mime,
+            key="download_export",
+            on_click="ignore",
+        )
 
 st.subheader("Outbox")
 counts = read(actor, notify.outbox_counts)
