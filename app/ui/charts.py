@@ -23,13 +23,18 @@ def chart_block(
     *,
     key: str,
     caption: str | None = None,
+    empty_when_zero: bool = False,
 ) -> None:
-    """A titled chart; the Table tab shows the rows behind it, with a CSV download."""
+    """A titled chart; the Table tab shows the rows behind it, with a CSV download.
+    `empty_when_zero`: all-zero figures (no money, no scores yet) show the empty line instead
+    of a flat chart."""
     st.markdown(f"**{title}**")
     if caption:
         st.caption(caption)
     frame = pd.DataFrame(rows)
-    if frame.empty:
+    numbers = frame.select_dtypes("number")
+    all_zero = not numbers.empty and not numbers.fillna(0).to_numpy().any()
+    if frame.empty or (empty_when_zero and all_zero):
         st.caption("Nothing to show for this range yet.")
         return
     chart, data = st.tabs(["Chart", "Table"])

@@ -87,6 +87,7 @@ with right:
         ],
         bars("Month", "Billed", "Collected"),
         key="ov_money",
+        empty_when_zero=True,
         caption=f"In {currency}, by month. Outstanding now: "
         f"{format_money(money.outstanding, currency)}.",
     )
@@ -98,6 +99,7 @@ with left:
         [{"Bucket": r["Bucket"], "Open": r["Open"] / 100} for r in money.aging],
         bars("Bucket", "Open"),
         key="ov_aging",
+        empty_when_zero=True,
         caption=f"Open balances in {currency} by days past due (instalments aged one by one).",
     )
 with right:
@@ -106,6 +108,7 @@ with right:
         risk["levels"],
         bars("Level", "Students"),
         key="ov_risk",
+        empty_when_zero=True,
         caption="Advisory scores from the daily recompute.",
     )
 
@@ -116,6 +119,7 @@ with left:
         risk["trend"],
         lines("Date", "HIGH", "MEDIUM"),
         key="ov_risk_trend",
+        empty_when_zero=True,
     )
 with right:
     funnel = read(actor, overview.funnel, filters=filters)
@@ -124,6 +128,7 @@ with right:
         funnel,
         lambda f: go.Figure(go.Funnel(y=f["Stage"], x=f["Inquiries"])),
         key="ov_funnel",
+        empty_when_zero=True,
         caption=f"Inquiries received since {start:%d %b %Y} and how far they got.",
     )
 
