@@ -2,18 +2,27 @@
 
 `live_app` runs on every backend of the `db` fixture (SQLite and PostgreSQL): the database is
 clean and migrated, the small demo data is seeded into it, then a real `streamlit run` serves it.
+`oidc_provider` is one local OIDC provider (oidc-provider-mock) for the session; with
+`auth_secrets` a server's st.login ("Sign in with Google") signs in through it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Iterator
 
 import pytest
 
 from app.demo.seed import SeedResult, seed_demo
-from tests.e2e.harness import StreamlitServer, launch_chromium, screenshot
+from tests.e2e.harness import (
+    StreamlitServer,
+    free_port,
+    launch_chromium,
+    screenshot,
+    set_oidc_claims,
+)
 
 VIEWPORT = {"width": 1280, "height": 900}
 DEFAULT_TIMEOUT_MS = 15_000
@@ -47,7 +56,8 @@ def pytest_runtest_makereport(item, call):
     if report.when != "call":
         return
     item.rep_call = report
-    page = getattr(item, "funcargs", {}).get("page")
+    funcargs = getattr(item, "funcargs", {})
+    page = funcargs.get("page") or funcargs.get("phone")
     if report.failed and page is not None:
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", item.name)
         with contextlib.suppress(Exception):  # a screenshot must not hide the real failure
@@ -72,3 +82,36 @@ def live_app(db, demo, request) -> Iterator[StreamlitServer]:
         report = getattr(request.node, "rep_call", None)
         if report is not None and report.failed:
             print(f"--- streamlit output ({server.url}) ---\n{server.log()}")
+
+
+@pytest.fixture(scope="session")
+def oidc_provider() -> Iterator[str]:
+    """A real local OIDC provider (oidc-provider-mock) for the whole session; returns its URL."""
+    from oidc_provider_mock import run_server_in_thread
+
+    os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")  # plain http on loopback only
+    with run_server_in_thread(port=free_port()) as server:
+        yield f"http://localhost:{server.server_port}"
+
+
+def only_loopback(page) -> None:
+    """The provider's page asks a CDN for a stylesheet; nothing may leave this machine."""
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith(("http://localhost", "http://127.0.0.1"))
+            else route.abort()
+        ),
+    )
+
+
+def sign_in_with_google(page, app_url: str, provider: str, email: str) -> None:
+    """Click "Sign in with Google" and sign in at the provider as the user with this email."""
+    sub = "google-" + re.sub(r"[^a-z0-9]+", "-", email.lower())
+    set_oidc_claims(provider, sub, {"email": email, "email_verified": True})
+    only_loopback(page)
+    page.goto(app_url)
+    page.get_by_role("button", name="Sign in with Google").click()
+    page.get_by_placeholder("sub").fill(sub)
+    page.get_by_role("button", name="Authorize").click()

@@ -1,4 +1,8 @@
-"""Browser-test harness: a real `streamlit run` on a free port and Debian's headless Chromium.
+"""Browser-test harness: a real `streamlit run` on a free port and Debian's headless Chromium,
+plus what the journeys need around them: the real worker (`python -m app.worker`) as a
+subprocess, a local fake Telegram Bot API server, `[auth]` secrets for a local OIDC provider,
+and screenshots (test-artifacts/screenshots; COHORT_SCREENSHOTS=docs/screenshots refreshes the
+README's pictures from a run).
 
 Never downloads a browser (`playwright install` is not used): Chromium comes from the system at
 /usr/bin/chromium. Without it the browser tests skip locally and fail in CI (COHORT_NO_SKIP=1).
@@ -6,15 +10,21 @@ Never downloads a browser (`playwright install` is not used): Chromium comes fro
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -34,7 +44,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+# Set (e.g. COHORT_SCREENSHOTS=docs/screenshots) to also write the journeys' chosen screenshots
+# there; a relative path is anchored at the project root.
+SCREENSHOTS_ENV = "COHORT_SCREENSHOTS"
 STARTUP_TIMEOUT = 60.0
+LOOPBACK = "localhost,127.0.0.1"
 
 
 def free_port() -> int:
@@ -160,17 +174,7 @@ class StreamlitServer:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-                try:
-                    os.killpg(process.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    process.wait(timeout=wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
+        stop_process_group(process)
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
@@ -188,6 +192,172 @@ class StreamlitServer:
         self.stop()
 
 
+def stop_process_group(process: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM the process's group, SIGKILL it if it lingers."""
+    if process is None or process.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+
+
+class WorkerProcess:
+    """The real scheduler worker, `python -m app.worker`, against a test database.
+
+    `extra_env` carries its settings (e.g. TELEGRAM_BOT_TOKEN, TELEGRAM_API_BASE_URL and a short
+    WORKER_OUTBOX_INTERVAL_SECONDS). Entering waits until it leads ("now runs the jobs").
+    """
+
+    def __init__(self, database_url: str, log_path: Path, extra_env: dict[str, str]) -> None:
+        self.database_url = database_url
+        self.log_path = log_path
+        self.extra_env = dict(extra_env)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def __enter__(self) -> WorkerProcess:
+        env = {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "APP_ENV": "dev",
+            "LOG_LEVEL": "INFO",
+            "PYTHONUNBUFFERED": "1",
+            "NO_PROXY": LOOPBACK,
+            "no_proxy": LOOPBACK,
+            **self.extra_env,
+        }
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "app.worker"],
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while "now runs the jobs" not in self.log():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                text = self.log()
+                self.__exit__(None, None, None)
+                raise RuntimeError(f"the worker did not start.\n--- worker output ---\n{text}")
+            time.sleep(0.1)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        process, self.process = self.process, None
+        stop_process_group(process)
+
+
+class FakeTelegramServer:
+    """A local Telegram Bot API over HTTP (getMe, sendMessage) that records what it was sent.
+
+    Point the app at it with TELEGRAM_API_BASE_URL=`url` and any TELEGRAM_BOT_TOKEN; the real
+    python-telegram-bot client then posts to `<url>/bot<token>/<method>`.
+    """
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, str]] = []
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the http.server API
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode()
+                if "json" in (self.headers.get("Content-Type") or ""):
+                    params = {k: str(v) for k, v in json.loads(body or "{}").items()}
+                else:
+                    params = dict(urllib.parse.parse_qsl(body))
+                status, payload = fake.answer(self.path.rsplit("/", 1)[-1], params)
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST  # noqa: N815
+
+            def log_message(self, *_: object) -> None:
+                return None
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    def answer(self, method: str, params: dict[str, str]) -> tuple[int, dict]:
+        if method == "getMe":
+            me = {"id": 1, "is_bot": True, "first_name": "Cohort", "username": "cohort_test_bot"}
+            return 200, {"ok": True, "result": me}
+        if method == "sendMessage":
+            with self._lock:
+                self.messages.append({"chat_id": params["chat_id"], "text": params["text"]})
+                message_id = len(self.messages)
+            chat = {"id": int(params["chat_id"]), "type": "private"}
+            result = {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "chat": chat,
+                "text": params["text"],
+            }
+            return 200, {"ok": True, "result": result}
+        return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
+
+    def texts_to(self, chat_id: str) -> list[str]:
+        with self._lock:
+            return [m["text"] for m in self.messages if m["chat_id"] == str(chat_id)]
+
+    def chats(self) -> set[str]:
+        with self._lock:
+            return {m["chat_id"] for m in self.messages}
+
+    def __enter__(self) -> FakeTelegramServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def auth_secrets(path: Path, *, app_port: int, provider_url: str) -> Path:
+    """An `[auth]` secrets file so st.login signs in through the OIDC provider at provider_url."""
+    path.write_text(
+        "[auth]\n"
+        f'redirect_uri = "http://localhost:{app_port}/oauth2callback"\n'
+        f'cookie_secret = "{secrets.token_urlsafe(32)}"\n'
+        'client_id = "cohort-test"\n'
+        'client_secret = "cohort-test-secret"\n'
+        f'server_metadata_url = "{provider_url}/.well-known/openid-configuration"\n'
+    )
+    return path
+
+
+def set_oidc_claims(provider_url: str, sub: str, claims: dict) -> None:
+    """Tell oidc-provider-mock which claims (email, ...) the user `sub` signs in with."""
+    request = urllib.request.Request(
+        f"{provider_url}/users/{sub}",
+        data=json.dumps(claims).encode(),
+        method="PUT",
+        headers={"Content-Type": "application/json"},
+    )
+    urllib.request.urlopen(request, timeout=10).read()
+
+
 def launch_chromium(playwright: Playwright) -> Browser:
     """Debian's Chromium, headless, through Playwright's sync API (no browser download)."""
     if not CHROMIUM.exists():
@@ -201,9 +371,21 @@ def launch_chromium(playwright: Playwright) -> Browser:
     )
 
 
-def screenshot(page: Page, name: str) -> Path:
-    """Save a full-page screenshot to test-artifacts/screenshots/<name>.png (git-ignored)."""
+def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
+    """Save a screenshot to test-artifacts/screenshots/<name>.png (git-ignored)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+def docs_screenshot(page: Page, name: str) -> Path:
+    """A tour picture: a viewport (not full-page) screenshot, kept like any other; with
+    COHORT_SCREENSHOTS set it is also copied there (docs/screenshots/<name>.png, committed)."""
+    path = screenshot(page, name, full_page=False)
+    target = os.environ.get(SCREENSHOTS_ENV)
+    if target:
+        folder = Path(target) if Path(target).is_absolute() else ROOT / target
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, folder / path.name)
     return path

@@ -155,6 +155,8 @@ def submit_button(page: Page, present: int, absent: int) -> Locator:
     return page.get_by_role("button", name=label)
 
 
+# On SQLite only: test_journeys.py runs this flow end to end on PostgreSQL.
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 def test_teacher_takes_attendance_on_a_phone(page: Page, app_server, db, class_now: Day):
     started = walltime.monotonic()
     sign_in_with_password(page, app_server.url)

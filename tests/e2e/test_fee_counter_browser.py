@@ -17,6 +17,8 @@ from tests.e2e.test_users_browser import RERUN_MS, _admin, sign_in_as_admin
 pytestmark = pytest.mark.browser
 
 
+# On SQLite only: test_journeys.py runs this flow end to end on PostgreSQL.
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 def test_partial_payment_at_the_counter_with_receipt(page: Page, live_app, db, demo):
     admin_name, institute = _admin(db, demo)
     with db.scope(system=True) as s:

@@ -78,6 +78,8 @@ def invite(page: Page, *, name: str, email: str, role: str) -> None:
     form.get_by_role("button", name="Invite").click()
 
 
+# On SQLite only: test_journeys.py runs this flow end to end on PostgreSQL.
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 def test_admin_invites_a_teacher_and_sees_them_listed(page: Page, live_app, db, demo):
     admin_name, institute = _admin(db, demo)
     sign_in_as_admin(page, live_app.url, admin_name, institute)
