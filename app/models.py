@@ -23,6 +23,8 @@ from app.coursework.models import (  # noqa: E402
     Homework,
     HomeworkSubmission,
 )
+from app.crm.models import FollowUp, Inquiry  # noqa: E402
+from app.feedback.models import Feedback, PointsEntry  # noqa: E402
 from app.fees.models import (  # noqa: E402
     Account,
     FeeInstalment,
@@ -48,6 +50,7 @@ from app.identity.models import (
 )
 from app.inbox.models import PendingAction  # noqa: E402
 from app.notify.models import Announcement, BlockedChat, Notification, RuleConfig  # noqa: E402
+from app.opsdesk.models import DeskMessage  # noqa: E402
 from app.risk.models import RiskSettings, StudentRiskEvent, StudentRiskProfile  # noqa: E402
 from app.worker.models import JobRun, WorkerLease  # noqa: E402
 
@@ -101,6 +104,11 @@ TENANT_TABLES: dict[str, str] = {
     "badge_requests": "institute_id",
     "badge_awards": "institute_id",
     "institute_keys": "institute_id",
+    "crm_inquiries": "institute_id",
+    "crm_follow_ups": "institute_id",
+    "feedback": "institute_id",
+    "points_entries": "institute_id",
+    "ops_desk_messages": "institute_id",
 }
 
 # Global tables used only before or around sign-in, under the system context (no institute yet).
@@ -118,6 +126,11 @@ __all__ = [
     "BadgeAward",
     "BadgeRequest",
     "InstituteKey",
+    "Inquiry",
+    "FollowUp",
+    "Feedback",
+    "PointsEntry",
+    "DeskMessage",
     "Assessment",
     "AssessmentResult",
     "GradeBand",

@@ -58,14 +58,34 @@ class Settings(BaseSettings):
     ATTENDANCE_OPEN_BEFORE_MINUTES: int = 15
     ATTENDANCE_LINK_HOURS: int = 12
 
+    # Daily teacher brief: queued once per teacher per day after this time (HH:MM, institute time)
+    DAILY_TEACHER_BRIEF_TIME: str = Field(default="07:30", pattern=r"^([01]?\d|2[0-3]):[0-5]\d$")
+
     # Telegram
     TELEGRAM_BOT_TOKEN: str | None = None
     TELEGRAM_API_BASE_URL: str | None = None  # a local Bot API server; default: Telegram's
+
+    # Worker: how often the outbox is drained. Unset: every minute. A few seconds is for tests
+    # and demos (the browser journeys set 2), where a queued message should leave promptly.
+    WORKER_OUTBOX_INTERVAL_SECONDS: int | None = Field(default=None, ge=1, le=3600)
+
+    # Ops desk: an optional local model (Ollama) answers what the desk's rules do not understand;
+    # it only ever writes text, never acts. Unset: the desk lists what it can do instead.
+    OLLAMA_BASE_URL: str | None = None  # e.g. http://localhost:11434
+    OLLAMA_MODEL: str = "llama3.2"
+    OLLAMA_TIMEOUT_SECONDS: float = 20.0
 
     # Badges: encrypts each institute's credential-signing private key (Fernet). Unset, a key is
     # derived from SECRET_KEY (already refused as a placeholder in prod); set it explicitly
     # before ever rotating SECRET_KEY, or the stored signing keys can no longer be decrypted.
     BADGE_KEY_ENCRYPTION_KEY: str | None = None
+
+    # Backups: the daily job (and "Backup now") writes here and keeps the newest BACKUP_KEEP.
+    # A relative path is anchored at the project root. The restore drill on PostgreSQL needs a
+    # URL allowed to CREATE/DROP DATABASE for its scratch copy (or pass --admin-url).
+    BACKUP_DIR: str = "data/backups"
+    BACKUP_KEEP: int = Field(default=7, ge=1)
+    RESTORE_DRILL_ADMIN_URL: str | None = None
 
     @field_validator("ADMIN_EMAILS", mode="before")
     @classmethod

@@ -286,6 +286,36 @@ def seed_demo(
                 result.history[institute.id] |= seed_badges(
                     session, rng=badge_rng, institute_id=institute.id
                 )
+            # A year of CRM inquiries and follow-ups in every institute, then their lead scores.
+            from app.demo.crm import CRM_TABLES, finish_crm, seed_crm
+
+            crm_rng = random.Random(f"crm-{seed}")
+            with checks_deferred(session, CRM_TABLES):
+                for index, institute in enumerate(institutes):
+                    staff = people[institute.id]
+                    result.history[institute.id] |= seed_crm(
+                        session,
+                        rng=crm_rng,
+                        institute_id=institute.id,
+                        timezone=institute.timezone,
+                        counselors=[u[0] for u in staff[Role.COUNSELOR.value]]
+                        or [u[0] for u in staff[Role.ADMIN.value]],
+                        size=size,
+                        biggest=index == 0,
+                    )
+            finish_crm(session, institute_ids=result.institute_ids)
+            # A year of feedback and points in every institute (its own generator, bulk-loaded).
+            from app.demo.feedback import FEEDBACK_TABLES, seed_feedback
+
+            feedback_rng = random.Random(f"feedback-{seed}")
+            with checks_deferred(session, FEEDBACK_TABLES):
+                for institute in institutes:
+                    result.history[institute.id] |= seed_feedback(
+                        session,
+                        rng=feedback_rng,
+                        institute_id=institute.id,
+                        timezone=institute.timezone,
+                    )
     return result
 
 

@@ -24,6 +24,7 @@ OVERVIEW = PageSpec("pages/admin/overview.py", "Overview", ":material/dashboard:
 USERS = PageSpec("pages/admin/users.py", "Users", ":material/group:", "users")
 MY_ACCOUNT = PageSpec("pages/common/my_account.py", "My account", ":material/person:", "my-account")
 SYSTEM = PageSpec("pages/admin/system.py", "System", ":material/monitor_heart:", "system")
+AUDIT_LOG = PageSpec("pages/admin/audit_log.py", "Audit log", ":material/history:", "audit-log")
 RULES = PageSpec("pages/admin/rules.py", "Notification rules", ":material/rule:", "rules")
 ANNOUNCEMENTS = PageSpec(
     "pages/common/announcements.py", "Announcements", ":material/campaign:", "announcements"
@@ -45,6 +46,12 @@ FEE_REPORTS = PageSpec(
     "pages/admin/fee_reports.py", "Fee reports", ":material/summarize:", "fee-reports"
 )
 RISK = PageSpec("pages/common/risk.py", "Student risk", ":material/shield:", "risk")
+LEARNING = PageSpec(
+    "pages/common/learning_analytics.py",
+    "Learning analytics",
+    ":material/insights:",
+    "learning-analytics",
+)
 HOMEWORK = PageSpec("pages/teacher/homework.py", "Homework", ":material/assignment:", "homework")
 ASSESSMENTS = PageSpec(
     "pages/teacher/assessments.py", "Assessments", ":material/grading:", "assessments"
@@ -56,6 +63,25 @@ MY_REPORT_CARD = PageSpec(
     "pages/common/report_card.py", "My report card", ":material/school:", "my-report-card"
 )
 MY_FEES = PageSpec("pages/student/my_fees.py", "My fees", ":material/receipt_long:", "my-fees")
+MY_DASHBOARD = PageSpec(
+    "pages/student/dashboard.py", "My dashboard", ":material/space_dashboard:", "my-dashboard"
+)
+MY_SCHEDULE = PageSpec(
+    "pages/student/schedule.py", "My schedule", ":material/calendar_month:", "my-schedule"
+)
+MY_ATTENDANCE = PageSpec(
+    "pages/student/attendance.py", "My attendance", ":material/fact_check:", "my-attendance"
+)
+MY_HOMEWORK = PageSpec(
+    "pages/student/homework.py", "My homework", ":material/assignment:", "my-homework"
+)
+MY_TESTS = PageSpec("pages/student/tests.py", "My tests", ":material/grading:", "my-tests")
+MY_PROGRESS = PageSpec(
+    "pages/student/progress.py", "My progress", ":material/trending_up:", "my-progress"
+)
+MY_ANNOUNCEMENTS = PageSpec(
+    "pages/student/announcements.py", "Announcements", ":material/campaign:", "my-announcements"
+)
 SIGN_IN = PageSpec("pages/public/sign_in.py", "Sign in", ":material/login:", "sign-in")
 ATTENDANCE_LINK = PageSpec(
     "pages/public/attendance_link.py", "Attendance", ":material/fact_check:", "take-attendance"
@@ -75,51 +101,101 @@ MY_BADGES = PageSpec(
 VERIFY_BADGE = PageSpec(
     "pages/public/verify_badge.py", "Verify a badge", ":material/verified:", "verify-badge"
 )
+FEEDBACK = PageSpec("pages/common/feedback.py", "Feedback", ":material/reviews:", "feedback")
+POINTS = PageSpec(
+    "pages/teacher/points.py", "Rewards & penalties", ":material/star_half:", "points"
+)
+GIVE_FEEDBACK = PageSpec(
+    "pages/student/feedback.py", "Feedback", ":material/rate_review:", "my-feedback"
+)
+MY_POINTS = PageSpec("pages/student/points.py", "My points", ":material/stars:", "my-points")
+PIPELINE = PageSpec("pages/counselor/pipeline.py", "Pipeline", ":material/view_kanban:", "pipeline")
+CRM_ANALYTICS = PageSpec(
+    "pages/counselor/crm_analytics.py", "CRM analytics", ":material/filter_alt:", "crm-analytics"
+)
+OPS_DESK = PageSpec("pages/common/ops_desk.py", "Ops desk", ":material/support_agent:", "ops-desk")
 ONBOARDING = PageSpec("pages/public/onboarding.py", "Welcome", ":material/waving_hand:", "welcome")
 
 # The first page of each list is the role's landing page.
 NAVIGATION: dict[Role, list[PageSpec]] = {
-    Role.SUPER_ADMIN: [INSTITUTES, SYSTEM, MY_ACCOUNT],
+    Role.SUPER_ADMIN: [INSTITUTES, SYSTEM, AUDIT_LOG, MY_ACCOUNT],
     Role.ADMIN: [
         OVERVIEW,
+        OPS_DESK,
         TODAY,
         ATTENDANCE,
         HOMEWORK,
         ASSESSMENTS,
         INBOX,
         RISK,
+        LEARNING,
         STUDENTS,
         REPORT_CARD,
         IMPORT_STUDENTS,
+        PIPELINE,
+        CRM_ANALYTICS,
         BATCHES,
         SYLLABUS,
         FEES,
         FEE_REPORTS,
         BADGE_CATALOG,
         BADGE_REQUESTS,
+        FEEDBACK,
+        POINTS,
         USERS,
         ANNOUNCEMENTS,
         RULES,
         SYSTEM,
+        AUDIT_LOG,
         MESSAGES,
         MY_ACCOUNT,
     ],
     Role.TEACHER: [
         TODAY,
+        OPS_DESK,
         ATTENDANCE,
         HOMEWORK,
         ASSESSMENTS,
         REPORT_CARD,
         INBOX,
         BADGE_REQUESTS,
+        FEEDBACK,
+        POINTS,
         RISK,
+        LEARNING,
         USERS,
         ANNOUNCEMENTS,
         MESSAGES,
         MY_ACCOUNT,
     ],
-    Role.COUNSELOR: [INBOX, RISK, STUDENTS, REPORT_CARD, IMPORT_STUDENTS, MESSAGES, MY_ACCOUNT],
-    Role.STUDENT: [MESSAGES, MY_FEES, MY_REPORT_CARD, MY_BADGES, MY_ACCOUNT],
+    Role.COUNSELOR: [
+        PIPELINE,
+        OPS_DESK,
+        CRM_ANALYTICS,
+        INBOX,
+        RISK,
+        STUDENTS,
+        REPORT_CARD,
+        IMPORT_STUDENTS,
+        MESSAGES,
+        MY_ACCOUNT,
+    ],
+    Role.STUDENT: [
+        MY_DASHBOARD,
+        MY_SCHEDULE,
+        MY_ATTENDANCE,
+        MY_HOMEWORK,
+        MY_TESTS,
+        MY_PROGRESS,
+        MY_FEES,
+        MY_REPORT_CARD,
+        MY_BADGES,
+        MY_POINTS,
+        GIVE_FEEDBACK,
+        MY_ANNOUNCEMENTS,
+        MESSAGES,
+        MY_ACCOUNT,
+    ],
 }
 
 

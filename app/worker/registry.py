@@ -17,6 +17,8 @@ JOB_MODULES = [
     "app.risk.jobs",
     "app.coursework.jobs",
     "app.badges.jobs",
+    "app.crm.jobs",
+    "app.brief.jobs",
 ]
 
 
