@@ -253,6 +253,13 @@ def _filtered(session: Session, actor: Actor, filters: AuditFilter) -> Select:
     return query
 
 
+def viewer_today(session: Session, *, actor: Actor, institute_id: int | None = None) -> date:
+    """Today in the timezone the viewer's dates are read in: the institute's (for the super
+    admin, the chosen institute's; with none chosen, UTC)."""
+    scope = institute_id if actor.is_super_admin else actor.institute_scope()
+    return clock.now().astimezone(_timezone(session, scope)).date()
+
+
 def search_entries(
     session: Session,
     *,

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from app.core import audit, clock
+from app.core import audit
 from app.core.roles import Role
 from app.identity import service as identity
 from app.ui import auth
@@ -23,6 +23,12 @@ def _reset_page() -> None:
     st.session_state.pop("audit_csv", None)
 
 
+def _institute_changed() -> None:
+    # Another institute's days may start at another time: its "today" sets the dates again.
+    _reset_page()
+    st.session_state.pop("audit_dates", None)
+
+
 institute_id = None
 if actor.is_super_admin:
     institutes = {i.id: i.name for i in read(actor, identity.list_institutes)}
@@ -31,7 +37,7 @@ if actor.is_super_admin:
         [ALL, *institutes],
         format_func=lambda i: "All institutes" if i == ALL else institutes[i],
         key="audit_institute",
-        on_change=_reset_page,
+        on_change=_institute_changed,
     )
     institute_id = None if picked == ALL else picked
 
@@ -52,7 +58,8 @@ action = f2.selectbox(
     key="audit_action",
     on_change=_reset_page,
 )
-today = clock.now().date()
+# Dates are the institute's days (UTC for the super admin's "all institutes"), so is today.
+today = read(actor, audit.viewer_today, institute_id=institute_id)
 dates = f3.date_input(
     "Dates",
     value=(today - timedelta(days=30), today),

@@ -114,3 +114,18 @@ def test_super_admin_audit_log_has_an_institute_filter(db):
     at.selectbox(key="audit_institute").set_value(beta.id).run()
     assert "user.invite" in set(frame(at, "Action")["Action"])
     assert "fees.payment" not in set(frame(at, "Action")["Action"])
+
+
+def test_audit_log_today_is_the_institutes_day_not_utcs(db):
+    # 19:00 UTC on 29 Nov is already 00:30 on 30 Nov in Kolkata: what just happened is "today".
+    from datetime import UTC, datetime
+
+    from app.core import clock
+
+    inst = f.institute(db, timezone="Asia/Kolkata")
+    admin = f.user(db, inst, Role.ADMIN, email="late@example.com", name="Late")
+    with clock.frozen(datetime(2026, 11, 29, 19, 0, tzinfo=UTC)):
+        with db.scope(f.actor_for(admin)) as s:
+            audit.record(s, actor=f.actor_for(admin), action="fees.payment")
+        at = open_page(app_as(admin.email).run(), AUDIT)
+    assert "fees.payment" in set(frame(at, "Action")["Action"])
