@@ -142,6 +142,10 @@ class Inputs:
     students: dict[int, str]
     facts: dict[int, tuple]
     currency: str
+    # The stored profiles as read with the facts: student → (level, fingerprint); and the
+    # students with a profile who are no longer active. Writers re-check them under their lock.
+    previous: dict[int, tuple[str, str | None]] = field(default_factory=dict)
+    gone: list[int] = field(default_factory=list)
 
 
 def _among(column, ids: list[int]):
@@ -266,11 +270,18 @@ def gather_many(
                 tests.c.n,
                 tests.c.first,
                 tests.c.second,
+                StudentRiskProfile.level,
+                StudentRiskProfile.digest,
             )
             .outerjoin(attendance, attendance.c.student_id == Student.id)
             .outerjoin(homework, homework.c.student_id == Student.id)
             .outerjoin(fees, fees.c.student_id == Student.id)
             .outerjoin(tests, tests.c.student_id == Student.id)
+            .outerjoin(
+                StudentRiskProfile,
+                (StudentRiskProfile.institute_id == Student.institute_id)
+                & (StudentRiskProfile.student_id == Student.id),
+            )
             .where(_among(Student.institute_id, institute_ids), Student.status == "active")
         )
         .all()
@@ -280,8 +291,16 @@ def gather_many(
             select(Institute.id, Institute.currency).where(_among(Institute.id, institute_ids))
         ).all()
     )
+    gone: dict[int, list[int]] = {i: [] for i in institute_ids}
+    for iid, sid in session.connection().execute(
+        select(StudentRiskProfile.institute_id, StudentRiskProfile.student_id)
+        .join(Student, Student.id == StudentRiskProfile.student_id)
+        .where(_among(StudentRiskProfile.institute_id, institute_ids), Student.status != "active")
+    ):
+        gone[iid].append(sid)
     names: dict[int, dict[int, str]] = {i: {} for i in institute_ids}
     facts: dict[int, dict[int, tuple]] = {i: {} for i in institute_ids}
+    previous: dict[int, dict[int, tuple]] = {i: {} for i in institute_ids}
     standing_of = fee_reports.standing_of
     for (
         iid,
@@ -298,8 +317,12 @@ def gather_many(
         n,
         p1,
         p2,
+        level,
+        digest,
     ) in rows:
         names[iid][sid] = name
+        if level is not None:
+            previous[iid][sid] = (level, digest)
         facts[iid][sid] = (
             (int(present), int(tkn)) if tkn else None,
             (int(on_time or 0), int(due)) if due else None,
@@ -308,7 +331,13 @@ def gather_many(
             tuple(float(p) for p in (p1, p2) if p is not None),
         )
     return {
-        iid: Inputs(students=names[iid], facts=facts[iid], currency=currencies[iid])
+        iid: Inputs(
+            students=names[iid],
+            facts=facts[iid],
+            currency=currencies[iid],
+            previous=previous[iid],
+            gone=gone[iid],
+        )
         for iid in institute_ids
     }
 
@@ -528,6 +557,18 @@ def _upsert_profiles(session: Session, rows: list[dict]) -> None:
     )
 
 
+def pending(inputs: Inputs, settings: RiskSettings) -> tuple[list[int], list[int]]:
+    """(students whose profile must be rescored, profiles to drop), from what was read with the
+    facts; both empty on a quiet day, when nothing needs writing at all."""
+    context = _context(settings, inputs.currency)
+    moved = [
+        sid
+        for sid, facts in inputs.facts.items()
+        if inputs.previous.get(sid, (None, None))[1] != fingerprint(facts, context)
+    ]
+    return moved, list(inputs.gone)
+
+
 def apply(
     session: Session,
     *,
@@ -539,17 +580,23 @@ def apply(
     """Store one institute's scores: score and write only the students whose facts or settings
     changed since their profile was written, drop the profiles of students no longer active,
     record level changes, and open one `student_risk` action per transition into HIGH."""
-    previous = {
-        sid: (level, digest)
-        for sid, level, digest in session.connection()
-        .execute(
-            select(
-                StudentRiskProfile.student_id, StudentRiskProfile.level, StudentRiskProfile.digest
-            ).where(StudentRiskProfile.institute_id == institute_id)
+    candidates, gone = pending(inputs, settings)
+    # What is stored now for those (another recompute may have written since the read).
+    previous: dict[int, tuple[str, str | None]] = {}
+    for n in range(0, len(candidates), 1000):
+        previous.update(
+            (sid, (level, digest))
+            for sid, level, digest in session.connection().execute(
+                select(
+                    StudentRiskProfile.student_id,
+                    StudentRiskProfile.level,
+                    StudentRiskProfile.digest,
+                ).where(
+                    StudentRiskProfile.institute_id == institute_id,
+                    col(StudentRiskProfile.student_id).in_(candidates[n : n + 1000]),
+                )
+            )
         )
-        .all()
-    }
-    gone = [sid for sid in previous if sid not in inputs.students]
     for n in range(0, len(gone), 500):
         session.execute(
             delete(StudentRiskProfile).where(
@@ -560,8 +607,8 @@ def apply(
     context = _context(settings, inputs.currency)
     moved = {
         sid: inputs.students[sid]
-        for sid, facts in inputs.facts.items()
-        if previous.get(sid, (None, None))[1] != fingerprint(facts, context)
+        for sid in candidates
+        if previous.get(sid, (None, None))[1] != fingerprint(inputs.facts[sid], context)
     }
     results = assess(
         Inputs(
@@ -636,13 +683,22 @@ def apply(
             ],
         )
     session.flush()
-    levels = dict.fromkeys(("LOW", "MEDIUM", "HIGH"), 0)
-    for sid in inputs.students:
-        if sid not in moved:
-            levels[previous[sid][0]] += 1
+    levels = unchanged_levels(inputs, moved, fresher=previous)
     for r in results:
         levels[r.level] += 1
     return RecomputeResult(len(inputs.students), levels, len(changed), actions, len(stale))
+
+
+def unchanged_levels(inputs: Inputs, moved, fresher: dict | None = None) -> dict[str, int]:
+    """Students at each level among those not rescored (their stored level stands)."""
+    levels = dict.fromkeys(("LOW", "MEDIUM", "HIGH"), 0)
+    for sid in inputs.students:
+        if sid in moved:
+            continue
+        stored = (fresher or {}).get(sid) or inputs.previous.get(sid)
+        if stored is not None:
+            levels[stored[0]] += 1
+    return levels
 
 
 def recompute_institute(

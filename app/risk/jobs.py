@@ -15,6 +15,11 @@ def student_risk_recompute(*, engine=None) -> dict:
     with session_scope(system=True, engine=engine) as session:
         read = risk_engine.gather_all(session)
     for institute_id, (inputs, settings) in read.items():
+        moved, gone = risk_engine.pending(inputs, settings)
+        if not moved and not gone:  # a quiet day here: nothing to write, no transaction
+            totals["institutes"] += 1
+            totals["students"] += len(inputs.students)
+            continue
         with session_scope(institute_id=institute_id, engine=engine) as session:
             result = risk_engine.apply(
                 session, institute_id=institute_id, inputs=inputs, settings=settings, now=now
