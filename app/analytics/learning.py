@@ -308,47 +308,44 @@ def teachers(session: Session, *, actor: Actor, start: date, end: date) -> list[
     ).all():
         classes[teacher_of[batch_id]][1] += int(n_present or 0)
         classes[teacher_of[batch_id]][2] += int(n_marks or 0)
-    # Topic progress of each teacher's current students on their batches' subjects.
-    progress = {
-        uid: (int(n_done or 0), float(avg or 0))
-        for uid, n_done, avg in session.exec(
+    # Topic progress of each teacher's current students on their batches' subjects, in two
+    # grouped reads joined here: who teaches whom what, and each student's progress per subject.
+    # (One four-way join let SQLite walk every progress row of the institute once per batch.)
+    taught = session.exec(
+        select(Batch.teacher_user_id, Batch.subject_id, BatchMembership.student_id)
+        .join(
+            BatchMembership,
+            (BatchMembership.institute_id == Batch.institute_id)
+            & (BatchMembership.batch_id == Batch.id),
+        )
+        .where(Batch.institute_id == institute_id, col(BatchMembership.left_on).is_(None), mine)
+    ).all()
+    in_range = (col(TopicProgress.completed_at) >= since) & (
+        col(TopicProgress.completed_at) < until
+    )
+    per_student = {
+        (sid, subject): (int(done or 0), float(total or 0), int(n))
+        for sid, subject, done, total, n in session.exec(
             select(
-                Batch.teacher_user_id,
-                func.sum(
-                    case(
-                        (
-                            (col(TopicProgress.completed_at) >= since)
-                            & (col(TopicProgress.completed_at) < until),
-                            1,
-                        ),
-                        else_=0,
-                    )
-                ),
-                func.avg(TopicProgress.competency),
+                TopicProgress.student_id,
+                Topic.subject_id,
+                func.sum(case((in_range, 1), else_=0)),
+                func.sum(TopicProgress.competency),
+                func.count(),
             )
-            .select_from(Batch)
-            .join(
-                BatchMembership,
-                (BatchMembership.institute_id == Batch.institute_id)
-                & (BatchMembership.batch_id == Batch.id),
-            )
-            .join(
-                TopicProgress,
-                (TopicProgress.institute_id == BatchMembership.institute_id)
-                & (TopicProgress.student_id == BatchMembership.student_id),
-            )
-            .join(
-                Topic,
-                (Topic.id == TopicProgress.topic_id) & (Topic.subject_id == Batch.subject_id),
-            )
-            .where(
-                Batch.institute_id == institute_id,
-                col(BatchMembership.left_on).is_(None),
-                mine,
-            )
-            .group_by(Batch.teacher_user_id)
+            .join(Topic, Topic.id == TopicProgress.topic_id)
+            .where(TopicProgress.institute_id == institute_id, Topic.institute_id == institute_id)
+            .group_by(TopicProgress.student_id, Topic.subject_id)
         ).all()
     }
+    sums: dict[int | None, list[float]] = defaultdict(lambda: [0, 0.0, 0])
+    for uid, subject, sid in taught:
+        done, total, n = per_student.get((sid, subject), (0, 0.0, 0))
+        acc = sums[uid]
+        acc[0] += done
+        acc[1] += total
+        acc[2] += n
+    progress = {uid: (int(done), total / n) for uid, (done, total, n) in sums.items() if n}
     ratings = {
         s.key: s
         for s in feedback_analytics.by_teacher(session, actor=actor, since=start, until=end)
