@@ -3,7 +3,7 @@
 import streamlit as st
 
 from app.identity.onboarding import needs_onboarding
-from app.ui import auth, bootstrap, chrome, nav
+from app.ui import access_gate, auth, bootstrap, chrome, nav
 
 st.set_page_config(page_title="Cohort", page_icon=":material/school:", layout="wide")
 
@@ -17,10 +17,16 @@ if st.query_params.get("attendance"):
 elif st.query_params.get("credential"):
     # Public badge verification: anyone holding the credential's unguessable id may check it.
     page = st.navigation(nav.verify_badge_pages(), position="hidden")
+elif st.query_params.get("access_request"):
+    # An access request's status: the unguessable token shown after submitting is the permission.
+    page = st.navigation(nav.access_request_status_pages(), position="hidden")
 elif user is None:
     page = st.navigation(nav.sign_in_pages(), position="hidden")
 elif needs_onboarding(user.consent_version):
     page = st.navigation(nav.onboarding_pages(), position="hidden")
+elif access_gate.must_set_new_password(user):
+    # An approved password reset: choose the new password before anything else.
+    page = st.navigation(nav.new_password_pages(), position="hidden")
 else:
     page = st.navigation(
         nav.pages_for(user.role), expanded=True

@@ -8,12 +8,69 @@ import streamlit as st
 
 from app.attendance import service as attendance
 from app.attendance.models import Mark
+from app.core.errors import DomainError
 from app.core.roles import Role
 from app.core.tenancy import Actor
-from app.ui.components import act, flash, show_flash
+from app.ui import live
+from app.ui.components import act, flash, read, show_flash
 
 LABELS = {"present": "Present", "absent": "Absent", "late": "Late", "excused": "Excused"}
 CODES = {v: k for k, v in LABELS.items()}
+
+
+def _seen_key(session_id: int) -> str:
+    return f"sheet_seen_version_{session_id}"
+
+
+def render_live(actor: Actor, sheet: attendance.Sheet, *, timezone: str) -> None:
+    """The sheet, re-read every LIVE_REFRESH_SECONDS without a full rerun. When another device
+    submits meanwhile, it says who and when and offers no stale submit (the service would refuse
+    it anyway: it checks the version the form was built from)."""
+    session_id = sheet.session_id
+    st.session_state[_seen_key(session_id)] = sheet.version  # a full run starts from fresh data
+    first = [sheet]
+
+    @st.fragment(run_every=live.every())
+    def live_sheet() -> None:
+        if first:
+            current = first.pop()
+        else:
+            try:
+                current = read(actor, attendance.attendance_sheet, session_id=session_id)
+            except DomainError as exc:
+                st.error(exc.message)
+                return
+        seen = st.session_state.get(_seen_key(session_id), current.version)
+        if current.version != seen:
+            _changed_elsewhere(actor, current, timezone=timezone)
+            return
+        render(actor, current, timezone=timezone)
+
+    live_sheet()
+
+
+def _changed_elsewhere(actor: Actor, sheet: attendance.Sheet, *, timezone: str) -> None:
+    local = sheet.starts_at.astimezone(ZoneInfo(timezone))
+    st.title(sheet.batch)
+    st.caption(f"{local:%A %d %B, %H:%M} · {len(sheet.students)} students · {sheet.status}")
+    if sheet.submitted_by and sheet.submitted_at:
+        st.info(
+            f"Submitted by {sheet.submitted_by} at "
+            f"{sheet.submitted_at.astimezone(ZoneInfo(timezone)):%H:%M}."
+        )
+    st.warning(
+        "This sheet was submitted on another device while it was open here; the marks below are "
+        "the saved ones and nothing from this screen was sent."
+    )
+    if sheet.accepts_marks and st.button("Edit the saved marks", key="edit_saved_marks"):
+        for key in list(st.session_state):
+            if str(key).startswith(
+                (f"mark_{sheet.session_id}_", f"und_{sheet.session_id}_")
+            ) or key in (f"topics_{sheet.session_id}", f"notes_{sheet.session_id}"):
+                del st.session_state[key]
+        st.session_state[_seen_key(sheet.session_id)] = sheet.version
+        st.rerun()
+    _read_only(sheet)
 
 
 def render(
@@ -95,6 +152,7 @@ def render(
             link_token=link_token,
         )
         if saved:
+            st.session_state[_seen_key(sheet.session_id)] = saved.version
             flash(f"Attendance saved: {len(marks) - absent} present, {absent} absent.")
             st.rerun()
     return False

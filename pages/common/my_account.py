@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from app.access import service as access
 from app.core.roles import Role
 from app.identity import credentials, onboarding
 from app.identity import service as identity
@@ -42,6 +43,27 @@ with st.form("change_password"):
             flash("Your password is changed.")
             reset_widgets("pw_current", "pw_new", "pw_confirm")
             st.rerun()
+
+if user.institute_id is not None:
+    with st.container(border=True):
+        st.markdown("**Forgot your password?**")
+        pending_reset = read(actor, access.my_password_request)
+        if pending_reset is not None and pending_reset.status == "pending":
+            st.info(
+                f"You asked for a password reset on {pending_reset.created_at:%d %b, %H:%M} UTC; "
+                "an admin will decide soon."
+            )
+        else:
+            if pending_reset is not None and pending_reset.status == "rejected":
+                st.warning(f"Your last password reset was not approved: {pending_reset.reason}")
+            st.caption(
+                "Ask your admins for a reset: once they approve, you choose a new password at "
+                "your next sign-in."
+            )
+            if st.button("Ask for a password reset", key="ask_password_reset"):
+                if act(actor, access.request_password_change):
+                    flash("Your admins have your request for a password reset.")
+                    st.rerun()
 
 with st.form("telegram_chat"):
     st.subheader("Telegram")

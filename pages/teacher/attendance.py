@@ -18,4 +18,4 @@ try:
 except Exception as exc:  # noqa: BLE001 - a domain refusal is shown as it is
     st.error(getattr(exc, "message", "That class session cannot be opened."))
     st.stop()
-attendance_sheet.render(actor, sheet, timezone=user.institute_timezone)
+attendance_sheet.render_live(actor, sheet, timezone=user.institute_timezone)

@@ -3,15 +3,25 @@
 import streamlit as st
 
 from app.academics import service as academics
+from app.access import service as access
 from app.core.roles import Role
 from app.inbox import service as inbox
 from app.inbox.models import ActionType, Outcome
-from app.ui import auth
+from app.ui import auth, live
 from app.ui.components import act, flash, read, show_flash
 
 user, actor = auth.guard(Role.TEACHER, Role.ADMIN, Role.COUNSELOR)
 st.title("Action inbox")
 show_flash()
+if actor.role == Role.ADMIN:
+    waiting = read(actor, access.pending_counts)
+    if waiting["access"] or waiting["password"]:
+        st.page_link(
+            "pages/admin/access_requests.py",
+            label=f"Waiting for you: {waiting['access']} access requests, "
+            f"{waiting['password']} password requests",
+            icon=":material/person_add:",
+        )
 type_filter = st.selectbox(
     "Type",
     ["All"] + [t.value for t in ActionType],
@@ -27,35 +37,44 @@ batch_filter = st.selectbox(
         "All batches" if b is None else next(x.name for x in batches if x.id == b)
     ),
 )
-items = read(
-    actor,
-    inbox.list_actions,
-    type=None if type_filter == "All" else type_filter,
-    batch_id=batch_filter,
-)
-if not items:
-    st.success("Nothing waiting. Well done.")
-for item in items:
-    with st.container(border=True):
-        st.markdown(
-            f"**{item.type.replace('_', ' ').capitalize()}** · {item.student or item.batch or ''}"
-        )
-        st.write(item.reason)
-        st.caption(
-            f"Since {item.created_at:%d %b, %H:%M} UTC" + (f" · {item.batch}" if item.batch else "")
-        )
-        note = st.text_input(
-            "Note (needed to ignore; sent as the message when notifying the guardian)",
-            key=f"note_{item.id}",
-        )
-        cols = st.columns(4)
-        for col, outcome, label in zip(
-            cols,
-            [Outcome.REVIEWED, Outcome.NOTIFIED_GUARDIAN, Outcome.RESOLVED, Outcome.IGNORED],
-            ["Reviewed", "Notify guardian", "Resolve", "Ignore"],
-            strict=True,
-        ):
-            if col.button(label, key=f"{outcome.value}_{item.id}", use_container_width=True):
-                if act(actor, inbox.act, action_id=item.id, outcome=outcome.value, note=note):
-                    flash(f"Done: {label.lower()}.")
-                    st.rerun()
+
+
+@st.fragment(run_every=live.every())
+def open_actions() -> None:
+    """Re-read every LIVE_REFRESH_SECONDS: actions raised meanwhile appear without a rerun."""
+    items = read(
+        actor,
+        inbox.list_actions,
+        type=None if type_filter == "All" else type_filter,
+        batch_id=batch_filter,
+    )
+    if not items:
+        st.success("Nothing waiting. Well done.")
+    for item in items:
+        with st.container(border=True):
+            st.markdown(
+                f"**{item.type.replace('_', ' ').capitalize()}** · {item.student or item.batch or ''}"
+            )
+            st.write(item.reason)
+            st.caption(
+                f"Since {item.created_at:%d %b, %H:%M} UTC"
+                + (f" · {item.batch}" if item.batch else "")
+            )
+            note = st.text_input(
+                "Note (needed to ignore; sent as the message when notifying the guardian)",
+                key=f"note_{item.id}",
+            )
+            cols = st.columns(4)
+            for col, outcome, label in zip(
+                cols,
+                [Outcome.REVIEWED, Outcome.NOTIFIED_GUARDIAN, Outcome.RESOLVED, Outcome.IGNORED],
+                ["Reviewed", "Notify guardian", "Resolve", "Ignore"],
+                strict=True,
+            ):
+                if col.button(label, key=f"{outcome.value}_{item.id}", use_container_width=True):
+                    if act(actor, inbox.act, action_id=item.id, outcome=outcome.value, note=note):
+                        flash(f"Done: {label.lower()}.")
+                        st.rerun()
+
+
+open_actions()

@@ -10,7 +10,7 @@ from app.core import clock
 from app.core.money import format_money
 from app.core.roles import Role
 from app.inbox import service as inbox
-from app.ui import auth
+from app.ui import auth, live
 from app.ui.components import read
 from app.ui.risk import high_risk_panel
 
@@ -20,11 +20,6 @@ today = clock.today_in(user.institute_timezone)
 st.title("Today")
 st.caption(f"{today:%A %d %B %Y}")
 
-c1, c2 = st.columns(2)
-cards = read(actor, attendance.sessions_for_day, day=today)
-c1.metric("Classes today", len(cards))
-c2.metric("Open actions", read(actor, inbox.open_count))
-
 BADGE = {
     "scheduled": ":gray[scheduled]",
     "open": ":orange[attendance open]",
@@ -32,27 +27,39 @@ BADGE = {
     "closed": ":green[closed]",
     "missed": ":red[missed]",
 }
-if not cards:
-    st.info("No classes today.")
-for card in cards:
-    with st.container(border=True):
-        st.markdown(
-            f"**{card.starts_at.astimezone(tz):%H:%M}–{card.ends_at.astimezone(tz):%H:%M} · {card.batch}**  \n"
-            f"{card.subject}"
-            + (f" · {card.teacher}" if actor.role == Role.ADMIN and card.teacher else "")
-            + f"  \n{BADGE.get(card.status, card.status)} · {card.students} students"
-            + (f" · {card.marked} marked" if card.marked else " · not taken")
-        )
-        label = "Take attendance" if card.status in ("scheduled", "open") else "View sheet"
-        if st.button(
-            label,
-            key=f"open_{card.id}",
-            type="primary" if card.status == "open" else "secondary",
-            use_container_width=True,
-        ):
-            st.session_state["sheet_session"] = card.id
-            st.switch_page("pages/teacher/attendance.py")
 
+
+@st.fragment(run_every=live.every())
+def classes_today() -> None:
+    """Re-read every LIVE_REFRESH_SECONDS: a sheet submitted on another device shows here."""
+    c1, c2 = st.columns(2)
+    cards = read(actor, attendance.sessions_for_day, day=today)
+    c1.metric("Classes today", len(cards))
+    c2.metric("Open actions", read(actor, inbox.open_count))
+
+    if not cards:
+        st.info("No classes today.")
+    for card in cards:
+        with st.container(border=True):
+            st.markdown(
+                f"**{card.starts_at.astimezone(tz):%H:%M}–{card.ends_at.astimezone(tz):%H:%M} · {card.batch}**  \n"
+                f"{card.subject}"
+                + (f" · {card.teacher}" if actor.role == Role.ADMIN and card.teacher else "")
+                + f"  \n{BADGE.get(card.status, card.status)} · {card.students} students"
+                + (f" · {card.marked} marked" if card.marked else " · not taken")
+            )
+            label = "Take attendance" if card.status in ("scheduled", "open") else "View sheet"
+            if st.button(
+                label,
+                key=f"open_{card.id}",
+                type="primary" if card.status == "open" else "secondary",
+                use_container_width=True,
+            ):
+                st.session_state["sheet_session"] = card.id
+                st.switch_page("pages/teacher/attendance.py")
+
+
+classes_today()
 st.page_link("pages/teacher/inbox.py", label="Action inbox", icon=":material/inbox:")
 
 if actor.role == Role.TEACHER:
