@@ -11,6 +11,7 @@ from app.academics.models import (  # noqa: E402
     TeacherProfile,
     Topic,
 )
+from app.access.models import AccessRequest, PasswordChangeRequest  # noqa: E402
 from app.attendance.models import AttendanceLink, AttendanceRecord, ClassSession, TopicProgress  # noqa: E402
 from app.badges.models import Badge, BadgeAward, BadgeRequest, InstituteKey  # noqa: E402
 from app.core.audit import AuditLog
@@ -24,6 +25,7 @@ from app.coursework.models import (  # noqa: E402
     HomeworkSubmission,
 )
 from app.crm.models import FollowUp, Inquiry  # noqa: E402
+from app.drafting.models import AiDraft  # noqa: E402
 from app.feedback.models import Feedback, PointsEntry  # noqa: E402
 from app.fees.models import (  # noqa: E402
     Account,
@@ -49,6 +51,7 @@ from app.identity.models import (
     User,
 )
 from app.inbox.models import PendingAction  # noqa: E402
+from app.materials.models import Material  # noqa: E402
 from app.notify.models import Announcement, BlockedChat, Notification, RuleConfig  # noqa: E402
 from app.opsdesk.models import DeskMessage  # noqa: E402
 from app.risk.models import RiskSettings, StudentRiskEvent, StudentRiskProfile  # noqa: E402
@@ -109,6 +112,10 @@ TENANT_TABLES: dict[str, str] = {
     "feedback": "institute_id",
     "points_entries": "institute_id",
     "ops_desk_messages": "institute_id",
+    "access_requests": "institute_id",
+    "password_change_requests": "institute_id",
+    "materials": "institute_id",
+    "ai_drafts": "institute_id",
 }
 
 # Global tables used only before or around sign-in, under the system context (no institute yet).
@@ -122,6 +129,8 @@ GLOBAL_TABLES = {
 }
 
 __all__ = [
+    "AccessRequest",
+    "PasswordChangeRequest",
     "Badge",
     "BadgeAward",
     "BadgeRequest",
@@ -131,6 +140,8 @@ __all__ = [
     "Feedback",
     "PointsEntry",
     "DeskMessage",
+    "Material",
+    "AiDraft",
     "Assessment",
     "AssessmentResult",
     "GradeBand",

@@ -20,6 +20,9 @@ PLACEHOLDER_SECRETS = {
     "dev-secret",
 }
 DEV_SECRET_KEY = "dev-secret"
+DEFAULT_MATERIAL_TYPES = (
+    "pdf", "pptx", "ppt", "docx", "png", "jpg", "jpeg", "gif", "webp", "ipynb", "txt", "md",
+)  # fmt: skip
 
 
 class Settings(BaseSettings):
@@ -52,6 +55,11 @@ class Settings(BaseSettings):
     AUTH_LOCKOUT_WINDOW_MINUTES: int = 15
     AUTH_LOCKOUT_MAX_MINUTES: int = 15
     AUTH_PASSWORD_LINK_HOURS: int = 72
+
+    # Access requests (public form): attempts allowed per client address per minute
+    ACCESS_REQUESTS_PER_MINUTE: int = Field(default=5, ge=1)
+    # Live pages (Today, the attendance sheet, the inbox, System) re-read their data this often
+    LIVE_REFRESH_SECONDS: int = Field(default=30, ge=1, le=3600)
 
     # Attendance
     ATTENDANCE_AUTO_CLOSE_GRACE_MINUTES: int = 10
@@ -87,11 +95,32 @@ class Settings(BaseSettings):
     BACKUP_KEEP: int = Field(default=7, ge=1)
     RESTORE_DRILL_ADMIN_URL: str | None = None
 
+    # Learning materials: files live under MATERIALS_DIR/<institute id>/<random key> (a relative
+    # path is anchored at the project root), or in an S3-compatible bucket when
+    # MATERIALS_S3_BUCKET is set (MATERIALS_S3_ENDPOINT_URL for MinIO; region and credentials
+    # from the usual AWS_* variables). Allowed types are file extensions, comma-separated.
+    MATERIALS_DIR: str = "data/files"
+    MATERIALS_MAX_MB: int = Field(default=25, ge=1, le=2048)
+    MATERIALS_ALLOWED_TYPES: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_MATERIAL_TYPES)
+    )
+    MATERIALS_S3_BUCKET: str | None = None
+    MATERIALS_S3_ENDPOINT_URL: str | None = None
+
     @field_validator("ADMIN_EMAILS", mode="before")
     @classmethod
     def _split_emails(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip().lower() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("MATERIALS_ALLOWED_TYPES", mode="before")
+    @classmethod
+    def _split_types(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            return [str(part).strip().lower().lstrip(".") for part in value if str(part).strip()]
         return value
 
     @model_validator(mode="after")

@@ -56,6 +56,9 @@ HOMEWORK = PageSpec("pages/teacher/homework.py", "Homework", ":material/assignme
 ASSESSMENTS = PageSpec(
     "pages/teacher/assessments.py", "Assessments", ":material/grading:", "assessments"
 )
+DRAFTS = PageSpec(
+    "pages/teacher/drafts.py", "Draft with AI", ":material/auto_awesome:", "draft-with-ai"
+)
 REPORT_CARD = PageSpec(
     "pages/common/report_card.py", "Report card", ":material/school:", "report-card"
 )
@@ -74,6 +77,12 @@ MY_ATTENDANCE = PageSpec(
 )
 MY_HOMEWORK = PageSpec(
     "pages/student/homework.py", "My homework", ":material/assignment:", "my-homework"
+)
+MATERIALS = PageSpec(
+    "pages/common/materials.py", "Materials", ":material/folder_open:", "materials"
+)
+MY_MATERIALS = PageSpec(
+    "pages/student/materials.py", "Materials", ":material/folder_open:", "my-materials"
 )
 MY_TESTS = PageSpec("pages/student/tests.py", "My tests", ":material/grading:", "my-tests")
 MY_PROGRESS = PageSpec(
@@ -115,6 +124,15 @@ CRM_ANALYTICS = PageSpec(
 )
 OPS_DESK = PageSpec("pages/common/ops_desk.py", "Ops desk", ":material/support_agent:", "ops-desk")
 ONBOARDING = PageSpec("pages/public/onboarding.py", "Welcome", ":material/waving_hand:", "welcome")
+REQUEST_ACCESS = PageSpec(
+    "pages/public/request_access.py", "Request access", ":material/how_to_reg:", "request-access"
+)
+ACCESS_REQUESTS = PageSpec(
+    "pages/admin/access_requests.py", "Access requests", ":material/person_add:", "access-requests"
+)
+NEW_PASSWORD = PageSpec(
+    "pages/common/new_password.py", "New password", ":material/password:", "new-password"
+)
 
 # The first page of each list is the role's landing page.
 NAVIGATION: dict[Role, list[PageSpec]] = {
@@ -126,6 +144,7 @@ NAVIGATION: dict[Role, list[PageSpec]] = {
         ATTENDANCE,
         HOMEWORK,
         ASSESSMENTS,
+        DRAFTS,
         INBOX,
         RISK,
         LEARNING,
@@ -136,6 +155,7 @@ NAVIGATION: dict[Role, list[PageSpec]] = {
         CRM_ANALYTICS,
         BATCHES,
         SYLLABUS,
+        MATERIALS,
         FEES,
         FEE_REPORTS,
         BADGE_CATALOG,
@@ -143,6 +163,7 @@ NAVIGATION: dict[Role, list[PageSpec]] = {
         FEEDBACK,
         POINTS,
         USERS,
+        ACCESS_REQUESTS,
         ANNOUNCEMENTS,
         RULES,
         SYSTEM,
@@ -156,7 +177,9 @@ NAVIGATION: dict[Role, list[PageSpec]] = {
         ATTENDANCE,
         HOMEWORK,
         ASSESSMENTS,
+        DRAFTS,
         REPORT_CARD,
+        MATERIALS,
         INBOX,
         BADGE_REQUESTS,
         FEEDBACK,
@@ -185,6 +208,7 @@ NAVIGATION: dict[Role, list[PageSpec]] = {
         MY_SCHEDULE,
         MY_ATTENDANCE,
         MY_HOMEWORK,
+        MY_MATERIALS,
         MY_TESTS,
         MY_PROGRESS,
         MY_FEES,
@@ -220,7 +244,15 @@ def pages_for(role: Role) -> list[st.Page]:
 
 
 def sign_in_pages() -> list[st.Page]:
-    return [_page(SIGN_IN, default=True)]
+    return [_page(SIGN_IN, default=True), _page(REQUEST_ACCESS)]
+
+
+def access_request_status_pages() -> list[st.Page]:
+    return [_page(REQUEST_ACCESS, default=True)]
+
+
+def new_password_pages() -> list[st.Page]:
+    return [_page(NEW_PASSWORD, default=True)]
 
 
 def attendance_link_pages() -> list[st.Page]:

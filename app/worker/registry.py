@@ -19,6 +19,7 @@ JOB_MODULES = [
     "app.badges.jobs",
     "app.crm.jobs",
     "app.brief.jobs",
+    "app.materials.jobs",
 ]
 
 
