@@ -26,6 +26,7 @@ from app.demo.seed import seed_demo
 from app.identity.models import Institute, User
 from app.risk import engine
 from app.risk.models import StudentRiskProfile
+from tests.system.drill_checks import check_backup_and_drill
 
 NOW = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
 START, END = date(2026, 8, 1), date(2026, 11, 20)
@@ -142,7 +143,7 @@ def _dashboard(db_engine, institute_id: int) -> dict:
 
 
 @pytest.mark.postgres
-def test_medium_demo_scores_alike_and_dashboards_match_sql(_backends):
+def test_medium_demo_scores_alike_dashboards_match_sql_and_backups_drill(_backends, tmp_path):
     scores = {}
     for kind, backend in _backends.items():
         backend.prepare()
@@ -164,6 +165,7 @@ def test_medium_demo_scores_alike_and_dashboards_match_sql(_backends):
         # Every demo batch has an active teacher; each teacher's hours are rounded to 0.1.
         assert shown["hours"] == pytest.approx(truth["hours"], abs=1) and truth["hours"] > 0, kind
         assert truth["funnel"][0] >= truth["funnel"][1] >= truth["funnel"][3]
+        check_backup_and_drill(kind, db_engine, tmp_path)
 
     on_sqlite, on_postgres = scores["sqlite"], scores["postgres"]
     assert len(on_sqlite) > 100

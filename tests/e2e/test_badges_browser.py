@@ -127,6 +127,8 @@ def _new_page(browser: Browser) -> Page:
     return context.new_page()
 
 
+# The browser journeys run on PostgreSQL; this one runs on SQLite (the UI is the same).
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 def test_request_approve_download_and_verify_a_badge(
     page: Page, browser: Browser, live_app, db, demo
 ):

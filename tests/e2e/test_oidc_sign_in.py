@@ -79,6 +79,8 @@ def sign_in_at_provider(page, app_url: str, sub: str) -> None:
     page.get_by_role("button", name="Authorize").click()
 
 
+# The browser journeys run on PostgreSQL; this one runs on SQLite (the UI is the same).
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 def test_allowlisted_teacher_signs_in_and_out(oidc_app, provider, page):
     server, teacher = oidc_app
     only_loopback(page)
@@ -96,6 +98,8 @@ def test_allowlisted_teacher_signs_in_and_out(oidc_app, provider, page):
     expect(page.get_by_role("button", name="Sign in with Google")).to_be_visible(timeout=30_000)
 
 
+# The browser journeys run on PostgreSQL; this one runs on SQLite (the UI is the same).
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 def test_stranger_is_refused_by_the_app(oidc_app, provider, page):
     server, _ = oidc_app
     only_loopback(page)

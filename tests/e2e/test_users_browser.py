@@ -112,6 +112,8 @@ def test_admin_invites_a_teacher_and_sees_them_listed(page: Page, live_app, db, 
         assert (tessa.role, tessa.status, tessa.name) == ("teacher", "invited", "Tessa Teacher")
 
 
+# The browser journeys run on PostgreSQL; this one runs on SQLite (the UI is the same).
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 def test_invite_with_an_invalid_email_shows_an_error_and_adds_nobody(
     page: Page, live_app, db, demo
 ):
