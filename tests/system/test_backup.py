@@ -41,30 +41,86 @@ def _post_entries(db, institute_id: int, accounts: tuple[int, int], stop: thread
         made.append(1)
 
 
+CLASS_SIZE = 8
+
+
+def _submit_attendance(
+    db, teacher, batch_id: int, timezone: str, stop: threading.Event, taken: list
+):
+    """A writer: a teacher takes attendance for class after class (the sheet of the whole batch
+    in one transaction, pipeline included), until told to stop."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from app.attendance import service as attendance
+    from app.attendance.models import ClassSession
+
+    n = 0
+    while not stop.is_set():
+        n += 1
+        start = datetime.now(UTC) - timedelta(minutes=5) + timedelta(microseconds=n)
+        with db.scope(institute_id=teacher.institute_id) as s:
+            row = ClassSession(
+                institute_id=teacher.institute_id,
+                batch_id=batch_id,
+                date=start.astimezone(ZoneInfo(timezone)).date(),  # the institute's day
+                starts_at=start,
+                ends_at=start + timedelta(hours=1),
+            )
+            s.add(row)
+            s.flush()
+            session_id = row.id
+        with db.scope(teacher, immediate=True) as s:
+            attendance.submit_attendance(
+                s, actor=teacher, session_id=session_id, marks={}, expected_version=0
+            )
+        taken.append(session_id)
+
+
 def test_backup_while_the_app_writes_restores_consistently(db, tmp_path):
+    from sqlalchemy import text
+
+    from app.academics import service as academics
+
     insts = [f.institute(db), f.institute(db)]
+    admin = f.actor_for(f.user(db, insts[0], Role.ADMIN))
+    teacher_user = f.user(db, insts[0], Role.TEACHER)
+    with db.scope(admin) as s:
+        subject = academics.create_subject(s, actor=admin, name="Mathematics")
+        batch = academics.create_batch(
+            s, actor=admin, name="Math X", subject_id=subject.id, teacher_user_id=teacher_user.id
+        )
+        for n in range(CLASS_SIZE):
+            st = academics.create_student(s, actor=admin, enrollment_no=f"B-{n}", name=f"S{n}")
+            academics.join_batch(s, actor=admin, batch_id=batch.id, student_id=st.id)
     accounts = {}
     for inst in insts:
         with db.scope(institute_id=inst.id) as s:
             chart = ledger.ensure_chart(s, institute_id=inst.id)
             first, second = sorted(a.id for a in chart.values())[:2]
             accounts[inst.id] = (first, second)
-    stop, made = threading.Event(), []
+    stop, made, sheets = threading.Event(), [], []
     writers = [
         threading.Thread(target=_post_entries, args=(db, inst.id, accounts[inst.id], stop, made))
         for inst in insts
         for _ in range(2)
+    ] + [
+        threading.Thread(
+            target=_submit_attendance,
+            args=(db, f.actor_for(teacher_user), batch.id, insts[0].timezone, stop, sheets),
+        )
     ]
     for w in writers:
         w.start()
     taken = []
     try:
-        while len(made) < 20:
+        while len(made) < 20 or len(sheets) < 3:
             time.sleep(0.01)
         for _ in range(2):
-            before = len(made)
+            before, before_sheets = len(made), len(sheets)
             taken.append(backup.create_backup(engine=db.engine, directory=tmp_path, keep=5))
-            while len(made) < before + 10:  # the app kept writing through the backup
+            # the app kept writing (journal entries and attendance sheets) through the backup
+            while len(made) < before + 10 or len(sheets) < before_sheets + 2:
                 time.sleep(0.01)
     finally:
         stop.set()
@@ -81,6 +137,13 @@ def test_backup_while_the_app_writes_restores_consistently(db, tmp_path):
         assert counts["journal_lines"] < final
         report = drill.run_drill(one.path, admin_url=ADMIN_URL)
         assert report.ok, report.text()
+        # Every attendance sheet in the copy is whole: a submitted class has all its marks.
+        with drill.restored(one, admin_url=ADMIN_URL) as connection:
+            submitted = connection.execute(
+                text("select count(*) from class_sessions where status = 'submitted'")
+            ).scalar_one()
+            marks = connection.execute(text("select count(*) from attendance_records")).scalar_one()
+        assert submitted >= 3 and marks == CLASS_SIZE * submitted
     first, second = (t.manifest["tables"]["journal_entries"] for t in taken)
     assert first < second
 
