@@ -1095,7 +1095,7 @@ def convert(
     enrollment_no: str,
     batch_id: int,
     structure_id: int,
-    period: str,
+    period: str | None = None,
     guardian_name: str | None = None,
     guardian_phone: str | None = None,
     guardian_relationship: str = "guardian",
@@ -1104,7 +1104,10 @@ def convert(
 ) -> Conversion:
     """Enrol an inquiry in one step: the student (and guardian), a place in the batch and the
     first invoice from the chosen fee structure; the inquiry becomes enrolled and links to the
-    student, and a referrer earns their points. All of it, or — on any refusal — none of it."""
+    student, and a referrer earns their points. All of it, or — on any refusal — none of it.
+    The invoice bills the structure's period containing today (the term, for a per-term
+    structure) unless `period` names another; it is the same period an invoice run bills, so a
+    later run for that period skips the new student."""
     actor.require(*CRM_ROLES)
     inquiry = _get(session, actor, inquiry_id)
     institute_id = inquiry.institute_id
@@ -1156,7 +1159,9 @@ def convert(
     ).first()
     if has_items is None:
         raise ValidationError(f"{structure.name} has no fee items to bill.", field="structure_id")
-    if not (period or "").strip():
+    if period is None:
+        period = fees_service.current_period(session, actor=actor, structure_id=structure.id)
+    elif not period.strip():
         raise ValidationError(
             "Name the billing period, such as 2026-11 or 2026-T1.", field="period"
         )

@@ -52,12 +52,19 @@ def seed_fees(
             .order_by(Student.id)
         )
     )
-    for term, issued in (("T1", today - timedelta(days=150)), ("T2", today - timedelta(days=40))):
+    # The last term and this one, each named by the one billing-period rule: the last term's
+    # bill went out ~150 days ago (long overdue), this term's ~40 days ago (or when it began).
+    current = fees.current_period(session, actor=actor, structure_id=structure.id)
+    term_start = fees.term_bounds(session, actor=actor, period=current)[0]
+    last_issued = min(today - timedelta(days=150), term_start - timedelta(days=1))
+    for issued in (last_issued, max(today - timedelta(days=40), term_start)):
         fees.invoice_run(
             session,
             actor=actor,
             structure_id=structure.id,
-            period=f"{today.year}-{term}",
+            period=fees.current_period(
+                session, actor=actor, structure_id=structure.id, on_date=issued
+            ),
             student_ids=students,
             issued_on=issued,
         )

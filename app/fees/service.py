@@ -14,7 +14,7 @@ from app.core.errors import Conflict, NotFound, ValidationError
 from app.core.money import format_money
 from app.core.roles import Role
 from app.core.tenancy import Actor
-from app.fees import ledger
+from app.fees import ledger, periods
 from app.fees.models import (
     Account,
     FeeInstalment,
@@ -40,6 +40,69 @@ def _institute(session: Session, actor: Actor) -> Institute:
 
 def _today(session: Session, institute_id: int) -> date:
     return clock.today_in(session.get(Institute, institute_id).timezone)
+
+
+# ------------------------------------------------------------------ billing periods
+
+
+def billing_period(structure: FeeStructure, on_date: date, *, term_starts: str | None) -> str:
+    """The period `structure` bills on `on_date`: YYYY-MM (monthly) or the institute's term
+    containing the day, YYYY-Tn (per term). The one rule for runs, conversions, the desk, demo."""
+    return periods.billing_period(structure.period_kind, on_date, term_starts)
+
+
+def current_period(
+    session: Session, *, actor: Actor, structure_id: int, on_date: date | None = None
+) -> str:
+    """The period a structure bills today (or on `on_date`) in the actor's institute: what an
+    invoice run or a conversion bills unless told otherwise."""
+    actor.require(Role.ADMIN, Role.COUNSELOR)
+    institute = _institute(session, actor)
+    structure = session.get(FeeStructure, structure_id)
+    if structure is None or structure.institute_id != institute.id:
+        raise NotFound("That fee structure does not exist.")
+    day = on_date or clock.today_in(institute.timezone)
+    return billing_period(structure, day, term_starts=institute.term_starts)
+
+
+def term_bounds(session: Session, *, actor: Actor, period: str) -> tuple[date, date]:
+    """The first and last day of a billing period ("2026-T2" or "2026-12")."""
+    actor.require(Role.ADMIN, Role.COUNSELOR)
+    terms = _institute(session, actor).term_starts
+    term = periods.term_by_key(period, terms)
+    if term is not None:
+        return term.starts_on, term.ends_on
+    first = date.fromisoformat(f"{periods.check_period('month', period)}-01")
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return first, following - timedelta(days=1)
+
+
+def term_starts(session: Session, *, actor: Actor) -> str:
+    """The institute's term starts ("01-01,07-01"): staff read them to name periods."""
+    actor.require(Role.ADMIN, Role.COUNSELOR)
+    return _institute(session, actor).term_starts
+
+
+def set_term_starts(session: Session, *, actor: Actor, starts: str) -> str:
+    """Set when the institute's billing terms start (month-day, in year order). Invoices
+    already issued keep their period; per-term runs bill the new terms from now on."""
+    actor.require(Role.ADMIN)
+    institute = _institute(session, actor)
+    clean = periods.format_term_starts(periods.parse_term_starts(starts))
+    if clean != institute.term_starts:
+        before = institute.term_starts
+        institute.term_starts = clean
+        session.add(institute)
+        session.flush()
+        audit.record(
+            session,
+            actor=actor,
+            action="fees.term_starts",
+            target_type="institute",
+            target_id=institute.id,
+            detail={"from": before, "to": clean},
+        )
+    return clean
 
 
 # ------------------------------------------------------------------ structures
@@ -384,6 +447,7 @@ class RunPlan:
     items: list[FeeItem]
     discounts: dict[int, list[tuple[str, int]]] = field(default_factory=dict)
     steps: list[tuple[int, int]] = field(default_factory=list)  # (percent, days after issue)
+    period: str = ""  # the billing period, as checked for the structure ("2026-T2", "2026-12")
 
     def discount_of(self, student_id: int) -> int:
         return sum(amount for _, amount in self.discounts.get(student_id, []))
@@ -405,7 +469,7 @@ def _run_plan(
     actor: Actor,
     *,
     structure_id: int,
-    period: str,
+    period: str | None = None,
     student_ids: list[int] | None,
     batch_id: int | None,
     level: str | None,
@@ -417,9 +481,14 @@ def _run_plan(
     structure = session.get(FeeStructure, structure_id)
     if structure is None or structure.institute_id != institute_id:
         raise NotFound("That fee structure does not exist.")
-    period = (period or "").strip()
-    if not period:
+    institute = session.get(Institute, institute_id)
+    if period is None:  # the period containing today
+        period = billing_period(
+            structure, clock.today_in(institute.timezone), term_starts=institute.term_starts
+        )
+    if not period.strip():
         raise ValidationError("Name the period, such as 2026-T1 or 2026-11.", field="period")
+    period = periods.check_period(structure.period_kind, period, institute.term_starts)
     items = [
         i
         for i in session.exec(
@@ -493,6 +562,7 @@ def _run_plan(
         )
     ] or [(100, structure.due_days)]
     return RunPlan(
+        period=period,
         students=new,
         already=len(chosen) - len(new),
         per_student_minor=gross,
@@ -507,7 +577,7 @@ def preview_invoice_run(
     *,
     actor: Actor,
     structure_id: int,
-    period: str,
+    period: str | None = None,
     student_ids: list[int] | None = None,
     batch_id: int | None = None,
     level: str | None = None,
@@ -531,7 +601,7 @@ def invoice_run(
     *,
     actor: Actor,
     structure_id: int,
-    period: str,
+    period: str | None = None,
     student_ids: list[int] | None = None,
     batch_id: int | None = None,
     level: str | None = None,
@@ -560,7 +630,7 @@ def invoice_student(
     actor: Actor,
     student_id: int,
     structure_id: int,
-    period: str,
+    period: str | None = None,
     optional_item_ids: list[int] | None = None,
     issued_on: date | None = None,
 ) -> Invoice:
@@ -592,7 +662,7 @@ def invoice_student(
             Invoice.institute_id == institute_id,
             Invoice.student_id == student_id,
             Invoice.structure_id == structure_id,
-            Invoice.period == period.strip(),
+            Invoice.period == plan.period,
         )
     ).one()
 
@@ -602,7 +672,7 @@ def _invoice_run(
     actor: Actor,
     *,
     structure_id: int,
-    period: str,
+    period: str | None = None,
     student_ids: list[int] | None = None,
     batch_id: int | None = None,
     level: str | None = None,
@@ -630,7 +700,7 @@ def _invoice_run(
     schedule = {
         sid: split_instalments(plan.net_of(sid), issued, plan.steps) for sid in plan.students
     }
-    period = period.strip()
+    period = plan.period
     now = clock.now()
     session.execute(
         insert(Invoice),

@@ -25,6 +25,10 @@ class Institute(SQLModel, table=True):
     name: str = Field(max_length=200, unique=True)
     timezone: str = Field(default="Asia/Kolkata", max_length=64)
     currency: str = Field(default="INR", max_length=3)
+    # When each billing term starts, month-day ("01-01,07-01"): see app/fees/periods.py.
+    term_starts: str = Field(
+        default="01-01,07-01", max_length=60, sa_column_kwargs={"server_default": "01-01,07-01"}
+    )
     subscription_end: date | None = Field(default=None)
     max_teachers: int | None = Field(default=None)
     # Set when ADMIN_EMAILS bootstrapped this institute; cleared when an admin dismisses the warning.

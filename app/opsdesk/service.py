@@ -29,8 +29,9 @@ from app.core.errors import Conflict, DomainError, NotFound, PermissionDenied, V
 from app.core.money import format_money, to_minor
 from app.core.roles import Role
 from app.core.tenancy import Actor
+from app.core.text import plural
 from app.fees import alerts as fee_alerts
-from app.fees import receipts
+from app.fees import periods, receipts
 from app.fees import service as fees
 from app.fees.receipts import METHOD_LABELS
 from app.identity.models import Institute
@@ -565,34 +566,31 @@ def _generate_invoices(ctx: _Context, args: dict[str, Any]) -> Reply:
     intent = rules.GENERATE_INVOICES
     structures = fees.list_structures(ctx.session, actor=ctx.actor)
     target = _resolve_target(ctx, args, intent, required=True)
-    if not args.get("period"):
-        raise _Ask(
-            "For which month or term? (for example: December, next month, term 1 2027)",
-            intent,
-            args,
-            ["period"],
-        )
-    period, period_label = args["period"], args.get("period_label") or args["period"]
     if not structures:
         raise ValidationError("There is no fee structure yet. Create one on the Fees page first.")
+    said = args.get("period")
     if args.get("structure_id"):
         chosen = [s for s in structures if s.id == args["structure_id"]]
         if not chosen:
             raise NotFound("That fee structure does not exist.")
-    else:
-        kind = "term" if "-T" in period else "month"
-        chosen = [s for s in structures if s.period_kind == kind]
+    elif said and "-T" in said:
+        # A term was named: only per-term structures bill terms.
+        chosen = [s for s in structures if s.period_kind == "term"]
         if not chosen:
-            other = "month" if kind == "term" else "term"
-            example = "December" if other == "month" else f"term 1 {ctx.today.year + 1}"
             raise _Ask(
                 f"{', '.join(s.name for s in structures)} "
-                f"{'is' if len(structures) == 1 else 'are'} billed per {other}, not per {kind}. "
-                f"For which {other}? (for example: {example})",
+                f"{'is' if len(structures) == 1 else 'are'} billed per month, not per term. "
+                "For which month? (for example: December)",
                 intent,
                 {k: v for k, v in args.items() if k not in ("period", "period_label")},
                 ["period"],
             )
+    elif said:
+        # A month was named: monthly structures bill it; a per-term structure bills the term
+        # containing it (the one billing-period rule).
+        chosen = [s for s in structures if s.period_kind == "month"] or structures
+    else:
+        chosen = structures
     if len(chosen) > 1:
         raise _Ask(
             "Which fee structure should I bill from?",
@@ -608,6 +606,24 @@ def _generate_invoices(ctx: _Context, args: dict[str, Any]) -> Reply:
                 for n, s in enumerate(chosen, start=1)
             ],
         )
+    terms = ctx.institute.term_starts
+    if not said:
+        period = fees.billing_period(chosen[0], ctx.today, term_starts=terms)
+    elif "-T" in said:
+        if periods.term_by_key(said, terms) is None:
+            count = len(periods.parse_term_starts(terms))
+            raise _Ask(
+                f"This institute has {plural(count, 'term')} a year, so there is no "
+                f"{args.get('period_label') or said}. For which term? (for example: term 1)",
+                intent,
+                {k: v for k, v in args.items() if k not in ("period", "period_label")},
+                ["period"],
+            )
+        period = said
+    else:
+        month = date.fromisoformat(f"{said}-01")
+        period = fees.billing_period(chosen[0], month, term_starts=terms)
+    period_label = periods.period_label(period, terms)
     structure = chosen[0]
     scope: dict[str, Any] = {"batch_id": target.batch_id, "level": target.level}
     if target.batch_id is None and target.level is None:
@@ -628,7 +644,7 @@ def _generate_invoices(ctx: _Context, args: dict[str, Any]) -> Reply:
         return Reply(
             Kind.ANSWER,
             f"Nothing to do: every active student of {target.label} already has a {period_label} "
-            f"invoice from {structure.name} ({plan.already} invoices).",
+            f"invoice from {structure.name} ({plural(plan.already, 'invoice')}).",
             intent=intent,
         )
     names = {
@@ -654,10 +670,15 @@ def _generate_invoices(ctx: _Context, args: dict[str, Any]) -> Reply:
         )
         else ""
     )
-    already = f" {plan.already} already have one and are skipped." if plan.already else ""
+    already = (
+        f" {plural(plan.already, 'student')} already "
+        f"{'has one and is' if plan.already == 1 else 'have one and are'} skipped."
+        if plan.already
+        else ""
+    )
     return Reply(
         Kind.PREVIEW,
-        f"I will create **{len(plan.students)}** invoices from *{structure.name}* for "
+        f"I will create **{plural(len(plan.students), 'invoice')}** from *{structure.name}* for "
         f"**{period_label}** (period {period}) for {target.label}: "
         f"{ctx.money(plan.per_student_minor)} each, total **{ctx.money(plan.total_minor)}**."
         f"{already}{optional}",
@@ -766,15 +787,21 @@ def _notify_balances(ctx: _Context, args: dict[str, Any]) -> Reply:
     notes = []
     if guardians > reachable:
         notes.append(
-            f"{guardians - reachable} guardians have no Telegram chat linked; their messages "
-            "are kept in the outbox but cannot be delivered."
+            f"{plural(guardians - reachable, 'guardian')} "
+            f"{'has' if guardians - reachable == 1 else 'have'} no Telegram chat linked; their "
+            "messages are kept in the outbox but cannot be delivered."
         )
     if no_guardian:
-        notes.append(f"{no_guardian} of these students have no guardian on record.")
+        notes.append(
+            f"{no_guardian} of these students {'has' if no_guardian == 1 else 'have'} no "
+            "guardian on record."
+        )
     return Reply(
         Kind.PREVIEW,
-        f"I will message the guardians of **{len(notices)}** students{where} who owe fees, "
-        f"{ctx.money(sum(n.owed_minor for n in notices))} in all ({guardians} guardians). "
+        f"I will message the guardians of **{plural(len(notices), 'student')}**{where} who "
+        f"{'owes' if len(notices) == 1 else 'owe'} fees, "
+        f"{ctx.money(sum(n.owed_minor for n in notices))} in all "
+        f"({plural(guardians, 'guardian')}). "
         " ".join(["Anyone already told today is skipped.", *notes]),
         intent=intent,
         rows=[
@@ -910,7 +937,7 @@ def _mark_absent(ctx: _Context, args: dict[str, Any]) -> Reply:
     else:
         text = (
             f"Attendance for {when} has not been taken yet. I will submit today's sheet with "
-            f"**{student.name} absent** and the other {others} students present — just as the "
+            f"**{student.name} absent** and the other {plural(others, 'student')} present — just as the "
             "Attendance page would (guardians get the usual absence message if your rules send one)."
         )
     return Reply(
@@ -1095,10 +1122,15 @@ def _do_invoices(session: Session, actor: Actor, payload: dict[str, Any]) -> Rep
         student_ids=list(payload["student_ids"]),
     )
     skipped = len(payload["student_ids"]) - len(plan.students)
-    note = f" {skipped} had been invoiced meanwhile and were skipped." if skipped else ""
+    note = (
+        f" {plural(skipped, 'student')} had been invoiced meanwhile and "
+        f"{'was' if skipped == 1 else 'were'} skipped."
+        if skipped
+        else ""
+    )
     return Reply(
         Kind.RESULT,
-        f"Done: created {len(plan.students)} invoices for {payload['period_label']} "
+        f"Done: created {plural(len(plan.students), 'invoice')} for {payload['period_label']} "
         f"({payload['label']}), total {_money(session, actor, plan.total_minor)}.{note}",
         intent=rules.GENERATE_INVOICES,
     )
@@ -1150,7 +1182,7 @@ def _do_notify(session: Session, actor: Actor, payload: dict[str, Any]) -> Reply
         session, actor=actor, batch_id=payload.get("batch_id"), level=payload.get("level")
     )
     text = (
-        f"Done: queued {queued} messages to guardians ({payload['label']})."
+        f"Done: queued {plural(queued, 'message')} to guardians ({payload['label']})."
         if queued
         else "Nothing new to send: those guardians were already told today."
     )

@@ -7,6 +7,7 @@ import streamlit as st
 from app.academics import service as academics
 from app.core.money import format_money, to_minor
 from app.core.roles import Role
+from app.core.text import plural
 from app.fees import receipts
 from app.fees import service as fees
 from app.fees.receipts import METHOD_LABELS
@@ -146,10 +147,10 @@ with run:
         items = read(actor, fees.structure_items, structure_id=structure.id)
         period = st.text_input(
             "Period",
-            value=f"{date.today():%Y}-T1"
-            if structure.period_kind == "term"
-            else f"{date.today():%Y-%m}",
-            key="run_period",
+            value=read(actor, fees.current_period, structure_id=structure.id),
+            key=f"run_period_{structure.id}",
+            help="This month, or the term containing today for a per-term structure "
+            "(YYYY-MM or YYYY-Tn). Terms start on the days set under Fee structures.",
         )
         batches = read(actor, academics.list_batches)
         target = st.selectbox(
@@ -176,7 +177,7 @@ with run:
                 ]
             }
         )
-        plan = read(
+        plan = act(
             actor,
             fees.preview_invoice_run,
             structure_id=structure.id,
@@ -184,36 +185,44 @@ with run:
             optional_item_ids=[i.id for i in chosen],
             **scope,
         )
-        st.write(
-            f"**{len(plan.students)}** new invoices of **{format_money(plan.per_student_minor, currency)}** "
-            f"(total {format_money(plan.total_minor, currency)}); {plan.already} already invoiced for {period}."
-        )
-        if plan.discount_minor:
-            st.caption(
-                f"Discounts and scholarships take {format_money(plan.discount_minor, currency)} off "
-                f"{sum(1 for s in plan.students if plan.discount_of(s))} of these invoices."
+        if plan is not None:
+            st.write(
+                f"**{plural(len(plan.students), 'new invoice')}** of "
+                f"**{format_money(plan.per_student_minor, currency)}** "
+                f"(total {format_money(plan.total_minor, currency)}); "
+                f"{plural(plan.already, 'student')} already invoiced for {plan.period or period}."
             )
-        if len(plan.steps) > 1:
-            st.caption(
-                "Payable in parts: "
-                + ", ".join(
-                    f"{p}% after {d} days" if d else f"{p}% on issue" for p, d in plan.steps
+            if plan.discount_minor:
+                st.caption(
+                    f"Discounts and scholarships take {format_money(plan.discount_minor, currency)} off "
+                    + (
+                        "this invoice."
+                        if len(plan.students) == 1
+                        else f"{sum(1 for s in plan.students if plan.discount_of(s))} of these "
+                        f"{len(plan.students)} invoices."
+                    )
                 )
-            )
-        if plan.students and st.button(
-            f"Create {len(plan.students)} invoices", key="run_confirm", type="primary"
-        ):
-            done = act(
-                actor,
-                fees.invoice_run,
-                structure_id=structure.id,
-                period=period,
-                optional_item_ids=[i.id for i in chosen],
-                **scope,
-            )
-            if done:
-                flash(f"Created {len(done.students)} invoices for {period}.")
-                st.rerun()
+            if len(plan.steps) > 1:
+                st.caption(
+                    "Payable in parts: "
+                    + ", ".join(
+                        f"{p}% after {d} days" if d else f"{p}% on issue" for p, d in plan.steps
+                    )
+                )
+            if plan.students and st.button(
+                f"Create {plural(len(plan.students), 'invoice')}", key="run_confirm", type="primary"
+            ):
+                done = act(
+                    actor,
+                    fees.invoice_run,
+                    structure_id=structure.id,
+                    period=period,
+                    optional_item_ids=[i.id for i in chosen],
+                    **scope,
+                )
+                if done:
+                    flash(f"Created {plural(len(done.students), 'invoice')} for {done.period}.")
+                    st.rerun()
 
 with invoices_tab:
     status = st.selectbox(
@@ -329,6 +338,19 @@ with structures_tab:
             ):
                 flash(f"Instalment plan saved for {target_structure.name}.")
                 st.rerun()
+    with st.form("term_starts"):
+        st.subheader("Billing terms")
+        st.caption(
+            "The day each term starts, month-day in year order (01-01,07-01 is two terms: "
+            "January–June is T1, July–December is T2). A per-term structure bills the term "
+            "containing the day of the run; issued invoices keep their period."
+        )
+        starts = st.text_input(
+            "Terms start on", value=read(actor, fees.term_starts), key="term_starts"
+        )
+        if st.form_submit_button("Save terms") and act(actor, fees.set_term_starts, starts=starts):
+            flash("Billing terms saved.")
+            st.rerun()
     with st.form("new_structure"):
         st.subheader("New fee structure")
         n1, n2, n3 = st.columns(3)

@@ -341,7 +341,10 @@ with board_tab:
                     structure = c4.selectbox(
                         "Fee structure", structures, format_func=lambda s: s.name
                     )
-                    period = st.text_input("Billing period", value=f"{today:%Y-%m}")
+                    st.caption(
+                        "The first invoice bills the fee structure's current period: this "
+                        "month, or the term containing today for a per-term structure."
+                    )
                     g1, g2, g3 = st.columns(3)
                     guardian = g1.text_input("Guardian name")
                     guardian_phone = g2.text_input("Guardian phone")
@@ -355,7 +358,6 @@ with board_tab:
                             enrollment_no=number,
                             batch_id=batch.id,
                             structure_id=structure.id,
-                            period=period,
                             guardian_name=guardian,
                             guardian_phone=guardian_phone,
                             guardian_relationship=relation,
@@ -369,7 +371,8 @@ with board_tab:
                             )
                             flash(
                                 f"{done.student.name} is enrolled as {done.student.enrollment_no} "
-                                f"in {batch.name}; first invoice issued.{extra}"
+                                f"in {batch.name}; first invoice issued for "
+                                f"{done.invoice.period}.{extra}"
                             )
                             st.rerun()
         elif action == "Edit details":

@@ -213,7 +213,7 @@ def test_invoices_for_a_batch_after_confirm_only(db):
     assert level.kind == "preview" and "for level XI" in level.text, level.text
     # Aman (in both batches) already has his December invoice from the Math X run.
     assert [r["Student"] for r in level.rows] == ["Riya Verma"]
-    assert "1 already have one and are skipped" in level.text
+    assert "1 student already has one and is skipped" in level.text
     refused = ask(db, w.counselor, "generate invoices for level XI for next month")
     assert refused.kind == "error" and "permission" in refused.text
     assert count(db, Invoice) == 2
@@ -275,7 +275,7 @@ def test_mark_absent_goes_through_the_attendance_sheet(db):
     w = build(db)
     preview = ask(db, w.teacher, "mark ADM-001 absent today")
     assert preview.kind == "preview", preview.text
-    assert "not been taken yet" in preview.text and "other 1 students present" in preview.text
+    assert "not been taken yet" in preview.text and "other 1 student present" in preview.text
     assert count(db, AttendanceRecord) == 0
     confirm(db, w.teacher, preview.id)
     with db.scope(system=True) as s:

@@ -192,7 +192,11 @@ def build(db) -> dict:
             ("Lab fee", 4321_00, yara.id),
         ):
             structure = fees.create_structure(
-                s, actor=admin, name=name, items=[{"name": name, "amount_minor": amount}]
+                s,
+                actor=admin,
+                name=name,
+                period_kind="month",
+                items=[{"name": name, "amount_minor": amount}],
             )
             fees.invoice_run(
                 s, actor=admin, structure_id=structure.id, period="2026-11", student_ids=[who]
