@@ -7,6 +7,7 @@ from app.academics import service as academics
 from app.badges import rules
 from app.badges import service as badges
 from app.core.roles import Role
+from app.core.text import plural
 from app.ui import auth
 from app.ui.components import act, flash, read, show_flash, table
 
@@ -256,7 +257,7 @@ if c1.button("Evaluate automatic rules now", key="bc_rules"):
     counts = act(actor, rules.run_rules_now)
     if counts is not None:
         st.success(
-            f"{counts['rule_awards']} badges awarded by rules, "
+            f"{plural(counts['rule_awards'], 'badge')} awarded by rules, "
             f"{counts['progression_awards']} by progression."
         )
 personal = c2.checkbox("Include names, emails and phones (recorded in the audit log)", key="bc_pii")

@@ -4,6 +4,7 @@ import streamlit as st
 
 from app.academics import service as academics
 from app.core.roles import Role
+from app.core.text import plural
 from app.notify import service as notify
 from app.ui import auth
 from app.ui.components import act, flash, read, reset_widgets, show_flash, table
@@ -33,7 +34,7 @@ with st.form("announce"):
     if st.form_submit_button("Announce", type="primary"):
         made = act(actor, notify.announce, title=title, body=body, batch_id=audience)
         if made:
-            flash(f"Announced: {made.recipients} messages queued.")
+            flash(f"Announced: {plural(made.recipients, 'message')} queued.")
             reset_widgets("ann_title", "ann_body")
             st.rerun()
 table(

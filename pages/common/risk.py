@@ -6,6 +6,7 @@ import streamlit as st
 
 from app.academics import service as academics
 from app.core.roles import Role
+from app.core.text import plural
 from app.risk import service as risk
 from app.ui import auth
 from app.ui.components import act, flash, read, show_flash, table
@@ -30,8 +31,8 @@ if actor.role in (Role.ADMIN, Role.TEACHER) and c4.button(
     done = act(actor, risk.recompute_now)
     if done:
         flash(
-            f"Recomputed {done.students} students: {done.levels['HIGH']} high, "
-            f"{done.levels['MEDIUM']} medium; {done.events} level changes."
+            f"Recomputed {plural(done.students, 'student')}: {done.levels['HIGH']} high, "
+            f"{done.levels['MEDIUM']} medium; {plural(done.events, 'level change')}."
         )
         st.rerun()
 
@@ -187,7 +188,7 @@ if admin_tabs:
             preview = act(actor, risk.preview_settings, changes=changes)
             if preview:
                 st.info(
-                    f"{preview.changed} of {preview.students} students would change level: "
+                    f"{preview.changed} of {plural(preview.students, 'student')} would change level: "
                     f"HIGH {preview.before['HIGH']} → {preview.after['HIGH']}, "
                     f"MEDIUM {preview.before['MEDIUM']} → {preview.after['MEDIUM']}, "
                     f"LOW {preview.before['LOW']} → {preview.after['LOW']}."

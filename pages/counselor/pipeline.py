@@ -9,6 +9,7 @@ import streamlit as st
 from app.core import clock
 from app.core.errors import ValidationError
 from app.core.roles import Role
+from app.core.text import plural
 from app.crm import importer
 from app.crm import service as crm
 from app.ui import auth
@@ -517,7 +518,7 @@ with import_tab:
         preview = read(actor, importer.validate, rows=rows) if rows is not None else None
         if preview is not None and not preview.ok:
             st.error(
-                f"Fix these {len(preview.errors)} problems and upload again. Nothing was imported."
+                f"Fix {plural(len(preview.errors), 'problem')} and upload again. Nothing was imported."
             )
             table(
                 [
@@ -528,7 +529,10 @@ with import_tab:
             )
         elif preview is not None:
             dups = len(preview.duplicates)
-            st.success(f"{len(preview.rows)} inquiries are ready; {dups} look like ones on record.")
+            st.success(
+                f"{plural(len(preview.rows), 'inquiry', 'inquiries')} ready; "
+                f"{dups} look{'s' if dups == 1 else ''} like {'one' if dups == 1 else 'ones'} on record."
+            )
             table(
                 [
                     {
@@ -547,7 +551,7 @@ with import_tab:
             if st.button("Import", type="primary", key="crm_imp_confirm"):
                 n = act(actor, importer.commit_import, rows=rows, skip_duplicates=skip)
                 if n is not None:
-                    flash(f"Imported {n} inquiries.")
+                    flash(f"Imported {plural(n, 'inquiry', 'inquiries')}.")
                     st.session_state["crm_imp_round"] = round_ + 1
                     st.rerun()
 

@@ -9,6 +9,7 @@ import streamlit as st
 from app.academics import service as academics
 from app.core import clock
 from app.core.roles import Role
+from app.core.text import plural
 from app.coursework import service as coursework
 from app.coursework.models import AssessmentKind
 from app.ui import auth
@@ -178,7 +179,7 @@ if assessments:
                 saved = act(actor, coursework.enter_marks, assessment_id=chosen.id, rows=changes)
                 if saved is not None:
                     reset_widgets(editor_key)
-                    flash(f"Saved the marks of {chosen.title}: {saved} students updated.")
+                    flash(f"Saved the marks of {chosen.title}: {plural(saved, 'student')} updated.")
                     st.rerun()
 
         with st.form("schedule_sitting"):

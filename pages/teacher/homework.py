@@ -8,6 +8,7 @@ import streamlit as st
 from app.academics import service as academics
 from app.core import clock
 from app.core.roles import Role
+from app.core.text import plural
 from app.coursework import service as coursework
 from app.ui import auth
 from app.ui.components import act, flash, read, reset_widgets, show_flash, table
@@ -166,5 +167,5 @@ if st.button("Save marking", type="primary", key="hw_save"):
         saved = act(actor, coursework.mark_homework, homework_id=chosen.id, rows=changes)
         if saved is not None:
             reset_widgets(editor_key)
-            flash(f"Saved the marking of {chosen.title}: {saved} students updated.")
+            flash(f"Saved the marking of {chosen.title}: {plural(saved, 'student')} updated.")
             st.rerun()

@@ -5,6 +5,7 @@ import streamlit as st
 
 from app.core import clock
 from app.core.roles import Role
+from app.core.text import plural
 from app.feedback import points
 from app.feedback.models import PointsCategory
 from app.ui import auth
@@ -55,7 +56,7 @@ with give_tab:
                     on_date=day,
                 )
                 if given:
-                    flash(f"Gave a {amount}-point {kind} to {given} student(s).")
+                    flash(f"Gave a {amount}-point {kind} to {plural(given, 'student')}.")
                     st.rerun()
 
 with list_tab:

@@ -9,6 +9,7 @@ from app.brief import service as brief_service
 from app.core import clock
 from app.core.money import format_money
 from app.core.roles import Role
+from app.core.text import plural
 from app.inbox import service as inbox
 from app.ui import auth, live
 from app.ui.components import read
@@ -45,7 +46,7 @@ def classes_today() -> None:
                 f"**{card.starts_at.astimezone(tz):%H:%M}–{card.ends_at.astimezone(tz):%H:%M} · {card.batch}**  \n"
                 f"{card.subject}"
                 + (f" · {card.teacher}" if actor.role == Role.ADMIN and card.teacher else "")
-                + f"  \n{BADGE.get(card.status, card.status)} · {card.students} students"
+                + f"  \n{BADGE.get(card.status, card.status)} · {plural(card.students, 'student')}"
                 + (f" · {card.marked} marked" if card.marked else " · not taken")
             )
             label = "Take attendance" if card.status in ("scheduled", "open") else "View sheet"

@@ -71,7 +71,7 @@ def test_points_grant_appeal_and_reverse(db, w):
         by_label(teacher.text_input, "Reason (the student reads it)").input("Late homework")
         teacher.button(key="FormSubmitter:grant_points-Give points").click().run()
         assert not errors(teacher), errors(teacher)
-        assert any("to 2 student(s)" in s.value for s in teacher.success)
+        assert any("to 2 students." in s.value for s in teacher.success)
         assert "Appeals" not in [t.label for t in teacher.tabs]
 
         kid = app_as(w.student_users[0].email).run()
