@@ -452,6 +452,7 @@ def _fee_figures(engine, repeat: int, size: str) -> dict[str, float]:
                 amount_minor=500_00,
                 method="upi",
                 reference=f"BENCH-{time.time_ns()}-{n}",
+                allow_credit=True,
             )
         samples.append((time.perf_counter() - started) * 1000)
     figures["payment_record_ms"] = round(statistics.median(samples), 1)

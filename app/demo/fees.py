@@ -100,5 +100,6 @@ def seed_fees(
                 }
             )
     batch.sort(key=lambda p: (p["received_on"], p["reference"]))
-    payments = fees.record_payments_bulk(session, actor=actor, payments=batch)
+    # A few families pay ahead on purpose: the demo confirms their advance credit.
+    payments = fees.record_payments_bulk(session, actor=actor, payments=batch, allow_credit=True)
     return {"students_invoiced": len(students), "payments": payments}

@@ -122,6 +122,9 @@ class Payment(SQLModel, table=True):
     credit_minor: int = Field(
         default=0
     )  # what was left after paying every open line (held in 2000)
+    # What the student still owed on open invoices right after this payment (for the receipt);
+    # None for payments recorded before it was kept.
+    owed_after_minor: int | None = Field(default=None)
     recorded_by: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = Field(default_factory=clock.now)
 

@@ -34,6 +34,23 @@ def _text(value: str) -> str:
     )
 
 
+def receipt_summary(payment: Payment, currency: str) -> list[str]:
+    """What the receipt says after the amount: the balance still owed after this payment and
+    any advance credit (the same words on the page and in the PDF)."""
+    lines = []
+    if payment.owed_after_minor is not None:
+        lines.append(
+            f"Balance still owed after this payment: "
+            f"{format_money(payment.owed_after_minor, currency)}"
+        )
+    if payment.credit_minor:
+        lines.append(
+            f"Held as advance credit: {format_money(payment.credit_minor, currency)} "
+            "(used for later invoices)"
+        )
+    return lines
+
+
 def receipt_pdf(session: Session, *, actor: Actor, payment_id: int) -> bytes:
     """The receipt of one payment as PDF bytes (admin, or the student it belongs to)."""
     actor.require(Role.ADMIN, Role.STUDENT)
@@ -99,14 +116,8 @@ def receipt_pdf(session: Session, *, actor: Actor, payment_id: int) -> bytes:
                 new_x="LMARGIN",
                 new_y="NEXT",
             )
-    if payment.credit_minor:
-        pdf.cell(
-            0,
-            6,
-            _text(f"Held as credit: {format_money(payment.credit_minor, currency)}"),
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
+    for line in receipt_summary(payment, currency):
+        pdf.cell(0, 6, _text(line), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
     pdf.set_font("Helvetica", "I", 8)
     pdf.cell(0, 5, "Thank you. Please keep this receipt.", new_x="LMARGIN", new_y="NEXT")

@@ -11,10 +11,11 @@ from sqlmodel import Session, col, select
 from app.academics.models import Batch, BatchMembership, Student
 from app.core import audit, clock
 from app.core.errors import Conflict, NotFound, ValidationError
-from app.core.money import format_money
+from app.core.money import allocate, format_money
 from app.core.roles import Role
 from app.core.tenancy import Actor
-from app.fees import ledger, periods
+from app.core.text import plural
+from app.fees import allocation, ledger, periods
 from app.fees.models import (
     Account,
     FeeInstalment,
@@ -281,14 +282,13 @@ def instalment_plan(session: Session, *, actor: Actor, structure_id: int) -> lis
 def split_instalments(
     total_minor: int, issued: date, steps: list[tuple[int, int]]
 ) -> list[tuple[date, int]]:
-    """(due date, amount) per part; each part rounds down and the last takes the remainder,
-    so the parts always add up to the total."""
-    parts, given = [], 0
-    for n, (percent, due_days) in enumerate(steps):
-        amount = total_minor - given if n == len(steps) - 1 else total_minor * percent // 100
-        given += amount
-        parts.append((issued + timedelta(days=due_days), amount))
-    return parts
+    """(due date, amount) per part, split by `money.allocate` (the one splitting rule: shares
+    in proportion to the percents, no unit lost), so the parts always add up to the total."""
+    amounts = allocate(total_minor, [percent for percent, _ in steps])
+    return [
+        (issued + timedelta(days=due_days), amount)
+        for (_, due_days), amount in zip(steps, amounts, strict=True)
+    ]
 
 
 # ------------------------------------------------------------------ discounts
@@ -949,10 +949,13 @@ def record_payment(
     reference: str,
     received_on: date | None = None,
     invoice_id: int | None = None,
+    allow_credit: bool = False,
 ) -> Payment:
-    """Take a payment: idempotent by reference; allocated to the oldest open lines (or the named
-    invoice first); anything beyond what is owed is held as a credit (2000). Receipt numbers
-    are sequential per institute without gaps."""
+    """Take a payment: idempotent by reference; allocated by the one rule of
+    `app.fees.allocation` (the named invoice first, then the earliest due, then the older
+    invoice). An amount above what the student owes is refused unless `allow_credit` (the
+    person confirmed "record the rest as advance credit"); the rest is then held as credit
+    (2000). Receipt numbers are sequential per institute without gaps."""
     actor.require(Role.ADMIN)
     institute_id = actor.institute_scope()
     currency = session.get(Institute, institute_id).currency
@@ -981,6 +984,29 @@ def record_payment(
             "Check the reference.",
             field="reference",
         )
+    rows = session.exec(
+        select(InvoiceLine, Invoice)
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .where(
+            Invoice.institute_id == institute_id,
+            InvoiceLine.institute_id == institute_id,
+            Invoice.student_id == student_id,
+            col(Invoice.status).in_(["issued", "partially_paid"]),
+            InvoiceLine.paid_minor < InvoiceLine.amount_minor,
+        )
+    ).all()
+    open_lines = [
+        allocation.OpenLine(
+            line.id, invoice.id, invoice.due_on, line.amount_minor - line.paid_minor
+        )
+        for line, invoice in rows
+    ]
+    invoice_open = {i.id: i.total_minor - i.paid_minor for _, i in rows}
+    plan = allocation.allocate_payment(
+        amount_minor, open_lines, invoice_open=invoice_open, invoice_id=invoice_id
+    )
+    if plan.credit_minor and not allow_credit:
+        raise ValidationError(_overpayment_message(plan, amount_minor, currency), field="amount")
     receipt_no = _next_receipt_no(session, institute_id)
     payment = Payment(
         institute_id=institute_id,
@@ -990,60 +1016,37 @@ def record_payment(
         reference=reference,
         received_on=received_on or _today(session, institute_id),
         receipt_no=receipt_no,
+        credit_minor=plan.credit_minor,
+        owed_after_minor=_owed(session, institute_id, [student_id]).get(student_id, 0)
+        - plan.applied_minor,
         recorded_by=actor.user_id,
     )
     session.add(payment)
     session.flush()
-    remaining = amount_minor
-    lines = session.exec(
-        select(InvoiceLine, Invoice)
-        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-        .where(
-            Invoice.institute_id == institute_id,
-            Invoice.student_id == student_id,
-            col(Invoice.status).in_(["issued", "partially_paid"]),
-            InvoiceLine.paid_minor < InvoiceLine.amount_minor,
-        )
-        .order_by(
-            (Invoice.id != invoice_id) if invoice_id else Invoice.id,
-            Invoice.due_on,
-            Invoice.id,
-            InvoiceLine.id,
-        )
-    ).all()
-    touched: dict[int, Invoice] = {}
-    allocations = []
-    for line, invoice in lines:
-        if remaining == 0:
-            break
-        # A discounted invoice owes less than its item lines: never take more than it owes.
-        take = min(
-            remaining,
-            line.amount_minor - line.paid_minor,
-            invoice.total_minor - invoice.paid_minor,
-        )
-        if take <= 0:
-            continue
-        line.paid_minor += take
-        invoice.paid_minor += take
-        remaining -= take
-        touched[invoice.id] = invoice
-        session.add(line)
-        allocations.append(
-            {
-                "institute_id": institute_id,
-                "payment_id": payment.id,
-                "invoice_line_id": line.id,
-                "amount_minor": take,
-            }
-        )
-    for invoice in touched.values():
+    lines = {line.id: line for line, _ in rows}
+    invoices = {invoice.id: invoice for _, invoice in rows}
+    for part, take in plan.parts:
+        lines[part.line_id].paid_minor += take
+        invoices[part.invoice_id].paid_minor += take
+        session.add(lines[part.line_id])
+    for invoice_key in plan.by_invoice():
+        invoice = invoices[invoice_key]
         invoice.status = "paid" if invoice.paid_minor >= invoice.total_minor else "partially_paid"
         session.add(invoice)
-    if allocations:
-        session.execute(insert(PaymentAllocation), allocations)
-    payment.credit_minor = remaining
-    session.add(payment)
+    if plan.parts:
+        session.execute(
+            insert(PaymentAllocation),
+            [
+                {
+                    "institute_id": institute_id,
+                    "payment_id": payment.id,
+                    "invoice_line_id": part.line_id,
+                    "amount_minor": take,
+                }
+                for part, take in plan.parts
+            ],
+        )
+    remaining = plan.credit_minor
     accounts = ledger.ensure_chart(session, institute_id=institute_id)
     postings = ledger.payment_postings(accounts, amount_minor, remaining)
     ledger.post(
@@ -1070,6 +1073,38 @@ def record_payment(
         },
     )
     return payment
+
+
+def _owed(session: Session, institute_id: int, student_ids) -> dict[int, int]:
+    """What each student owes on open invoices (one grouped query)."""
+    return {
+        sid: int(owed)
+        for sid, owed in session.exec(
+            select(Invoice.student_id, func.sum(Invoice.total_minor - Invoice.paid_minor))
+            .where(
+                Invoice.institute_id == institute_id,
+                col(Invoice.student_id).in_(list(student_ids)),
+                col(Invoice.status).in_(["issued", "partially_paid"]),
+            )
+            .group_by(Invoice.student_id)
+        ).all()
+    }
+
+
+def _overpayment_message(plan: allocation.Allocation, amount_minor: int, currency: str) -> str:
+    owed, credit = plan.applied_minor, plan.credit_minor
+    if owed == 0:
+        return (
+            f"Nothing is owed right now: all of {format_money(amount_minor, currency)} would be "
+            "held as advance credit. Confirm “record the rest as advance credit” to keep it for "
+            "later invoices."
+        )
+    return (
+        f"{format_money(amount_minor, currency)} is more than the open balance of "
+        f"{format_money(owed, currency)}: {format_money(credit, currency)} would be held as "
+        f"advance credit. Take {format_money(owed, currency)}, or confirm “record the rest as "
+        "advance credit”."
+    )
 
 
 def _next_receipt_no(session: Session, institute_id: int, count: int = 1) -> int:
@@ -1136,13 +1171,16 @@ def open_receivables(session: Session, *, institute_id: int) -> int:
     )
 
 
-def record_payments_bulk(session: Session, *, actor: Actor, payments: list[dict]) -> int:
+def record_payments_bulk(
+    session: Session, *, actor: Actor, payments: list[dict], allow_credit: bool = False
+) -> int:
     """Record many payments at once (a bank statement, a day's counter slips, the demo): each
     dict has student_id, amount_minor, method, reference and optionally received_on. Checked
     and allocated exactly as `record_payment` would, in the order given, but set-based: a few
     queries and bulk inserts however many there are. A reference already recorded with the same
     student and amount is skipped; any other clash refuses the whole batch. Returns how many
-    payments were recorded."""
+    payments were recorded. A payment may name an `invoice_id` to pay first. If any payment is
+    more than its student owes, the whole batch is refused unless `allow_credit`."""
     actor.require(Role.ADMIN)
     institute_id = actor.institute_scope()
     currency = session.get(Institute, institute_id).currency
@@ -1173,6 +1211,7 @@ def record_payments_bulk(session: Session, *, actor: Actor, payments: list[dict]
                 "method": p["method"],
                 "reference": reference,
                 "received_on": p.get("received_on") or today,
+                "invoice_id": p.get("invoice_id"),
             }
         )
     if not clean:
@@ -1209,15 +1248,16 @@ def record_payments_bulk(session: Session, *, actor: Actor, payments: list[dict]
             )
     if not fresh:
         return 0
-    first_no = _next_receipt_no(session, institute_id, count=len(fresh))
-    open_lines: dict[int, list[list]] = {}
+    open_lines: dict[int, list[allocation.OpenLine]] = {}
+    owed: dict[int, int] = {}  # invoice id → what it still owes
     invoices: dict[int, list[int]] = {}  # id → [total, paid]
-    for line_id, line_open, invoice_id, student_id, total, paid in session.exec(
+    for line_id, line_open, invoice_id, student_id, due_on, total, paid in session.exec(
         select(
             InvoiceLine.id,
             InvoiceLine.amount_minor - InvoiceLine.paid_minor,
             Invoice.id,
             Invoice.student_id,
+            Invoice.due_on,
             Invoice.total_minor,
             Invoice.paid_minor,
         )
@@ -1229,19 +1269,60 @@ def record_payments_bulk(session: Session, *, actor: Actor, payments: list[dict]
             col(Invoice.status).in_(["issued", "partially_paid"]),
             InvoiceLine.paid_minor < InvoiceLine.amount_minor,
         )
-        .order_by(Invoice.student_id, Invoice.due_on, Invoice.id, InvoiceLine.id)
     ).all():
-        open_lines.setdefault(student_id, []).append([line_id, line_open, invoice_id])
+        open_lines.setdefault(student_id, []).append(
+            allocation.OpenLine(line_id, invoice_id, due_on, int(line_open))
+        )
+        owed[invoice_id] = total - paid
         invoices[invoice_id] = [total, paid]
+    # Allocate every payment in order (each sees what the ones before it left open), by the
+    # same rule as record_payment; refuse before writing anything if one would leave credit.
+    line_paid: dict[int, int] = {}
+    plans: list[allocation.Allocation] = []
+    for p in fresh:
+        plan = allocation.allocate_payment(
+            p["amount_minor"],
+            [
+                allocation.OpenLine(
+                    line.line_id,
+                    line.invoice_id,
+                    line.due_on,
+                    line.open_minor - line_paid.get(line.line_id, 0),
+                )
+                for line in open_lines.get(p["student_id"], [])
+            ],
+            invoice_open=owed,
+            invoice_id=p.get("invoice_id"),
+        )
+        for line, take in plan.parts:
+            line_paid[line.line_id] = line_paid.get(line.line_id, 0) + take
+            owed[line.invoice_id] -= take
+            invoices[line.invoice_id][1] += take
+        p["credit_minor"] = plan.credit_minor
+        plans.append(plan)
+    over = [p for p in fresh if p["credit_minor"]]
+    if over and not allow_credit:
+        raise ValidationError(
+            f"{plural(len(over), 'payment')} in this batch "
+            f"{'is' if len(over) == 1 else 'are'} more than the student owes "
+            f"({', '.join(p['reference'] for p in over[:5])}{'…' if len(over) > 5 else ''}); "
+            "nothing was recorded. Confirm “record the rest as advance credit” to keep the "
+            "difference as credit.",
+            field="amount",
+        )
+    owed_now = _owed(session, institute_id, known)
+    for p, plan in zip(fresh, plans, strict=True):
+        owed_now[p["student_id"]] = owed_now.get(p["student_id"], 0) - plan.applied_minor
+        p["owed_after_minor"] = owed_now[p["student_id"]]
+    first_no = _next_receipt_no(session, institute_id, count=len(fresh))
     now = clock.now()
     session.execute(
         insert(Payment),
         [
             {
                 "institute_id": institute_id,
-                **p,
+                **{k: v for k, v in p.items() if k != "invoice_id"},
                 "receipt_no": first_no + n,
-                "credit_minor": 0,
                 "recorded_by": actor.user_id,
                 "created_at": now,
             }
@@ -1256,39 +1337,21 @@ def record_payments_bulk(session: Session, *, actor: Actor, payments: list[dict]
             )
         ).all()
     )
-    line_paid: dict[int, int] = {}
-    allocations, credits = [], []
-    for p in fresh:
-        remaining = p["amount_minor"]
-        for line in open_lines.get(p["student_id"], []):
-            line_id, line_open, invoice_id = line
-            invoice = invoices[invoice_id]
-            take = min(remaining, line_open, invoice[0] - invoice[1])
-            if take <= 0:
-                continue
-            line[1] -= take
-            invoice[1] += take
-            line_paid[line_id] = line_paid.get(line_id, 0) + take
-            remaining -= take
-            allocations.append(
-                {
-                    "institute_id": institute_id,
-                    "payment_id": ids[p["reference"]],
-                    "invoice_line_id": line_id,
-                    "amount_minor": take,
-                }
-            )
-            if remaining == 0:
-                break
-        p["credit_minor"] = remaining
-        if remaining:
-            credits.append({"id": ids[p["reference"]], "credit_minor": remaining})
+    allocations = [
+        {
+            "institute_id": institute_id,
+            "payment_id": ids[p["reference"]],
+            "invoice_line_id": line.line_id,
+            "amount_minor": take,
+        }
+        for p, plan in zip(fresh, plans, strict=True)
+        for line, take in plan.parts
+    ]
     if allocations:
         session.execute(insert(PaymentAllocation), allocations)
     # Core updates by key (executemany): the ORM's bulk-by-primary-key path does not take a
     # computed SET, and no ORM objects of these rows are loaded here.
     lines_t, invoices_t = InvoiceLine.__table__, Invoice.__table__
-    payments_t = Payment.__table__
     if line_paid:
         session.execute(
             update(lines_t)
@@ -1296,7 +1359,7 @@ def record_payments_bulk(session: Session, *, actor: Actor, payments: list[dict]
             .values(paid_minor=lines_t.c.paid_minor + bindparam("add")),
             [{"line_id": k, "add": v} for k, v in line_paid.items()],
         )
-        touched = {line[2] for lines in open_lines.values() for line in lines}
+        touched = {line.invoice_id for plan in plans for line, _ in plan.parts}
         session.execute(
             update(invoices_t)
             .where(invoices_t.c.id == bindparam("invoice_id"))
@@ -1308,15 +1371,7 @@ def record_payments_bulk(session: Session, *, actor: Actor, payments: list[dict]
                     "new_status": "paid" if invoices[i][1] >= invoices[i][0] else "partially_paid",
                 }
                 for i in touched
-                if invoices[i][1]
             ],
-        )
-    if credits:
-        session.execute(
-            update(payments_t)
-            .where(payments_t.c.id == bindparam("payment_id"))
-            .values(credit_minor=bindparam("credit")),
-            [{"payment_id": c["id"], "credit": c["credit_minor"]} for c in credits],
         )
     accounts = ledger.ensure_chart(session, institute_id=institute_id)
     ledger.post_many(

@@ -353,6 +353,11 @@ def _fill(need: str, text: str, today: date, *, alone: bool) -> dict[str, Any]:
         if not student and alone and re.fullmatch(r"[A-Za-z][A-Za-z .'-]{1,80}", text.strip()):
             student = text.strip()
         return {"student": student} if student else {}
+    if need == "credit":
+        if re.search(r"\bcredit\b|\brecord the rest\b", text, re.IGNORECASE):
+            return {"allow_credit": True}
+        amount = rules.parse_amount(rules.REFERENCE.sub(" ", text))
+        return {"amount": amount} if amount else {}
     if need == "period":
         period = rules.parse_period(text, today)
         return {"period": period[0], "period_label": period[1]} if period else {}
@@ -743,6 +748,22 @@ def _record_payment(ctx: _Context, args: dict[str, Any]) -> Reply:
         )
     balance = fees.student_balance(ctx.session, actor=ctx.actor, student_id=student.id)
     after = balance.owed_minor - amount_minor
+    if after < 0 and not args.get("allow_credit"):
+        # As at the counter: money beyond the balance is taken only when the person says so.
+        owed = (
+            f"{student.name} owes {ctx.money(balance.owed_minor)}"
+            if balance.owed_minor
+            else f"{student.name} owes nothing right now"
+        )
+        raise _Ask(
+            f"{ctx.money(amount_minor)} is more than the open balance: {owed}, so "
+            f"{ctx.money(-after)} would be held as advance credit. Reply “record the rest as "
+            "advance credit” to take it all, or give the amount to take"
+            + (f" (for example {ctx.money(balance.owed_minor)})." if balance.owed_minor else "."),
+            intent,
+            args,
+            ["credit"],
+        )
     rows = [
         {
             "Student": student.name,
@@ -754,7 +775,11 @@ def _record_payment(ctx: _Context, args: dict[str, Any]) -> Reply:
             "Owes after": ctx.money(max(after, 0)),
         }
     ]
-    credit = f" {ctx.money(-after)} more than owed is kept as credit." if after < 0 else ""
+    credit = (
+        f" {ctx.money(-after)} more than owed is recorded as advance credit, as you confirmed."
+        if after < 0
+        else ""
+    )
     return Reply(
         Kind.PREVIEW,
         f"I will record a payment of **{ctx.money(amount_minor)}** from **{student.name}** "
@@ -768,6 +793,7 @@ def _record_payment(ctx: _Context, args: dict[str, Any]) -> Reply:
             "amount_minor": amount_minor,
             "method": method,
             "reference": reference,
+            "allow_credit": after < 0,
         },
         status=DeskStatus.PENDING,
     )
@@ -1151,6 +1177,7 @@ def _do_payment(session: Session, actor: Actor, payload: dict[str, Any]) -> Repl
         amount_minor=payload["amount_minor"],
         method=payload["method"],
         reference=payload["reference"],
+        allow_credit=bool(payload.get("allow_credit")),
     )
     money = _money(session, actor, payment.amount_minor)
     if payment.id in before:

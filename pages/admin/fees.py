@@ -96,6 +96,13 @@ with counter:
                 "Reference", key="pay_reference", placeholder="M-Pesa code or slip number"
             )
             received = st.date_input("Received on", value=date.today(), key="pay_date")
+            as_credit = st.checkbox(
+                "Record the rest as advance credit",
+                key="pay_credit",
+                help="Tick only when the payer means to pay ahead: any amount above what is "
+                "owed is then held as credit for later invoices. Unticked, an amount above the "
+                "balance is refused.",
+            )
             if st.form_submit_button("Take payment", type="primary"):
                 try:
                     minor = to_minor(amount or "0", currency)
@@ -111,13 +118,15 @@ with counter:
                         method=method,
                         reference=reference,
                         received_on=received,
+                        allow_credit=as_credit,
                     )
                     if paid:
                         st.session_state["last_payment"] = paid.id
-                        reset_widgets("pay_amount", "pay_reference")
+                        reset_widgets("pay_amount", "pay_reference", "pay_credit")
                         flash(
                             f"Received {format_money(paid.amount_minor, currency)} from {student.name}: "
-                            f"receipt {paid.receipt_no}."
+                            f"receipt {paid.receipt_no}. "
+                            + " ".join(f"{x}." for x in receipts.receipt_summary(paid, currency))
                         )
                         st.rerun()
         last = st.session_state.get("last_payment")
@@ -126,6 +135,7 @@ with counter:
             r1.write(
                 f"Receipt {payment.receipt_no} · {payment.received_on:%d %b %Y} · "
                 f"{format_money(payment.amount_minor, currency)} · {METHOD_LABELS[payment.method]} {payment.reference}"
+                + "".join(f"  \n{x}" for x in receipts.receipt_summary(payment, currency))
             )
             r2.download_button(
                 "Receipt PDF",

@@ -42,6 +42,7 @@ def test_receipt_pdf_has_number_amount_and_student(db):
         and "QX12" in text
     )
     assert "2026-T1 Tuition" in text
+    assert "Balance still owed after this payment: Rs 249.50" in text
     # Another institute's admin cannot print it.
     stranger = f.actor_for(f.user(db, f.institute(db), Role.ADMIN))
     with pytest.raises(NotFound), db.scope(stranger) as s:

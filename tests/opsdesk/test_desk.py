@@ -21,7 +21,7 @@ from app.opsdesk.models import DeskMessage
 from app.risk.models import StudentRiskProfile
 from tests import factories as f
 from tests.fakes.ollama import fake_ollama
-from tests.opsdesk.world import NOW, build
+from tests.opsdesk.world import NOW, bill_october, build
 
 
 def count(db, model, **where) -> int:
@@ -44,6 +44,7 @@ def confirm(db, actor, message_id):
 
 def test_payment_waits_for_confirm_and_is_recorded_once(db):
     w = build(db)
+    bill_october(db, w)
     reply = ask(db, w.admin, "record payment 5000 for ADM-001 by M-Pesa ref QX12")
     assert (reply.kind, reply.status) == ("preview", "pending")
     assert reply.rows[0]["Student"] == "Riya Sharma" and reply.rows[0]["Amount"] == "₹5,000.00"
@@ -73,6 +74,7 @@ def test_payment_waits_for_confirm_and_is_recorded_once(db):
 
 def test_a_payment_taken_meanwhile_is_not_recorded_twice(db):
     w = build(db)
+    bill_october(db, w)
     preview = ask(db, w.admin, "ADM-003 paid Rs. 1,200 cash ref SLIP-7")
     # The same payment is entered at the counter before the desk's preview is confirmed.
     with db.scope(w.admin) as s:
@@ -125,6 +127,7 @@ def test_teacher_cannot_record_payments(db):
 
 def test_ambiguous_and_missing_details_get_a_question(db):
     w = build(db)
+    bill_october(db, w)
     question = ask(db, w.admin, "record payment 700 for Riya by cash ref C-1")
     assert question.kind == "question" and "2 students match" in question.text
     assert [r["Student"] for r in question.rows] == ["Riya Sharma", "Riya Verma"]
@@ -328,3 +331,27 @@ def test_student_summary_and_history_are_per_user(db):
     with pytest.raises(NotFound):
         confirm(db, other, preview.id)
     assert count(db, Payment) == 0
+
+
+def test_an_overpayment_is_a_question_before_it_becomes_advance_credit(db):
+    w = build(db)
+    bill_october(db, w)  # Riya owes ₹5,000
+    question = ask(db, w.admin, "record payment 8000 for ADM-001 by cash ref OVER-1")
+    assert question.kind == "question", question.text
+    assert "₹8,000.00 is more than the open balance" in question.text
+    assert "₹3,000.00 would be held as advance credit" in question.text
+    # Giving the amount owed instead: a plain preview with no credit.
+    smaller = ask(db, w.admin, "5000")
+    assert smaller.kind == "preview" and "advance credit" not in smaller.text
+    assert smaller.payload["amount_minor"] == 5000_00
+    # Asking again and confirming the credit: the preview says so, Confirm records it.
+    ask(db, w.admin, "record payment 8000 for ADM-001 by cash ref OVER-2")
+    preview = ask(db, w.admin, "record the rest as advance credit")
+    assert preview.kind == "preview", preview.text
+    assert "₹3,000.00 more than owed is recorded as advance credit" in preview.text
+    assert count(db, Payment) == 0
+    done = confirm(db, w.admin, preview.id)
+    assert "₹3,000.00 is kept as credit" in done.text, done.text
+    with db.scope(system=True) as s:
+        [payment] = s.exec(select(Payment)).all()
+    assert (payment.amount_minor, payment.credit_minor) == (8000_00, 3000_00)

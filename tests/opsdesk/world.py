@@ -110,3 +110,15 @@ def build(db) -> World:
         structure.id,
         session_row.id,
     )
+
+
+def bill_october(db, w: World) -> None:
+    """Everyone owes October's ₹5,000, so the payments asked for are not advance credit."""
+    with clock.frozen(NOW), db.scope(w.admin) as s:
+        fees.invoice_run(
+            s,
+            actor=w.admin,
+            structure_id=w.structure,
+            period="2026-10",
+            student_ids=[w.riya, w.riya_v, w.aman],
+        )

@@ -47,7 +47,10 @@ def test_counter_payment_reports_and_my_fees(db):
     by_label(at.text_input, "Reference").input("MPESA-QX12")
     at.button(key="FormSubmitter:take_payment-Take payment").click().run()
     assert not errors(at), errors(at)
-    assert "Received ₹500.00 from Kiran Kid: receipt 1." in [s.value for s in at.success]
+    assert (
+        "Received ₹500.00 from Kiran Kid: receipt 1. "
+        "Balance still owed after this payment: ₹700.00."
+    ) in [s.value for s in at.success]
     assert [m.value for m in at.metric][:2] == ["₹700.00", "₹0.00"]
     # The same reference with another amount is refused on the form; nothing is written.
     by_label(at.text_input, "Amount").input("600")
@@ -116,3 +119,36 @@ def test_admin_grants_a_scholarship_and_sets_an_instalment_plan(db):
     assert invoice.student_id == kid.id and invoice.total_minor == 750_00
     assert [p.amount_minor for p in parts] == [450_00, 300_00]
     assert structure.id == invoice.structure_id
+
+
+def test_counter_refuses_an_overpayment_unless_it_is_confirmed_as_advance_credit(db):
+    inst = f.institute(db)
+    admin_user = f.user(db, inst, Role.ADMIN, email="bursar@z.example")
+    admin = f.actor_for(admin_user)
+    with db.scope(admin) as s:
+        kid = academics.create_student(s, actor=admin, enrollment_no="OV-1", name="Oscar Over")
+        structure = fees.create_structure(
+            s, actor=admin, name="Term fees", items=[{"name": "Tuition", "amount_minor": 236_00}]
+        )
+        fees.invoice_run(
+            s, actor=admin, structure_id=structure.id, period="2026-T1", student_ids=[kid.id]
+        )
+    at = app_as(admin_user.email).run()
+    open_page(at, "pages/admin/fees.py")
+    by_label(at.text_input, "Find a student (name, enrollment number or phone)").input("OV-1").run()
+    by_label(at.text_input, "Amount").input("1000")
+    by_label(at.text_input, "Reference").input("CASH-1")
+    at.button(key="FormSubmitter:take_payment-Take payment").click().run()
+    assert any("₹1,000.00 is more than the open balance of ₹236.00" in e for e in errors(at)), (
+        errors(at)
+    )
+    with db.scope(system=True) as s:
+        assert s.exec(select(Payment)).all() == []
+    by_label(at.checkbox, "Record the rest as advance credit").check()
+    at.button(key="FormSubmitter:take_payment-Take payment").click().run()
+    assert not errors(at), errors(at)
+    assert (
+        "Received ₹1,000.00 from Oscar Over: receipt 1. Balance still owed after this payment: "
+        "₹0.00. Held as advance credit: ₹764.00 (used for later invoices)."
+    ) in [s.value for s in at.success]
+    assert [m.value for m in at.metric][:2] == ["₹0.00", "₹764.00"]

@@ -4,12 +4,13 @@ from sqlmodel import select
 
 from app.core import clock
 from app.fees.models import Payment
-from tests.opsdesk.world import NOW, build
+from tests.opsdesk.world import NOW, bill_october, build
 from tests.pages.apptest import app_as, by_label, errors, frame, open_page, texts
 
 
 def test_admin_records_a_payment_from_the_desk(db):
     w = build(db)
+    bill_october(db, w)
     with clock.frozen(NOW):
         at = app_as(w.admin_email).run()
         open_page(at, "pages/common/ops_desk.py")
