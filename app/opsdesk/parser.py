@@ -198,32 +198,32 @@ def _month(year: int, month: int) -> tuple[str, str]:
 
 
 def parse_target(text: str) -> dict[str, str]:
-    """Who a request is about: {"target_kind": batch|level|all, "target": "Math X"} or {}."""
+    """Who a request is about: {"target_kind": …, "target": "Math X"} or {}.
+
+    Kinds: "batch" (the word batch was used), "level" (the word level), "class" (class, grade,
+    standard, form: a batch or a level, the service decides — an exact batch name wins),
+    "any" (a bare name) and "all". The whole name is kept ("class Grade 4 East" → "Grade 4
+    East"); after grade/standard/form the word is part of the name ("grade 4" → "grade 4")."""
     if re.search(
         r"\b(?:all|every|each)\s+(?:active\s+)?(?:students?|batch(?:es)?|learners?)\b|\beveryone\b",
         text,
         re.IGNORECASE,
     ):
         return {"target_kind": "all"}
+    name = r"(?!(?:for|by|in|on|from|to|about|with|of)\b)['\"]?([\w][\w .&'-]*?)['\"]?" + _TAIL
     patterns = [
-        (
-            "level",
-            r"\b(?:level|grade|class|standard|std\.?|form)\s+([A-Za-z0-9]+(?:[ -][A-Za-z0-9]+)?)",
-        ),
-        (
-            "batch",
-            r"\bbatch(?:\s+(?:called|named))?\s+(?!(?:for|by|in|on|from|to|about|with|of)\b)"
-            r"['\"]?([\w][\w .&'-]*?)['\"]?" + _TAIL,
-        ),
+        ("batch", r"\bbatch(?:\s+(?:called|named))?\s+" + name),
         ("batch", r"\b(?:for|of|in|to|from)\s+(?:the\s+)?([\w][\w .&'-]*?)\s+batch\b"),
+        ("batch", r"\bthe\s+([\w][\w .&'-]*?)\s+batch\b"),
+        ("level", r"\blevel\s+" + name),
+        ("class", r"\bclass\s+" + name),
+        ("class", r"\b((?:grade|standard|std\.?|form)\s+[\w][\w .&'-]*?)" + _TAIL),
         ("any", r"\b(?:in|of|for|from)\s+(?:the\s+)?([A-Z0-9][\w.&'-]*(?:\s+[\w.&'-]+)*?)" + _TAIL),
     ]
     for kind, pattern in patterns:
         for m in re.finditer(pattern, text, re.IGNORECASE if kind != "any" else 0):
             value = m.group(1).strip(" .'\"")
             if value and not _is_filler(value):
-                if kind == "level":
-                    value = re.split(r"\s+(?:for|by|in|on)\b", value, maxsplit=1)[0]
                 return {"target_kind": kind, "target": value}
     return {}
 

@@ -504,24 +504,27 @@ def _resolve_target(
     batches = academics.list_batches(ctx.session, actor=ctx.actor)
     lowered = text.lower()
     levels = sorted({b.level for b in batches if b.level})
-    level = None
-    if kind in ("level", "any"):
-        # "level 1", "class 10" and "Level 1" all name the level stored as "Level 1" or "1".
+    # An exact batch name wins ("class Grade 4 East" is the batch, not level Grade 4), then a
+    # level ("class 10", "grade 4", "level XI"); a name matching several batches is a question.
+    if kind in ("batch", "class", "any"):
+        names = {lowered, _bare_level(lowered, once=True)}
+        exact = [b for b in batches if b.name.lower() in names]
+        if len(exact) == 1:
+            return _Target(exact[0].id, None, f"batch {exact[0].name}")
+    if kind in ("level", "class", "any"):
         bare = _bare_level(lowered)
         level = next(
             (lv for lv in levels if lv.lower() == lowered or _bare_level(lv.lower()) == bare),
             None,
         )
-    if kind in ("batch", "any"):
-        exact = [b for b in batches if b.name.lower() == lowered]
-        if len(exact) == 1:
-            return _Target(exact[0].id, None, f"batch {exact[0].name}")
-    if kind in ("level", "any") and level is not None:
-        return _Target(
-            None, level, level if _bare_level(level.lower()) != level.lower() else f"level {level}"
-        )
-    if kind in ("batch", "any"):
-        partial = [b for b in batches if lowered in b.name.lower()]
+        if level is not None:
+            return _Target(
+                None,
+                level,
+                level if _bare_level(level.lower()) != level.lower() else f"level {level}",
+            )
+    if kind in ("batch", "class", "any"):
+        partial = [b for b in batches if any(n and n in b.name.lower() for n in names)]
         if len(partial) == 1:
             return _Target(partial[0].id, None, f"batch {partial[0].name}")
         if partial:
@@ -544,8 +547,15 @@ def _resolve_target(
     raise NotFound(f"No batch or level is called “{text}”. Batches: {known}.{extra}")
 
 
-def _bare_level(text: str) -> str:
-    return re.sub(r"^(?:level|grade|class|standard|std\.?|form)\s+", "", text.strip())
+def _bare_level(text: str, *, once: bool = False) -> str:
+    """ "class grade 4" → "4" (every leading level word off); once: "class grade 4" → "grade 4"."""
+    pattern = r"^(?:level|grade|class|standard|std\.?|form)\s+"
+    text = text.strip()
+    if once:
+        return re.sub(pattern, "", text, count=1)
+    while re.match(pattern, text):
+        text = re.sub(pattern, "", text, count=1)
+    return text
 
 
 def _batch_names_of(ctx: _Context, student_id: int) -> list[str]:

@@ -355,3 +355,56 @@ def test_an_overpayment_is_a_question_before_it_becomes_advance_credit(db):
     with db.scope(system=True) as s:
         [payment] = s.exec(select(Payment)).all()
     assert (payment.amount_minor, payment.credit_minor) == (8000_00, 3000_00)
+
+
+def _grade_4(db):
+    """The seed's school: Grade 4 East and Grade 4 West, both of level Grade 4."""
+    from app.academics import service as academics
+
+    w = build(db)
+    with clock.frozen(NOW), db.scope(w.admin) as s:
+        subject = academics.create_subject(s, actor=w.admin, name="Class teaching").id
+        ids = {}
+        for stream in ("East", "West"):
+            batch = academics.create_batch(
+                s, actor=w.admin, name=f"Grade 4 {stream}", subject_id=subject, level="Grade 4"
+            )
+            kid = academics.create_student(
+                s, actor=w.admin, enrollment_no=f"G4-{stream[0]}", name=f"Kid {stream}"
+            )
+            academics.join_batch(s, actor=w.admin, batch_id=batch.id, student_id=kid.id)
+            ids[stream] = batch.id
+    return w, ids
+
+
+@pytest.mark.parametrize(
+    ("text", "students"),
+    [
+        ("Generate invoices for class Grade 4 East", ["Kid East"]),  # the seed's own words
+        ("generate invoices for batch Grade 4 East for December", ["Kid East"]),
+        ("generate invoices for Grade 4 East for December", ["Kid East"]),
+        ("generate invoices for the Grade 4 West batch for December", ["Kid West"]),
+        ("generate invoices for class Grade 4 for December", ["Kid East", "Kid West"]),
+        ("generate invoices for grade 4 for December", ["Kid East", "Kid West"]),
+        ("generate invoices for level Grade 4 for December", ["Kid East", "Kid West"]),
+    ],
+)
+def test_the_batch_or_level_named_is_the_one_billed(db, text, students):
+    w, _ = _grade_4(db)
+    reply = ask(db, w.admin, text)
+    if "December" not in text:  # no period named: this month, the one containing today
+        assert "November 2026" in reply.text, reply.text
+    assert reply.kind == "preview", reply.text
+    assert sorted(r["Student"] for r in reply.rows) == students
+
+
+def test_an_ambiguous_batch_is_a_question_never_a_guess(db):
+    w, ids = _grade_4(db)
+    question = ask(db, w.admin, "generate invoices for batch Grade 4 for December")
+    assert question.kind == "question", question.text
+    assert "2 batches match “Grade 4”" in question.text
+    assert [r["Batch"] for r in question.rows] == ["Grade 4 East", "Grade 4 West"]
+    answer = ask(db, w.admin, "2")
+    assert answer.kind == "preview" and [r["Student"] for r in answer.rows] == ["Kid West"]
+    missing = ask(db, w.admin, "generate invoices for class Grade 4 North for December")
+    assert missing.kind == "error" and "No batch or level is called “Grade 4 North”" in missing.text

@@ -209,3 +209,38 @@ def test_any_typed_amount_reads_back(amount, symbol, commas):
 def test_the_parser_never_fails_on_any_text(text):
     parsed = p.parse(text, today=TODAY)
     assert parsed.intent in {*p.EXAMPLES, p.HELP, p.UNKNOWN}
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        # The seed's example and its near-misses: the whole name is kept, with how it was named.
+        (
+            "Generate invoices for class Grade 4 East",
+            {"target_kind": "class", "target": "Grade 4 East"},
+        ),
+        ("generate invoices for class Grade 4", {"target_kind": "class", "target": "Grade 4"}),
+        (
+            "generate invoices for batch Grade 4 East",
+            {"target_kind": "batch", "target": "Grade 4 East"},
+        ),
+        (
+            "generate invoices for Grade 4 East for December",
+            {"target_kind": "class", "target": "Grade 4 East"},
+        ),
+        ("generate invoices for grade 4 for term 1", {"target_kind": "class", "target": "grade 4"}),
+        (
+            "bill the Grade 4 West batch for December",
+            {"target_kind": "batch", "target": "Grade 4 West"},
+        ),
+        ("generate invoices for class 10 for next month", {"target_kind": "class", "target": "10"}),
+        ("generate invoices for level XI", {"target_kind": "level", "target": "XI"}),
+        (
+            "notify guardians of class Grade 4 East about fee balances",
+            {"target_kind": "class", "target": "Grade 4 East"},
+        ),
+    ],
+)
+def test_targets_of_the_seed_and_near_misses(text, target):
+    parsed = p.parse(text, today=TODAY)
+    assert {k: v for k, v in parsed.args.items() if k.startswith("target")} == target
