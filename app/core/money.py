@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from babel import UnknownLocaleError, numbers
+
 from app.core.errors import ValidationError
 
 _EXPONENTS = {"JPY": 0, "KRW": 0, "UGX": 0, "RWF": 0, "KWD": 3, "BHD": 3, "OMR": 3}
-_SYMBOLS = {"INR": "₹", "USD": "$", "EUR": "€", "GBP": "£", "KES": "KSh ", "NGN": "₦", "ZAR": "R "}
 
 
 def exponent(currency: str) -> int:
@@ -36,14 +37,64 @@ def from_minor(minor: int, currency: str) -> Decimal:
     return Decimal(minor) / (Decimal(10) ** exponent(currency))
 
 
-def format_money(minor: int, currency: str) -> str:
-    """Display form, e.g. ₹1,250.50 or KSh 300.00."""
-    digits = exponent(currency)
-    value = from_minor(abs(minor), currency)
-    body = f"{value:,.{digits}f}"
-    sign = "-" if minor < 0 else ""
-    symbol = _SYMBOLS.get(currency.upper())
-    return f"{sign}{symbol}{body}" if symbol else f"{sign}{body} {currency.upper()}"
+# The locale whose conventions an institute's money is written in, by its currency (Babel's
+# data does the rest: ₹18,47,726.00 in en_IN, Ksh1,847,726.00 in en_KE, R1 847 726,00 in en_ZA).
+LOCALES = {
+    "INR": "en_IN",
+    "KES": "en_KE",
+    "UGX": "en_UG",
+    "TZS": "en_TZ",
+    "RWF": "en_RW",
+    "NGN": "en_NG",
+    "GHS": "en_GH",
+    "ZAR": "en_ZA",
+    "USD": "en_US",
+    "GBP": "en_GB",
+    "EUR": "en_IE",
+    "AED": "en_AE",
+    "SGD": "en_SG",
+    "AUD": "en_AU",
+    "CAD": "en_CA",
+    "NZD": "en_NZ",
+    "PKR": "en_PK",
+    "LKR": "en_LK",
+    "BDT": "en_BD",
+    "NPR": "en_NP",
+}
+
+
+def locale_for(currency: str) -> str:
+    """The locale an institute billing in `currency` writes its money in ("en" if unknown)."""
+    return LOCALES.get((currency or "").upper(), "en")
+
+
+def format_money(
+    minor: int,
+    currency: str,
+    *,
+    locale: str | None = None,
+    compact: bool = False,
+    plain: bool = False,
+) -> str:
+    """The one money formatter (Babel, the institute's locale): ₹18,47,726.00 for INR,
+    $1,847,726.00 for USD. `compact` gives a short figure for a metric (₹18.5L, $1.8M);
+    `plain` writes the currency code instead of its symbol (INR 18,47,726.00), for the PDF core
+    font that has no ₹. A negative amount keeps its minus sign."""
+    code = (currency or "").upper()
+    loc = locale or locale_for(code)
+    value = from_minor(int(minor), code)
+    try:
+        if compact:
+            text = numbers.format_compact_currency(value, code, locale=loc, fraction_digits=1)
+        else:
+            text = numbers.format_currency(value, code, locale=loc)
+    except (UnknownLocaleError, ValueError):
+        text = f"{value:,.{exponent(code)}f} {code}"
+    if plain:
+        symbol = numbers.get_currency_symbol(code, locale=loc)
+        if symbol != code and symbol in text:
+            text = text.replace(symbol, f"{code} ", 1)
+    return text.replace("\xa0", " ").replace("\u200f", "")
 
 
 def allocate(total: int, weights: list[int]) -> list[int]:

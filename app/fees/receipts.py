@@ -24,9 +24,10 @@ METHOD_LABELS = {
 
 
 def _text(value: str) -> str:
-    """The core PDF fonts speak Latin-1: keep what they can print."""
+    """The core PDF fonts speak Latin-1: keep what they can print (amounts come in with the
+    currency code, format_money(plain=True); a stray ₹ in a name becomes "INR")."""
     return (
-        value.replace("₹", "Rs ")
+        value.replace("₹", "INR ")
         .replace("—", "-")
         .replace("·", "-")
         .encode("latin-1", "replace")
@@ -34,19 +35,20 @@ def _text(value: str) -> str:
     )
 
 
-def receipt_summary(payment: Payment, currency: str) -> list[str]:
+def receipt_summary(payment: Payment, currency: str, *, plain: bool = False) -> list[str]:
     """What the receipt says after the amount: the balance still owed after this payment and
-    any advance credit (the same words on the page and in the PDF)."""
+    any advance credit (the same words on the page and in the PDF; `plain` for the PDF's core
+    font, which has no ₹: the currency code is written instead)."""
+
+    def money(minor: int) -> str:
+        return format_money(minor, currency, plain=plain)
+
     lines = []
     if payment.owed_after_minor is not None:
-        lines.append(
-            f"Balance still owed after this payment: "
-            f"{format_money(payment.owed_after_minor, currency)}"
-        )
+        lines.append(f"Balance still owed after this payment: {money(payment.owed_after_minor)}")
     if payment.credit_minor:
         lines.append(
-            f"Held as advance credit: {format_money(payment.credit_minor, currency)} "
-            "(used for later invoices)"
+            f"Held as advance credit: {money(payment.credit_minor)} (used for later invoices)"
         )
     return lines
 
@@ -101,7 +103,7 @@ def receipt_pdf(session: Session, *, actor: Actor, payment_id: int) -> bytes:
     pdf.cell(
         0,
         10,
-        _text(f"Amount: {format_money(payment.amount_minor, currency)}"),
+        _text(f"Amount: {format_money(payment.amount_minor, currency, plain=True)}"),
         new_x="LMARGIN",
         new_y="NEXT",
     )
@@ -112,11 +114,11 @@ def receipt_pdf(session: Session, *, actor: Actor, payment_id: int) -> bytes:
             pdf.cell(
                 0,
                 5,
-                _text(f"  {period} {description}: {format_money(amount, currency)}"),
+                _text(f"  {period} {description}: {format_money(amount, currency, plain=True)}"),
                 new_x="LMARGIN",
                 new_y="NEXT",
             )
-    for line in receipt_summary(payment, currency):
+    for line in receipt_summary(payment, currency, plain=True):
         pdf.cell(0, 6, _text(line), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
     pdf.set_font("Helvetica", "I", 8)

@@ -1,13 +1,15 @@
 """Fee reports: trial balance, AR aging, collections, defaulters — each with a CSV download."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pandas as pd
 import streamlit as st
 
+from app.core import clock
 from app.core.money import format_money
 from app.core.roles import Role
 from app.fees import ledger, reports
+from app.fees.receipts import METHOD_LABELS
 from app.ui import auth
 from app.ui.components import act, flash, read, show_flash
 
@@ -15,6 +17,19 @@ user, actor = auth.guard(Role.ADMIN)
 currency = user.institute_currency
 st.title("Fee reports")
 show_flash()
+
+
+def money(minor: int) -> str:
+    return format_money(minor, currency)
+
+
+# Credit-normal accounts (liabilities, income, equity) are shown with their natural sign:
+# fees earned and credit held read as positive amounts.
+CREDIT_NORMAL = {"liability", "income", "equity"}
+
+
+def natural(minor: int, account_type: str) -> int:
+    return -minor if account_type in CREDIT_NORMAL else minor
 
 
 def show(frame: pd.DataFrame, name: str) -> None:
@@ -38,9 +53,11 @@ show(
         [
             {
                 "Account": f"{r.code} {r.name}",
-                "Debit": r.debit / 100,
-                "Credit": r.credit / 100,
-                "Balance": r.balance / 100,
+                "Type": r.type,
+                "Debit": money(r.debit),
+                "Credit": money(r.credit),
+                "Balance": money(natural(r.balance, r.type)),
+                "Normal side": "credit" if r.type in CREDIT_NORMAL else "debit",
             }
             for r in rows
         ]
@@ -49,7 +66,7 @@ show(
 )
 debits, credits = sum(r.debit for r in rows), sum(r.credit for r in rows)
 (st.success if debits == credits else st.error)(
-    f"Debits {format_money(debits, currency)} · credits {format_money(credits, currency)}"
+    f"Debits {money(debits)} · credits {money(credits)}"
     + (" — balanced." if debits == credits else " — NOT balanced.")
 )
 
@@ -65,6 +82,7 @@ with st.expander("Account ledger"):
         else None
     )
     if code:
+        kind = next(r.type for r in rows if r.code == code)
         show(
             pd.DataFrame(
                 [
@@ -72,9 +90,9 @@ with st.expander("Account ledger"):
                         "Date": r.entry_date,
                         "Entry": r.entry_id,
                         "Memo": r.memo,
-                        "Debit": r.debit / 100,
-                        "Credit": r.credit / 100,
-                        "Balance": r.running / 100,
+                        "Debit": money(r.debit),
+                        "Credit": money(r.credit),
+                        "Balance": money(natural(r.running, kind)),
                     }
                     for r in read(actor, ledger.account_ledger, code=code)
                 ]
@@ -84,20 +102,21 @@ with st.expander("Account ledger"):
 
 st.subheader("Receivables by age")
 aging = read(actor, reports.ar_aging)
-show(pd.DataFrame([{"Days past due": k, "Open": v / 100} for k, v in aging.items()]), "ar-aging")
+show(pd.DataFrame([{"Days past due": k, "Open": money(v)} for k, v in aging.items()]), "ar-aging")
 
 st.subheader("Collections")
 c1, c2 = st.columns(2)
-start = c1.date_input("From", value=date.today() - timedelta(days=365), key="col_from")
-end = c2.date_input("To", value=date.today(), key="col_to")
+today = clock.today_in(user.institute_timezone)  # the institute's day, not the server's
+start = c1.date_input("From", value=today - timedelta(days=365), key="col_from")
+end = c2.date_input("To", value=today, key="col_to")
 show(
     pd.DataFrame(
         [
             {
                 "Month": c.period,
-                "Method": c.method,
+                "Method": METHOD_LABELS.get(c.method, c.method),
                 "Payments": c.count,
-                "Amount": c.amount_minor / 100,
+                "Amount": money(c.amount_minor),
             }
             for c in read(actor, reports.collections, start=start, end=end)
         ]
@@ -112,7 +131,7 @@ show(
             {
                 "Enrollment": d.enrollment_no,
                 "Student": d.name,
-                "Overdue": d.overdue_minor / 100,
+                "Overdue": money(d.overdue_minor),
                 "Oldest due": d.oldest_due,
                 "Days overdue": d.days_overdue,
             }

@@ -1,10 +1,10 @@
 """Fees: the counter (take a payment, print the receipt), invoice runs, invoices, structures."""
 
-from datetime import date
 
 import streamlit as st
 
 from app.academics import service as academics
+from app.core import clock
 from app.core.money import format_money, to_minor
 from app.core.roles import Role
 from app.core.text import plural
@@ -95,7 +95,9 @@ with counter:
             reference = p3.text_input(
                 "Reference", key="pay_reference", placeholder="M-Pesa code or slip number"
             )
-            received = st.date_input("Received on", value=date.today(), key="pay_date")
+            received = st.date_input(
+                "Received on", value=clock.today_in(user.institute_timezone), key="pay_date"
+            )
             as_credit = st.checkbox(
                 "Record the rest as advance credit",
                 key="pay_credit",
@@ -246,9 +248,9 @@ with invoices_tab:
                 "Student": i.student_id,
                 "Period": i.period,
                 "Due": i.due_on,
-                "Total": i.total_minor / 100,
-                "Paid": i.paid_minor / 100,
-                "Status": i.status,
+                "Total": format_money(i.total_minor, currency),
+                "Paid": format_money(i.paid_minor, currency),
+                "Status": i.status.replace("_", " "),
             }
             for i in rows
         ],

@@ -10,7 +10,7 @@ import streamlit as st
 from app.academics import service as academics
 from app.analytics import overview
 from app.core import clock
-from app.core.money import format_money
+from app.core.money import format_money, from_minor
 from app.core.roles import Role
 from app.identity import service as identity
 from app.identity.bootstrap import BOOTSTRAP_WARNING, dismiss_bootstrap_warning
@@ -63,8 +63,16 @@ high = next((r["Students"] for r in risk["levels"] if r["Level"] == "HIGH"), 0)
 m1, m2, m3, m4, m5 = st.columns(5)
 m1.metric("Active students", active)
 m2.metric("Attendance", f"{100 * present / marks:.1f}%" if marks else "—")
-m3.metric("Collected", format_money(money.collected, currency), help="Payments in the range")
-m4.metric("Outstanding", format_money(money.outstanding, currency), help="Open invoices now")
+m3.metric(
+    "Collected",
+    format_money(money.collected, currency, compact=True),
+    help=f"Payments in the range: {format_money(money.collected, currency)}",
+)
+m4.metric(
+    "Outstanding",
+    format_money(money.outstanding, currency, compact=True),
+    help=f"Open invoices now: {format_money(money.outstanding, currency)}",
+)
 m5.metric("High risk", high)
 
 left, right = st.columns(2)
@@ -82,7 +90,11 @@ with right:
     chart_block(
         "Collections against billing",
         [
-            {**r, "Billed": r["Billed"] / 100, "Collected": r["Collected"] / 100}
+            {
+                **r,
+                "Billed": float(from_minor(r["Billed"], currency)),
+                "Collected": float(from_minor(r["Collected"], currency)),
+            }
             for r in money.months
         ],
         bars("Month", "Billed", "Collected"),
@@ -96,7 +108,10 @@ left, right = st.columns(2)
 with left:
     chart_block(
         "Receivables by age",
-        [{"Bucket": r["Bucket"], "Open": r["Open"] / 100} for r in money.aging],
+        [
+            {"Bucket": r["Bucket"], "Open": float(from_minor(r["Open"], currency))}
+            for r in money.aging
+        ],
         bars("Bucket", "Open"),
         key="ov_aging",
         empty_when_zero=True,

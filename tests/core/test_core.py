@@ -66,8 +66,22 @@ def test_money_refuses_fractions_of_a_minor_unit_and_junk():
 
 def test_money_formats():
     assert money.format_money(125050, "INR") == "₹1,250.50"
-    assert money.format_money(-30000, "KES") == "-KSh 300.00"
-    assert money.format_money(500, "XYZ") == "5.00 XYZ"
+    assert money.format_money(-30000, "KES") == "-Ksh300.00"
+    assert money.format_money(500, "XYZ") == "XYZ5.00"
+
+
+def test_money_follows_the_locale_of_the_currency():
+    # Indian grouping for INR (lakhs, crores), Babel's data for the others.
+    assert money.format_money(1_847_726_00, "INR") == "₹18,47,726.00"
+    assert money.format_money(-864_000_00, "INR") == "-₹8,64,000.00"
+    assert money.format_money(1_847_726_00, "USD") == "$1,847,726.00"
+    assert money.format_money(1_847_726_00, "ZAR") == "R1 847 726,00"
+    assert money.format_money(1_234, "JPY") == "¥1,234"
+    # Short figures for metrics, and the code instead of a symbol for the PDF core font.
+    assert money.format_money(1_847_726_00, "INR", compact=True) == "₹18.5L"
+    assert money.format_money(1_847_726_00, "USD", compact=True) == "$1.8M"
+    assert money.format_money(1_847_726_00, "INR", plain=True) == "INR 18,47,726.00"
+    assert money.format_money(1_847_726_00, "INR", locale="en_US") == "₹1,847,726.00"
 
 
 @given(total=st.integers(0, 10**9), weights=st.lists(st.integers(1, 1000), min_size=1, max_size=12))

@@ -38,11 +38,11 @@ def test_receipt_pdf_has_number_amount_and_student(db):
     assert (
         "Receipt No. 2" in text
         and "Payer 1 (F-1)" in text
-        and "Rs 450.50" in text
+        and "INR 450.50" in text
         and "QX12" in text
     )
     assert "2026-T1 Tuition" in text
-    assert "Balance still owed after this payment: Rs 249.50" in text
+    assert "Balance still owed after this payment: INR 249.50" in text
     # Another institute's admin cannot print it.
     stranger = f.actor_for(f.user(db, f.institute(db), Role.ADMIN))
     with pytest.raises(NotFound), db.scope(stranger) as s:

@@ -152,3 +152,63 @@ def test_counter_refuses_an_overpayment_unless_it_is_confirmed_as_advance_credit
         "₹0.00. Held as advance credit: ₹764.00 (used for later invoices)."
     ) in [s.value for s in at.success]
     assert [m.value for m in at.metric][:2] == ["₹0.00", "₹764.00"]
+
+
+def test_fee_reports_show_one_money_format_natural_signs_and_method_labels(db):
+    inst = f.institute(db)
+    admin_user = f.user(db, inst, Role.ADMIN, email="bursar@r.example")
+    admin = f.actor_for(admin_user)
+    with db.scope(admin) as s:
+        kid = academics.create_student(s, actor=admin, enrollment_no="RP-1", name="Rita Report")
+        structure = fees.create_structure(
+            s,
+            actor=admin,
+            name="Term fees",
+            items=[{"name": "Tuition", "amount_minor": 18_47_726_00}],
+        )
+        fees.invoice_run(
+            s, actor=admin, structure_id=structure.id, period="2026-T1", student_ids=[kid.id]
+        )
+    with db.scope(admin, immediate=True) as s:
+        fees.record_payment(
+            s,
+            actor=admin,
+            student_id=kid.id,
+            amount_minor=2_00_000_00,
+            method="mpesa",
+            reference="MP-1",
+        )
+    at = app_as(admin_user.email).run()
+    open_page(at, "pages/admin/fee_reports.py")
+    assert not errors(at), errors(at)
+    trial = frame(at, "Account").set_index("Account")
+    assert trial.loc["4000 Tuition income", "Balance"] == "₹18,47,726.00"  # income: positive
+    assert trial.loc["1100 Accounts Receivable", "Balance"] == "₹16,47,726.00"
+    assert trial.loc["1000 Cash & Bank", "Debit"] == "₹2,00,000.00"
+    collections = frame(at, "Method")
+    assert list(collections["Method"]) == ["M-Pesa"]
+    assert list(collections["Amount"]) == ["₹2,00,000.00"]
+    assert all(isinstance(v, str) and v.startswith("₹") for v in frame(at, "Days past due")["Open"])
+
+
+def test_overview_money_metrics_are_compact_with_the_full_value_in_the_help(db):
+    inst = f.institute(db)
+    admin_user = f.user(db, inst, Role.ADMIN, email="owner@o.example")
+    admin = f.actor_for(admin_user)
+    with db.scope(admin) as s:
+        kid = academics.create_student(s, actor=admin, enrollment_no="OV-9", name="Big Bill")
+        structure = fees.create_structure(
+            s,
+            actor=admin,
+            name="Term fees",
+            items=[{"name": "Tuition", "amount_minor": 18_47_726_00}],
+        )
+        fees.invoice_run(
+            s, actor=admin, structure_id=structure.id, period="2026-T1", student_ids=[kid.id]
+        )
+    at = app_as(admin_user.email).run()
+    open_page(at, "pages/admin/overview.py")
+    assert not errors(at), errors(at)
+    outstanding = next(m for m in at.metric if m.label == "Outstanding")
+    assert outstanding.value == "₹18.5L"
+    assert outstanding.proto.help == "Open invoices now: ₹18,47,726.00"
