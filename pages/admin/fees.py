@@ -1,6 +1,5 @@
 """Fees: the counter (take a payment, print the receipt), invoice runs, invoices, structures."""
 
-
 import streamlit as st
 
 from app.academics import service as academics
