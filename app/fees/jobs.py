@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from app.core import clock
 from app.core.db import session_scope
 from app.core.roles import Role
 from app.core.tenancy import Actor
@@ -33,12 +32,11 @@ def monthly_fees(*, engine=None) -> dict:
     created = 0
     with session_scope(system=True, engine=engine) as session:
         plans = session.exec(
-            select(FeeStructure.institute_id, FeeStructure.id, Institute.timezone)
+            select(FeeStructure.institute_id, FeeStructure.id)
             .join(Institute, Institute.id == FeeStructure.institute_id)
             .where(FeeStructure.period_kind == "month", col(FeeStructure.active).is_(True))
         ).all()
-    for institute_id, structure_id, timezone in plans:
-        period = clock.today_in(timezone).strftime("%Y-%m")
+    for institute_id, structure_id in plans:
         actor = Actor(
             user_id=None,
             role=Role.ADMIN,
@@ -54,7 +52,7 @@ def monthly_fees(*, engine=None) -> dict:
                         session,
                         actor=actor,
                         structure_id=structure_id,
-                        period=period,
+                        period=None,  # the month containing the institute's today
                         student_ids=members,
                     ).students
                 )
