@@ -118,8 +118,14 @@ def current_user() -> SessionUser | None:
     """The signed-in, allowed user for this run, or None (with a message for the sign-in page)."""
     token = st.session_state.get(TOKEN)
     if token:
-        with session_scope(system=True) as session:
-            user, message = sessions.resume_session(session, token=token)
+        # One read-only query on a plain rerun; a write (touch every 30 s, or ending the session)
+        # only when the look-up says so, in its own short transaction.
+        with session_scope(system=True, readonly=True) as session:
+            found = sessions.look_up_session(session, token=token)
+        user, message = found.user, found.message
+        if found.needs_write:
+            with session_scope(system=True) as session:
+                user, message = sessions.resume_session(session, token=token)
         if user is not None:
             return user
         st.session_state.pop(TOKEN, None)
