@@ -6,6 +6,7 @@ and the times. Role and institute are re-read from the users table on every run.
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -103,6 +104,8 @@ def look_up_session(session: Session, *, token: str) -> SessionLookUp:
     if found is None:
         return SessionLookUp(row=None, message=SESSION_ENDED)
     row, user_row, institute = found
+    if not hmac.compare_digest(row.token_hash, token_hash(token)):  # pragma: no cover - belt
+        return SessionLookUp(row=None, message=SESSION_ENDED)
     if row.ended_at is not None:
         message = identity.NOT_AUTHORIZED if row.end_reason == "disabled" else SESSION_ENDED
         return SessionLookUp(row=row, message=message)
