@@ -10,6 +10,7 @@ st.set_page_config(page_title="Cohort", page_icon=":material/school:", layout="w
 bootstrap.ensure_database()
 user = auth.current_user()
 st.session_state[auth.CURRENT] = user
+auth.write_cookie()  # after a sign-in or sign-out: the session cookie for other processes
 
 if st.query_params.get("attendance"):
     # A one-time attendance link works without signing in; the link itself is the permission.

@@ -9,7 +9,7 @@
 3. Migrate the database when AUTO_MIGRATE is on (the default in dev; on Render the Blueprint's
    pre-deploy command runs `alembic upgrade head` instead).
 4. Replace this process with `streamlit run streamlit_app.py` on `$PORT` (default 8501),
-   headless, listening on every interface.
+   headless, listening on every interface, without Streamlit's full GC after every rerun.
 """
 
 from __future__ import annotations
@@ -135,6 +135,10 @@ def command(env: dict[str, str] | None = None) -> list[str]:
         "--server.headless",
         "true",
         "--browser.gatherUsageStats",
+        "false",
+        # As in .streamlit/config.toml, whatever the working directory: no gc.collect(2) after
+        # every rerun (it dominated CPU under load).
+        "--runner.postScriptGC",
         "false",
     ]
 

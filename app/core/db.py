@@ -23,6 +23,7 @@ from app.core.config import get_settings, normalize_database_url
 from app.core.tenancy import Actor
 
 TENANT_INFO_KEY = "cohort_tenant"
+READONLY_OPTION = "cohort_readonly"
 _engine_lock = threading.Lock()
 
 
@@ -55,10 +56,12 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # pragma: no cover - driver hook
-        # A write that must not race (a submission) takes the write lock up front, so a second
-        # writer waits for it instead of failing on a stale snapshot.
-        immediate = connection.get_execution_options().get("sqlite_immediate")
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Every unit of work that may write takes the write lock up front (IMMEDIATE), so a second
+        # writer waits for it (busy_timeout) instead of failing with "database is locked": a
+        # transaction that began as a read cannot be upgraded once another writer has committed.
+        # Pure reads (`readonly=True`) begin deferred and never wait for writers (WAL).
+        readonly = connection.get_execution_options().get(READONLY_OPTION)
+        connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
 def get_engine() -> Engine:
@@ -124,18 +127,24 @@ def session_scope(
     system: bool = False,
     engine: Engine | None = None,
     immediate: bool = False,
+    readonly: bool = False,
 ) -> Iterator[Session]:
     """One unit of work: commits when the block ends, rolls back on any error.
 
     `actor` sets the tenant context; `system=True` is the explicit all-institute path used by
-    sign-in look-ups, the worker and scripts.
+    sign-in look-ups, the worker and scripts. On SQLite every unit of work begins IMMEDIATE
+    (it holds the write lock from its first statement) unless `readonly=True`, for pure reads.
+    `immediate=True` additionally opens the transaction at once rather than at the first query.
     """
-    session = Session(engine or get_engine(), expire_on_commit=False)
+    bind = engine or get_engine()
+    if readonly:
+        bind = bind.execution_options(**{READONLY_OPTION: True})
+    session = Session(bind, expire_on_commit=False)
     inst, sup = tenant_of(actor, institute_id=institute_id, system=system)
     session.info[TENANT_INFO_KEY] = (inst, sup)
     try:
         if immediate:
-            session.connection(execution_options={"sqlite_immediate": True})
+            session.connection()
         yield session
         session.commit()
     except BaseException:

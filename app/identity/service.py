@@ -592,7 +592,11 @@ def load_session_user(session: Session, *, user_id: int) -> SessionUser:
     ).first()
     if row is None:
         raise AccessRevoked(NOT_AUTHORIZED)
-    user, institute = row
+    return session_user_of(*row)
+
+
+def session_user_of(user: User, institute: Institute | None) -> SessionUser:
+    """The signed-in user from its row and institute row; AccessRevoked when access has ended."""
     if user.status == UserStatus.DISABLED.value:
         raise AccessRevoked(NOT_AUTHORIZED)
     if institute is not None and institute.subscription_expired(clock.today_in(institute.timezone)):

@@ -6,6 +6,7 @@ and the times. Role and institute are re-read from the users table on every run.
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -16,7 +17,7 @@ from app.core.config import get_settings
 from app.core.errors import AccessRevoked
 from app.core.security import new_token, token_hash
 from app.identity import service as identity
-from app.identity.models import AuthSession, User
+from app.identity.models import AuthSession, Institute, User
 from app.identity.service import SessionUser
 
 SESSION_EXPIRED = "Your session has expired. Please sign in again."
@@ -77,32 +78,57 @@ def start_session(
     return token
 
 
-def resume_session(session: Session, *, token: str) -> tuple[SessionUser | None, str | None]:
-    """The user of a live session, or (None, why it ended). Ends idle/expired/disabled sessions."""
-    row = session.exec(
-        select(AuthSession).where(AuthSession.token_hash == token_hash(token))
+@dataclass
+class SessionLookUp:
+    """What one read of a session token found, and what (rarely) must be written about it."""
+
+    row: AuthSession | None
+    user: SessionUser | None = None
+    message: str | None = None
+    end_reason: str | None = None  # expired / idle / no_access: the session must be ended
+    touch: bool = False  # last_seen_at is older than TOUCH_EVERY
+
+    @property
+    def needs_write(self) -> bool:
+        return self.end_reason is not None or self.touch
+
+
+def look_up_session(session: Session, *, token: str) -> SessionLookUp:
+    """Read a session and its user in one query; writes nothing (safe in a read-only transaction)."""
+    found = session.exec(
+        select(AuthSession, User, Institute)
+        .join(User, User.id == AuthSession.user_id)
+        .outerjoin(Institute, Institute.id == User.institute_id)
+        .where(AuthSession.token_hash == token_hash(token))
     ).first()
-    if row is None or row.ended_at is not None:
-        return (
-            None,
-            SESSION_ENDED
-            if row is None or row.end_reason != "disabled"
-            else identity.NOT_AUTHORIZED,
-        )
+    if found is None:
+        return SessionLookUp(row=None, message=SESSION_ENDED)
+    row, user_row, institute = found
+    if not hmac.compare_digest(row.token_hash, token_hash(token)):  # pragma: no cover - belt
+        return SessionLookUp(row=None, message=SESSION_ENDED)
+    if row.ended_at is not None:
+        message = identity.NOT_AUTHORIZED if row.end_reason == "disabled" else SESSION_ENDED
+        return SessionLookUp(row=row, message=message)
     settings = get_settings()
     now = clock.now()
-    reason, message = None, None
     if now >= _aware(row.expires_at):
-        reason, message = "expired", SESSION_EXPIRED
-    elif now - _aware(row.last_seen_at) > timedelta(minutes=settings.AUTH_SESSION_IDLE_MINUTES):
-        reason, message = "idle", SESSION_IDLE.format(minutes=settings.AUTH_SESSION_IDLE_MINUTES)
-    else:
-        try:
-            user = identity.load_session_user(session, user_id=row.user_id)
-        except AccessRevoked as exc:
-            reason, message = "no_access", exc.message
-    if reason:
-        row.ended_at, row.end_reason = now, reason
+        return SessionLookUp(row=row, message=SESSION_EXPIRED, end_reason="expired")
+    if now - _aware(row.last_seen_at) > timedelta(minutes=settings.AUTH_SESSION_IDLE_MINUTES):
+        message = SESSION_IDLE.format(minutes=settings.AUTH_SESSION_IDLE_MINUTES)
+        return SessionLookUp(row=row, message=message, end_reason="idle")
+    try:
+        user = identity.session_user_of(user_row, institute)
+    except AccessRevoked as exc:
+        return SessionLookUp(row=row, message=exc.message, end_reason="no_access")
+    return SessionLookUp(row=row, user=user, touch=now - _aware(row.last_seen_at) >= TOUCH_EVERY)
+
+
+def resume_session(session: Session, *, token: str) -> tuple[SessionUser | None, str | None]:
+    """The user of a live session, or (None, why it ended). Ends idle/expired/disabled sessions."""
+    found = look_up_session(session, token=token)
+    row, now = found.row, clock.now()
+    if found.end_reason:
+        row.ended_at, row.end_reason = now, found.end_reason
         session.add(row)
         session.flush()
         from app.core import audit
@@ -114,14 +140,14 @@ def resume_session(session: Session, *, token: str) -> tuple[SessionUser | None,
             institute_id=_institute_of(session, row.user_id),
             target_type="user",
             target_id=row.user_id,
-            detail={"reason": reason},
+            detail={"reason": found.end_reason},
         )
-        return None, message
-    if now - _aware(row.last_seen_at) >= TOUCH_EVERY:
+        return None, found.message
+    if found.touch:
         row.last_seen_at = now
         session.add(row)
         session.flush()
-    return user, None
+    return found.user, found.message
 
 
 def end_session(session: Session, *, token: str, reason: str = "sign_out") -> None:

@@ -25,5 +25,5 @@ def client_address() -> str:
 
 def must_set_new_password(user: SessionUser) -> bool:
     """True while an approved password reset waits for this user's new password."""
-    with session_scope(system=True) as session:
+    with session_scope(system=True, readonly=True) as session:
         return access.must_set_new_password(session, user_id=user.id)

@@ -7,6 +7,9 @@ effect on their next click.
 
 from __future__ import annotations
 
+import json
+import re
+
 import streamlit as st
 
 from app.core import audit
@@ -23,6 +26,14 @@ MESSAGE = "cohort_auth_message"
 CHOICES = "cohort_identity_choices"
 REFUSED_IDENTITY = "cohort_refused_identity"
 SIGNED_OUT = "You have signed out."
+# The session token also lives in a cookie, so a browser whose websocket reconnects to another
+# web process (a restart, a second replica) resumes its session whatever the sign-in method.
+# The database keeps only the token's hash; the cookie expires with the session and is cleared
+# (and the session ended server-side) at sign-out.
+COOKIE = "cohort_session"
+COOKIE_PENDING = "cohort_cookie_pending"
+COOKIE_REFUSED = "cohort_cookie_refused"
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{32,64}")
 
 
 def source() -> str:
@@ -86,9 +97,45 @@ def start(user_id: int, *, method: str, claims: dict | None = None) -> bool:
         st.session_state.pop(CHOICES, None)
         return False
     st.session_state[TOKEN] = token
+    st.session_state[COOKIE_PENDING] = token
     st.session_state.pop(CHOICES, None)
     st.session_state.pop(REFUSED_IDENTITY, None)
     return True
+
+
+def cookie_token() -> str | None:
+    """The session token the browser's cookie carried when this websocket connected, if usable."""
+    try:
+        value = st.context.cookies.get(COOKIE)
+    except Exception:  # noqa: BLE001 - no request context (AppTest, scripts)
+        return None
+    if not isinstance(value, str) or not _TOKEN_SHAPE.fullmatch(value):
+        return None
+    return None if value == st.session_state.get(COOKIE_REFUSED) else value
+
+
+def write_cookie() -> None:
+    """Set (after sign-in) or clear (after sign-out) the session cookie in the browser, once.
+
+    Streamlit serves no response a server-side Set-Cookie could ride on for a password or code
+    sign-in, so the page sets it with a script: first-party, SameSite=Strict, Secure on https,
+    expiring with the session.
+    """
+    if COOKIE_PENDING not in st.session_state:
+        return
+    token = st.session_state.pop(COOKIE_PENDING)
+    if token:
+        max_age = get_settings().AUTH_SESSION_EXPIRY_HOURS * 3600
+        value = f"{COOKIE}={token}; Max-Age={max_age}"
+    else:
+        value = f"{COOKIE}=; Max-Age=0"
+    st.html(
+        "<script>document.cookie = "
+        + json.dumps(value + "; Path=/; SameSite=Strict")
+        + " + (location.protocol === 'https:' ? '; Secure' : '');</script>",
+        unsafe_allow_javascript=True,
+        width="content",
+    )
 
 
 def sign_out(message: str | None = SIGNED_OUT) -> bool:
@@ -100,6 +147,12 @@ def sign_out(message: str | None = SIGNED_OUT) -> bool:
     token = st.session_state.pop(TOKEN, None)
     st.session_state.pop(CURRENT, None)
     st.session_state.pop(CHOICES, None)
+    from_cookie = cookie_token()
+    if (
+        from_cookie
+    ):  # this connection's cookie is dead from now on, even before the browser drops it
+        st.session_state[COOKIE_REFUSED] = from_cookie
+    st.session_state[COOKIE_PENDING] = None  # clear the cookie
     if token:
         with session_scope(system=True) as session:
             sessions.end_session(session, token=token)
@@ -117,11 +170,28 @@ def sign_out(message: str | None = SIGNED_OUT) -> bool:
 def current_user() -> SessionUser | None:
     """The signed-in, allowed user for this run, or None (with a message for the sign-in page)."""
     token = st.session_state.get(TOKEN)
+    from_cookie = False
+    if not token:
+        token = cookie_token()
+        from_cookie = token is not None
     if token:
-        with session_scope(system=True) as session:
-            user, message = sessions.resume_session(session, token=token)
+        # One read-only query on a plain rerun; a write (touch every 30 s, or ending the session)
+        # only when the look-up says so, in its own short transaction.
+        with session_scope(system=True, readonly=True) as session:
+            found = sessions.look_up_session(session, token=token)
+        user, message = found.user, found.message
+        if found.needs_write:
+            with session_scope(system=True) as session:
+                user, message = sessions.resume_session(session, token=token)
         if user is not None:
+            st.session_state[TOKEN] = token  # resumed from the cookie: no cookie look-up again
             return user
+        if from_cookie:  # a stale cookie (ended, idle or expired): forget it, say why once
+            st.session_state[COOKIE_REFUSED] = token
+            st.session_state[COOKIE_PENDING] = None
+            if message != sessions.SESSION_ENDED:
+                st.session_state[MESSAGE] = message
+            return None
         st.session_state.pop(TOKEN, None)
         sign_out(message)
         return None

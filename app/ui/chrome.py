@@ -15,7 +15,7 @@ def sidebar(user: SessionUser) -> None:
         st.markdown(f"**{user.name}**")
         st.caption(f"{user.role.label} · {user.institute_name or 'All institutes'}")
         if user.institute_id is not None:
-            with session_scope(institute_id=user.institute_id) as session:
+            with session_scope(institute_id=user.institute_id, readonly=True) as session:
                 unread = notify.unread_count(session, actor=user.actor())
             if unread:
                 st.page_link(

@@ -18,8 +18,8 @@ FLASH = "cohort_flash"
 
 
 def read(actor: Actor, fn: Callable[..., T], /, **kwargs: Any) -> T:
-    """Run a read-only service call in its own transaction."""
-    with session_scope(actor) as session:
+    """Run a read-only service call in its own transaction (on SQLite it never waits for writers)."""
+    with session_scope(actor, readonly=True) as session:
         return fn(session, actor=actor, **kwargs)
 
 

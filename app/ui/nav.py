@@ -238,6 +238,15 @@ def _page(spec: PageSpec, *, default: bool = False, title: str | None = None) ->
 
 
 def pages_for(role: Role) -> list[st.Page]:
+    """The role's pages, built once per browser session and role (they never change while it lasts)."""
+    key = f"cohort_nav_pages_{Role(role).value}"
+    pages = st.session_state.get(key)
+    if pages is None:
+        pages = st.session_state[key] = _build_pages_for(role)
+    return pages
+
+
+def _build_pages_for(role: Role) -> list[st.Page]:
     specs = page_specs(role)
     titles = {USERS.path: "Student accounts"} if role == Role.TEACHER else {}
     return [_page(s, default=i == 0, title=titles.get(s.path)) for i, s in enumerate(specs)]

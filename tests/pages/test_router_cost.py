@@ -1,0 +1,75 @@
+"""What the router and the pages' auth guard cost per rerun (issue 17): one read-only look-up of
+the session and its user, nothing else about who is signed in, navigation built once."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import event
+from streamlit.navigation.page import StreamlitPage
+
+from app.core.roles import Role
+from app.identity import sessions
+from app.ui import auth
+from tests import factories as f
+from tests.pages.apptest import app_as
+
+WHO = re.compile(r"\b(auth_sessions|users|institutes)\b", re.IGNORECASE)
+PAGE_STARTS = "-- the page starts --"
+
+
+def signed_in_app(db, role: Role):
+    user = f.user(db, f.institute(db), role)
+    with db.scope(system=True) as s:
+        token = sessions.start_session(s, user_id=user.id, method="password", source="test")
+    at = app_as(None)
+    at.session_state[auth.TOKEN] = token
+    return at
+
+
+@pytest.fixture
+def statements(db, monkeypatch):
+    """Every SQL statement the app sends, with a marker where the page itself starts to run."""
+    seen: list[str] = []
+    run = StreamlitPage.run
+
+    def page_run(self):
+        seen.append(PAGE_STARTS)
+        return run(self)
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        seen.append(" ".join(statement.split()))
+
+    monkeypatch.setattr(StreamlitPage, "run", page_run)
+    event.listen(db.engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(db.engine, "before_cursor_execute", record)
+
+
+@pytest.mark.parametrize("role", [Role.TEACHER, Role.ADMIN])
+def test_a_plain_rerun_looks_up_who_is_signed_in_once_read_only(db, statements, role):
+    at = signed_in_app(db, role)
+    at.run()
+    assert not at.exception and at.session_state[auth.CURRENT] is not None
+    nav_key = f"cohort_nav_pages_{role.value}"
+    pages_before = at.session_state[nav_key]
+    statements.clear()
+
+    at.run()
+
+    assert not at.exception
+    # Streamlit runs the entry script as a page too: the last marker is the chosen page
+    starts = len(statements) - 1 - statements[::-1].index(PAGE_STARTS)
+    router, page = statements[:starts], statements[starts:]
+    # (on PostgreSQL each transaction also sets the tenant context: not a look-up)
+    queries = [s for s in router if s.upper().startswith("SELECT") and "set_config" not in s]
+    # who is signed in (session, user, institute in one query), a pending password reset, and
+    # the unread-message count for the sidebar: nothing more before the page runs
+    assert len(queries) == 3, queries
+    assert sum(bool(WHO.search(q)) for q in queries) == 1
+    assert not [s for s in router if s.upper().startswith(("UPDATE", "INSERT", "DELETE"))]
+    if db.kind == "sqlite":  # read-only: never waits behind writers for the write lock
+        assert "BEGIN IMMEDIATE" not in router
+    assert not [s for s in page if "auth_sessions" in s]  # the page's guard reuses the look-up
+    assert at.session_state[nav_key] is pages_before  # navigation not rebuilt
