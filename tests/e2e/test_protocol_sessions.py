@@ -5,6 +5,7 @@ sheet's fragment, not the router, navigation and whole page (issue 17)."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import importlib.util
 import sys
 
@@ -18,6 +19,16 @@ from tests.e2e.harness import ROOT
 _spec = importlib.util.spec_from_file_location("loadtest", ROOT / "scripts" / "loadtest.py")
 loadtest = sys.modules.setdefault("loadtest", importlib.util.module_from_spec(_spec))
 _spec.loader.exec_module(loadtest)
+
+
+def run_in_own_loop(coro):
+    """Run a coroutine on a fresh event loop in its own thread.
+
+    Playwright's sync API (used by browser tests earlier in the same pytest process) leaves an
+    event loop set on the main thread, where asyncio.run() refuses to start.
+    """
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def signed_in(result) -> bool:
@@ -55,7 +66,7 @@ def test_the_session_cookie_signs_in_a_fresh_connection_until_sign_out(db, demo,
         assert not signed_in(guessed)
         await forged.close()
 
-    asyncio.run(journey())
+    run_in_own_loop(journey())
     with db.scope(system=True) as s:
         assert sessions.resume_session(s, token=token)[0] is None
 
@@ -85,7 +96,7 @@ def test_a_tap_on_the_sheet_reruns_only_the_sheet(db, demo, live_app):
         await client.close()
         return session_id, student_id
 
-    session_id, student_id = asyncio.run(journey())
+    session_id, student_id = run_in_own_loop(journey())
     with db.scope(system=True) as s:
         record = s.exec(
             select(AttendanceRecord).where(
