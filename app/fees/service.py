@@ -608,7 +608,8 @@ def invoice_run(
     optional_item_ids: list[int] | None = None,
     issued_on: date | None = None,
 ) -> RunPlan:
-    """Invoice students for a period; idempotent per (student, structure, period). Set-based:
+    """Invoice students for a period (default: the structure's period containing today, by
+    `billing_period`); idempotent per (student, structure, period). Set-based:
     one insert each for invoices, lines, instalments, journal entries and journal lines.
     Discounts become lines of their own (negative, posted to 4900) so the bill shows them."""
     return _invoice_run(
