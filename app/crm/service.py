@@ -25,6 +25,7 @@ from app.core import audit, clock
 from app.core.errors import Conflict, NotFound, ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
+from app.core.text import plural
 from app.core.validation import normalize_email, normalize_phone, phone_key
 from app.crm import leadscore
 from app.crm.models import (
@@ -1145,7 +1146,7 @@ def convert(
         ).one()
         if members >= batch.capacity:
             raise Conflict(
-                f"{batch.name} is full ({batch.capacity} students). Choose another batch or ask "
+                f"{batch.name} is full ({plural(batch.capacity, 'student')}). Choose another batch or ask "
                 "an admin to raise its capacity. Nothing was saved.",
                 field="batch_id",
             )

@@ -119,7 +119,7 @@ def receipt_pdf(session: Session, *, actor: Actor, payment_id: int) -> bytes:
                 new_y="NEXT",
             )
     for line in receipt_summary(payment, currency, plain=True):
-        pdf.cell(0, 6, _text(line), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 6, _text(line), new_x="LMARGIN", new_y="NEXT")  # wraps on A5
     pdf.ln(6)
     pdf.set_font("Helvetica", "I", 8)
     pdf.cell(0, 5, "Thank you. Please keep this receipt.", new_x="LMARGIN", new_y="NEXT")

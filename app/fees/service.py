@@ -608,7 +608,8 @@ def invoice_run(
     optional_item_ids: list[int] | None = None,
     issued_on: date | None = None,
 ) -> RunPlan:
-    """Invoice students for a period; idempotent per (student, structure, period). Set-based:
+    """Invoice students for a period (default: the structure's period containing today, by
+    `billing_period`); idempotent per (student, structure, period). Set-based:
     one insert each for invoices, lines, instalments, journal entries and journal lines.
     Discounts become lines of their own (negative, posted to 4900) so the bill shows them."""
     return _invoice_run(
@@ -984,6 +985,9 @@ def record_payment(
             "Check the reference.",
             field="reference",
         )
+    # The receipt number first: its row lock (PostgreSQL) makes payments of one institute wait
+    # for each other, so the open lines read below are not being paid by another payment.
+    receipt_no = _next_receipt_no(session, institute_id)
     rows = session.exec(
         select(InvoiceLine, Invoice)
         .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
@@ -1006,8 +1010,8 @@ def record_payment(
         amount_minor, open_lines, invoice_open=invoice_open, invoice_id=invoice_id
     )
     if plan.credit_minor and not allow_credit:
+        # The transaction is rolled back by the caller: the receipt number taken is not used.
         raise ValidationError(_overpayment_message(plan, amount_minor, currency), field="amount")
-    receipt_no = _next_receipt_no(session, institute_id)
     payment = Payment(
         institute_id=institute_id,
         student_id=student_id,
@@ -1248,6 +1252,9 @@ def record_payments_bulk(
             )
     if not fresh:
         return 0
+    # Receipt numbers first: the counter's row lock serialises payments of the institute, so
+    # the open lines read below are not being paid meanwhile (a refusal rolls it all back).
+    first_no = _next_receipt_no(session, institute_id, count=len(fresh))
     open_lines: dict[int, list[allocation.OpenLine]] = {}
     owed: dict[int, int] = {}  # invoice id → what it still owes
     invoices: dict[int, list[int]] = {}  # id → [total, paid]
@@ -1314,7 +1321,6 @@ def record_payments_bulk(
     for p, plan in zip(fresh, plans, strict=True):
         owed_now[p["student_id"]] = owed_now.get(p["student_id"], 0) - plan.applied_minor
         p["owed_after_minor"] = owed_now[p["student_id"]]
-    first_no = _next_receipt_no(session, institute_id, count=len(fresh))
     now = clock.now()
     session.execute(
         insert(Payment),

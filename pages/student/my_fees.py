@@ -55,6 +55,7 @@ for payment in read(actor, receipts.payments_of):
     r1.write(
         f"Receipt {payment.receipt_no} · {payment.received_on:%d %b %Y} · "
         f"{format_money(payment.amount_minor, currency)} · {METHOD_LABELS[payment.method]}"
+        + "".join(f"  \n{x}" for x in receipts.receipt_summary(payment, currency))
     )
     r2.download_button(
         "Receipt PDF",

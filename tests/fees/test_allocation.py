@@ -148,17 +148,17 @@ def test_bulk_pays_the_named_invoice_first_like_a_single_payment(db):
 def test_an_overpayment_needs_the_advance_credit_confirmation(db):
     inst, admin, ids = _setup(db)
     with (
-        db.scope(admin, immediate=True) as s,
         pytest.raises(
             ValidationError, match="more than the open balance of ₹472.00: ₹528.00 would be held"
         ),
+        db.scope(admin, immediate=True) as s,
     ):
         fees.record_payment(
             s, actor=admin, student_id=ids[0], amount_minor=1000_00, method="cash", reference="C-1"
         )
     with (
-        db.scope(admin, immediate=True) as s,
         pytest.raises(ValidationError, match="advance credit"),
+        db.scope(admin, immediate=True) as s,
     ):
         fees.record_payments_bulk(
             s,
@@ -192,8 +192,8 @@ def test_an_overpayment_needs_the_advance_credit_confirmation(db):
     assert (paid.receipt_no, paid.credit_minor, sum(parts)) == (1, 528_00, 472_00)
     assert (balance.owed_minor, balance.credit_minor) == (0, 528_00)
     with (
-        db.scope(admin, immediate=True) as s,
         pytest.raises(ValidationError, match="Nothing is owed"),
+        db.scope(admin, immediate=True) as s,
     ):
         fees.record_payment(
             s, actor=admin, student_id=ids[0], amount_minor=5_00, method="cash", reference="C-4"
