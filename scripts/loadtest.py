@@ -368,7 +368,7 @@ def sign_in_users(url: str, users: int, seed: int) -> list[tuple[str, str]]:
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 
-    from sqlmodel import select
+    from sqlmodel import or_, select
 
     from app.academics.models import Batch
     from app.attendance import service as attendance
@@ -379,6 +379,7 @@ def sign_in_users(url: str, users: int, seed: int) -> list[tuple[str, str]]:
     from app.core.tenancy import Actor
     from app.identity import sessions
     from app.identity.models import Institute, User
+    from app.identity.onboarding import CONSENT_VERSION
 
     rng = random.Random(seed)
     engine = engine_for(url)
@@ -392,11 +393,27 @@ def sign_in_users(url: str, users: int, seed: int) -> list[tuple[str, str]]:
                 )
             )
         )
-        by_role = {
-            role: [u.id for u in session.exec(select(User).where(User.role == role)).all()]
-            for role in ("admin", "student")
+        by_role = {  # people who can sign in and land on their pages (onboarded, active)
+            role: list(
+                session.exec(
+                    select(User.id)
+                    .join(Institute, Institute.id == User.institute_id)
+                    .where(
+                        User.role == role,
+                        User.status == "active",
+                        User.consent_version == CONSENT_VERSION,
+                        or_(
+                            Institute.subscription_end.is_(None),
+                            Institute.subscription_end >= clock.now().date(),
+                        ),
+                    )
+                    .order_by(User.id)
+                )
+            )
+            for role in ("admin", "student", "teacher")
         }
-    by_role["teacher"] = teachers
+    usable = set(by_role["teacher"])
+    by_role["teacher"] = [t for t in teachers if t in usable]
     n_teachers = max(1, users // 2)
     n_admins = (users - n_teachers) // 2
     plan = (
