@@ -67,9 +67,10 @@ class RunResult:
 class StreamlitSession:
     """One browser tab's worth of protocol: connect, rerun with widget states, read elements."""
 
-    def __init__(self, url: str, cookie: str | None) -> None:
+    def __init__(self, url: str, cookie: str | None, extra_cookies: str = "") -> None:
         self.url = url.rstrip("/").replace("http", "ws", 1) + "/_stcore/stream"
         self.cookie = cookie
+        self.extra_cookies = extra_cookies  # e.g. a proxy's stickiness cookie "name=value"
         self.ws = None
         self.pages: dict[str, str] = {}  # url path -> page script hash
         self.page_hash = ""
@@ -80,7 +81,9 @@ class StreamlitSession:
     async def connect(self) -> None:
         from websockets.asyncio.client import connect
 
-        headers = {"Cookie": f"{COOKIE}={self.cookie}"} if self.cookie else {}
+        cookies = [f"{COOKIE}={self.cookie}"] if self.cookie else []
+        cookies += [self.extra_cookies] if self.extra_cookies else []
+        headers = {"Cookie": "; ".join(cookies)} if cookies else {}
         self.ws = await connect(
             self.url,
             subprotocols=["streamlit"],
@@ -496,14 +499,20 @@ def check_marks(url: str, submitted: dict[int, dict[int, str]]) -> list[str]:
     return missing
 
 
+LOADTEST_ENV = {"APP_ENV": "dev", "AUTO_MIGRATE": "false", "DEMO_SEED_ON_EMPTY": "false"}
+
+
 class Server:
     """`streamlit run streamlit_app.py` on a free port, with its CPU and RSS read from /proc."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, overrides: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "DATABASE_URL": url, "APP_ENV": "dev", "AUTO_MIGRATE": "false"}
-        env["DEMO_SEED_ON_EMPTY"] = "false"
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            **(LOADTEST_ENV if overrides is None else overrides),
+        }
         self.process = subprocess.Popen(
             [
                 sys.executable,
