@@ -1,7 +1,7 @@
 """Load test: N virtual users speaking Streamlit's websocket protocol to a real `streamlit run`.
 
     uv run python scripts/loadtest.py --users 20 --seconds 120 [--size medium]
-        [--database-url URL] [--json]
+        [--database-url URL] [--processes N] [--json]
 
 No browser: each virtual user is one websocket session sending the same BackMsg/ForwardMsg
 protobufs a browser sends (page changes, button clicks, segmented-control taps inside the sheet's
@@ -598,6 +598,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", choices=["small", "medium", "large"], default="medium")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--processes", type=int, default=1, help="web processes; more than 1 puts HAProxy in front"
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
 
@@ -613,15 +616,22 @@ def main(argv: list[str] | None = None) -> int:
     url = normalize_database_url(url)
     prepare_database(url, args.size)
     plan = sign_in_users(url, args.users, args.seed)
-    server = Server(url)
+    if args.processes > 1:  # N web processes behind HAProxy (scripts/replicas.py)
+        from replicas import Replicas
+
+        front = Replicas(url, args.processes, overrides=LOADTEST_ENV).start()
+        servers, target = front.servers, front.url
+    else:
+        front = Server(url)
+        servers, target = [front], front.url
     try:
-        cpu0, wall0 = server.cpu_seconds(), time.monotonic()
-        stats = asyncio.run(drive(server.url, plan, args.seconds, args.seed))
+        cpu0, wall0 = sum(s.cpu_seconds() for s in servers), time.monotonic()
+        stats = asyncio.run(drive(target, plan, args.seconds, args.seed))
         wall = time.monotonic() - wall0
-        cpu = (server.cpu_seconds() - cpu0) / wall
-        rss = server.rss_mb()
+        cpu = (sum(s.cpu_seconds() for s in servers) - cpu0) / wall
+        rss = sum(s.rss_mb() for s in servers)
     finally:
-        server.stop()
+        front.stop()
     lost = check_marks(url, stats.submitted)
     if tmp:
         from app.core.db import engine_for
@@ -632,6 +642,7 @@ def main(argv: list[str] | None = None) -> int:
     every = [t for v in stats.timings.values() for t in v]
     report = {
         "users": args.users,
+        "processes": args.processes,
         "seconds": round(wall, 1),
         "database": url.split(":", 1)[0],
         "actions": actions,
@@ -654,14 +665,15 @@ def main(argv: list[str] | None = None) -> int:
         "marks_checked": sum(len(m) for m in stats.submitted.values()),
         "marks_lost": len(lost),
         "lost_samples": lost[:10],
-        "server_cpu_percent": round(100 * cpu, 1),
+        "server_cpu_percent": round(100 * cpu, 1),  # of one core, all web processes together
         "server_rss_mb": round(rss, 1),
     }
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         print(
-            f"{report['users']} users, {report['seconds']} s on {report['database']}: "
+            f"{report['users']} users, {report['processes']} process(es), "
+            f"{report['seconds']} s on {report['database']}: "
             f"{report['actions']} actions ({report['actions_per_s']}/s), p50 {report['p50_s']} s, "
             f"p95 {report['p95_s']} s, max {report['max_s']} s"
         )
