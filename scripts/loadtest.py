@@ -1,7 +1,7 @@
 """Load test: N virtual users speaking Streamlit's websocket protocol to a real `streamlit run`.
 
     uv run python scripts/loadtest.py --users 20 --seconds 120 [--size medium]
-        [--database-url URL] [--json]
+        [--database-url URL] [--processes N] [--json]
 
 No browser: each virtual user is one websocket session sending the same BackMsg/ForwardMsg
 protobufs a browser sends (page changes, button clicks, segmented-control taps inside the sheet's
@@ -67,9 +67,10 @@ class RunResult:
 class StreamlitSession:
     """One browser tab's worth of protocol: connect, rerun with widget states, read elements."""
 
-    def __init__(self, url: str, cookie: str | None) -> None:
+    def __init__(self, url: str, cookie: str | None, extra_cookies: str = "") -> None:
         self.url = url.rstrip("/").replace("http", "ws", 1) + "/_stcore/stream"
         self.cookie = cookie
+        self.extra_cookies = extra_cookies  # e.g. a proxy's stickiness cookie "name=value"
         self.ws = None
         self.pages: dict[str, str] = {}  # url path -> page script hash
         self.page_hash = ""
@@ -80,7 +81,9 @@ class StreamlitSession:
     async def connect(self) -> None:
         from websockets.asyncio.client import connect
 
-        headers = {"Cookie": f"{COOKIE}={self.cookie}"} if self.cookie else {}
+        cookies = [f"{COOKIE}={self.cookie}"] if self.cookie else []
+        cookies += [self.extra_cookies] if self.extra_cookies else []
+        headers = {"Cookie": "; ".join(cookies)} if cookies else {}
         self.ws = await connect(
             self.url,
             subprotocols=["streamlit"],
@@ -368,7 +371,7 @@ def sign_in_users(url: str, users: int, seed: int) -> list[tuple[str, str]]:
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 
-    from sqlmodel import select
+    from sqlmodel import or_, select
 
     from app.academics.models import Batch
     from app.attendance import service as attendance
@@ -379,6 +382,7 @@ def sign_in_users(url: str, users: int, seed: int) -> list[tuple[str, str]]:
     from app.core.tenancy import Actor
     from app.identity import sessions
     from app.identity.models import Institute, User
+    from app.identity.onboarding import CONSENT_VERSION
 
     rng = random.Random(seed)
     engine = engine_for(url)
@@ -392,11 +396,27 @@ def sign_in_users(url: str, users: int, seed: int) -> list[tuple[str, str]]:
                 )
             )
         )
-        by_role = {
-            role: [u.id for u in session.exec(select(User).where(User.role == role)).all()]
-            for role in ("admin", "student")
+        by_role = {  # people who can sign in and land on their pages (onboarded, active)
+            role: list(
+                session.exec(
+                    select(User.id)
+                    .join(Institute, Institute.id == User.institute_id)
+                    .where(
+                        User.role == role,
+                        User.status == "active",
+                        User.consent_version == CONSENT_VERSION,
+                        or_(
+                            Institute.subscription_end.is_(None),
+                            Institute.subscription_end >= clock.now().date(),
+                        ),
+                    )
+                    .order_by(User.id)
+                )
+            )
+            for role in ("admin", "student", "teacher")
         }
-    by_role["teacher"] = teachers
+    usable = set(by_role["teacher"])
+    by_role["teacher"] = [t for t in teachers if t in usable]
     n_teachers = max(1, users // 2)
     n_admins = (users - n_teachers) // 2
     plan = (
@@ -479,14 +499,20 @@ def check_marks(url: str, submitted: dict[int, dict[int, str]]) -> list[str]:
     return missing
 
 
+LOADTEST_ENV = {"APP_ENV": "dev", "AUTO_MIGRATE": "false", "DEMO_SEED_ON_EMPTY": "false"}
+
+
 class Server:
     """`streamlit run streamlit_app.py` on a free port, with its CPU and RSS read from /proc."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, overrides: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "DATABASE_URL": url, "APP_ENV": "dev", "AUTO_MIGRATE": "false"}
-        env["DEMO_SEED_ON_EMPTY"] = "false"
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            **(LOADTEST_ENV if overrides is None else overrides),
+        }
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -572,6 +598,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", choices=["small", "medium", "large"], default="medium")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--processes", type=int, default=1, help="web processes; more than 1 puts HAProxy in front"
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
 
@@ -587,15 +616,22 @@ def main(argv: list[str] | None = None) -> int:
     url = normalize_database_url(url)
     prepare_database(url, args.size)
     plan = sign_in_users(url, args.users, args.seed)
-    server = Server(url)
+    if args.processes > 1:  # N web processes behind HAProxy (scripts/replicas.py)
+        from replicas import Replicas
+
+        front = Replicas(url, args.processes, overrides=LOADTEST_ENV).start()
+        servers, target = front.servers, front.url
+    else:
+        front = Server(url)
+        servers, target = [front], front.url
     try:
-        cpu0, wall0 = server.cpu_seconds(), time.monotonic()
-        stats = asyncio.run(drive(server.url, plan, args.seconds, args.seed))
+        cpu0, wall0 = sum(s.cpu_seconds() for s in servers), time.monotonic()
+        stats = asyncio.run(drive(target, plan, args.seconds, args.seed))
         wall = time.monotonic() - wall0
-        cpu = (server.cpu_seconds() - cpu0) / wall
-        rss = server.rss_mb()
+        cpu = (sum(s.cpu_seconds() for s in servers) - cpu0) / wall
+        rss = sum(s.rss_mb() for s in servers)
     finally:
-        server.stop()
+        front.stop()
     lost = check_marks(url, stats.submitted)
     if tmp:
         from app.core.db import engine_for
@@ -606,6 +642,7 @@ def main(argv: list[str] | None = None) -> int:
     every = [t for v in stats.timings.values() for t in v]
     report = {
         "users": args.users,
+        "processes": args.processes,
         "seconds": round(wall, 1),
         "database": url.split(":", 1)[0],
         "actions": actions,
@@ -628,14 +665,15 @@ def main(argv: list[str] | None = None) -> int:
         "marks_checked": sum(len(m) for m in stats.submitted.values()),
         "marks_lost": len(lost),
         "lost_samples": lost[:10],
-        "server_cpu_percent": round(100 * cpu, 1),
+        "server_cpu_percent": round(100 * cpu, 1),  # of one core, all web processes together
         "server_rss_mb": round(rss, 1),
     }
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         print(
-            f"{report['users']} users, {report['seconds']} s on {report['database']}: "
+            f"{report['users']} users, {report['processes']} process(es), "
+            f"{report['seconds']} s on {report['database']}: "
             f"{report['actions']} actions ({report['actions_per_s']}/s), p50 {report['p50_s']} s, "
             f"p95 {report['p95_s']} s, max {report['max_s']} s"
         )

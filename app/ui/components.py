@@ -23,6 +23,13 @@ def read(actor: Actor, fn: Callable[..., T], /, **kwargs: Any) -> T:
         return fn(session, actor=actor, **kwargs)
 
 
+def read_audited(actor: Actor, fn: Callable[..., T], /, **kwargs: Any) -> T:
+    """A read that also writes (an audit record, e.g. a download): one transaction that takes
+    SQLite's write lock up front, so it never fails on a stale read snapshot."""
+    with session_scope(actor) as session:
+        return fn(session, actor=actor, **kwargs)
+
+
 def act(
     actor: Actor,
     fn: Callable[..., T],

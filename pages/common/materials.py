@@ -6,7 +6,7 @@ import streamlit as st
 from app.core.roles import Role
 from app.materials import service as materials
 from app.ui import auth
-from app.ui.components import act, flash, read, show_flash, table
+from app.ui.components import act, flash, read, read_audited, show_flash, table
 
 TARGET_KINDS = {"Batch": "batch_id", "Topic": "topic_id", "Subject": "subject_id"}
 
@@ -110,7 +110,7 @@ else:
     c1.download_button(
         f"Download {chosen.original_name}",
         data=lambda material_id=chosen.id: (
-            read(actor, materials.download, material_id=material_id).data
+            read_audited(actor, materials.download, material_id=material_id).data
         ),
         file_name=chosen.original_name,
         mime=chosen.content_type,

@@ -9,7 +9,7 @@ from app.core.errors import NotFound
 from app.core.roles import Role
 from app.materials import service as materials
 from app.ui import auth
-from app.ui.components import read
+from app.ui.components import read, read_audited
 
 user, actor = auth.guard(Role.STUDENT)
 st.title("Materials")
@@ -25,7 +25,7 @@ if not items:
 
 
 def _download(material_id: int) -> bytes:
-    return read(actor, materials.download, material_id=material_id).data
+    return read_audited(actor, materials.download, material_id=material_id).data
 
 
 for subject, group in groupby(items, key=lambda m: m.subject):

@@ -1,0 +1,172 @@
+"""Run N web processes behind a local HAProxy on one machine:
+
+    uv run python scripts/replicas.py --processes 2 --port 8080 [--database-url URL]
+
+Each process is a plain `streamlit run streamlit_app.py` on a free loopback port (the same flags
+as `python -m app.serve`); HAProxy (Debian's package: `apt-get install haproxy`) listens on
+--port, keeps each browser on one process with a cookie (Streamlit keeps uploaded and generated
+files in the process that made them), health-checks `/_stcore/health` and sends a browser whose
+process died to another one, where the `cohort_session` cookie signs it straight back in.
+Run the worker (`python -m app.worker`) once, beside them: its leader lock is unchanged.
+Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from loadtest import Server, free_port  # noqa: E402
+
+BACKEND_COOKIE = "cohort_web"
+
+HAPROXY_CONFIG = """\
+global
+    maxconn 4096
+
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 1h
+    timeout server 1h
+    timeout tunnel 1h
+    retries 3
+    option redispatch 1
+
+frontend cohort
+    bind 127.0.0.1:{port}
+    default_backend web
+
+backend web
+    balance leastconn
+    cookie {cookie} insert indirect nocache httponly
+    option httpchk GET /_stcore/health
+{servers}
+"""
+
+
+def haproxy_config(port: int, backends: list[int]) -> str:
+    servers = "\n".join(
+        f"    server web{n} 127.0.0.1:{p} check inter 1s fall 2 rise 1 cookie web{n}"
+        for n, p in enumerate(backends, start=1)
+    )
+    return HAPROXY_CONFIG.format(port=port, cookie=BACKEND_COOKIE, servers=servers)
+
+
+class Replicas:
+    """N web processes and one HAProxy in front of them; a context manager."""
+
+    def __init__(
+        self,
+        database_url: str,
+        processes: int = 2,
+        port: int | None = None,
+        *,
+        overrides: dict[str, str] | None = None,
+    ) -> None:
+        self.database_url = database_url
+        # environment for the web processes beside DATABASE_URL (migrated once, up front)
+        self.overrides = {"AUTO_MIGRATE": "false"} if overrides is None else overrides
+        self.count = processes
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.servers: list[Server] = []
+        self.proxy: subprocess.Popen | None = None
+        self.workdir = Path(tempfile.mkdtemp(prefix="cohort-replicas-"))
+
+    def start(self) -> Replicas:
+        haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
+        if not Path(haproxy).exists():
+            raise RuntimeError("HAProxy is not installed (Debian: apt-get install haproxy).")
+        try:
+            self.servers = [
+                Server(self.database_url, overrides=self.overrides) for _ in range(self.count)
+            ]
+            config = self.workdir / "haproxy.cfg"
+            config.write_text(haproxy_config(self.port, [s.port for s in self.servers]))
+            self.proxy = subprocess.Popen(
+                [haproxy, "-db", "-f", str(config)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
+                        if r.read() == b"ok":
+                            return self
+                except OSError:
+                    time.sleep(0.2)
+                if self.proxy.poll() is not None:
+                    break
+            raise RuntimeError("HAProxy did not start: " + self._proxy_errors())
+        except BaseException:
+            self.stop()
+            raise
+
+    def _proxy_errors(self) -> str:
+        if self.proxy is None or self.proxy.poll() is None:
+            return "no answer"
+        return (self.proxy.stderr.read() or b"").decode(errors="replace")[-2000:]
+
+    def kill(self, index: int) -> None:
+        """Kill one web process outright (index 0 is web1), as a crash would."""
+        process = self.servers[index].process
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def stop(self) -> None:
+        if self.proxy is not None and self.proxy.poll() is None:
+            os.killpg(self.proxy.pid, signal.SIGTERM)
+            try:
+                self.proxy.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proxy.pid, signal.SIGKILL)
+        for server in self.servers:
+            server.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> Replicas:
+        return self.start()
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--database-url", default=None, help="default: the app's DATABASE_URL")
+    args = parser.parse_args(argv)
+    from app.core.config import get_settings
+    from app.core.migrate import upgrade_to_head
+
+    url = args.database_url or get_settings().database_url
+    upgrade_to_head(url)
+    with Replicas(url, args.processes, args.port) as replicas:
+        ports = ", ".join(str(s.port) for s in replicas.servers)
+        print(f"{replicas.url} → {args.processes} web processes on {ports}; Ctrl-C stops.")
+        try:
+            while all(s.process.poll() is None for s in replicas.servers):
+                time.sleep(1)
+            print("A web process stopped; stopping the rest.", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
