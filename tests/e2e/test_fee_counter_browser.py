@@ -54,7 +54,7 @@ def test_partial_payment_at_the_counter_with_receipt(page: Page, live_app, db, d
         page.get_by_role("button", name="Receipt PDF").first.click()
     pdf = download_info.value.path().read_bytes()
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
-    assert f"Receipt No. {before + 1}" in text and "Rs 1,000.00" in text and student.name in text
+    assert f"Receipt No. {before + 1}" in text and "INR 1,000.00" in text and student.name in text
     with db.scope(system=True) as s:
         payment = s.exec(select(Payment).where(Payment.reference == "COUNTER-001")).one()
     assert payment.amount_minor == 1000_00 and payment.credit_minor == max(0, 1000_00 - owed)
