@@ -46,12 +46,16 @@ from app.core.security import new_token, token_hash
 from app.core.tenancy import Actor
 from app.identity.models import Institute, User
 from app.inbox import service as inbox
+from app.notify import links as notify_links
 from app.notify import service as notify
 
 WINDOW_CLOSED = "Attendance window closed for this class."
 LINK_INVALID = "This attendance link is not valid."
 LINK_USED = "This attendance link was already used."
 LINK_EXPIRED = "This attendance link has expired. Open the sheet from Today instead."
+LINK_SUBSCRIPTION = (
+    "This institute's subscription has ended, so this attendance link no longer works."
+)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -266,25 +270,29 @@ def _send_links(session: Session, opening: list) -> int:
         chat = chats.get(batch.teacher_user_id)
         if not chat:
             continue
-        token = new_token()
         now = clock.now()
-        session.add(
-            AttendanceLink(
-                institute_id=row.institute_id,
-                session_id=row.id,
-                token_hash=token_hash(token),
-                created_for=batch.teacher_user_id,
-                created_at=now,
-                expires_at=now + timedelta(hours=get_settings().ATTENDANCE_LINK_HOURS),
-            )
+        link = AttendanceLink(
+            institute_id=row.institute_id,
+            session_id=row.id,
+            # Unusable until delivery mints the real token (deliver_link): the outbox keeps
+            # only a reference, never a working link.
+            token_hash=token_hash(new_token()),
+            created_for=batch.teacher_user_id,
+            created_at=now,
+            expires_at=now + timedelta(hours=get_settings().ATTENDANCE_LINK_HOURS),
         )
+        session.add(link)
+        session.flush()
         notify.enqueue(
             session,
             institute_id=row.institute_id,
             channel="telegram",
             recipient=chat,
             recipient_user_id=batch.teacher_user_id,
-            text=f"{batch.name} starts soon. Take attendance here (works once): {link_url(token)}",
+            text=(
+                f"{batch.name} starts soon. Take attendance here (works once): "
+                f"{notify_links.reference('attendance', link.id)}"
+            ),
             dedupe_key=f"attendance_link:{row.id}",
         )
         sent += 1
@@ -962,6 +970,25 @@ def link_url(token: str) -> str:
     return f"{get_settings().APP_BASE_URL.rstrip('/')}/?attendance={token}"
 
 
+def deliver_link(session: Session, link_id: int) -> str | None:
+    """At delivery time (system context): a fresh token for a queued link, as a URL; None when
+    the link was used, has expired or its institute's subscription has ended."""
+    link = session.get(AttendanceLink, link_id)
+    if link is None or link.used_at is not None or clock.now() >= _aware(link.expires_at):
+        return None
+    if _subscription_ended(session, link.institute_id):
+        return None
+    token = new_token()
+    link.token_hash = token_hash(token)
+    session.add(link)
+    return link_url(token)
+
+
+def _subscription_ended(session: Session, institute_id: int) -> bool:
+    institute = session.get(Institute, institute_id)
+    return institute is None or institute.subscription_expired(clock.today_in(institute.timezone))
+
+
 def _valid_link(session: Session, row: ClassSession, token: str) -> AttendanceLink:
     link = session.exec(
         select(AttendanceLink).where(AttendanceLink.token_hash == token_hash(token))
@@ -972,6 +999,8 @@ def _valid_link(session: Session, row: ClassSession, token: str) -> AttendanceLi
         raise PermissionDenied(LINK_USED)
     if clock.now() >= _aware(link.expires_at):
         raise PermissionDenied(LINK_EXPIRED)
+    if _subscription_ended(session, link.institute_id):
+        raise PermissionDenied(LINK_SUBSCRIPTION)
     return link
 
 
@@ -986,6 +1015,8 @@ def open_link(session: Session, *, token: str) -> tuple[Actor | None, Sheet | No
         return None, None, LINK_USED
     if clock.now() >= _aware(link.expires_at):
         return None, None, LINK_EXPIRED
+    if _subscription_ended(session, link.institute_id):
+        return None, None, LINK_SUBSCRIPTION
     row = session.get(ClassSession, link.session_id)
     batch = session.get(Batch, row.batch_id)
     user = session.get(User, link.created_for) if link.created_for else None

@@ -24,7 +24,7 @@ from app.core.security import hash_password, needs_rehash, new_token, token_hash
 from app.core.tenancy import Actor
 from app.core.validation import normalize_email, normalize_phone, phone_key
 from app.identity import service as identity
-from app.identity.models import PasswordLink, User, UserStatus
+from app.identity.models import Institute, PasswordLink, User, UserStatus
 from app.identity.sessions import SignInOutcome, allowed_users
 
 WRONG_CREDENTIALS = "Wrong email, phone or password."
@@ -236,6 +236,13 @@ def _link(session: Session, token: str) -> tuple[PasswordLink | None, str | None
     expires = link.expires_at if link.expires_at.tzinfo else link.expires_at.replace(tzinfo=UTC)
     if clock.now() >= expires:
         return None, LINK_EXPIRED
+    institute = session.exec(
+        select(Institute)
+        .join(User, User.institute_id == Institute.id)
+        .where(User.id == link.user_id)
+    ).first()
+    if institute is not None and institute.subscription_expired(clock.today_in(institute.timezone)):
+        return None, identity.SUBSCRIPTION_EXPIRED
     return link, None
 
 

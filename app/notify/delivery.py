@@ -30,7 +30,7 @@ from app.core import clock
 from app.core.db import session_scope
 from app.identity.models import Institute
 from app.integrations import telegram
-from app.notify import service
+from app.notify import links, service
 from app.notify.models import BlockedChat, Channel, Notification, Status
 
 LEASE = timedelta(minutes=5)
@@ -69,7 +69,10 @@ def _aware(moment: datetime) -> datetime:
 def claim_due(
     *, engine: Engine | None = None, limit: int = 500
 ) -> tuple[list[tuple[int, str, str]], int]:
-    """Lease due Telegram messages; returns [(id, chat, text)] and how many waited for quiet hours."""
+    """Lease due Telegram messages; returns [(id, chat, text)] and how many waited for quiet hours.
+
+    The text returned is the one to send: one-time link references are minted into URLs here
+    (app/notify/links.py) and never written back."""
     now = clock.now()
     claimed: list[tuple[int, str, str]] = []
     deferred = 0
@@ -113,7 +116,7 @@ def claim_due(
                 deferred += 1
             else:
                 row.next_attempt_at = now + LEASE
-                claimed.append((row.id, row.recipient, row.text))
+                claimed.append((row.id, row.recipient, links.expand(session, row.text)))
             session.add(row)
     return claimed, deferred
 

@@ -321,17 +321,30 @@ def test_capacity_and_duplicate_membership(db, world):
 
 
 def test_opening_a_session_sends_the_teacher_a_one_time_link(db, world):
+    """The outbox keeps only a reference to the link: the working URL exists in the message
+    Telegram receives, never in notifications.text (kept after delivery and in backups)."""
     from app.identity.models import User
+    from app.integrations import telegram
+    from app.notify import delivery
+    from tests.fakes.telegram import FakeTelegram
 
     generate(db, world)
     with db.scope(system=True) as s:
         s.get(User, world["teacher"].user_id).telegram_chat_id = "5150"
+    transport = FakeTelegram()
     with clock.frozen(CLASS_START - timedelta(minutes=10)):
         for _ in range(2):  # the job runs every 5 minutes: one link per session
             with db.scope(system=True) as s:
                 attendance.auto_close(s)
         [message] = [m for m in _notifications(db) if m.recipient == "5150"]
-        token = message.text.rsplit("attendance=", 1)[1]
+        assert "attendance=" not in message.text and "Math X starts soon" in message.text
+        sender = telegram.TelegramSender("1:T", request=transport)
+        assert delivery.deliver_due(engine=db.engine, sender=sender, sleep=lambda _: None).sent == 1
+        [sent] = transport.texts_to("5150")
+        token = sent.rsplit("attendance=", 1)[1]
+        [stored] = [m for m in _notifications(db) if m.recipient == "5150"]
+        assert stored.status == "sent" and token not in stored.text
+        assert "attendance=" not in stored.text
         with db.scope(system=True) as s:
             actor, sheet, error = attendance.open_link(s, token=token)
     assert (
@@ -339,6 +352,23 @@ def test_opening_a_session_sends_the_teacher_a_one_time_link(db, world):
         and sheet.session_id == monday_session(db, world)
         and actor.user_id == world["teacher"].user_id
     )
+
+
+def test_a_link_stops_working_when_the_subscription_has_ended(db, world):
+    from app.identity.models import Institute
+
+    generate(db, world)
+    sid = monday_session(db, world)
+    with clock.frozen(CLASS_START - timedelta(hours=1)), db.scope(world["teacher"]) as s:
+        token = attendance.create_link(s, actor=world["teacher"], session_id=sid)
+    with db.scope(system=True) as s:
+        s.get(Institute, world["inst"].id).subscription_end = MONDAY - timedelta(days=1)
+    with clock.frozen(CLASS_START):
+        with db.scope(system=True) as s:
+            actor, sheet, error = attendance.open_link(s, token=token)
+        assert actor is None and sheet is None and "subscription" in error
+        with pytest.raises(PermissionDenied, match="subscription"):
+            submit(db, world, sid, actor=world["teacher"], link_token=token)
 
 
 def test_enrolment_completion_follows_topic_progress(db, world):

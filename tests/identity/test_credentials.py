@@ -172,3 +172,24 @@ def test_no_password_or_hash_in_the_audit_log(db, people):
     with db.scope(system=True) as s:
         blob = " ".join(f"{e.target_id} {e.detail}" for e in s.exec(select(AuditLog)))
     assert GOOD not in blob and "a wrong secret phrase" not in blob and "$argon2" not in blob
+
+
+def test_a_password_link_stops_working_when_the_subscription_has_ended(db, people):
+    from app.identity import service as identity
+    from app.identity.models import Institute
+
+    inst, admin, teacher = people
+    with clock.frozen(T0):
+        with db.scope(admin) as s:
+            token = credentials.create_password_link(s, actor=admin, user_id=teacher.id)
+        with db.scope(system=True) as s:
+            s.get(Institute, inst.id).subscription_end = T0.date() - timedelta(days=1)
+        with db.scope(system=True) as s:
+            assert credentials.describe_link(s, token=token) == (
+                None,
+                identity.SUBSCRIPTION_EXPIRED,
+            )
+        with pytest.raises(ValidationError, match="subscription"), db.scope(system=True) as s:
+            credentials.set_password_with_link(
+                s, token=token, password=GOOD, confirm=GOOD, source="test"
+            )
