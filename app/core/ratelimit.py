@@ -1,7 +1,8 @@
 """Counting events per key in a sliding window: sign-in failures, code requests, form posts.
 
 Rows are short-lived (a cleanup job deletes old ones); they are global, not per institute,
-because they guard actions taken before anyone is known to belong to an institute.
+because they guard actions taken before anyone is known to belong to an institute. So a key
+(which may name an email, a phone or a client address) is stored only as its keyed hash.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from sqlalchemy import Index, delete
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
+from app.core.security import keyed_hash
 
 
 class RateEvent(SQLModel, table=True):
@@ -19,13 +21,17 @@ class RateEvent(SQLModel, table=True):
     __table_args__ = (Index("ix_rate_events_key_at", "key", "at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(max_length=200)
+    key: str = Field(max_length=200)  # keyed_hash of the caller's key, never the key
     at: datetime = Field(default_factory=clock.now)
+
+
+def _stored(key: str) -> str:
+    return keyed_hash(f"rate:{key}")
 
 
 def hit(session: Session, key: str) -> None:
     """Record one event for `key` now."""
-    session.add(RateEvent(key=key, at=clock.now()))
+    session.add(RateEvent(key=_stored(key), at=clock.now()))
     session.flush()
 
 
@@ -34,7 +40,7 @@ def recent(session: Session, key: str, window: timedelta) -> tuple[int, datetime
     since = clock.now() - window
     count, latest = session.exec(
         select(func.count(), func.max(RateEvent.at)).where(
-            RateEvent.key == key, RateEvent.at >= since
+            RateEvent.key == _stored(key), RateEvent.at >= since
         )
     ).one()
     if latest is not None and latest.tzinfo is None:
@@ -45,7 +51,7 @@ def recent(session: Session, key: str, window: timedelta) -> tuple[int, datetime
 
 
 def clear(session: Session, key: str) -> None:
-    session.execute(delete(RateEvent).where(col(RateEvent.key) == key))
+    session.execute(delete(RateEvent).where(col(RateEvent.key) == _stored(key)))
 
 
 def purge_older_than(session: Session, age: timedelta) -> int:

@@ -121,17 +121,15 @@ class AuthSession(SQLModel, table=True):
 
 
 class OtpCode(SQLModel, table=True):
-    """A one-time sign-in code sent by Telegram; only its keyed hash is stored."""
+    """A one-time sign-in code sent by Telegram. The table is global (no RLS: nobody is known
+    yet), so it keeps keyed hashes only: of the code, the phone's key and the chat it went to."""
 
     __tablename__ = "otp_codes"
-    __table_args__ = (Index("ix_otp_codes_phone_key_created_at", "phone_key", "created_at"),)
+    __table_args__ = (Index("ix_otp_codes_phone_hash_created_at", "phone_hash", "created_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    phone_key: str = Field(max_length=10)
-    phone: str = Field(default="", max_length=20)  # as normalised when requested
-    chat_id: str = Field(
-        default="", max_length=64
-    )  # the chat the code went to: only its owners may use it
+    phone_hash: str = Field(max_length=64)  # keyed hash of the phone's comparable tail
+    chat_hash: str = Field(max_length=64)  # keyed hash of the chat the code went to
     code_hash: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=clock.now)
     expires_at: datetime

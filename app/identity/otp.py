@@ -58,6 +58,14 @@ def _audit(
     )
 
 
+def _phone_hash(key: str) -> str:
+    return keyed_hash(f"otp-phone:{key}")
+
+
+def _chat_hash(chat_id: str) -> str:
+    return keyed_hash(f"otp-chat:{chat_id}")
+
+
 def _masked(key: str) -> str:
     return f"…{key[-4:]}"
 
@@ -120,6 +128,7 @@ def request_code(session: Session, *, phone: str, source: str) -> CodeRequest:
     if not normalized:
         return CodeRequest(sent=False, error="Enter your phone number.")
     key = phone_key(normalized)
+    stored_key = _phone_hash(key)
     lock_key(session, f"otp:{key}")
     users = _candidates(session, normalized)
     allowed, refusal = allowed_users(session, users)
@@ -130,7 +139,7 @@ def request_code(session: Session, *, phone: str, source: str) -> CodeRequest:
     since = clock.now() - window
     recent, oldest = session.exec(
         select(func.count(), func.min(OtpCode.created_at)).where(
-            OtpCode.phone_key == key, OtpCode.created_at >= since
+            OtpCode.phone_hash == stored_key, OtpCode.created_at >= since
         )
     ).one()
     if recent >= settings.AUTH_OTP_MAX_REQUESTS:
@@ -149,15 +158,14 @@ def request_code(session: Session, *, phone: str, source: str) -> CodeRequest:
         return CodeRequest(sent=False, error=NO_CHAT)
     now = clock.now()
     for older in session.exec(
-        select(OtpCode).where(OtpCode.phone_key == key, col(OtpCode.consumed_at).is_(None))
+        select(OtpCode).where(OtpCode.phone_hash == stored_key, col(OtpCode.consumed_at).is_(None))
     ):
         older.consumed_at = now  # superseded: only the newest code works
         session.add(older)
     code = random_digits(6)
     row = OtpCode(
-        phone_key=key,
-        phone=normalized,
-        chat_id=chat_id,
+        phone_hash=stored_key,
+        chat_hash=_chat_hash(chat_id),
         code_hash=keyed_hash(f"{key}:{code}"),
         created_at=now,
         expires_at=now + timedelta(minutes=settings.AUTH_OTP_EXPIRY_MINUTES),
@@ -191,7 +199,10 @@ def verify_code(session: Session, *, phone: str, code: str, source: str) -> Sign
     key = phone_key(normalized)
     lock_key(session, f"otp:{key}")
     query = (
-        select(OtpCode).where(OtpCode.phone_key == key).order_by(col(OtpCode.id).desc()).limit(1)
+        select(OtpCode)
+        .where(OtpCode.phone_hash == _phone_hash(key))
+        .order_by(col(OtpCode.id).desc())
+        .limit(1)
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
@@ -231,7 +242,11 @@ def verify_code(session: Session, *, phone: str, code: str, source: str) -> Sign
     session.add(row)
     session.flush()
     # Only the people whose codes go to the chat that received this one.
-    users = [u for u in _candidates(session, row.phone or normalized) if _chat_of(u) == row.chat_id]
+    users = [
+        u
+        for u in _candidates(session, normalized)
+        if (chat := _chat_of(u)) and constant_time_equal(_chat_hash(chat), row.chat_hash)
+    ]
     allowed, refusal = allowed_users(session, users)
     if not allowed:
         return refuse(refusal, "no access")

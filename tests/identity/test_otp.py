@@ -198,3 +198,46 @@ def test_a_student_without_a_chat_gets_the_code_in_a_guardians_chat(db, telegram
     assert [u.id for u in verify(db, last_code(telegram_fake), phone="9123456780").users] == [
         student_user.id
     ]
+
+
+def _raw_rows(db, table: str) -> str:
+    from sqlalchemy import text
+
+    with db.scope(system=True) as s:
+        return repr(s.execute(text(f"SELECT * FROM {table}")).all())
+
+
+def test_code_and_rate_tables_keep_no_phone_chat_email_or_address(db, teacher, telegram_fake):
+    """otp_codes and rate_events are global (no RLS): they hold keyed hashes only."""
+    from app.access import service as access
+    from app.identity import credentials
+
+    with clock.frozen(T0):
+        assert request(db).sent
+        assert verify(db, "000000").error  # a wrong try is counted on the stored row
+        with db.scope(system=True) as s:
+            credentials.sign_in_with_password(
+                s, identifier="tara@alpha.example", password="wrong-password", source="test"
+            )
+            credentials.sign_in_with_password(
+                s, identifier="+91 98765 43210", password="wrong-password", source="test"
+            )
+            access.submit_access_request(
+                s,
+                institute_id=None,
+                name="X",
+                email=None,
+                phone=None,
+                role="student",
+                message=None,
+                honeypot="bot",
+                client="203.0.113.77",
+            )
+    stored = _raw_rows(db, "otp_codes") + _raw_rows(db, "rate_events")
+    assert _raw_rows(db, "otp_codes") != "[]" and _raw_rows(db, "rate_events") != "[]"
+    for secret in ("43210", "555001", "tara@alpha", "alpha.example", "203.0.113.77"):
+        assert secret not in stored
+    # ...and still work: the limits count, the right code signs in.
+    with clock.frozen(T0):
+        assert request(db).sent
+        assert verify(db, last_code(telegram_fake)).users
