@@ -105,19 +105,40 @@ def verification_url(credential_id: str) -> str:
     return f"{_base_url()}/?credential={credential_id}"
 
 
+def status_url(credential_id: str) -> str:
+    """Where a credential's status is published (credentialStatus.id): its verify page."""
+    return f"{verification_url(credential_id)}#status"
+
+
+def status_document(result: Verification, credential_id: str) -> dict | None:
+    """The machine-readable status the verify page publishes (None for an unknown id)."""
+    if result.status == "unknown":
+        return None
+    document = {"id": verification_url(credential_id), "status": result.status}
+    if result.revoked_at is not None:
+        document["revokedAt"] = _iso(result.revoked_at)
+    return document
+
+
 def _iso(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# What credentialStatus names: the public verify page, which answers valid or revoked in words
+# and in a JSON block ({"id", "status", "revokedAt"}) a verifier can read.
+STATUS_TYPE = "CohortVerificationPage"
+
+
 def _identifier(award: BadgeAward, student: Student) -> dict:
-    """The recipient as a salted hash (of the email, else the enrollment number)."""
+    """The recipient as a salted hash: of the email, else of the enrollment number, which is the
+    institute's student-record id (OB 3.0's IdentifierTypeEnum calls that sisSourcedId)."""
     salt = hashlib.sha256(f"{award.credential_id}:salt".encode()).hexdigest()[:16]
     if student.email:
         kind, value = "emailAddress", student.email.strip().lower()
     else:
-        kind, value = "studentId", student.enrollment_no
+        kind, value = "sisSourcedId", student.enrollment_no
     digest = hashlib.sha256((value + salt).encode()).hexdigest()
     return {
         "type": "IdentityObject",
@@ -141,6 +162,10 @@ def build_credential(session: Session, *, award: BadgeAward) -> dict:
         "issuer": {"id": issuer_id, "type": ["Profile"], "name": institute.name},
         "validFrom": _iso(award.awarded_at),
         "name": badge.name,
+        "credentialStatus": {
+            "id": status_url(award.credential_id),
+            "type": STATUS_TYPE,
+        },
         "credentialSubject": {
             "id": f"urn:uuid:{_uuid_of(award.credential_id)}",
             "type": ["AchievementSubject"],

@@ -21,6 +21,11 @@ elif result.status == "revoked":
     )
 else:
     st.warning("Unknown: no badge credential has this id. Check the link you were given.")
+status = credentials.status_document(result, credential_id.strip())
+if status is not None:
+    st.subheader("Status", anchor="status")
+    st.caption("What this credential's credentialStatus points at, for verifying software.")
+    st.code(json.dumps(status, indent=2), language="json")
 st.subheader("How to verify the credential file yourself")
 st.markdown(
     "The credential is an Open Badges 3.0 `OpenBadgeCredential` signed as a VC-JWT "

@@ -110,3 +110,67 @@ def test_another_student_cannot_download_it(issued, db):
     stranger = f.actor_for(f.user(db, w.institute, Role.STUDENT))
     with db.scope(stranger) as s, pytest.raises(NotFound):
         credentials.credential_for(s, actor=stranger, award_id=award.id)
+
+
+def _ob3_schema():
+    from pathlib import Path
+
+    return json.loads(
+        (Path(__file__).parent / "schema" / "ob3_achievementcredential.json").read_text()
+    )
+
+
+@pytest.mark.parametrize("with_email", [True, False])
+def test_credentials_validate_against_the_ob3_schema_for_every_recipient(db, with_email):
+    """Every recipient kind: with an email (hashed emailAddress) and without (the enrollment
+    number as the institute's student-record id), in the JSON and in the signed JWT."""
+    import jsonschema
+
+    from app.academics.models import Student
+
+    w = catalog(db, build(db, students=1))
+    if not with_email:
+        with db.scope(system=True) as s:
+            s.get(Student, w.students[0].id).email = None
+    with db.scope(w.admin_actor) as s:
+        award = service.award(
+            s, actor=w.admin_actor, student_id=w.students[0].id, badge_id=w.b["C"]
+        )[0]
+    a = w.student_actor(0)
+    with db.scope(a) as s:
+        credential, token = credentials.credential_for(s, actor=a, award_id=award.id)
+    with db.scope(system=True) as s:
+        keys = credentials.jwks(s, institute_id=w.institute.id)
+    validator = jsonschema.Draft201909Validator(_ob3_schema())
+    for document in (credential, _decode(token, keys)):
+        assert not [e.message for e in validator.iter_errors(document)]
+    [identity] = credential["credentialSubject"]["identifier"]
+    assert identity["identityType"] == ("emailAddress" if with_email else "sisSourcedId")
+    status = credential["credentialStatus"]
+    assert status["id"].startswith(credential["id"]) and status["type"]
+
+
+def test_the_status_a_credential_names_says_revoked_once_revoked(issued, db):
+    """credentialStatus points at the public verify page, whose answer (and machine-readable
+    status block) follows revocation."""
+    from tests.pages.apptest import app_as
+
+    w, award, credential, token, keys = issued
+    assert _decode(token, keys)["credentialStatus"] == credential["credentialStatus"]
+
+    def status_page():
+        at = app_as(None)
+        at.query_params["credential"] = award.credential_id
+        at.run()
+        assert not at.exception
+        block = json.loads(next(c.value for c in at.code if '"status"' in c.value))
+        return at, block
+
+    at, block = status_page()
+    assert block == {"id": credential["id"], "status": "valid"}
+    with db.scope(w.admin_actor) as s:
+        service.revoke(s, actor=w.admin_actor, award_id=award.id, reason="Issued in error")
+    at, block = status_page()
+    assert block["id"] == credential["id"] and block["status"] == "revoked"
+    assert block["revokedAt"].endswith("Z")
+    assert any("Revoked" in e.value for e in at.error)
