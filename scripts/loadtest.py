@@ -240,6 +240,7 @@ def texts(result: RunResult) -> str:
 class Stats:
     timings: dict[str, list[float]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    conflicts: int = 0  # submits refused because the sheet was submitted meanwhile elsewhere
     submitted: dict[int, dict[int, str]] = field(default_factory=dict)  # session -> marks
 
     def record(self, action: str, result: RunResult) -> RunResult:
@@ -299,7 +300,11 @@ async def teacher(session: StreamlitSession, stats: Stats, rng: random.Random, u
         if "Attendance saved" in texts(result):
             stats.submitted[session_id] = {k: v for k, v in expected.items() if v}
         elif not result.exceptions:
-            stats.errors.append("submit: no confirmation: " + texts(result)[-300:])
+            alerts = " / ".join(e.label for e in result.elements if e.kind == "alert")
+            if "submitted" in alerts or "Reload" in alerts:
+                stats.conflicts += 1  # the same teacher on two devices: refused, as it should be
+            else:
+                stats.errors.append("submit: no confirmation: " + (alerts or texts(result)[-300:]))
         await think(rng, until)
 
 
@@ -661,6 +666,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "errors": len(stats.errors),
         "error_samples": stats.errors[:10],
+        "submit_conflicts": stats.conflicts,
         "sheets_submitted": len(stats.submitted),
         "marks_checked": sum(len(m) for m in stats.submitted.values()),
         "marks_lost": len(lost),
@@ -683,7 +689,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"p95 {row['p95_s']:.3f} s  max {row['max_s']:.3f} s"
             )
         print(
-            f"errors {report['errors']}, sheets submitted {report['sheets_submitted']}, "
+            f"errors {report['errors']}, submit conflicts {report['submit_conflicts']}, "
+            f"sheets submitted {report['sheets_submitted']}, "
             f"marks checked {report['marks_checked']}, lost {report['marks_lost']}; "
             f"server CPU {report['server_cpu_percent']} %, RSS {report['server_rss_mb']} MB"
         )

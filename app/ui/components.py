@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 import pandas as pd
 import streamlit as st
+from sqlalchemy.exc import OperationalError
 
 from app.core import audit
 from app.core.db import session_scope
@@ -18,8 +19,18 @@ FLASH = "cohort_flash"
 
 
 def read(actor: Actor, fn: Callable[..., T], /, **kwargs: Any) -> T:
-    """Run a read-only service call in its own transaction (on SQLite it never waits for writers)."""
-    with session_scope(actor, readonly=True) as session:
+    """Run a read-only service call in its own transaction (on SQLite it never waits for writers).
+
+    A read that turns out to write (a signing key made on first use, say) can find SQLite's write
+    lock taken after its snapshot: then the whole unit of work runs again as a writer.
+    """
+    try:
+        with session_scope(actor, readonly=True) as session:
+            return fn(session, actor=actor, **kwargs)
+    except OperationalError as exc:
+        if "database is locked" not in str(exc):
+            raise
+    with session_scope(actor) as session:
         return fn(session, actor=actor, **kwargs)
 
 
