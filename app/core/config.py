@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     AUTH_LOCKOUT_MAX_MINUTES: int = 15
     AUTH_PASSWORD_LINK_HOURS: int = 72
 
+    # Reverse proxies of our own in front of the app (Render: 1). The client address is taken
+    # that many hops from the right of X-Forwarded-For; 0 ignores the header.
+    TRUSTED_PROXY_HOPS: int = Field(default=0, ge=0, le=5)
+
     # Access requests (public form): attempts allowed per client address per minute
     ACCESS_REQUESTS_PER_MINUTE: int = Field(default=5, ge=1)
     # Live pages (Today, the attendance sheet, the inbox, System) re-read their data this often
