@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     AUTH_OTP_MAX_ATTEMPTS: int = 5
     AUTH_OTP_MAX_REQUESTS: int = 3
     AUTH_OTP_REQUEST_WINDOW_MINUTES: int = 15
+    # Codes one client address may ask for, whatever the numbers, per request window.
+    AUTH_OTP_MAX_REQUESTS_PER_ADDRESS: int = 10
     AUTH_OTP_FALLBACK_CHAT_ID: str | None = None
     AUTH_SESSION_EXPIRY_HOURS: int = 12
     AUTH_SESSION_IDLE_MINUTES: int = 30
