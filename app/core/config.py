@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     )
 
     APP_ENV: Literal["dev", "prod"] = "dev"
+    # Dev sign-in ("sign in as anyone"): only with APP_ENV=dev. Unset means on in development, so
+    # `streamlit run` on a fresh clone is usable; DEV_SIGN_IN=0 turns it off. Never in production.
+    DEV_SIGN_IN: bool | None = None
+    # Allow dev sign-in even when the server listens beyond loopback (server.address).
+    DEV_SIGN_IN_BEYOND_LOOPBACK: bool = False
     DATABASE_URL: str = DEFAULT_DATABASE_URL
     SECRET_KEY: str = DEV_SECRET_KEY
     ADMIN_EMAILS: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -152,6 +157,11 @@ class Settings(BaseSettings):
     @property
     def is_dev(self) -> bool:
         return self.APP_ENV == "dev"
+
+    @property
+    def dev_sign_in(self) -> bool:
+        """APP_ENV=dev and DEV_SIGN_IN (unset counts as on in development)."""
+        return self.is_dev and self.DEV_SIGN_IN is not False
 
     @property
     def auto_migrate(self) -> bool:

@@ -20,6 +20,11 @@ log = logging.getLogger("cohort")
 @st.cache_resource(show_spinner="Preparing the database…")
 def prepare_database(url: str, auto_migrate: bool, seed_demo: bool) -> str:
     """Run once per process and database URL."""
+    if get_settings().dev_sign_in:
+        log.warning(
+            "Dev sign-in is on (APP_ENV=dev, DEV_SIGN_IN unset or 1): anyone who can open the "
+            "sign-in page on this machine can sign in as any user. Set DEV_SIGN_IN=0 to turn it off."
+        )
     if auto_migrate:
         upgrade_to_head(url)
     from app.identity.bootstrap import bootstrap_admins

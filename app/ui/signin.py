@@ -174,7 +174,11 @@ def _set_password(token: str) -> None:
 
 
 def _dev() -> None:
-    st.caption("Development mode only: sign in as any seeded user. Absent in production.")
+    st.warning(
+        "Dev sign-in is on: APP_ENV=dev with DEV_SIGN_IN (on by default in development), on a "
+        "server listening on this machine only. Anyone who can open this page here can sign in "
+        "as any user. Set DEV_SIGN_IN=0 to turn it off; it never exists in production."
+    )
     with session_scope(system=True) as session:
         candidates = identity.dev_sign_in_candidates(session)
     if not candidates:
