@@ -136,6 +136,9 @@ def command(env: dict[str, str] | None = None) -> list[str]:
         "true",
         "--browser.gatherUsageStats",
         "false",
+        # Production shows visitors no tracebacks (the app sets it too: app/ui/bootstrap.py).
+        "--client.showErrorDetails",
+        "none",
         # As in .streamlit/config.toml, whatever the working directory: no gc.collect(2) after
         # every rerun (it dominated CPU under load).
         "--runner.postScriptGC",

@@ -47,15 +47,26 @@ MAX_REASON = 500
 # ------------------------------------------------------------------ client address
 
 
-def client_address(headers: Mapping[str, str] | None, remote_ip: str | None) -> str:
-    """The requester's address: the first hop of X-Forwarded-For, else the socket's address."""
+def client_address(
+    headers: Mapping[str, str] | None, remote_ip: str | None, *, hops: int | None = None
+) -> str:
+    """The requester's address for rate limits and the audit log.
+
+    With `hops` (default TRUSTED_PROXY_HOPS) reverse proxies of our own in front of the app, the
+    address is the one that many entries from the right of X-Forwarded-For: each of our proxies
+    appends the address it saw, and anything further left was written by the client. With 0
+    hops, or a header shorter than the configured hops, the header is ignored and the socket's
+    peer counts. A client can never choose its own address."""
+    if hops is None:
+        hops = get_settings().TRUSTED_PROXY_HOPS
     forwarded = ""
     for key, value in (headers or {}).items():
         if key.lower() == "x-forwarded-for":
             forwarded = value or ""
             break
-    first = forwarded.split(",")[0].strip()
-    return (first or (remote_ip or "").strip() or "unknown")[:80]
+    chain = [part.strip() for part in forwarded.split(",") if part.strip()]
+    chosen = chain[-hops] if hops > 0 and len(chain) >= hops else ""
+    return (chosen or (remote_ip or "").strip() or "unknown")[:80]
 
 
 def _rate_key(client: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +31,8 @@ from app.core.tenancy import Actor
 from app.identity.models import Institute
 
 ALG = "EdDSA"
+# Credential ids are URL-safe random tokens (secrets.token_urlsafe): anything else is unknown.
+CREDENTIAL_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CONTEXT = [
     "https://www.w3.org/ns/credentials/v2",
     "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
@@ -231,8 +234,8 @@ def verify(session: Session, *, credential_id: str) -> Verification:
     """Public check of a credential id: valid, revoked or unknown (no sign-in; the id is the
     capability). Call it in a system session: the institute is not known in advance."""
     credential_id = (credential_id or "").strip()
-    if not credential_id or len(credential_id) > 64:
-        return Verification(status="unknown")
+    if not CREDENTIAL_ID.fullmatch(credential_id):
+        return Verification(status="unknown")  # malformed: never reaches the database
     award = session.exec(
         select(BadgeAward).where(BadgeAward.credential_id == credential_id)
     ).first()

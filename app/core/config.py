@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     )
 
     APP_ENV: Literal["dev", "prod"] = "dev"
+    # Dev sign-in ("sign in as anyone"): only with APP_ENV=dev. Unset means on in development, so
+    # `streamlit run` on a fresh clone is usable; DEV_SIGN_IN=0 turns it off. Never in production.
+    DEV_SIGN_IN: bool | None = None
+    # Allow dev sign-in even when the server listens beyond loopback (server.address).
+    DEV_SIGN_IN_BEYOND_LOOPBACK: bool = False
     DATABASE_URL: str = DEFAULT_DATABASE_URL
     SECRET_KEY: str = DEV_SECRET_KEY
     ADMIN_EMAILS: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -48,6 +53,8 @@ class Settings(BaseSettings):
     AUTH_OTP_MAX_ATTEMPTS: int = 5
     AUTH_OTP_MAX_REQUESTS: int = 3
     AUTH_OTP_REQUEST_WINDOW_MINUTES: int = 15
+    # Codes one client address may ask for, whatever the numbers, per request window.
+    AUTH_OTP_MAX_REQUESTS_PER_ADDRESS: int = 10
     AUTH_OTP_FALLBACK_CHAT_ID: str | None = None
     AUTH_SESSION_EXPIRY_HOURS: int = 12
     AUTH_SESSION_IDLE_MINUTES: int = 30
@@ -55,6 +62,10 @@ class Settings(BaseSettings):
     AUTH_LOCKOUT_WINDOW_MINUTES: int = 15
     AUTH_LOCKOUT_MAX_MINUTES: int = 15
     AUTH_PASSWORD_LINK_HOURS: int = 72
+
+    # Reverse proxies of our own in front of the app (Render: 1). The client address is taken
+    # that many hops from the right of X-Forwarded-For; 0 ignores the header.
+    TRUSTED_PROXY_HOPS: int = Field(default=0, ge=0, le=5)
 
     # Access requests (public form): attempts allowed per client address per minute
     ACCESS_REQUESTS_PER_MINUTE: int = Field(default=5, ge=1)
@@ -146,6 +157,11 @@ class Settings(BaseSettings):
     @property
     def is_dev(self) -> bool:
         return self.APP_ENV == "dev"
+
+    @property
+    def dev_sign_in(self) -> bool:
+        """APP_ENV=dev and DEV_SIGN_IN (unset counts as on in development)."""
+        return self.is_dev and self.DEV_SIGN_IN is not False
 
     @property
     def auto_migrate(self) -> bool:

@@ -50,6 +50,21 @@ def recent(session: Session, key: str, window: timedelta) -> tuple[int, datetime
     return int(count), latest
 
 
+def oldest_within(session: Session, key: str, window: timedelta) -> tuple[int, datetime | None]:
+    """How many events `key` had within `window`, and when the earliest of them was."""
+    since = clock.now() - window
+    count, oldest = session.exec(
+        select(func.count(), func.min(RateEvent.at)).where(
+            RateEvent.key == _stored(key), RateEvent.at >= since
+        )
+    ).one()
+    if oldest is not None and oldest.tzinfo is None:
+        from datetime import UTC
+
+        oldest = oldest.replace(tzinfo=UTC)
+    return int(count), oldest
+
+
 def clear(session: Session, key: str) -> None:
     session.execute(delete(RateEvent).where(col(RateEvent.key) == _stored(key)))
 

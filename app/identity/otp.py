@@ -12,9 +12,9 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
-from app.core import audit, clock
+from app.core import audit, clock, ratelimit
 from app.core.config import get_settings
 from app.core.db import lock_key
 from app.core.errors import ValidationError
@@ -24,19 +24,19 @@ from app.identity.models import OtpCode, User, UserStatus
 from app.identity.sessions import SignInOutcome, allowed_users
 from app.integrations import telegram
 
-NO_CHAT = "No Telegram chat is linked to this phone number. Ask your institute's admin to link one."
 SEND_FAILED = "The code could not be sent by Telegram just now. Try again in a minute."
-CODE_WRONG = "That code is not right. {left} tr{plural} left."
+CODE_WRONG = "That code is not right, or it has expired or been used. {left} tr{plural} left."
 CODE_DEAD = "Too many wrong tries. Request a new code."
-CODE_EXPIRED = "This code has expired. Request a new one."
-CODE_USED = "This code has already been used. Request a new one."
-NO_CODE = "Request a code first."
 
 
-@dataclass
+@dataclass(frozen=True)
 class CodeRequest:
     sent: bool
     error: str | None = None
+
+
+# The one answer to a code request for any number (see request_code).
+REQUESTED = CodeRequest(sent=True)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -118,8 +118,15 @@ def _candidates(session: Session, normalized: str) -> list[User]:
     return [u for u in users if _same_number(normalized, u.phone)]
 
 
-def request_code(session: Session, *, phone: str, source: str) -> CodeRequest:
-    """Send a sign-in code to an allowlisted phone's Telegram chat, or say why not."""
+def request_code(
+    session: Session, *, phone: str, source: str, client: str = "unknown"
+) -> CodeRequest:
+    """Send a sign-in code to an allowlisted phone's Telegram chat.
+
+    Every number gets the same answer (REQUESTED), allowlisted or not, with or without a linked
+    chat, so the form cannot be used to learn who is on an allowlist; the audit log keeps the
+    real reason. Requests are limited per (number, requester address) and per address, so a
+    stranger asking for codes cannot lock the owner out."""
     settings = get_settings()
     try:
         normalized = normalize_phone(phone)
@@ -129,33 +136,38 @@ def request_code(session: Session, *, phone: str, source: str) -> CodeRequest:
         return CodeRequest(sent=False, error="Enter your phone number.")
     key = phone_key(normalized)
     stored_key = _phone_hash(key)
+    window = timedelta(minutes=settings.AUTH_OTP_REQUEST_WINDOW_MINUTES)
+    pair, address = f"otp-request:{key}:{client}", f"otp-request-from:{client}"
+    for limit_key, limit in (
+        (pair, settings.AUTH_OTP_MAX_REQUESTS),
+        (address, settings.AUTH_OTP_MAX_REQUESTS_PER_ADDRESS),
+    ):
+        count, oldest = ratelimit.oldest_within(session, limit_key, window)
+        if count >= limit:
+            wait = oldest + window - clock.now()
+            minutes = max(1, math.ceil(wait.total_seconds() / 60))
+            _audit(session, "auth.otp_rate_limited", key, source)
+            return CodeRequest(
+                sent=False,
+                error=(
+                    "Too many codes requested from here. "
+                    f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+                ),
+            )
+    ratelimit.hit(session, pair)
+    ratelimit.hit(session, address)
     lock_key(session, f"otp:{key}")
     users = _candidates(session, normalized)
     allowed, refusal = allowed_users(session, users)
     if not allowed:
         _audit(session, "auth.otp_refused", key, source, {"reason": refusal})
-        return CodeRequest(sent=False, error=refusal)
-    window = timedelta(minutes=settings.AUTH_OTP_REQUEST_WINDOW_MINUTES)
-    since = clock.now() - window
-    recent, oldest = session.exec(
-        select(func.count(), func.min(OtpCode.created_at)).where(
-            OtpCode.phone_hash == stored_key, OtpCode.created_at >= since
-        )
-    ).one()
-    if recent >= settings.AUTH_OTP_MAX_REQUESTS:
-        wait = _aware(oldest) + window - clock.now()
-        minutes = max(1, math.ceil(wait.total_seconds() / 60))
-        _audit(session, "auth.otp_rate_limited", key, source)
-        return CodeRequest(
-            sent=False,
-            error=f"Too many codes requested for this phone. Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
-        )
+        return REQUESTED
     allowed_ids = {u.id for u in allowed}
     # One code goes to one chat; the code later signs in only the people that chat belongs to.
     chat_id = next((c for c in (_chat_of(u) for u in users if u.id in allowed_ids) if c), None)
     if not chat_id:
         _audit(session, "auth.otp_refused", key, source, {"reason": "no telegram chat"})
-        return CodeRequest(sent=False, error=NO_CHAT)
+        return REQUESTED
     now = clock.now()
     for older in session.exec(
         select(OtpCode).where(OtpCode.phone_hash == stored_key, col(OtpCode.consumed_at).is_(None))
@@ -184,7 +196,7 @@ def request_code(session: Session, *, phone: str, source: str) -> CodeRequest:
         _audit(session, "auth.otp_send_failed", key, source, {"error": str(exc)[:200]})
         return CodeRequest(sent=False, error=SEND_FAILED)
     _audit(session, "auth.otp_requested", key, source)
-    return CodeRequest(sent=True)
+    return REQUESTED
 
 
 def verify_code(session: Session, *, phone: str, code: str, source: str) -> SignInOutcome:
@@ -218,26 +230,36 @@ def verify_code(session: Session, *, phone: str, code: str, source: str) -> Sign
         )
         return SignInOutcome(error=message)
 
-    if row is None:
-        return refuse(NO_CODE, "no code")
-    if row.consumed_at is not None:
-        return refuse(CODE_USED, "code used")
-    if row.attempts >= settings.AUTH_OTP_MAX_ATTEMPTS:
-        return refuse(CODE_DEAD, "too many tries")
-    if clock.now() >= _aware(row.expires_at):
-        return refuse(CODE_EXPIRED, "code expired")
+    now = clock.now()
+    live = (
+        row is not None
+        and row.consumed_at is None
+        and row.attempts < settings.AUTH_OTP_MAX_ATTEMPTS
+        and now < _aware(row.expires_at)
+    )
     typed = "".join(ch for ch in (code or "") if ch.isdigit())
-    if not constant_time_equal(keyed_hash(f"{key}:{typed}"), row.code_hash):
-        row.attempts += 1
-        session.add(row)
-        session.flush()
-        left = settings.AUTH_OTP_MAX_ATTEMPTS - row.attempts
+    if not (live and constant_time_equal(keyed_hash(f"{key}:{typed}"), row.code_hash)):
+        # Every failure reads alike whether or not a code was ever sent to this number (no
+        # code, used, expired or wrong), so answers do not tell who is on an allowlist.
+        if live:
+            row.attempts += 1
+            session.add(row)
+            session.flush()
+            tries, reason = row.attempts, "wrong code"
+        elif row is not None and row.attempts >= settings.AUTH_OTP_MAX_ATTEMPTS:
+            tries, reason = row.attempts, "too many tries"
+        else:
+            reason = "no code" if row is None else "code used or expired"
+            ratelimit.hit(session, f"otp-try:{key}")
+            tries, _ = ratelimit.recent(
+                session, f"otp-try:{key}", timedelta(minutes=settings.AUTH_OTP_EXPIRY_MINUTES)
+            )
+        left = settings.AUTH_OTP_MAX_ATTEMPTS - tries
         if left <= 0:
-            _audit(session, "auth.locked", key, source, {"method": "telegram_code"})
-            return refuse(CODE_DEAD, "wrong code; code now dead")
-        return refuse(
-            CODE_WRONG.format(left=left, plural="y" if left == 1 else "ies"), "wrong code"
-        )
+            if live:
+                _audit(session, "auth.locked", key, source, {"method": "telegram_code"})
+            return refuse(CODE_DEAD, reason)
+        return refuse(CODE_WRONG.format(left=left, plural="y" if left == 1 else "ies"), reason)
     row.consumed_at = clock.now()
     session.add(row)
     session.flush()

@@ -11,7 +11,8 @@ from app.identity.service import SessionUser
 
 
 def client_address() -> str:
-    """The requester's address from this request: X-Forwarded-For's first hop, else the peer."""
+    """The requester's address from this request (TRUSTED_PROXY_HOPS decides how far to trust
+    X-Forwarded-For; see app/access/service.client_address)."""
     try:
         headers = dict(st.context.headers or {})
     except Exception:  # noqa: BLE001 - no request context (tests, scripts)

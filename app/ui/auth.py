@@ -237,12 +237,34 @@ def guard(*roles, onboarding: bool = False) -> tuple[SessionUser, object]:
     return user, user.actor(source())
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def listen_address() -> str:
+    """The address the server listens on (Streamlit's `server.address`; empty = every interface)."""
+    try:
+        return str(st.get_option("server.address") or "")
+    except Exception:  # noqa: BLE001 - option unavailable outside a server
+        return ""
+
+
+def _is_loopback(address: str | None) -> bool:
+    return bool(address) and (address in LOOPBACK or address.startswith("127."))
+
+
 def dev_sign_in_enabled() -> bool:
-    """Dev sign-in: only with APP_ENV=dev, and only for a browser on this machine."""
-    if not get_settings().is_dev:
+    """Dev sign-in ("become anyone") needs APP_ENV=dev and DEV_SIGN_IN (on by default in dev),
+    a server listening on loopback only (unless DEV_SIGN_IN_BEYOND_LOOPBACK=1) and a browser on
+    this machine."""
+    settings = get_settings()
+    if not settings.dev_sign_in:
+        return False
+    if not _is_loopback(listen_address()) and not settings.DEV_SIGN_IN_BEYOND_LOOPBACK:
         return False
     try:
         ip = st.context.ip_address
     except Exception:  # noqa: BLE001 - no request context (tests)
         ip = None
-    return ip in (None, "127.0.0.1", "::1", "localhost") or str(ip).startswith("127.")
+    if not isinstance(ip, str) or not ip:
+        return True  # no browser request behind this run (AppTest, scripts)
+    return _is_loopback(ip)

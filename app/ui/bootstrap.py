@@ -20,6 +20,11 @@ log = logging.getLogger("cohort")
 @st.cache_resource(show_spinner="Preparing the database…")
 def prepare_database(url: str, auto_migrate: bool, seed_demo: bool) -> str:
     """Run once per process and database URL."""
+    if get_settings().dev_sign_in:
+        log.warning(
+            "Dev sign-in is on (APP_ENV=dev, DEV_SIGN_IN unset or 1): anyone who can open the "
+            "sign-in page on this machine can sign in as any user. Set DEV_SIGN_IN=0 to turn it off."
+        )
     if auto_migrate:
         upgrade_to_head(url)
     from app.identity.bootstrap import bootstrap_admins
@@ -36,6 +41,47 @@ def prepare_database(url: str, auto_migrate: bool, seed_demo: bool) -> str:
             log.warning("Empty development database: seeding the small demo institute.")
             build(size="small", engine=engine_for(url))
     return url
+
+
+NOT_CONFIGURED = (
+    "Cohort is not configured correctly, so it is not serving pages. "
+    "The server log says what to fix."
+)
+
+
+def production_guard() -> None:
+    """First thing on every run, however the server was started (`streamlit run` or
+    `python -m app.serve`): in production, show visitors no error details, and refuse to serve
+    with a placeholder secret (the same checks app.serve makes before it starts)."""
+    import os
+
+    if os.environ.get("APP_ENV", "dev").strip() != "prod":
+        return
+    st.set_option("client.showErrorDetails", "none")
+    problem = production_problem()
+    if problem:
+        st.error(NOT_CONFIGURED)
+        st.stop()
+
+
+@st.cache_resource(show_spinner=False)
+def production_problem() -> str | None:
+    """Once per process: what is wrong with the production settings (logged), or None."""
+    from app.serve import StartupError, check_cookie_secret
+
+    try:
+        get_settings()  # refuses placeholder SECRET_KEY / BADGE_KEY_ENCRYPTION_KEY in prod
+        try:
+            auth = st.secrets.get("auth")
+        except Exception:  # noqa: BLE001 - no secrets file: Google sign-in not configured
+            auth = None
+        secret = auth.get("cookie_secret") if auth else None
+        if secret is not None:
+            check_cookie_secret(str(secret), prod=True)
+    except (StartupError, ValueError) as exc:
+        log.error("Cohort cannot serve pages: %s", exc)
+        return str(exc)
+    return None
 
 
 STARTUP_MODULES = ("app.models", "pandas", "app.ui.charts", "app.ui.components")

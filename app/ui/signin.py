@@ -9,7 +9,7 @@ from app.core.errors import DomainError
 from app.identity import credentials, otp
 from app.identity import service as identity
 from app.integrations import telegram
-from app.ui import auth
+from app.ui import access_gate, auth
 
 OTP_PHONE = "cohort_otp_phone"
 
@@ -106,7 +106,12 @@ def _telegram_code() -> None:
             asked = st.form_submit_button("Send me a code", type="primary")
         if asked:
             with session_scope(system=True) as session:
-                result = otp.request_code(session, phone=typed, source=auth.source())
+                result = otp.request_code(
+                    session,
+                    phone=typed,
+                    source=auth.source(),
+                    client=access_gate.client_address(),
+                )
             if result.sent:
                 st.session_state[OTP_PHONE] = typed
                 st.rerun()
@@ -114,7 +119,11 @@ def _telegram_code() -> None:
         if not telegram.configured():
             st.caption("Telegram is not configured here: codes are written to the server log.")
         return
-    st.success(f"A code was sent to the Telegram chat linked to {phone}.")
+    # The same words for every number: whether it may sign in is not told here.
+    st.success(
+        "If this number may sign in to Cohort, a code is on its way to the Telegram chat "
+        "linked to it. No code within a minute? Ask your institute's admin."
+    )
     with st.form("otp_verify"):
         code = st.text_input("6-digit code", max_chars=6, key="otp_code_input")
         verify = st.form_submit_button("Sign in", type="primary")
@@ -165,7 +174,11 @@ def _set_password(token: str) -> None:
 
 
 def _dev() -> None:
-    st.caption("Development mode only: sign in as any seeded user. Absent in production.")
+    st.warning(
+        "Dev sign-in is on: APP_ENV=dev with DEV_SIGN_IN (on by default in development), on a "
+        "server listening on this machine only. Anyone who can open this page here can sign in "
+        "as any user. Set DEV_SIGN_IN=0 to turn it off; it never exists in production."
+    )
     with session_scope(system=True) as session:
         candidates = identity.dev_sign_in_candidates(session)
     if not candidates:

@@ -51,13 +51,37 @@ def stored(db) -> list[AccessRequest]:
         return list(s.exec(select(AccessRequest).order_by(AccessRequest.id)))
 
 
-def test_client_address_takes_the_first_forwarded_hop():
-    assert access.client_address({"X-Forwarded-For": "198.51.100.4, 10.0.0.1"}, "10.0.0.2") == (
-        "198.51.100.4"
+def test_client_address_trusts_only_the_configured_proxy_hops():
+    # 0 hops (the default): the header is the client's to write, so only the peer counts.
+    assert access.client_address({"X-Forwarded-For": "198.51.100.4"}, "10.0.0.2", hops=0) == (
+        "10.0.0.2"
     )
-    assert access.client_address({"x-forwarded-for": " 2001:db8::1 "}, None) == "2001:db8::1"
-    assert access.client_address({}, "192.0.2.9") == "192.0.2.9"
+    # 1 hop (Render): the address our proxy appended, never what the client put before it.
+    forwarded = {"X-Forwarded-For": "6.6.6.6, 198.51.100.4"}
+    assert access.client_address(forwarded, "10.0.0.2", hops=1) == "198.51.100.4"
+    assert access.client_address(forwarded, "10.0.0.2", hops=2) == "6.6.6.6"
+    assert (
+        access.client_address({"x-forwarded-for": " 2001:db8::1 "}, None, hops=1) == "2001:db8::1"
+    )
+    # Fewer hops than configured: the header cannot be trusted; fall back to the peer.
+    assert access.client_address({"X-Forwarded-For": "1.2.3.4"}, "10.0.0.2", hops=2) == "10.0.0.2"
+    assert access.client_address({}, "192.0.2.9", hops=1) == "192.0.2.9"
     assert access.client_address(None, None) == "unknown"
+
+
+@pytest.mark.parametrize("hops", [0, 1])
+def test_rotating_x_forwarded_for_does_not_bypass_the_limit(db, world, monkeypatch, hops):
+    from app.core.config import get_settings
+
+    monkeypatch.setattr(get_settings(), "TRUSTED_PROXY_HOPS", hops)
+    results = []
+    for n in range(7):
+        # The attacker writes a new first hop each time; our proxy (if any) appends the peer.
+        header = f"198.51.100.{n}" + (", 203.0.113.50" if hops else "")
+        client = access.client_address({"X-Forwarded-For": header}, "203.0.113.50")
+        results.append(submit(db, world["alpha"], email=f"p{n}@example.com", client=client))
+    assert [bool(r.token) for r in results] == [True] * 5 + [False] * 2
+    assert results[-1].error == access.TOO_MANY
 
 
 def test_five_requests_a_minute_then_the_sixth_is_refused(db, world):

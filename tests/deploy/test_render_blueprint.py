@@ -101,3 +101,10 @@ def test_secrets_are_generated_or_asked_for_never_written_down():
     for var in everything:
         if any(word in var.get("key", "") for word in ("SECRET", "TOKEN", "KEY")):
             assert "value" not in var, var["key"]
+
+
+def test_render_trusts_exactly_its_own_proxy_hop():
+    """Behind Render's proxy the client address is the last X-Forwarded-For entry; trusting
+    none would rate-limit everyone as the proxy, trusting more would let clients pick one."""
+    group = {v["key"]: v for v in BLUEPRINT["envVarGroups"][0]["envVars"]}
+    assert group["TRUSTED_PROXY_HOPS"]["value"] == "1"

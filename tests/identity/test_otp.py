@@ -11,7 +11,6 @@ from app.core.audit import AuditLog
 from app.core.roles import Role
 from app.identity import otp
 from app.identity.models import OtpCode
-from app.identity.service import NOT_AUTHORIZED
 from tests import factories as f
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -23,14 +22,18 @@ def teacher(db):
     return f.user(db, inst, Role.TEACHER, phone="+91 98765 43210", telegram_chat_id="555001")
 
 
-def request(db, phone="98765 43210"):
+def request(db, phone="98765 43210", client="203.0.113.7"):
     with db.scope(system=True) as s:
-        return otp.request_code(s, phone=phone, source="test")
+        return otp.request_code(s, phone=phone, source="test", client=client)
 
 
 def verify(db, code, phone="+919876543210"):
     with db.scope(system=True) as s:
         return otp.verify_code(s, phone=phone, code=code, source="test")
+
+
+def wrong(left: int) -> str:
+    return otp.CODE_WRONG.format(left=left, plural="y" if left == 1 else "ies")
 
 
 def last_code(transport) -> str:
@@ -45,7 +48,7 @@ def test_code_sent_to_the_users_chat_and_signs_in_once(db, teacher, telegram_fak
         outcome = verify(db, code)
         assert [u.id for u in outcome.users] == [teacher.id]
         again = verify(db, code)
-    assert again.error == otp.CODE_USED and not again.users
+    assert again.error == wrong(4) and not again.users
 
 
 def test_code_stored_only_as_keyed_hash(db, teacher, telegram_fake):
@@ -62,7 +65,7 @@ def test_expired_code_refused(db, teacher, telegram_fake):
         code = last_code(telegram_fake)
         clock.advance(timedelta(minutes=10, seconds=1))
         outcome = verify(db, code)
-    assert outcome.error == otp.CODE_EXPIRED and not outcome.users
+    assert outcome.error == wrong(4) and not outcome.users
 
 
 def test_sixth_try_refused_even_with_the_right_code(db, teacher, telegram_fake):
@@ -70,8 +73,8 @@ def test_sixth_try_refused_even_with_the_right_code(db, teacher, telegram_fake):
     code = last_code(telegram_fake)
     wrong = "000000" if code != "000000" else "111111"
     answers = [verify(db, wrong).error for _ in range(5)]
-    assert answers[0] == "That code is not right. 4 tries left."
-    assert answers[3] == "That code is not right. 1 try left."
+    assert answers[0] == "That code is not right, or it has expired or been used. 4 tries left."
+    assert answers[3] == "That code is not right, or it has expired or been used. 1 try left."
     assert answers[4] == otp.CODE_DEAD
     final = verify(db, code)
     assert final.error == otp.CODE_DEAD and not final.users
@@ -85,7 +88,7 @@ def test_fourth_request_inside_fifteen_minutes_refused(db, teacher, telegram_fak
         fourth = request(db)
         assert (
             not fourth.sent
-            and "Too many codes requested" in fourth.error
+            and "Too many codes requested from here" in fourth.error
             and "3 minutes" in fourth.error
         )
         assert len(telegram_fake.messages) == 3
@@ -105,27 +108,52 @@ def test_only_the_newest_code_works(db, teacher, telegram_fake):
 
 
 @pytest.mark.parametrize("status", ["disabled", None])
-def test_unknown_or_disabled_phone_gets_no_code(db, telegram_fake, status):
+def test_unknown_or_disabled_phone_gets_no_code_and_the_same_answer(db, telegram_fake, status):
+    """Nobody can learn from the form whether a number is on an allowlist."""
     inst = f.institute(db)
+    f.user(db, inst, Role.TEACHER, phone="9000000009", telegram_chat_id="555")
     if status:
         f.user(db, inst, Role.STUDENT, phone="9000000001", telegram_chat_id="777", status=status)
+    known = request(db, phone="9000000009")
+    assert len(telegram_fake.messages) == 1
     result = request(db, phone="9000000001")
-    assert (result.sent, result.error) == (False, NOT_AUTHORIZED)
-    assert telegram_fake.messages == []
+    assert result == known == otp.REQUESTED
+    assert len(telegram_fake.messages) == 1  # nothing went to the unknown or disabled number
     with db.scope(system=True) as s:
-        assert s.exec(select(OtpCode)).all() == []
+        assert len(s.exec(select(OtpCode)).all()) == 1
+    # Trying codes reads the same too: a number with a code and one without.
+    assert verify(db, "000000", phone="9000000001").error == wrong(4)
+    assert verify(db, "000000", phone="9000000009").error == wrong(4)
 
 
-def test_no_chat_linked_says_so_and_fallback_chat_is_used(db, telegram_fake, monkeypatch):
+def test_no_chat_linked_answers_alike_and_fallback_chat_is_used(db, telegram_fake, monkeypatch):
     inst = f.institute(db)
     f.user(db, inst, Role.STUDENT, phone="9000000002")
-    assert request(db, phone="9000000002").error == otp.NO_CHAT
+    assert request(db, phone="9000000002") == otp.REQUESTED
+    assert telegram_fake.messages == []
     monkeypatch.setenv("AUTH_OTP_FALLBACK_CHAT_ID", "424242")
     from app.core.config import reset_settings_cache
 
     reset_settings_cache()
     assert request(db, phone="9000000002").sent
     assert telegram_fake.messages[-1]["chat_id"] == "424242"
+
+
+def test_a_stranger_asking_for_codes_cannot_lock_the_owner_out(db, teacher, telegram_fake):
+    with clock.frozen(T0):
+        for _ in range(3):
+            assert request(db, client="198.51.100.66").sent
+        assert "Too many codes" in request(db, client="198.51.100.66").error
+        # The owner, from their own address, still gets a code and signs in.
+        assert request(db, client="203.0.113.7").sent
+        assert [u.id for u in verify(db, last_code(telegram_fake)).users] == [teacher.id]
+
+
+def test_one_address_cannot_spray_codes_at_many_numbers(db, telegram_fake):
+    with clock.frozen(T0):
+        answers = [request(db, phone=f"90000001{n:02d}", client="198.51.100.66") for n in range(11)]
+    assert [a.sent for a in answers] == [True] * 10 + [False]
+    assert "Too many codes requested from here" in answers[-1].error
 
 
 def test_blocked_bot_stores_no_code(db, teacher, telegram_fake):

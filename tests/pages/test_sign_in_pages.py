@@ -74,11 +74,17 @@ def test_telegram_code_sign_in(db, alpha, telegram_fake):
     assert at.title[0].value == "Today"
 
 
-def test_unknown_phone_gets_no_code(db, alpha, telegram_fake):
-    at = app_as(None).run()
-    by_label(at.text_input, "Phone").input("9000000000")
-    at.button(key="FormSubmitter:otp_request-Send me a code").click().run()
-    assert errors(at) == [NOT_AUTHORIZED] and telegram_fake.messages == []
+def test_unknown_phone_gets_no_code_and_the_same_page(db, alpha, telegram_fake):
+    """The page after asking for a code reads the same for an allowlisted and an unknown number."""
+    pages = []
+    for phone in ("98765 43210", "9000000000"):
+        at = app_as(None).run()
+        by_label(at.text_input, "Phone").input(phone)
+        at.button(key="FormSubmitter:otp_request-Send me a code").click().run()
+        assert not errors(at)
+        pages.append(texts(at))
+    assert pages[0] == pages[1] and "If this number may sign in" in pages[0]
+    assert len(telegram_fake.messages) == 1  # only the allowlisted number got a code
 
 
 def test_new_consent_version_forces_acceptance_before_any_page(db, alpha):
@@ -150,3 +156,43 @@ def test_password_link_from_users_page_lets_invitee_set_password(db, alpha):
     invitee.button(key="FormSubmitter:set_password-Set password and sign in").click().run()
     assert not errors(invitee), errors(invitee)
     assert invitee.title[0].value == "Welcome to Cohort"  # first sign-in: onboarding
+
+
+def _sign_in_tabs(at) -> list[str]:
+    return [t.label for t in at.tabs]
+
+
+@pytest.fixture
+def env(monkeypatch):
+    from app.core.config import reset_settings_cache
+
+    def set_env(**values):
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+        reset_settings_cache()
+
+    yield set_env
+    reset_settings_cache()
+
+
+def test_dev_sign_in_is_on_by_the_dev_default_and_says_so(db, alpha, env):
+    env(APP_ENV="dev")
+    at = app_as(None).run()
+    assert "Dev sign-in" in _sign_in_tabs(at)
+    assert any("Dev sign-in is on" in w.value for w in at.warning)
+
+
+def test_dev_sign_in_off_unless_dev_sign_in_is_set(db, alpha, env):
+    env(APP_ENV="dev", DEV_SIGN_IN="0")
+    at = app_as(None).run()
+    assert "Dev sign-in" not in _sign_in_tabs(at) and not at.exception
+
+
+def test_dev_sign_in_off_when_the_server_listens_beyond_loopback(db, alpha, env, monkeypatch):
+    from app.ui import auth
+
+    env(APP_ENV="dev", DEV_SIGN_IN="1")
+    monkeypatch.setattr(auth, "listen_address", lambda: "0.0.0.0")
+    assert "Dev sign-in" not in _sign_in_tabs(app_as(None).run())
+    env(DEV_SIGN_IN_BEYOND_LOOPBACK="1")  # explicitly allowed
+    assert "Dev sign-in" in _sign_in_tabs(app_as(None).run())
