@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlmodel import select
 
@@ -18,6 +19,12 @@ from tests.e2e.harness import ROOT
 _spec = importlib.util.spec_from_file_location("loadtest", ROOT / "scripts" / "loadtest.py")
 loadtest = sys.modules.setdefault("loadtest", importlib.util.module_from_spec(_spec))
 _spec.loader.exec_module(loadtest)
+
+
+def run_async(coroutine):
+    """asyncio.run in a thread of its own: Playwright's sync API may hold this thread's loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def signed_in(result) -> bool:
@@ -55,7 +62,7 @@ def test_the_session_cookie_signs_in_a_fresh_connection_until_sign_out(db, demo,
         assert not signed_in(guessed)
         await forged.close()
 
-    asyncio.run(journey())
+    run_async(journey())
     with db.scope(system=True) as s:
         assert sessions.resume_session(s, token=token)[0] is None
 
@@ -85,7 +92,7 @@ def test_a_tap_on_the_sheet_reruns_only_the_sheet(db, demo, live_app):
         await client.close()
         return session_id, student_id
 
-    session_id, student_id = asyncio.run(journey())
+    session_id, student_id = run_async(journey())
     with db.scope(system=True) as s:
         record = s.exec(
             select(AttendanceRecord).where(
