@@ -240,6 +240,7 @@ def texts(result: RunResult) -> str:
 class Stats:
     timings: dict[str, list[float]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    rss_samples: list[tuple[int, float]] = field(default_factory=list)  # (seconds in, MB)
     conflicts: int = 0  # submits refused because the sheet was submitted meanwhile elsewhere
     submitted: dict[int, dict[int, str]] = field(default_factory=dict)  # session -> marks
 
@@ -585,14 +586,27 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-async def drive(url: str, plan: list[tuple[str, str]], seconds: float, seed: int) -> Stats:
+async def drive(
+    url: str,
+    plan: list[tuple[str, str]],
+    seconds: float,
+    seed: int,
+    rss=None,
+    every: float = 60.0,
+) -> Stats:
     stats = Stats()
-    await asyncio.gather(
+    users = asyncio.gather(
         *(
             run_user(url, role, token, stats, seed + i, seconds)
             for i, (role, token) in enumerate(plan)
         )
     )
+    if rss is not None:  # the servers' RSS now and then, to see whether memory stays flat
+        started = time.monotonic()
+        while not users.done():
+            stats.rss_samples.append((round(time.monotonic() - started), round(rss(), 1)))
+            await asyncio.wait([users], timeout=every)
+    await users
     return stats
 
 
@@ -603,6 +617,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", choices=["small", "medium", "large"], default="medium")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--rss-every", type=float, default=60, help="seconds between RSS samples")
     parser.add_argument(
         "--processes", type=int, default=1, help="web processes; more than 1 puts HAProxy in front"
     )
@@ -631,7 +646,16 @@ def main(argv: list[str] | None = None) -> int:
         servers, target = [front], front.url
     try:
         cpu0, wall0 = sum(s.cpu_seconds() for s in servers), time.monotonic()
-        stats = asyncio.run(drive(target, plan, args.seconds, args.seed))
+        stats = asyncio.run(
+            drive(
+                target,
+                plan,
+                args.seconds,
+                args.seed,
+                rss=lambda: sum(s.rss_mb() for s in servers),
+                every=args.rss_every,
+            )
+        )
         wall = time.monotonic() - wall0
         cpu = (sum(s.cpu_seconds() for s in servers) - cpu0) / wall
         rss = sum(s.rss_mb() for s in servers)
@@ -673,6 +697,7 @@ def main(argv: list[str] | None = None) -> int:
         "lost_samples": lost[:10],
         "server_cpu_percent": round(100 * cpu, 1),  # of one core, all web processes together
         "server_rss_mb": round(rss, 1),
+        "server_rss_samples_mb": stats.rss_samples + [(round(wall), round(rss, 1))],
     }
     if args.json:
         print(json.dumps(report, indent=2))
@@ -693,6 +718,10 @@ def main(argv: list[str] | None = None) -> int:
             f"sheets submitted {report['sheets_submitted']}, "
             f"marks checked {report['marks_checked']}, lost {report['marks_lost']}; "
             f"server CPU {report['server_cpu_percent']} %, RSS {report['server_rss_mb']} MB"
+        )
+        print(
+            "RSS over the run: "
+            + ", ".join(f"{t} s {mb} MB" for t, mb in report["server_rss_samples_mb"])
         )
         for sample in report["error_samples"] + report["lost_samples"]:
             print("  !", sample)

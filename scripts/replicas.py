@@ -76,7 +76,12 @@ class Replicas:
     ) -> None:
         self.database_url = database_url
         # environment for the web processes beside DATABASE_URL (migrated once, up front)
-        self.overrides = {"AUTO_MIGRATE": "false"} if overrides is None else overrides
+        # (and never seeded by two processes at once: seed with scripts/seed_demo.py first)
+        self.overrides = (
+            {"AUTO_MIGRATE": "false", "DEMO_SEED_ON_EMPTY": "false"}
+            if overrides is None
+            else overrides
+        )
         self.count = processes
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -156,6 +161,11 @@ def main(argv: list[str] | None = None) -> int:
 
     url = args.database_url or get_settings().database_url
     upgrade_to_head(url)
+
+    def stop_on_term(*_args) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop_on_term)  # a process manager's stop cleans up too
     with Replicas(url, args.processes, args.port) as replicas:
         ports = ", ".join(str(s.port) for s in replicas.servers)
         print(f"{replicas.url} → {args.processes} web processes on {ports}; Ctrl-C stops.")
@@ -165,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             print("A web process stopped; stopping the rest.", file=sys.stderr)
             return 1
         except KeyboardInterrupt:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not stop cleanup
             return 0
 
 

@@ -147,10 +147,9 @@ def sign_out(message: str | None = SIGNED_OUT) -> bool:
     token = st.session_state.pop(TOKEN, None)
     st.session_state.pop(CURRENT, None)
     st.session_state.pop(CHOICES, None)
+    # This connection's cookie is dead from now on, even before the browser drops it.
     from_cookie = cookie_token()
-    if (
-        from_cookie
-    ):  # this connection's cookie is dead from now on, even before the browser drops it
+    if from_cookie:
         st.session_state[COOKIE_REFUSED] = from_cookie
     st.session_state[COOKIE_PENDING] = None  # clear the cookie
     if token:
@@ -186,15 +185,16 @@ def current_user() -> SessionUser | None:
         if user is not None:
             st.session_state[TOKEN] = token  # resumed from the cookie: no cookie look-up again
             return user
-        if from_cookie:  # a stale cookie (ended, idle or expired): forget it, say why once
-            st.session_state[COOKIE_REFUSED] = token
-            st.session_state[COOKIE_PENDING] = None
-            if message != sessions.SESSION_ENDED:
-                st.session_state[MESSAGE] = message
+        if not from_cookie:
+            st.session_state.pop(TOKEN, None)
+            sign_out(message)
             return None
-        st.session_state.pop(TOKEN, None)
-        sign_out(message)
-        return None
+        # A stale cookie (ended, idle or expired): forget it, say why once, and let a Google
+        # identity sign in afresh below.
+        st.session_state[COOKIE_REFUSED] = token
+        st.session_state[COOKIE_PENDING] = None
+        if message != sessions.SESSION_ENDED:
+            st.session_state[MESSAGE] = message
     claims = oidc_identity()
     if claims is None or st.session_state.get(CHOICES):
         return None

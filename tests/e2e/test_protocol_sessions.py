@@ -5,9 +5,9 @@ sheet's fragment, not the router, navigation and whole page (issue 17)."""
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import importlib.util
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlmodel import select
 
@@ -21,14 +21,10 @@ loadtest = sys.modules.setdefault("loadtest", importlib.util.module_from_spec(_s
 _spec.loader.exec_module(loadtest)
 
 
-def run_in_own_loop(coro):
-    """Run a coroutine on a fresh event loop in its own thread.
-
-    Playwright's sync API (used by browser tests earlier in the same pytest process) leaves an
-    event loop set on the main thread, where asyncio.run() refuses to start.
-    """
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+def run_async(coroutine):
+    """asyncio.run in a thread of its own: Playwright's sync API may hold this thread's loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def signed_in(result) -> bool:
@@ -66,7 +62,7 @@ def test_the_session_cookie_signs_in_a_fresh_connection_until_sign_out(db, demo,
         assert not signed_in(guessed)
         await forged.close()
 
-    run_in_own_loop(journey())
+    run_async(journey())
     with db.scope(system=True) as s:
         assert sessions.resume_session(s, token=token)[0] is None
 
@@ -96,7 +92,7 @@ def test_a_tap_on_the_sheet_reruns_only_the_sheet(db, demo, live_app):
         await client.close()
         return session_id, student_id
 
-    session_id, student_id = run_in_own_loop(journey())
+    session_id, student_id = run_async(journey())
     with db.scope(system=True) as s:
         record = s.exec(
             select(AttendanceRecord).where(

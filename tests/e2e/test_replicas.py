@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,12 @@ def _load(name: str):
 
 loadtest = _load("loadtest")
 replicas = _load("replicas")
+
+
+def run_async(coroutine):
+    """asyncio.run in a thread of its own: Playwright's sync API may hold this thread's loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 @pytest.fixture
@@ -63,4 +70,4 @@ def test_a_user_stays_signed_in_when_their_process_dies(db, demo, two_processes)
         assert "Today" in loadtest.texts(resumed)
         await again.close()
 
-    asyncio.run(journey())
+    run_async(journey())
