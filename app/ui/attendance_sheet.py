@@ -13,6 +13,7 @@ from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.ui import live
 from app.ui.components import act, flash, read, show_flash
+from app.ui.safe import esc
 
 LABELS = {"present": "Present", "absent": "Absent", "late": "Late", "excused": "Excused"}
 CODES = {v: k for k, v in LABELS.items()}
@@ -52,10 +53,10 @@ def render_live(actor: Actor, sheet: attendance.Sheet, *, timezone: str) -> None
 def _changed_elsewhere(actor: Actor, sheet: attendance.Sheet, *, timezone: str) -> None:
     local = sheet.starts_at.astimezone(ZoneInfo(timezone))
     st.title(sheet.batch)
-    st.caption(f"{local:%A %d %B, %H:%M} · {len(sheet.students)} students · {sheet.status}")
+    st.caption(f"{local:%A %d %B, %H:%M} · {len(sheet.students)} students · {esc(sheet.status)}")
     if sheet.submitted_by and sheet.submitted_at:
         st.info(
-            f"Submitted by {sheet.submitted_by} at "
+            f"Submitted by {esc(sheet.submitted_by)} at "
             f"{sheet.submitted_at.astimezone(ZoneInfo(timezone)):%H:%M}."
         )
     st.warning(
@@ -79,11 +80,11 @@ def render(
     """Draw the sheet; returns True after a successful submit."""
     local = sheet.starts_at.astimezone(ZoneInfo(timezone))
     st.title(sheet.batch)
-    st.caption(f"{local:%A %d %B, %H:%M} · {len(sheet.students)} students · {sheet.status}")
+    st.caption(f"{local:%A %d %B, %H:%M} · {len(sheet.students)} students · {esc(sheet.status)}")
     show_flash()
     if sheet.submitted_by:
         st.info(
-            f"Submitted by {sheet.submitted_by} at {sheet.submitted_at.astimezone(ZoneInfo(timezone)):%H:%M}."
+            f"Submitted by {esc(sheet.submitted_by)} at {sheet.submitted_at.astimezone(ZoneInfo(timezone)):%H:%M}."
         )
     editable = sheet.accepts_marks or (actor.role == Role.ADMIN and sheet.status == "open")
     if not sheet.accepts_marks:

@@ -9,6 +9,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from app.ui.safe import esc
+
 LAYOUT = {
     "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
     "height": 280,
@@ -28,7 +30,7 @@ def chart_block(
     """A titled chart; the Table tab shows the rows behind it, with a CSV download.
     `empty_when_zero`: all-zero figures (no money, no scores yet) show the empty line instead
     of a flat chart."""
-    st.markdown(f"**{title}**")
+    st.markdown(f"**{esc(title)}**")
     if caption:
         st.caption(caption)
     frame = pd.DataFrame(rows)

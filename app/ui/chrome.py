@@ -8,12 +8,13 @@ from app.core.db import session_scope
 from app.identity.service import SessionUser
 from app.notify import service as notify
 from app.ui import auth
+from app.ui.safe import esc
 
 
 def sidebar(user: SessionUser) -> None:
     with st.sidebar:
-        st.markdown(f"**{user.name}**")
-        st.caption(f"{user.role.label} · {user.institute_name or 'All institutes'}")
+        st.markdown(f"**{esc(user.name)}**")
+        st.caption(f"{esc(user.role.label)} · {esc(user.institute_name or 'All institutes')}")
         if user.institute_id is not None:
             with session_scope(institute_id=user.institute_id, readonly=True) as session:
                 unread = notify.unread_count(session, actor=user.actor())

@@ -7,6 +7,7 @@ import streamlit as st
 from app.identity import onboarding
 from app.ui import auth
 from app.ui.components import act
+from app.ui.safe import esc
 
 
 def render() -> None:
@@ -18,7 +19,7 @@ def render() -> None:
         )
     else:
         st.caption(
-            f"{user.institute_name or 'Cohort'} · {user.role.label}. Please confirm your details."
+            f"{esc(user.institute_name or 'Cohort')} · {esc(user.role.label)}. Please confirm your details."
         )
     with st.form("onboarding"):
         name = st.text_input("Your name", value=user.name, key="onb_name")

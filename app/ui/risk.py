@@ -7,6 +7,7 @@ import streamlit as st
 from app.core.tenancy import Actor
 from app.risk import service as risk
 from app.ui.components import read
+from app.ui.safe import esc
 
 LEVEL_BADGE = {"HIGH": ":red[HIGH]", "MEDIUM": ":orange[MEDIUM]", "LOW": ":green[LOW]"}
 
@@ -19,5 +20,7 @@ def high_risk_panel(actor: Actor, *, limit: int = 8) -> None:
         st.caption("No student is at high risk. Risk is advisory: it points, it does not judge.")
     for r in rows:
         score = f"{r.score:.0f}" if r.score is not None else "—"
-        st.markdown(f"**{r.name}** · {r.enrollment_no} · score {score}  \n{r.reasons[0]}")
+        st.markdown(
+            f"**{esc(r.name)}** · {esc(r.enrollment_no)} · score {esc(score)}  \n{esc(r.reasons[0])}"
+        )
     st.page_link("pages/common/risk.py", label="All students by risk", icon=":material/shield:")

@@ -10,6 +10,7 @@ from app.identity import credentials, otp
 from app.identity import service as identity
 from app.integrations import telegram
 from app.ui import access_gate, auth
+from app.ui.safe import esc
 
 OTP_PHONE = "cohort_otp_phone"
 
@@ -33,7 +34,7 @@ def render() -> None:
 
     if auth.oidc_identity() is not None:
         st.caption(
-            f"Signed in at your identity provider as {auth.oidc_identity().get('email') or 'an unknown user'}."
+            f"Signed in at your identity provider as {esc(auth.oidc_identity().get('email') or 'an unknown user')}."
         )
         if st.button("Sign out", key="oidc_sign_out"):
             auth.sign_out(None)
@@ -153,7 +154,7 @@ def _set_password(token: str) -> None:
             st.query_params.clear()
             st.rerun()
         return
-    st.subheader(f"Welcome, {name}: choose your password")
+    st.subheader(f"Welcome, {esc(name)}: choose your password")
     st.caption("At least 8 characters. A long phrase you can remember is best.")
     with st.form("set_password"):
         password = st.text_input("New password", type="password", key="new_password")

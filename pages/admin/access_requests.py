@@ -7,6 +7,7 @@ from app.core.roles import Role
 from app.identity import credentials
 from app.ui import auth
 from app.ui.components import act, flash, read, reset_widgets, show_flash, table
+from app.ui.safe import esc
 
 user, actor = auth.guard(Role.ADMIN)
 st.title("Access requests")
@@ -16,8 +17,8 @@ link = st.session_state.get("request_link")
 if link:
     with st.container(border=True):
         st.markdown(
-            f"**{link[0]} for {link[1]}** — share it with them privately; it works once, for "
-            f"{credentials.get_settings().AUTH_PASSWORD_LINK_HOURS} hours."
+            f"**{esc(link[0])} for {esc(link[1])}** — share it with them privately; it works once, for "
+            f"{esc(credentials.get_settings().AUTH_PASSWORD_LINK_HOURS)} hours."
         )
         st.code(link[2], language=None)
         if st.button("Done", key="request_link_done"):
@@ -37,8 +38,8 @@ with access_tab:
     for r in pending:
         with st.container(border=True):
             st.markdown(
-                f"**{r.name}** asks to join as a **{r.role}**  \n"
-                f"{' · '.join(x for x in (r.email, r.phone) if x)} · "
+                f"**{esc(r.name)}** asks to join as a **{esc(r.role)}**  \n"
+                f"{esc(' · '.join(x for x in (r.email, r.phone) if x))} · "
                 f"{r.created_at:%d %b, %H:%M} UTC"
             )
             if r.message:
@@ -99,7 +100,7 @@ with password_tab:
         req = p.request
         with st.container(border=True):
             st.markdown(
-                f"**{p.user_name}** ({p.user_role}, {p.user_contact}) asks for a password reset · "
+                f"**{esc(p.user_name)}** ({esc(p.user_role)}, {esc(p.user_contact)}) asks for a password reset · "
                 f"{req.created_at:%d %b, %H:%M} UTC"
             )
             if req.note:

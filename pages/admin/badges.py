@@ -10,6 +10,7 @@ from app.core.roles import Role
 from app.core.text import plural
 from app.ui import auth
 from app.ui.components import act, flash, read, show_flash, table
+from app.ui.safe import esc
 
 KIND_LABELS = {"program": "Program", "skill": "Skill", "mini": "Mini-badge", "capstone": "Capstone"}
 PARENT_OF = {"skill": "program", "capstone": "program", "mini": "skill"}
@@ -104,7 +105,7 @@ with_capstone = {b.parent_id for b in tree if b.kind == "capstone" and b.active}
 for b in tree:
     if b.kind == "program" and b.active and b.id not in with_capstone:
         st.warning(
-            f"{b.name} has no active capstone: nobody can complete it until you add one "
+            f"{esc(b.name)} has no active capstone: nobody can complete it until you add one "
             "(a program is earned with all its skills and its capstone)."
         )
 
@@ -114,7 +115,7 @@ with st.expander("Add a badge", expanded=not tree):
     if kind in PARENT_OF:
         parents = {b.id: b.name for b in tree if b.kind == PARENT_OF[kind]}
         if not parents:
-            st.info(f"Add a {PARENT_OF[kind]} first.")
+            st.info(f"Add a {esc(PARENT_OF[kind])} first.")
         parent_id = st.selectbox(
             f"Belongs to {PARENT_OF[kind]}", list(parents), format_func=parents.get, key="bc_parent"
         )
@@ -258,7 +259,7 @@ if c1.button("Evaluate automatic rules now", key="bc_rules"):
     if counts is not None:
         st.success(
             f"{plural(counts['rule_awards'], 'badge')} awarded by rules, "
-            f"{counts['progression_awards']} by progression."
+            f"{esc(counts['progression_awards'])} by progression."
         )
 personal = c2.checkbox("Include names, emails and phones (recorded in the audit log)", key="bc_pii")
 if c2.button("Prepare CSV", key="bc_export"):

@@ -11,6 +11,7 @@ from app.core import clock
 from app.core.roles import Role
 from app.ui import auth
 from app.ui.components import act, flash, read, show_flash, table
+from app.ui.safe import esc
 
 user, actor = auth.guard(Role.ADMIN)
 st.title("Batches")
@@ -79,7 +80,7 @@ if batches:
         for slot in slots:
             r1, r2 = st.columns([3, 1])
             r1.write(
-                f"{academics.WEEKDAYS[slot.weekday]} {slot.start_time:%H:%M} · {slot.duration_minutes} min"
+                f"{esc(academics.WEEKDAYS[slot.weekday])} {slot.start_time:%H:%M} · {esc(slot.duration_minutes)} min"
             )
             if r2.button("Remove", key=f"slot_rm_{slot.id}") and act(
                 actor, academics.remove_schedule, schedule_id=slot.id

@@ -12,6 +12,7 @@ from app.fees import service as fees
 from app.fees.receipts import METHOD_LABELS
 from app.ui import auth
 from app.ui.components import act, flash, read, reset_widgets, show_flash, table
+from app.ui.safe import esc
 
 user, actor = auth.guard(Role.ADMIN)
 currency = user.institute_currency
@@ -134,9 +135,9 @@ with counter:
         for payment in read(actor, receipts.payments_of, student_id=student.id, limit=10):
             r1, r2 = st.columns([3, 1])
             r1.write(
-                f"Receipt {payment.receipt_no} · {payment.received_on:%d %b %Y} · "
-                f"{format_money(payment.amount_minor, currency)} · {METHOD_LABELS[payment.method]} {payment.reference}"
-                + "".join(f"  \n{x}" for x in receipts.receipt_summary(payment, currency))
+                f"Receipt {esc(payment.receipt_no)} · {payment.received_on:%d %b %Y} · "
+                f"{format_money(payment.amount_minor, currency)} · {esc(METHOD_LABELS[payment.method])} {esc(payment.reference)}"
+                + "".join(f"  \n{esc(x)}" for x in receipts.receipt_summary(payment, currency))
             )
             r2.download_button(
                 "Receipt PDF",
@@ -201,7 +202,7 @@ with run:
                 f"**{plural(len(plan.students), 'new invoice')}** of "
                 f"**{format_money(plan.per_student_minor, currency)}** "
                 f"(total {format_money(plan.total_minor, currency)}); "
-                f"{plural(plan.already, 'student')} already invoiced for {plan.period or period}."
+                f"{plural(plan.already, 'student')} already invoiced for {esc(plan.period or period)}."
             )
             if plan.discount_minor:
                 st.caption(
@@ -209,7 +210,7 @@ with run:
                     + (
                         "this invoice."
                         if len(plan.students) == 1
-                        else f"{sum(1 for s in plan.students if plan.discount_of(s))} of these "
+                        else f"{esc(sum(1 for s in plan.students if plan.discount_of(s)))} of these "
                         f"{len(plan.students)} invoices."
                     )
                 )
@@ -217,7 +218,8 @@ with run:
                 st.caption(
                     "Payable in parts: "
                     + ", ".join(
-                        f"{p}% after {d} days" if d else f"{p}% on issue" for p, d in plan.steps
+                        f"{esc(p)}% after {esc(d)} days" if d else f"{esc(p)}% on issue"
+                        for p, d in plan.steps
                     )
                 )
             if plan.students and st.button(
@@ -302,7 +304,7 @@ with structures_tab:
             if plan_steps
             else f"due {s.due_days} days after issue"
         )
-        st.markdown(f"**{s.name}** · per {s.period_kind} · {when}")
+        st.markdown(f"**{esc(s.name)}** · per {esc(s.period_kind)} · {esc(when)}")
         table(
             [
                 {

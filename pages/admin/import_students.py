@@ -5,8 +5,10 @@ import streamlit as st
 from app.academics import importer
 from app.core.errors import ValidationError
 from app.core.roles import Role
+from app.core.text import plural
 from app.ui import auth
 from app.ui.components import act, flash, read, show_flash, table
+from app.ui.safe import esc
 
 user, actor = auth.guard(Role.ADMIN, Role.COUNSELOR)
 st.title("Import students")
@@ -54,10 +56,8 @@ except ValidationError as exc:
 preview = read(actor, importer.validate, rows=rows)
 if not preview.ok:
     problems = len(preview.errors)
-    st.error(
-        f"Fix {'this problem' if problems == 1 else f'these {problems} problems'} and upload "
-        "the file again. Nothing was imported."
-    )
+    what = "this problem" if problems == 1 else f"these {problems} problems"
+    st.error(f"Fix {esc(what)} and upload the file again. Nothing was imported.")
     table(
         [{"Row": e.row_number, "Column": e.column, "Problem": e.message} for e in preview.errors],
         key="imp_errors",
@@ -66,7 +66,7 @@ if not preview.ok:
 
 count = len(preview.rows)
 noun = "student" if count == 1 else "students"
-st.success(f"{count} {noun} {'is' if count == 1 else 'are'} ready to import.")
+st.success(f"{plural(count, 'student')} {esc('is' if count == 1 else 'are')} ready to import.")
 table(
     [
         {

@@ -20,6 +20,7 @@ from app.ui import auth
 from app.ui.charts import bars, chart_block, lines
 from app.ui.components import act, read, table
 from app.ui.risk import high_risk_panel
+from app.ui.safe import esc
 
 user, actor = auth.guard(Role.ADMIN)
 st.title("Overview")
@@ -177,7 +178,7 @@ announcements = read(actor, notify.list_announcements, limit=5) or []
 if not announcements:
     st.caption("No announcements yet.")
 for a in announcements:
-    st.markdown(f"**{a.title}** · {a.created_at:%d %b %Y}  \n{a.body}")
+    st.markdown(f"**{esc(a.title)}** · {a.created_at:%d %b %Y}  \n{esc(a.body)}")
 
 with st.expander("Users by role and status"):
     counts = read(actor, identity.user_counts)

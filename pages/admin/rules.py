@@ -9,6 +9,7 @@ from app.core.roles import Role
 from app.notify import service as notify
 from app.ui import auth
 from app.ui.components import act, flash, read, show_flash, table
+from app.ui.safe import esc
 
 user, actor = auth.guard(Role.ADMIN)
 st.title("Notification rules")
@@ -92,7 +93,7 @@ table(
 override = read(actor, notify.get_rule_config, batch_id=batch.id)
 INHERIT = "Same as the institute"
 with st.form(f"batch_rules_{batch.id}"):
-    st.caption(f"Overrides for {batch.name}; leave a rule empty to follow the institute.")
+    st.caption(f"Overrides for {esc(batch.name)}; leave a rule empty to follow the institute.")
     current = None if override is None else override.notify_guardian_on_absence
     absence_choice = st.selectbox(
         "Tell guardians about absences",

@@ -10,6 +10,7 @@ from app.notify.models import Channel, Status
 from app.system import backup, export
 from app.ui import auth, live, system
 from app.ui.components import act, flash, read, show_flash, table
+from app.ui.safe import esc
 
 user, actor = auth.guard(Role.ADMIN, Role.SUPER_ADMIN)
 st.title("System")
@@ -66,7 +67,7 @@ if actor.is_super_admin:
     settings = get_settings()
     st.caption(
         f"A backup of the whole deployment is taken daily (job `backup_database`) into "
-        f"`{backup.backup_dir()}`; the newest {settings.BACKUP_KEEP} are kept. "
+        f"`{esc(backup.backup_dir())}`; the newest {esc(settings.BACKUP_KEEP)} are kept. "
         "Check one with `scripts/restore_drill.py`."
     )
     if st.button("Backup now", key="backup_now"):
@@ -167,7 +168,9 @@ def outbox() -> None:
     st.subheader("Outbox")
     counts = read(actor, notify.outbox_counts)
     st.caption(
-        " · ".join(f"{status}: {counts.get(status, 0)}" for status in [s.value for s in Status])
+        " · ".join(
+            f"{esc(status)}: {esc(counts.get(status, 0))}" for status in [s.value for s in Status]
+        )
     )
     f1, f2 = st.columns(2)
     status = f1.selectbox("Status", ["All"] + [s.value for s in Status], key="outbox_status")

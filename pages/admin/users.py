@@ -9,6 +9,7 @@ from app.identity import service as identity
 from app.identity.models import UserStatus
 from app.ui import auth
 from app.ui.components import act, flash, read, reset_widgets, show_flash, table
+from app.ui.safe import esc
 
 user, actor = auth.guard(Role.ADMIN, Role.TEACHER)
 roles = sorted(manageable_roles(actor.role), key=list(Role).index)
@@ -44,8 +45,8 @@ link = st.session_state.get("password_link")
 if link:
     with st.container(border=True):
         st.markdown(
-            f"**Password link for {link[0]}** — share it with them privately; it works once, for "
-            f"{credentials.get_settings().AUTH_PASSWORD_LINK_HOURS} hours."
+            f"**Password link for {esc(link[0])}** — share it with them privately; it works once, for "
+            f"{esc(credentials.get_settings().AUTH_PASSWORD_LINK_HOURS)} hours."
         )
         st.code(link[1], language=None)
         if st.button("Done", key="password_link_done"):

@@ -13,6 +13,7 @@ from app.feedback import analytics
 from app.feedback import service as feedback
 from app.ui import auth
 from app.ui.components import act, flash, read, show_flash, table
+from app.ui.safe import esc
 
 SENTIMENT_COLOURS = {"positive": "#2ca02c", "neutral": "#7f7f7f", "negative": "#d62728"}
 
@@ -96,7 +97,7 @@ with list_tab:
                 ),
                 key="fb_pick",
             )
-            st.markdown(f"> {pick.comments}" if pick.comments else "_No comment._")
+            st.markdown(f"> {esc(pick.comments)}" if pick.comments else "_No comment._")
             if pick.status == "pending" and st.button("Mark reviewed", key="fb_review"):
                 if act(actor, feedback.review_feedback, feedback_id=pick.id):
                     flash(f"Feedback #{pick.id} marked reviewed.")
@@ -167,7 +168,7 @@ with analytics_tab:
     cols = st.columns(3)
     for col, label in zip(cols, ("positive", "neutral", "negative"), strict=True):
         with col:
-            st.markdown(f"**{label.title()}**")
+            st.markdown(f"**{esc(label.title())}**")
             words = themes[label]
             if not words:
                 st.caption("No comments.")

@@ -6,6 +6,7 @@ from app.core.roles import Role
 from app.notify import service as notify
 from app.ui import auth
 from app.ui.components import act, read
+from app.ui.safe import esc
 
 user, actor = auth.guard(*[r for r in Role if r != Role.SUPER_ADMIN])
 st.title("Messages")
@@ -17,6 +18,6 @@ if any(m.read_at is None for m in messages) and st.button("Mark all read", key="
     st.rerun()
 for m in messages:
     with st.container(border=True):
-        st.markdown(f"**{m.subject or 'Message'}**" + ("" if m.read_at else "  ·  :blue[new]"))
+        st.markdown(f"**{esc(m.subject or 'Message')}**" + ("" if m.read_at else "  ·  :blue[new]"))
         st.caption(f"{m.created_at:%d %b %Y, %H:%M} UTC")
         st.text(m.text)

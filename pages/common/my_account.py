@@ -8,16 +8,17 @@ from app.identity import credentials, onboarding
 from app.identity import service as identity
 from app.ui import auth
 from app.ui.components import act, flash, read, reset_widgets, show_flash
+from app.ui.safe import esc
 
 user, actor = auth.guard(*Role)
 st.title("My account")
 show_flash()
 
 c1, c2 = st.columns(2)
-c1.markdown(f"**Role**  \n{user.role.label}")
-c2.markdown(f"**Institute**  \n{user.institute_name or 'All institutes'}")
-c1.markdown(f"**Email**  \n{user.email or '—'}")
-c2.markdown(f"**Phone**  \n{user.phone or '—'}")
+c1.markdown(f"**Role**  \n{esc(user.role.label)}")
+c2.markdown(f"**Institute**  \n{esc(user.institute_name or 'All institutes')}")
+c1.markdown(f"**Email**  \n{esc(user.email or '—')}")
+c2.markdown(f"**Phone**  \n{esc(user.phone or '—')}")
 
 with st.form("my_account"):
     st.subheader("Details")
@@ -55,7 +56,9 @@ if user.institute_id is not None:
             )
         else:
             if pending_reset is not None and pending_reset.status == "rejected":
-                st.warning(f"Your last password reset was not approved: {pending_reset.reason}")
+                st.warning(
+                    f"Your last password reset was not approved: {esc(pending_reset.reason)}"
+                )
             st.caption(
                 "Ask your admins for a reset: once they approve, you choose a new password at "
                 "your next sign-in."
@@ -78,7 +81,7 @@ st.subheader("Data-use consent")
 history = read(actor, onboarding.consent_history)
 if history:
     st.caption(
-        f"You accepted version {history[0].version} on {history[0].accepted_at:%d %b %Y, %H:%M} UTC."
+        f"You accepted version {esc(history[0].version)} on {history[0].accepted_at:%d %b %Y, %H:%M} UTC."
     )
 with st.expander("Read it again"):
     st.markdown(onboarding.CONSENT_TEXT)

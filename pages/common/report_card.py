@@ -9,6 +9,7 @@ from app.core.roles import Role
 from app.coursework import service as coursework
 from app.ui import auth
 from app.ui.components import read, table
+from app.ui.safe import esc
 
 user, actor = auth.guard(Role.ADMIN, Role.TEACHER, Role.COUNSELOR, Role.STUDENT)
 is_student = actor.role == Role.STUDENT
@@ -41,10 +42,10 @@ except DomainError as exc:
     st.error(exc.message)
     st.stop()
 
-st.subheader(f"{card.student} · {card.enrollment_no}")
+st.subheader(f"{esc(card.student)} · {esc(card.enrollment_no)}")
 st.caption(
     f"{card.start:%d %b %Y} to {card.end:%d %b %Y}"
-    + (f" · {', '.join(card.batches)}" if card.batches else "")
+    + (f" · {esc(', '.join(card.batches))}" if card.batches else "")
 )
 a, h = card.attendance, card.homework
 m1, m2, m3 = st.columns(3)
@@ -54,15 +55,15 @@ m3.metric("Assessment mean", f"{card.mean_percent:g}%" if card.mean_percent is n
 
 st.markdown("**Attendance**")
 st.write(
-    f"{a.sessions} classes: {a.present} present, {a.late} late, {a.absent} absent, "
-    f"{a.excused} excused."
+    f"{esc(a.sessions)} classes: {esc(a.present)} present, {esc(a.late)} late, {esc(a.absent)} absent, "
+    f"{esc(a.excused)} excused."
     if a.sessions
     else "No attendance was taken in this period."
 )
 st.markdown("**Homework**")
 st.write(
-    f"{h.set} set: {h.on_time} on time, {h.late} late, {h.missing} missing, "
-    f"{h.pending} not yet due"
+    f"{esc(h.set)} set: {esc(h.on_time)} on time, {esc(h.late)} late, {esc(h.missing)} missing, "
+    f"{esc(h.pending)} not yet due"
     + (f"; mean mark {h.mean_percent:g}%." if h.mean_percent is not None else ".")
     if h.set
     else "No homework was due in this period."

@@ -11,6 +11,7 @@ from app.risk import service as risk
 from app.ui import auth
 from app.ui.components import act, flash, read, show_flash, table
 from app.ui.risk import LEVEL_BADGE
+from app.ui.safe import esc
 
 user, actor = auth.guard(Role.ADMIN, Role.TEACHER, Role.COUNSELOR)
 st.title("Student risk")
@@ -88,7 +89,7 @@ with students_tab:
         if detail:
             r = detail.row
             st.markdown(
-                f"### {r.name} · {LEVEL_BADGE[r.level]}"
+                f"### {esc(r.name)} · {esc(LEVEL_BADGE[r.level])}"
                 + (f" · score {r.score:g}" if r.score is not None else "")
             )
             cols = st.columns(4)
@@ -104,7 +105,7 @@ with students_tab:
             ):
                 col.metric(label, "no data" if value is None else f"{value:g}")
             for reason in r.reasons:
-                st.markdown(f"- {reason}")
+                st.markdown(f"- {esc(reason)}")
             st.caption(
                 f"Scored {detail.computed_at:%d %b %Y %H:%M} UTC. Scores are recomputed every "
                 "morning and with Recompute now; a profile changes only when its numbers do."
@@ -188,10 +189,10 @@ if admin_tabs:
             preview = act(actor, risk.preview_settings, changes=changes)
             if preview:
                 st.info(
-                    f"{preview.changed} of {plural(preview.students, 'student')} would change level: "
-                    f"HIGH {preview.before['HIGH']} → {preview.after['HIGH']}, "
-                    f"MEDIUM {preview.before['MEDIUM']} → {preview.after['MEDIUM']}, "
-                    f"LOW {preview.before['LOW']} → {preview.after['LOW']}."
+                    f"{esc(preview.changed)} of {plural(preview.students, 'student')} would change level: "
+                    f"HIGH {esc(preview.before['HIGH'])} → {esc(preview.after['HIGH'])}, "
+                    f"MEDIUM {esc(preview.before['MEDIUM'])} → {esc(preview.after['MEDIUM'])}, "
+                    f"LOW {esc(preview.before['LOW'])} → {esc(preview.after['LOW'])}."
                 )
         if save_clicked and act(actor, risk.update_settings, changes=changes):
             flash("Risk settings saved. They apply from the next recompute.")

@@ -11,6 +11,7 @@ from app.core.roles import Role
 from app.crm import analytics
 from app.ui import auth
 from app.ui.components import read, table
+from app.ui.safe import esc
 
 user, actor = auth.guard(Role.COUNSELOR, Role.ADMIN)
 st.title("CRM analytics")
@@ -103,8 +104,8 @@ with counselor_tab:
 with time_tab:
     rows = [{"Took": label, "Enrolments": n} for label, n in ttc.buckets]
     st.caption(
-        f"{ttc.enrolled} enrolments; median {ttc.median_days if ttc.median_days is not None else '—'}"
-        f" days, mean {ttc.mean_days if ttc.mean_days is not None else '—'} days from inquiry to "
+        f"{esc(ttc.enrolled)} enrolments; median {esc(ttc.median_days if ttc.median_days is not None else '—')}"
+        f" days, mean {esc(ttc.mean_days if ttc.mean_days is not None else '—')} days from inquiry to "
         "enrolment."
     )
     st.plotly_chart(_layout(px.bar(rows, x="Took", y="Enrolments")), width="stretch")

@@ -14,6 +14,7 @@ from app.crm import importer
 from app.crm import service as crm
 from app.ui import auth
 from app.ui.components import act, flash, read, show_flash, table
+from app.ui.safe import esc
 
 FollowUpType, Outcome, Priority = crm.FollowUpType, crm.Outcome, crm.Priority
 Source, Status = crm.Source, crm.Status
@@ -39,7 +40,7 @@ def _open(inquiry_id: int) -> None:
 due = read(actor, crm.due_follow_ups)
 DUE_LABEL = "My follow-ups due today" if actor.role == Role.COUNSELOR else "Follow-ups due today"
 with st.expander(
-    f"{DUE_LABEL} ({len(due)})" if due else f"{DUE_LABEL}: none",
+    f"{esc(DUE_LABEL)} ({len(due)})" if due else f"{esc(DUE_LABEL)}: none",
     expanded=bool(due),
     icon=":material/call:",
 ):
@@ -158,7 +159,9 @@ with board_tab:
             key="crm_table",
         )
         if len(rows) >= crm.LIST_LIMIT:
-            st.caption(f"Showing the first {crm.LIST_LIMIT}; narrow the filters to see others.")
+            st.caption(
+                f"Showing the first {esc(crm.LIST_LIMIT)}; narrow the filters to see others."
+            )
         if rows:
             picked = st.selectbox(
                 "Open inquiry",
@@ -173,12 +176,12 @@ with board_tab:
         shown = [c for c in columns if status is None or c.status == status.value]
         for column, place in zip(shown, st.columns(len(shown)), strict=True):
             with place:
-                st.markdown(f"**{_label(column.status)}** · {column.count}")
+                st.markdown(f"**{esc(_label(column.status))}** · {esc(column.count)}")
                 for card in column.cards:
                     with st.container(border=True):
-                        st.markdown(f"**{card.student_name}**")
+                        st.markdown(f"**{esc(card.student_name)}**")
                         st.caption(
-                            f"Score {card.lead_score} · {_label(card.source)}"
+                            f"Score {esc(card.lead_score)} · {esc(_label(card.source))}"
                             + (
                                 f" · next {card.next_follow_up_date:%d %b}"
                                 if card.next_follow_up_date
@@ -193,7 +196,7 @@ with board_tab:
                             width="stretch",
                         )
                 if column.count > len(column.cards):
-                    st.caption(f"{column.count - len(column.cards)} more — use the table view")
+                    st.caption(f"{esc(column.count - len(column.cards))} more — use the table view")
 
     # -------------------------------------------------------------- one inquiry
     inquiry_id = st.session_state.get(OPEN)
@@ -204,7 +207,7 @@ with board_tab:
         inq = detail.inquiry
         st.divider()
         head, close = st.columns([5, 1])
-        head.subheader(f"#{inq.id} {inq.student_name} · {_label(inq.status)}")
+        head.subheader(f"#{esc(inq.id)} {esc(inq.student_name)} · {esc(_label(inq.status))}")
         if close.button("Close", key="crm_close"):
             st.session_state.pop(OPEN, None)
             st.rerun()
@@ -212,7 +215,7 @@ with board_tab:
         with left:
             st.metric("Lead score", inq.lead_score)
             for reason in inq.score_reasons:
-                st.markdown(f"- {reason}")
+                st.markdown(f"- {esc(reason)}")
         with right:
             facts = [
                 ("Phone", inq.phone),
@@ -228,12 +231,13 @@ with board_tab:
                 ("Lost because", inq.lost_reason),
                 ("Notes", inq.notes),
             ]
-            st.markdown("\n".join(f"- **{k}:** {v}" for k, v in facts if v))
+            st.markdown("\n".join(f"- **{esc(k)}:** {esc(v)}" for k, v in facts if v))
         if detail.duplicates:
             st.warning(
                 "Possible duplicate of "
                 + ", ".join(
-                    f"#{d.id} {d.student_name} (same {d.matched_on})" for d in detail.duplicates
+                    f"#{esc(d.id)} {esc(d.student_name)} (same {esc(d.matched_on)})"
+                    for d in detail.duplicates
                 )
                 + "."
             )
@@ -531,7 +535,7 @@ with import_tab:
             dups = len(preview.duplicates)
             st.success(
                 f"{plural(len(preview.rows), 'inquiry', 'inquiries')} ready; "
-                f"{dups} look{'s' if dups == 1 else ''} like {'one' if dups == 1 else 'ones'} on record."
+                f"{esc(dups)} look{esc('s' if dups == 1 else '')} like {esc('one' if dups == 1 else 'ones')} on record."
             )
             table(
                 [
@@ -567,8 +571,8 @@ with dup_tab:
     for older, newer in pairs or []:
         with st.container(border=True):
             st.markdown(
-                f"**#{older.id} {older.student_name}** and **#{newer.id} {newer.student_name}** "
-                f"share their {older.matched_on}."
+                f"**#{esc(older.id)} {esc(older.student_name)}** and **#{esc(newer.id)} {esc(newer.student_name)}** "
+                f"share their {esc(older.matched_on)}."
             )
             if st.button(f"Merge into #{older.id}", key=f"crm_dup_{older.id}_{newer.id}"):
                 kept = act(actor, crm.merge_inquiries, inquiry_id=older.id, other_id=newer.id)

@@ -8,6 +8,7 @@ import streamlit as st
 from app.access import service as access
 from app.core.db import session_scope
 from app.ui import access_gate, auth
+from app.ui.safe import esc
 
 SUBMITTED = "access_request_submitted"
 ROLES = {"student": "Student", "teacher": "Teacher"}
@@ -21,7 +22,7 @@ if token:
         st.warning("No access request has this link. Check the link you were given.")
         st.stop()
     st.markdown(
-        f"**{view.name}** asked **{view.institute}** for a {ROLES[view.role].lower()} account "
+        f"**{esc(view.name)}** asked **{esc(view.institute)}** for a {esc(ROLES[view.role].lower())} account "
         f"on {view.created_at.astimezone(ZoneInfo('UTC')):%d %b %Y, %H:%M} UTC."
     )
     if view.status == "pending":

@@ -6,17 +6,20 @@ import streamlit as st
 
 from app.badges import credentials
 from app.core.db import session_scope
+from app.ui.safe import esc
 
 credential_id = st.query_params.get("credential", "")
 with session_scope(system=True) as session:
     result = credentials.verify(session, credential_id=credential_id)
 st.title("Badge verification")
 if result.status == "valid":
-    st.success(f"Valid: {result.badge}, issued by {result.issuer} to {result.recipient}.")
+    st.success(
+        f"Valid: {esc(result.badge)}, issued by {esc(result.issuer)} to {esc(result.recipient)}."
+    )
     st.caption(f"Awarded on {result.awarded_at:%d %b %Y}.")
 elif result.status == "revoked":
     st.error(
-        f"Revoked: {result.badge}, issued by {result.issuer}, was revoked on "
+        f"Revoked: {esc(result.badge)}, issued by {esc(result.issuer)}, was revoked on "
         f"{result.revoked_at:%d %b %Y}. It is no longer valid."
     )
 else:

@@ -7,6 +7,7 @@ from app.core.roles import Role
 from app.notify import service as notify
 from app.ui import auth
 from app.ui.components import read
+from app.ui.safe import esc
 
 user, actor = auth.guard(Role.STUDENT)
 st.title("Announcements")
@@ -19,6 +20,6 @@ if not items:
     st.caption("No announcements yet.")
 for a, batch in items:
     with st.container(border=True):
-        st.markdown(f"**{a.title}**")
-        st.caption(f"{a.created_at:%d %b %Y} · {batch or 'Whole institute'}")
+        st.markdown(f"**{esc(a.title)}**")
+        st.caption(f"{a.created_at:%d %b %Y} · {esc(batch or 'Whole institute')}")
         st.text(a.body)

@@ -12,6 +12,7 @@ from app.core.errors import NotFound
 from app.core.roles import Role
 from app.ui import auth
 from app.ui.components import read
+from app.ui.safe import esc
 
 user, actor = auth.guard(Role.STUDENT)
 tz = ZoneInfo(user.institute_timezone)
@@ -39,17 +40,21 @@ t = mine.overall
 c1, c2 = st.columns(2)
 c1.metric("Attendance", percent_text(t.percent))
 c2.metric("Classes", t.sessions)
-st.caption(f"{t.present} present · {t.late} late · {t.absent} absent · {t.excused} excused")
+st.caption(
+    f"{esc(t.present)} present · {esc(t.late)} late · {esc(t.absent)} absent · {esc(t.excused)} excused"
+)
 if len(mine.by_batch) > 1:
     st.subheader("By batch")
     for batch, tally in mine.by_batch:
-        st.markdown(f"**{batch}**: {percent_text(tally.percent)} of {tally.sessions} classes")
+        st.markdown(
+            f"**{esc(batch)}**: {esc(percent_text(tally.percent))} of {esc(tally.sessions)} classes"
+        )
 st.subheader("Latest classes")
 if not mine.recent:
     st.caption("No attendance taken yet.")
 ICON = {"present": "✅", "late": "🕒", "absent": "❌", "excused": "➖"}
 for m in mine.recent:
     st.markdown(
-        f"{ICON.get(m.status, '')} {m.starts_at.astimezone(tz):%a %d %b, %H:%M} · "
-        f"{m.subject} · {m.batch} · {m.status}"
+        f"{esc(ICON.get(m.status, ''))} {m.starts_at.astimezone(tz):%a %d %b, %H:%M} · "
+        f"{esc(m.subject)} · {esc(m.batch)} · {esc(m.status)}"
     )

@@ -10,6 +10,7 @@ from app.badges import service as badges
 from app.core.roles import Role
 from app.ui import auth
 from app.ui.components import act, flash, read, show_flash
+from app.ui.safe import esc
 
 user, actor = auth.guard(Role.STUDENT)
 st.title("My badges")
@@ -24,7 +25,9 @@ if not wall.earned:
 for e in wall.earned:
     state = " · revoked" if e.revoked else (" · under review" if e.needs_review else "")
     c1, c2, c3 = st.columns([3, 1, 1])
-    c1.markdown(f"{e.emoji} **{e.name}** ({e.kind}) · {e.awarded_at:%d %b %Y}{state}")
+    c1.markdown(
+        f"{esc(e.emoji)} **{esc(e.name)}** ({esc(e.kind)}) · {e.awarded_at:%d %b %Y}{esc(state)}"
+    )
     if not e.revoked:
         credential, token = read(actor, credentials.credential_for, award_id=e.award_id)
         c2.download_button(
@@ -41,12 +44,14 @@ for e in wall.earned:
             mime="application/json",
             key=f"json_{e.award_id}",
         )
-        c1.caption(f"Anyone can check it at {credentials.verification_url(e.credential_id)}")
+        c1.caption(f"Anyone can check it at {esc(credentials.verification_url(e.credential_id))}")
 st.subheader("Progress")
 if not wall.progress:
     st.caption("Nothing in progress.")
 for p in wall.progress:
-    st.markdown(f"{p.emoji} **{p.name}** ({p.kind}): {p.earned} of {p.needed}")
+    st.markdown(
+        f"{esc(p.emoji)} **{esc(p.name)}** ({esc(p.kind)}): {esc(p.earned)} of {esc(p.needed)}"
+    )
     st.progress(p.earned / p.needed if p.needed else 0.0)
     if p.missing:
         st.caption("Still to earn: " + ", ".join(p.missing))
@@ -74,4 +79,4 @@ if wall.requests:
     st.subheader("My requests")
     for r in wall.requests:
         note = f" — {r.reason}" if r.reason else ""
-        st.markdown(f"- {r.badge}: {r.status}{note}")
+        st.markdown(f"- {esc(r.badge)}: {esc(r.status)}{esc(note)}")

@@ -16,6 +16,7 @@ from app.coursework import service as coursework
 from app.fees import service as fees
 from app.ui import auth
 from app.ui.components import read
+from app.ui.safe import esc
 
 user, actor = auth.guard(Role.STUDENT)
 tz = ZoneInfo(user.institute_timezone)
@@ -26,7 +27,7 @@ try:
 except NotFound as exc:
     st.info(exc.message)
     st.stop()
-st.caption(f"{me.name} · {today:%A %d %B %Y}")
+st.caption(f"{esc(me.name)} · {today:%A %d %B %Y}")
 
 now = clock.now()
 upcoming = [
@@ -59,7 +60,7 @@ if not upcoming:
 for c in upcoming[:3]:
     st.markdown(
         f"**{c.starts_at.astimezone(tz):%a %d %b, %H:%M}–{c.ends_at.astimezone(tz):%H:%M}**  \n"
-        f"{c.subject} · {c.batch}" + (f" · {c.teacher}" if c.teacher else "")
+        f"{esc(c.subject)} · {esc(c.batch)}" + (f" · {esc(c.teacher)}" if c.teacher else "")
     )
 st.page_link("pages/student/schedule.py", label="My schedule", icon=":material/calendar_month:")
 
@@ -68,7 +69,7 @@ if not to_do:
     st.caption("Nothing to hand in. Well done.")
 for h in to_do[:5]:
     due = "today" if h.due_on == today else f"{h.due_on:%a %d %b}"
-    st.markdown(f"**{h.title}** · {h.batch}  \ndue {due}")
+    st.markdown(f"**{esc(h.title)}** · {esc(h.batch)}  \ndue {esc(due)}")
 st.page_link("pages/student/homework.py", label="My homework", icon=":material/assignment:")
 if owed:
     st.page_link("pages/student/my_fees.py", label="My fees", icon=":material/receipt_long:")

@@ -7,6 +7,7 @@ from app.core.roles import Role
 from app.feedback import service as feedback
 from app.ui import auth
 from app.ui.components import act, flash, read, show_flash, table
+from app.ui.safe import esc
 
 STARS = {n: "★" * n + "☆" * (5 - n) for n in range(1, 6)}
 
@@ -31,7 +32,7 @@ kind = st.radio(
 sessions = read(actor, feedback.recent_sessions) if kind == "session" else []
 teachers = read(actor, feedback.my_teachers) if kind == "faculty" else []
 if kind == "session" and not sessions:
-    st.info(f"You have no session of the last {feedback.FEEDBACK_WINDOW_DAYS} days to rate.")
+    st.info(f"You have no session of the last {esc(feedback.FEEDBACK_WINDOW_DAYS)} days to rate.")
 elif kind == "faculty" and not teachers:
     st.info("You are not in a batch with a teacher yet.")
 else:

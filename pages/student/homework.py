@@ -9,6 +9,7 @@ from app.core.roles import Role
 from app.coursework import service as coursework
 from app.ui import auth
 from app.ui.components import read
+from app.ui.safe import esc
 
 user, actor = auth.guard(Role.STUDENT)
 today = clock.today_in(user.institute_timezone)
@@ -34,8 +35,8 @@ for h in to_do:
     due = "today" if h.due_on == today else f"{h.due_on:%a %d %b}"
     with st.container(border=True):
         st.markdown(
-            f"**{h.title}** · due {due}  \n{h.subject} · {h.batch}"
-            + (f" · {h.topic}" if h.topic else "")
+            f"**{esc(h.title)}** · due {esc(due)}  \n{esc(h.subject)} · {esc(h.batch)}"
+            + (f" · {esc(h.topic)}" if h.topic else "")
         )
         if h.instructions:
             st.text(h.instructions)
@@ -49,10 +50,10 @@ for h in done:
         else (f" · {h.marks:g} marks" if h.marks is not None else "")
     )
     st.markdown(
-        f"**{h.title}** · {h.batch} · due {h.due_on:%d %b} · "
-        f"{STATUS.get(h.status, h.status)}"
+        f"**{esc(h.title)}** · {esc(h.batch)} · due {h.due_on:%d %b} · "
+        f"{esc(STATUS.get(h.status, h.status))}"
         + (" (late)" if h.status == "graded" and not h.on_time else "")
         + marks
     )
     if h.comment:
-        st.caption(f"Teacher: {h.comment}")
+        st.caption(f"Teacher: {esc(h.comment)}")

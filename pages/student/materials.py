@@ -10,6 +10,7 @@ from app.core.roles import Role
 from app.materials import service as materials
 from app.ui import auth
 from app.ui.components import read, read_audited
+from app.ui.safe import esc
 
 user, actor = auth.guard(Role.STUDENT)
 st.title("Materials")
@@ -33,9 +34,9 @@ for subject, group in groupby(items, key=lambda m: m.subject):
     for m in group:
         with st.container(border=True):
             left, right = st.columns([3, 1], vertical_alignment="center")
-            left.markdown(f"**{m.title}**")
+            left.markdown(f"**{esc(m.title)}**")
             shared = m.topic or (f"batch {m.batch}" if m.batch else "the whole subject")
-            left.caption(f"{shared} · {m.size_label} · added {m.created_at:%d %b %Y}")
+            left.caption(f"{esc(shared)} · {esc(m.size_label)} · added {m.created_at:%d %b %Y}")
             if m.kind == "link":
                 right.link_button("Open", m.url, key=f"mat_open_{m.id}")
             else:

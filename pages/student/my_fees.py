@@ -11,6 +11,7 @@ from app.fees import service as fees
 from app.fees.receipts import METHOD_LABELS
 from app.ui import auth
 from app.ui.components import read, table
+from app.ui.safe import esc
 
 user, actor = auth.guard(Role.STUDENT)
 currency = user.institute_currency
@@ -39,13 +40,13 @@ table(
 open_invoices = [i for i in mine if i.status in ("issued", "partially_paid")]
 for invoice in open_invoices:
     _, lines, parts = read(actor, fees.invoice_detail, invoice_id=invoice.id)
-    with st.expander(f"{invoice.period}: what it is for and when it is due"):
+    with st.expander(f"{esc(invoice.period)}: what it is for and when it is due"):
         for line in lines:
-            st.write(f"{line.description}: {format_money(line.amount_minor, currency)}")
+            st.write(f"{esc(line.description)}: {format_money(line.amount_minor, currency)}")
         if len(parts) > 1:
             st.caption(
                 " · ".join(
-                    f"Part {p.seq}: {format_money(p.amount_minor, currency)} by {p.due_on:%d %b %Y}"
+                    f"Part {esc(p.seq)}: {format_money(p.amount_minor, currency)} by {p.due_on:%d %b %Y}"
                     for p in parts
                 )
             )
@@ -53,9 +54,9 @@ st.subheader("Payments")
 for payment in read(actor, receipts.payments_of):
     r1, r2 = st.columns([3, 1])
     r1.write(
-        f"Receipt {payment.receipt_no} · {payment.received_on:%d %b %Y} · "
-        f"{format_money(payment.amount_minor, currency)} · {METHOD_LABELS[payment.method]}"
-        + "".join(f"  \n{x}" for x in receipts.receipt_summary(payment, currency))
+        f"Receipt {esc(payment.receipt_no)} · {payment.received_on:%d %b %Y} · "
+        f"{format_money(payment.amount_minor, currency)} · {esc(METHOD_LABELS[payment.method])}"
+        + "".join(f"  \n{esc(x)}" for x in receipts.receipt_summary(payment, currency))
     )
     r2.download_button(
         "Receipt PDF",

@@ -13,6 +13,7 @@ from app.core.errors import DomainError
 from app.core.roles import Role
 from app.ui import auth
 from app.ui.components import read
+from app.ui.safe import esc
 
 user, actor = auth.guard(Role.STUDENT)
 tz = ZoneInfo(user.institute_timezone)
@@ -43,9 +44,9 @@ for day, group in groupby(classes, key=lambda c: c.date):
             state = ":gray[not taken]"
         st.markdown(
             f"**{c.starts_at.astimezone(tz):%H:%M}–{c.ends_at.astimezone(tz):%H:%M}** · "
-            f"{c.subject} · {c.batch}"
-            + (f" · {c.teacher}" if c.teacher else "")
-            + (f" · {state}" if state else "")
+            f"{esc(c.subject)} · {esc(c.batch)}"
+            + (f" · {esc(c.teacher)}" if c.teacher else "")
+            + (f" · {esc(state)}" if state else "")
         )
 if classes:
     st.download_button(

@@ -8,6 +8,7 @@ from app.core.roles import Role
 from app.coursework import service as coursework
 from app.ui import auth
 from app.ui.components import read
+from app.ui.safe import esc
 
 user, actor = auth.guard(Role.STUDENT)
 st.title("My tests")
@@ -27,7 +28,7 @@ if upcoming:
     st.subheader("Coming up")
     for r in upcoming:
         st.markdown(
-            f"**{r.title}** ({r.kind}) · {r.date:%a %d %b} · {r.subject or r.batch} · "
+            f"**{esc(r.title)}** ({esc(r.kind)}) · {r.date:%a %d %b} · {esc(r.subject or r.batch)} · "
             f"out of {r.max_marks:g}"
         )
 st.subheader("Results")
@@ -41,6 +42,8 @@ for r in sat:
             f" · {r.percentage:g}%" if r.percentage is not None else ""
         )
         score += f" · grade **{r.grade}**" if r.grade else ""
-    st.markdown(f"**{r.title}** ({r.kind}) · {r.date:%d %b %Y} · {r.subject or r.batch}  \n{score}")
+    st.markdown(
+        f"**{esc(r.title)}** ({esc(r.kind)}) · {r.date:%d %b %Y} · {esc(r.subject or r.batch)}  \n{esc(score)}"
+    )
     if r.feedback:
-        st.caption(f"Teacher: {r.feedback}")
+        st.caption(f"Teacher: {esc(r.feedback)}")

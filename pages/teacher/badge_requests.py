@@ -6,6 +6,7 @@ from app.badges import service as badges
 from app.core.roles import Role
 from app.ui import auth
 from app.ui.components import act, flash, read, show_flash, table
+from app.ui.safe import esc
 
 user, actor = auth.guard(Role.ADMIN, Role.TEACHER)
 st.title("Badge requests")
@@ -43,10 +44,10 @@ table(
 for r in rows:
     if r.status != "pending":
         continue
-    with st.expander(f"{r.student}: {r.badge}"):
+    with st.expander(f"{esc(r.student)}: {esc(r.badge)}"):
         st.text(r.evidence_text or "(no text)")
         if r.evidence_url:
-            st.markdown(f"Evidence link: <{r.evidence_url}>")
+            st.markdown(f"Evidence link: <{esc(r.evidence_url)}>")
         reason = st.text_input("Reason (required to reject)", key=f"br_reason_{r.id}")
         c1, c2 = st.columns(2)
         if c1.button("Approve", key=f"br_approve_{r.id}", type="primary"):

@@ -13,6 +13,7 @@ from app.drafting import prompts
 from app.drafting import service as drafting
 from app.ui import auth
 from app.ui.components import act, flash, read, show_flash, table
+from app.ui.safe import esc
 
 DRAFT = "ai_draft_id"
 KINDS = {"homework": "Homework questions", "quiz": "A short quiz (with answers for you)"}
@@ -38,7 +39,7 @@ batch = c1.selectbox(
 )
 topics = read(actor, coursework.batch_topics, batch_id=batch.id)
 if not topics:
-    st.info(f"{batch.subject} has no topics yet; add them on the Syllabus page first.")
+    st.info(f"{esc(batch.subject)} has no topics yet; add them on the Syllabus page first.")
     st.stop()
 topic = c2.selectbox(
     "Topic", topics, format_func=lambda t: f"{t.position}. {t.name}", key="ai_topic"
@@ -87,9 +88,11 @@ if draft_id is not None:
     else:
         today = clock.today_in(user.institute_timezone)
         target = next((b for b in batches if b.id == draft.batch_id), None)
-        st.subheader(f"Draft: {KINDS[draft.kind].split(' (')[0].lower()} on {draft.topic}")
+        st.subheader(
+            f"Draft: {esc(KINDS[draft.kind].split(' (')[0].lower())} on {esc(draft.topic)}"
+        )
         st.caption(
-            f"For {target.name if target else 'the batch'}. Edit anything, then save; "
+            f"For {esc(target.name if target else 'the batch')}. Edit anything, then save; "
             "nothing is created until you do."
         )
         key = f"ai_{draft.id}"
@@ -197,5 +200,7 @@ table(
     key="ai_log",
 )
 for line in [x for x in lines if x.saved_text and x.kind == "quiz"][:10]:
-    with st.expander(f"Quiz paper: {line.topic} · {line.batch} ({line.created_at:%d %b %Y})"):
+    with st.expander(
+        f"Quiz paper: {esc(line.topic)} · {esc(line.batch)} ({line.created_at:%d %b %Y})"
+    ):
         st.text(line.saved_text)

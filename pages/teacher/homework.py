@@ -12,6 +12,7 @@ from app.core.text import plural
 from app.coursework import service as coursework
 from app.ui import auth
 from app.ui.components import act, flash, read, reset_widgets, show_flash, table
+from app.ui.safe import esc
 
 STATUSES = ["assigned", "submitted", "late", "missing", "graded"]
 EDITABLE = {
@@ -119,7 +120,7 @@ max_note = (
     else "not marked: use the comment"
 )
 st.caption(
-    f"Due {sheet.homework.due_on:%d %b %Y} · marks {max_note}. Leave the date empty for work "
+    f"Due {sheet.homework.due_on:%d %b %Y} · marks {esc(max_note)}. Leave the date empty for work "
     "handed in on time; marks make the work graded. Save once for the whole batch."
 )
 original = pd.DataFrame(

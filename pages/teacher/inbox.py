@@ -9,6 +9,7 @@ from app.inbox import service as inbox
 from app.inbox.models import ActionType, Outcome
 from app.ui import auth, live
 from app.ui.components import act, flash, read, show_flash
+from app.ui.safe import esc
 
 user, actor = auth.guard(Role.TEACHER, Role.ADMIN, Role.COUNSELOR)
 st.title("Action inbox")
@@ -53,12 +54,12 @@ def open_actions() -> None:
     for item in items:
         with st.container(border=True):
             st.markdown(
-                f"**{item.type.replace('_', ' ').capitalize()}** · {item.student or item.batch or ''}"
+                f"**{esc(item.type.replace('_', ' ').capitalize())}** · {esc(item.student or item.batch or '')}"
             )
             st.write(item.reason)
             st.caption(
                 f"Since {item.created_at:%d %b, %H:%M} UTC"
-                + (f" · {item.batch}" if item.batch else "")
+                + (f" · {esc(item.batch)}" if item.batch else "")
             )
             note = st.text_input(
                 "Note (needed to ignore; sent as the message when notifying the guardian)",

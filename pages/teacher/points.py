@@ -10,6 +10,7 @@ from app.feedback import points
 from app.feedback.models import PointsCategory
 from app.ui import auth
 from app.ui.components import act, flash, read, show_flash, table
+from app.ui.safe import esc
 
 user, actor = auth.guard(Role.ADMIN, Role.TEACHER)
 st.title("Rewards & penalties")
@@ -113,9 +114,9 @@ if appeal_tabs:
         if not queue:
             st.caption("No appeals waiting.")
         for r in queue:
-            with st.expander(f"{r.student}: −{r.points} · {r.reason}"):
-                st.markdown(f"Given on {r.date:%d %b %Y} by {r.given_by or 'the system'}.")
-                st.markdown(f"**Appeal:** {r.appeal_text}")
+            with st.expander(f"{esc(r.student)}: −{esc(r.points)} · {esc(r.reason)}"):
+                st.markdown(f"Given on {r.date:%d %b %Y} by {esc(r.given_by or 'the system')}.")
+                st.markdown(f"**Appeal:** {esc(r.appeal_text)}")
                 with st.form(f"appeal_{r.id}"):
                     outcome = st.radio(
                         "Decision",

@@ -14,6 +14,7 @@ from app.inbox import service as inbox
 from app.ui import auth, live
 from app.ui.components import read
 from app.ui.risk import high_risk_panel
+from app.ui.safe import esc
 
 user, actor = auth.guard(Role.TEACHER, Role.ADMIN)
 tz = ZoneInfo(user.institute_timezone)
@@ -43,11 +44,11 @@ def classes_today() -> None:
     for card in cards:
         with st.container(border=True):
             st.markdown(
-                f"**{card.starts_at.astimezone(tz):%H:%M}–{card.ends_at.astimezone(tz):%H:%M} · {card.batch}**  \n"
-                f"{card.subject}"
-                + (f" · {card.teacher}" if actor.role == Role.ADMIN and card.teacher else "")
-                + f"  \n{BADGE.get(card.status, card.status)} · {plural(card.students, 'student')}"
-                + (f" · {card.marked} marked" if card.marked else " · not taken")
+                f"**{card.starts_at.astimezone(tz):%H:%M}–{card.ends_at.astimezone(tz):%H:%M} · {esc(card.batch)}**  \n"
+                f"{esc(card.subject)}"
+                + (f" · {esc(card.teacher)}" if actor.role == Role.ADMIN and card.teacher else "")
+                + f"  \n{esc(BADGE.get(card.status, card.status))} · {plural(card.students, 'student')}"
+                + (f" · {esc(card.marked)} marked" if card.marked else " · not taken")
             )
             label = "Take attendance" if card.status in ("scheduled", "open") else "View sheet"
             if st.button(
@@ -77,21 +78,21 @@ if actor.role == Role.TEACHER:
         if not brief.absentees:
             st.caption("Nobody.")
         for a in brief.absentees:
-            st.markdown(f"- {a.student} ({a.enrollment_no}) · {a.batch}")
+            st.markdown(f"- {esc(a.student)} ({esc(a.enrollment_no)}) · {esc(a.batch)}")
         st.markdown("**Fee dues this month**")
         if not brief.fee_dues:
             st.caption("None.")
         for d in brief.fee_dues:
             st.markdown(
-                f"- {d.student} ({d.enrollment_no}) · {format_money(d.owed_minor, brief.currency)}"
-                f" · {'overdue since' if d.overdue else 'due'} {d.due_on:%d %b}"
+                f"- {esc(d.student)} ({esc(d.enrollment_no)}) · {format_money(d.owed_minor, brief.currency)}"
+                f" · {esc('overdue since' if d.overdue else 'due')} {d.due_on:%d %b}"
             )
         st.markdown("**Homework due soon**")
         if not brief.homework:
             st.caption("None.")
         for h in brief.homework:
             st.markdown(
-                f"- {h.title} · {h.batch} · due {h.due_on:%a %d %b} · "
-                f"{h.not_handed_in} not handed in"
+                f"- {esc(h.title)} · {esc(h.batch)} · due {h.due_on:%a %d %b} · "
+                f"{esc(h.not_handed_in)} not handed in"
             )
 high_risk_panel(actor)

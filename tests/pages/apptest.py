@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -39,6 +40,11 @@ def by_label(elements, label: str):
     raise AssertionError(f"no element labelled {label!r}; have {[e.label for e in elements]}")
 
 
+def shown(value: object) -> str:
+    """Markdown source as the user reads it: backslash escapes (app/ui/safe.esc) removed."""
+    return re.sub(r"\\(.)", r"\1", str(value))
+
+
 def texts(at: AppTest) -> str:
     parts = (
         [m.value for m in at.markdown] + [t.value for t in at.title] + [s.value for s in at.success]
@@ -46,7 +52,7 @@ def texts(at: AppTest) -> str:
     parts += (
         [c.value for c in at.caption] + [e.value for e in at.error] + [i.value for i in at.info]
     )
-    return "\n".join(str(p) for p in parts)
+    return "\n".join(shown(p) for p in parts)
 
 
 def frame(at: AppTest, column: str):

@@ -9,7 +9,7 @@ from app.crm import service as crm
 from app.crm.models import Inquiry
 from app.identity.models import User
 from tests.crm.world import NOW, TODAY, build
-from tests.pages.apptest import app_as, by_label, errors, frame, open_page, texts
+from tests.pages.apptest import app_as, by_label, errors, frame, open_page, shown, texts
 
 
 def _email(db, actor) -> str:
@@ -47,7 +47,7 @@ def test_pipeline_board_due_calls_new_inquiry_and_conversion(db):
         at.button(key="FormSubmitter:crm_quick_call-Log call").click().run()
         assert not errors(at), errors(at)
         assert "Call with Asha Rao logged." in [s.value for s in at.success]
-        assert "My follow-ups due today: none" in [e.label for e in at.expander]
+        assert "My follow-ups due today: none" in [shown(e.label) for e in at.expander]
 
         # A new inquiry; the same phone again is caught as a duplicate.
         by_label(at.text_input, "Name").set_value("Chen Wu")
@@ -62,7 +62,7 @@ def test_pipeline_board_due_calls_new_inquiry_and_conversion(db):
         # Open Asha's card: score with reasons, history, then convert her.
         at.button(key=f"crm_open_{asha}").click().run()
         assert f"#{asha} Asha Rao · Contacted" in [h.value for h in at.subheader]
-        assert "- Source referral: +25" in [m.value for m in at.markdown]
+        assert "- Source referral: +25" in [shown(m.value) for m in at.markdown]
         at.segmented_control(key=f"crm_action_{asha}").set_value("Convert to student").run()
         assert not errors(at), errors(at)
         by_label(at.text_input, "Guardian name").set_value("Meera Rao")

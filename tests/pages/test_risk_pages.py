@@ -4,7 +4,7 @@ from app.core import clock
 from app.core.roles import Role
 from app.risk import engine
 from tests import factories as f
-from tests.pages.apptest import app_as, by_label, errors, frame, open_page
+from tests.pages.apptest import app_as, by_label, errors, frame, open_page, shown
 from tests.risk.test_engine import NOW, build
 
 
@@ -26,7 +26,7 @@ def test_risk_page_lists_explains_previews_and_recomputes(db):
     by_label(at.selectbox, "Level").select("HIGH").run()
     assert list(frame(at, "Student")["Student"]) == ["Kofi", "Esi"]
     # The detail explains the score in plain words, critical flags first.
-    assert any("Critical: attendance 40% is below 80%." in m.value for m in at.markdown)
+    assert any("Critical: attendance 40% is below 80%." in shown(m.value) for m in at.markdown)
 
     by_label(at.number_input, "MEDIUM from score").set_value(60.0)
     at.button(key="FormSubmitter:risk_settings-Preview").click().run()

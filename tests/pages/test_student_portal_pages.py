@@ -10,7 +10,7 @@ import pytest
 from app.core import clock
 from app.core.roles import Role
 from app.ui.nav import NAVIGATION
-from tests.pages.apptest import app_as, by_label, errors, open_page
+from tests.pages.apptest import app_as, by_label, errors, open_page, shown
 from tests.portal.world import FORBIDDEN, NOW, build
 
 PORTAL = {
@@ -72,7 +72,7 @@ def everything(at) -> str:
             except Exception:  # noqa: BLE001 - some elements compute values lazily
                 value = None
             if isinstance(value, str):
-                parts.append(value)
+                parts.append(shown(value))
         proto = getattr(node, "proto", None)
         if proto is not None and kind not in ("arrow_data_frame",):
             parts.append(str(proto))

@@ -1,0 +1,138 @@
+"""Text people type is shown as typed, never as markup (issue 18): names, comments, reasons,
+evidence and query parameters go through app/ui/safe.esc before markdown renders them."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from app.ui.safe import esc
+
+ROOT = Path(__file__).resolve().parents[2]
+RENDERERS = {
+    "markdown",
+    "write",
+    "caption",
+    "info",
+    "success",
+    "warning",
+    "error",
+    "toast",
+    "subheader",
+    "header",
+    "title",
+    "expander",
+}
+# Calls whose result is safe to interpolate: the escaper, and formatters of numbers we control.
+SAFE_CALLS = {"esc", "format_money", "plural", "len", "int", "round", "abs"}
+HOSTILE = "x ![t](http://attacker/px.png) [Verify here](https://evil.example) <img src=x onerror=alert(1)> **b** www.evil.example"
+
+
+def _call_name(node: ast.Call) -> str | None:
+    f = node.func
+    return f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+
+
+def _unescaped(node: ast.AST) -> list[ast.AST]:
+    """Interpolated values under `node` that reach markdown without esc()."""
+    if isinstance(node, ast.Call) and _call_name(node) in SAFE_CALLS:
+        return []
+    found = []
+    if isinstance(node, ast.FormattedValue):
+        value = node.value
+        safe = (
+            node.format_spec is not None  # a formatted date or number
+            or isinstance(value, ast.Constant)
+            or (isinstance(value, ast.Call) and _call_name(value) in SAFE_CALLS)
+        )
+        if not safe:
+            found.append(value)
+    for child in ast.iter_child_nodes(node):
+        found += _unescaped(child)
+    return found
+
+
+def offenders() -> list[str]:
+    files = [*ROOT.joinpath("pages").rglob("*.py"), *ROOT.joinpath("app", "ui").rglob("*.py")]
+    problems = []
+    for path in files:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in RENDERERS
+                and node.args
+            ):
+                for value in _unescaped(node.args[0]):
+                    where = f"{path.relative_to(ROOT)}:{value.lineno}"
+                    problems.append(f"{where}: {ast.unparse(value)}")
+    return problems
+
+
+def test_no_page_interpolates_a_value_into_markdown_without_escaping_it():
+    assert offenders() == []
+
+
+def test_the_guard_catches_a_regression(tmp_path, monkeypatch):
+    page = ROOT / "pages" / "_guard_probe.py"
+    page.write_text('import streamlit as st\nst.markdown(f"**{student.name}**")\n')
+    try:
+        assert offenders() == ["pages/_guard_probe.py:2: student.name"]
+    finally:
+        page.unlink()
+
+
+def _rendered_markup(source: str) -> list[str]:
+    """What markdown would turn into markup: unescaped link/image/HTML/autolink openers."""
+    unescaped = re.sub(r"\\.", "", source)  # drop every backslash-escaped character
+    return re.findall(r"!\[|\]\(|<[a-zA-Z/]|https?://|www\.", unescaped)
+
+
+def test_esc_leaves_no_markup_and_keeps_the_text():
+    assert _rendered_markup(esc(HOSTILE)) == []
+    assert re.sub(r"\\(.)", r"\1", esc(HOSTILE)) == HOSTILE
+    assert _rendered_markup(HOSTILE)  # the probe does see markup in the raw value
+
+
+@pytest.fixture
+def hostile_world(db):
+    """An institute whose people and texts are all hostile."""
+    from app.core.roles import Role
+    from tests import factories as f
+
+    inst = f.institute(db)
+    admin = f.user(db, inst, Role.ADMIN, name=f"Admin {HOSTILE}", email="admin@hostile.example")
+    teacher = f.user(db, inst, Role.TEACHER, name=f"Teacher {HOSTILE}", email="t@hostile.example")
+    return inst, admin, teacher
+
+
+def _all_markdown(at) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [e.value for e in at.error] + [s.value for s in at.success]
+    parts += [w.value for w in at.warning] + [i.value for i in at.info]
+    parts += [t.value for t in at.title] + [h.value for h in at.subheader]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_signed_in_chrome_shows_a_hostile_name_as_text(db, hostile_world):
+    from tests.pages.apptest import app_as
+
+    _, admin, _ = hostile_world
+    at = app_as(admin.email).run()
+    assert not at.exception
+    shown = _all_markdown(at) + "\n".join(str(m.value) for m in at.sidebar.markdown)
+    assert "Admin" in shown and _rendered_markup(shown) == []
+
+
+@pytest.mark.parametrize("param", ["credential", "access_request", "set_password", "attendance"])
+def test_public_pages_show_a_hostile_query_parameter_as_text(db, param):
+    from tests.pages.apptest import app_as
+
+    at = app_as(None)
+    at.query_params[param] = HOSTILE
+    at.run()
+    assert not at.exception and _rendered_markup(_all_markdown(at)) == []
