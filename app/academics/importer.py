@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.academics.models import Batch, BatchMembership, Guardian, Student, StudentStatus
-from app.core import audit, clock
+from app.core import audit, clock, sheets
 from app.core.errors import Conflict, ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
@@ -106,7 +106,7 @@ class ImportPreview:
 def template_csv() -> bytes:
     """The empty CSV template (UTF-8 with a byte-order mark, so Excel opens it as UTF-8)."""
     out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow(TEMPLATE_COLUMNS)
+    sheets.writer(out, lineterminator="\r\n").writerow(TEMPLATE_COLUMNS)
     return out.getvalue().encode("utf-8-sig")
 
 

@@ -3,7 +3,6 @@ revocation that flags (never silently undoes) higher badges, the badge wall and 
 
 from __future__ import annotations
 
-import csv
 import io
 import secrets
 from collections import defaultdict
@@ -24,7 +23,7 @@ from app.badges.models import (
     RequestStatus,
     RuleKind,
 )
-from app.core import audit, clock
+from app.core import audit, clock, sheets
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
@@ -1119,25 +1118,24 @@ def export_awards_csv(session: Session, *, actor: Actor, include_personal: bool 
         .order_by(BadgeAward.awarded_at, BadgeAward.id)
     ).all()
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS)
-    writer.writeheader()
+    writer = sheets.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
     for a, s, b in rows:
-        writer.writerow(
-            {
-                "credential_id": a.credential_id,
-                "enrollment_no": s.enrollment_no,
-                "name": s.name if include_personal else REDACTED,
-                "email": (s.email or "") if include_personal else REDACTED,
-                "phone": (s.phone or "") if include_personal else REDACTED,
-                "badge": b.name,
-                "kind": b.kind,
-                "awarded_at": a.awarded_at.isoformat(),
-                "source": a.source,
-                "status": _status(a),
-                "revoked_at": a.revoked_at.isoformat() if a.revoked_at else "",
-                "revoke_reason": a.revoke_reason or "",
-            }
-        )
+        row = {
+            "credential_id": a.credential_id,
+            "enrollment_no": s.enrollment_no,
+            "name": s.name if include_personal else REDACTED,
+            "email": (s.email or "") if include_personal else REDACTED,
+            "phone": (s.phone or "") if include_personal else REDACTED,
+            "badge": b.name,
+            "kind": b.kind,
+            "awarded_at": a.awarded_at.isoformat(),
+            "source": a.source,
+            "status": _status(a),
+            "revoked_at": a.revoked_at.isoformat() if a.revoked_at else "",
+            "revoke_reason": a.revoke_reason or "",
+        }
+        writer.writerow([row[column] for column in EXPORT_COLUMNS])
     audit.record(
         session,
         actor=actor,

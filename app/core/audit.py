@@ -6,7 +6,6 @@ Details never carry passwords, codes or tokens: such keys are dropped before wri
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import JSON, Column, Index, Select, insert, text
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
-from app.core import clock, models_base  # noqa: F401  (naming convention first)
+from app.core import clock, models_base, sheets  # noqa: F401  (naming convention first)
 from app.core.errors import ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
@@ -312,7 +311,7 @@ def export_entries_csv(
     filters = filters or AuditFilter()
     query = _filtered(session, actor, filters).order_by(col(AuditLog.id))
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = sheets.writer(out)
     writer.writerow(EXPORT_COLUMNS)
     rows = 0
     result = session.execute(query, execution_options={"yield_per": 2000}).scalars()

@@ -9,7 +9,6 @@ sees only their own *named* feedback: anonymous feedback is not linked to them, 
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -21,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from app.academics.models import Batch, BatchMembership, Student, Subject
 from app.attendance.models import AttendanceRecord, ClassSession, SessionStatus
-from app.core import audit, clock
+from app.core import audit, clock, sheets
 from app.core.errors import Conflict, NotFound, ValidationError
 from app.core.roles import Role
 from app.core.security import keyed_hash
@@ -529,12 +528,12 @@ def export_csv(session: Session, *, actor: Actor, **filters) -> str:
     rows = list_feedback(session, actor=actor, limit=100_000, **filters)
     tz = _institute_tz(session, actor.institute_scope())
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = sheets.writer(out)
     writer.writerow(EXPORT_COLUMNS)
     for r in rows:
         writer.writerow(
             [
-                _cell(value)
+                value
                 for value in (
                     r.id,
                     r.created_at.astimezone(tz).date().isoformat(),
@@ -553,13 +552,6 @@ def export_csv(session: Session, *, actor: Actor, **filters) -> str:
             ]
         )
     return out.getvalue()
-
-
-def _cell(value: object) -> object:
-    """A CSV cell a spreadsheet will not run as a formula (comments are free text)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def _load_for_update(session: Session, actor: Actor, feedback_id: int) -> Feedback:

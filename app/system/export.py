@@ -10,30 +10,23 @@ largest attendance table exports in constant memory.
 
 from __future__ import annotations
 
-import csv
 import io
-import json
-import re
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
 from typing import Any, BinaryIO, Literal
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import Table, func, select
 from sqlmodel import Session
 
-from app.core import audit
+from app.core import audit, sheets
 from app.core.errors import ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.models import metadata
 
 REDACTED = "[redacted]"
-_SIGNED_NUMBER = re.compile(r"^[+-][\d .()-]*$")
 CHUNK_ROWS = 5000
 # Excel is for tables a person opens; a bigger table (a big institute's attendance) is refused
 # with a pointer to CSV, which streams any size (and an Excel sheet stops at 1,048,576 rows).
@@ -208,31 +201,6 @@ def stream_rows(
             yield values
 
 
-def _plain(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (datetime, date, time)):
-        return value.isoformat()
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, default=str)
-    return value
-
-
-def _csv_safe(value: Any) -> Any:
-    value = _plain(value)
-    # A cell that a spreadsheet would run as a formula is quoted as text (CSV injection); a
-    # plain signed number such as a phone in E.164 (+91…) stays as it is.
-    if (
-        isinstance(value, str)
-        and value[:1] in ("=", "+", "-", "@", "\t", "\r")
-        and not _SIGNED_NUMBER.match(value)
-    ):
-        return "'" + value
-    return value
-
-
 def _number(value: Any) -> Any:
     return "" if value is None else value
 
@@ -247,7 +215,7 @@ def _csv_converters(spec: ExportTable) -> list[Callable[[Any], Any]]:
             kind = table.c[name].type.python_type
         except NotImplementedError:
             kind = object
-        converters.append(_number if kind in (int, float) else _csv_safe)
+        converters.append(_number if kind in (int, float) else sheets.safe_cell)
     return converters
 
 
@@ -265,7 +233,7 @@ def _write_zip(
                 archive.open(f"{spec.name}.csv", "w", force_zip64=True) as raw,
                 io.TextIOWrapper(raw, encoding="utf-8", newline="") as handle,
             ):
-                writer = csv.writer(handle)
+                writer = sheets.writer(handle)
                 writer.writerow(spec.columns())
                 convert = _csv_converters(spec)
                 count = 0
@@ -276,14 +244,7 @@ def _write_zip(
 
 
 def _cell(sheet: Any, value: Any) -> Any:
-    value = _plain(value)
-    if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        if value.startswith("="):  # text, never a formula
-            cell = WriteOnlyCell(sheet, value=value)
-            cell.data_type = "s"
-            return cell
-    return value
+    return sheets.xlsx_cell(sheet, value)
 
 
 def _count(session: Session, spec: ExportTable, institute_id: int) -> int:

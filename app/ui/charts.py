@@ -9,6 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from app.core import sheets
 from app.ui.safe import esc
 
 LAYOUT = {
@@ -48,7 +49,7 @@ def chart_block(
         st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_table")
         st.download_button(
             "Download CSV",
-            frame.to_csv(index=False).encode(),
+            sheets.frame_csv(frame),
             file_name=f"{key}.csv",
             mime="text/csv",
             key=f"{key}_csv",

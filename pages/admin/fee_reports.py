@@ -5,7 +5,7 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from app.core import clock
+from app.core import clock, sheets
 from app.core.money import format_money
 from app.core.roles import Role
 from app.fees import ledger, reports
@@ -39,7 +39,7 @@ def show(frame: pd.DataFrame, name: str) -> None:
     st.dataframe(frame, hide_index=True, width="stretch")
     st.download_button(
         "Download CSV",
-        frame.to_csv(index=False).encode(),
+        sheets.frame_csv(frame),
         file_name=f"{name}.csv",
         mime="text/csv",
         key=f"csv_{name}",
