@@ -63,13 +63,15 @@ def record(
     detail: dict[str, Any] | None = None,
     institute_id: int | None = None,
     source: str | None = None,
+    at: datetime | None = None,
 ) -> AuditLog:
-    """Add one audit row inside the caller's transaction."""
+    """Add one audit row inside the caller's transaction (`at`: a coarser time than now, for
+    events that must not be matched to a person by their exact time)."""
     entry = AuditLog(
         institute_id=institute_id
         if institute_id is not None
         else (actor.institute_id if actor else None),
-        at=clock.now(),
+        at=at or clock.now(),
         actor_user_id=actor.user_id if actor else None,
         actor_role=str(actor.role) if actor else None,
         actor_name=actor.name if actor else None,

@@ -298,15 +298,17 @@ def submit_feedback(
             batch_id=batch_id,
             session_id=session_id,
             owner_user_id=faculty_id,
+            created_at=created_at,
         )
     if anonymous:
-        # No actor, no target: the audit trail must not link the student to the row either.
+        # No actor, no target, no source address and only the day: the audit trail must not
+        # link the student to the row (their own sign-in row has their address and time).
         audit.record(
             session,
             actor=None,
             institute_id=institute_id,
             action="feedback.submit_anonymous",
-            source=actor.source,
+            at=created_at,
         )
     else:
         audit.record(

@@ -28,8 +28,10 @@ def open_action(
     batch_id: int | None = None,
     session_id: int | None = None,
     owner_user_id: int | None = None,
+    created_at: datetime | None = None,
 ) -> PendingAction:
-    """Open a pending action once per dedupe key (repeating the event opens nothing new)."""
+    """Open a pending action once per dedupe key (repeating the event opens nothing new);
+    `created_at` lets an anonymous event keep only a coarse time."""
     ActionType(type)
     existing = session.exec(
         select(PendingAction).where(
@@ -48,6 +50,8 @@ def open_action(
         session_id=session_id,
         owner_user_id=owner_user_id,
     )
+    if created_at is not None:
+        action.created_at = created_at
     try:
         with session.begin_nested():
             session.add(action)

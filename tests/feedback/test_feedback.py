@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from app.core import clock
 from app.core.audit import AuditLog
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.core.roles import Role
@@ -316,3 +317,37 @@ def test_csv_export_is_safe_to_open_in_a_spreadsheet_and_counselors_get_none(db,
     counselor = f.actor_for(f.user(db, w.institute, Role.COUNSELOR))
     with db.scope(counselor) as s, pytest.raises(PermissionDenied):
         service.export_csv(s, actor=counselor)
+
+
+def test_anonymous_feedback_leaves_no_source_and_only_the_day_anywhere(db, w):
+    """Audit row, inbox action and exports keep no actor, no source address and no exact time
+    that could be matched against the student's own sign-in row."""
+    from datetime import timedelta
+
+    with clock.frozen(clock.now() + timedelta(minutes=17, seconds=43)):
+        exact = clock.now()
+        _give(
+            db,
+            w.student_actor(0),
+            session_id=w.session_id,
+            rating=1,
+            comments="Too fast.",
+            anonymous=True,
+        )
+    with db.scope(system=True) as s:
+        row = s.exec(select(Feedback)).one()
+        [entry] = s.exec(
+            select(AuditLog).where(AuditLog.action == "feedback.submit_anonymous")
+        ).all()
+        [action] = s.exec(select(PendingAction)).all()
+
+    def aware(moment):
+        return moment if moment.tzinfo else moment.replace(tzinfo=exact.tzinfo)
+
+    assert entry.actor_user_id is None and entry.actor_name is None and entry.source is None
+    for moment in (entry.at, action.created_at, row.created_at):
+        assert aware(moment) != exact
+        assert aware(moment) == aware(row.created_at)  # the day's noon, the same for everyone
+    with db.scope(w.admin_actor) as s:
+        exported = service.export_csv(s, actor=w.admin_actor)
+    assert exact.strftime("%H:%M") not in exported
