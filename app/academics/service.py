@@ -30,6 +30,7 @@ from app.core.validation import normalize_email, normalize_phone
 from app.identity.models import User
 
 STAFF = (Role.ADMIN, Role.TEACHER, Role.COUNSELOR)
+COUNSELLING = (Role.COUNSELOR, Role.ADMIN)  # who may be a student's counselor
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
@@ -88,6 +89,15 @@ def create_student(
         raise ValidationError("Name is required.", field="name")
     status = _status(status)
     _check_lengths(name=name, enrollment_no=enrollment_no, learning_style=learning_style)
+    if counselor_user_id is not None:
+        _institute_user(
+            session,
+            institute_id,
+            counselor_user_id,
+            COUNSELLING,
+            "counselor_user_id",
+            "a counselor",
+        )
     if session.exec(
         select(Student.id).where(
             Student.institute_id == institute_id, Student.enrollment_no == enrollment_no
@@ -121,6 +131,26 @@ def create_student(
     return student
 
 
+def _institute_user(
+    session: Session,
+    institute_id: int,
+    user_id: int,
+    roles: tuple[Role, ...],
+    field: str,
+    what: str,
+) -> User:
+    """A user id the caller supplied, checked to be a `roles` user of the actor's institute (a
+    foreign key alone would accept another institute's user: FK checks ignore RLS)."""
+    user = session.get(User, user_id)
+    if (
+        user is None
+        or user.institute_id != institute_id
+        or user.role not in {r.value for r in roles}
+    ):
+        raise ValidationError(f"Choose {what} of this institute.", field=field)
+    return user
+
+
 def update_student(session: Session, *, actor: Actor, student_id: int, **changes) -> Student:
     """Correct a student's details or status."""
     actor.require(Role.ADMIN, Role.COUNSELOR)
@@ -145,6 +175,15 @@ def update_student(session: Session, *, actor: Actor, student_id: int, **changes
         changes["status"] = _status(changes["status"])
     if "name" in changes and not (changes["name"] or "").strip():
         raise ValidationError("Name is required.", field="name")
+    if changes.get("counselor_user_id") is not None:
+        _institute_user(
+            session,
+            student.institute_id,
+            changes["counselor_user_id"],
+            COUNSELLING,
+            "counselor_user_id",
+            "a counselor",
+        )
     diff = {
         k: [str(getattr(student, k)), str(v)]
         for k, v in changes.items()
@@ -206,9 +245,30 @@ def list_students(
     return list(session.exec(query.order_by(Student.name).limit(limit)))
 
 
+def ensure_student_scope(session: Session, *, actor: Actor, student_id: int) -> None:
+    """Teachers reach only the students of their own batches (current members); others pass.
+    Refused as "does not exist", like a student of another institute."""
+    if actor.role != Role.TEACHER:
+        return
+    member = session.exec(
+        select(BatchMembership.id)
+        .join(Batch, Batch.id == BatchMembership.batch_id)
+        .where(
+            BatchMembership.institute_id == actor.institute_scope(),
+            BatchMembership.student_id == student_id,
+            col(BatchMembership.left_on).is_(None),
+            Batch.teacher_user_id == actor.user_id,
+        )
+    ).first()
+    if member is None:
+        raise NotFound("That student does not exist.")
+
+
 def get_student(session: Session, *, actor: Actor, student_id: int) -> Student:
     actor.require(*STAFF)
-    return _get(session, Student, actor, student_id, "student")
+    student = _get(session, Student, actor, student_id, "student")
+    ensure_student_scope(session, actor=actor, student_id=student.id)
+    return student
 
 
 def add_guardian(
@@ -250,6 +310,7 @@ def add_guardian(
 def guardians_of(session: Session, *, actor: Actor, student_id: int) -> list[Guardian]:
     actor.require(*STAFF)
     _get(session, Student, actor, student_id, "student")
+    ensure_student_scope(session, actor=actor, student_id=student_id)
     return list(
         session.exec(
             select(Guardian).where(
@@ -414,13 +475,9 @@ def create_batch(
         raise ValidationError("The batch needs a name.", field="name")
     _get(session, Subject, actor, subject_id, "subject")
     if teacher_user_id is not None:
-        teacher = session.get(User, teacher_user_id)
-        if (
-            teacher is None
-            or teacher.institute_id != institute_id
-            or teacher.role != Role.TEACHER.value
-        ):
-            raise ValidationError("Choose a teacher of this institute.", field="teacher_user_id")
+        _institute_user(
+            session, institute_id, teacher_user_id, (Role.TEACHER,), "teacher_user_id", "a teacher"
+        )
     if capacity is not None and capacity < 1:
         raise ValidationError(
             "Capacity must be at least 1 (or empty for no limit).", field="capacity"
@@ -460,6 +517,15 @@ def update_batch(session: Session, *, actor: Actor, batch_id: int, **changes) ->
     allowed = {"name", "teacher_user_id", "level", "type", "capacity", "active"}
     if set(changes) - allowed:
         raise ValidationError(f"Cannot change {', '.join(sorted(set(changes) - allowed))}.")
+    if changes.get("teacher_user_id") is not None:
+        _institute_user(
+            session,
+            batch.institute_id,
+            changes["teacher_user_id"],
+            (Role.TEACHER,),
+            "teacher_user_id",
+            "a teacher",
+        )
     if "capacity" in changes and changes["capacity"] is not None:
         members = _member_count(session, batch)
         if changes["capacity"] < members:

@@ -961,6 +961,7 @@ def wall(session: Session, *, actor: Actor, student_id: int | None = None) -> Wa
         if student_id is None:
             raise ValidationError("Choose a student.")
         student = _student(session, institute_id, student_id)
+        academics_service.ensure_student_scope(session, actor=actor, student_id=student.id)
     badges = catalog(session, actor=actor)
     by_id = {b.id: b for b in badges}
     awards = list(
@@ -1037,6 +1038,10 @@ def my_award(session: Session, *, actor: Actor, award_id: int) -> BadgeAward:
             raise NotFound("That award does not exist.")
     else:
         actor.require(*STAFF, Role.COUNSELOR)
+        try:
+            academics_service.ensure_student_scope(session, actor=actor, student_id=row.student_id)
+        except NotFound:
+            raise NotFound("That award does not exist.") from None
     return row
 
 

@@ -908,7 +908,6 @@ def log_follow_up(
         inbox_service.resolve_by_key(
             session,
             actor=actor,
-            institute_id=inquiry.institute_id,
             dedupe_key=f"follow_up_due:{done.id}",
             note=f"Follow-up logged: {result.value.replace('_', ' ')}.",
         )

@@ -168,14 +168,13 @@ def act(
     return action
 
 
-def resolve_by_key(
-    session: Session, *, actor: Actor, institute_id: int, dedupe_key: str, note: str
-) -> bool:
-    """Close the open action of a dedupe key as resolved, when the work it asked for was done
-    elsewhere (a due follow-up logged on the Pipeline). Returns whether one was open."""
+def resolve_by_key(session: Session, *, actor: Actor, dedupe_key: str, note: str) -> bool:
+    """Close the open action of a dedupe key in the actor's own institute as resolved, when the
+    work it asked for was done elsewhere (a due follow-up logged on the Pipeline). Returns
+    whether one was open."""
     action = session.exec(
         select(PendingAction).where(
-            PendingAction.institute_id == institute_id,
+            PendingAction.institute_id == actor.institute_scope(),
             PendingAction.dedupe_key == dedupe_key,
             PendingAction.status != "done",
         )

@@ -538,6 +538,8 @@ def announce(
 
 
 def list_announcements(session: Session, *, actor: Actor, limit: int = 20) -> list[Announcement]:
+    """The institute's announcements, for staff who make them (students read my_announcements)."""
+    actor.require(Role.ADMIN, Role.TEACHER)
     return list(
         session.exec(
             select(Announcement)
