@@ -136,3 +136,31 @@ def test_public_pages_show_a_hostile_query_parameter_as_text(db, param):
     at.query_params[param] = HOSTILE
     at.run()
     assert not at.exception and _rendered_markup(_all_markdown(at)) == []
+
+
+def test_admin_access_and_password_requests_show_hostile_text_as_text(db, hostile_world):
+    from app.access import service as access
+    from tests import factories as f
+    from tests.pages.apptest import app_as, open_page
+
+    inst, admin, teacher = hostile_world
+    with db.scope(system=True) as s:
+        access.submit_access_request(
+            s,
+            institute_id=inst.id,
+            name=f"Requester {HOSTILE}",
+            email="req@hostile.example",
+            phone=None,
+            role="student",
+            message=HOSTILE,
+            honeypot="",
+            client="203.0.113.9",
+        )
+    teacher_actor = f.actor_for(teacher)
+    with db.scope(teacher_actor) as s:
+        access.request_password_change(s, actor=teacher_actor, note=HOSTILE)
+    at = open_page(app_as(admin.email).run(), "pages/admin/access_requests.py")
+    assert not at.exception
+    shown = _all_markdown(at)
+    assert "Requester" in shown and "Teacher" in shown
+    assert _rendered_markup(shown) == []
