@@ -7,7 +7,7 @@ because they guard actions taken before anyone is known to belong to an institut
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Index, delete
 from sqlmodel import Field, Session, SQLModel, col, func, select
@@ -35,34 +35,26 @@ def hit(session: Session, key: str) -> None:
     session.flush()
 
 
-def recent(session: Session, key: str, window: timedelta) -> tuple[int, datetime | None]:
-    """How many events `key` had within `window`, and when the latest was."""
+def _within(session: Session, key: str, window: timedelta, edge) -> tuple[int, datetime | None]:
     since = clock.now() - window
-    count, latest = session.exec(
-        select(func.count(), func.max(RateEvent.at)).where(
+    count, moment = session.exec(
+        select(func.count(), edge(RateEvent.at)).where(
             RateEvent.key == _stored(key), RateEvent.at >= since
         )
     ).one()
-    if latest is not None and latest.tzinfo is None:
-        from datetime import UTC
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(count), moment
 
-        latest = latest.replace(tzinfo=UTC)
-    return int(count), latest
+
+def recent(session: Session, key: str, window: timedelta) -> tuple[int, datetime | None]:
+    """How many events `key` had within `window`, and when the latest was."""
+    return _within(session, key, window, func.max)
 
 
 def oldest_within(session: Session, key: str, window: timedelta) -> tuple[int, datetime | None]:
     """How many events `key` had within `window`, and when the earliest of them was."""
-    since = clock.now() - window
-    count, oldest = session.exec(
-        select(func.count(), func.min(RateEvent.at)).where(
-            RateEvent.key == _stored(key), RateEvent.at >= since
-        )
-    ).one()
-    if oldest is not None and oldest.tzinfo is None:
-        from datetime import UTC
-
-        oldest = oldest.replace(tzinfo=UTC)
-    return int(count), oldest
+    return _within(session, key, window, func.min)
 
 
 def clear(session: Session, key: str) -> None:

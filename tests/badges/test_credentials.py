@@ -21,9 +21,8 @@ def _unb64(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
-@pytest.fixture
-def issued(db):
-    w = catalog(db, build(db, students=1))
+def _issue(db, w):
+    """Award badge C to the first student; (award, credential, token, keys) as they see it."""
     with db.scope(w.admin_actor) as s:
         award = service.award(
             s, actor=w.admin_actor, student_id=w.students[0].id, badge_id=w.b["C"]
@@ -33,7 +32,13 @@ def issued(db):
         credential, token = credentials.credential_for(s, actor=a, award_id=award.id)
     with db.scope(system=True) as s:
         keys = credentials.jwks(s, institute_id=w.institute.id)
-    return w, award, credential, token, keys
+    return award, credential, token, keys
+
+
+@pytest.fixture
+def issued(db):
+    w = catalog(db, build(db, students=1))
+    return (w, *_issue(db, w))
 
 
 def _decode(token, keys):
@@ -132,15 +137,7 @@ def test_credentials_validate_against_the_ob3_schema_for_every_recipient(db, wit
     if not with_email:
         with db.scope(system=True) as s:
             s.get(Student, w.students[0].id).email = None
-    with db.scope(w.admin_actor) as s:
-        award = service.award(
-            s, actor=w.admin_actor, student_id=w.students[0].id, badge_id=w.b["C"]
-        )[0]
-    a = w.student_actor(0)
-    with db.scope(a) as s:
-        credential, token = credentials.credential_for(s, actor=a, award_id=award.id)
-    with db.scope(system=True) as s:
-        keys = credentials.jwks(s, institute_id=w.institute.id)
+    award, credential, token, keys = _issue(db, w)
     validator = jsonschema.Draft201909Validator(_ob3_schema())
     for document in (credential, _decode(token, keys)):
         assert not [e.message for e in validator.iter_errors(document)]
