@@ -20,3 +20,9 @@ def esc(value: object) -> str:
     """`value` as literal text inside markdown: shows as typed, renders no markup."""
     text = "" if value is None else str(value)
     return _SPECIAL.sub(r"\\\1", text).replace("\r", " ").replace("\n", "  \n")
+
+
+def markup(value: str) -> str:
+    """Markdown the code itself wrote (a colour badge such as ":orange[attendance open]", a bold
+    grade), passed through as it is. Never for text a person typed: escape parts of it first."""
+    return value

@@ -11,7 +11,7 @@ from app.risk import service as risk
 from app.ui import auth
 from app.ui.components import act, flash, read, show_flash, table
 from app.ui.risk import LEVEL_BADGE
-from app.ui.safe import esc
+from app.ui.safe import esc, markup
 
 user, actor = auth.guard(Role.ADMIN, Role.TEACHER, Role.COUNSELOR)
 st.title("Student risk")
@@ -89,7 +89,7 @@ with students_tab:
         if detail:
             r = detail.row
             st.markdown(
-                f"### {esc(r.name)} · {esc(LEVEL_BADGE[r.level])}"
+                f"### {esc(r.name)} · {markup(LEVEL_BADGE[r.level])}"
                 + (f" · score {r.score:g}" if r.score is not None else "")
             )
             cols = st.columns(4)

@@ -9,7 +9,7 @@ from app.core.roles import Role
 from app.coursework import service as coursework
 from app.ui import auth
 from app.ui.components import read
-from app.ui.safe import esc
+from app.ui.safe import esc, markup
 
 user, actor = auth.guard(Role.STUDENT)
 today = clock.today_in(user.institute_timezone)
@@ -51,7 +51,7 @@ for h in done:
     )
     st.markdown(
         f"**{esc(h.title)}** · {esc(h.batch)} · due {h.due_on:%d %b} · "
-        f"{esc(STATUS.get(h.status, h.status))}"
+        f"{markup(STATUS.get(h.status, esc(h.status)))}"
         + (" (late)" if h.status == "graded" and not h.on_time else "")
         + marks
     )

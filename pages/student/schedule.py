@@ -13,7 +13,7 @@ from app.core.errors import DomainError
 from app.core.roles import Role
 from app.ui import auth
 from app.ui.components import read
-from app.ui.safe import esc
+from app.ui.safe import esc, markup
 
 user, actor = auth.guard(Role.STUDENT)
 tz = ZoneInfo(user.institute_timezone)
@@ -46,7 +46,7 @@ for day, group in groupby(classes, key=lambda c: c.date):
             f"**{c.starts_at.astimezone(tz):%H:%M}–{c.ends_at.astimezone(tz):%H:%M}** · "
             f"{esc(c.subject)} · {esc(c.batch)}"
             + (f" · {esc(c.teacher)}" if c.teacher else "")
-            + (f" · {esc(state)}" if state else "")
+            + (f" · {markup(state)}" if state else "")
         )
 if classes:
     st.download_button(

@@ -8,7 +8,7 @@ from app.core.roles import Role
 from app.coursework import service as coursework
 from app.ui import auth
 from app.ui.components import read
-from app.ui.safe import esc
+from app.ui.safe import esc, markup
 
 user, actor = auth.guard(Role.STUDENT)
 st.title("My tests")
@@ -41,9 +41,9 @@ for r in sat:
         score = f"{r.marks:g}/{r.max_marks:g}" + (
             f" · {r.percentage:g}%" if r.percentage is not None else ""
         )
-        score += f" · grade **{r.grade}**" if r.grade else ""
+        score += f" · grade **{esc(r.grade)}**" if r.grade else ""
     st.markdown(
-        f"**{esc(r.title)}** ({esc(r.kind)}) · {r.date:%d %b %Y} · {esc(r.subject or r.batch)}  \n{esc(score)}"
+        f"**{esc(r.title)}** ({esc(r.kind)}) · {r.date:%d %b %Y} · {esc(r.subject or r.batch)}  \n{markup(score)}"
     )
     if r.feedback:
         st.caption(f"Teacher: {esc(r.feedback)}")

@@ -14,7 +14,7 @@ from app.inbox import service as inbox
 from app.ui import auth, live
 from app.ui.components import read
 from app.ui.risk import high_risk_panel
-from app.ui.safe import esc
+from app.ui.safe import esc, markup
 
 user, actor = auth.guard(Role.TEACHER, Role.ADMIN)
 tz = ZoneInfo(user.institute_timezone)
@@ -47,7 +47,7 @@ def classes_today() -> None:
                 f"**{card.starts_at.astimezone(tz):%H:%M}–{card.ends_at.astimezone(tz):%H:%M} · {esc(card.batch)}**  \n"
                 f"{esc(card.subject)}"
                 + (f" · {esc(card.teacher)}" if actor.role == Role.ADMIN and card.teacher else "")
-                + f"  \n{esc(BADGE.get(card.status, card.status))} · {plural(card.students, 'student')}"
+                + f"  \n{markup(BADGE.get(card.status, esc(card.status)))} · {plural(card.students, 'student')}"
                 + (f" · {esc(card.marked)} marked" if card.marked else " · not taken")
             )
             label = "Take attendance" if card.status in ("scheduled", "open") else "View sheet"

@@ -27,7 +27,7 @@ RENDERERS = {
     "expander",
 }
 # Calls whose result is safe to interpolate: the escaper, and formatters of numbers we control.
-SAFE_CALLS = {"esc", "format_money", "plural", "len", "int", "round", "abs"}
+SAFE_CALLS = {"esc", "markup", "format_money", "plural", "len", "int", "round", "abs"}
 HOSTILE = "x ![t](http://attacker/px.png) [Verify here](https://evil.example) <img src=x onerror=alert(1)> **b** www.evil.example"
 
 
