@@ -47,7 +47,10 @@ for r in rows:
     with st.expander(f"{esc(r.student)}: {esc(r.badge)}"):
         st.text(r.evidence_text or "(no text)")
         if r.evidence_url:
-            st.markdown(f"Evidence link: <{esc(r.evidence_url)}>")
+            # The student typed it: shown as text, and opened only as a web address.
+            st.text(f"Evidence link: {r.evidence_url}")
+            if r.evidence_url.lower().startswith(("https://", "http://")):
+                st.link_button("Open the evidence link", r.evidence_url, key=f"br_link_{r.id}")
         reason = st.text_input("Reason (required to reject)", key=f"br_reason_{r.id}")
         c1, c2 = st.columns(2)
         if c1.button("Approve", key=f"br_approve_{r.id}", type="primary"):
