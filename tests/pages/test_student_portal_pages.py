@@ -63,6 +63,9 @@ def everything(at) -> str:
         for child in getattr(node, "children", {}).values():
             walk(child)
         kind = getattr(node, "type", "")
+        proto = getattr(node, "proto", None)
+        if proto is not None and getattr(proto, "unsafe_allow_javascript", False):
+            return  # the session-cookie script: code the browser runs, never text shown
         if kind == "arrow_data_frame":
             parts.append(node.value.to_csv())
             return
@@ -73,7 +76,6 @@ def everything(at) -> str:
                 value = None
             if isinstance(value, str):
                 parts.append(shown(value))
-        proto = getattr(node, "proto", None)
         if proto is not None and kind not in ("arrow_data_frame",):
             parts.append(str(proto))
 
@@ -151,3 +153,4 @@ def test_today_shows_the_teacher_their_brief_and_not_other_batches(db, world):
     admin = app_as(world["admin"].email).run()
     open_page(admin, "pages/teacher/today.py")
     assert not errors(admin) and "Your brief" not in [h.value for h in admin.subheader]
+
