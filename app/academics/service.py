@@ -24,6 +24,7 @@ from app.academics.models import (
 )
 from app.core import audit, clock
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from app.core.ownership import all_owned, owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.core.validation import normalize_email, normalize_phone
@@ -35,10 +36,7 @@ WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 
 
 def _get(session: Session, model, actor: Actor, row_id: int, what: str):
-    row = session.get(model, row_id)
-    if row is None or row.institute_id != actor.institute_scope():
-        raise NotFound(f"That {what} does not exist.")
-    return row
+    return owned(session, model, row_id, actor.institute_scope(), what)
 
 
 # ------------------------------------------------------------------ students and guardians
@@ -397,6 +395,15 @@ def add_topic(
         raise ValidationError("Estimated minutes must be positive.", field="estimated_minutes")
     if not 1 <= difficulty <= 5:
         raise ValidationError("Difficulty is 1 (easy) to 5 (hard).", field="difficulty")
+    prerequisites = all_owned(
+        session,
+        Topic,
+        prerequisites or [],
+        subject.institute_id,
+        message="Prerequisites must be topics of this subject.",
+        field="prerequisites",
+        subject_id=subject.id,
+    )
     last = session.exec(
         select(func.max(Topic.position)).where(
             Topic.institute_id == subject.institute_id, Topic.subject_id == subject.id
@@ -929,6 +936,7 @@ def enrolments_of(
     """A student's enrolments with their subject names."""
     actor.require(*STAFF)
     _get(session, Student, actor, student_id, "student")
+    ensure_student_scope(session, actor=actor, student_id=student_id)
     return list(
         session.exec(
             select(Enrollment, Subject.name)

@@ -12,6 +12,7 @@ from app.academics.models import Batch, BatchMembership, Student
 from app.core import audit, clock
 from app.core.errors import Conflict, NotFound, ValidationError
 from app.core.money import allocate, format_money
+from app.core.ownership import all_owned, owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.core.text import plural
@@ -970,9 +971,17 @@ def record_payment(
         raise ValidationError("The amount must be more than zero.", field="amount")
     if method not in METHODS:
         raise ValidationError("Choose cash, bank, card, UPI, M-Pesa or other.", field="method")
-    student = session.get(Student, student_id)
-    if student is None or student.institute_id != institute_id:
-        raise NotFound("That student does not exist.")
+    owned(session, Student, student_id, institute_id, "student")
+    if invoice_id is not None:
+        all_owned(
+            session,
+            Invoice,
+            [invoice_id],
+            institute_id,
+            message="Choose an invoice of this student (or none: the oldest is paid first).",
+            field="invoice_id",
+            student_id=student_id,
+        )
     existing = session.exec(
         select(Payment).where(Payment.institute_id == institute_id, Payment.reference == reference)
     ).first()

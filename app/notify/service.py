@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from app.core import audit, clock
 from app.core.errors import NotFound, ValidationError
+from app.core.ownership import owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.notify.models import Announcement, BlockedChat, Channel, Notification, RuleConfig, Status
@@ -301,6 +302,10 @@ def save_rules(
         raise ValidationError(
             "Quiet hours must start and end at different times.", field="quiet_hours_start"
         )
+    if batch_id is not None:
+        from app.academics.models import Batch  # a model only: notify sits below academics
+
+        owned(session, Batch, batch_id, actor.institute_scope(), "batch")
     row = get_rule_config(session, actor=actor, batch_id=batch_id)
     if row is None:
         row = RuleConfig(institute_id=actor.institute_scope(), batch_id=batch_id)

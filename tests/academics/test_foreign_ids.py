@@ -96,6 +96,7 @@ def test_a_teacher_reads_only_students_of_their_batches(db, two):
         for call in (
             lambda: academics.get_student(s, actor=teacher, student_id=outsider.id),
             lambda: academics.guardians_of(s, actor=teacher, student_id=outsider.id),
+            lambda: academics.enrolments_of(s, actor=teacher, student_id=outsider.id),
             lambda: badges.wall(s, actor=teacher, student_id=outsider.id),
             lambda: credentials.credential_for(s, actor=teacher, award_id=award.id),
         ):
@@ -106,3 +107,89 @@ def test_a_teacher_reads_only_students_of_their_batches(db, two):
     student = w.student_actor(0)
     with pytest.raises(PermissionDenied), db.scope(student) as s:
         notify.list_announcements(s, actor=student)
+
+
+def test_a_topic_cannot_require_another_institutes_topic(db, two):
+    admin = two["admin"]
+    stranger = f.actor_for(f.user(db, f.institute(db), Role.ADMIN))
+    with db.scope(stranger) as s:
+        theirs = academics.create_subject(s, actor=stranger, name="Their maths")
+        their_topic = academics.add_topic(s, actor=stranger, subject_id=theirs.id, name="Sets")
+    with db.scope(admin) as s:
+        maths = academics.create_subject(s, actor=admin, name="Maths")
+        fractions = academics.add_topic(s, actor=admin, subject_id=maths.id, name="Fractions")
+    with pytest.raises(ValidationError, match="topics of this subject"), db.scope(admin) as s:
+        academics.add_topic(
+            s, actor=admin, subject_id=maths.id, name="Ratios", prerequisites=[their_topic.id]
+        )
+    with pytest.raises(ValidationError, match="topics of this subject"), db.scope(admin) as s:
+        academics.add_topic(
+            s, actor=admin, subject_id=maths.id, name="Ratios", prerequisites=[987654]
+        )
+    with db.scope(admin) as s:
+        ratios = academics.add_topic(
+            s, actor=admin, subject_id=maths.id, name="Ratios", prerequisites=[fractions.id]
+        )
+        assert [t.name for t in academics.syllabus(s, actor=admin, subject_id=maths.id)] == [
+            "Fractions",
+            "Ratios",
+        ]
+        assert ratios.prerequisites == [fractions.id]
+
+
+def test_notification_rules_cannot_name_another_institutes_batch(db, two):
+    from app.core.errors import NotFound
+    from app.notify import service as notify
+    from app.notify.models import RuleConfig
+
+    admin = two["admin"]
+    stranger = f.actor_for(f.user(db, f.institute(db), Role.ADMIN))
+    with db.scope(stranger) as s:
+        subject = academics.create_subject(s, actor=stranger, name="Their maths")
+        theirs = academics.create_batch(s, actor=stranger, name="T1", subject_id=subject.id)
+    with pytest.raises(NotFound, match="batch"), db.scope(admin) as s:
+        notify.save_rules(s, actor=admin, batch_id=theirs.id, absence_streak_threshold=2)
+    with db.scope(system=True) as s:
+        assert s.exec(select(RuleConfig).where(RuleConfig.batch_id == theirs.id)).all() == []
+
+
+def test_a_payment_cannot_name_another_students_invoice(db):
+    from app.fees import service as fees
+    from app.fees.models import Invoice
+    from tests.fees.test_ledger import setup_institute
+
+    _, admin, ids, structure = setup_institute(db, students=2)
+    _, stranger, their_ids, their_structure = setup_institute(db, students=1)
+    with db.scope(admin) as s:
+        fees.invoice_run(s, actor=admin, structure_id=structure, period="2026-T1", student_ids=ids)
+    with db.scope(stranger) as s:
+        fees.invoice_run(
+            s, actor=stranger, structure_id=their_structure, period="2026-T1", student_ids=their_ids
+        )
+    with db.scope(system=True) as s:
+        invoice_of = {i.student_id: i.id for i in s.exec(select(Invoice))}
+    for wrong in (invoice_of[ids[1]], invoice_of[their_ids[0]], 987654):
+        with (
+            pytest.raises(ValidationError, match="invoice of this student"),
+            db.scope(admin, immediate=True) as s,
+        ):
+            fees.record_payment(
+                s,
+                actor=admin,
+                student_id=ids[0],
+                amount_minor=100_00,
+                method="cash",
+                reference=f"C-{wrong}",
+                invoice_id=wrong,
+            )
+    with db.scope(admin, immediate=True) as s:
+        payment = fees.record_payment(
+            s,
+            actor=admin,
+            student_id=ids[0],
+            amount_minor=100_00,
+            method="cash",
+            reference="C-OK",
+            invoice_id=invoice_of[ids[0]],
+        )
+    assert payment.receipt_no == 1

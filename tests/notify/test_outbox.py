@@ -172,8 +172,12 @@ def test_quiet_hours_hold_a_22h_message_until_07h(db, inst):
 
 
 def test_institute_quiet_hours_and_batch_overrides(db, inst):
+    from app.academics import service as academics
+
     admin = f.actor_for(f.user(db, inst, Role.ADMIN))
     with db.scope(admin) as s:
+        subject = academics.create_subject(s, actor=admin, name="Maths")
+        batch_id = academics.create_batch(s, actor=admin, name="M1", subject_id=subject.id).id
         service.save_rules(
             s,
             actor=admin,
@@ -184,14 +188,14 @@ def test_institute_quiet_hours_and_batch_overrides(db, inst):
         service.save_rules(
             s,
             actor=admin,
-            batch_id=17,
+            batch_id=batch_id,
             absence_streak_threshold=2,
             notify_guardian_on_absence=False,
         )
     with db.scope(admin) as s:
         institute = service.effective_rules(s, institute_id=inst.id)
-        batch = service.effective_rules(s, institute_id=inst.id, batch_id=17)
-        other = service.effective_rules(s, institute_id=inst.id, batch_id=18)
+        batch = service.effective_rules(s, institute_id=inst.id, batch_id=batch_id)
+        other = service.effective_rules(s, institute_id=inst.id, batch_id=batch_id + 1)
     assert (institute.quiet_hours_start, institute.absence_streak_threshold) == (time(22, 0), 4)
     assert (batch.absence_streak_threshold, batch.notify_guardian_on_absence) == (2, False)
     assert (

@@ -1,0 +1,47 @@
+"""Ids a caller passes in are checked to belong to the actor's institute before they are used or
+stored: a foreign key alone accepts another institute's row (on PostgreSQL, FK checks ignore
+row-level security)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TypeVar
+
+from sqlmodel import Session, col, select
+
+from app.core.errors import NotFound, ValidationError
+
+T = TypeVar("T")
+
+
+def owned(session: Session, model: type[T], row_id: int | None, institute_id: int, what: str) -> T:
+    """The row `row_id` of `model` if it belongs to `institute_id`; otherwise "does not exist",
+    the same answer as for an id that was never used."""
+    row = session.get(model, row_id) if row_id is not None else None
+    if row is None or row.institute_id != institute_id:
+        raise NotFound(f"That {what} does not exist.")
+    return row
+
+
+def all_owned(
+    session: Session,
+    model,
+    ids: Iterable[int],
+    institute_id: int,
+    *,
+    message: str,
+    field: str,
+    **match,
+) -> list[int]:
+    """Every id of `ids` checked, in one query, to be a row of `model` in `institute_id` (and to
+    have the column values of `match`); otherwise a ValidationError with `message` on `field`."""
+    wanted = list(dict.fromkeys(int(i) for i in ids))
+    if not wanted:
+        return []
+    query = select(model.id).where(model.institute_id == institute_id, col(model.id).in_(wanted))
+    for name, value in match.items():
+        query = query.where(getattr(model, name) == value)
+    found = set(session.exec(query))
+    if len(found) != len(wanted):
+        raise ValidationError(message, field=field)
+    return wanted
