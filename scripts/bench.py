@@ -189,7 +189,7 @@ def _crm_figures(engine, repeat: int) -> dict[str, float]:
     def full() -> None:
         for institute_id in ids:
             with session_scope(institute_id=institute_id, engine=engine) as session:
-                leadscore.recompute_institute(session, institute_id=institute_id, force=True)
+                leadscore.recompute_institute_internal(session, institute_id=institute_id, force=True)
 
     runs = max(1, min(repeat, 3))
     figures["lead_score_recompute_s"] = round(
@@ -253,7 +253,7 @@ def _outbox_figures(engine) -> dict[str, float]:
         service.save_rules(
             session, actor=_admin_actor(institute_id), quiet_hours_start=None, quiet_hours_end=None
         )
-        service.enqueue_many(
+        service.enqueue_many_internal(
             session,
             institute_id=institute_id,
             messages=[
@@ -707,7 +707,7 @@ def _badge_figures(engine, repeat: int, size: str) -> dict[str, float]:
 
     def evaluate() -> dict[str, int]:
         with session_scope(institute_id=big, engine=engine) as session:
-            return rules.evaluate_rules(session, institute_id=big)
+            return rules.evaluate_rules_internal(session, institute_id=big)
 
     started = time.perf_counter()
     counts = evaluate()

@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from app.core.config import reset_settings_cache
     from app.core.db import session_scope
-    from app.fees.export import beancount_lines
+    from app.fees.export import beancount_lines_internal
     from app.identity.models import Institute
 
     reset_settings_cache()
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         out = open(args.out, "w") if args.out else sys.stdout  # noqa: SIM115 - closed below
         try:
-            for line in beancount_lines(session, institute_id=args.institute):
+            for line in beancount_lines_internal(session, institute_id=args.institute):
                 out.write(line + "\n")
         finally:
             if args.out:

@@ -574,7 +574,7 @@ def commit_import(session: Session, *, actor: Actor, rows: list[dict[str, Any]])
                 for m in memberships:
                     joined[m["batch_id"]].append(m["student_id"])
                 for batch_id, student_ids in joined.items():
-                    coursework.give_open_work(
+                    coursework.give_open_work_internal(
                         session,
                         institute_id=institute_id,
                         batch_id=batch_id,

@@ -681,7 +681,7 @@ def join_batch(
     # Late import: coursework builds on academics, not the other way round.
     from app.coursework import service as coursework
 
-    coursework.give_open_work(
+    coursework.give_open_work_internal(
         session,
         institute_id=batch.institute_id,
         batch_id=batch.id,
@@ -796,7 +796,7 @@ def batch_schedules(session: Session, *, actor: Actor, batch_id: int) -> list[Ba
     )
 
 
-def members_on(session: Session, *, institute_id: int, batch_id: int, day: date) -> list[Student]:
+def members_on_internal(session: Session, *, institute_id: int, batch_id: int, day: date) -> list[Student]:
     """Students in a batch on a given day, by name (attendance sheets use this)."""
     return list(
         session.exec(
@@ -813,7 +813,7 @@ def members_on(session: Session, *, institute_id: int, batch_id: int, day: date)
     )
 
 
-def member_counts_on(
+def member_counts_on_internal(
     session: Session, *, institute_id: int, batch_ids: set[int], day: date
 ) -> dict[int, int]:
     """How many students each batch had on a day, in one grouped query."""
@@ -832,7 +832,7 @@ def member_counts_on(
     return {batch_id: int(n) for batch_id, n in rows}
 
 
-def announcement_audience(
+def announcement_audience_internal(
     session: Session, *, institute_id: int, batch_id: int | None
 ) -> tuple[list[int], list[tuple[int, str]]]:
     """Who an announcement reaches: user ids for in-app (the batch's students, or every active
@@ -874,7 +874,7 @@ def announcement_audience(
     return user_ids, chats
 
 
-def guardian_chat_of_student_user(
+def guardian_chat_of_student_user_internal(
     session: Session, *, institute_id: int, user_id: int
 ) -> str | None:
     """The Telegram chat of the first guardian (with one) of the student who signs in as `user_id`."""

@@ -501,7 +501,7 @@ def _password_request(session: Session, actor: Actor, request_id: int) -> Passwo
 
 
 def _tell_user(session: Session, row: PasswordChangeRequest, text: str) -> None:
-    notify.enqueue(
+    notify.enqueue_internal(
         session,
         institute_id=row.institute_id,
         channel=Channel.IN_APP.value,

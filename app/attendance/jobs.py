@@ -21,7 +21,7 @@ def create_sessions(*, engine=None) -> dict:
     for institute_id, timezone in institutes:
         today = clock.today_in(timezone)
         with session_scope(institute_id=institute_id, engine=engine) as session:
-            created += service.generate_sessions(
+            created += service.generate_sessions_internal(
                 session, institute_id=institute_id, start=today, end=today + timedelta(days=1)
             )
     return {"institutes": len(institutes), "created": created}

@@ -65,7 +65,7 @@ def _aware(moment: datetime) -> datetime:
 # ------------------------------------------------------------------ generating sessions
 
 
-def generate_sessions(session: Session, *, institute_id: int, start: date, end: date) -> int:
+def generate_sessions_internal(session: Session, *, institute_id: int, start: date, end: date) -> int:
     """Create the sessions of every active schedule between two dates; existing ones are kept.
 
     Set-based: one read of schedules, one of existing sessions, one bulk insert.
@@ -129,7 +129,7 @@ def generate_sessions(session: Session, *, institute_id: int, start: date, end: 
 def generate_for(session: Session, *, actor: Actor, start: date, end: date) -> int:
     """Admin: create the institute's sessions for a date range (idempotent)."""
     actor.require(Role.ADMIN)
-    created = generate_sessions(session, institute_id=actor.institute_scope(), start=start, end=end)
+    created = generate_sessions_internal(session, institute_id=actor.institute_scope(), start=start, end=end)
     audit.record(
         session,
         actor=actor,
@@ -239,7 +239,7 @@ def auto_close(session: Session) -> dict:
         local = _aware(row.starts_at).astimezone(
             ZoneInfo(session.get(Institute, row.institute_id).timezone)
         )
-        inbox.open_action(
+        inbox.open_action_internal(
             session,
             institute_id=row.institute_id,
             type="missed_session",
@@ -283,7 +283,7 @@ def _send_links(session: Session, opening: list) -> int:
         )
         session.add(link)
         session.flush()
-        notify.enqueue(
+        notify.enqueue_internal(
             session,
             institute_id=row.institute_id,
             channel="telegram",
@@ -373,7 +373,7 @@ def sessions_for_day(session: Session, *, actor: Actor, day: date) -> list[Sessi
     if actor.role == Role.TEACHER:
         query = query.where(Batch.teacher_user_id == actor.user_id)
     rows = session.exec(query.order_by(ClassSession.starts_at)).all()
-    batch_sizes = academics.member_counts_on(
+    batch_sizes = academics.member_counts_on_internal(
         session, institute_id=institute_id, batch_ids={r.batch_id for r, *_ in rows}, day=day
     )
     now = clock.now()
@@ -432,7 +432,7 @@ def attendance_sheet(session: Session, *, actor: Actor, session_id: int) -> Shee
 
 
 def _sheet(session: Session, row: ClassSession, batch: Batch) -> Sheet:
-    students = academics.members_on(
+    students = academics.members_on_internal(
         session, institute_id=row.institute_id, batch_id=batch.id, day=row.date
     )
     records = session.exec(
@@ -510,7 +510,7 @@ def submit_attendance(
         raise Conflict(_already(session, row) + " Reload to see the saved marks.")
     students = {
         s.id: s
-        for s in academics.members_on(
+        for s in academics.members_on_internal(
             session, institute_id=row.institute_id, batch_id=batch.id, day=row.date
         )
     }
@@ -629,7 +629,7 @@ def post_class_pipeline(
     topic_ids: list[int],
 ) -> dict:
     """Topic progress, guardian absence messages (deduplicated), absence streak actions."""
-    rules = notify.effective_rules(session, institute_id=row.institute_id, batch_id=batch.id)
+    rules = notify.effective_rules_internal(session, institute_id=row.institute_id, batch_id=batch.id)
     progress = _topic_progress(session, row=row, marks=marks, ratings=ratings, topic_ids=topic_ids)
     if progress:
         _enrolment_completion(
@@ -653,7 +653,7 @@ def post_class_pipeline(
                 Guardian.institute_id == row.institute_id, col(Guardian.student_id).in_(absent)
             )
         ).all()
-        messages = notify.enqueue_many(
+        messages = notify.enqueue_many_internal(
             session,
             institute_id=row.institute_id,
             messages=[
@@ -671,7 +671,7 @@ def post_class_pipeline(
         session, row=row, batch=batch, absent=absent, threshold=rules.absence_streak_threshold
     )
     # Badges whose rules this class may now meet (attendance, competency) are awarded at once.
-    badges = badge_rules.after_attendance(
+    badges = badge_rules.after_attendance_internal(
         session, institute_id=row.institute_id, student_ids=set(marks)
     )
     return {
@@ -831,7 +831,7 @@ def _absence_streaks(
     names = {s.id: s.name for s in session.exec(select(Student).where(col(Student.id).in_(absent)))}
     for student_id, n in absences.items():
         if n >= threshold:
-            inbox.open_action(
+            inbox.open_action_internal(
                 session,
                 institute_id=row.institute_id,
                 type="absence_streak",
@@ -851,7 +851,7 @@ def _absence_streaks(
 ASSESSMENT_WEIGHT = 2  # one assessment result counts as much as two class understanding ratings
 
 
-def apply_assessment(
+def apply_assessment_internal(
     session: Session, *, institute_id: int, topic_id: int, percentages: dict[int, float]
 ) -> int:
     """Fold assessment results on a topic into the students' topic progress (set-based).
@@ -1051,7 +1051,7 @@ class ClassSlot:
 PLANNED = "planned"
 
 
-def classes_between(
+def classes_between_internal(
     session: Session, *, institute_id: int, batch_ids: set[int], start: date, end: date, tz: str
 ) -> list[ClassSlot]:
     """The classes of some batches between two local dates, by start: the sessions that exist,
@@ -1179,7 +1179,7 @@ def my_sessions(session: Session, *, actor: Actor, start: date, end: date) -> li
 
     slots = [
         s
-        for s in classes_between(
+        for s in classes_between_internal(
             session,
             institute_id=institute_id,
             batch_ids=set(names),

@@ -62,7 +62,7 @@ def _fernet() -> Fernet:
     return Fernet(base64.urlsafe_b64encode(hashlib.sha256(material.encode()).digest()))
 
 
-def ensure_key(session: Session, *, institute_id: int) -> InstituteKey:
+def ensure_key_internal(session: Session, *, institute_id: int) -> InstituteKey:
     """The institute's signing key, generated the first time it is needed."""
     existing = session.exec(
         select(InstituteKey).where(InstituteKey.institute_id == institute_id)
@@ -95,9 +95,9 @@ def _private_key(row: InstituteKey) -> OKPKey:
     return OKPKey.import_key(_fernet().decrypt(row.private_key_encrypted.encode()))
 
 
-def jwks(session: Session, *, institute_id: int) -> dict:
+def jwks_internal(session: Session, *, institute_id: int) -> dict:
     """The institute's public keys as a JWKS (what a verifier needs)."""
-    return {"keys": [dict(ensure_key(session, institute_id=institute_id).public_jwk)]}
+    return {"keys": [dict(ensure_key_internal(session, institute_id=institute_id).public_jwk)]}
 
 
 def _base_url() -> str:
@@ -193,7 +193,7 @@ def _uuid_of(credential_id: str) -> str:
 
 def sign(session: Session, *, award: BadgeAward) -> str:
     """The credential as a VC-JWT (compact JWS, EdDSA) signed with the institute's key."""
-    key_row = ensure_key(session, institute_id=award.institute_id)
+    key_row = ensure_key_internal(session, institute_id=award.institute_id)
     credential = build_credential(session, award=award)
     payload = dict(credential)
     payload.update(
@@ -245,7 +245,7 @@ def verify(session: Session, *, credential_id: str) -> Verification:
     badge = session.get(Badge, award.badge_id)
     institute = session.get(Institute, award.institute_id)
     student = session.get(Student, award.student_id)
-    keys = jwks(session, institute_id=award.institute_id)
+    keys = jwks_internal(session, institute_id=award.institute_id)
     return Verification(
         status="revoked" if award.revoked_at is not None else "valid",
         badge=badge.name,

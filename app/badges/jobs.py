@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from app.badges.rules import evaluate_rules
+from app.badges.rules import evaluate_rules_internal
 from app.core.db import session_scope
 from app.identity.models import Institute
 from app.worker.registry import Job, day_period
@@ -16,7 +16,7 @@ def badge_rules(*, engine=None) -> dict:
         ids = list(session.exec(select(Institute.id)))
     for institute_id in ids:
         with session_scope(institute_id=institute_id, engine=engine) as session:
-            counts = evaluate_rules(session, institute_id=institute_id)
+            counts = evaluate_rules_internal(session, institute_id=institute_id)
         totals["institutes"] += 1
         totals["rule_awards"] += counts["rule_awards"]
         totals["progression_awards"] += counts["progression_awards"]

@@ -178,7 +178,7 @@ EVALUATORS = {
 }
 
 
-def evaluate_rules(
+def evaluate_rules_internal(
     session: Session,
     *,
     institute_id: int,
@@ -215,9 +215,9 @@ def evaluate_rules(
     return counts
 
 
-def after_attendance(session: Session, *, institute_id: int, student_ids: set[int]) -> dict:
+def after_attendance_internal(session: Session, *, institute_id: int, student_ids: set[int]) -> dict:
     """Right after attendance is taken: the attendance and competency rules, for the class."""
-    return evaluate_rules(
+    return evaluate_rules_internal(
         session,
         institute_id=institute_id,
         student_ids=student_ids,
@@ -225,9 +225,9 @@ def after_attendance(session: Session, *, institute_id: int, student_ids: set[in
     )
 
 
-def after_marks(session: Session, *, institute_id: int, student_ids: set[int]) -> dict:
+def after_marks_internal(session: Session, *, institute_id: int, student_ids: set[int]) -> dict:
     """Right after marks are entered: the assessment and competency rules, for those students."""
-    return evaluate_rules(
+    return evaluate_rules_internal(
         session,
         institute_id=institute_id,
         student_ids=student_ids,
@@ -238,6 +238,6 @@ def after_marks(session: Session, *, institute_id: int, student_ids: set[int]) -
 def run_rules_now(session: Session, *, actor: Actor) -> dict[str, int]:
     """An admin evaluates the institute's automatic rules now instead of waiting for the night."""
     actor.require(Role.ADMIN)
-    counts = evaluate_rules(session, institute_id=actor.institute_scope())
+    counts = evaluate_rules_internal(session, institute_id=actor.institute_scope())
     audit.record(session, actor=actor, action="badges.rules_run", detail=counts)
     return counts

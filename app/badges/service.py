@@ -442,7 +442,7 @@ def _student_message(user_id: int, text: str, dedupe_key: str) -> dict:
 def _notify_student(session: Session, student: Student, text: str, dedupe_key: str) -> None:
     if student.user_id is None:
         return
-    notify_service.enqueue(
+    notify_service.enqueue_internal(
         session,
         institute_id=student.institute_id,
         **_student_message(student.user_id, text, dedupe_key),
@@ -548,7 +548,7 @@ def _after_awards(session: Session, actor: Actor | None, created: list[BadgeAwar
     for a in created:
         if accounts[a.student_id] is not None:
             earned[a.student_id].append(a)
-    notify_service.enqueue_many(
+    notify_service.enqueue_many_internal(
         session,
         institute_id=created[0].institute_id,
         messages=[
@@ -727,7 +727,7 @@ def request_badge(
         )
         .order_by(BatchMembership.batch_id)
     ).first()
-    inbox_service.open_action(
+    inbox_service.open_action_internal(
         session,
         institute_id=institute_id,
         type=ActionType.BADGE_REQUEST.value,
@@ -887,7 +887,7 @@ def decide(
 def _close_inbox_action(
     session: Session, actor: Actor, req: BadgeRequest, approve: bool, reason: str
 ) -> None:
-    action = inbox_service.open_action(
+    action = inbox_service.open_action_internal(
         session,
         institute_id=req.institute_id,
         type=ActionType.BADGE_REQUEST.value,

@@ -22,7 +22,7 @@ def daily_teacher_brief(*, engine=None) -> dict:
     totals = {"institutes": len(ids), "due": 0, "teachers": 0, "messages": 0}
     for institute_id in ids:
         with session_scope(institute_id=institute_id, engine=engine) as session:
-            counts = service.send_briefs(session, institute_id=institute_id, now=now)
+            counts = service.send_briefs_internal(session, institute_id=institute_id, now=now)
         for key in ("due", "teachers", "messages"):
             totals[key] += counts[key]
     return totals

@@ -180,7 +180,7 @@ class TeacherBrief:
         return "\n".join(lines)
 
 
-def build_briefs(
+def build_briefs_internal(
     session: Session, *, institute_id: int, day: date, teacher_ids: set[int] | None = None
 ) -> dict[int, TeacherBrief]:
     """The brief of every active teacher of an institute who has an active batch (or of the
@@ -227,7 +227,7 @@ def build_briefs(
     owner = {b: teacher for b, (teacher, _n, _s) in batches.items()}
 
     # 1. Today's classes (created sessions plus any the weekly schedule still plans).
-    for slot in attendance.classes_between(
+    for slot in attendance.classes_between_internal(
         session,
         institute_id=institute_id,
         batch_ids=batch_ids,
@@ -383,7 +383,7 @@ def my_brief(session: Session, *, actor: Actor) -> TeacherBrief:
     institute_id = actor.institute_scope()
     institute = session.get(Institute, institute_id)
     day = clock.today_in(institute.timezone)
-    built = build_briefs(session, institute_id=institute_id, day=day, teacher_ids={actor.user_id})
+    built = build_briefs_internal(session, institute_id=institute_id, day=day, teacher_ids={actor.user_id})
     return built.get(actor.user_id) or TeacherBrief(
         teacher_user_id=actor.user_id,
         teacher=actor.name,
@@ -403,7 +403,7 @@ def dedupe_key(teacher_user_id: int, day: date, channel: str) -> str:
     return f"teacher_brief:{day.isoformat()}:{teacher_user_id}:{channel}"
 
 
-def send_briefs(session: Session, *, institute_id: int, now: datetime | None = None) -> dict:
+def send_briefs_internal(session: Session, *, institute_id: int, now: datetime | None = None) -> dict:
     """Queue today's brief for each teacher of an institute once its local time has passed the
     brief time: in the app, and by Telegram when the teacher linked a chat. Each teacher gets it
     once per local day (dedupe key per teacher and date), however often this runs."""
@@ -432,7 +432,7 @@ def send_briefs(session: Session, *, institute_id: int, now: datetime | None = N
         pending.discard(keys[key])
     if not pending:
         return {"due": 1, "teachers": 0, "messages": 0}
-    briefs = build_briefs(session, institute_id=institute_id, day=day, teacher_ids=pending)
+    briefs = build_briefs_internal(session, institute_id=institute_id, day=day, teacher_ids=pending)
     chats = dict(
         session.exec(
             select(User.id, User.telegram_chat_id).where(
@@ -463,5 +463,5 @@ def send_briefs(session: Session, *, institute_id: int, now: datetime | None = N
                     "dedupe_key": dedupe_key(teacher_id, day, "telegram"),
                 }
             )
-    queued = notify.enqueue_many(session, institute_id=institute_id, messages=messages)
+    queued = notify.enqueue_many_internal(session, institute_id=institute_id, messages=messages)
     return {"due": 1, "teachers": len(briefs), "messages": queued}

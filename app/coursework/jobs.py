@@ -18,7 +18,7 @@ def homework_missing(*, engine=None) -> dict:
     marked = 0
     for institute_id in ids:
         with session_scope(institute_id=institute_id, engine=engine) as session:
-            marked += service.mark_missing_homework(session, institute_id=institute_id)
+            marked += service.mark_missing_homework_internal(session, institute_id=institute_id)
     return {"institutes": len(ids), "missing": marked}
 
 

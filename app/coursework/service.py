@@ -178,7 +178,7 @@ def batch_topics(
     )
 
 
-def give_open_work(
+def give_open_work_internal(
     session: Session, *, institute_id: int, batch_id: int, student_ids: list[int], on: date
 ) -> tuple[int, int]:
     """Students joining a batch get its homework not yet due and its assessments not yet held
@@ -578,7 +578,7 @@ def mark_homework(session: Session, *, actor: Actor, homework_id: int, rows: lis
     return len(changes)
 
 
-def mark_missing_homework(session: Session, *, institute_id: int) -> int:
+def mark_missing_homework_internal(session: Session, *, institute_id: int) -> int:
     """Work still `assigned` whose due date has passed (institute time) becomes `missing`.
 
     One UPDATE; running it again changes nothing. Returns how many submissions it marked.
@@ -1004,7 +1004,7 @@ def enter_marks(session: Session, *, actor: Actor, assessment_id: int, rows: lis
     )
     session.flush()
     if assessment.topic_id is not None:
-        attendance_service.apply_assessment(
+        attendance_service.apply_assessment_internal(
             session,
             institute_id=assessment.institute_id,
             topic_id=assessment.topic_id,
@@ -1015,7 +1015,7 @@ def enter_marks(session: Session, *, actor: Actor, assessment_id: int, rows: lis
             },
         )
     # Badges whose rules these marks may now meet are awarded at once, not overnight.
-    badge_rules.after_marks(
+    badge_rules.after_marks_internal(
         session, institute_id=assessment.institute_id, student_ids={sid for sid, _ in changes}
     )
     audit.record(

@@ -386,7 +386,7 @@ def commit_import(
     ]
     if planned:
         session.execute(insert(FollowUp), planned)
-    leadscore.recompute_institute(session, institute_id=institute_id, inquiry_ids=ids)
+    leadscore.recompute_institute_internal(session, institute_id=institute_id, inquiry_ids=ids)
     audit.record(
         session,
         actor=actor,

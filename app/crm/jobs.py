@@ -21,7 +21,7 @@ _HOW = {
 }
 
 
-def open_due_actions(session: Session, *, institute_id: int) -> int:
+def open_due_actions_internal(session: Session, *, institute_id: int) -> int:
     """One `follow_up_due` action per planned follow-up whose day has passed (open inquiries
     only), for its counselor; a follow-up already raised is never raised again. Two queries."""
     timezone = session.exec(select(Institute.timezone).where(Institute.id == institute_id)).one()
@@ -46,7 +46,7 @@ def open_due_actions(session: Session, *, institute_id: int) -> int:
         )
         .order_by(FollowUp.follow_up_date, FollowUp.id)
     ).all()
-    return inbox.open_actions_bulk(
+    return inbox.open_actions_bulk_internal(
         session,
         institute_id=institute_id,
         actions=[
@@ -76,13 +76,13 @@ def _each_institute(engine, work) -> dict:
 
 def crm_follow_ups_due(*, engine=None) -> dict:
     """Every institute: overdue follow-ups into their counselors' inboxes (once each)."""
-    totals = _each_institute(engine, lambda s, i: open_due_actions(s, institute_id=i))
+    totals = _each_institute(engine, lambda s, i: open_due_actions_internal(s, institute_id=i))
     return {"institutes": totals["institutes"], "actions": totals["count"]}
 
 
 def crm_lead_scores(*, engine=None) -> dict:
     """Every institute: rescore all inquiries, writing only the changed ones."""
-    totals = _each_institute(engine, lambda s, i: leadscore.recompute_institute(s, institute_id=i))
+    totals = _each_institute(engine, lambda s, i: leadscore.recompute_institute_internal(s, institute_id=i))
     return {"institutes": totals["institutes"], "changed": totals["count"]}
 
 

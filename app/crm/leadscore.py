@@ -16,7 +16,7 @@ an enrolled one scores 100 and a lost one 0, with the reason given. Each rule ad
 the reasons shown beside the score; the lines name buckets, not day counts, so a score and its
 reasons change only when something real changes.
 
-`recompute_institute` is set-based: one query for the inquiries, one grouped query for the
+`recompute_institute_internal` is set-based: one query for the inquiries, one grouped query for the
 follow-ups, one for the subjects of active batches, then one write of just the rows whose score
 or reasons changed (PostgreSQL: a single UPDATE … FROM unnest(arrays); SQLite: one executemany).
 It runs on every change to an inquiry (for that one) and daily for everything (job
@@ -116,7 +116,7 @@ def _local_date(moment: datetime, tz: ZoneInfo) -> date:
     return moment.astimezone(tz).date()
 
 
-def recompute_institute(
+def recompute_institute_internal(
     session: Session,
     *,
     institute_id: int,

@@ -172,7 +172,7 @@ def _touch(session: Session, inquiry: Inquiry) -> None:
     inquiry.updated_at = clock.now()
     session.add(inquiry)
     session.flush()
-    leadscore.recompute_institute(
+    leadscore.recompute_institute_internal(
         session, institute_id=inquiry.institute_id, inquiry_ids=[inquiry.id]
     )
     session.refresh(inquiry)
@@ -1203,7 +1203,7 @@ def convert(
         if inquiry.referrer_student_id is not None:
             from app.feedback import points as points_service
 
-            entry = points_service.record_referral_reward(
+            entry = points_service.record_referral_reward_internal(
                 session,
                 institute_id=institute_id,
                 referrer_student_id=inquiry.referrer_student_id,
@@ -1315,7 +1315,7 @@ def conversion_choices(session: Session, *, actor: Actor) -> tuple[list[Batch], 
 def recompute_scores(session: Session, *, actor: Actor) -> int:
     """Re-score every inquiry of the institute now (as the daily job does)."""
     actor.require(*CRM_ROLES)
-    changed = leadscore.recompute_institute(session, institute_id=actor.institute_scope())
+    changed = leadscore.recompute_institute_internal(session, institute_id=actor.institute_scope())
     audit.record(
         session,
         actor=actor,

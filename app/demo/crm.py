@@ -294,6 +294,6 @@ def finish_crm(session: Session, *, institute_ids: list[int]) -> dict:
     analyze(session, CRM_TABLES)
     actions = 0
     for institute_id in institute_ids:
-        leadscore.recompute_institute(session, institute_id=institute_id, force=True)
-        actions += crm_jobs.open_due_actions(session, institute_id=institute_id)
+        leadscore.recompute_institute_internal(session, institute_id=institute_id, force=True)
+        actions += crm_jobs.open_due_actions_internal(session, institute_id=institute_id)
     return {"follow_up_actions": actions}

@@ -284,7 +284,7 @@ def _open_actions(session: Session, *, institute_id: int) -> int:
             (Feedback.sentiment == "negative") | (Feedback.rating <= 2),
         )
     ).all()
-    return inbox_service.open_actions_bulk(
+    return inbox_service.open_actions_bulk_internal(
         session,
         institute_id=institute_id,
         actions=[

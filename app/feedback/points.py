@@ -27,7 +27,7 @@ from app.identity.models import Institute, User
 REFERRAL_REWARD_POINTS = 50
 
 
-def record_referral_reward(
+def record_referral_reward_internal(
     session: Session,
     *,
     institute_id: int,

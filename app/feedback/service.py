@@ -288,7 +288,7 @@ def submit_feedback(
     if flagged:
         quote = f": “{text[:160]}{'…' if len(text) > 160 else ''}”" if text else ""
         who = "Anonymous feedback" if anonymous else f"Feedback from {student.name}"
-        inbox_service.open_action(
+        inbox_service.open_action_internal(
             session,
             institute_id=institute_id,
             type=ActionType.NEGATIVE_FEEDBACK.value,

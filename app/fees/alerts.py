@@ -25,11 +25,11 @@ from app.inbox import service as inbox
 from app.notify import service as notify
 
 
-def send_fee_alerts(session: Session, *, institute_id: int) -> dict:
+def send_fee_alerts_internal(session: Session, *, institute_id: int) -> dict:
     """For one institute: reminders N days before due and N days after, overdue actions."""
     institute = session.get(Institute, institute_id)
     today = clock.today_in(institute.timezone)
-    rules = notify.effective_rules(session, institute_id=institute_id)
+    rules = notify.effective_rules_internal(session, institute_id=institute_id)
     before = today + timedelta(days=rules.fee_reminder_days_before)
     after = today - timedelta(days=rules.fee_reminder_days_after)
     rows = session.exec(
@@ -94,7 +94,7 @@ def send_fee_alerts(session: Session, *, institute_id: int) -> dict:
         if part.due_on < today and invoice.id not in overdue_invoices:
             overdue_invoices[invoice.id] = (invoice, part, owed, name)
     for invoice, part, owed, name in overdue_invoices.values():
-        inbox.open_action(
+        inbox.open_action_internal(
             session,
             institute_id=institute_id,
             type="fee_overdue",
@@ -102,7 +102,7 @@ def send_fee_alerts(session: Session, *, institute_id: int) -> dict:
             reason=f"{name} owes {owed} for {invoice.period}, due {part.due_on:%d %b %Y}.",
             dedupe_key=f"fee_overdue:{invoice.id}",
         )
-    queued = notify.enqueue_many(session, institute_id=institute_id, messages=messages)
+    queued = notify.enqueue_many_internal(session, institute_id=institute_id, messages=messages)
     return {"reminders": queued, "actions": len(overdue_invoices)}
 
 
@@ -214,7 +214,7 @@ def notify_balances(
             .order_by(Guardian.id)
         )
     ]
-    queued = notify.enqueue_many(session, institute_id=institute_id, messages=messages)
+    queued = notify.enqueue_many_internal(session, institute_id=institute_id, messages=messages)
     audit.record(
         session,
         actor=actor,

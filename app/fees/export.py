@@ -25,7 +25,7 @@ def _account_name(account: Account) -> str:
     return f"{ROOTS[account.type]}:A{account.code}-{words or 'Account'}"
 
 
-def beancount_lines(session: Session, *, institute_id: int) -> Iterator[str]:
+def beancount_lines_internal(session: Session, *, institute_id: int) -> Iterator[str]:
     """One `open` per account and one balanced transaction per journal entry (streamed)."""
     institute = session.get(Institute, institute_id)
     currency = institute.currency

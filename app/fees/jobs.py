@@ -19,7 +19,7 @@ def fee_alerts(*, engine=None) -> dict:
         ids = list(session.exec(select(Institute.id)))
     for institute_id in ids:
         with session_scope(institute_id=institute_id, engine=engine) as session:
-            counts = alerts.send_fee_alerts(session, institute_id=institute_id)
+            counts = alerts.send_fee_alerts_internal(session, institute_id=institute_id)
         totals["institutes"] += 1
         totals["reminders"] += counts["reminders"]
         totals["actions"] += counts["actions"]
@@ -45,7 +45,7 @@ def monthly_fees(*, engine=None) -> dict:
             source="worker",
         )
         with session_scope(actor, engine=engine) as session:
-            members = service.active_batch_members(session, institute_id=institute_id)
+            members = service.active_batch_members_internal(session, institute_id=institute_id)
             if members:
                 created += len(
                     service.invoice_run(

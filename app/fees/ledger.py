@@ -32,7 +32,7 @@ DEFAULT_CHART = [
 ]
 
 
-def ensure_chart(session: Session, *, institute_id: int) -> dict[str, Account]:
+def ensure_chart_internal(session: Session, *, institute_id: int) -> dict[str, Account]:
     """The institute's accounts by code, creating the default chart the first time."""
     accounts = {
         a.code: a for a in session.exec(select(Account).where(Account.institute_id == institute_id))
@@ -51,7 +51,7 @@ def add_account(session: Session, *, actor: Actor, code: str, name: str, type: s
     """Admin: open another account (income 4000+, expenses 5000+, …)."""
     actor.require(Role.ADMIN)
     institute_id = actor.institute_scope()
-    ensure_chart(session, institute_id=institute_id)
+    ensure_chart_internal(session, institute_id=institute_id)
     code = (code or "").strip()
     if not code.isdigit() or len(code) != 4:
         raise ValidationError("An account code is four digits, such as 4100.", field="code")
@@ -80,7 +80,7 @@ class Posting:
     credit: int = 0
 
 
-def post(
+def post_internal(
     session: Session,
     *,
     institute_id: int,
@@ -141,11 +141,11 @@ class Entry:
     postings: list[Posting]
 
 
-def post_many(
+def post_many_internal(
     session: Session, *, institute_id: int, source_type: str, entries: list[Entry]
 ) -> None:
     """Post many entries of one source (an invoice run, a batch of payments) in three
-    statements; each is checked exactly as `post` checks one."""
+    statements; each is checked exactly as `post_internal` checks one."""
     if not entries:
         return
     for e in entries:
@@ -207,7 +207,7 @@ def reverse(session: Session, *, entry: JournalEntry, entry_date: date, memo: st
             JournalLine.institute_id == entry.institute_id, JournalLine.entry_id == entry.id
         )
     ).all()
-    return post(
+    return post_internal(
         session,
         institute_id=entry.institute_id,
         entry_date=entry_date,
@@ -239,10 +239,10 @@ class BalanceRow:
 def trial_balance(session: Session, *, actor: Actor) -> list[BalanceRow]:
     """Every account with its debit and credit totals, in one grouped query (admin)."""
     actor.require(Role.ADMIN)
-    return balances(session, institute_id=actor.institute_scope())
+    return balances_internal(session, institute_id=actor.institute_scope())
 
 
-def balances(session: Session, *, institute_id: int) -> list[BalanceRow]:
+def balances_internal(session: Session, *, institute_id: int) -> list[BalanceRow]:
     totals = (
         select(
             JournalLine.account_id,
@@ -305,7 +305,7 @@ def account_ledger(
     return out
 
 
-def unbalanced_entries(session: Session, *, institute_id: int) -> list[int]:
+def unbalanced_entries_internal(session: Session, *, institute_id: int) -> list[int]:
     """Ids of entries whose lines do not balance (should always be empty)."""
     return list(
         session.exec(

@@ -127,10 +127,10 @@ def defaulters(session: Session, *, actor: Actor, as_of: date | None = None) -> 
     """Students with overdue balances (instalments past their due date), largest first."""
     actor.require(Role.ADMIN, Role.COUNSELOR)
     today = as_of or _today(session, actor)
-    return overdue_by_student(session, institute_id=actor.institute_scope(), today=today)
+    return overdue_by_student_internal(session, institute_id=actor.institute_scope(), today=today)
 
 
-def overdue_by_student(session: Session, *, institute_id: int, today: date) -> list[Defaulter]:
+def overdue_by_student_internal(session: Session, *, institute_id: int, today: date) -> list[Defaulter]:
     """One grouped query: per student, the overdue amount and the oldest unpaid due date."""
     overdue = func.sum(open_part())
     rows = session.exec(

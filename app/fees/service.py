@@ -139,7 +139,7 @@ def create_structure(
         )
     ).first():
         raise Conflict(f"A fee structure called {name.strip()} already exists.", field="name")
-    accounts = ledger.ensure_chart(session, institute_id=institute_id)
+    accounts = ledger.ensure_chart_internal(session, institute_id=institute_id)
     structure = FeeStructure(
         institute_id=institute_id, name=name.strip(), period_kind=period_kind, due_days=due_days
     )
@@ -697,7 +697,7 @@ def _invoice_run(
         return plan
     institute_id = actor.institute_scope()
     structure = session.get(FeeStructure, structure_id)
-    accounts = ledger.ensure_chart(session, institute_id=institute_id)
+    accounts = ledger.ensure_chart_internal(session, institute_id=institute_id)
     issued = issued_on or _today(session, institute_id)
     schedule = {
         sid: split_instalments(plan.net_of(sid), issued, plan.steps) for sid in plan.students
@@ -777,7 +777,7 @@ def _invoice_run(
             )
     session.execute(insert(InvoiceInstalment), instalment_rows)
     receivable = accounts[ledger.RECEIVABLE].id
-    ledger.post_many(
+    ledger.post_many_internal(
         session,
         institute_id=institute_id,
         source_type="invoice",
@@ -866,7 +866,7 @@ def list_invoices(
     return list(session.exec(query.order_by(col(Invoice.id).desc()).limit(limit)))
 
 
-def active_batch_members(session: Session, *, institute_id: int) -> list[int]:
+def active_batch_members_internal(session: Session, *, institute_id: int) -> list[int]:
     """Active students who are in at least one batch today (for monthly coaching fees)."""
     return list(
         session.exec(
@@ -1060,9 +1060,9 @@ def record_payment(
             ],
         )
     remaining = plan.credit_minor
-    accounts = ledger.ensure_chart(session, institute_id=institute_id)
+    accounts = ledger.ensure_chart_internal(session, institute_id=institute_id)
     postings = ledger.payment_postings(accounts, amount_minor, remaining)
-    ledger.post(
+    ledger.post_internal(
         session,
         institute_id=institute_id,
         entry_date=payment.received_on,
@@ -1172,7 +1172,7 @@ def student_balance(session: Session, *, actor: Actor, student_id: int) -> Balan
     return Balance(int(owed), int(credit))
 
 
-def open_receivables(session: Session, *, institute_id: int) -> int:
+def open_receivables_internal(session: Session, *, institute_id: int) -> int:
     """The sum of open invoice balances (equals the 1100 balance when the books are right)."""
     return int(
         session.exec(
@@ -1388,8 +1388,8 @@ def record_payments_bulk(
                 for i in touched
             ],
         )
-    accounts = ledger.ensure_chart(session, institute_id=institute_id)
-    ledger.post_many(
+    accounts = ledger.ensure_chart_internal(session, institute_id=institute_id)
+    ledger.post_many_internal(
         session,
         institute_id=institute_id,
         source_type="payment",

@@ -101,7 +101,7 @@ def _chat_of(user: User) -> str | None:
         from app.academics import service as academics
 
         session = _Session.object_session(user)
-        chat = session and academics.guardian_chat_of_student_user(
+        chat = session and academics.guardian_chat_of_student_user_internal(
             session, institute_id=user.institute_id, user_id=user.id
         )
         if chat:

@@ -17,7 +17,7 @@ from app.core.tenancy import Actor
 from app.inbox.models import ActionType, Outcome, PendingAction
 
 
-def open_action(
+def open_action_internal(
     session: Session,
     *,
     institute_id: int,
@@ -204,7 +204,7 @@ def _notify_guardians(session: Session, *, action: PendingAction, text: str) -> 
     if not guardians:
         raise ValidationError(f"{student.name} has no guardian on record.")
     message = text or f"Message from your institute about {student.name}: {action.reason}"
-    return notify.enqueue_many(
+    return notify.enqueue_many_internal(
         session,
         institute_id=action.institute_id,
         messages=[
@@ -235,7 +235,7 @@ def usefulness(session: Session, *, actor: Actor) -> dict[str, dict[str, int]]:
     return out
 
 
-def open_actions_bulk(session: Session, *, institute_id: int, actions: list[dict]) -> int:
+def open_actions_bulk_internal(session: Session, *, institute_id: int, actions: list[dict]) -> int:
     """Open many actions at once (each dict: type, reason, dedupe_key, student_id, batch_id…),
     skipping dedupe keys that already exist: two queries however many there are."""
     if not actions:

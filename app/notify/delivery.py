@@ -103,7 +103,7 @@ def claim_due(
         quiet: dict[int, datetime | None] = {}
         for row in rows:
             if row.institute_id not in quiet:
-                rules = service.effective_rules(session, institute_id=row.institute_id)
+                rules = service.effective_rules_internal(session, institute_id=row.institute_id)
                 quiet[row.institute_id] = service.quiet_until(
                     now,
                     institutes[row.institute_id].timezone,

@@ -28,7 +28,7 @@ MAX_TEXT = 4000  # Telegram's limit is 4096 characters
 # ------------------------------------------------------------------ enqueue
 
 
-def enqueue(
+def enqueue_internal(
     session: Session,
     *,
     institute_id: int,
@@ -141,7 +141,7 @@ def _new_values(
     return row
 
 
-def enqueue_many(session: Session, *, institute_id: int, messages: list[dict]) -> int:
+def enqueue_many_internal(session: Session, *, institute_id: int, messages: list[dict]) -> int:
     """Queue many messages in one pass (announcements, reminders); returns how many were new.
 
     Each dict has channel, recipient, text, dedupe_key and optionally recipient_user_id, subject.
@@ -214,7 +214,7 @@ RULE_FIELDS = (
 )
 
 
-def effective_rules(
+def effective_rules_internal(
     session: Session, *, institute_id: int, batch_id: int | None = None
 ) -> EffectiveRules:
     """The rules that apply to a batch: its override, else the institute's, else the defaults."""
@@ -246,7 +246,7 @@ def effective_rules_for(
 ) -> EffectiveRules:
     """The rules in force for the actor's institute (or one of its batches)."""
     actor.require(Role.ADMIN, Role.TEACHER)
-    return effective_rules(session, institute_id=actor.institute_scope(), batch_id=batch_id)
+    return effective_rules_internal(session, institute_id=actor.institute_scope(), batch_id=batch_id)
 
 
 def get_rule_config(
@@ -503,7 +503,7 @@ def announce(
     )
     session.add(announcement)
     session.flush()
-    user_ids, guardian_chats = academics.announcement_audience(
+    user_ids, guardian_chats = academics.announcement_audience_internal(
         session, institute_id=institute_id, batch_id=batch_id
     )
     where = f" ({batch.name})" if batch else ""
@@ -529,7 +529,7 @@ def announce(
         for guardian_id, chat in guardian_chats
     ]
     announcement.recipients = len(messages)
-    enqueue_many(session, institute_id=institute_id, messages=messages)
+    enqueue_many_internal(session, institute_id=institute_id, messages=messages)
     session.add(announcement)
     audit.record(
         session,

@@ -62,7 +62,7 @@ FEE_DAYS_CAP = 60
 FEE_AMOUNT_WEIGHT = 40
 
 
-def settings_for(session: Session, institute_id: int) -> RiskSettings:
+def settings_for_internal(session: Session, institute_id: int) -> RiskSettings:
     """The institute's settings, or the defaults (not saved) when it has none."""
     return session.get(RiskSettings, institute_id) or RiskSettings(institute_id=institute_id)
 
@@ -152,7 +152,7 @@ def _among(column, ids: list[int]):
     return column == ids[0] if len(ids) == 1 else col(column).in_(ids)
 
 
-def gather(session: Session, *, institute_id: int, today: date, window_days: int) -> Inputs:
+def gather_internal(session: Session, *, institute_id: int, today: date, window_days: int) -> Inputs:
     """The inputs of one institute (the "Recompute now" button, the settings preview)."""
     return gather_many(session, institute_ids=[institute_id], today=today, window_days=window_days)[
         institute_id
@@ -569,7 +569,7 @@ def pending(inputs: Inputs, settings: RiskSettings) -> tuple[list[int], list[int
     return moved, list(inputs.gone)
 
 
-def apply(
+def apply_internal(
     session: Session,
     *,
     institute_id: int,
@@ -667,7 +667,7 @@ def apply(
                 .group_by(BatchMembership.student_id)
             ).all()
         )
-        actions = inbox.open_actions_bulk(
+        actions = inbox.open_actions_bulk_internal(
             session,
             institute_id=institute_id,
             actions=[
@@ -701,7 +701,7 @@ def unchanged_levels(inputs: Inputs, moved, fresher: dict | None = None) -> dict
     return levels
 
 
-def recompute_institute(
+def recompute_institute_internal(
     session: Session, *, institute_id: int, now: datetime | None = None
 ) -> RecomputeResult:
     """Score every active student of one institute and store what changed; record level
@@ -709,11 +709,11 @@ def recompute_institute(
     now = now or clock.now()
     institute = session.get(Institute, institute_id)
     today = clock.today_in(institute.timezone)
-    settings = settings_for(session, institute_id)
-    inputs = gather(
+    settings = settings_for_internal(session, institute_id)
+    inputs = gather_internal(
         session, institute_id=institute_id, today=today, window_days=settings.window_days
     )
-    return apply(session, institute_id=institute_id, inputs=inputs, settings=settings, now=now)
+    return apply_internal(session, institute_id=institute_id, inputs=inputs, settings=settings, now=now)
 
 
 def gather_all(session: Session) -> dict[int, tuple[Inputs, RiskSettings]]:

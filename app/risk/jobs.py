@@ -21,7 +21,7 @@ def student_risk_recompute(*, engine=None) -> dict:
             totals["students"] += len(inputs.students)
             continue
         with session_scope(institute_id=institute_id, engine=engine) as session:
-            result = risk_engine.apply(
+            result = risk_engine.apply_internal(
                 session, institute_id=institute_id, inputs=inputs, settings=settings, now=now
             )
         totals["institutes"] += 1

@@ -213,7 +213,7 @@ def trend(session: Session, *, actor: Actor, days: int = 30) -> list[dict]:
 def recompute_now(session: Session, *, actor: Actor) -> engine.RecomputeResult:
     """The "Recompute now" button: the whole institute, as the daily job does it."""
     actor.require(Role.ADMIN, Role.TEACHER)
-    result = engine.recompute_institute(session, institute_id=actor.institute_scope())
+    result = engine.recompute_institute_internal(session, institute_id=actor.institute_scope())
     audit.record(
         session,
         actor=actor,
@@ -241,7 +241,7 @@ SETTING_FIELDS = (
 
 def get_settings(session: Session, *, actor: Actor) -> RiskSettings:
     actor.require(*STAFF)
-    return engine.settings_for(session, actor.institute_scope())
+    return engine.settings_for_internal(session, actor.institute_scope())
 
 
 def _checked(actor: Actor, current: RiskSettings, changes: dict) -> RiskSettings:
@@ -285,16 +285,16 @@ def preview_settings(session: Session, *, actor: Actor, changes: dict) -> Settin
     """How many students would change level under proposed settings (writes nothing)."""
     actor.require(Role.ADMIN)
     institute_id = actor.institute_scope()
-    current = engine.settings_for(session, institute_id)
+    current = engine.settings_for_internal(session, institute_id)
     proposed = _checked(actor, current, changes)
     today = clock.today_in(session.get(Institute, institute_id).timezone)
-    base = engine.gather(
+    base = engine.gather_internal(
         session, institute_id=institute_id, today=today, window_days=current.window_days
     )
     other = (
         base
         if proposed.window_days == current.window_days
-        else engine.gather(
+        else engine.gather_internal(
             session, institute_id=institute_id, today=today, window_days=proposed.window_days
         )
     )
@@ -314,7 +314,7 @@ def update_settings(session: Session, *, actor: Actor, changes: dict) -> RiskSet
     """Save the institute's risk settings (admin); the next recompute uses them."""
     actor.require(Role.ADMIN)
     institute_id = actor.institute_scope()
-    current = engine.settings_for(session, institute_id)
+    current = engine.settings_for_internal(session, institute_id)
     proposed = _checked(actor, current, changes)
     row = session.get(RiskSettings, institute_id)
     if row is None:

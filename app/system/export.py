@@ -180,7 +180,7 @@ def _choose(tables: Sequence[str] | None) -> list[ExportTable]:
     return [t for t in EXPORT_TABLES if t.name in set(tables)]
 
 
-def stream_rows(
+def stream_rows_internal(
     session: Session, spec: ExportTable, institute_id: int, include_personal: bool
 ) -> Iterator[list[Any]]:
     """The table's rows for one institute in id order, fetched CHUNK_ROWS at a time, with
@@ -237,7 +237,7 @@ def _write_zip(
                 writer.writerow(spec.columns())
                 convert = _csv_converters(spec)
                 count = 0
-                for values in stream_rows(session, spec, institute_id, include_personal):
+                for values in stream_rows_internal(session, spec, institute_id, include_personal):
                     writer.writerow([f(v) for f, v in zip(convert, values, strict=True)])
                     count += 1
                 summary.rows[spec.name] = count
@@ -278,7 +278,7 @@ def _write_xlsx(
         sheet = book.create_sheet(title=spec.name[:31])
         sheet.append(spec.columns())
         count = 0
-        for values in stream_rows(session, spec, institute_id, include_personal):
+        for values in stream_rows_internal(session, spec, institute_id, include_personal):
             sheet.append([_cell(sheet, v) for v in values])
             count += 1
         summary.rows[spec.name] = count

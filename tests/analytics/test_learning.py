@@ -205,11 +205,11 @@ def test_teachers_attendance_and_topics_completed_and_a_teacher_sees_only_self(d
 def test_a_test_result_marks_when_a_topic_was_first_completed(db, world):
     bala, topic = world["students"]["Bala"], world["topics"][2]
     with clock.frozen(NOW), db.scope(world["admin"]) as s:
-        attendance.apply_assessment(
+        attendance.apply_assessment_internal(
             s, institute_id=world["inst"].id, topic_id=topic, percentages={bala: 90}
         )
     with clock.frozen(datetime(2026, 11, 25, tzinfo=UTC)), db.scope(world["admin"]) as s:
-        attendance.apply_assessment(
+        attendance.apply_assessment_internal(
             s, institute_id=world["inst"].id, topic_id=topic, percentages={bala: 95}
         )
     with db.scope(world["admin"]) as s:

@@ -31,7 +31,7 @@ def _issue(db, w):
     with db.scope(a) as s:
         credential, token = credentials.credential_for(s, actor=a, award_id=award.id)
     with db.scope(system=True) as s:
-        keys = credentials.jwks(s, institute_id=w.institute.id)
+        keys = credentials.jwks_internal(s, institute_id=w.institute.id)
     return award, credential, token, keys
 
 

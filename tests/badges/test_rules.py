@@ -8,7 +8,7 @@ from app.attendance.models import AttendanceRecord, ClassSession, TopicProgress
 from app.badges import service
 from app.badges.jobs import badge_rules
 from app.badges.models import BadgeAward
-from app.badges.rules import evaluate_rules
+from app.badges.rules import evaluate_rules_internal
 from app.coursework.models import Assessment, AssessmentResult
 from tests.badges.world import build
 
@@ -111,7 +111,7 @@ def test_each_rule_kind_awards_exactly_who_meets_it_with_progression(db):
                     )
                 )
     with db.scope(institute_id=inst) as s:
-        counts = evaluate_rules(s, institute_id=inst)
+        counts = evaluate_rules_internal(s, institute_id=inst)
     with db.scope(institute_id=inst) as s:
         got = {(a.student_id, a.badge_id) for a in s.exec(select(BadgeAward))}
     expect = {

@@ -23,7 +23,7 @@ def world(db):
     built = build(db)
     with db.scope(system=True) as s:
         for batch in (built["math_a"], built["phys_b"]):
-            inbox.open_action(
+            inbox.open_action_internal(
                 s,
                 institute_id=built["inst"].id,
                 type="missed_session",
@@ -36,7 +36,7 @@ def world(db):
 
 def briefs_of(db, world, day: date = TODAY):
     with clock.frozen(NOW), db.scope(system=True) as s:
-        return brief.build_briefs(s, institute_id=world["inst"].id, day=day)
+        return brief.build_briefs_internal(s, institute_id=world["inst"].id, day=day)
 
 
 def test_each_teacher_gets_their_own_batches_items(db, world):

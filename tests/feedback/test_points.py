@@ -203,7 +203,7 @@ def test_only_own_penalties_can_be_appealed(db, w):
 def test_referral_reward_is_granted_once_per_inquiry(db, w):
     inst = w.institute.id
     with db.scope(institute_id=inst) as s:
-        first = points.record_referral_reward(
+        first = points.record_referral_reward_internal(
             s,
             institute_id=inst,
             referrer_student_id=w.students[0].id,
@@ -215,7 +215,7 @@ def test_referral_reward_is_granted_once_per_inquiry(db, w):
         assert (first.points, first.type, first.category) == (50, "reward", "other")
         assert first.reason == "Referral: Ravi Kumar enrolled"
     with db.scope(institute_id=inst) as s:
-        again = points.record_referral_reward(
+        again = points.record_referral_reward_internal(
             s,
             institute_id=inst,
             referrer_student_id=w.students[0].id,
@@ -224,7 +224,7 @@ def test_referral_reward_is_granted_once_per_inquiry(db, w):
             created_by_user_id=w.admin.id,
         )
         assert again is None
-        other = points.record_referral_reward(
+        other = points.record_referral_reward_internal(
             s,
             institute_id=inst,
             referrer_student_id=w.students[0].id,
@@ -236,7 +236,7 @@ def test_referral_reward_is_granted_once_per_inquiry(db, w):
     assert _count(db) == 2
     assert _balance(db, w, 0) == 100
     with db.scope(institute_id=inst) as s, pytest.raises(NotFound):
-        points.record_referral_reward(
+        points.record_referral_reward_internal(
             s,
             institute_id=inst,
             referrer_student_id=999999,

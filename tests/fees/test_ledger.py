@@ -45,13 +45,13 @@ def setup_institute(db, students=3):
 
 def books(db, institute_id):
     with db.scope(system=True) as s:
-        rows = ledger.balances(s, institute_id=institute_id)
+        rows = ledger.balances_internal(s, institute_id=institute_id)
         return (
             {r.code: r.balance for r in rows},
             sum(r.debit for r in rows),
             sum(r.credit for r in rows),
-            fees.open_receivables(s, institute_id=institute_id),
-            ledger.unbalanced_entries(s, institute_id=institute_id),
+            fees.open_receivables_internal(s, institute_id=institute_id),
+            ledger.unbalanced_entries_internal(s, institute_id=institute_id),
         )
 
 
@@ -175,9 +175,9 @@ def test_void_posts_a_reversal_and_posted_lines_never_change(db):
 def test_unbalanced_entry_is_refused(db):
     inst, admin, ids, structure = setup_institute(db, students=1)
     with db.scope(admin) as s:
-        accounts = ledger.ensure_chart(s, institute_id=inst.id)
+        accounts = ledger.ensure_chart_internal(s, institute_id=inst.id)
         with pytest.raises(ValidationError, match="Unbalanced journal entry"):
-            ledger.post(
+            ledger.post_internal(
                 s,
                 institute_id=inst.id,
                 entry_date=__import__("datetime").date(2026, 1, 1),

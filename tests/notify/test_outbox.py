@@ -23,7 +23,7 @@ def inst(db):
 
 def queue(db, inst, key="event:1", chat="1001", text="Hello"):
     with db.scope(institute_id=inst.id) as s:
-        return service.enqueue(
+        return service.enqueue_internal(
             s, institute_id=inst.id, channel="telegram", recipient=chat, text=text, dedupe_key=key
         )
 
@@ -193,9 +193,9 @@ def test_institute_quiet_hours_and_batch_overrides(db, inst):
             notify_guardian_on_absence=False,
         )
     with db.scope(admin) as s:
-        institute = service.effective_rules(s, institute_id=inst.id)
-        batch = service.effective_rules(s, institute_id=inst.id, batch_id=batch_id)
-        other = service.effective_rules(s, institute_id=inst.id, batch_id=batch_id + 1)
+        institute = service.effective_rules_internal(s, institute_id=inst.id)
+        batch = service.effective_rules_internal(s, institute_id=inst.id, batch_id=batch_id)
+        other = service.effective_rules_internal(s, institute_id=inst.id, batch_id=batch_id + 1)
     assert (institute.quiet_hours_start, institute.absence_streak_threshold) == (time(22, 0), 4)
     assert (batch.absence_streak_threshold, batch.notify_guardian_on_absence) == (2, False)
     assert (
@@ -270,7 +270,7 @@ def test_announcements_reach_the_app_and_guardians(db, inst):
     ) in statuses
     with db.scope(admin) as s:  # announcing is idempotent per announcement and recipient
         assert (
-            service.enqueue_many(
+            service.enqueue_many_internal(
                 s,
                 institute_id=inst.id,
                 messages=[

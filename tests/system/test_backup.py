@@ -26,7 +26,7 @@ def _post_entries(db, institute_id: int, accounts: tuple[int, int], stop: thread
     debit, credit = accounts
     while not stop.is_set():
         with db.scope(institute_id=institute_id) as s:
-            ledger.post(
+            ledger.post_internal(
                 s,
                 institute_id=institute_id,
                 entry_date=date(2026, 11, 20),
@@ -96,7 +96,7 @@ def test_backup_while_the_app_writes_restores_consistently(db, tmp_path):
     accounts = {}
     for inst in insts:
         with db.scope(institute_id=inst.id) as s:
-            chart = ledger.ensure_chart(s, institute_id=inst.id)
+            chart = ledger.ensure_chart_internal(s, institute_id=inst.id)
             first, second = sorted(a.id for a in chart.values())[:2]
             accounts[inst.id] = (first, second)
     stop, made, sheets = threading.Event(), [], []

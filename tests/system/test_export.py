@@ -168,7 +168,7 @@ def test_big_tables_stream_in_chunks_and_formulas_stay_text(db, two_institutes, 
             return execute(statement, *args, **kwargs)
 
         monkeypatch.setattr(s, "execute", spy)
-        rows = export.stream_rows(s, export._BY_NAME["students"], alpha.id, False)
+        rows = export.stream_rows_internal(s, export._BY_NAME["students"], alpha.id, False)
         assert asked == []  # lazy: nothing is read until the writer asks for rows
         assert len(list(rows)) == 10 and asked == [{"yield_per": 2}]
     payload, summary = _export(db, admin, tables=["students"], include_personal=True)

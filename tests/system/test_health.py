@@ -42,7 +42,7 @@ def test_stuck_outbox_fails(db):
     beat(db)
     inst = f.institute(db)
     with clock.frozen(clock.now() - timedelta(minutes=20)), db.scope(institute_id=inst.id) as s:
-        service.enqueue(
+        service.enqueue_internal(
             s, institute_id=inst.id, channel="telegram", recipient="1", text="x", dedupe_key="k"
         )
     check = by_name(run_checks(engine=db.engine))["outbox"]
