@@ -134,7 +134,7 @@ def render(
     notes = st.text_area("Notes", value=sheet.notes or "", key=f"notes_{sheet.session_id}")
     absent = sum(1 for m in marks.values() if m == "absent")
     if st.button(
-        f"Submit · {len(marks) - absent} present, {absent} absent",
+        f"Submit · {int(len(marks) - absent)} present, {int(absent)} absent",
         key="submit_attendance",
         type="primary",
         use_container_width=True,

@@ -13,6 +13,7 @@ from app.core import audit
 from app.core.db import session_scope
 from app.core.errors import DomainError, PermissionDenied
 from app.core.tenancy import Actor
+from app.ui.safe import esc
 
 T = TypeVar("T")
 FLASH = "cohort_flash"
@@ -73,8 +74,9 @@ def act(
 
 
 def flash(message: str, kind: str = "success") -> None:
-    """Show a message after the next rerun."""
-    st.session_state[FLASH] = (kind, message)
+    """Show a message after the next rerun, as plain text: the message usually names what a
+    person typed (a student, a title), so all of it is escaped and none of it renders markup."""
+    st.session_state[FLASH] = (kind, esc(message))
 
 
 def show_flash() -> None:

@@ -27,7 +27,10 @@ if link:
 
 counts = read(actor, access.pending_counts)
 access_tab, password_tab = st.tabs(
-    [f"Access requests ({counts['access']})", f"Password requests ({counts['password']})"]
+    [
+        f"Access requests ({int(counts['access'])})",
+        f"Password requests ({int(counts['password'])})",
+    ]
 )
 
 with access_tab:

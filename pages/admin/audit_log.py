@@ -6,6 +6,7 @@ import streamlit as st
 
 from app.core import audit
 from app.core.roles import Role
+from app.core.text import plural
 from app.identity import service as identity
 from app.ui import auth
 from app.ui.components import act, read, show_flash, table
@@ -80,7 +81,7 @@ page_no = st.session_state.get("audit_page", 1)
 found = act(actor, audit.search_entries, filters=filters, page=page_no, page_size=PAGE_SIZE)
 if found is not None:
     st.caption(
-        f"{found.total:,} entries · page {esc(found.page)} of {esc(found.pages)} · times in UTC"
+        f"{plural(found.total, 'entry', 'entries')} · page {esc(found.page)} of {esc(found.pages)} · times in UTC"
         + ("" if actor.is_super_admin else " · dates in your institute's timezone")
     )
     table(

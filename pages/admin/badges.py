@@ -117,7 +117,7 @@ with st.expander("Add a badge", expanded=not tree):
         if not parents:
             st.info(f"Add a {esc(PARENT_OF[kind])} first.")
         parent_id = st.selectbox(
-            f"Belongs to {PARENT_OF[kind]}", list(parents), format_func=parents.get, key="bc_parent"
+            f"Belongs to {esc(PARENT_OF[kind])}", list(parents), format_func=parents.get, key="bc_parent"
         )
     name = st.text_input("Name", key="bc_name")
     description = st.text_area("Description", key="bc_description")
@@ -248,7 +248,7 @@ if not review:
     st.caption("Nothing to review.")
 table(review, key="badge_review")
 for row in review:
-    if st.button(f"Confirm {row['badge']} for {row['student']}", key=f"rv_{row['award_id']}"):
+    if st.button(f"Confirm {esc(row['badge'])} for {esc(row['student'])}", key=f"rv_{row['award_id']}"):
         if act(actor, badges.clear_review, award_id=row["award_id"], note="Confirmed"):
             st.rerun()
 

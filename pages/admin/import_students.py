@@ -83,7 +83,7 @@ table(
     ],
     key="imp_preview",
 )
-if st.button(f"Import {count} {noun}", type="primary", key="imp_confirm"):
+if st.button(f"Import {int(count)} {esc(noun)}", type="primary", key="imp_confirm"):
     imported = act(actor, importer.commit_import, immediate=True, rows=rows)
     if imported is not None:
         flash(f"Imported {imported} {'student' if imported == 1 else 'students'}.")

@@ -574,7 +574,7 @@ with dup_tab:
                 f"**#{esc(older.id)} {esc(older.student_name)}** and **#{esc(newer.id)} {esc(newer.student_name)}** "
                 f"share their {esc(older.matched_on)}."
             )
-            if st.button(f"Merge into #{older.id}", key=f"crm_dup_{older.id}_{newer.id}"):
+            if st.button(f"Merge into #{int(older.id)}", key=f"crm_dup_{older.id}_{newer.id}"):
                 kept = act(actor, crm.merge_inquiries, inquiry_id=older.id, other_id=newer.id)
                 if kept:
                     flash(f"Merged #{newer.id} into #{kept.id}.")

@@ -5,7 +5,7 @@ from sqlmodel import select
 from app.badges import service
 from app.badges.models import BadgeAward
 from tests.badges.world import build, catalog
-from tests.pages.apptest import app_as, by_label, errors, open_page, texts
+from tests.pages.apptest import app_as, by_label, errors, open_page, shown, texts
 
 
 def test_request_approve_wall_and_public_verification(db):
@@ -20,7 +20,7 @@ def test_request_approve_wall_and_public_verification(db):
     at.text_area[0].input("My median worksheet")
     at.button(key="FormSubmitter:badge_request-Request").click().run()
     assert not errors(at), errors(at)
-    assert any("Requested" in s.value for s in at.success)
+    assert any("Requested" in shown(s.value) for s in at.success)
 
     other = w.student_actor(1)
     with db.scope(other) as s:
@@ -33,7 +33,7 @@ def test_request_approve_wall_and_public_verification(db):
     req = next(e for e in teacher.expander if e.label == "Pupil 0: Median")
     req.button[0].click().run()  # Approve
     assert not errors(teacher), errors(teacher)
-    assert any("Approved: Pupil 0 now has Median." in s.value for s in teacher.success)
+    assert any("Approved: Pupil 0 now has Median." in shown(s.value) for s in teacher.success)
 
     at.run()
     open_page(at, "pages/student/badges.py")
@@ -51,7 +51,7 @@ def test_request_approve_wall_and_public_verification(db):
     public.query_params["credential"] = credential_id
     public.run()
     assert not public.exception, public.exception
-    assert any("Valid: Median" in s.value for s in public.success)
+    assert any("Valid: Median" in shown(s.value) for s in public.success)
     assert '"kty": "OKP"' in "".join(c.value for c in public.code)
 
     with db.scope(w.admin_actor) as s:
@@ -63,7 +63,7 @@ def test_request_approve_wall_and_public_verification(db):
     unknown = app_as(None)
     unknown.query_params["credential"] = "not-a-real-id"
     unknown.run()
-    assert any("Unknown" in x.value for x in unknown.warning)
+    assert any("Unknown" in shown(x.value) for x in unknown.warning)
 
 
 def test_admin_catalog_adds_a_badge(db):
@@ -75,7 +75,7 @@ def test_admin_catalog_adds_a_badge(db):
     by_label(at.text_input, "Name").input("Coding")
     at.button(key="bc_add").click().run()
     assert not errors(at), errors(at)
-    assert any("Added Coding." in s.value for s in at.success)
+    assert any("Added Coding." in shown(s.value) for s in at.success)
 
 
 def test_admin_edits_the_look_and_rule_awards_by_hand_and_revokes(db):
@@ -83,7 +83,7 @@ def test_admin_edits_the_look_and_rule_awards_by_hand_and_revokes(db):
     at = app_as(w.admin.email).run()
     open_page(at, "pages/admin/badges.py")
     # The catalog's program has a capstone: no warning. Edit a mini's look and give it a rule.
-    assert not [x for x in at.warning if "no active capstone" in x.value]
+    assert not [x for x in at.warning if "no active capstone" in shown(x.value)]
     at.selectbox(key="be_badge").set_value(w.b["M2"]).run()
     k = f"be_{w.b['M2']}"
     at.text_input(key=f"{k}_emoji").input("📊")
@@ -104,7 +104,7 @@ def test_admin_edits_the_look_and_rule_awards_by_hand_and_revokes(db):
     at.selectbox(key="ba_badge").set_value(w.b["M1"]).run()
     at.button(key="ba_award").click().run()
     assert not errors(at), errors(at)
-    assert any("Awarded Mean to Pupil 0" in x.value for x in at.success)
+    assert any("Awarded Mean to Pupil 0" in shown(x.value) for x in at.success)
     at.button(key="ba_revoke_go").click().run()
     assert any("Say why" in e for e in errors(at))
     at.text_input(key="ba_why").input("Awarded to the wrong pupil")
@@ -121,4 +121,4 @@ def test_catalog_warns_about_a_program_without_a_capstone(db):
         service.create_badge(s, actor=w.admin_actor, kind="program", name="Robotics")
     at = app_as(w.admin.email).run()
     open_page(at, "pages/admin/badges.py")
-    assert any("Robotics has no active capstone" in x.value for x in at.warning)
+    assert any("Robotics has no active capstone" in shown(x.value) for x in at.warning)

@@ -10,7 +10,7 @@ from app.core.roles import Role
 from app.system import backup
 from app.ui import system as ui_system
 from tests import factories as f
-from tests.pages.apptest import app_as, by_label, errors, frame, open_page, texts
+from tests.pages.apptest import app_as, by_label, errors, frame, open_page, shown, texts
 
 SYSTEM = "pages/admin/system.py"
 AUDIT = "pages/admin/audit_log.py"
@@ -42,7 +42,7 @@ def test_super_admin_backs_up_now_and_can_download_the_latest(db, backups_here):
     assert not errors(at), errors(at)
     taken = backup.find_backups(backups_here)
     assert len(taken) == 1
-    assert f"Backed up to {taken[0].name}" in "\n".join(s.value for s in at.success)
+    assert f"Backed up to {taken[0].name}" in "\n".join(shown(s.value) for s in at.success)
     assert list(frame(at, "File")["File"]) == [taken[0].name]
     assert _downloads(at) == ["Download latest backup"]
     data = ui_system.backup_download(f.actor_for(root), taken[0].name)  # what the button sends
@@ -64,7 +64,7 @@ def test_institute_admin_sees_no_backups_and_exports_redacted(db, backups_here):
     at.run()
     at.button(key="prepare_export").click().run()
     assert not errors(at), errors(at)
-    assert "personal data redacted" in "\n".join(s.value for s in at.success)
+    assert "personal data redacted" in "\n".join(shown(s.value) for s in at.success)
     assert _downloads(at) == ["Download export"]
     with db.scope(system=True) as s:
         entries = audit.list_entries(s, actor=f.actor_for(admin), action_prefix="data.")
@@ -75,7 +75,7 @@ def test_institute_admin_sees_no_backups_and_exports_redacted(db, backups_here):
     at.checkbox(key="export_personal").check().run()
     assert _downloads(at) == []  # a changed choice forgets the prepared file
     at.button(key="prepare_export").click().run()
-    assert "includes personal data" in "\n".join(s.value for s in at.success)
+    assert "includes personal data" in "\n".join(shown(s.value) for s in at.success)
     with db.scope(system=True) as s:
         assert audit.count_entries(s, actor=f.actor_for(admin), action="data.export_personal") == 1
 
@@ -89,14 +89,14 @@ def test_audit_log_page_filters_and_exports(db):
             audit.record(s, actor=f.actor_for(who), action=action)
     at = open_page(app_as(admin.email).run(), AUDIT)
     assert at.title[0].value == "Audit log" and not errors(at)
-    shown = frame(at, "Action")
-    assert {"fees.payment", "user.invite"} <= set(shown["Action"])
-    assert set(shown["User"]) == {"Asha"}  # never the other institute's people
+    rows = frame(at, "Action")
+    assert {"fees.payment", "user.invite"} <= set(rows["Action"])
+    assert set(rows["User"]) == {"Asha"}  # never the other institute's people
     at.selectbox(key="audit_action").set_value("fees.payment").run()
     assert list(frame(at, "Action")["Action"]) == ["fees.payment"]
-    assert "1 entries" in texts(at)
+    assert "1 entry · page 1 of 1" in texts(at)
     at.button(key="audit_export").click().run()
-    assert "recorded in the audit log" in "\n".join(s.value for s in at.success)
+    assert "recorded in the audit log" in "\n".join(shown(s.value) for s in at.success)
     assert "Download CSV" in _downloads(at)
     with db.scope(system=True) as s:
         assert audit.count_entries(s, actor=f.actor_for(admin), action="audit.export") == 1

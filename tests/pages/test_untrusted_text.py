@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from app.ui.safe import esc
 
@@ -25,6 +26,14 @@ RENDERERS = {
     "header",
     "title",
     "expander",
+    "tab",
+    "tabs",
+    "metric",
+    "button",
+    "link_button",
+    "checkbox",
+    "radio",
+    "selectbox",
 }
 # Calls whose result is safe to interpolate: the escaper, and formatters of numbers we control.
 SAFE_CALLS = {"esc", "markup", "format_money", "plural", "len", "int", "round", "abs"}
@@ -61,12 +70,7 @@ def offenders() -> list[str]:
     for path in files:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr in RENDERERS
-                and node.args
-            ):
+            if isinstance(node, ast.Call) and _call_name(node) in RENDERERS and node.args:
                 for value in _unescaped(node.args[0]):
                     where = f"{path.relative_to(ROOT)}:{value.lineno}"
                     problems.append(f"{where}: {ast.unparse(value)}")
@@ -115,6 +119,7 @@ def _all_markdown(at) -> str:
     parts += [e.value for e in at.error] + [s.value for s in at.success]
     parts += [w.value for w in at.warning] + [i.value for i in at.info]
     parts += [t.value for t in at.title] + [h.value for h in at.subheader]
+    parts += [e.label for e in at.expander] + [b.label for b in at.button]
     return "\n".join(str(p) for p in parts)
 
 
@@ -164,3 +169,109 @@ def test_admin_access_and_password_requests_show_hostile_text_as_text(db, hostil
     shown = _all_markdown(at)
     assert "Requester" in shown and "Teacher" in shown
     assert _rendered_markup(shown) == []
+
+
+SHORT_HOSTILE = "![t](http://attacker/p.png) [Verify](https://evil.example) <b>"
+
+
+def _hostile_names(db, w) -> None:
+    """Every person and badge of world `w` renamed to hostile text (short enough for a name)."""
+    from app.academics.models import Student
+    from app.badges.models import Badge
+    from app.identity.models import User
+
+    with db.scope(system=True) as s:
+        for row in s.exec(select(Student).where(Student.institute_id == w.institute.id)):
+            row.name = f"Student {row.id} {SHORT_HOSTILE}"
+            s.add(row)
+        for row in s.exec(select(User).where(User.institute_id == w.institute.id)):
+            row.name = f"{row.role.title()} {row.id} {SHORT_HOSTILE}"
+            s.add(row)
+        for row in s.exec(select(Badge).where(Badge.institute_id == w.institute.id)):
+            row.name = f"Badge {row.id} {SHORT_HOSTILE}"
+            s.add(row)
+
+
+def test_teacher_badge_requests_and_points_show_hostile_text_as_text(db):
+    from app.badges import service as badges
+    from app.badges.models import BadgeAward
+    from app.feedback import points
+    from tests.badges.world import build, catalog
+    from tests.pages.apptest import app_as, open_page
+
+    w = catalog(db, build(db, students=2))
+    _hostile_names(db, w)
+    student, teacher = w.student_actor(0), w.teacher_actor
+    with db.scope(student) as s:
+        badges.request_badge(
+            s,
+            actor=student,
+            badge_id=w.b["C"],
+            evidence_text=HOSTILE,
+            evidence_url="https://evil.example/x?y=](http://attacker/)",
+        )
+    with db.scope(teacher) as s:
+        points.grant_points(
+            s,
+            actor=teacher,
+            student_ids=[w.students[0].id, w.students[1].id],
+            type="reward",
+            category="other",
+            reason=f"Reason {HOSTILE}",
+            points=5,
+        )
+    at = app_as(w.teacher.email).run()
+    for page in ("pages/teacher/badge_requests.py", "pages/teacher/points.py"):
+        at = open_page(at, page)
+        assert not at.exception, (page, at.exception)
+        shown = _all_markdown(at)
+        tables = "".join(d.value.to_csv() for d in at.dataframe)
+        assert "Student" in shown + tables, page  # names in tables are plain text cells
+        assert _rendered_markup(shown) == [], (page, _rendered_markup(shown))
+    # Approving shows a message naming the student and the badge: as text too.
+    at = open_page(at, "pages/teacher/badge_requests.py")
+    next(b for b in at.button if b.label == "Approve").click().run()
+    assert not at.exception
+    shown = _all_markdown(at)
+    assert "Approved: Student" in re.sub(r"\\(.)", r"\1", shown)
+    assert _rendered_markup(shown) == []
+    admin = w.admin_actor
+    with db.scope(admin) as s:
+        award = badges.award(s, actor=admin, student_id=w.students[1].id, badge_id=w.b["M1"])[0]
+        badges.revoke(s, actor=admin, award_id=award.id, reason=f"Reason {HOSTILE}")
+    with db.scope(system=True) as s:
+        credential_id = s.get(BadgeAward, award.id).credential_id
+    at = app_as(None)
+    at.query_params["credential"] = credential_id
+    at.run()
+    assert not at.exception
+    shown = _all_markdown(at)
+    assert "Revoked" in shown and "Badge" in shown
+    assert _rendered_markup(shown.replace(credential_id, "")) == [], _rendered_markup(shown)
+
+
+def test_admin_feedback_shows_hostile_text_as_text(db):
+    from app.feedback import service as feedback
+    from tests.feedback.world import build, frozen_now
+    from tests.pages.apptest import app_as, open_page
+
+    with frozen_now():
+        w = build(db)
+        _hostile_names(db, w)
+        for n, anonymous in ((0, False), (1, True)):
+            student = w.student_actor(n)
+            with db.scope(student) as s:
+                feedback.submit_feedback(
+                    s,
+                    actor=student,
+                    feedback_type="session",
+                    rating=1,
+                    comments=f"Comment {HOSTILE}",
+                    anonymous=anonymous,
+                    session_id=w.session_id,
+                )
+        at = open_page(app_as(w.admin.email).run(), "pages/common/feedback.py")
+        assert not at.exception
+        shown = _all_markdown(at)
+        assert "Comment" in shown or any("Comment" in str(d.value) for d in at.dataframe)
+        assert _rendered_markup(shown) == [], _rendered_markup(shown)

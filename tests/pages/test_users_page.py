@@ -6,7 +6,7 @@ from sqlmodel import func, select
 from app.core.roles import Role
 from app.identity.models import User
 from tests import factories as f
-from tests.pages.apptest import app_as, by_label, errors, frame, open_page
+from tests.pages.apptest import app_as, by_label, errors, frame, open_page, shown
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def test_invite_then_listed_as_invited_with_audit(db, admin_app):
     at, _ = admin_app
     invite(at, name="Tara Teacher", email="tara@alpha.example")
     assert not errors(at)
-    assert "Invited Tara Teacher as teacher. They can sign in now." in [s.value for s in at.success]
+    assert "Invited Tara Teacher as teacher. They can sign in now." in [shown(s.value) for s in at.success]
     listed = frame(at, "Last sign-in")
     row = listed[listed["Name"] == "Tara Teacher"].iloc[0]
     assert (row["Email"], row["Status"], row["Role"]) == (
@@ -94,7 +94,7 @@ def test_deactivate_and_change_role_from_the_page(db, admin_app):
     at.run()
     at.button(key="deactivate_user").click().run()
     assert "Cora Counselor is deactivated and signed out everywhere." in [
-        s.value for s in at.success
+        shown(s.value) for s in at.success
     ]
     at.selectbox(key="new_role").set_value("student")
     at.button(key="change_role").click().run()
