@@ -55,7 +55,7 @@ from app.materials.models import Material  # noqa: E402
 from app.notify.models import Announcement, BlockedChat, Notification, RuleConfig  # noqa: E402
 from app.opsdesk.models import DeskMessage  # noqa: E402
 from app.risk.models import RiskSettings, StudentRiskEvent, StudentRiskProfile  # noqa: E402
-from app.worker.models import JobRun, WorkerLease  # noqa: E402
+from app.worker.models import JobInstituteRun, JobRun, WorkerLease  # noqa: E402
 
 # Tables whose rows belong to one institute; each has row-level security on PostgreSQL.
 # (institutes itself is guarded by its id.)
@@ -116,6 +116,7 @@ TENANT_TABLES: dict[str, str] = {
     "password_change_requests": "institute_id",
     "materials": "institute_id",
     "ai_drafts": "institute_id",
+    "job_institute_runs": "institute_id",
 }
 
 # Global tables used only before or around sign-in, under the system context (no institute yet).
@@ -129,6 +130,7 @@ GLOBAL_TABLES = {
 }
 
 __all__ = [
+    "JobInstituteRun",
     "AccessRequest",
     "PasswordChangeRequest",
     "Badge",

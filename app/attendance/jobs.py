@@ -4,27 +4,23 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import select
-
 from app.attendance import service
 from app.core import clock
 from app.core.db import session_scope
-from app.identity.models import Institute
-from app.worker.registry import Job, minute_period
+from app.worker.registry import Job, for_each_institute, minute_period
 
 
 def create_sessions(*, engine=None) -> dict:
     """Today's and tomorrow's sessions for every institute, in each institute's own calendar."""
-    created = 0
-    with session_scope(system=True, engine=engine) as session:
-        institutes = session.exec(select(Institute.id, Institute.timezone)).all()
-    for institute_id, timezone in institutes:
-        today = clock.today_in(timezone)
-        with session_scope(institute_id=institute_id, engine=engine) as session:
-            created += service.generate_sessions_internal(
-                session, institute_id=institute_id, start=today, end=today + timedelta(days=1)
-            )
-    return {"institutes": len(institutes), "created": created}
+
+    def work(session, institute):
+        today = clock.today_in(institute.timezone)
+        created = service.generate_sessions_internal(
+            session, institute_id=institute.id, start=today, end=today + timedelta(days=1)
+        )
+        return {"created": created}
+
+    return {"created": 0} | for_each_institute(work, engine=engine)
 
 
 def auto_close(*, engine=None) -> dict:

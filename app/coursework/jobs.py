@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
-
-from app.core.db import session_scope
 from app.coursework import service
-from app.identity.models import Institute
-from app.worker.registry import Job, day_period
+from app.worker.registry import Job, day_period, for_each_institute
 
 
 def homework_missing(*, engine=None) -> dict:
     """In every institute, work still `assigned` after its due date (institute time) becomes
     `missing` — one transaction per institute, idempotent."""
-    with session_scope(system=True, engine=engine) as session:
-        ids = list(session.exec(select(Institute.id)))
-    marked = 0
-    for institute_id in ids:
-        with session_scope(institute_id=institute_id, engine=engine) as session:
-            marked += service.mark_missing_homework_internal(session, institute_id=institute_id)
-    return {"institutes": len(ids), "missing": marked}
+
+    def work(session, institute):
+        return {
+            "missing": service.mark_missing_homework_internal(session, institute_id=institute.id)
+        }
+
+    return {"missing": 0} | for_each_institute(work, engine=engine)
 
 
 JOBS = [

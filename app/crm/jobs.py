@@ -5,12 +5,11 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from app.core import clock
-from app.core.db import session_scope
 from app.crm import leadscore
 from app.crm.models import OPEN_STATUSES, FollowUp, FollowUpStatus, FollowUpType, Inquiry
 from app.identity.models import Institute
 from app.inbox import service as inbox
-from app.worker.registry import Job, day_period
+from app.worker.registry import Job, day_period, for_each_institute
 
 _HOW = {
     FollowUpType.CALL.value: "call",
@@ -63,27 +62,23 @@ def open_due_actions_internal(session: Session, *, institute_id: int) -> int:
     )
 
 
-def _each_institute(engine, work) -> dict:
-    totals = {"institutes": 0, "count": 0}
-    with session_scope(system=True, engine=engine) as session:
-        ids = list(session.exec(select(Institute.id).order_by(Institute.id)))
-    for institute_id in ids:
-        with session_scope(institute_id=institute_id, engine=engine) as session:
-            totals["count"] += work(session, institute_id)
-        totals["institutes"] += 1
-    return totals
-
-
 def crm_follow_ups_due(*, engine=None) -> dict:
     """Every institute: overdue follow-ups into their counselors' inboxes (once each)."""
-    totals = _each_institute(engine, lambda s, i: open_due_actions_internal(s, institute_id=i))
-    return {"institutes": totals["institutes"], "actions": totals["count"]}
+
+    def work(session, institute):
+        return {"actions": open_due_actions_internal(session, institute_id=institute.id)}
+
+    return {"actions": 0} | for_each_institute(work, engine=engine)
 
 
 def crm_lead_scores(*, engine=None) -> dict:
     """Every institute: rescore all inquiries, writing only the changed ones."""
-    totals = _each_institute(engine, lambda s, i: leadscore.recompute_institute_internal(s, institute_id=i))
-    return {"institutes": totals["institutes"], "changed": totals["count"]}
+
+    def work(session, institute):
+        changed = leadscore.recompute_institute_internal(session, institute_id=institute.id)
+        return {"changed": changed}
+
+    return {"changed": 0} | for_each_institute(work, engine=engine)
 
 
 JOBS = [

@@ -11,7 +11,7 @@ from app.core import clock, ratelimit
 from app.core.db import session_scope
 from app.identity import otp
 from app.identity.models import AuthSession, PasswordLink
-from app.worker.models import JobRun
+from app.worker.models import JobInstituteRun, JobRun
 from app.worker.registry import Job, day_period
 
 
@@ -38,6 +38,15 @@ def cleanup(*, engine=None) -> dict:
         runs = (
             session.execute(
                 delete(JobRun).where(col(JobRun.started_at) < now - timedelta(days=90))
+            ).rowcount
+            or 0
+        )
+        # Only a period still being retried needs to know which institutes are done.
+        runs += (
+            session.execute(
+                delete(JobInstituteRun).where(
+                    col(JobInstituteRun.finished_at) < now - timedelta(days=7)
+                )
             ).rowcount
             or 0
         )

@@ -19,6 +19,7 @@ from app.worker.registry import all_jobs
 log = logging.getLogger("cohort.worker")
 HEARTBEAT_SECONDS = 30
 WAIT_SECONDS = 5
+RETRY_MINUTES = 15  # a failed period (say, one institute's database error) is retried this often
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,6 +81,13 @@ def serve(jobs) -> int:
             stop("lease", None)
 
     scheduler.add_job(heartbeat, "interval", seconds=HEARTBEAT_SECONDS, id="heartbeat")
+    scheduler.add_job(
+        runner.retry_failed,
+        "interval",
+        minutes=RETRY_MINUTES,
+        id="retry_failed",
+        args=[list(jobs.values())],
+    )
     for job in jobs.values():
         scheduler.add_job(runner.run_job, id=job.name, args=[job], **job.trigger)
     try:

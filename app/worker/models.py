@@ -31,6 +31,22 @@ class JobRun(SQLModel, table=True):
     trigger: str = Field(default="schedule", max_length=20)  # schedule | manual
 
 
+class JobInstituteRun(SQLModel, table=True):
+    """One institute done for one run period of a per-institute job, written in the same
+    transaction as that institute's work: a rerun of the period skips the institutes done and
+    retries only the ones that failed (or never ran)."""
+
+    __tablename__ = "job_institute_runs"
+    __table_args__ = (UniqueConstraint("job", "period", "institute_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id", index=True)
+    job: str = Field(max_length=80)
+    period: str = Field(max_length=80)
+    finished_at: datetime = Field(default_factory=clock.now)
+    counts: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
 class WorkerLease(SQLModel, table=True):
     """Who leads (SQLite's stand-in for PostgreSQL's advisory lock) and the last heartbeat."""
 

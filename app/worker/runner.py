@@ -2,7 +2,8 @@
 
 A period (e.g. the minute or the day) runs at most once: the run record's unique (job, period)
 key is taken before the work starts, so two workers, or a scheduled run overlapping a manual
-one, cannot both do it.
+one, cannot both do it. A period whose run failed may be taken again (`retry_failed`, every 15
+minutes in the worker): per-institute jobs then redo only the institutes not yet done.
 
 Leadership: on PostgreSQL the leader holds a session-level advisory lock on a dedicated
 connection for as long as it lives; on SQLite a lease row with a heartbeat does the same (a
@@ -18,14 +19,14 @@ import socket
 import traceback
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from app.core import clock
 from app.core.db import get_engine, session_scope
 from app.worker.models import JobRun, WorkerLease
-from app.worker.registry import Job
+from app.worker.registry import InstitutesFailed, Job, running
 
 log = logging.getLogger("cohort.worker")
 LEASE_NAME = "scheduler"
@@ -43,18 +44,17 @@ def run_job(job: Job, *, engine: Engine | None = None, trigger: str = "schedule"
     period = (
         job.period(now) if trigger == "schedule" else f"manual:{now.isoformat(timespec='seconds')}"
     )
-    try:
-        with session_scope(system=True, engine=engine) as session:
-            record = JobRun(job=job.name, period=period, started_at=now, trigger=trigger)
-            session.add(record)
-            session.flush()
-            run_id = record.id
-    except IntegrityError:
+    run_id = _claim(job.name, period, now, trigger, engine)
+    if run_id is None:
         log.info("%s for %s already ran; skipping", job.name, period)
         return None
     outcome, counts, error = "ok", None, None
     try:
-        counts = job.run(engine=engine)
+        with running(job.name, period):
+            counts = job.run(engine=engine)
+    except InstitutesFailed as exc:
+        outcome, counts, error = "failed", exc.totals, str(exc)[:2000]
+        log.error("job %s: %s", job.name, exc)
     except Exception as exc:  # noqa: BLE001 - a job failure is recorded, never fatal to the worker
         outcome, error = (
             "failed",
@@ -71,6 +71,56 @@ def run_job(job: Job, *, engine: Engine | None = None, trigger: str = "schedule"
         )
         session.add(record)
     return record
+
+
+def _claim(job: str, period: str, now: datetime, trigger: str, engine: Engine | None) -> int | None:
+    """The id of the run record this call now owns for (job, period): a new one, or the record
+    of a failed run of that period taken back (by exactly one caller); None when the period ran
+    or is running."""
+    try:
+        with session_scope(system=True, engine=engine) as session:
+            record = JobRun(job=job, period=period, started_at=now, trigger=trigger)
+            session.add(record)
+            session.flush()
+            return record.id
+    except IntegrityError:
+        pass
+    with session_scope(system=True, engine=engine, immediate=True) as session:
+        taken = session.execute(
+            update(JobRun)
+            .where(JobRun.job == job, JobRun.period == period, JobRun.outcome == "failed")
+            .values(outcome="running", started_at=now, finished_at=None, error=None)
+        ).rowcount
+        if taken != 1:
+            return None
+        return session.exec(
+            select(JobRun.id).where(JobRun.job == job, JobRun.period == period)
+        ).one()
+
+
+def retry_failed(jobs, *, engine: Engine | None = None) -> list[JobRun]:
+    """Run again every job whose current period failed (per-institute jobs redo only the
+    institutes that did not finish). The worker calls this every 15 minutes."""
+    now = clock.now()
+    periods = {job.name: job.period(now) for job in jobs}
+    with session_scope(system=True, engine=engine) as session:
+        rows = session.exec(
+            select(JobRun.job, JobRun.period).where(
+                col(JobRun.job).in_(list(periods)),
+                col(JobRun.period).in_(list(periods.values())),
+                JobRun.outcome == "failed",
+                JobRun.trigger == "schedule",
+            )
+        ).all()
+    # Only the current period of each job: a period that has passed is not done late.
+    failed = {job for job, period in rows if periods[job] == period}
+    records = []
+    for job in jobs:
+        if job.name in failed:
+            record = run_job(job, engine=engine)
+            if record is not None:
+                records.append(record)
+    return records
 
 
 def recent_runs(
