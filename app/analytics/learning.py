@@ -294,20 +294,18 @@ def teachers(session: Session, *, actor: Actor, start: date, end: date) -> list[
     )
     if actor.role == Role.TEACHER:
         in_range += (col(ClassSession.batch_id).in_(list(teacher_of) or [0]),)
-    # Classes and marks grouped by batch (cheap), then summed per teacher.
+    # Classes and marks grouped by batch in one pass (cheap), then summed per teacher.
     classes: dict[int | None, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for batch_id, n in session.exec(
-        select(ClassSession.batch_id, func.count()).where(*in_range).group_by(ClassSession.batch_id)
-    ).all():
-        classes[teacher_of[batch_id]][0] += int(n)
     present, marks = attendance_service.session_mark_counts()
-    for batch_id, n_present, n_marks in session.exec(
-        select(ClassSession.batch_id, func.sum(present), func.sum(marks))
+    for batch_id, n, n_present, n_marks in session.exec(
+        select(ClassSession.batch_id, func.count(), func.sum(present), func.sum(marks))
         .where(*in_range)
         .group_by(ClassSession.batch_id)
     ).all():
-        classes[teacher_of[batch_id]][1] += int(n_present or 0)
-        classes[teacher_of[batch_id]][2] += int(n_marks or 0)
+        row = classes[teacher_of[batch_id]]
+        row[0] += int(n)
+        row[1] += int(n_present or 0)
+        row[2] += int(n_marks or 0)
     # Topic progress of each teacher's current students on their batches' subjects, in two
     # grouped reads joined here: who teaches whom what, and each student's progress per subject.
     # (One four-way join let SQLite walk every progress row of the institute once per batch.)

@@ -240,20 +240,36 @@ def build_briefs_internal(
             BriefClass(batch=name, subject=subject, starts_at=slot.starts_at, ends_at=slot.ends_at)
         )
 
-    # 2. Yesterday's absentees.
-    for batch_id, name, enrollment_no in session.exec(
-        select(ClassSession.batch_id, Student.name, Student.enrollment_no)
-        .join(AttendanceRecord, AttendanceRecord.session_id == ClassSession.id)
-        .join(Student, Student.id == AttendanceRecord.student_id)
-        .where(
-            ClassSession.institute_id == institute_id,
-            ClassSession.date == day - timedelta(days=1),
-            col(ClassSession.batch_id).in_(batch_ids),
-            AttendanceRecord.institute_id == institute_id,
-            AttendanceRecord.status == Mark.ABSENT.value,
-        )
-        .order_by(ClassSession.starts_at, Student.name)
-    ).all():
+    # 2. Yesterday's absentees: the day's sessions first (a handful, by the date index), then
+    # their records by session (the unique index) — never the institute's whole attendance.
+    yesterday = {
+        sid: (batch_id, starts_at)
+        for sid, batch_id, starts_at in session.exec(
+            select(ClassSession.id, ClassSession.batch_id, ClassSession.starts_at).where(
+                ClassSession.institute_id == institute_id,
+                ClassSession.date == day - timedelta(days=1),
+                col(ClassSession.batch_id).in_(batch_ids),
+            )
+        ).all()
+    }
+    absent = (
+        session.exec(
+            select(AttendanceRecord.session_id, Student.name, Student.enrollment_no)
+            .join(Student, Student.id == AttendanceRecord.student_id)
+            .where(
+                AttendanceRecord.institute_id == institute_id,
+                col(AttendanceRecord.session_id).in_(list(yesterday)),
+                AttendanceRecord.status == Mark.ABSENT.value,
+            )
+        ).all()
+        if yesterday
+        else []
+    )
+    for session_id, name, enrollment_no in sorted(
+        absent,
+        key=lambda r: (yesterday[r[0]][1], r[1]),  # by class time, then name
+    ):
+        batch_id = yesterday[session_id][0]
         briefs[owner[batch_id]].absentees.append(
             BriefAbsence(student=name, enrollment_no=enrollment_no, batch=batches[batch_id][1])
         )
@@ -383,7 +399,9 @@ def my_brief(session: Session, *, actor: Actor) -> TeacherBrief:
     institute_id = actor.institute_scope()
     institute = session.get(Institute, institute_id)
     day = clock.today_in(institute.timezone)
-    built = build_briefs_internal(session, institute_id=institute_id, day=day, teacher_ids={actor.user_id})
+    built = build_briefs_internal(
+        session, institute_id=institute_id, day=day, teacher_ids={actor.user_id}
+    )
     return built.get(actor.user_id) or TeacherBrief(
         teacher_user_id=actor.user_id,
         teacher=actor.name,
@@ -403,7 +421,9 @@ def dedupe_key(teacher_user_id: int, day: date, channel: str) -> str:
     return f"teacher_brief:{day.isoformat()}:{teacher_user_id}:{channel}"
 
 
-def send_briefs_internal(session: Session, *, institute_id: int, now: datetime | None = None) -> dict:
+def send_briefs_internal(
+    session: Session, *, institute_id: int, now: datetime | None = None
+) -> dict:
     """Queue today's brief for each teacher of an institute once its local time has passed the
     brief time: in the app, and by Telegram when the teacher linked a chat. Each teacher gets it
     once per local day (dedupe key per teacher and date), however often this runs."""
