@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.academics.models import Batch, BatchMembership, Guardian, Student, StudentStatus
-from app.core import audit, clock, sheets
+from app.core import audit, clock, events, sheets
 from app.core.errors import Conflict, ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
@@ -567,19 +567,18 @@ def commit_import(session: Session, *, actor: Actor, rows: list[dict[str, Any]])
             ]
             if memberships:
                 session.execute(insert(BatchMembership), memberships)
-                # Late import: coursework builds on academics, not the other way round.
-                from app.coursework import service as coursework
-
                 joined: dict[int, list[int]] = defaultdict(list)
                 for m in memberships:
                     joined[m["batch_id"]].append(m["student_id"])
                 for batch_id, student_ids in joined.items():
-                    coursework.give_open_work_internal(
+                    events.publish(
                         session,
-                        institute_id=institute_id,
-                        batch_id=batch_id,
-                        student_ids=student_ids,
-                        on=today,
+                        events.StudentsJoinedBatch(
+                            institute_id=institute_id,
+                            batch_id=batch_id,
+                            student_ids=tuple(student_ids),
+                            on=today,
+                        ),
                     )
     except IntegrityError as exc:
         raise Conflict(

@@ -22,7 +22,7 @@ from app.academics.models import (
     TeacherProfile,
     Topic,
 )
-from app.core import audit, clock
+from app.core import audit, clock, events
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.core.ownership import all_owned, owned
 from app.core.roles import Role
@@ -678,15 +678,15 @@ def join_batch(
             session.flush()
     except IntegrityError as exc:
         raise Conflict(f"{student.name} is already in {batch.name}.") from exc
-    # Late import: coursework builds on academics, not the other way round.
-    from app.coursework import service as coursework
-
-    coursework.give_open_work_internal(
+    # Coursework (above academics) gives the newcomer the batch's open work.
+    events.publish(
         session,
-        institute_id=batch.institute_id,
-        batch_id=batch.id,
-        student_ids=[student.id],
-        on=membership.joined_on,
+        events.StudentsJoinedBatch(
+            institute_id=batch.institute_id,
+            batch_id=batch.id,
+            student_ids=(student.id,),
+            on=membership.joined_on,
+        ),
     )
     audit.record(
         session,

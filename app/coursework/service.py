@@ -26,8 +26,7 @@ from app.academics import service as academics
 from app.academics.models import Batch, BatchMembership, Student, Subject, Topic
 from app.attendance import service as attendance_service
 from app.attendance.models import AttendanceRecord, ClassSession, Mark, TopicProgress
-from app.badges import rules as badge_rules
-from app.core import audit, clock
+from app.core import audit, clock, events
 from app.core.errors import NotFound, PermissionDenied, ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
@@ -1015,8 +1014,13 @@ def enter_marks(session: Session, *, actor: Actor, assessment_id: int, rows: lis
             },
         )
     # Badges whose rules these marks may now meet are awarded at once, not overnight.
-    badge_rules.after_marks_internal(
-        session, institute_id=assessment.institute_id, student_ids={sid for sid, _ in changes}
+    events.publish(
+        session,
+        events.MarksEntered(
+            institute_id=assessment.institute_id,
+            assessment_id=assessment.id,
+            student_ids=frozenset(sid for sid, _ in changes),
+        ),
     )
     audit.record(
         session,

@@ -98,14 +98,16 @@ def _chat_of(user: User) -> str | None:
     if user.role == "student" and user.institute_id is not None:
         from sqlmodel import Session as _Session
 
-        from app.academics import service as academics
+        from app.core import events
 
         session = _Session.object_session(user)
-        chat = session and academics.guardian_chat_of_student_user_internal(
-            session, institute_id=user.institute_id, user_id=user.id
-        )
-        if chat:
-            return chat
+        if session is not None:
+            answers = events.publish(
+                session, events.StudentChatWanted(institute_id=user.institute_id, user_id=user.id)
+            )
+            chat = next((c for c in answers.values() if c), None)
+            if chat:
+                return chat
     return _fallback_chat()
 
 

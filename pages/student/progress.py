@@ -3,7 +3,7 @@ and a predicted completion date."""
 
 import streamlit as st
 
-from app.attendance import service as attendance
+from app.analytics import progress
 from app.core.errors import NotFound
 from app.core.roles import Role
 from app.ui import auth
@@ -12,7 +12,7 @@ from app.ui.components import read, table
 user, actor = auth.guard(Role.STUDENT)
 st.title("My progress")
 try:
-    subjects = read(actor, attendance.my_progress)
+    subjects = read(actor, progress.my_progress)
 except NotFound as exc:
     st.info(exc.message)
     st.stop()

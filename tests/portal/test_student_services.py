@@ -7,6 +7,7 @@ import icalendar
 import pytest
 
 from app.academics import service as academics
+from app.analytics import progress as student_progress
 from app.attendance import service as attendance
 from app.badges import service as badges
 from app.core.errors import NotFound, PermissionDenied
@@ -36,7 +37,7 @@ def test_my_student_is_the_one_of_the_session_and_the_others_delegate(db, world)
             (academics.my_student, {}),
             (attendance.my_sessions, {"start": TODAY, "end": TODAY}),
             (attendance.my_attendance, {}),
-            (attendance.my_progress, {}),
+            (student_progress.my_progress, {}),
             (coursework.my_homework, {}),
             (coursework.my_results, {}),
             (notify.my_announcements, {}),
@@ -113,7 +114,7 @@ def test_my_attendance_homework_results_progress_and_announcements(db, world):
         work = coursework.my_homework(s, actor=asha)
         todo = coursework.my_homework(s, actor=asha, open_only=True)
         results = coursework.my_results(s, actor=asha)
-        progress = attendance.my_progress(s, actor=asha)
+        progress = student_progress.my_progress(s, actor=asha)
         news = notify.my_announcements(s, actor=asha)
         month = attendance.my_attendance(s, actor=asha, since=date(2026, 11, 5), recent=0)
     t = mine.overall
