@@ -306,43 +306,49 @@ def teachers(session: Session, *, actor: Actor, start: date, end: date) -> list[
         row[0] += int(n)
         row[1] += int(n_present or 0)
         row[2] += int(n_marks or 0)
-    # Topic progress of each teacher's current students on their batches' subjects, in two
-    # grouped reads joined here: who teaches whom what, and each student's progress per subject.
-    # (One four-way join let SQLite walk every progress row of the institute once per batch.)
-    taught = session.exec(
-        select(Batch.teacher_user_id, Batch.subject_id, BatchMembership.student_id)
-        .join(
-            BatchMembership,
-            (BatchMembership.institute_id == Batch.institute_id)
-            & (BatchMembership.batch_id == Batch.id),
-        )
-        .where(Batch.institute_id == institute_id, col(BatchMembership.left_on).is_(None), mine)
-    ).all()
+    # Topic progress of each teacher's current students on their batches' subjects: each
+    # student's progress per subject grouped first, then joined to who teaches whom what and
+    # summed per teacher, all in the database. (One four-way join let SQLite walk every progress
+    # row of the institute once per batch; the grouped subquery is computed once.)
     in_range = (col(TopicProgress.completed_at) >= since) & (
         col(TopicProgress.completed_at) < until
     )
-    per_student = {
-        (sid, subject): (int(done or 0), float(total or 0), int(n))
-        for sid, subject, done, total, n in session.exec(
+    per_student = (
+        select(
+            TopicProgress.student_id.label("student_id"),
+            Topic.subject_id.label("subject_id"),
+            func.sum(case((in_range, 1), else_=0)).label("done"),
+            func.sum(TopicProgress.competency).label("total"),
+            func.count().label("n"),
+        )
+        .join(Topic, Topic.id == TopicProgress.topic_id)
+        .where(TopicProgress.institute_id == institute_id, Topic.institute_id == institute_id)
+        .group_by(TopicProgress.student_id, Topic.subject_id)
+        .subquery()
+    )
+    sums = {
+        uid: (int(done or 0), float(total or 0), int(n or 0))
+        for uid, done, total, n in session.exec(
             select(
-                TopicProgress.student_id,
-                Topic.subject_id,
-                func.sum(case((in_range, 1), else_=0)),
-                func.sum(TopicProgress.competency),
-                func.count(),
+                Batch.teacher_user_id,
+                func.sum(per_student.c.done),
+                func.sum(per_student.c.total),
+                func.sum(per_student.c.n),
             )
-            .join(Topic, Topic.id == TopicProgress.topic_id)
-            .where(TopicProgress.institute_id == institute_id, Topic.institute_id == institute_id)
-            .group_by(TopicProgress.student_id, Topic.subject_id)
+            .join(
+                BatchMembership,
+                (BatchMembership.institute_id == Batch.institute_id)
+                & (BatchMembership.batch_id == Batch.id),
+            )
+            .join(
+                per_student,
+                (per_student.c.student_id == BatchMembership.student_id)
+                & (per_student.c.subject_id == Batch.subject_id),
+            )
+            .where(Batch.institute_id == institute_id, col(BatchMembership.left_on).is_(None), mine)
+            .group_by(Batch.teacher_user_id)
         ).all()
     }
-    sums: dict[int | None, list[float]] = defaultdict(lambda: [0, 0.0, 0])
-    for uid, subject, sid in taught:
-        done, total, n = per_student.get((sid, subject), (0, 0.0, 0))
-        acc = sums[uid]
-        acc[0] += done
-        acc[1] += total
-        acc[2] += n
     progress = {uid: (int(done), total / n) for uid, (done, total, n) in sums.items() if n}
     ratings = {
         s.key: s
