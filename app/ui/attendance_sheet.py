@@ -137,7 +137,7 @@ def render(
         f"Submit · {int(len(marks) - absent)} present, {int(absent)} absent",
         key="submit_attendance",
         type="primary",
-        use_container_width=True,
+        width="stretch",
         disabled=not editable,
     ):
         saved = act(

@@ -137,7 +137,7 @@ with analytics_tab:
             color_discrete_map=SENTIMENT_COLOURS,
         )
         fig.update_layout(height=320, margin={"l": 0, "r": 0, "t": 10, "b": 0})
-        st.plotly_chart(fig, use_container_width=True, key=f"{key}_chart")
+        st.plotly_chart(fig, width="stretch", key=f"{key}_chart")
         with st.expander("Table"):
             table(
                 [
@@ -185,6 +185,6 @@ with analytics_tab:
                 margin={"l": 0, "r": 0, "t": 10, "b": 0},
                 yaxis={"autorange": "reversed"},
             )
-            st.plotly_chart(fig, use_container_width=True, key=f"fb_theme_{label}")
+            st.plotly_chart(fig, width="stretch", key=f"fb_theme_{label}")
             with st.expander("Table"):
                 table([{"Word": w, "Comments": n} for w, n in words], key=f"fb_theme_{label}_table")

@@ -141,7 +141,7 @@ with trend_tab:
             color_discrete_map={"HIGH": "#d62728", "MEDIUM": "#ff7f0e", "LOW": "#2ca02c"},
         )
         fig.update_layout(height=320, margin={"l": 0, "r": 0, "t": 10, "b": 0})
-        st.plotly_chart(fig, use_container_width=True)
+        st.plotly_chart(fig, width="stretch")
         with st.expander("Table"):
             table(points, key="risk_trend_table")
 

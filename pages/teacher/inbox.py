@@ -72,7 +72,7 @@ def open_actions() -> None:
                 ["Reviewed", "Notify guardian", "Resolve", "Ignore"],
                 strict=True,
             ):
-                if col.button(label, key=f"{outcome.value}_{item.id}", use_container_width=True):
+                if col.button(label, key=f"{outcome.value}_{item.id}", width="stretch"):
                     if act(actor, inbox.act, action_id=item.id, outcome=outcome.value, note=note):
                         flash(f"Done: {label.lower()}.")
                         st.rerun()

@@ -55,7 +55,7 @@ def classes_today() -> None:
                 label,
                 key=f"open_{card.id}",
                 type="primary" if card.status == "open" else "secondary",
-                use_container_width=True,
+                width="stretch",
             ):
                 st.session_state["sheet_session"] = card.id
                 st.switch_page("pages/teacher/attendance.py")
