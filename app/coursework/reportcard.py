@@ -9,21 +9,10 @@ from typing import TYPE_CHECKING
 
 from fpdf import FPDF
 
+from app.core.pdf import FONT, document
+
 if TYPE_CHECKING:
     from app.coursework.service import ReportCard
-
-
-def _text(value: object) -> str:
-    """The core PDF fonts speak Latin-1: keep what they can print (as app.fees.receipts does)."""
-    return (
-        str(value)
-        .replace("₹", "Rs ")
-        .replace("—", "-")
-        .replace("–", "-")
-        .replace("·", "-")
-        .encode("latin-1", "replace")
-        .decode("latin-1")
-    )
 
 
 def _number(value: float | None) -> str:
@@ -36,34 +25,33 @@ def _percent(value: float | None) -> str:
 
 def _heading(pdf: FPDF, text: str) -> None:
     pdf.ln(3)
-    pdf.set_font("Helvetica", "B", 12)
-    pdf.cell(0, 8, _text(text), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 10)
+    pdf.set_font(FONT, "B", 12)
+    pdf.cell(0, 8, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT, "", 10)
 
 
 def _line(pdf: FPDF, text: str) -> None:
-    pdf.cell(0, 6, _text(text), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")
 
 
 def _table(pdf: FPDF, header: list[str], rows: list[list[str]], widths: tuple[int, ...]) -> None:
-    pdf.set_font("Helvetica", "", 9)
+    pdf.set_font(FONT, "", 9)
     with pdf.table(col_widths=widths, text_align="LEFT", line_height=6) as table:
-        table.row([_text(h) for h in header])
+        table.row([h for h in header])
         for row in rows:
-            table.row([_text(cell) for cell in row])
-    pdf.set_font("Helvetica", "", 10)
+            table.row([cell for cell in row])
+    pdf.set_font(FONT, "", 10)
 
 
 def render(card: ReportCard) -> bytes:
     """A report card as PDF bytes."""
-    pdf = FPDF(format="A4")
-    pdf.set_title(_text(f"Report card - {card.student}"))
+    pdf = document(page_format="A4", title=f"Report card - {card.student}")
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 16)
-    pdf.cell(0, 10, _text(card.institute), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "B", 13)
+    pdf.set_font(FONT, "B", 16)
+    pdf.cell(0, 10, card.institute, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT, "B", 13)
     pdf.cell(0, 8, "Report card", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 11)
+    pdf.set_font(FONT, "", 11)
     _line(pdf, f"{card.student} ({card.enrollment_no})")
     _line(pdf, f"Period: {card.start:%d %b %Y} to {card.end:%d %b %Y}")
     if card.batches:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fpdf import FPDF
 from sqlmodel import Session, select
 
 from app.academics.models import Student
 from app.core.errors import NotFound
 from app.core.money import format_money
+from app.core.pdf import FONT, document
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.fees.models import Invoice, InvoiceLine, Payment, PaymentAllocation
@@ -23,22 +23,10 @@ METHOD_LABELS = {
 }
 
 
-def _text(value: str) -> str:
-    """The core PDF fonts speak Latin-1: keep what they can print (amounts come in with the
-    currency code, format_money(plain=True); a stray ₹ in a name becomes "INR")."""
-    return (
-        value.replace("₹", "INR ")
-        .replace("—", "-")
-        .replace("·", "-")
-        .encode("latin-1", "replace")
-        .decode("latin-1")
-    )
-
-
 def receipt_summary(payment: Payment, currency: str, *, plain: bool = False) -> list[str]:
     """What the receipt says after the amount: the balance still owed after this payment and
-    any advance credit (the same words on the page and in the PDF; `plain` for the PDF's core
-    font, which has no ₹: the currency code is written instead)."""
+    any advance credit (the same words on the page and in the PDF; `plain`, as the printed
+    receipt has it: the currency code, INR 450.50, instead of the symbol)."""
 
     def money(minor: int) -> str:
         return format_money(minor, currency, plain=plain)
@@ -74,54 +62,51 @@ def receipt_pdf(session: Session, *, actor: Actor, payment_id: int) -> bytes:
         )
         .order_by(PaymentAllocation.id)
     ).all()
-    pdf = FPDF(format="A5")
-    pdf.set_title(f"Receipt {payment.receipt_no}")
+    pdf = document(page_format="A5", title=f"Receipt {payment.receipt_no}")
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 16)
-    pdf.cell(0, 10, _text(institute.name), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 11)
+    pdf.set_font(FONT, "B", 16)
+    pdf.cell(0, 10, institute.name, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT, "", 11)
     pdf.cell(0, 8, f"Receipt No. {payment.receipt_no}", new_x="LMARGIN", new_y="NEXT")
     pdf.cell(0, 6, f"Date: {payment.received_on:%d %b %Y}", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     pdf.cell(
         0,
         6,
-        _text(f"Received from: {student.name} ({student.enrollment_no})"),
+        f"Received from: {student.name} ({student.enrollment_no})",
         new_x="LMARGIN",
         new_y="NEXT",
     )
     pdf.cell(
         0,
         6,
-        _text(
-            f"Method: {METHOD_LABELS.get(payment.method, payment.method)} - reference {payment.reference}"
-        ),
+        f"Method: {METHOD_LABELS.get(payment.method, payment.method)} - reference {payment.reference}",
         new_x="LMARGIN",
         new_y="NEXT",
     )
-    pdf.set_font("Helvetica", "B", 13)
+    pdf.set_font(FONT, "B", 13)
     pdf.cell(
         0,
         10,
-        _text(f"Amount: {format_money(payment.amount_minor, currency, plain=True)}"),
+        f"Amount: {format_money(payment.amount_minor, currency, plain=True)}",
         new_x="LMARGIN",
         new_y="NEXT",
     )
-    pdf.set_font("Helvetica", "", 10)
+    pdf.set_font(FONT, "", 10)
     if paid_for:
         pdf.cell(0, 6, "Applied to:", new_x="LMARGIN", new_y="NEXT")
         for period, description, amount in paid_for:
             pdf.cell(
                 0,
                 5,
-                _text(f"  {period} {description}: {format_money(amount, currency, plain=True)}"),
+                f"  {period} {description}: {format_money(amount, currency, plain=True)}",
                 new_x="LMARGIN",
                 new_y="NEXT",
             )
     for line in receipt_summary(payment, currency, plain=True):
-        pdf.multi_cell(0, 6, _text(line), new_x="LMARGIN", new_y="NEXT")  # wraps on A5
+        pdf.multi_cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")  # wraps on A5
     pdf.ln(6)
-    pdf.set_font("Helvetica", "I", 8)
+    pdf.set_font(FONT, "", 8)
     pdf.cell(0, 5, "Thank you. Please keep this receipt.", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 

@@ -149,3 +149,32 @@ def test_account_ledger_runs_a_balance(db):
         (700_00, 0, 1400_00),
         (0, 300_00, 1100_00),
     ]
+
+
+def test_a_receipt_prints_names_in_any_script(db):
+    """The payer's and the institute's names print as typed on the receipt, not as "?"."""
+    import unicodedata
+
+    from app.academics.models import Student
+    from app.identity.models import Institute
+
+    inst, admin, ids, structure = setup_institute(db, students=1)
+    with db.scope(system=True) as s:
+        student = s.get(Student, ids[0])
+        student.name = "முருகன் க்ருஷ்ணன்"
+        institute = s.get(Institute, inst.id)
+        institute.name = "विद्या कोचिंग — Zoë"
+        s.add_all([student, institute])
+    with db.scope(admin) as s:
+        fees.invoice_run(s, actor=admin, structure_id=structure, period="2026-T1", student_ids=ids)
+    with db.scope(admin, immediate=True) as s:
+        payment = fees.record_payment(
+            s, actor=admin, student_id=ids[0], amount_minor=100_00, method="upi", reference="U-1"
+        )
+    with db.scope(admin) as s:
+        pdf = receipts.receipt_pdf(s, actor=admin, payment_id=payment.id)
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    text = "".join(c for c in text if c == "\n" or unicodedata.category(c) != "Cc")
+    assert "विद्या कोचिंग — Zoë" in text
+    assert "Received from: முருகன் க்ருஷ்ணன் (F-0)" in text
+    assert "?" not in text
