@@ -10,8 +10,6 @@ number, one for every batch), never one per row.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -103,168 +101,27 @@ class ImportPreview:
 # ------------------------------------------------------------------ templates and reading files
 
 
+TEMPLATE = sheets.Template(
+    title="Students",
+    columns=tuple(TEMPLATE_COLUMNS),
+    help=COLUMN_HELP,
+    required=REQUIRED_COLUMNS,
+    text_columns=_TEXT_COLUMNS,
+    missing_hint="every student needs one",
+)
+
+
 def template_csv() -> bytes:
-    """The empty CSV template (UTF-8 with a byte-order mark, so Excel opens it as UTF-8)."""
-    out = io.StringIO()
-    sheets.writer(out, lineterminator="\r\n").writerow(TEMPLATE_COLUMNS)
-    return out.getvalue().encode("utf-8-sig")
+    return sheets.template_csv(TEMPLATE)
 
 
 def template_xlsx() -> bytes:
-    """The empty Excel template: a Students sheet to fill in and a sheet explaining each column."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "Students"
-    sheet.append(TEMPLATE_COLUMNS)
-    for index, name in enumerate(TEMPLATE_COLUMNS, start=1):
-        letter = get_column_letter(index)
-        sheet[f"{letter}1"].font = Font(bold=True)
-        sheet.column_dimensions[letter].width = max(14, len(name) + 2)
-        if name in _TEXT_COLUMNS:
-            # Text, so Excel keeps leading zeros and long numbers as typed.
-            sheet.column_dimensions[letter].number_format = "@"
-    sheet.freeze_panes = "A2"
-    help_sheet = book.create_sheet("Columns")
-    help_sheet.append(["column", "what to enter"])
-    for name in TEMPLATE_COLUMNS:
-        help_sheet.append([name, COLUMN_HELP[name]])
-    help_sheet.column_dimensions["A"].width = 28
-    help_sheet.column_dimensions["B"].width = 70
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return sheets.template_xlsx(TEMPLATE)
 
 
 def read_rows(filename: str, data: bytes) -> list[dict[str, Any]]:
-    """The file's data rows as dicts keyed by template column, in spreadsheet order.
-
-    Blank rows are kept (as all-None rows) so that positions still map to row numbers; `validate`
-    skips them. Raises ValidationError when the file cannot be read or its header is wrong.
-    """
-    suffix = filename.lower().rsplit(".", 1)[-1] if "." in filename else ""
-    if suffix == "csv":
-        header, body = _read_csv(data)
-    elif suffix == "xlsx":
-        header, body = _read_xlsx(data)
-    else:
-        raise ValidationError(
-            "Upload a .csv or .xlsx file; download a template to see the columns.", field="file"
-        )
-    columns = _check_header(header)
-    rows = []
-    for values in body:
-        row: dict[str, Any] = dict.fromkeys(TEMPLATE_COLUMNS)
-        for index, key in columns.items():
-            if index < len(values):
-                row[key] = _cell_text(values[index])
-        rows.append(row)
-    while rows and not any(rows[-1].values()):
-        rows.pop()  # trailing blank lines add nothing
-    return rows
-
-
-def _read_csv(data: bytes) -> tuple[list[Any], list[list[Any]]]:
-    try:
-        text = data.decode("utf-8-sig")  # reads plain UTF-8 too
-    except UnicodeDecodeError as exc:
-        raise ValidationError(
-            "This CSV file is not UTF-8 text. In Excel use Save As → 'CSV UTF-8', "
-            "or upload the .xlsx file instead.",
-            field="file",
-        ) from exc
-    try:
-        lines = list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        raise ValidationError(f"This CSV file cannot be read: {exc}.", field="file") from exc
-    if not lines:
-        raise ValidationError("The file is empty; start from the template.", field="file")
-    return lines[0], lines[1:]
-
-
-def _read_xlsx(data: bytes) -> tuple[list[Any], list[list[Any]]]:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a broken file
-        raise ValidationError(
-            "This Excel file cannot be read. Save it again as .xlsx (Excel workbook) and upload it.",
-            field="file",
-        ) from exc
-    try:
-        sheet = book.worksheets[0]
-        lines = [list(values) for values in sheet.iter_rows(values_only=True)]
-    except Exception as exc:  # noqa: BLE001
-        raise ValidationError(
-            "This Excel file cannot be read. Save it again as .xlsx (Excel workbook) and upload it.",
-            field="file",
-        ) from exc
-    finally:
-        book.close()
-    if not lines:
-        raise ValidationError(
-            "The first sheet of the workbook is empty; start from the template.", field="file"
-        )
-    return lines[0], lines[1:]
-
-
-def _check_header(header: list[Any]) -> dict[int, str]:
-    """Map column positions to template names; refuse unknown, repeated or missing columns."""
-    columns: dict[int, str] = {}
-    unknown: list[str] = []
-    seen: set[str] = set()
-    for index, raw in enumerate(header):
-        name = _cell_text(raw)
-        if name is None:
-            continue
-        key = name.lower().replace(" ", "_").replace("-", "_")
-        if key not in TEMPLATE_COLUMNS:
-            unknown.append(name)
-        elif key in seen:
-            raise ValidationError(f"The column {key} appears twice in the header.", field="file")
-        else:
-            seen.add(key)
-            columns[index] = key
-    if not seen:
-        raise ValidationError(
-            "The first row must be the header with the template's column names "
-            f"({', '.join(TEMPLATE_COLUMNS)}). Start from the template.",
-            field="file",
-        )
-    if unknown:
-        raise ValidationError(
-            f"Unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}. "
-            f"Use the template's columns: {', '.join(TEMPLATE_COLUMNS)}.",
-            field="file",
-        )
-    missing = [name for name in REQUIRED_COLUMNS if name not in seen]
-    if missing:
-        raise ValidationError(
-            f"The header lacks the column{'s' if len(missing) > 1 else ''} "
-            f"{', '.join(missing)}; every student needs one. Start from the template.",
-            field="file",
-        )
-    return columns
-
-
-def _cell_text(value: Any) -> str | None:
-    """A cell as trimmed text (None when blank); Excel numbers and dates as people typed them."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        value = value.date()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool):
-        value = str(value).lower()
-    text = str(value).strip()
-    return text or None
+    """The file's data rows keyed by template column (`app.core.sheets.read_rows`)."""
+    return sheets.read_rows(TEMPLATE, filename, data)
 
 
 # ------------------------------------------------------------------ validation
@@ -277,7 +134,7 @@ def validate(session: Session, *, actor: Actor, rows: list[dict[str, Any]]) -> I
     numbered = [
         (int(raw.get("row_number") or index + 2), raw)
         for index, raw in enumerate(rows)
-        if any(_cell_text(raw.get(name)) for name in TEMPLATE_COLUMNS)
+        if any(sheets.cell_text(raw.get(name)) for name in TEMPLATE_COLUMNS)
     ]
     if len(numbered) > MAX_ROWS:
         raise ValidationError(
@@ -413,7 +270,7 @@ def _clean_row(number: int, raw: dict[str, Any], errors: list[RowError], today: 
 
     row: dict[str, Any] = {"row_number": number}
     for name in TEMPLATE_COLUMNS:
-        row[name] = _cell_text(raw.get(name)) if name != "date_of_birth" else raw.get(name)
+        row[name] = sheets.cell_text(raw.get(name)) if name != "date_of_birth" else raw.get(name)
     for name, limit in _MAX_LENGTH.items():
         if row[name] is not None and len(row[name]) > limit:
             fail(name, f"Too long: at most {limit} characters.")
@@ -605,7 +462,7 @@ def _lock_batches(session: Session, institute_id: int, rows: list[dict[str, Any]
     PostgreSQL: row locks (FOR UPDATE). SQLite has one writer at a time (the page opens the
     transaction with BEGIN IMMEDIATE), so there is nothing to add there.
     """
-    names = sorted({text.lower() for row in rows if (text := _cell_text(row.get("batch")))})
+    names = sorted({text.lower() for row in rows if (text := sheets.cell_text(row.get("batch")))})
     if names and session.get_bind().dialect.name == "postgresql":
         session.exec(
             select(Batch.id)

@@ -1,4 +1,5 @@
-"""The one way Cohort writes CSV and Excel cells: every download and export goes through here.
+"""The one way Cohort writes CSV and Excel cells (every download and export goes through here)
+and reads an import file against its template (students, inquiries).
 
 A cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is run as a formula by
 spreadsheet programs (CSV/formula injection: `=HYPERLINK(...)` in a student's name, say). Such
@@ -14,8 +15,11 @@ import io
 import json
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
+
+from app.core.errors import ValidationError
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _SIGNED_NUMBER = re.compile(r"^[+-][\d .()-]*$")
@@ -95,3 +99,180 @@ def xlsx_cell(sheet: Any, value: Any) -> Any:
         cell.data_type = "s"
         return cell
     return value
+
+
+# ------------------------------------------------------------------ import templates and reading
+
+
+@dataclass(frozen=True)
+class Template:
+    """An import file's shape: its columns (in order), what each takes, which the header must
+    have, and which are text whatever they look like (phones keep their leading 0)."""
+
+    title: str  # the sheet a person fills in, e.g. "Students"
+    columns: tuple[str, ...]
+    help: dict[str, str]
+    required: tuple[str, ...] = ()
+    text_columns: tuple[str, ...] = ()
+    missing_hint: str = ""  # said after the missing columns, e.g. "every student needs one"
+
+
+def template_csv(template: Template) -> bytes:
+    """The empty CSV template (UTF-8 with a byte-order mark, so Excel opens it as UTF-8)."""
+    out = io.StringIO()
+    writer(out, lineterminator="\r\n").writerow(template.columns)
+    return out.getvalue().encode("utf-8-sig")
+
+
+def template_xlsx(template: Template) -> bytes:
+    """The empty Excel template: the sheet to fill in (header bold and frozen, text columns
+    formatted as text so Excel keeps leading zeros and long numbers as typed) and a sheet
+    explaining each column."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = template.title
+    sheet.append(list(template.columns))
+    for index, name in enumerate(template.columns, start=1):
+        letter = get_column_letter(index)
+        sheet[f"{letter}1"].font = Font(bold=True)
+        sheet.column_dimensions[letter].width = max(14, len(name) + 2)
+        if name in template.text_columns:
+            sheet.column_dimensions[letter].number_format = "@"
+    sheet.freeze_panes = "A2"
+    help_sheet = book.create_sheet("Columns")
+    help_sheet.append(["column", "what to enter"])
+    for name in template.columns:
+        help_sheet.append([name, template.help[name]])
+    help_sheet.column_dimensions["A"].width = 28
+    help_sheet.column_dimensions["B"].width = 70
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def read_rows(template: Template, filename: str, data: bytes) -> list[dict[str, Any]]:
+    """The file's data rows as dicts keyed by template column, in spreadsheet order.
+
+    Blank rows in the middle are kept (as all-None rows) so positions still map to row numbers;
+    trailing blank rows are dropped. Raises ValidationError, with what to do, when the file
+    cannot be read or its header is wrong."""
+    suffix = filename.lower().rsplit(".", 1)[-1] if "." in filename else ""
+    if suffix == "csv":
+        header, body = _read_csv(data)
+    elif suffix == "xlsx":
+        header, body = _read_xlsx(data)
+    else:
+        raise ValidationError(
+            "Upload a .csv or .xlsx file; download a template to see the columns.", field="file"
+        )
+    columns = _check_header(template, header)
+    rows = []
+    for values in body:
+        row: dict[str, Any] = dict.fromkeys(template.columns)
+        for index, key in columns.items():
+            if index < len(values):
+                row[key] = cell_text(values[index])
+        rows.append(row)
+    while rows and not any(rows[-1].values()):
+        rows.pop()
+    return rows
+
+
+def cell_text(value: Any) -> str | None:
+    """A cell as trimmed text (None when blank); Excel numbers and dates as people typed them."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool):
+        value = str(value).lower()
+    text = str(value).strip()
+    return text or None
+
+
+def _read_csv(data: bytes) -> tuple[list[Any], list[list[Any]]]:
+    try:
+        text = data.decode("utf-8-sig")  # reads plain UTF-8 too
+    except UnicodeDecodeError as exc:
+        raise ValidationError(
+            "This CSV file is not UTF-8 text. In Excel use Save As → 'CSV UTF-8', "
+            "or upload the .xlsx file instead.",
+            field="file",
+        ) from exc
+    try:
+        lines = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise ValidationError(f"This CSV file cannot be read: {exc}.", field="file") from exc
+    if not lines:
+        raise ValidationError("The file is empty; start from the template.", field="file")
+    return lines[0], lines[1:]
+
+
+def _read_xlsx(data: bytes) -> tuple[list[Any], list[list[Any]]]:
+    from openpyxl import load_workbook
+
+    unreadable = (
+        "This Excel file cannot be read. Save it again as .xlsx (Excel workbook) and upload it."
+    )
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a broken file
+        raise ValidationError(unreadable, field="file") from exc
+    try:
+        lines = [list(values) for values in book.worksheets[0].iter_rows(values_only=True)]
+    except Exception as exc:  # noqa: BLE001
+        raise ValidationError(unreadable, field="file") from exc
+    finally:
+        book.close()
+    if not lines:
+        raise ValidationError(
+            "The first sheet of the workbook is empty; start from the template.", field="file"
+        )
+    return lines[0], lines[1:]
+
+
+def _check_header(template: Template, header: list[Any]) -> dict[int, str]:
+    """Column positions mapped to template names; unknown, repeated or missing columns refused."""
+    columns: dict[int, str] = {}
+    unknown: list[str] = []
+    for index, raw in enumerate(header):
+        name = cell_text(raw)
+        if name is None:
+            continue
+        key = name.lower().replace(" ", "_").replace("-", "_")
+        if key not in template.columns:
+            unknown.append(name)
+        elif key in columns.values():
+            raise ValidationError(f"The column {key} appears twice in the header.", field="file")
+        else:
+            columns[index] = key
+    listed = ", ".join(template.columns)
+    if not columns:
+        raise ValidationError(
+            "The first row must be the header with the template's column names "
+            f"({listed}). Start from the template.",
+            field="file",
+        )
+    if unknown:
+        raise ValidationError(
+            f"Unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}. "
+            f"Use the template's columns: {listed}.",
+            field="file",
+        )
+    missing = [name for name in template.required if name not in columns.values()]
+    if missing:
+        hint = f"; {template.missing_hint}" if template.missing_hint else ""
+        raise ValidationError(
+            f"The header lacks the column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)}{hint}. Start from the template.",
+            field="file",
+        )
+    return columns

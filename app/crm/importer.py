@@ -11,7 +11,6 @@ for the whole file.
 
 from __future__ import annotations
 
-import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -20,9 +19,9 @@ from typing import Any
 from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
 
-from app.academics.importer import RowError, _cell_text, _read_csv, _read_xlsx
+from app.academics.importer import RowError
 from app.academics.models import Subject
-from app.core import audit, clock
+from app.core import audit, clock, sheets
 from app.core.errors import ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
@@ -75,74 +74,27 @@ class ImportPreview:
         return [r for r in self.rows if r["duplicate_of"]]
 
 
+TEMPLATE = sheets.Template(
+    title="Inquiries",
+    columns=tuple(TEMPLATE_COLUMNS),
+    help=COLUMN_HELP,
+    required=("student_name",),
+    text_columns=("phone",),  # a phone keeps its leading 0 in Excel
+    missing_hint="every inquiry needs one, with a phone or an email",
+)
+
+
 def template_csv() -> bytes:
-    """The empty CSV template (UTF-8 with a byte-order mark, so Excel opens it as UTF-8)."""
-    return (",".join(TEMPLATE_COLUMNS) + "\r\n").encode("utf-8-sig")
+    return sheets.template_csv(TEMPLATE)
 
 
 def template_xlsx() -> bytes:
-    """The empty Excel template: an Inquiries sheet and a sheet explaining each column."""
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "Inquiries"
-    sheet.append(TEMPLATE_COLUMNS)
-    help_sheet = book.create_sheet("Columns")
-    help_sheet.append(["column", "what to enter"])
-    for name in TEMPLATE_COLUMNS:
-        help_sheet.append([name, COLUMN_HELP[name]])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return sheets.template_xlsx(TEMPLATE)
 
 
 def read_rows(filename: str, data: bytes) -> list[dict[str, Any]]:
-    """The file's data rows keyed by template column; refuses an unreadable file or header."""
-    suffix = filename.lower().rsplit(".", 1)[-1] if "." in filename else ""
-    if suffix == "csv":
-        header, body = _read_csv(data)
-    elif suffix == "xlsx":
-        header, body = _read_xlsx(data)
-    else:
-        raise ValidationError(
-            "Upload a .csv or .xlsx file; download a template to see the columns.", field="file"
-        )
-    columns: dict[int, str] = {}
-    unknown = []
-    for index, raw in enumerate(header):
-        name = _cell_text(raw)
-        if name is None:
-            continue
-        key = name.lower().replace(" ", "_").replace("-", "_")
-        if key not in TEMPLATE_COLUMNS:
-            unknown.append(name)
-        elif key in columns.values():
-            raise ValidationError(f"The column {key} appears twice in the header.", field="file")
-        else:
-            columns[index] = key
-    if unknown:
-        raise ValidationError(
-            f"Unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}. "
-            f"Use the template's columns: {', '.join(TEMPLATE_COLUMNS)}.",
-            field="file",
-        )
-    if "student_name" not in columns.values():
-        raise ValidationError(
-            "The first row must be the header, with at least student_name and phone or email. "
-            "Start from the template.",
-            field="file",
-        )
-    rows = []
-    for values in body:
-        row: dict[str, Any] = dict.fromkeys(TEMPLATE_COLUMNS)
-        for index, key in columns.items():
-            if index < len(values):
-                row[key] = _cell_text(values[index])
-        rows.append(row)
-    while rows and not any(rows[-1].values()):
-        rows.pop()
-    return rows
+    """The file's data rows keyed by template column (`app.core.sheets.read_rows`)."""
+    return sheets.read_rows(TEMPLATE, filename, data)
 
 
 def _split(text: str | None) -> list[str]:
@@ -154,19 +106,19 @@ def _clean(number: int, raw: dict[str, Any], errors: list[RowError], today: date
         errors.append(RowError(number, column, message))
 
     row: dict[str, Any] = {"row_number": number, "duplicate_of": None}
-    name = " ".join((_cell_text(raw.get("student_name")) or "").split())
+    name = " ".join((sheets.cell_text(raw.get("student_name")) or "").split())
     if not name:
         fail("student_name", "The name is required.")
     elif len(name) > 200:
         fail("student_name", "Too long: at most 200 characters.")
     row["student_name"] = name[:200]
     try:
-        row["phone"] = normalize_phone(_cell_text(raw.get("phone")))
+        row["phone"] = normalize_phone(sheets.cell_text(raw.get("phone")))
     except ValidationError as exc:
         fail("phone", exc.message)
         row["phone"] = None
     try:
-        row["email"] = normalize_email(_cell_text(raw.get("email")))
+        row["email"] = normalize_email(sheets.cell_text(raw.get("email")))
     except ValidationError as exc:
         fail("email", exc.message)
         row["email"] = None
@@ -174,37 +126,42 @@ def _clean(number: int, raw: dict[str, Any], errors: list[RowError], today: date
         fail("phone", "Give a phone number or an email, so someone can follow up.")
     row["phone_key"] = phone_key(row["phone"])
     source = (
-        (_cell_text(raw.get("source")) or "website").lower().replace(" ", "_").replace("-", "_")
+        (sheets.cell_text(raw.get("source")) or "website")
+        .lower()
+        .replace(" ", "_")
+        .replace("-", "_")
     )
     if source not in {s.value for s in Source}:
         fail("source", f"Unknown source {raw.get('source')}; use one of {', '.join(Source)}.")
         source = Source.WEBSITE.value
     row["source"] = source
-    priority = (_cell_text(raw.get("priority")) or "medium").lower()
+    priority = (sheets.cell_text(raw.get("priority")) or "medium").lower()
     if priority not in {p.value for p in Priority}:
         fail("priority", f"Unknown priority {raw.get('priority')}; use low, medium or high.")
         priority = Priority.MEDIUM.value
     row["priority"] = priority
-    tags = list(dict.fromkeys(t.lower() for t in _split(_cell_text(raw.get("tags")))))
+    tags = list(dict.fromkeys(t.lower() for t in _split(sheets.cell_text(raw.get("tags")))))
     if any(len(t) > 40 for t in tags):
         fail("tags", "A tag is at most 40 characters.")
     row["tags"] = tags[:20]
-    row["subject_names"] = _split(_cell_text(raw.get("interested_subjects")))
-    row["counselor_email"] = (_cell_text(raw.get("counselor_email")) or "").lower() or None
-    row["notes"] = (_cell_text(raw.get("notes")) or "")[:2000] or None
+    row["subject_names"] = _split(sheets.cell_text(raw.get("interested_subjects")))
+    row["counselor_email"] = (sheets.cell_text(raw.get("counselor_email")) or "").lower() or None
+    row["notes"] = (sheets.cell_text(raw.get("notes")) or "")[:2000] or None
     raw_date = raw.get("next_follow_up_date")
     row["next_follow_up_date"] = None
     if isinstance(raw_date, datetime):
         raw_date = raw_date.date()
     if isinstance(raw_date, date):
         row["next_follow_up_date"] = raw_date
-    elif _cell_text(raw_date):
+    elif sheets.cell_text(raw_date):
         try:
-            row["next_follow_up_date"] = datetime.strptime(_cell_text(raw_date), "%Y-%m-%d").date()
+            row["next_follow_up_date"] = datetime.strptime(
+                sheets.cell_text(raw_date), "%Y-%m-%d"
+            ).date()
         except ValueError:
             fail(
                 "next_follow_up_date",
-                f"'{_cell_text(raw_date)}' is not a date; write it as YYYY-MM-DD.",
+                f"'{sheets.cell_text(raw_date)}' is not a date; write it as YYYY-MM-DD.",
             )
     if row["next_follow_up_date"] is not None and row["next_follow_up_date"] < today:
         fail("next_follow_up_date", f"{row['next_follow_up_date']} is in the past.")
@@ -220,7 +177,7 @@ def validate(session: Session, *, actor: Actor, rows: list[dict[str, Any]]) -> I
     numbered = [
         (int(raw.get("row_number") or index + 2), raw)
         for index, raw in enumerate(rows)
-        if any(_cell_text(raw.get(name)) for name in TEMPLATE_COLUMNS)
+        if any(sheets.cell_text(raw.get(name)) for name in TEMPLATE_COLUMNS)
     ]
     if len(numbered) > MAX_ROWS:
         raise ValidationError(

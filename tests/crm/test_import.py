@@ -98,3 +98,23 @@ def test_unreadable_files_are_refused_with_a_message():
         importer.read_rows("leads.pdf", b"%PDF")
     with pytest.raises(ValidationError, match="Unknown column shoe_size"):
         importer.read_rows("leads.csv", b"student_name,shoe_size\nAsha,7\n")
+
+
+def test_the_excel_template_keeps_a_phones_leading_zero():
+    """The template's phone column is text, so 09876543210 typed in Excel stays as typed; a
+    file filled in from it reads back with the 0."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(importer.template_xlsx()))
+    sheet = book["Inquiries"]
+    header = [c.value for c in sheet[1]]
+    assert header == importer.TEMPLATE_COLUMNS
+    phone = sheet.cell(row=1, column=header.index("phone") + 1).column_letter
+    assert sheet.column_dimensions[phone].number_format == "@"
+    assert [r[0] for r in book["Columns"].iter_rows(min_row=2, values_only=True)] == header
+    sheet.append(["Asha Rao", "09876543210"])
+    sheet.cell(row=2, column=header.index("phone") + 1).number_format = "@"
+    out = io.BytesIO()
+    book.save(out)
+    [row] = importer.read_rows("leads.xlsx", out.getvalue())
+    assert (row["student_name"], row["phone"]) == ("Asha Rao", "09876543210")
