@@ -130,7 +130,9 @@ def defaulters(session: Session, *, actor: Actor, as_of: date | None = None) -> 
     return overdue_by_student_internal(session, institute_id=actor.institute_scope(), today=today)
 
 
-def overdue_by_student_internal(session: Session, *, institute_id: int, today: date) -> list[Defaulter]:
+def overdue_by_student_internal(
+    session: Session, *, institute_id: int, today: date
+) -> list[Defaulter]:
     """One grouped query: per student, the overdue amount and the oldest unpaid due date."""
     overdue = func.sum(open_part())
     rows = session.exec(

@@ -1,0 +1,506 @@
+"""Payments: the one allocation rule, receipts numbered without gaps, an overpayment kept as
+advance credit only when confirmed, and what each student still owes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import bindparam, func, insert, update
+from sqlmodel import Session, col, select
+
+from app.academics.models import Student
+from app.core import audit, clock
+from app.core.errors import Conflict, NotFound, ValidationError
+from app.core.money import format_money
+from app.core.ownership import all_owned, owned
+from app.core.roles import Role
+from app.core.tenancy import Actor
+from app.core.text import plural
+from app.fees import allocation, ledger
+from app.fees.common import METHODS, institute_today
+from app.fees.models import (
+    Invoice,
+    InvoiceLine,
+    Payment,
+    PaymentAllocation,
+    ReceiptCounter,
+)
+from app.identity.models import Institute
+
+
+def record_payment(
+    session: Session,
+    *,
+    actor: Actor,
+    student_id: int,
+    amount_minor: int,
+    method: str,
+    reference: str,
+    received_on: date | None = None,
+    invoice_id: int | None = None,
+    allow_credit: bool = False,
+) -> Payment:
+    """Take a payment: idempotent by reference; allocated by the one rule of
+    `app.fees.allocation` (the named invoice first, then the earliest due, then the older
+    invoice). An amount above what the student owes is refused unless `allow_credit` (the
+    person confirmed "record the rest as advance credit"); the rest is then held as credit
+    (2000). Receipt numbers are sequential per institute without gaps."""
+    actor.require(Role.ADMIN)
+    institute_id = actor.institute_scope()
+    currency = session.get(Institute, institute_id).currency
+    reference = (reference or "").strip()
+    if not reference:
+        raise ValidationError(
+            "Enter the transaction reference (for cash, the counter slip number).",
+            field="reference",
+        )
+    if amount_minor <= 0:
+        raise ValidationError("The amount must be more than zero.", field="amount")
+    if method not in METHODS:
+        raise ValidationError("Choose cash, bank, card, UPI, M-Pesa or other.", field="method")
+    owned(session, Student, student_id, institute_id, "student")
+    if invoice_id is not None:
+        all_owned(
+            session,
+            Invoice,
+            [invoice_id],
+            institute_id,
+            message="Choose an invoice of this student (or none: the oldest is paid first).",
+            field="invoice_id",
+            student_id=student_id,
+        )
+    existing = session.exec(
+        select(Payment).where(Payment.institute_id == institute_id, Payment.reference == reference)
+    ).first()
+    if existing is not None:
+        if existing.student_id == student_id and existing.amount_minor == amount_minor:
+            return existing  # a retry of the same payment records nothing twice
+        raise Conflict(
+            f"Reference {reference} was already used for a payment of "
+            f"{format_money(existing.amount_minor, currency)} (receipt {existing.receipt_no}). "
+            "Check the reference.",
+            field="reference",
+        )
+    # The receipt number first: its row lock (PostgreSQL) makes payments of one institute wait
+    # for each other, so the open lines read below are not being paid by another payment.
+    receipt_no = _next_receipt_no(session, institute_id)
+    rows = session.exec(
+        select(InvoiceLine, Invoice)
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .where(
+            Invoice.institute_id == institute_id,
+            InvoiceLine.institute_id == institute_id,
+            Invoice.student_id == student_id,
+            col(Invoice.status).in_(["issued", "partially_paid"]),
+            InvoiceLine.paid_minor < InvoiceLine.amount_minor,
+        )
+    ).all()
+    open_lines = [
+        allocation.OpenLine(
+            line.id, invoice.id, invoice.due_on, line.amount_minor - line.paid_minor
+        )
+        for line, invoice in rows
+    ]
+    invoice_open = {i.id: i.total_minor - i.paid_minor for _, i in rows}
+    plan = allocation.allocate_payment(
+        amount_minor, open_lines, invoice_open=invoice_open, invoice_id=invoice_id
+    )
+    if plan.credit_minor and not allow_credit:
+        # The transaction is rolled back by the caller: the receipt number taken is not used.
+        raise ValidationError(_overpayment_message(plan, amount_minor, currency), field="amount")
+    payment = Payment(
+        institute_id=institute_id,
+        student_id=student_id,
+        amount_minor=amount_minor,
+        method=method,
+        reference=reference,
+        received_on=received_on or institute_today(session, institute_id),
+        receipt_no=receipt_no,
+        credit_minor=plan.credit_minor,
+        owed_after_minor=_owed(session, institute_id, [student_id]).get(student_id, 0)
+        - plan.applied_minor,
+        recorded_by=actor.user_id,
+    )
+    session.add(payment)
+    session.flush()
+    lines = {line.id: line for line, _ in rows}
+    invoices = {invoice.id: invoice for _, invoice in rows}
+    for part, take in plan.parts:
+        lines[part.line_id].paid_minor += take
+        invoices[part.invoice_id].paid_minor += take
+        session.add(lines[part.line_id])
+    for invoice_key in plan.by_invoice():
+        invoice = invoices[invoice_key]
+        invoice.status = "paid" if invoice.paid_minor >= invoice.total_minor else "partially_paid"
+        session.add(invoice)
+    if plan.parts:
+        session.execute(
+            insert(PaymentAllocation),
+            [
+                {
+                    "institute_id": institute_id,
+                    "payment_id": payment.id,
+                    "invoice_line_id": part.line_id,
+                    "amount_minor": take,
+                }
+                for part, take in plan.parts
+            ],
+        )
+    remaining = plan.credit_minor
+    accounts = ledger.ensure_chart_internal(session, institute_id=institute_id)
+    postings = ledger.payment_postings(accounts, amount_minor, remaining)
+    ledger.post_internal(
+        session,
+        institute_id=institute_id,
+        entry_date=payment.received_on,
+        memo=f"Payment {reference} receipt {receipt_no}",
+        source_type="payment",
+        source_id=payment.id,
+        postings=postings,
+    )
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="fees.payment",
+        target_type="payment",
+        target_id=payment.id,
+        detail={
+            "amount_minor": amount_minor,
+            "method": method,
+            "receipt_no": receipt_no,
+            "credit_minor": remaining,
+        },
+    )
+    return payment
+
+
+def _owed(session: Session, institute_id: int, student_ids) -> dict[int, int]:
+    """What each student owes on open invoices (one grouped query)."""
+    return {
+        sid: int(owed)
+        for sid, owed in session.exec(
+            select(Invoice.student_id, func.sum(Invoice.total_minor - Invoice.paid_minor))
+            .where(
+                Invoice.institute_id == institute_id,
+                col(Invoice.student_id).in_(list(student_ids)),
+                col(Invoice.status).in_(["issued", "partially_paid"]),
+            )
+            .group_by(Invoice.student_id)
+        ).all()
+    }
+
+
+def _overpayment_message(plan: allocation.Allocation, amount_minor: int, currency: str) -> str:
+    owed, credit = plan.applied_minor, plan.credit_minor
+    if owed == 0:
+        return (
+            f"Nothing is owed right now: all of {format_money(amount_minor, currency)} would be "
+            "held as advance credit. Confirm “record the rest as advance credit” to keep it for "
+            "later invoices."
+        )
+    return (
+        f"{format_money(amount_minor, currency)} is more than the open balance of "
+        f"{format_money(owed, currency)}: {format_money(credit, currency)} would be held as "
+        f"advance credit. Take {format_money(owed, currency)}, or confirm “record the rest as "
+        "advance credit”."
+    )
+
+
+def _next_receipt_no(session: Session, institute_id: int, count: int = 1) -> int:
+    """Take the next receipt number (or `count` consecutive ones; the first is returned) under a
+    row lock (PostgreSQL) / the write lock (SQLite)."""
+    query = select(ReceiptCounter).where(ReceiptCounter.institute_id == institute_id)
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(
+            pg_insert(ReceiptCounter)
+            .values(institute_id=institute_id, next_no=1)
+            .on_conflict_do_nothing(index_elements=["institute_id"])
+        )
+        query = query.with_for_update()
+    counter = session.exec(query).first()
+    if counter is None:
+        counter = ReceiptCounter(institute_id=institute_id, next_no=1)
+        session.add(counter)
+        session.flush()
+    number = counter.next_no
+    session.execute(
+        update(ReceiptCounter)
+        .where(ReceiptCounter.institute_id == institute_id)
+        .values(next_no=number + count)
+    )
+    return number
+
+
+@dataclass(frozen=True)
+class Balance:
+    owed_minor: int
+    credit_minor: int
+
+
+def student_balance(session: Session, *, actor: Actor, student_id: int) -> Balance:
+    """What a student owes on open invoices, and their unused credit."""
+    actor.require(Role.ADMIN, Role.COUNSELOR)
+    institute_id = actor.institute_scope()
+    owed = session.exec(
+        select(func.coalesce(func.sum(Invoice.total_minor - Invoice.paid_minor), 0)).where(
+            Invoice.institute_id == institute_id,
+            Invoice.student_id == student_id,
+            col(Invoice.status).in_(["issued", "partially_paid"]),
+        )
+    ).one()
+    credit = session.exec(
+        select(func.coalesce(func.sum(Payment.credit_minor), 0)).where(
+            Payment.institute_id == institute_id, Payment.student_id == student_id
+        )
+    ).one()
+    return Balance(int(owed), int(credit))
+
+
+def open_receivables_internal(session: Session, *, institute_id: int) -> int:
+    """The sum of open invoice balances (equals the 1100 balance when the books are right)."""
+    return int(
+        session.exec(
+            select(func.coalesce(func.sum(Invoice.total_minor - Invoice.paid_minor), 0)).where(
+                Invoice.institute_id == institute_id,
+                col(Invoice.status).in_(["issued", "partially_paid"]),
+            )
+        ).one()
+    )
+
+
+def record_payments_bulk(
+    session: Session, *, actor: Actor, payments: list[dict], allow_credit: bool = False
+) -> int:
+    """Record many payments at once (a bank statement, a day's counter slips, the demo): each
+    dict has student_id, amount_minor, method, reference and optionally received_on. Checked
+    and allocated exactly as `record_payment` would, in the order given, but set-based: a few
+    queries and bulk inserts however many there are. A reference already recorded with the same
+    student and amount is skipped; any other clash refuses the whole batch. Returns how many
+    payments were recorded. A payment may name an `invoice_id` to pay first. If any payment is
+    more than its student owes, the whole batch is refused unless `allow_credit`."""
+    actor.require(Role.ADMIN)
+    institute_id = actor.institute_scope()
+    currency = session.get(Institute, institute_id).currency
+    today = institute_today(session, institute_id)
+    clean, seen = [], set()
+    for n, p in enumerate(payments, start=1):
+        reference = (p.get("reference") or "").strip()
+        amount = int(p.get("amount_minor") or 0)
+        if not reference:
+            raise ValidationError(
+                f"Payment {n}: enter the transaction reference.", field="reference"
+            )
+        if amount <= 0:
+            raise ValidationError(
+                f"Payment {n}: the amount must be more than zero.", field="amount"
+            )
+        if p.get("method") not in METHODS:
+            raise ValidationError(
+                f"Payment {n}: choose cash, bank, card, UPI, M-Pesa or other.", field="method"
+            )
+        if reference in seen:
+            raise Conflict(f"Reference {reference} appears twice in this batch.", field="reference")
+        seen.add(reference)
+        clean.append(
+            {
+                "student_id": int(p["student_id"]),
+                "amount_minor": amount,
+                "method": p["method"],
+                "reference": reference,
+                "received_on": p.get("received_on") or today,
+                "invoice_id": p.get("invoice_id"),
+            }
+        )
+    if not clean:
+        return 0
+    known = set(
+        session.exec(
+            select(Student.id).where(
+                Student.institute_id == institute_id,
+                col(Student.id).in_({p["student_id"] for p in clean}),
+            )
+        )
+    )
+    missing = {p["student_id"] for p in clean} - known
+    if missing:
+        raise NotFound(f"No such student: {', '.join(map(str, sorted(missing)))}.")
+    existing = {
+        e.reference: e
+        for e in session.exec(
+            select(Payment).where(
+                Payment.institute_id == institute_id, col(Payment.reference).in_(seen)
+            )
+        )
+    }
+    fresh = []
+    for p in clean:
+        e = existing.get(p["reference"])
+        if e is None:
+            fresh.append(p)
+        elif (e.student_id, e.amount_minor) != (p["student_id"], p["amount_minor"]):
+            raise Conflict(
+                f"Reference {p['reference']} was already used for a payment of "
+                f"{format_money(e.amount_minor, currency)} (receipt {e.receipt_no}).",
+                field="reference",
+            )
+    if not fresh:
+        return 0
+    # Receipt numbers first: the counter's row lock serialises payments of the institute, so
+    # the open lines read below are not being paid meanwhile (a refusal rolls it all back).
+    first_no = _next_receipt_no(session, institute_id, count=len(fresh))
+    open_lines: dict[int, list[allocation.OpenLine]] = {}
+    owed: dict[int, int] = {}  # invoice id → what it still owes
+    invoices: dict[int, list[int]] = {}  # id → [total, paid]
+    for line_id, line_open, invoice_id, student_id, due_on, total, paid in session.exec(
+        select(
+            InvoiceLine.id,
+            InvoiceLine.amount_minor - InvoiceLine.paid_minor,
+            Invoice.id,
+            Invoice.student_id,
+            Invoice.due_on,
+            Invoice.total_minor,
+            Invoice.paid_minor,
+        )
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .where(
+            Invoice.institute_id == institute_id,
+            InvoiceLine.institute_id == institute_id,
+            col(Invoice.student_id).in_(known),
+            col(Invoice.status).in_(["issued", "partially_paid"]),
+            InvoiceLine.paid_minor < InvoiceLine.amount_minor,
+        )
+    ).all():
+        open_lines.setdefault(student_id, []).append(
+            allocation.OpenLine(line_id, invoice_id, due_on, int(line_open))
+        )
+        owed[invoice_id] = total - paid
+        invoices[invoice_id] = [total, paid]
+    # Allocate every payment in order (each sees what the ones before it left open), by the
+    # same rule as record_payment; refuse before writing anything if one would leave credit.
+    line_paid: dict[int, int] = {}
+    plans: list[allocation.Allocation] = []
+    for p in fresh:
+        plan = allocation.allocate_payment(
+            p["amount_minor"],
+            [
+                allocation.OpenLine(
+                    line.line_id,
+                    line.invoice_id,
+                    line.due_on,
+                    line.open_minor - line_paid.get(line.line_id, 0),
+                )
+                for line in open_lines.get(p["student_id"], [])
+            ],
+            invoice_open=owed,
+            invoice_id=p.get("invoice_id"),
+        )
+        for line, take in plan.parts:
+            line_paid[line.line_id] = line_paid.get(line.line_id, 0) + take
+            owed[line.invoice_id] -= take
+            invoices[line.invoice_id][1] += take
+        p["credit_minor"] = plan.credit_minor
+        plans.append(plan)
+    over = [p for p in fresh if p["credit_minor"]]
+    if over and not allow_credit:
+        raise ValidationError(
+            f"{plural(len(over), 'payment')} in this batch "
+            f"{'is' if len(over) == 1 else 'are'} more than the student owes "
+            f"({', '.join(p['reference'] for p in over[:5])}{'…' if len(over) > 5 else ''}); "
+            "nothing was recorded. Confirm “record the rest as advance credit” to keep the "
+            "difference as credit.",
+            field="amount",
+        )
+    owed_now = _owed(session, institute_id, known)
+    for p, plan in zip(fresh, plans, strict=True):
+        owed_now[p["student_id"]] = owed_now.get(p["student_id"], 0) - plan.applied_minor
+        p["owed_after_minor"] = owed_now[p["student_id"]]
+    now = clock.now()
+    session.execute(
+        insert(Payment),
+        [
+            {
+                "institute_id": institute_id,
+                **{k: v for k, v in p.items() if k != "invoice_id"},
+                "receipt_no": first_no + n,
+                "recorded_by": actor.user_id,
+                "created_at": now,
+            }
+            for n, p in enumerate(fresh)
+        ],
+    )
+    ids = dict(
+        session.exec(
+            select(Payment.reference, Payment.id).where(
+                Payment.institute_id == institute_id,
+                col(Payment.reference).in_([p["reference"] for p in fresh]),
+            )
+        ).all()
+    )
+    allocations = [
+        {
+            "institute_id": institute_id,
+            "payment_id": ids[p["reference"]],
+            "invoice_line_id": line.line_id,
+            "amount_minor": take,
+        }
+        for p, plan in zip(fresh, plans, strict=True)
+        for line, take in plan.parts
+    ]
+    if allocations:
+        session.execute(insert(PaymentAllocation), allocations)
+    # Core updates by key (executemany): the ORM's bulk-by-primary-key path does not take a
+    # computed SET, and no ORM objects of these rows are loaded here.
+    lines_t, invoices_t = InvoiceLine.__table__, Invoice.__table__
+    if line_paid:
+        session.execute(
+            update(lines_t)
+            .where(lines_t.c.id == bindparam("line_id"))
+            .values(paid_minor=lines_t.c.paid_minor + bindparam("add")),
+            [{"line_id": k, "add": v} for k, v in line_paid.items()],
+        )
+        touched = {line.invoice_id for plan in plans for line, _ in plan.parts}
+        session.execute(
+            update(invoices_t)
+            .where(invoices_t.c.id == bindparam("invoice_id"))
+            .values(paid_minor=bindparam("paid"), status=bindparam("new_status")),
+            [
+                {
+                    "invoice_id": i,
+                    "paid": invoices[i][1],
+                    "new_status": "paid" if invoices[i][1] >= invoices[i][0] else "partially_paid",
+                }
+                for i in touched
+            ],
+        )
+    accounts = ledger.ensure_chart_internal(session, institute_id=institute_id)
+    ledger.post_many_internal(
+        session,
+        institute_id=institute_id,
+        source_type="payment",
+        entries=[
+            ledger.Entry(
+                p["received_on"],
+                f"Payment {p['reference']} receipt {first_no + n}",
+                ids[p["reference"]],
+                ledger.payment_postings(accounts, p["amount_minor"], p["credit_minor"]),
+            )
+            for n, p in enumerate(fresh)
+        ],
+    )
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="fees.payments_bulk",
+        detail={
+            "count": len(fresh),
+            "skipped": len(clean) - len(fresh),
+            "amount_minor": sum(p["amount_minor"] for p in fresh),
+            "receipts": [first_no, first_no + len(fresh) - 1],
+        },
+    )
+    return len(fresh)
