@@ -1,0 +1,589 @@
+"""Batches, their weekly schedules, teachers and members (joining, leaving, enrolments)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, time
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.academics.common import STAFF, WEEKDAYS
+from app.academics.models import (
+    Batch,
+    BatchMembership,
+    BatchSchedule,
+    BatchType,
+    Enrollment,
+    Guardian,
+    Student,
+    StudentStatus,
+    Subject,
+    TeacherProfile,
+)
+from app.academics.students import _institute_user, ensure_student_scope
+from app.core import audit, clock, events
+from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from app.core.ownership import get_owned
+from app.core.roles import Role
+from app.core.tenancy import Actor
+from app.identity.models import User
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    id: int
+    name: str
+    subject: str
+    teacher: str | None
+    level: str | None
+    type: str
+    capacity: int | None
+    active: bool
+    members: int
+    schedule: str
+    subject_id: int | None = None
+
+
+def create_batch(
+    session: Session,
+    *,
+    actor: Actor,
+    name: str,
+    subject_id: int,
+    teacher_user_id: int | None = None,
+    level: str | None = None,
+    type: str = BatchType.REGULAR.value,
+    capacity: int | None = None,
+) -> Batch:
+    """Open a batch for a subject, with its teacher and capacity."""
+    actor.require(Role.ADMIN)
+    institute_id = actor.institute_scope()
+    if not (name or "").strip():
+        raise ValidationError("The batch needs a name.", field="name")
+    get_owned(session, Subject, actor, subject_id, "subject")
+    if teacher_user_id is not None:
+        _institute_user(
+            session, institute_id, teacher_user_id, (Role.TEACHER,), "teacher_user_id", "a teacher"
+        )
+    if capacity is not None and capacity < 1:
+        raise ValidationError(
+            "Capacity must be at least 1 (or empty for no limit).", field="capacity"
+        )
+    if session.exec(
+        select(Batch.id).where(
+            Batch.institute_id == institute_id, func.lower(Batch.name) == name.strip().lower()
+        )
+    ).first():
+        raise Conflict(f"A batch called {name.strip()} already exists.", field="name")
+    batch = Batch(
+        institute_id=institute_id,
+        name=name.strip(),
+        subject_id=subject_id,
+        teacher_user_id=teacher_user_id,
+        level=level or None,
+        type=BatchType(type).value,
+        capacity=capacity,
+    )
+    session.add(batch)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="batch.create",
+        target_type="batch",
+        target_id=batch.id,
+        detail={"name": batch.name},
+    )
+    return batch
+
+
+def update_batch(session: Session, *, actor: Actor, batch_id: int, **changes) -> Batch:
+    """Change a batch; `active=False` is the (soft) delete: history stays."""
+    actor.require(Role.ADMIN)
+    batch = get_owned(session, Batch, actor, batch_id, "batch")
+    allowed = {"name", "teacher_user_id", "level", "type", "capacity", "active"}
+    if set(changes) - allowed:
+        raise ValidationError(f"Cannot change {', '.join(sorted(set(changes) - allowed))}.")
+    if changes.get("teacher_user_id") is not None:
+        _institute_user(
+            session,
+            batch.institute_id,
+            changes["teacher_user_id"],
+            (Role.TEACHER,),
+            "teacher_user_id",
+            "a teacher",
+        )
+    if "capacity" in changes and changes["capacity"] is not None:
+        members = _member_count(session, batch)
+        if changes["capacity"] < members:
+            raise ValidationError(
+                f"The batch already has {members} students; capacity cannot be lower.",
+                field="capacity",
+            )
+    if "type" in changes:
+        try:
+            changes["type"] = BatchType(changes["type"]).value
+        except ValueError as exc:
+            raise ValidationError(
+                f"'{changes['type']}' is not a batch type.", field="type"
+            ) from exc
+    if "capacity" in changes and changes["capacity"] is not None and changes["capacity"] < 1:
+        raise ValidationError(
+            "Capacity must be at least 1 (or empty for no limit).", field="capacity"
+        )
+    if "name" in changes:
+        new_name = (changes["name"] or "").strip()
+        if not new_name:
+            raise ValidationError("The batch needs a name.", field="name")
+        clash = session.exec(
+            select(Batch.id).where(
+                Batch.institute_id == batch.institute_id,
+                Batch.id != batch.id,
+                func.lower(Batch.name) == new_name.lower(),
+            )
+        ).first()
+        if clash:
+            raise Conflict(f"A batch called {new_name} already exists.", field="name")
+        changes["name"] = new_name
+    for key, value in changes.items():
+        setattr(batch, key, value)
+    session.add(batch)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="batch.update",
+        target_type="batch",
+        target_id=batch.id,
+        detail={k: str(v) for k, v in changes.items()},
+    )
+    return batch
+
+
+def add_schedule(
+    session: Session,
+    *,
+    actor: Actor,
+    batch_id: int,
+    weekday: int,
+    start_time: time,
+    duration_minutes: int,
+) -> BatchSchedule:
+    """A weekly slot for a batch (weekday 0 = Monday)."""
+    actor.require(Role.ADMIN)
+    batch = get_owned(session, Batch, actor, batch_id, "batch")
+    if not 0 <= weekday <= 6:
+        raise ValidationError("Weekday is 0 (Monday) to 6 (Sunday).", field="weekday")
+    if not 5 <= duration_minutes <= 600:
+        raise ValidationError("A class lasts between 5 and 600 minutes.", field="duration_minutes")
+    slot = BatchSchedule(
+        institute_id=batch.institute_id,
+        batch_id=batch.id,
+        weekday=weekday,
+        start_time=start_time,
+        duration_minutes=duration_minutes,
+    )
+    session.add(slot)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="batch.schedule_add",
+        target_type="batch",
+        target_id=batch.id,
+        detail={
+            "weekday": WEEKDAYS[weekday],
+            "start": start_time.isoformat(),
+            "minutes": duration_minutes,
+        },
+    )
+    return slot
+
+
+def remove_schedule(session: Session, *, actor: Actor, schedule_id: int) -> BatchSchedule:
+    actor.require(Role.ADMIN)
+    slot = get_owned(session, BatchSchedule, actor, schedule_id, "schedule")
+    slot.active = False
+    session.add(slot)
+    session.flush()
+    return slot
+
+
+def _member_count(session: Session, batch: Batch) -> int:
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(BatchMembership)
+            .where(
+                BatchMembership.institute_id == batch.institute_id,
+                BatchMembership.batch_id == batch.id,
+                col(BatchMembership.left_on).is_(None),
+            )
+        ).one()
+    )
+
+
+def join_batch(
+    session: Session, *, actor: Actor, batch_id: int, student_id: int, on: date | None = None
+) -> BatchMembership:
+    """Add a student to a batch (capacity and duplicate membership are checked)."""
+    actor.require(Role.ADMIN, Role.COUNSELOR)
+    batch = get_owned(session, Batch, actor, batch_id, "batch")
+    student = get_owned(session, Student, actor, student_id, "student")
+    if not batch.active:
+        raise ValidationError(f"{batch.name} is closed; reopen it before adding students.")
+    existing = session.exec(
+        select(BatchMembership.id).where(
+            BatchMembership.institute_id == batch.institute_id,
+            BatchMembership.batch_id == batch.id,
+            BatchMembership.student_id == student.id,
+            col(BatchMembership.left_on).is_(None),
+        )
+    ).first()
+    if existing is not None:
+        raise Conflict(f"{student.name} is already in {batch.name}.")
+    if batch.capacity is not None and _member_count(session, batch) >= batch.capacity:
+        raise Conflict(
+            f"{batch.name} is full ({batch.capacity} students). Raise its capacity or choose another batch."
+        )
+    membership = BatchMembership(
+        institute_id=batch.institute_id,
+        batch_id=batch.id,
+        student_id=student.id,
+        joined_on=on or _local_today(session, batch.institute_id),
+    )
+    try:
+        with session.begin_nested():
+            session.add(membership)
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"{student.name} is already in {batch.name}.") from exc
+    # Coursework (above academics) gives the newcomer the batch's open work.
+    events.publish(
+        session,
+        events.StudentsJoinedBatch(
+            institute_id=batch.institute_id,
+            batch_id=batch.id,
+            student_ids=(student.id,),
+            on=membership.joined_on,
+        ),
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="batch.join",
+        target_type="batch",
+        target_id=batch.id,
+        detail={"student_id": student.id},
+    )
+    return membership
+
+
+def leave_batch(
+    session: Session, *, actor: Actor, batch_id: int, student_id: int, on: date | None = None
+) -> BatchMembership:
+    """Take a student out of a batch; the membership stays in the history."""
+    actor.require(Role.ADMIN, Role.COUNSELOR)
+    batch = get_owned(session, Batch, actor, batch_id, "batch")
+    membership = session.exec(
+        select(BatchMembership).where(
+            BatchMembership.institute_id == batch.institute_id,
+            BatchMembership.batch_id == batch.id,
+            BatchMembership.student_id == student_id,
+            col(BatchMembership.left_on).is_(None),
+        )
+    ).first()
+    if membership is None:
+        raise NotFound("That student is not in this batch.")
+    membership.left_on = on or _local_today(session, batch.institute_id)
+    session.add(membership)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="batch.leave",
+        target_type="batch",
+        target_id=batch.id,
+        detail={"student_id": student_id},
+    )
+    return membership
+
+
+def list_batches(
+    session: Session, *, actor: Actor, include_inactive: bool = False
+) -> list[BatchSummary]:
+    """Batches with member counts and schedules (a teacher: their own), in three queries."""
+    actor.require(*STAFF)
+    institute_id = actor.institute_scope()
+    members = (
+        select(BatchMembership.batch_id, func.count().label("n"))
+        .where(BatchMembership.institute_id == institute_id, col(BatchMembership.left_on).is_(None))
+        .group_by(BatchMembership.batch_id)
+        .subquery()
+    )
+    query = (
+        select(Batch, Subject.name, User.name, members.c.n)
+        .join(Subject, Subject.id == Batch.subject_id)
+        .outerjoin(User, User.id == Batch.teacher_user_id)
+        .outerjoin(members, members.c.batch_id == Batch.id)
+        .where(Batch.institute_id == institute_id)
+    )
+    if not include_inactive:
+        query = query.where(col(Batch.active).is_(True))
+    if actor.role == Role.TEACHER:
+        query = query.where(Batch.teacher_user_id == actor.user_id)
+    rows = session.exec(query.order_by(Batch.name)).all()
+    slots: dict[int, list[str]] = {}
+    for slot in session.exec(
+        select(BatchSchedule)
+        .where(BatchSchedule.institute_id == institute_id, col(BatchSchedule.active).is_(True))
+        .order_by(BatchSchedule.weekday, BatchSchedule.start_time)
+    ):
+        slots.setdefault(slot.batch_id, []).append(
+            f"{WEEKDAYS[slot.weekday][:3]} {slot.start_time:%H:%M} ({slot.duration_minutes} min)"
+        )
+    return [
+        BatchSummary(
+            id=b.id,
+            name=b.name,
+            subject=subject,
+            teacher=teacher,
+            level=b.level,
+            type=b.type,
+            capacity=b.capacity,
+            active=b.active,
+            members=int(n or 0),
+            schedule=", ".join(slots.get(b.id, [])),
+            subject_id=b.subject_id,
+        )
+        for b, subject, teacher, n in rows
+    ]
+
+
+def batch_schedules(session: Session, *, actor: Actor, batch_id: int) -> list[BatchSchedule]:
+    actor.require(*STAFF)
+    get_owned(session, Batch, actor, batch_id, "batch")
+    return list(
+        session.exec(
+            select(BatchSchedule)
+            .where(
+                BatchSchedule.institute_id == actor.institute_scope(),
+                BatchSchedule.batch_id == batch_id,
+                col(BatchSchedule.active).is_(True),
+            )
+            .order_by(BatchSchedule.weekday, BatchSchedule.start_time)
+        )
+    )
+
+
+def members_on_internal(
+    session: Session, *, institute_id: int, batch_id: int, day: date
+) -> list[Student]:
+    """Students in a batch on a given day, by name (attendance sheets use this)."""
+    return list(
+        session.exec(
+            select(Student)
+            .join(BatchMembership, BatchMembership.student_id == Student.id)
+            .where(
+                BatchMembership.institute_id == institute_id,
+                BatchMembership.batch_id == batch_id,
+                BatchMembership.joined_on <= day,
+                (col(BatchMembership.left_on).is_(None)) | (BatchMembership.left_on > day),
+            )
+            .order_by(Student.name)
+        )
+    )
+
+
+def member_counts_on_internal(
+    session: Session, *, institute_id: int, batch_ids: set[int], day: date
+) -> dict[int, int]:
+    """How many students each batch had on a day, in one grouped query."""
+    if not batch_ids:
+        return {}
+    rows = session.exec(
+        select(BatchMembership.batch_id, func.count())
+        .where(
+            BatchMembership.institute_id == institute_id,
+            col(BatchMembership.batch_id).in_(batch_ids),
+            BatchMembership.joined_on <= day,
+            (col(BatchMembership.left_on).is_(None)) | (BatchMembership.left_on > day),
+        )
+        .group_by(BatchMembership.batch_id)
+    ).all()
+    return {batch_id: int(n) for batch_id, n in rows}
+
+
+def announcement_audience_internal(
+    session: Session, *, institute_id: int, batch_id: int | None
+) -> tuple[list[int], list[tuple[int, str]]]:
+    """Who an announcement reaches: user ids for in-app (the batch's students, or every active
+    user of the institute) and (guardian id, Telegram chat) of the students' guardians."""
+    students = select(Student.id, Student.user_id).where(
+        Student.institute_id == institute_id, Student.status == StudentStatus.ACTIVE.value
+    )
+    if batch_id is not None:
+        students = students.where(
+            col(Student.id).in_(
+                select(BatchMembership.student_id).where(
+                    BatchMembership.institute_id == institute_id,
+                    BatchMembership.batch_id == batch_id,
+                    col(BatchMembership.left_on).is_(None),
+                )
+            )
+        )
+    rows = session.exec(students).all()
+    student_ids = [sid for sid, _ in rows]
+    if batch_id is None:
+        user_ids = list(
+            session.exec(
+                select(User.id).where(User.institute_id == institute_id, User.status == "active")
+            )
+        )
+    else:
+        user_ids = [uid for _, uid in rows if uid]
+    chats: list[tuple[int, str]] = []
+    for start in range(0, len(student_ids), 900):
+        chats += list(
+            session.exec(
+                select(Guardian.id, Guardian.telegram_chat_id).where(
+                    Guardian.institute_id == institute_id,
+                    col(Guardian.student_id).in_(student_ids[start : start + 900]),
+                    col(Guardian.telegram_chat_id).is_not(None),
+                )
+            )
+        )
+    return user_ids, chats
+
+
+def guardian_chat_of_student_user_internal(
+    session: Session, *, institute_id: int, user_id: int
+) -> str | None:
+    """The Telegram chat of the first guardian (with one) of the student who signs in as `user_id`."""
+    return session.exec(
+        select(Guardian.telegram_chat_id)
+        .join(Student, Student.id == Guardian.student_id)
+        .where(
+            Student.institute_id == institute_id,
+            Student.user_id == user_id,
+            col(Guardian.telegram_chat_id).is_not(None),
+        )
+        .order_by(Guardian.id)
+    ).first()
+
+
+def _local_today(session: Session, institute_id: int) -> date:
+    from app.identity.models import Institute
+
+    return clock.today_in(session.get(Institute, institute_id).timezone)
+
+
+def enroll(
+    session: Session,
+    *,
+    actor: Actor,
+    student_id: int,
+    subject_id: int,
+    started_on: date | None = None,
+    expected_completion: date | None = None,
+) -> Enrollment:
+    """Enrol a student in a subject (expected completion optional)."""
+    actor.require(Role.ADMIN, Role.COUNSELOR)
+    student = get_owned(session, Student, actor, student_id, "student")
+    get_owned(session, Subject, actor, subject_id, "subject")
+    existing = session.exec(
+        select(Enrollment).where(
+            Enrollment.institute_id == student.institute_id,
+            Enrollment.student_id == student.id,
+            Enrollment.subject_id == subject_id,
+        )
+    ).first()
+    if existing is not None:
+        raise Conflict(f"{student.name} is already enrolled in this subject.")
+    enrollment = Enrollment(
+        institute_id=student.institute_id,
+        student_id=student.id,
+        subject_id=subject_id,
+        started_on=started_on or _local_today(session, student.institute_id),
+        expected_completion=expected_completion,
+    )
+    session.add(enrollment)
+    session.flush()
+    return enrollment
+
+
+def enrolments_of(
+    session: Session, *, actor: Actor, student_id: int
+) -> list[tuple[Enrollment, str]]:
+    """A student's enrolments with their subject names."""
+    actor.require(*STAFF)
+    get_owned(session, Student, actor, student_id, "student")
+    ensure_student_scope(session, actor=actor, student_id=student_id)
+    return list(
+        session.exec(
+            select(Enrollment, Subject.name)
+            .join(Subject, Subject.id == Enrollment.subject_id)
+            .where(
+                Enrollment.institute_id == actor.institute_scope(),
+                Enrollment.student_id == student_id,
+            )
+            .order_by(Subject.name)
+        ).all()
+    )
+
+
+def teacher_profiles(session: Session, *, actor: Actor) -> list[tuple[User, TeacherProfile | None]]:
+    """Every teacher of the institute with their profile (if one was saved)."""
+    actor.require(Role.ADMIN)
+    institute_id = actor.institute_scope()
+    return list(
+        session.exec(
+            select(User, TeacherProfile)
+            .outerjoin(
+                TeacherProfile,
+                (TeacherProfile.user_id == User.id) & (TeacherProfile.institute_id == institute_id),
+            )
+            .where(User.institute_id == institute_id, User.role == Role.TEACHER.value)
+            .order_by(User.name)
+        ).all()
+    )
+
+
+def teachers(session: Session, *, actor: Actor) -> list[User]:
+    actor.require(*STAFF)
+    return list(
+        session.exec(
+            select(User)
+            .where(
+                User.institute_id == actor.institute_scope(),
+                User.role == Role.TEACHER.value,
+                User.status != "disabled",
+            )
+            .order_by(User.name)
+        )
+    )
+
+
+def ensure_teacher_scope(session: Session, *, actor: Actor, batch: Batch) -> None:
+    """Teachers act only on their own batches; admins on all."""
+    if actor.role == Role.TEACHER and batch.teacher_user_id != actor.user_id:
+        raise PermissionDenied("This is not one of your batches.")
+
+
+NO_STUDENT_RECORD = "Your account is not linked to a student record yet; ask the office."
+
+
+def my_student(session: Session, *, actor: Actor) -> Student:
+    """The signed-in student's own record (from the session, never a parameter); refused with a
+    clear message when the account has no student record linked."""
+    actor.require(Role.STUDENT)
+    student = session.exec(
+        select(Student).where(
+            Student.institute_id == actor.institute_scope(), Student.user_id == actor.user_id
+        )
+    ).first()
+    if student is None:
+        raise NotFound(NO_STUDENT_RECORD)
+    return student

@@ -1,0 +1,337 @@
+"""Students and guardians: records, status, counselors, and who may read which student."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from app.academics.common import COUNSELLING, STAFF
+from app.academics.models import (
+    Batch,
+    BatchMembership,
+    Guardian,
+    Student,
+    StudentStatus,
+    TeacherProfile,
+)
+from app.core import audit
+from app.core.errors import Conflict, NotFound, ValidationError
+from app.core.ownership import get_owned
+from app.core.roles import Role
+from app.core.tenancy import Actor
+from app.core.validation import normalize_email, normalize_phone
+from app.identity.models import User
+
+
+def _status(value: str) -> str:
+    try:
+        return StudentStatus(value).value
+    except ValueError as exc:
+        allowed = ", ".join(s.value for s in StudentStatus)
+        raise ValidationError(
+            f"'{value}' is not a student status; use one of {allowed}.", field="status"
+        ) from exc
+
+
+LIMITS = {"name": 200, "enrollment_no": 40, "learning_style": 40, "level": 40}
+
+
+def _check_lengths(**values) -> None:
+    for key, value in values.items():
+        if value and len(str(value)) > LIMITS[key]:
+            raise ValidationError(
+                f"{key.replace('_', ' ').capitalize()} is longer than {LIMITS[key]} characters.",
+                field=key,
+            )
+
+
+def create_student(
+    session: Session,
+    *,
+    actor: Actor,
+    enrollment_no: str,
+    name: str,
+    phone: str | None = None,
+    email: str | None = None,
+    date_of_birth: date | None = None,
+    status: str = StudentStatus.ACTIVE.value,
+    learning_style: str | None = None,
+    counselor_user_id: int | None = None,
+) -> Student:
+    """Add a student to the institute's register."""
+    actor.require(Role.ADMIN, Role.COUNSELOR)
+    institute_id = actor.institute_scope()
+    enrollment_no = (enrollment_no or "").strip()
+    if not enrollment_no:
+        raise ValidationError("Enrollment number is required.", field="enrollment_no")
+    if not (name or "").strip():
+        raise ValidationError("Name is required.", field="name")
+    status = _status(status)
+    _check_lengths(name=name, enrollment_no=enrollment_no, learning_style=learning_style)
+    if counselor_user_id is not None:
+        _institute_user(
+            session,
+            institute_id,
+            counselor_user_id,
+            COUNSELLING,
+            "counselor_user_id",
+            "a counselor",
+        )
+    if session.exec(
+        select(Student.id).where(
+            Student.institute_id == institute_id, Student.enrollment_no == enrollment_no
+        )
+    ).first():
+        raise Conflict(
+            f"Enrollment number {enrollment_no} is already used in this institute.",
+            field="enrollment_no",
+        )
+    student = Student(
+        institute_id=institute_id,
+        enrollment_no=enrollment_no,
+        name=name.strip(),
+        phone=normalize_phone(phone),
+        email=normalize_email(email),
+        date_of_birth=date_of_birth,
+        status=StudentStatus(status).value,
+        learning_style=learning_style or None,
+        counselor_user_id=counselor_user_id,
+    )
+    session.add(student)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="student.create",
+        target_type="student",
+        target_id=student.id,
+        detail={"enrollment_no": enrollment_no},
+    )
+    return student
+
+
+def _institute_user(
+    session: Session,
+    institute_id: int,
+    user_id: int,
+    roles: tuple[Role, ...],
+    field: str,
+    what: str,
+) -> User:
+    """A user id the caller supplied, checked to be a `roles` user of the actor's institute (a
+    foreign key alone would accept another institute's user: FK checks ignore RLS)."""
+    user = session.get(User, user_id)
+    if (
+        user is None
+        or user.institute_id != institute_id
+        or user.role not in {r.value for r in roles}
+    ):
+        raise ValidationError(f"Choose {what} of this institute.", field=field)
+    return user
+
+
+def update_student(session: Session, *, actor: Actor, student_id: int, **changes) -> Student:
+    """Correct a student's details or status."""
+    actor.require(Role.ADMIN, Role.COUNSELOR)
+    student = get_owned(session, Student, actor, student_id, "student")
+    allowed = {
+        "name",
+        "phone",
+        "email",
+        "date_of_birth",
+        "status",
+        "learning_style",
+        "counselor_user_id",
+    }
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationError(f"Cannot change {', '.join(sorted(unknown))}.")
+    if "phone" in changes:
+        changes["phone"] = normalize_phone(changes["phone"])
+    if "email" in changes:
+        changes["email"] = normalize_email(changes["email"])
+    if "status" in changes:
+        changes["status"] = _status(changes["status"])
+    if "name" in changes and not (changes["name"] or "").strip():
+        raise ValidationError("Name is required.", field="name")
+    if changes.get("counselor_user_id") is not None:
+        _institute_user(
+            session,
+            student.institute_id,
+            changes["counselor_user_id"],
+            COUNSELLING,
+            "counselor_user_id",
+            "a counselor",
+        )
+    diff = {
+        k: [str(getattr(student, k)), str(v)]
+        for k, v in changes.items()
+        if getattr(student, k) != v
+    }
+    for key, value in changes.items():
+        setattr(student, key, value)
+    session.add(student)
+    session.flush()
+    if diff:
+        audit.record(
+            session,
+            actor=actor,
+            action="student.update",
+            target_type="student",
+            target_id=student.id,
+            detail=diff,
+        )
+    return student
+
+
+def list_students(
+    session: Session,
+    *,
+    actor: Actor,
+    search: str | None = None,
+    status: str | None = None,
+    batch_id: int | None = None,
+    limit: int = 500,
+) -> list[Student]:
+    """Students of the institute (a teacher: of their own batches), filtered."""
+    actor.require(*STAFF)
+    institute_id = actor.institute_scope()
+    query = select(Student).where(Student.institute_id == institute_id)
+    if actor.role == Role.TEACHER or batch_id is not None:
+        members = (
+            select(BatchMembership.student_id)
+            .join(Batch, Batch.id == BatchMembership.batch_id)
+            .where(
+                BatchMembership.institute_id == institute_id, col(BatchMembership.left_on).is_(None)
+            )
+        )
+        if actor.role == Role.TEACHER:
+            members = members.where(Batch.teacher_user_id == actor.user_id)
+        if batch_id is not None:
+            members = members.where(BatchMembership.batch_id == batch_id)
+        query = query.where(col(Student.id).in_(members))
+    if status:
+        query = query.where(Student.status == status)
+    if search and search.strip():
+        like = f"%{search.strip().lower()}%"
+        query = query.where(
+            or_(
+                func.lower(Student.name).like(like),
+                func.lower(Student.enrollment_no).like(like),
+                col(Student.phone).like(like),
+            )
+        )
+    return list(session.exec(query.order_by(Student.name).limit(limit)))
+
+
+def ensure_student_scope(session: Session, *, actor: Actor, student_id: int) -> None:
+    """Teachers reach only the students of their own batches (current members); others pass.
+    Refused as "does not exist", like a student of another institute."""
+    if actor.role != Role.TEACHER:
+        return
+    member = session.exec(
+        select(BatchMembership.id)
+        .join(Batch, Batch.id == BatchMembership.batch_id)
+        .where(
+            BatchMembership.institute_id == actor.institute_scope(),
+            BatchMembership.student_id == student_id,
+            col(BatchMembership.left_on).is_(None),
+            Batch.teacher_user_id == actor.user_id,
+        )
+    ).first()
+    if member is None:
+        raise NotFound("That student does not exist.")
+
+
+def get_student(session: Session, *, actor: Actor, student_id: int) -> Student:
+    actor.require(*STAFF)
+    student = get_owned(session, Student, actor, student_id, "student")
+    ensure_student_scope(session, actor=actor, student_id=student.id)
+    return student
+
+
+def add_guardian(
+    session: Session,
+    *,
+    actor: Actor,
+    student_id: int,
+    name: str,
+    phone: str | None = None,
+    telegram_chat_id: str | None = None,
+    relationship: str = "guardian",
+) -> Guardian:
+    """Record a guardian who receives messages about a student."""
+    actor.require(Role.ADMIN, Role.COUNSELOR)
+    student = get_owned(session, Student, actor, student_id, "student")
+    if not (name or "").strip():
+        raise ValidationError("The guardian's name is required.", field="name")
+    chat = (telegram_chat_id or "").strip() or None
+    if chat is not None and not chat.lstrip("-").isdigit():
+        raise ValidationError(
+            "A Telegram chat id is a number, such as 123456789.", field="telegram_chat_id"
+        )
+    guardian = Guardian(
+        institute_id=student.institute_id,
+        student_id=student.id,
+        name=name.strip(),
+        phone=normalize_phone(phone),
+        telegram_chat_id=chat,
+        relationship=relationship or "guardian",
+    )
+    session.add(guardian)
+    session.flush()
+    audit.record(
+        session, actor=actor, action="guardian.create", target_type="student", target_id=student.id
+    )
+    return guardian
+
+
+def guardians_of(session: Session, *, actor: Actor, student_id: int) -> list[Guardian]:
+    actor.require(*STAFF)
+    get_owned(session, Student, actor, student_id, "student")
+    ensure_student_scope(session, actor=actor, student_id=student_id)
+    return list(
+        session.exec(
+            select(Guardian).where(
+                Guardian.institute_id == actor.institute_scope(), Guardian.student_id == student_id
+            )
+        )
+    )
+
+
+def save_teacher_profile(
+    session: Session,
+    *,
+    actor: Actor,
+    user_id: int,
+    specialization: str | None = None,
+    hourly_rate_minor: int | None = None,
+    max_hours_per_day: int | None = None,
+) -> TeacherProfile:
+    """Set a teacher's specialization, hourly rate and daily hours."""
+    actor.require(Role.ADMIN)
+    user = session.get(User, user_id)
+    if (
+        user is None
+        or user.institute_id != actor.institute_scope()
+        or user.role != Role.TEACHER.value
+    ):
+        raise NotFound("That teacher does not exist.")
+    if max_hours_per_day is not None and not 1 <= max_hours_per_day <= 24:
+        raise ValidationError("Hours per day are between 1 and 24.", field="max_hours_per_day")
+    profile = session.exec(
+        select(TeacherProfile).where(
+            TeacherProfile.institute_id == user.institute_id, TeacherProfile.user_id == user_id
+        )
+    ).first()
+    profile = profile or TeacherProfile(institute_id=user.institute_id, user_id=user_id)
+    profile.specialization, profile.hourly_rate_minor, profile.max_hours_per_day = (
+        specialization,
+        hourly_rate_minor,
+        max_hours_per_day,
+    )
+    session.add(profile)
+    session.flush()
+    return profile
