@@ -1,0 +1,137 @@
+"""Class sessions generated from the batches' weekly schedules (idempotent, in the institute's time), and ad-hoc classes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert
+from sqlmodel import Session, col, select
+
+from app.academics import service as academics
+from app.academics.models import (
+    Batch,
+    BatchSchedule,
+)
+from app.attendance.common import aware_utc
+from app.attendance.models import (
+    ClassSession,
+    SessionStatus,
+)
+from app.core import audit
+from app.core.errors import Conflict, NotFound, ValidationError
+from app.core.roles import Role
+from app.core.tenancy import Actor
+from app.identity.models import Institute
+
+
+def generate_sessions_internal(
+    session: Session, *, institute_id: int, start: date, end: date
+) -> int:
+    """Create the sessions of every active schedule between two dates; existing ones are kept.
+
+    Set-based: one read of schedules, one of existing sessions, one bulk insert.
+    """
+    if end < start:
+        raise ValidationError("The end date is before the start date.")
+    institute = session.get(Institute, institute_id)
+    tz = ZoneInfo(institute.timezone)
+    slots = session.exec(
+        select(BatchSchedule)
+        .join(Batch, Batch.id == BatchSchedule.batch_id)
+        .where(
+            BatchSchedule.institute_id == institute_id,
+            col(BatchSchedule.active).is_(True),
+            col(Batch.active).is_(True),
+        )
+    ).all()
+    if not slots:
+        return 0
+    window_start = datetime.combine(start, datetime.min.time(), tz).astimezone(UTC)
+    window_end = datetime.combine(end + timedelta(days=1), datetime.min.time(), tz).astimezone(UTC)
+    existing = {
+        (b, aware_utc(s))
+        for b, s in session.exec(
+            select(ClassSession.batch_id, ClassSession.starts_at).where(
+                ClassSession.institute_id == institute_id,
+                ClassSession.starts_at >= window_start,
+                ClassSession.starts_at < window_end,
+            )
+        )
+    }
+    rows = []
+    day = start
+    while day <= end:
+        for slot in slots:
+            if slot.weekday != day.weekday():
+                continue
+            starts = datetime.combine(day, slot.start_time, tz).astimezone(UTC)
+            if (slot.batch_id, starts) in existing:
+                continue
+            existing.add((slot.batch_id, starts))
+            rows.append(
+                {
+                    "institute_id": institute_id,
+                    "batch_id": slot.batch_id,
+                    "schedule_id": slot.id,
+                    "date": day,
+                    "starts_at": starts,
+                    "ends_at": starts + timedelta(minutes=slot.duration_minutes),
+                    "status": SessionStatus.SCHEDULED.value,
+                    "version": 0,
+                }
+            )
+        day += timedelta(days=1)
+    for i in range(0, len(rows), 2000):
+        session.execute(insert(ClassSession), rows[i : i + 2000])
+    session.flush()
+    return len(rows)
+
+
+def generate_for(session: Session, *, actor: Actor, start: date, end: date) -> int:
+    """Admin: create the institute's sessions for a date range (idempotent)."""
+    actor.require(Role.ADMIN)
+    created = generate_sessions_internal(
+        session, institute_id=actor.institute_scope(), start=start, end=end
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="sessions.generate",
+        detail={"from": str(start), "to": str(end), "created": created},
+    )
+    return created
+
+
+def create_adhoc_session(
+    session: Session, *, actor: Actor, batch_id: int, day: date, start_time, duration_minutes: int
+) -> ClassSession:
+    """An extra class outside the weekly schedule."""
+    actor.require(Role.ADMIN, Role.TEACHER)
+    batch = session.get(Batch, batch_id)
+    if batch is None or batch.institute_id != actor.institute_scope():
+        raise NotFound("That batch does not exist.")
+    academics.ensure_teacher_scope(session, actor=actor, batch=batch)
+    if not 5 <= duration_minutes <= 600:
+        raise ValidationError("A class lasts between 5 and 600 minutes.", field="duration_minutes")
+    tz = ZoneInfo(session.get(Institute, batch.institute_id).timezone)
+    starts = datetime.combine(day, start_time, tz).astimezone(UTC)
+    clash = session.exec(
+        select(ClassSession.id).where(
+            ClassSession.institute_id == batch.institute_id,
+            ClassSession.batch_id == batch.id,
+            ClassSession.starts_at == starts,
+        )
+    ).first()
+    if clash:
+        raise Conflict(f"{batch.name} already has a class at that time.")
+    row = ClassSession(
+        institute_id=batch.institute_id,
+        batch_id=batch.id,
+        date=day,
+        starts_at=starts,
+        ends_at=starts + timedelta(minutes=duration_minutes),
+    )
+    session.add(row)
+    session.flush()
+    return row
