@@ -1,118 +1,300 @@
-"""Report card PDFs (fpdf2): attendance, homework, assessments and topic progress of one student.
-
-Rendering only; `service.report_card_pdf` gathers the card and checks who may see it.
-"""
+"""The report card of one student and period: attendance, homework, assessments and topic progress, gathered in a handful of queries; its PDF."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from datetime import date, timedelta
 
-from fpdf import FPDF
+from sqlalchemy import case, func
+from sqlmodel import Session, col, select
 
-from app.core.pdf import FONT, document
-
-if TYPE_CHECKING:
-    from app.coursework.service import ReportCard
-
-
-def _number(value: float | None) -> str:
-    return "-" if value is None else f"{value:g}"
-
-
-def _percent(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}".rstrip("0").rstrip(".") + "%"
-
-
-def _heading(pdf: FPDF, text: str) -> None:
-    pdf.ln(3)
-    pdf.set_font(FONT, "B", 12)
-    pdf.cell(0, 8, text, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(FONT, "", 10)
-
-
-def _line(pdf: FPDF, text: str) -> None:
-    pdf.cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")
+from app.academics import service as academics
+from app.academics.models import Batch, BatchMembership, Student, Subject, Topic
+from app.attendance.models import AttendanceRecord, ClassSession, Mark, TopicProgress
+from app.core.errors import NotFound, PermissionDenied, ValidationError
+from app.core.roles import Role
+from app.core.tenancy import Actor
+from app.coursework import reportcard_pdf
+from app.coursework.common import HANDED_IN, STAFF, _today
+from app.coursework.models import (
+    Assessment,
+    AssessmentResult,
+    Homework,
+    HomeworkSubmission,
+    SubmissionStatus,
+)
+from app.identity.models import Institute
 
 
-def _table(pdf: FPDF, header: list[str], rows: list[list[str]], widths: tuple[int, ...]) -> None:
-    pdf.set_font(FONT, "", 9)
-    with pdf.table(col_widths=widths, text_align="LEFT", line_height=6) as table:
-        table.row([h for h in header])
-        for row in rows:
-            table.row([cell for cell in row])
-    pdf.set_font(FONT, "", 10)
+@dataclass(frozen=True)
+class AttendanceSummary:
+    sessions: int = 0  # classes whose attendance was taken with the student on the sheet
+    present: int = 0
+    late: int = 0
+    absent: int = 0
+    excused: int = 0
+
+    @property
+    def percent(self) -> float | None:
+        """Classes attended (present or late) out of those not excused."""
+        counted = self.sessions - self.excused
+        return round(100 * (self.present + self.late) / counted, 1) if counted else None
 
 
-def render(card: ReportCard) -> bytes:
-    """A report card as PDF bytes."""
-    pdf = document(page_format="A4", title=f"Report card - {card.student}")
-    pdf.add_page()
-    pdf.set_font(FONT, "B", 16)
-    pdf.cell(0, 10, card.institute, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(FONT, "B", 13)
-    pdf.cell(0, 8, "Report card", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(FONT, "", 11)
-    _line(pdf, f"{card.student} ({card.enrollment_no})")
-    _line(pdf, f"Period: {card.start:%d %b %Y} to {card.end:%d %b %Y}")
-    if card.batches:
-        _line(pdf, f"Batches: {', '.join(card.batches)}")
+@dataclass(frozen=True)
+class HomeworkRecord:
+    set: int = 0  # homework due in the period
+    on_time: int = 0
+    late: int = 0
+    missing: int = 0
+    pending: int = 0  # not handed in yet, not yet due
+    mean_percent: float | None = None  # mean of marks / max marks over marked homework
 
-    a = card.attendance
-    _heading(pdf, "Attendance")
-    if a.sessions:
-        _line(
-            pdf,
-            f"{a.sessions} classes: {a.present} present, {a.late} late, {a.absent} absent, "
-            f"{a.excused} excused - attendance {_percent(a.percent)}",
+
+@dataclass(frozen=True)
+class AssessmentLine:
+    date: date
+    kind: str
+    title: str
+    subject: str | None
+    marks: float | None
+    max_marks: float
+    percentage: float | None
+    grade: str | None
+    absent: bool
+
+
+@dataclass(frozen=True)
+class TopicLine:
+    subject: str
+    topic: str
+    status: str
+    competency: float
+
+
+@dataclass(frozen=True)
+class ReportCard:
+    student_id: int
+    student: str
+    enrollment_no: str
+    institute: str
+    start: date
+    end: date
+    batches: list[str]
+    attendance: AttendanceSummary
+    homework: HomeworkRecord
+    assessments: list[AssessmentLine]
+    topics: list[TopicLine]
+
+    @property
+    def mean_percent(self) -> float | None:
+        """Mean percentage over the assessments sat in the period."""
+        marked = [a.percentage for a in self.assessments if a.percentage is not None]
+        return round(sum(marked) / len(marked), 2) if marked else None
+
+
+def my_student(session: Session, *, actor: Actor) -> Student | None:
+    """The student record of the signed-in student (None when none is linked yet)."""
+    try:
+        return academics.my_student(session, actor=actor)
+    except NotFound:
+        return None
+
+
+def _report_student(session: Session, actor: Actor, student_id: int | None) -> Student:
+    """Who the report card is of, if the actor may see it."""
+    actor.require(*STAFF, Role.STUDENT)
+    institute_id = actor.institute_scope()
+    if actor.role == Role.STUDENT:
+        student = my_student(session, actor=actor)
+        if student is None:
+            raise NotFound("Your account is not linked to a student record yet; ask the institute.")
+        if student_id is not None and student_id != student.id:
+            raise PermissionDenied("You can see only your own report card.")
+        return student
+    if student_id is None:
+        raise ValidationError("Choose a student.")
+    student = session.get(Student, student_id)
+    if student is None or student.institute_id != institute_id:
+        raise NotFound("That student does not exist.")
+    if actor.role == Role.TEACHER:
+        taught = session.exec(
+            select(BatchMembership.id)
+            .join(Batch, Batch.id == BatchMembership.batch_id)
+            .where(
+                BatchMembership.institute_id == institute_id,
+                BatchMembership.student_id == student.id,
+                Batch.teacher_user_id == actor.user_id,
+            )
+        ).first()
+        if taught is None:
+            raise PermissionDenied("This student is not in one of your batches.")
+    return student
+
+
+def report_card(
+    session: Session,
+    *,
+    actor: Actor,
+    start: date,
+    end: date,
+    student_id: int | None = None,
+) -> ReportCard:
+    """One student's report card for a period: attendance, homework, assessments and topic
+    progress. Staff see any student they may (a teacher: of their batches); a student sees
+    only their own (student_id may be left out). A handful of grouped queries."""
+    student = _report_student(session, actor, student_id)
+    if start is None or end is None or end < start:
+        raise ValidationError("The period ends before it starts.")
+    institute_id = student.institute_id
+    batches = list(
+        session.exec(
+            select(Batch.name)
+            .join(BatchMembership, BatchMembership.batch_id == Batch.id)
+            .where(
+                BatchMembership.institute_id == institute_id,
+                BatchMembership.student_id == student.id,
+                BatchMembership.joined_on <= end,
+                (col(BatchMembership.left_on).is_(None)) | (BatchMembership.left_on >= start),
+            )
+            .distinct()
+            .order_by(Batch.name)
         )
-    else:
-        _line(pdf, "No attendance was taken in this period.")
-
-    h = card.homework
-    _heading(pdf, "Homework")
-    if h.set:
-        _line(
-            pdf,
-            f"{h.set} set: {h.on_time} on time, {h.late} late, {h.missing} missing, "
-            f"{h.pending} not yet due - mean mark {_percent(h.mean_percent)}",
+    )
+    marks = dict(
+        session.exec(
+            select(AttendanceRecord.status, func.count())
+            .join(ClassSession, ClassSession.id == AttendanceRecord.session_id)
+            .where(
+                AttendanceRecord.institute_id == institute_id,
+                AttendanceRecord.student_id == student.id,
+                ClassSession.date >= start,
+                ClassSession.date <= end,
+            )
+            .group_by(AttendanceRecord.status)
+        ).all()
+    )
+    attendance = AttendanceSummary(
+        sessions=sum(marks.values()),
+        present=marks.get(Mark.PRESENT.value, 0),
+        late=marks.get(Mark.LATE.value, 0),
+        absent=marks.get(Mark.ABSENT.value, 0),
+        excused=marks.get(Mark.EXCUSED.value, 0),
+    )
+    scored = col(HomeworkSubmission.marks).is_not(None) & col(Homework.max_marks).is_not(None)
+    homework_rows = session.exec(
+        select(
+            HomeworkSubmission.status,
+            HomeworkSubmission.on_time,
+            func.count(),
+            func.sum(case((scored, HomeworkSubmission.marks * 100.0 / Homework.max_marks))),
+            func.count(case((scored, 1))),
         )
-    else:
-        _line(pdf, "No homework was due in this period.")
-
-    _heading(pdf, "Assessments")
-    if card.assessments:
-        _table(
-            pdf,
-            ["Date", "Kind", "Title", "Marks", "%", "Grade"],
-            [
-                [
-                    f"{x.date:%d %b %Y}",
-                    x.kind.capitalize(),
-                    x.title,
-                    "Absent" if x.absent else f"{_number(x.marks)} / {x.max_marks:g}",
-                    _percent(x.percentage),
-                    x.grade or "-",
-                ]
-                for x in card.assessments
-            ],
-            (24, 22, 62, 26, 18, 16),
+        .join(Homework, Homework.id == HomeworkSubmission.homework_id)
+        .where(
+            HomeworkSubmission.institute_id == institute_id,
+            HomeworkSubmission.student_id == student.id,
+            Homework.due_on >= start,
+            Homework.due_on <= end,
         )
-        if card.mean_percent is not None:
-            _line(pdf, f"Mean: {_percent(card.mean_percent)}")
-    else:
-        _line(pdf, "No assessments in this period.")
-
-    _heading(pdf, "Topic progress")
-    if card.topics:
-        _table(
-            pdf,
-            ["Subject", "Topic", "Status", "Competency (0-5)"],
-            [
-                [t.subject, t.topic, t.status.replace("_", " "), f"{t.competency:.1f}"]
-                for t in card.topics
-            ],
-            (40, 70, 40, 30),
+        .group_by(HomeworkSubmission.status, HomeworkSubmission.on_time)
+    ).all()
+    tally = {"set": 0, "on_time": 0, "late": 0, "missing": 0, "pending": 0}
+    total_percent, marked = 0.0, 0
+    for status, on_time, n, percent_sum, n_marked in homework_rows:
+        tally["set"] += n
+        if status in HANDED_IN:
+            tally["on_time" if on_time else "late"] += n
+        elif status == SubmissionStatus.MISSING.value:
+            tally["missing"] += n
+        else:
+            tally["pending"] += n
+        total_percent += float(percent_sum or 0)
+        marked += int(n_marked or 0)
+    homework = HomeworkRecord(
+        **tally, mean_percent=round(total_percent / marked, 2) if marked else None
+    )
+    sat_on = func.coalesce(AssessmentResult.scheduled_on, Assessment.held_on)
+    assessments = [
+        AssessmentLine(
+            date=day,
+            kind=kind,
+            title=title,
+            subject=subject,
+            marks=result_marks,
+            max_marks=max_marks,
+            percentage=percentage,
+            grade=grade,
+            absent=bool(absent),
         )
-    else:
-        _line(pdf, "No topic progress recorded yet.")
-    return bytes(pdf.output())
+        for day, kind, title, subject, result_marks, max_marks, percentage, grade, absent in (
+            session.exec(
+                select(
+                    sat_on,
+                    Assessment.kind,
+                    Assessment.title,
+                    Subject.name,
+                    AssessmentResult.marks,
+                    Assessment.max_marks,
+                    AssessmentResult.percentage,
+                    AssessmentResult.grade,
+                    AssessmentResult.absent,
+                )
+                .join(Assessment, Assessment.id == AssessmentResult.assessment_id)
+                .outerjoin(Subject, Subject.id == Assessment.subject_id)
+                .where(
+                    AssessmentResult.institute_id == institute_id,
+                    AssessmentResult.student_id == student.id,
+                    sat_on >= start,
+                    sat_on <= end,
+                )
+                .order_by(sat_on, Assessment.id)
+            ).all()
+        )
+    ]
+    topics = [
+        TopicLine(subject=subject, topic=topic, status=status, competency=float(competency))
+        for subject, topic, status, competency in session.exec(
+            select(Subject.name, Topic.name, TopicProgress.status, TopicProgress.competency)
+            .join(Topic, Topic.id == TopicProgress.topic_id)
+            .join(Subject, Subject.id == Topic.subject_id)
+            .where(
+                TopicProgress.institute_id == institute_id,
+                TopicProgress.student_id == student.id,
+            )
+            .order_by(Subject.name, Topic.position)
+        ).all()
+    ]
+    return ReportCard(
+        student_id=student.id,
+        student=student.name,
+        enrollment_no=student.enrollment_no,
+        institute=session.get(Institute, institute_id).name,
+        start=start,
+        end=end,
+        batches=batches,
+        attendance=attendance,
+        homework=homework,
+        assessments=assessments,
+        topics=topics,
+    )
+
+
+def report_card_pdf(
+    session: Session,
+    *,
+    actor: Actor,
+    start: date,
+    end: date,
+    student_id: int | None = None,
+) -> bytes:
+    """The report card as a PDF to download (who may see it: as for the report card)."""
+    card = report_card(session, actor=actor, start=start, end=end, student_id=student_id)
+    return reportcard_pdf.render(card)
+
+
+def default_period(session: Session, *, actor: Actor) -> tuple[date, date]:
+    """The report card's default period: the last 90 days up to today, institute time."""
+    actor.require(*STAFF, Role.STUDENT)
+    today = _today(session, actor.institute_scope())
+    return today - timedelta(days=90), today

@@ -1,0 +1,231 @@
+"""What the coursework modules share: who teaches, the batch and member checks, dates and numbers as people type them."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+
+from sqlalchemy import insert, literal
+from sqlmodel import Session, col, select
+
+from app.academics import service as academics
+from app.academics.models import Batch, BatchMembership, Student, Topic
+from app.core import clock
+from app.core.errors import NotFound, ValidationError
+from app.core.roles import Role
+from app.core.tenancy import Actor
+from app.coursework.models import (
+    Assessment,
+    AssessmentResult,
+    Homework,
+    HomeworkSubmission,
+    SubmissionStatus,
+)
+from app.identity.models import Institute
+
+DEFAULT_SCALE: tuple[tuple[str, float], ...] = (
+    ("A+", 90),
+    ("A", 80),
+    ("B", 70),
+    ("C", 60),
+    ("D", 50),
+    ("E", 40),
+    ("F", 0),
+)
+
+
+TEACHING = (Role.ADMIN, Role.TEACHER)
+
+
+STAFF = (Role.ADMIN, Role.TEACHER, Role.COUNSELOR)
+
+
+HANDED_IN = (
+    SubmissionStatus.SUBMITTED.value,
+    SubmissionStatus.LATE.value,
+    SubmissionStatus.GRADED.value,
+)
+
+
+def _today(session: Session, institute_id: int) -> date:
+    return clock.today_in(session.get(Institute, institute_id).timezone)
+
+
+def _batch(session: Session, actor: Actor, batch_id: int) -> Batch:
+    batch = session.get(Batch, batch_id)
+    if batch is None or batch.institute_id != actor.institute_scope():
+        raise NotFound("That batch does not exist.")
+    academics.ensure_teacher_scope(session, actor=actor, batch=batch)
+    return batch
+
+
+def _open_batch(session: Session, actor: Actor, batch_id: int) -> Batch:
+    batch = _batch(session, actor, batch_id)
+    if not batch.active:
+        raise ValidationError(f"{batch.name} is closed; reopen it before setting work.")
+    return batch
+
+
+def _homework(session: Session, actor: Actor, homework_id: int) -> tuple[Homework, Batch]:
+    homework = session.get(Homework, homework_id)
+    if homework is None or homework.institute_id != actor.institute_scope():
+        raise NotFound("That homework does not exist.")
+    return homework, _batch(session, actor, homework.batch_id)
+
+
+def _assessment(session: Session, actor: Actor, assessment_id: int) -> tuple[Assessment, Batch]:
+    assessment = session.get(Assessment, assessment_id)
+    if assessment is None or assessment.institute_id != actor.institute_scope():
+        raise NotFound("That assessment does not exist.")
+    return assessment, _batch(session, actor, assessment.batch_id)
+
+
+def _check_topic(
+    session: Session, institute_id: int, subject_id: int, topic_id: int | None
+) -> Topic | None:
+    if topic_id is None:
+        return None
+    topic = session.get(Topic, topic_id)
+    if topic is None or topic.institute_id != institute_id or topic.subject_id != subject_id:
+        raise ValidationError("Choose a topic from the subject's syllabus.", field="topic_id")
+    return topic
+
+
+def _title(title: str) -> str:
+    title = (title or "").strip()
+    if not title:
+        raise ValidationError("Give it a title.", field="title")
+    if len(title) > 200:
+        raise ValidationError("The title is longer than 200 characters.", field="title")
+    return title
+
+
+def _current_members(institute_id: int, batch_id: int):
+    """The batch's current members (membership not ended), as a subquery-ready select."""
+    return select(BatchMembership.student_id).where(
+        BatchMembership.institute_id == institute_id,
+        BatchMembership.batch_id == batch_id,
+        col(BatchMembership.left_on).is_(None),
+    )
+
+
+def _number(value, what: str) -> float | None:
+    """A mark from a form or table: None/empty/NaN is no mark; anything else must be a number."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{what}: '{value}' is not a number.") from None
+    return None if math.isnan(number) else number
+
+
+def _as_date(value, what: str) -> date | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise ValidationError(f"{what}: '{value}' is not a date.") from None
+
+
+def _text(value, limit: int, what: str) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text = str(value).strip()
+    if len(text) > limit:
+        raise ValidationError(f"{what} is longer than {limit} characters.")
+    return text or None
+
+
+def batch_topics(
+    session: Session, *, actor: Actor, batch_id: int, subject_id: int | None = None
+) -> list[Topic]:
+    """The syllabus of a batch's subject (or of another subject the batch is tested on), to
+    choose the topic of homework or a test."""
+    actor.require(*TEACHING)
+    batch = _batch(session, actor, batch_id)
+    return list(
+        session.exec(
+            select(Topic)
+            .where(
+                Topic.institute_id == batch.institute_id,
+                Topic.subject_id == (subject_id or batch.subject_id),
+            )
+            .order_by(Topic.position)
+        )
+    )
+
+
+def give_open_work_internal(
+    session: Session, *, institute_id: int, batch_id: int, student_ids: list[int], on: date
+) -> tuple[int, int]:
+    """Students joining a batch get its homework not yet due and its assessments not yet held
+    (empty rows to fill in, as the others got when the work was set), so they are marked,
+    chased and counted like everyone else. Work they already have a row for is left alone.
+    Returns (homework rows, assessment rows) added. Called by academics when students join."""
+    if not student_ids:
+        return 0, 0
+    joiners = (
+        select(Student.id.label("student_id"))
+        .where(Student.institute_id == institute_id, col(Student.id).in_(student_ids))
+        .subquery()
+    )
+    has_row = (
+        select(HomeworkSubmission.id)
+        .where(
+            HomeworkSubmission.institute_id == institute_id,
+            HomeworkSubmission.homework_id == Homework.id,
+            HomeworkSubmission.student_id == joiners.c.student_id,
+        )
+        .exists()
+    )
+    homework = session.execute(
+        insert(HomeworkSubmission).from_select(
+            ["institute_id", "homework_id", "student_id", "status", "on_time"],
+            select(
+                literal(institute_id),
+                Homework.id,
+                joiners.c.student_id,
+                literal(SubmissionStatus.ASSIGNED.value),
+                literal(False),
+            )
+            .select_from(Homework)
+            .join(joiners, literal(True))
+            .where(
+                Homework.institute_id == institute_id,
+                Homework.batch_id == batch_id,
+                Homework.due_on >= on,
+                ~has_row,
+            ),
+        )
+    ).rowcount
+    has_result = (
+        select(AssessmentResult.id)
+        .where(
+            AssessmentResult.institute_id == institute_id,
+            AssessmentResult.assessment_id == Assessment.id,
+            AssessmentResult.student_id == joiners.c.student_id,
+        )
+        .exists()
+    )
+    results = session.execute(
+        insert(AssessmentResult).from_select(
+            ["institute_id", "assessment_id", "student_id", "absent"],
+            select(literal(institute_id), Assessment.id, joiners.c.student_id, literal(False))
+            .select_from(Assessment)
+            .join(joiners, literal(True))
+            .where(
+                Assessment.institute_id == institute_id,
+                Assessment.batch_id == batch_id,
+                Assessment.held_on >= on,
+                ~has_result,
+            ),
+        )
+    ).rowcount
+    session.flush()
+    return homework, results
