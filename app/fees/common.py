@@ -17,5 +17,5 @@ def actor_institute(session: Session, actor: Actor) -> Institute:
     return session.get(Institute, actor.institute_scope())
 
 
-def institute_today(session: Session, institute_id: int) -> date:
+def today_internal(session: Session, institute_id: int) -> date:
     return clock.today_in(session.get(Institute, institute_id).timezone)

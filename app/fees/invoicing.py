@@ -14,7 +14,7 @@ from app.core.errors import Conflict, NotFound, ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.fees import ledger, periods
-from app.fees.common import institute_today
+from app.fees.common import today_internal
 from app.fees.discounts import discount_lines
 from app.fees.models import (
     FeeInstalment,
@@ -289,7 +289,7 @@ def _invoice_run(
     institute_id = actor.institute_scope()
     structure = session.get(FeeStructure, structure_id)
     accounts = ledger.ensure_chart_internal(session, institute_id=institute_id)
-    issued = issued_on or institute_today(session, institute_id)
+    issued = issued_on or today_internal(session, institute_id)
     schedule = {
         sid: split_instalments(plan.net_of(sid), issued, plan.steps) for sid in plan.students
     }
@@ -512,7 +512,7 @@ def void_invoice(session: Session, *, actor: Actor, invoice_id: int, reason: str
     ledger.reverse(
         session,
         entry=entry,
-        entry_date=institute_today(session, invoice.institute_id),
+        entry_date=today_internal(session, invoice.institute_id),
         memo=f"Void of invoice #{invoice.id}: {reason.strip()}"[:200],
     )
     invoice.status, invoice.void_reason = "void", reason.strip()[:300]

@@ -18,7 +18,7 @@ from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.core.text import plural
 from app.fees import allocation, ledger
-from app.fees.common import METHODS, institute_today
+from app.fees.common import METHODS, today_internal
 from app.fees.models import (
     Invoice,
     InvoiceLine,
@@ -115,7 +115,7 @@ def record_payment(
         amount_minor=amount_minor,
         method=method,
         reference=reference,
-        received_on=received_on or institute_today(session, institute_id),
+        received_on=received_on or today_internal(session, institute_id),
         receipt_no=receipt_no,
         credit_minor=plan.credit_minor,
         owed_after_minor=_owed(session, institute_id, [student_id]).get(student_id, 0)
@@ -285,7 +285,7 @@ def record_payments_bulk(
     actor.require(Role.ADMIN)
     institute_id = actor.institute_scope()
     currency = session.get(Institute, institute_id).currency
-    today = institute_today(session, institute_id)
+    today = today_internal(session, institute_id)
     clean, seen = [], set()
     for n, p in enumerate(payments, start=1):
         reference = (p.get("reference") or "").strip()

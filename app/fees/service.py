@@ -9,7 +9,7 @@ from __future__ import annotations
 from app.fees.common import (  # noqa: F401 - re-exported
     METHODS,
     actor_institute,
-    institute_today,
+    today_internal,
 )
 from app.fees.discounts import (  # noqa: F401 - re-exported
     describe_discount,

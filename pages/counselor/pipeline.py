@@ -12,12 +12,10 @@ from app.core.roles import Role
 from app.core.text import plural
 from app.crm import importer
 from app.crm import service as crm
+from app.crm.models import OPEN_STATUSES, FollowUpType, Outcome, Priority, Source, Status
 from app.ui import auth
 from app.ui.components import act, flash, read, show_flash, table
 from app.ui.safe import esc
-
-FollowUpType, Outcome, Priority = crm.FollowUpType, crm.Outcome, crm.Priority
-Source, Status = crm.Source, crm.Status
 
 OPEN = "crm_inquiry"
 PER_COLUMN = 6
@@ -256,7 +254,7 @@ with board_tab:
             ],
             key="crm_history",
         )
-        is_open = inq.status in (s.value for s in crm.OPEN_STATUSES)
+        is_open = inq.status in (s.value for s in OPEN_STATUSES)
         actions = [
             "Log a contact",
             "Plan next follow-up",

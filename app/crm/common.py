@@ -1,0 +1,280 @@
+"""What the CRM modules share: who works leads, status moves, tags, contacts and the choices forms offer."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import delete, func, or_
+from sqlmodel import Session, col, select
+
+from app.academics.models import Batch, Student, Subject
+from app.core import audit, clock
+from app.core.errors import NotFound, ValidationError
+from app.core.roles import Role
+from app.core.tenancy import Actor
+from app.core.validation import normalize_email, normalize_phone, phone_key
+from app.crm import leadscore
+from app.crm.models import (
+    FollowUp,
+    FollowUpStatus,
+    Inquiry,
+    Source,
+    Status,
+)
+from app.fees.models import FeeStructure
+from app.identity.models import Institute, User
+
+CRM_ROLES = (Role.ADMIN, Role.COUNSELOR)
+
+
+LOST_REASONS = [
+    "Chose another institute",
+    "Fees too high",
+    "Timing does not suit",
+    "Too far away",
+    "No longer interested",
+    "Could not be reached",
+]
+
+
+# Where each status may go by a status change (enrolled only by converting).
+TRANSITIONS: dict[Status, tuple[Status, ...]] = {
+    Status.NEW: (Status.CONTACTED, Status.FOLLOW_UP_SCHEDULED, Status.LOST),
+    Status.CONTACTED: (Status.FOLLOW_UP_SCHEDULED, Status.LOST),
+    Status.FOLLOW_UP_SCHEDULED: (Status.CONTACTED, Status.LOST),
+    Status.LOST: (Status.CONTACTED,),
+    Status.ENROLLED: (),
+}
+
+
+MAX_TAGS = 20
+
+
+LIST_LIMIT = 500
+
+
+def _today(session: Session, institute_id: int) -> date:
+    return clock.today_in(session.get(Institute, institute_id).timezone)
+
+
+def _get(session: Session, actor: Actor, inquiry_id: int) -> Inquiry:
+    inquiry = session.get(Inquiry, inquiry_id)
+    if inquiry is None or inquiry.institute_id != actor.institute_scope():
+        raise NotFound("That inquiry does not exist.")
+    return inquiry
+
+
+def _enum(enum: type, value: str | None, field: str, what: str):
+    try:
+        return enum((value or "").strip().lower().replace(" ", "_").replace("-", "_"))
+    except ValueError as exc:
+        allowed = ", ".join(e.value for e in enum)
+        raise ValidationError(
+            f"'{value}' is not a {what}; use one of {allowed}.", field=field
+        ) from exc
+
+
+def _clean_tags(tags: list[str] | str | None) -> list[str]:
+    if isinstance(tags, str):
+        tags = tags.replace(";", ",").split(",")
+    seen: dict[str, str] = {}
+    for tag in tags or []:
+        text = " ".join(str(tag).split()).lower()
+        if text and text not in seen:
+            if len(text) > 40:
+                raise ValidationError(f"The tag '{text[:40]}…' is longer than 40 characters.")
+            seen[text] = text
+    if len(seen) > MAX_TAGS:
+        raise ValidationError(f"At most {MAX_TAGS} tags.", field="tags")
+    return list(seen)
+
+
+def _check_subjects(
+    session: Session, institute_id: int, subject_ids: list[int] | None
+) -> list[int]:
+    ids = sorted({int(s) for s in subject_ids or []})
+    if ids:
+        found = set(
+            session.exec(
+                select(Subject.id).where(
+                    Subject.institute_id == institute_id, col(Subject.id).in_(ids)
+                )
+            )
+        )
+        if set(ids) - found:
+            raise ValidationError(
+                "One of the subjects does not exist.", field="interested_subjects"
+            )
+    return ids
+
+
+def _check_counselor(session: Session, institute_id: int, user_id: int | None) -> int | None:
+    if user_id is None:
+        return None
+    user = session.get(User, user_id)
+    if (
+        user is None
+        or user.institute_id != institute_id
+        or user.role not in (Role.COUNSELOR.value, Role.ADMIN.value)
+    ):
+        raise ValidationError(
+            "Assign the inquiry to a counselor of this institute.", field="counselor"
+        )
+    if user.status == "disabled":
+        raise ValidationError(
+            f"{user.name}'s account is disabled; choose someone else.", field="counselor"
+        )
+    return user.id
+
+
+def _check_referrer(
+    session: Session, institute_id: int, source: Source, student_id: int | None
+) -> int | None:
+    if student_id is None:
+        return None
+    if source != Source.REFERRAL:
+        raise ValidationError(
+            "A referring student is recorded only when the source is referral.",
+            field="referrer_student_id",
+        )
+    student = session.get(Student, student_id)
+    if student is None or student.institute_id != institute_id:
+        raise ValidationError("The referring student does not exist.", field="referrer_student_id")
+    return student.id
+
+
+def _contact(phone: str | None, email: str | None) -> tuple[str | None, str | None, str | None]:
+    phone = normalize_phone(phone)
+    email = normalize_email(email)
+    if phone is None and email is None:
+        raise ValidationError(
+            "Give a phone number or an email, so someone can follow up.", field="phone"
+        )
+    return phone, phone_key(phone), email
+
+
+def _touch(session: Session, inquiry: Inquiry) -> None:
+    inquiry.updated_at = clock.now()
+    session.add(inquiry)
+    session.flush()
+    leadscore.recompute_institute_internal(
+        session, institute_id=inquiry.institute_id, inquiry_ids=[inquiry.id]
+    )
+    session.refresh(inquiry)
+
+
+def _move_status(inquiry: Inquiry, status: Status) -> None:
+    """Set the status and the first-reached timestamps the funnel counts."""
+    now = clock.now()
+    inquiry.status = status.value
+    if status != Status.NEW and inquiry.contacted_at is None and status != Status.LOST:
+        inquiry.contacted_at = now
+    if status == Status.FOLLOW_UP_SCHEDULED and inquiry.scheduled_at is None:
+        inquiry.scheduled_at = now
+    if status in (Status.ENROLLED, Status.LOST):
+        inquiry.closed_at = now
+    else:
+        inquiry.closed_at = None
+        inquiry.lost_reason = None
+
+
+def _drop_pending(session: Session, inquiry: Inquiry) -> None:
+    """A closed inquiry has no next contact: its planned follow-up is cancelled."""
+    session.execute(
+        delete(FollowUp).where(
+            FollowUp.institute_id == inquiry.institute_id,
+            FollowUp.inquiry_id == inquiry.id,
+            FollowUp.status == FollowUpStatus.PENDING.value,
+        )
+    )
+    inquiry.next_follow_up_date = None
+
+
+def counselors(session: Session, *, actor: Actor) -> list[User]:
+    """Counselors (and admins) an inquiry can be assigned to."""
+    actor.require(*CRM_ROLES)
+    return list(
+        session.exec(
+            select(User)
+            .where(
+                User.institute_id == actor.institute_scope(),
+                col(User.role).in_([Role.COUNSELOR.value, Role.ADMIN.value]),
+                User.status != "disabled",
+            )
+            .order_by(User.role.desc(), User.name)
+        )
+    )
+
+
+def subjects(session: Session, *, actor: Actor) -> list[Subject]:
+    """The institute's subjects, to record what an inquiry is interested in."""
+    actor.require(*CRM_ROLES)
+    return list(
+        session.exec(
+            select(Subject)
+            .where(Subject.institute_id == actor.institute_scope())
+            .order_by(Subject.name)
+        )
+    )
+
+
+def referrer_choices(
+    session: Session, *, actor: Actor, search: str, limit: int = 20
+) -> list[Student]:
+    """Active students matching a name or enrollment number, to pick who referred an inquiry."""
+    actor.require(*CRM_ROLES)
+    text = (search or "").strip().lower()
+    if len(text) < 2:
+        return []
+    like = f"%{text}%"
+    return list(
+        session.exec(
+            select(Student)
+            .where(
+                Student.institute_id == actor.institute_scope(),
+                Student.status == "active",
+                or_(
+                    func.lower(Student.name).like(like),
+                    func.lower(Student.enrollment_no).like(like),
+                ),
+            )
+            .order_by(Student.name)
+            .limit(limit)
+        )
+    )
+
+
+def conversion_choices(session: Session, *, actor: Actor) -> tuple[list[Batch], list[FeeStructure]]:
+    """Open batches and fee structures to choose from when converting."""
+    actor.require(*CRM_ROLES)
+    institute_id = actor.institute_scope()
+    batches = list(
+        session.exec(
+            select(Batch)
+            .where(Batch.institute_id == institute_id, col(Batch.active).is_(True))
+            .order_by(Batch.name)
+        )
+    )
+    structures = list(
+        session.exec(
+            select(FeeStructure)
+            .where(FeeStructure.institute_id == institute_id)
+            .order_by(FeeStructure.name)
+        )
+    )
+    return batches, structures
+
+
+def recompute_scores(session: Session, *, actor: Actor) -> int:
+    """Re-score every inquiry of the institute now (as the daily job does)."""
+    actor.require(*CRM_ROLES)
+    changed = leadscore.recompute_institute_internal(session, institute_id=actor.institute_scope())
+    audit.record(
+        session,
+        actor=actor,
+        action="crm.lead_scores",
+        target_type="institute",
+        target_id=actor.institute_scope(),
+        detail={"changed": changed},
+    )
+    return changed
