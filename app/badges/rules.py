@@ -215,7 +215,9 @@ def evaluate_rules_internal(
     return counts
 
 
-def after_attendance_internal(session: Session, *, institute_id: int, student_ids: set[int]) -> dict:
+def after_attendance_internal(
+    session: Session, *, institute_id: int, student_ids: set[int]
+) -> dict:
     """Right after attendance is taken: the attendance and competency rules, for the class."""
     return evaluate_rules_internal(
         session,
