@@ -8,7 +8,7 @@ from app.core import clock
 from app.core.roles import Role
 from app.identity import service as identity
 from app.identity import sessions
-from app.identity.models import AuthSession
+from app.identity.models import AuthSession, Institute
 from tests import factories as f
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -70,7 +70,7 @@ def test_sign_out_ends_the_session(db, teacher):
 def test_disabling_a_user_ends_their_open_sessions(db, teacher):
     token = start(db, teacher)
     with db.scope(system=True) as s:
-        institute = s.get(identity.Institute, teacher.institute_id)
+        institute = s.get(Institute, teacher.institute_id)
     inst_admin = f.actor_for(f.user(db, institute, Role.ADMIN))
     with db.scope(inst_admin) as s:
         identity.set_user_status(s, actor=inst_admin, user_id=teacher.id, status="disabled")
