@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.core.db import session_scope
-from app.core.errors import DomainError
+from app.core.errors import AccessRevoked, DomainError
 from app.identity import credentials, otp
 from app.identity import service as identity
 from app.integrations import telegram
@@ -193,7 +193,7 @@ def _dev() -> None:
         with session_scope(system=True) as session:
             try:
                 identity.load_session_user(session, user_id=labels[picked])
-            except identity.AccessRevoked as exc:
+            except AccessRevoked as exc:
                 st.error(exc.message)
                 return
         auth.start(labels[picked], method="dev")
