@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     """Base class: the operation was refused and nothing was written."""
@@ -19,7 +21,7 @@ class ValidationError(DomainError):
 class PermissionDenied(DomainError):
     """The actor may not do this."""
 
-    def __init__(self, message: str = "You do not have permission to do that.", **kw) -> None:
+    def __init__(self, message: str = "You do not have permission to do that.", **kw: Any) -> None:
         super().__init__(message, **kw)
 
 

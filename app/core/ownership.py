@@ -5,13 +5,19 @@ row-level security)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlmodel import Session, col, select
 
 from app.core.errors import NotFound, ValidationError
+from app.core.tenancy import Actor
 
-T = TypeVar("T")
+
+class TenantRow(Protocol):
+    institute_id: Any
+
+
+T = TypeVar("T", bound=TenantRow)
 
 
 def owned(session: Session, model: type[T], row_id: int | None, institute_id: int, what: str) -> T:
@@ -25,13 +31,13 @@ def owned(session: Session, model: type[T], row_id: int | None, institute_id: in
 
 def all_owned(
     session: Session,
-    model,
+    model: Any,
     ids: Iterable[int],
     institute_id: int,
     *,
     message: str,
     field: str,
-    **match,
+    **match: Any,
 ) -> list[int]:
     """Every id of `ids` checked, in one query, to be a row of `model` in `institute_id` (and to
     have the column values of `match`); otherwise a ValidationError with `message` on `field`."""
@@ -47,7 +53,9 @@ def all_owned(
     return wanted
 
 
-def get_owned(session: Session, model: type[T], actor, row_id: int | None, what: str) -> T:
+def get_owned(
+    session: Session, model: type[T], actor: Actor, row_id: int | None, what: str
+) -> T:
     """The row if it exists in the actor's institute, else NotFound("That <what> does not
     exist.") — the one "exists and belongs to this institute" check for ids a person passes."""
     return owned(session, model, row_id, actor.institute_scope(), what)
