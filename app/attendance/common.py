@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
 
 WINDOW_CLOSED = "Attendance window closed for this class."
 
@@ -26,3 +28,20 @@ DONE_STATUSES = ("completed", "mastered")  # topic statuses that count as done
 
 def aware_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def occurrences(
+    slots: Iterable[Any], start: date, end: date, tz: tzinfo
+) -> Iterator[tuple[Any, date, datetime, datetime]]:
+    """Every class a weekly schedule plans from `start` to `end` (inclusive), in the institute's
+    time zone: (slot, day, starts_at, ends_at), times in UTC, by day then by slot order. The
+    one expander of weekly schedules: session generation and the planned classes a student sees
+    both use it."""
+    slots = list(slots)
+    day = start
+    while day <= end and slots:
+        for slot in slots:
+            if slot.weekday == day.weekday():
+                starts = datetime.combine(day, slot.start_time, tz).astimezone(UTC)
+                yield slot, day, starts, starts + timedelta(minutes=slot.duration_minutes)
+        day += timedelta(days=1)

@@ -13,7 +13,7 @@ from app.academics.models import (
     Batch,
     BatchSchedule,
 )
-from app.attendance.common import aware_utc
+from app.attendance.common import aware_utc, occurrences
 from app.attendance.models import (
     ClassSession,
     SessionStatus,
@@ -60,28 +60,22 @@ def generate_sessions_internal(
         )
     }
     rows = []
-    day = start
-    while day <= end:
-        for slot in slots:
-            if slot.weekday != day.weekday():
-                continue
-            starts = datetime.combine(day, slot.start_time, tz).astimezone(UTC)
-            if (slot.batch_id, starts) in existing:
-                continue
-            existing.add((slot.batch_id, starts))
-            rows.append(
-                {
-                    "institute_id": institute_id,
-                    "batch_id": slot.batch_id,
-                    "schedule_id": slot.id,
-                    "date": day,
-                    "starts_at": starts,
-                    "ends_at": starts + timedelta(minutes=slot.duration_minutes),
-                    "status": SessionStatus.SCHEDULED.value,
-                    "version": 0,
-                }
-            )
-        day += timedelta(days=1)
+    for slot, day, starts, ends in occurrences(slots, start, end, tz):
+        if (slot.batch_id, starts) in existing:
+            continue
+        existing.add((slot.batch_id, starts))
+        rows.append(
+            {
+                "institute_id": institute_id,
+                "batch_id": slot.batch_id,
+                "schedule_id": slot.id,
+                "date": day,
+                "starts_at": starts,
+                "ends_at": ends,
+                "status": SessionStatus.SCHEDULED.value,
+                "version": 0,
+            }
+        )
     for i in range(0, len(rows), 2000):
         session.execute(insert(ClassSession), rows[i : i + 2000])
     session.flush()

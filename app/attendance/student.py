@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
@@ -16,7 +16,7 @@ from app.academics.models import (
     BatchSchedule,
     Subject,
 )
-from app.attendance.common import aware_utc
+from app.attendance.common import aware_utc, occurrences
 from app.attendance.lifecycle import live_status
 from app.attendance.models import (
     AttendanceRecord,
@@ -86,25 +86,18 @@ def classes_between_internal(
                 col(Batch.active).is_(True),
             )
         ).all()
-        day = first
-        while day <= end and weekly:
-            for slot in weekly:
-                if slot.weekday != day.weekday():
-                    continue
-                starts = datetime.combine(day, slot.start_time, zone).astimezone(UTC)
-                if (slot.batch_id, starts) in taken:
-                    continue
+        for slot, day, starts, ends in occurrences(weekly, first, end, zone):
+            if (slot.batch_id, starts) not in taken:
                 slots.append(
                     ClassSlot(
                         session_id=None,
                         batch_id=slot.batch_id,
                         date=day,
                         starts_at=starts,
-                        ends_at=starts + timedelta(minutes=slot.duration_minutes),
+                        ends_at=ends,
                         status=PLANNED,
                     )
                 )
-            day += timedelta(days=1)
     return sorted(slots, key=lambda s: (s.starts_at, s.batch_id))
 
 
