@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, time
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.academics.common import STAFF, WEEKDAYS
 from app.academics.models import (
@@ -587,3 +589,17 @@ def my_student(session: Session, *, actor: Actor) -> Student:
     if student is None:
         raise NotFound(NO_STUDENT_RECORD)
     return student
+
+
+def my_student_ids(actor: Actor) -> SelectOfScalar[Any]:
+    """A subquery: the id of the signed-in student's own record (none when not linked), for
+    filtering their invoices, payments and the like in one statement."""
+    actor.require(Role.STUDENT)
+    return select(Student.id).where(
+        Student.institute_id == actor.institute_scope(), Student.user_id == actor.user_id
+    )
+
+
+def has_student_record(session: Session, *, actor: Actor) -> bool:
+    """Whether the signed-in student's account is linked to a student record."""
+    return session.exec(my_student_ids(actor)).first() is not None

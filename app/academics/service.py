@@ -6,7 +6,7 @@ import."""
 
 from __future__ import annotations
 
-from app.academics.batches import (  # noqa: F401 - re-exported
+from app.academics.batches import (
     NO_STUDENT_RECORD,
     BatchSummary,
     _local_today,
@@ -19,23 +19,25 @@ from app.academics.batches import (  # noqa: F401 - re-exported
     enrolments_of,
     ensure_teacher_scope,
     guardian_chat_of_student_user_internal,
+    has_student_record,
     join_batch,
     leave_batch,
     list_batches,
     member_counts_on_internal,
     members_on_internal,
     my_student,
+    my_student_ids,
     remove_schedule,
     teacher_profiles,
     teachers,
     update_batch,
 )
-from app.academics.common import (  # noqa: F401 - re-exported
+from app.academics.common import (
     COUNSELLING,
     STAFF,
     WEEKDAYS,
 )
-from app.academics.students import (  # noqa: F401 - re-exported
+from app.academics.students import (
     LIMITS,
     _check_lengths,
     _institute_user,
@@ -49,9 +51,55 @@ from app.academics.students import (  # noqa: F401 - re-exported
     save_teacher_profile,
     update_student,
 )
-from app.academics.syllabus import (  # noqa: F401 - re-exported
+from app.academics.syllabus import (
     add_topic,
     create_subject,
     list_subjects,
     syllabus,
 )
+
+__all__ = [
+    "BatchSummary",
+    "COUNSELLING",
+    "LIMITS",
+    "NO_STUDENT_RECORD",
+    "STAFF",
+    "WEEKDAYS",
+    "_check_lengths",
+    "_institute_user",
+    "_local_today",
+    "_member_count",
+    "_status",
+    "add_guardian",
+    "add_schedule",
+    "add_topic",
+    "announcement_audience_internal",
+    "batch_schedules",
+    "create_batch",
+    "create_student",
+    "create_subject",
+    "enroll",
+    "enrolments_of",
+    "ensure_student_scope",
+    "ensure_teacher_scope",
+    "get_student",
+    "guardian_chat_of_student_user_internal",
+    "guardians_of",
+    "has_student_record",
+    "join_batch",
+    "leave_batch",
+    "list_batches",
+    "list_students",
+    "list_subjects",
+    "member_counts_on_internal",
+    "members_on_internal",
+    "my_student",
+    "my_student_ids",
+    "remove_schedule",
+    "save_teacher_profile",
+    "syllabus",
+    "teacher_profiles",
+    "teachers",
+    "update_batch",
+    "update_student",
+]

@@ -165,7 +165,9 @@ def money(session: Session, *, actor: Actor, filters: Filters) -> Money:
         ],
         collected=sum(collected.values()),
         billed=sum(billed.values()),
-        outstanding=fee_service.open_receivables_internal(session, institute_id=actor.institute_scope()),
+        outstanding=fee_service.open_receivables_internal(
+            session, institute_id=actor.institute_scope()
+        ),
         aging=[{"Bucket": k, "Open": v} for k, v in aging.items()],
     )
 

@@ -15,7 +15,7 @@ This module gathers the subdomain modules' names (`app.attendance.common`,
 
 from __future__ import annotations
 
-from app.attendance.common import (  # noqa: F401 - re-exported
+from app.attendance.common import (
     DONE_STATUSES,
     LINK_EXPIRED,
     LINK_INVALID,
@@ -24,14 +24,14 @@ from app.attendance.common import (  # noqa: F401 - re-exported
     WINDOW_CLOSED,
     aware_utc,
 )
-from app.attendance.lifecycle import (  # noqa: F401 - re-exported
+from app.attendance.lifecycle import (
     _send_links,
     _session,
     auto_close,
     live_status,
     reopen_session,
 )
-from app.attendance.pipeline import (  # noqa: F401 - re-exported
+from app.attendance.pipeline import (
     ASSESSMENT_WEIGHT,
     _absence_streaks,
     _enrolment_completion,
@@ -39,12 +39,12 @@ from app.attendance.pipeline import (  # noqa: F401 - re-exported
     apply_assessment_internal,
     post_class_pipeline,
 )
-from app.attendance.schedule import (  # noqa: F401 - re-exported
+from app.attendance.schedule import (
     create_adhoc_session,
     generate_for,
     generate_sessions_internal,
 )
-from app.attendance.sheet import (  # noqa: F401 - re-exported
+from app.attendance.sheet import (
     SessionCard,
     Sheet,
     _already,
@@ -59,7 +59,7 @@ from app.attendance.sheet import (  # noqa: F401 - re-exported
     sessions_for_day,
     submit_attendance,
 )
-from app.attendance.student import (  # noqa: F401 - re-exported
+from app.attendance.student import (
     PLANNED,
     AttendanceTally,
     ClassSlot,
@@ -75,3 +75,54 @@ from app.attendance.student import (  # noqa: F401 - re-exported
     my_sessions,
     session_mark_counts,
 )
+
+__all__ = [
+    "ASSESSMENT_WEIGHT",
+    "AttendanceTally",
+    "ClassSlot",
+    "DONE_STATUSES",
+    "LINK_EXPIRED",
+    "LINK_INVALID",
+    "LINK_SUBSCRIPTION",
+    "LINK_USED",
+    "MyAttendance",
+    "MyClass",
+    "MyMark",
+    "PLANNED",
+    "SessionCard",
+    "Sheet",
+    "WINDOW_CLOSED",
+    "_absence_streaks",
+    "_already",
+    "_enrolment_completion",
+    "_institute_tz",
+    "_send_links",
+    "_session",
+    "_sheet",
+    "_subscription_ended",
+    "_tally",
+    "_topic_progress",
+    "_valid_link",
+    "apply_assessment_internal",
+    "attendance_sheet",
+    "auto_close",
+    "aware_utc",
+    "calendar_ics",
+    "classes_between_internal",
+    "create_adhoc_session",
+    "create_link",
+    "deliver_link",
+    "generate_for",
+    "generate_sessions_internal",
+    "link_url",
+    "live_status",
+    "my_attendance",
+    "my_calendar_ics",
+    "my_sessions",
+    "open_link",
+    "post_class_pipeline",
+    "reopen_session",
+    "session_mark_counts",
+    "sessions_for_day",
+    "submit_attendance",
+]

@@ -9,8 +9,9 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.academics import service as academics_service
 from app.academics.models import BatchMembership, Student
+from app.academics.service import has_student_record as has_student_record
+from app.academics.service import my_student as my_student
 from app.badges.awards import (
     _after_awards,
     _check_teaches,
@@ -34,24 +35,6 @@ from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.inbox import service as inbox_service
 from app.inbox.models import ActionType, Outcome
-
-
-def my_student(session: Session, *, actor: Actor) -> Student:
-    """The signed-in student's record; refused when the account has none linked."""
-    return academics_service.my_student(session, actor=actor)
-
-
-def has_student_record(session: Session, *, actor: Actor) -> bool:
-    """Whether the signed-in student's account is linked to a student record."""
-    actor.require(Role.STUDENT)
-    return (
-        session.exec(
-            select(Student.id).where(
-                Student.institute_id == actor.institute_scope(), Student.user_id == actor.user_id
-            )
-        ).first()
-        is not None
-    )
 
 
 def request_badge(

@@ -7,7 +7,7 @@ keep one import."""
 
 from __future__ import annotations
 
-from app.badges.awards import (  # noqa: F401 - re-exported
+from app.badges.awards import (
     _after_awards,
     _and,
     _check_teaches,
@@ -22,7 +22,7 @@ from app.badges.awards import (  # noqa: F401 - re-exported
     clear_review,
     revoke,
 )
-from app.badges.catalog import (  # noqa: F401 - re-exported
+from app.badges.catalog import (
     EDITABLE,
     _badge,
     _check_parent,
@@ -31,19 +31,19 @@ from app.badges.catalog import (  # noqa: F401 - re-exported
     create_badge,
     update_badge,
 )
-from app.badges.common import (  # noqa: F401 - re-exported
+from app.badges.common import (
     PARENT_KIND,
     REDACTED,
     STAFF,
     new_credential_id,
 )
-from app.badges.export import (  # noqa: F401 - re-exported
+from app.badges.export import (
     EXPORT_COLUMNS,
     RuleChoices,
     export_awards_csv,
     rule_choices,
 )
-from app.badges.requests import (  # noqa: F401 - re-exported
+from app.badges.requests import (
     RequestRow,
     _close_inbox_action,
     _request_rows,
@@ -53,7 +53,7 @@ from app.badges.requests import (  # noqa: F401 - re-exported
     my_student,
     request_badge,
 )
-from app.badges.wall import (  # noqa: F401 - re-exported
+from app.badges.wall import (
     EarnedBadge,
     Progress,
     Wall,
@@ -62,3 +62,49 @@ from app.badges.wall import (  # noqa: F401 - re-exported
     my_award,
     wall,
 )
+
+__all__ = [
+    "EDITABLE",
+    "EXPORT_COLUMNS",
+    "EarnedBadge",
+    "PARENT_KIND",
+    "Progress",
+    "REDACTED",
+    "RequestRow",
+    "RuleChoices",
+    "STAFF",
+    "Wall",
+    "_after_awards",
+    "_and",
+    "_badge",
+    "_check_parent",
+    "_check_rule",
+    "_check_teaches",
+    "_child_requirements",
+    "_close_inbox_action",
+    "_grant",
+    "_insert_awards",
+    "_notify_student",
+    "_request_rows",
+    "_status",
+    "_student",
+    "_student_message",
+    "_teacher_student_ids",
+    "award",
+    "catalog",
+    "clear_review",
+    "create_badge",
+    "decide",
+    "export_awards_csv",
+    "has_student_record",
+    "list_awards",
+    "list_requests",
+    "my_award",
+    "my_student",
+    "new_credential_id",
+    "request_badge",
+    "revoke",
+    "rule_choices",
+    "update_badge",
+    "wall",
+]

@@ -53,9 +53,7 @@ def all_owned(
     return wanted
 
 
-def get_owned(
-    session: Session, model: type[T], actor: Actor, row_id: int | None, what: str
-) -> T:
+def get_owned(session: Session, model: type[T], actor: Actor, row_id: int | None, what: str) -> T:
     """The row if it exists in the actor's institute, else NotFound("That <what> does not
     exist.") — the one "exists and belongs to this institute" check for ids a person passes."""
     return owned(session, model, row_id, actor.institute_scope(), what)

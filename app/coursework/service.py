@@ -17,7 +17,7 @@ This module gathers the subdomain modules' names (`app.coursework.assessments`,
 
 from __future__ import annotations
 
-from app.coursework.assessments import (  # noqa: F401 - re-exported
+from app.coursework.assessments import (
     AssessmentSummary,
     ResultRow,
     ResultSheet,
@@ -29,7 +29,7 @@ from app.coursework.assessments import (  # noqa: F401 - re-exported
     percentage_of,
     schedule_sitting,
 )
-from app.coursework.common import (  # noqa: F401 - re-exported
+from app.coursework.common import (
     DEFAULT_SCALE,
     HANDED_IN,
     STAFF,
@@ -48,13 +48,13 @@ from app.coursework.common import (  # noqa: F401 - re-exported
     batch_topics,
     give_open_work_internal,
 )
-from app.coursework.grading import (  # noqa: F401 - re-exported
+from app.coursework.grading import (
     _scale,
     grade_for,
     grade_scale,
     set_grade_scale,
 )
-from app.coursework.homework import (  # noqa: F401 - re-exported
+from app.coursework.homework import (
     HomeworkSummary,
     MarkingRow,
     MarkingSheet,
@@ -66,7 +66,7 @@ from app.coursework.homework import (  # noqa: F401 - re-exported
     mark_homework,
     mark_missing_homework_internal,
 )
-from app.coursework.reportcard import (  # noqa: F401 - re-exported
+from app.coursework.reportcard import (
     AssessmentLine,
     AttendanceSummary,
     HomeworkRecord,
@@ -78,9 +78,67 @@ from app.coursework.reportcard import (  # noqa: F401 - re-exported
     report_card,
     report_card_pdf,
 )
-from app.coursework.student import (  # noqa: F401 - re-exported
+from app.coursework.student import (
     MyHomework,
     MyResult,
     my_homework,
     my_results,
 )
+
+__all__ = [
+    "AssessmentLine",
+    "AssessmentSummary",
+    "AttendanceSummary",
+    "DEFAULT_SCALE",
+    "HANDED_IN",
+    "HomeworkRecord",
+    "HomeworkSummary",
+    "MarkingRow",
+    "MarkingSheet",
+    "MyHomework",
+    "MyResult",
+    "ReportCard",
+    "ResultRow",
+    "ResultSheet",
+    "STAFF",
+    "TEACHING",
+    "TopicLine",
+    "_as_date",
+    "_assessment",
+    "_batch",
+    "_check_marking_row",
+    "_check_topic",
+    "_current_members",
+    "_homework",
+    "_number",
+    "_open_batch",
+    "_report_student",
+    "_results",
+    "_scale",
+    "_submissions",
+    "_text",
+    "_title",
+    "_today",
+    "assessment_sheet",
+    "batch_topics",
+    "create_assessment",
+    "create_homework",
+    "default_period",
+    "enter_marks",
+    "give_open_work_internal",
+    "grade_for",
+    "grade_scale",
+    "homework_marking",
+    "list_assessments",
+    "list_homework",
+    "mark_homework",
+    "mark_missing_homework_internal",
+    "my_homework",
+    "my_results",
+    "my_student",
+    "percentage_of",
+    "report_card",
+    "report_card_pdf",
+    "schedule_sitting",
+    "set_grade_scale",
+]

@@ -15,7 +15,7 @@ This module gathers the subdomain modules' names (`app.crm.common`, `app.crm.con
 
 from __future__ import annotations
 
-from app.crm.common import (  # noqa: F401 - re-exported
+from app.crm.common import (
     CRM_ROLES,
     LIST_LIMIT,
     LOST_REASONS,
@@ -38,12 +38,12 @@ from app.crm.common import (  # noqa: F401 - re-exported
     referrer_choices,
     subjects,
 )
-from app.crm.conversion import (  # noqa: F401 - re-exported
+from app.crm.conversion import (
     Conversion,
     convert,
     suggest_enrollment_no,
 )
-from app.crm.duplicates import (  # noqa: F401 - re-exported
+from app.crm.duplicates import (
     _PRIORITY_RANK,
     Duplicate,
     _dup,
@@ -51,7 +51,7 @@ from app.crm.duplicates import (  # noqa: F401 - re-exported
     find_duplicates,
     merge_inquiries,
 )
-from app.crm.followups import (  # noqa: F401 - re-exported
+from app.crm.followups import (
     FollowUpRow,
     _follow_row,
     _open_inquiry,
@@ -61,7 +61,7 @@ from app.crm.followups import (  # noqa: F401 - re-exported
     log_follow_up,
     schedule_follow_up,
 )
-from app.crm.inquiries import (  # noqa: F401 - re-exported
+from app.crm.inquiries import (
     EDITABLE,
     SORTS,
     Column,
@@ -76,3 +76,57 @@ from app.crm.inquiries import (  # noqa: F401 - re-exported
     pipeline,
     update_inquiry,
 )
+
+__all__ = [
+    "CRM_ROLES",
+    "Column",
+    "Conversion",
+    "Duplicate",
+    "EDITABLE",
+    "FollowUpRow",
+    "InquiryDetail",
+    "InquiryRow",
+    "LIST_LIMIT",
+    "LOST_REASONS",
+    "MAX_TAGS",
+    "SORTS",
+    "TRANSITIONS",
+    "_PRIORITY_RANK",
+    "_check_counselor",
+    "_check_referrer",
+    "_check_subjects",
+    "_clean_tags",
+    "_contact",
+    "_drop_pending",
+    "_dup",
+    "_enum",
+    "_filtered",
+    "_follow_row",
+    "_get",
+    "_move_status",
+    "_open_inquiry",
+    "_pending",
+    "_row",
+    "_schedule",
+    "_today",
+    "_touch",
+    "change_status",
+    "conversion_choices",
+    "convert",
+    "counselors",
+    "create_inquiry",
+    "due_follow_ups",
+    "duplicate_pairs",
+    "find_duplicates",
+    "get_inquiry",
+    "list_inquiries",
+    "log_follow_up",
+    "merge_inquiries",
+    "pipeline",
+    "recompute_scores",
+    "referrer_choices",
+    "schedule_follow_up",
+    "subjects",
+    "suggest_enrollment_no",
+    "update_inquiry",
+]

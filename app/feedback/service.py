@@ -19,6 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.academics.models import Batch, BatchMembership, Student, Subject
+from app.academics.service import has_student_record as has_student_record
+from app.academics.service import my_student as my_student
 from app.attendance.models import AttendanceRecord, ClassSession, SessionStatus
 from app.core import audit, clock, sheets
 from app.core.errors import Conflict, NotFound, ValidationError
@@ -38,32 +40,6 @@ STAFF_ROLES = (Role.ADMIN, Role.TEACHER)
 
 
 # ------------------------------------------------------------------ student side
-
-
-def my_student(session: Session, *, actor: Actor) -> Student:
-    """The signed-in student's record; refused when the account has none linked."""
-    actor.require(Role.STUDENT)
-    student = session.exec(
-        select(Student).where(
-            Student.institute_id == actor.institute_scope(), Student.user_id == actor.user_id
-        )
-    ).first()
-    if student is None:
-        raise NotFound("Your account is not linked to a student record yet; ask the office.")
-    return student
-
-
-def has_student_record(session: Session, *, actor: Actor) -> bool:
-    """Whether the signed-in student's account is linked to a student record."""
-    actor.require(Role.STUDENT)
-    return (
-        session.exec(
-            select(Student.id).where(
-                Student.institute_id == actor.institute_scope(), Student.user_id == actor.user_id
-            )
-        ).first()
-        is not None
-    )
 
 
 @dataclass(frozen=True)

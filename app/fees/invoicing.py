@@ -9,6 +9,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from app.academics.models import Batch, BatchMembership, Student
+from app.academics.service import my_student_ids
 from app.core import audit, clock
 from app.core.errors import Conflict, NotFound, ValidationError
 from app.core.roles import Role
@@ -477,10 +478,7 @@ def active_batch_members_internal(session: Session, *, institute_id: int) -> lis
 
 def my_invoices(session: Session, *, actor: Actor) -> list[Invoice]:
     """A student's own invoices (identity from the session, never a parameter)."""
-    actor.require(Role.STUDENT)
-    mine = select(Student.id).where(
-        Student.institute_id == actor.institute_scope(), Student.user_id == actor.user_id
-    )
+    mine = my_student_ids(actor)
     return list(
         session.exec(
             select(Invoice)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from app.academics.models import Student
+from app.academics.service import my_student_ids
 from app.core.errors import NotFound
 from app.core.money import format_money
 from app.core.pdf import FONT, document
@@ -118,10 +119,7 @@ def payments_of(
     actor.require(Role.ADMIN, Role.STUDENT)
     query = select(Payment).where(Payment.institute_id == actor.institute_scope())
     if actor.role == Role.STUDENT:
-        mine = select(Student.id).where(
-            Student.institute_id == actor.institute_id, Student.user_id == actor.user_id
-        )
-        query = query.where(Payment.student_id.in_(mine))
+        query = query.where(Payment.student_id.in_(my_student_ids(actor)))
     elif student_id is not None:
         query = query.where(Payment.student_id == student_id)
     return list(session.exec(query.order_by(Payment.id.desc()).limit(limit)))

@@ -6,19 +6,19 @@ keep one import."""
 
 from __future__ import annotations
 
-from app.fees.common import (  # noqa: F401 - re-exported
+from app.fees.common import (
     METHODS,
     actor_institute,
     today_internal,
 )
-from app.fees.discounts import (  # noqa: F401 - re-exported
+from app.fees.discounts import (
     describe_discount,
     discount_lines,
     end_discount,
     grant_discount,
     list_discounts,
 )
-from app.fees.invoicing import (  # noqa: F401 - re-exported
+from app.fees.invoicing import (
     RunPlan,
     _invoice_run,
     _run_plan,
@@ -31,7 +31,7 @@ from app.fees.invoicing import (  # noqa: F401 - re-exported
     preview_invoice_run,
     void_invoice,
 )
-from app.fees.payments import (  # noqa: F401 - re-exported
+from app.fees.payments import (
     Balance,
     _next_receipt_no,
     _overpayment_message,
@@ -41,7 +41,7 @@ from app.fees.payments import (  # noqa: F401 - re-exported
     record_payments_bulk,
     student_balance,
 )
-from app.fees.structures import (  # noqa: F401 - re-exported
+from app.fees.structures import (
     _check_plan,
     _write_plan,
     create_structure,
@@ -51,10 +51,53 @@ from app.fees.structures import (  # noqa: F401 - re-exported
     split_instalments,
     structure_items,
 )
-from app.fees.terms import (  # noqa: F401 - re-exported
+from app.fees.terms import (
     billing_period,
     current_period,
     set_term_starts,
     term_bounds,
     term_starts,
 )
+
+__all__ = [
+    "Balance",
+    "METHODS",
+    "RunPlan",
+    "_check_plan",
+    "_invoice_run",
+    "_next_receipt_no",
+    "_overpayment_message",
+    "_owed",
+    "_run_plan",
+    "_write_plan",
+    "active_batch_members_internal",
+    "actor_institute",
+    "billing_period",
+    "create_structure",
+    "current_period",
+    "describe_discount",
+    "discount_lines",
+    "end_discount",
+    "grant_discount",
+    "instalment_plan",
+    "invoice_detail",
+    "invoice_run",
+    "invoice_student",
+    "list_discounts",
+    "list_invoices",
+    "list_structures",
+    "my_invoices",
+    "open_receivables_internal",
+    "preview_invoice_run",
+    "record_payment",
+    "record_payments_bulk",
+    "set_instalment_plan",
+    "set_term_starts",
+    "split_instalments",
+    "structure_items",
+    "student_balance",
+    "term_bounds",
+    "term_starts",
+    "today_internal",
+    "void_invoice",
+]

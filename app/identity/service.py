@@ -5,11 +5,11 @@ This module gathers the subdomain modules' names (`app.identity.common`,
 
 from __future__ import annotations
 
-from app.identity.common import (  # noqa: F401 - re-exported
+from app.identity.common import (
     NOT_AUTHORIZED,
     SUBSCRIPTION_EXPIRED,
 )
-from app.identity.institutes import (  # noqa: F401 - re-exported
+from app.identity.institutes import (
     InstituteSummary,
     _clean_institute_fields,
     create_institute,
@@ -17,7 +17,7 @@ from app.identity.institutes import (  # noqa: F401 - re-exported
     list_institutes,
     update_institute,
 )
-from app.identity.users import (  # noqa: F401 - re-exported
+from app.identity.users import (
     SessionUser,
     _check_teacher_cap,
     _check_unique_contact,
@@ -39,3 +39,34 @@ from app.identity.users import (  # noqa: F401 - re-exported
     user_counts,
     users_for_email,
 )
+
+__all__ = [
+    "InstituteSummary",
+    "NOT_AUTHORIZED",
+    "SUBSCRIPTION_EXPIRED",
+    "SessionUser",
+    "_check_teacher_cap",
+    "_check_unique_contact",
+    "_clean_institute_fields",
+    "_manageable",
+    "_user_in_scope",
+    "change_role",
+    "count_users",
+    "create_institute",
+    "dev_sign_in_candidates",
+    "end_user_sessions",
+    "get_institute",
+    "invite_user",
+    "list_institutes",
+    "list_users",
+    "load_session_user",
+    "mark_signed_in",
+    "record_denied_sign_in",
+    "session_user_of",
+    "set_telegram_chat",
+    "set_user_status",
+    "update_institute",
+    "update_my_account",
+    "user_counts",
+    "users_for_email",
+]

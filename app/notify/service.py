@@ -246,7 +246,9 @@ def effective_rules_for(
 ) -> EffectiveRules:
     """The rules in force for the actor's institute (or one of its batches)."""
     actor.require(Role.ADMIN, Role.TEACHER)
-    return effective_rules_internal(session, institute_id=actor.institute_scope(), batch_id=batch_id)
+    return effective_rules_internal(
+        session, institute_id=actor.institute_scope(), batch_id=batch_id
+    )
 
 
 def get_rule_config(

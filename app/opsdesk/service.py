@@ -16,12 +16,12 @@ keep one import."""
 
 from __future__ import annotations
 
-from app.opsdesk.assistant import (  # noqa: F401 - re-exported
+from app.opsdesk.assistant import (
     MODEL_NOTE,
     SYSTEM_PROMPT,
     _unknown,
 )
-from app.opsdesk.common import (  # noqa: F401 - re-exported
+from app.opsdesk.common import (
     HISTORY_LIMIT,
     LABELS,
     MAX_ROWS,
@@ -33,7 +33,7 @@ from app.opsdesk.common import (  # noqa: F401 - re-exported
     _Context,
     _money,
 )
-from app.opsdesk.conversation import (  # noqa: F401 - re-exported
+from app.opsdesk.conversation import (
     _NOT_PENDING,
     _YES,
     ACTIONS,
@@ -50,14 +50,52 @@ from app.opsdesk.conversation import (  # noqa: F401 - re-exported
     cancel,
     confirm,
 )
-from app.opsdesk.history import (  # noqa: F401 - re-exported
+from app.opsdesk.history import (
     help_text,
     history,
 )
-from app.opsdesk.resolve import (  # noqa: F401 - re-exported
+from app.opsdesk.resolve import (
     _bare_level,
     _batch_names_of,
     _resolve_student,
     _resolve_target,
     _Target,
 )
+
+__all__ = [
+    "ACTIONS",
+    "HANDLERS",
+    "HISTORY_LIMIT",
+    "LABELS",
+    "MAX_ROWS",
+    "MODEL_CONTEXT",
+    "MODEL_NOTE",
+    "OFFERED",
+    "Reply",
+    "STAFF",
+    "SYSTEM_PROMPT",
+    "_Ask",
+    "_Context",
+    "_NOT_PENDING",
+    "_Target",
+    "_YES",
+    "_answer_question",
+    "_bare_level",
+    "_batch_names_of",
+    "_fill",
+    "_handle",
+    "_money",
+    "_open_question",
+    "_own_preview",
+    "_pending_preview",
+    "_pick",
+    "_resolve_student",
+    "_resolve_target",
+    "_unknown",
+    "_write",
+    "ask",
+    "cancel",
+    "confirm",
+    "help_text",
+    "history",
+]

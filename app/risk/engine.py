@@ -152,7 +152,9 @@ def _among(column, ids: list[int]):
     return column == ids[0] if len(ids) == 1 else col(column).in_(ids)
 
 
-def gather_internal(session: Session, *, institute_id: int, today: date, window_days: int) -> Inputs:
+def gather_internal(
+    session: Session, *, institute_id: int, today: date, window_days: int
+) -> Inputs:
     """The inputs of one institute (the "Recompute now" button, the settings preview)."""
     return gather_many(session, institute_ids=[institute_id], today=today, window_days=window_days)[
         institute_id
@@ -713,7 +715,9 @@ def recompute_institute_internal(
     inputs = gather_internal(
         session, institute_id=institute_id, today=today, window_days=settings.window_days
     )
-    return apply_internal(session, institute_id=institute_id, inputs=inputs, settings=settings, now=now)
+    return apply_internal(
+        session, institute_id=institute_id, inputs=inputs, settings=settings, now=now
+    )
 
 
 def gather_all(session: Session) -> dict[int, tuple[Inputs, RiskSettings]]:

@@ -140,7 +140,7 @@ def render(
         width="stretch",
         disabled=not editable,
     ):
-        saved = act(
+        submitted = act(
             actor,
             attendance.submit_attendance,
             immediate=True,
@@ -152,8 +152,8 @@ def render(
             notes=notes,
             link_token=link_token,
         )
-        if saved:
-            st.session_state[_seen_key(sheet.session_id)] = saved.version
+        if submitted:
+            st.session_state[_seen_key(sheet.session_id)] = submitted.version
             flash(f"Attendance saved: {len(marks) - absent} present, {absent} absent.")
             st.rerun()
     return False
