@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     DATABASE_URL: str = DEFAULT_DATABASE_URL
     SECRET_KEY: str = DEV_SECRET_KEY
     ADMIN_EMAILS: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    SUPER_ADMIN_EMAILS: Annotated[list[str], NoDecode] = Field(default_factory=list)
     DEMO_SEED_ON_EMPTY: bool = True
     DEFAULT_TIMEZONE: str = "Asia/Kolkata"
     DEFAULT_CURRENCY: str = "INR"
@@ -118,7 +119,7 @@ class Settings(BaseSettings):
     MATERIALS_S3_BUCKET: str | None = None
     MATERIALS_S3_ENDPOINT_URL: str | None = None
 
-    @field_validator("ADMIN_EMAILS", mode="before")
+    @field_validator("ADMIN_EMAILS", "SUPER_ADMIN_EMAILS", mode="before")
     @classmethod
     def _split_emails(cls, value: object) -> object:
         if isinstance(value, str):

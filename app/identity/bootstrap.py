@@ -1,10 +1,12 @@
-"""First run: with no users at all, ADMIN_EMAILS (and AUTH_ADMIN_PHONE) become active admins."""
+"""First run: with no users at all, ADMIN_EMAILS (and AUTH_ADMIN_PHONE) become active admins.
+Every start: each of SUPER_ADMIN_EMAILS becomes an active super admin if no user has that email
+yet (the operator's way in on a production database, empty or not)."""
 
 from __future__ import annotations
 
 import logging
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.core import audit, clock
 from app.core.config import Settings
@@ -64,6 +66,70 @@ def bootstrap_admins(session: Session, *, settings: Settings) -> Institute | Non
     )
     log.warning(BOOTSTRAP_WARNING)
     return institute
+
+
+class SuperAdminRefused(Exception):
+    """The email belongs to a user of an institute: it cannot also be a super admin."""
+
+
+def super_admin_warning(email: str) -> str:
+    return (
+        f"Super admin allowlisted from SUPER_ADMIN_EMAILS: {email} — remove it once they signed in"
+    )
+
+
+def create_super_admin(session: Session, *, email: str, source: str = "bootstrap") -> User | None:
+    """Make `email` an active super admin (no institute); None when it already is one.
+    Refuses (SuperAdminRefused) an email that belongs to an institute's user. Audited."""
+    address = normalize_email(email)
+    if address is None:
+        raise SuperAdminRefused("Give the email address of the new super admin.")
+    email = address
+    existing = session.exec(select(User).where(User.email == email).order_by(col(User.id))).all()
+    if any(u.role == Role.SUPER_ADMIN.value for u in existing):
+        return None
+    if existing:
+        raise SuperAdminRefused(
+            f"{email} is a user of an institute; a super admin needs an email of their own."
+        )
+    user = User(
+        institute_id=None,
+        name=email.split("@")[0],
+        email=email,
+        role=Role.SUPER_ADMIN.value,
+        status=UserStatus.ACTIVE.value,
+        created_at=clock.now(),
+        updated_at=clock.now(),
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor=None,
+        action="user.super_admin_created",
+        target_type="user",
+        target_id=user.id,
+        detail={"email": email},
+        source=source,
+    )
+    return user
+
+
+def bootstrap_super_admins(session: Session, *, settings: Settings) -> list[User]:
+    """Each SUPER_ADMIN_EMAILS address without a user yet becomes an active super admin
+    (idempotent: a restart creates nothing new). An address that belongs to an institute's
+    user is skipped with an error in the log."""
+    created = []
+    for email in settings.SUPER_ADMIN_EMAILS:
+        try:
+            user = create_super_admin(session, email=email)
+        except SuperAdminRefused as exc:
+            log.error("SUPER_ADMIN_EMAILS: %s", exc)
+            continue
+        if user is not None:
+            log.warning(super_admin_warning(str(user.email)))
+            created.append(user)
+    return created
 
 
 def dismiss_bootstrap_warning(session: Session, *, actor: Actor) -> Institute:

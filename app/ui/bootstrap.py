@@ -40,6 +40,11 @@ def prepare_database(url: str, auto_migrate: bool, seed_demo: bool) -> str:
         if empty:
             log.warning("Empty development database: seeding the small demo institute.")
             build(size="small", engine=engine_for(url))
+    # After the demo seed (which needs an empty database), on every start.
+    from app.identity.bootstrap import bootstrap_super_admins
+
+    with session_scope(system=True, engine=engine_for(url)) as session:
+        bootstrap_super_admins(session, settings=get_settings())
     return url
 
 
