@@ -24,6 +24,7 @@ from sqlalchemy import Engine, create_engine, text
 
 os.environ.setdefault("APP_ENV", "dev")
 os.environ["DEMO_SEED_ON_EMPTY"] = "false"
+os.environ["EMBEDDED_WORKER"] = "0"  # tests start schedulers themselves, where they mean to
 os.environ.pop("ADMIN_EMAILS", None)
 
 from app.core.config import normalize_database_url, reset_settings_cache  # noqa: E402

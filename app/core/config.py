@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     DEFAULT_TIMEZONE: str = "Asia/Kolkata"
     DEFAULT_CURRENCY: str = "INR"
     AUTO_MIGRATE: bool | None = None  # default: on in dev, off in prod (the deploy migrates)
+    EMBEDDED_WORKER: bool | None = None  # unset: on in development, off in production
     DB_POOL_SIZE: int = 5
     LOG_LEVEL: str = "INFO"
     APP_BASE_URL: str = "http://localhost:8501"
@@ -163,6 +164,11 @@ class Settings(BaseSettings):
     def dev_sign_in(self) -> bool:
         """APP_ENV=dev and DEV_SIGN_IN (unset counts as on in development)."""
         return self.is_dev and self.DEV_SIGN_IN is not False
+
+    @property
+    def embedded_worker(self) -> bool:
+        """Run the scheduler inside the web process too (EMBEDDED_WORKER; unset: in dev)."""
+        return self.is_dev if self.EMBEDDED_WORKER is None else self.EMBEDDED_WORKER
 
     @property
     def auto_migrate(self) -> bool:

@@ -316,6 +316,12 @@ def seed_demo(
                         institute_id=institute.id,
                         timezone=institute.timezone,
                     )
+    if history:
+        # One risk recompute, as the worker's morning job would: Student risk and the
+        # Overview's risk charts are never empty after seeding.
+        from app.risk.jobs import student_risk_recompute
+
+        student_risk_recompute(engine=engine)
     return result
 
 

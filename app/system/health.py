@@ -95,9 +95,9 @@ def run_checks(
     checks.append(_guard("migrations", migrations))
 
     def heartbeat() -> tuple[bool, str]:
-        from app.worker.runner import last_heartbeat
+        from app.worker.runner import leader
 
-        beat = last_heartbeat(engine=engine)
+        beat, holder = leader(engine=engine)
         if beat is None:
             return False, "no worker has ever run: start `python -m app.worker`"
         age = clock.now() - beat
@@ -106,7 +106,12 @@ def run_checks(
                 False,
                 f"last heartbeat {int(age.total_seconds() // 60)} min ago: is the worker running?",
             )
-        return True, f"last heartbeat {int(age.total_seconds())} s ago"
+        kind, _, where = (holder or "").partition(" ")
+        who = {
+            "web": f"the scheduler inside the web process ({where})",
+            "worker": f"the worker process ({where})",
+        }.get(kind, holder or "a worker")
+        return True, f"jobs run by {who}; last heartbeat {int(age.total_seconds())} s ago"
 
     checks.append(_guard("worker", heartbeat))
 

@@ -120,4 +120,8 @@ def ensure_database() -> None:
         settings.auto_migrate,
         settings.is_dev and settings.DEMO_SEED_ON_EMPTY,
     )
+    if settings.embedded_worker:
+        from app.worker import embedded
+
+        embedded.start()  # once per process; waits while a separate worker leads
     freeze_startup_heap()

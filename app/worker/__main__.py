@@ -17,9 +17,7 @@ from app.worker import runner
 from app.worker.registry import all_jobs
 
 log = logging.getLogger("cohort.worker")
-HEARTBEAT_SECONDS = 30
 WAIT_SECONDS = 5
-RETRY_MINUTES = 15  # a failed period (say, one institute's database error) is retried this often
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,21 +45,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def serve(jobs) -> int:
-    from apscheduler.schedulers.blocking import BlockingScheduler
-
-    leadership = runner.Leadership()
-    stopping = {"now": False}
+    leadership = runner.Leadership(holder=f"worker {runner.identity()}")
+    stopping = {"now": False, "scheduler": None}
 
     def stop(signum, _frame):
         stopping["now"] = True
         log.info("signal %s: stopping", signum)
-        if scheduler.running:
+        scheduler = stopping["scheduler"]
+        if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=False)
 
-    scheduler = BlockingScheduler(
-        timezone="UTC",
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
-    )
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
 
@@ -74,26 +67,13 @@ def serve(jobs) -> int:
             announced = True
         time.sleep(WAIT_SECONDS)
     log.info("This worker (%s) now runs the jobs.", leadership.holder)
-
-    def heartbeat():
-        if not leadership.still_leader():
-            log.error("Lost the worker lease; stopping so the new leader runs alone.")
-            stop("lease", None)
-
-    scheduler.add_job(heartbeat, "interval", seconds=HEARTBEAT_SECONDS, id="heartbeat")
-    scheduler.add_job(
-        runner.retry_failed,
-        "interval",
-        minutes=RETRY_MINUTES,
-        id="retry_failed",
-        args=[list(jobs.values())],
-    )
-    for job in jobs.values():
-        scheduler.add_job(runner.run_job, id=job.name, args=[job], **job.trigger)
     try:
-        scheduler.start()
+        runner.lead(
+            list(jobs.values()),
+            leadership,
+            on_scheduler=lambda scheduler: stopping.__setitem__("scheduler", scheduler),
+        )
     finally:
-        leadership.release()
         log.info("Worker stopped.")
     return 0
 

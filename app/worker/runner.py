@@ -17,7 +17,9 @@ import logging
 import os
 import socket
 import traceback
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, text, update
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +32,8 @@ from app.worker.registry import InstitutesFailed, Job, running
 
 log = logging.getLogger("cohort.worker")
 LEASE_NAME = "scheduler"
+HEARTBEAT_SECONDS = 30
+RETRY_MINUTES = 15  # a failed period (say, one institute's database error) is retried this often
 LEASE_TIMEOUT = timedelta(seconds=90)
 ADVISORY_KEY = 7_412_025  # arbitrary, constant for this application
 
@@ -98,7 +102,7 @@ def _claim(job: str, period: str, now: datetime, trigger: str, engine: Engine | 
         ).one()
 
 
-def retry_failed(jobs, *, engine: Engine | None = None) -> list[JobRun]:
+def retry_failed(jobs: Iterable[Job], *, engine: Engine | None = None) -> list[JobRun]:
     """Run again every job whose current period failed (per-institute jobs redo only the
     institutes that did not finish). The worker calls this every 15 minutes."""
     now = clock.now()
@@ -212,6 +216,47 @@ class Leadership:
 
 
 def last_heartbeat(*, engine: Engine | None = None) -> datetime | None:
+    return leader(engine=engine)[0]
+
+
+def leader(*, engine: Engine | None = None) -> tuple[datetime | None, str | None]:
+    """The last heartbeat of whoever runs the jobs, and who: "worker host:pid" for the worker
+    process, "web host:pid" for the scheduler inside a web process."""
     with session_scope(system=True, engine=engine) as session:
         lease = session.get(WorkerLease, LEASE_NAME)
-        return None if lease is None else _aware(lease.heartbeat_at)
+        return (None, None) if lease is None else (_aware(lease.heartbeat_at), lease.holder)
+
+
+def lead(
+    jobs: Iterable[Job],
+    leadership: Leadership,
+    *,
+    on_scheduler: Callable[[Any], None] | None = None,
+) -> None:
+    """Run every job on its trigger (and retry failed periods every 15 minutes) for as long as
+    `leadership` holds; returns once it is lost or the scheduler is shut down. The one scheduler
+    loop of both the worker process and the web process's embedded scheduler."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    scheduler = BlockingScheduler(
+        timezone="UTC",
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
+    )
+
+    def heartbeat() -> None:
+        if not leadership.still_leader():
+            log.error("Lost the worker lease; stopping so the new leader runs alone.")
+            scheduler.shutdown(wait=False)
+
+    scheduler.add_job(heartbeat, "interval", seconds=HEARTBEAT_SECONDS, id="heartbeat")
+    scheduler.add_job(
+        retry_failed, "interval", minutes=RETRY_MINUTES, id="retry_failed", args=[list(jobs)]
+    )
+    for job in jobs:
+        scheduler.add_job(run_job, id=job.name, args=[job], **job.trigger)
+    if on_scheduler is not None:
+        on_scheduler(scheduler)
+    try:
+        scheduler.start()
+    finally:
+        leadership.release()
