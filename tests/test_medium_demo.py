@@ -35,9 +35,9 @@ START, END = date(2026, 8, 1), date(2026, 11, 20)
 def _scores(db_engine, institute_id: int) -> dict[str, tuple]:
     with session_scope(institute_id=institute_id, engine=db_engine) as s:
         rows = s.exec(
-            select(StudentRiskProfile, Student.enrollment_no).join(
-                Student, Student.id == StudentRiskProfile.student_id
-            )
+            select(StudentRiskProfile, Student.enrollment_no)
+            .join(Student, Student.id == StudentRiskProfile.student_id)
+            .where(StudentRiskProfile.institute_id == institute_id)  # SQLite has no RLS
         ).all()
         return {
             enrollment_no: (
