@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from sqlalchemy import Engine, text
 
@@ -63,7 +63,7 @@ def run_checks(
     if settings_error:
         return checks
 
-    from app.core.db import get_engine
+    from app.core.db import get_engine, session_scope
     from app.core.migrate import current_revision, head_revision
 
     engine = engine or get_engine()
@@ -128,7 +128,71 @@ def run_checks(
 
     checks.append(_guard("outbox", outbox))
 
+    def rules() -> tuple[bool, str]:
+        from sqlmodel import col, func, select
+
+        from app.identity.models import Institute
+        from app.notify.models import RuleConfig
+
+        with session_scope(system=True, engine=engine) as session:
+            institutes = session.exec(select(func.count()).select_from(Institute)).one()
+            own = session.exec(
+                select(func.count(func.distinct(RuleConfig.institute_id))).where(
+                    col(RuleConfig.batch_id).is_(None)
+                )
+            ).one()
+        return True, (
+            f"{own} of {institutes} institutes set their notification rules; "
+            "the others use the defaults"
+        )
+
+    checks.append(_guard("rules", rules))
+
+    def pending_actions() -> tuple[bool, str]:
+        from sqlmodel import func, select
+
+        from app.inbox.models import PendingAction
+
+        with session_scope(system=True, engine=engine) as session:
+            count, oldest = session.exec(
+                select(func.count(), func.min(PendingAction.created_at)).where(
+                    PendingAction.status == "open"
+                )
+            ).one()
+        if not count:
+            return True, "no open actions"
+        if oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=UTC)
+        days = (clock.now() - oldest).days
+        return True, f"{count} open; the oldest opened {days} days ago"
+
+    checks.append(_guard("pending actions", pending_actions))
+
+    def action_tokens() -> tuple[bool, str]:
+        from sqlmodel import col, func, select
+
+        from app.attendance.models import AttendanceLink
+
+        with session_scope(system=True, engine=engine) as session:
+            live = session.exec(
+                select(func.count()).where(
+                    col(AttendanceLink.used_at).is_(None), AttendanceLink.expires_at > clock.now()
+                )
+            ).one()
+        return True, f"{live} one-time attendance links open (stored hashed)"
+
+    checks.append(_guard("action tokens", action_tokens))
+
     settings = get_settings()
+    if not settings.is_dev and not settings.TELEGRAM_BOT_TOKEN and telegram_check is None:
+        checks.append(
+            Check(
+                "telegram",
+                False,
+                "TELEGRAM_BOT_TOKEN is not set: guardians get no messages and sign-in codes "
+                "cannot be sent",
+            )
+        )
     if settings.TELEGRAM_BOT_TOKEN or telegram_check is not None:
 
         def telegram_reachable() -> tuple[bool, str]:

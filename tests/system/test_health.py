@@ -28,7 +28,18 @@ def test_all_green_with_a_live_worker(db):
     beat(db)
     checks = by_name(run_checks(engine=db.engine))
     assert all(c.ok for c in checks.values()), checks
-    assert set(checks) == {"settings", "database", "migrations", "worker", "outbox"}
+    assert set(checks) == {
+        "settings",
+        "database",
+        "migrations",
+        "worker",
+        "outbox",
+        "rules",
+        "pending actions",
+        "action tokens",
+    }
+    assert checks["pending actions"].detail == "no open actions"
+    assert "use the defaults" in checks["rules"].detail
 
 
 def test_stopped_worker_fails_the_worker_check(db):
@@ -91,3 +102,34 @@ def test_cli_exit_codes(db):
     )
     assert broken.returncode == 1
     assert "✗ FAIL settings" in broken.stdout and "SECRET_KEY" in broken.stdout
+
+
+def test_production_without_a_telegram_token_is_unhealthy(db, monkeypatch):
+    """The seed's health check: a missing TELEGRAM_BOT_TOKEN in production is a ✗ with the
+    reason (guardians would get nothing), and the CLI exits non-zero."""
+    from app.core.config import reset_settings_cache
+
+    beat(db)
+    monkeypatch.setenv("APP_ENV", "prod")
+    monkeypatch.setenv("SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("APP_BASE_URL", "https://cohort.example")
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    reset_settings_cache()
+    try:
+        check = by_name(run_checks(engine=db.engine))["telegram"]
+    finally:
+        reset_settings_cache()
+    assert not check.ok and "TELEGRAM_BOT_TOKEN is not set" in check.detail
+
+
+def test_open_actions_are_counted(db):
+    from app.inbox import service as inbox
+
+    beat(db)
+    inst = f.institute(db)
+    with db.scope(institute_id=inst.id) as s:
+        inbox.open_action_internal(
+            s, institute_id=inst.id, type="fee_overdue", reason="Owes", dedupe_key="k1"
+        )
+    check = by_name(run_checks(engine=db.engine))["pending actions"]
+    assert check.ok and check.detail.startswith("1 open; the oldest opened 0 days ago")
