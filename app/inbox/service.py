@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +16,7 @@ from app.core import audit, clock
 from app.core.errors import NotFound, ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
+from app.identity.models import Institute
 from app.inbox.models import ActionType, Outcome, PendingAction
 
 
@@ -72,10 +75,27 @@ class InboxItem:
     reason: str
     student: str | None
     batch: str | None
-    created_at: datetime
+    created_at: datetime  # in the institute's time zone
     status: str
     outcome: str | None
     note: str | None
+    has_student: bool = False
+
+    @property
+    def outcomes(self) -> list[Outcome]:
+        """What may be done with it: "Notify guardian" only for a student's attendance, risk or
+        fees (never a badge request, a CRM follow-up or anonymous feedback)."""
+        return [o for o in Outcome if o != Outcome.NOTIFIED_GUARDIAN or self.can_notify_guardian]
+
+    @property
+    def can_notify_guardian(self) -> bool:
+        return self.has_student and self.type in GUARDIAN_TYPES
+
+
+# The actions about a student that their guardian may be told about.
+GUARDIAN_TYPES = frozenset(
+    {ActionType.STUDENT_RISK.value, ActionType.ABSENCE_STREAK.value, ActionType.FEE_OVERDUE.value}
+)
 
 
 def _scoped(actor: Actor):
@@ -110,12 +130,17 @@ def list_actions(
     if batch_id:
         query = query.where(PendingAction.batch_id == batch_id)
     sub = query.order_by(col(PendingAction.created_at).desc()).limit(limit).subquery()
-    rows = session.exec(
-        select(sub, Student.name, Batch.name)
-        .outerjoin(Student, Student.id == sub.c.student_id)
-        .outerjoin(Batch, Batch.id == sub.c.batch_id)
-        .order_by(sub.c.created_at.desc())
-    ).all()
+    # Rows of the subquery's columns plus two names (SQLAlchemy types them as plain tuples).
+    rows: list[Any] = list(
+        session.exec(
+            select(sub, Student.name, Batch.name)
+            .outerjoin(Student, Student.id == sub.c.student_id)
+            .outerjoin(Batch, Batch.id == sub.c.batch_id)
+            .order_by(sub.c.created_at.desc())
+        ).all()
+    )
+    institute = session.get(Institute, actor.institute_scope())
+    tz = ZoneInfo(institute.timezone if institute else "UTC")
     return [
         InboxItem(
             id=r.id,
@@ -123,10 +148,13 @@ def list_actions(
             reason=r.reason,
             student=r[-2],
             batch=r[-1],
-            created_at=r.created_at,
+            created_at=(
+                r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=UTC)
+            ).astimezone(tz),
             status=r.status,
             outcome=r.outcome,
             note=r.note,
+            has_student=r.student_id is not None,
         )
         for r in rows
     ]
@@ -152,6 +180,11 @@ def act(
     if outcome == Outcome.IGNORED.value and not (note or "").strip():
         raise ValidationError("Say why you are ignoring it, in a note.", field="note")
     if outcome == Outcome.NOTIFIED_GUARDIAN.value:
+        if action.type not in GUARDIAN_TYPES:
+            raise ValidationError(
+                "A guardian is told only about a student's attendance, risk or fees; "
+                "mark this one reviewed or resolved instead."
+            )
         _notify_guardians(session, action=action, text=(note or "").strip())
     action.status, action.outcome, action.note = "done", outcome, (note or "").strip() or None
     action.acted_by, action.acted_at = actor.user_id, clock.now()

@@ -11,6 +11,13 @@ from app.ui import auth, live
 from app.ui.components import act, flash, read, show_flash
 from app.ui.safe import esc
 
+LABELS = {
+    Outcome.REVIEWED: "Reviewed",
+    Outcome.NOTIFIED_GUARDIAN: "Notify guardian",
+    Outcome.RESOLVED: "Resolve",
+    Outcome.IGNORED: "Ignore",
+}
+
 user, actor = auth.guard(Role.TEACHER, Role.ADMIN, Role.COUNSELOR)
 st.title("Action inbox")
 show_flash()
@@ -53,25 +60,23 @@ def open_actions() -> None:
         st.success("Nothing waiting. Well done.")
     for item in items:
         with st.container(border=True):
-            st.markdown(
-                f"**{esc(item.type.replace('_', ' ').capitalize())}** · {esc(item.student or item.batch or '')}"
-            )
-            st.write(item.reason)
+            kind = item.type.replace("_", " ").capitalize()
+            about = item.student or item.batch
+            st.markdown(f"**{esc(kind)}** · {esc(about)}" if about else f"**{esc(kind)}**")
+            st.markdown(esc(item.reason))
             st.caption(
-                f"Since {item.created_at:%d %b, %H:%M} UTC"
+                f"Since {item.created_at:%d %b, %H:%M}"
                 + (f" · {esc(item.batch)}" if item.batch else "")
             )
             note = st.text_input(
-                "Note (needed to ignore; sent as the message when notifying the guardian)",
+                "Note (needed to ignore; sent as the message when notifying the guardian)"
+                if item.can_notify_guardian
+                else "Note (needed to ignore)",
                 key=f"note_{item.id}",
             )
-            cols = st.columns(4)
-            for col, outcome, label in zip(
-                cols,
-                [Outcome.REVIEWED, Outcome.NOTIFIED_GUARDIAN, Outcome.RESOLVED, Outcome.IGNORED],
-                ["Reviewed", "Notify guardian", "Resolve", "Ignore"],
-                strict=True,
-            ):
+            outcomes = item.outcomes
+            for col, outcome in zip(st.columns(len(outcomes)), outcomes, strict=True):
+                label = LABELS[outcome]
                 if col.button(label, key=f"{outcome.value}_{item.id}", width="stretch"):
                     if act(actor, inbox.act, action_id=item.id, outcome=outcome.value, note=note):
                         flash(f"Done: {label.lower()}.")
