@@ -9,7 +9,8 @@ from app.ui.components import read
 
 user, actor = auth.guard(Role.TEACHER, Role.ADMIN)
 session_id = st.session_state.get("sheet_session") or st.query_params.get("session")
-if not session_id:
+if not session_id:  # opened from the sidebar: the sheet (with its class as title) needs a class
+    st.title("Attendance")
     st.info("Open a class from Today to take its attendance.")
     st.page_link("pages/teacher/today.py", label="Go to Today", icon=":material/today:")
     st.stop()

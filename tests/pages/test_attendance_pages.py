@@ -104,3 +104,13 @@ def test_one_time_link_opens_the_sheet_without_signing_in(db, day):
         forged.query_params["attendance"] = "not-a-token"
         forged.run()
         assert errors(forged) == [attendance.LINK_INVALID]
+
+
+def test_the_attendance_page_opened_from_the_sidebar_has_a_heading_and_a_way_on(db, day):
+    teacher, _ = day
+    at = app_as(teacher.email).run()
+    at.switch_page("pages/teacher/attendance.py")
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Attendance"
+    assert "Open a class from Today" in at.info[0].value
