@@ -114,14 +114,15 @@ sheet = read(actor, coursework.homework_marking, homework_id=chosen.id)
 if not sheet.rows:
     st.caption("Nobody was in the batch when this homework was set.")
     st.stop()
+graded = bool(sheet.homework.max_marks)
 max_note = (
-    f"out of {sheet.homework.max_marks:g}"
-    if sheet.homework.max_marks
-    else "not marked: use the comment"
+    f"marks out of {sheet.homework.max_marks:g}; marks make the work graded"
+    if graded
+    else "no marks for this one: say how it went in the comment"
 )
 st.caption(
-    f"Due {sheet.homework.due_on:%d %b %Y} · marks {esc(max_note)}. Leave the date empty for work "
-    "handed in on time; marks make the work graded. Save once for the whole batch."
+    f"Due {sheet.homework.due_on:%d %b %Y} · {esc(max_note)}. Leave the date empty for work "
+    "handed in on time. Save once for the whole batch."
 )
 original = pd.DataFrame(
     [
@@ -131,7 +132,8 @@ original = pd.DataFrame(
             "Enrollment": r.enrollment_no,
             "Status": r.status,
             "Handed in on": r.submitted_on,
-            "On time": r.on_time,
+            # "yes", "late", or nothing while it is not handed in (never a bare True/False/None)
+            "On time": "yes" if r.on_time else "late" if r.submitted_on else "",
             "Marks": r.marks,
             "Comment": r.comment or "",
         }

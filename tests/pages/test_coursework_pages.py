@@ -97,7 +97,7 @@ def test_teacher_sets_homework_and_marks_the_batch_in_one_table(db, school):
         d: ("assigned", False, None),
     }
     assert list(frame(at, "Handed in")["Handed in"]) == ["2/4"]
-    assert list(frame(at, "Status")["On time"]) == [True, False, False, False]
+    assert list(frame(at, "Status")["On time"]) == ["yes", "late", "", ""]
 
     # A mark above the maximum is refused with a message; nothing is saved.
     at.session_state[f"hw_marks_{hw.id}"] = edits({3: {"Status": "submitted", "Marks": 11}})
