@@ -97,11 +97,13 @@ def table(
     columns: dict[str, Any] | None = None,
     key: str | None = None,
     height: int | None = None,
+    empty: str = "Nothing to show yet.",
 ) -> pd.DataFrame:
-    """A read-only table of dicts, with an empty-state line."""
+    """A read-only table of dicts, with an empty-state line (say what is missing where the
+    table has no heading of its own)."""
     frame = pd.DataFrame(list(rows))
     if frame.empty:
-        st.caption("Nothing to show yet.")
+        st.caption(empty)
         return frame
     kwargs: dict[str, Any] = {"hide_index": True, "width": "stretch", "column_config": columns}
     if height:

@@ -97,6 +97,7 @@ if students:
             for e, subject in enrolments
         ],
         key="enrolments_table",
+        empty="Not enrolled in a subject yet.",
     )
     subjects = read(actor, academics.list_subjects)
     if subjects:
@@ -130,6 +131,7 @@ if students:
             for g in guardians
         ],
         key="guardians_table",
+        empty="No guardian yet: add one below, so absences and fees reach the family.",
     )
     with st.form("add_guardian"):
         g1, g2 = st.columns(2)

@@ -31,6 +31,10 @@ def test_admin_sets_up_students_and_batches(db):
     at = app_as(admin_user.email).run()
     open_page(at, "pages/admin/students.py")
     assert not errors(at) and "Bea" in set(frame(at, "Enrollment")["Name"])
+    captions = [c.value for c in at.caption]
+    assert "Nothing to show yet." not in captions  # each empty table says what is missing
+    assert "Not enrolled in a subject yet." in captions
+    assert any(c.startswith("No guardian yet") for c in captions)
     at.text_input(key=f"e_phone_{student.id}").input("98765 43210")
     at.button(key=f"FormSubmitter:edit_student_{student.id}-Save details").click().run()
     at.button(key=f"FormSubmitter:enrol_{student.id}-Enrol").click().run()
