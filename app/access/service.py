@@ -17,7 +17,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, func, or_, select
 
 from app.access.models import AccessRequest, PasswordChangeRequest, RequestStatus
-from app.core import audit, clock, ratelimit
+from app.core import audit, clock, ratelimit, weburl
 from app.core.config import get_settings
 from app.core.db import lock_key, set_tenant
 from app.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
@@ -260,7 +260,7 @@ def access_request_status(session: Session, *, token: str) -> RequestStatusView 
 
 
 def status_link_url(token: str) -> str:
-    return f"{get_settings().APP_BASE_URL.rstrip('/')}/?access_request={token}"
+    return f"{weburl.base_url()}/?access_request={token}"
 
 
 # ------------------------------------------------------------------ admins decide

@@ -33,7 +33,7 @@ from app.attendance.models import (
     SessionStatus,
 )
 from app.attendance.pipeline import post_class_pipeline
-from app.core import audit, clock
+from app.core import audit, clock, weburl
 from app.core.config import get_settings
 from app.core.errors import Conflict, PermissionDenied, ValidationError
 from app.core.roles import Role
@@ -349,7 +349,7 @@ def create_link(session: Session, *, actor: Actor, session_id: int) -> str:
 
 
 def link_url(token: str) -> str:
-    return f"{get_settings().APP_BASE_URL.rstrip('/')}/?attendance={token}"
+    return f"{weburl.base_url()}/?attendance={token}"
 
 
 def deliver_link(session: Session, link_id: int) -> str | None:

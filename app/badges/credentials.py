@@ -26,6 +26,7 @@ from sqlmodel import Session, select
 from app.academics.models import Student
 from app.badges import service
 from app.badges.models import Badge, BadgeAward, InstituteKey
+from app.core import weburl
 from app.core.config import get_settings
 from app.core.tenancy import Actor
 from app.identity.models import Institute
@@ -101,7 +102,7 @@ def jwks_internal(session: Session, *, institute_id: int) -> dict:
 
 
 def _base_url() -> str:
-    return get_settings().APP_BASE_URL.rstrip("/")
+    return weburl.base_url()
 
 
 def verification_url(credential_id: str) -> str:

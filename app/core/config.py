@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     EMBEDDED_WORKER: bool | None = None  # unset: on in development, off in production
     DB_POOL_SIZE: int = 5
     LOG_LEVEL: str = "INFO"
-    APP_BASE_URL: str = "http://localhost:8501"
+    APP_BASE_URL: str | None = None  # unset: the request's own address (app.core.weburl)
 
     # Sign-in and sessions
     AUTH_ADMIN_PHONE: str | None = None

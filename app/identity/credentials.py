@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
-from app.core import audit, clock, ratelimit
+from app.core import audit, clock, ratelimit, weburl
 from app.core.config import get_settings
 from app.core.errors import NotFound, ValidationError
 from app.core.security import hash_password, needs_rehash, new_token, token_hash, verify_password
@@ -222,7 +222,7 @@ def create_password_link(
 
 
 def password_link_url(token: str) -> str:
-    return f"{get_settings().APP_BASE_URL.rstrip('/')}/?set_password={token}"
+    return f"{weburl.base_url()}/?set_password={token}"
 
 
 def _link(session: Session, token: str) -> tuple[PasswordLink | None, str | None]:

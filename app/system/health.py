@@ -53,7 +53,9 @@ def run_checks(
             return False, "; ".join(lines[1:3])[:300] or str(exc)[:300]
         missing = []
         if settings.APP_ENV == "prod":
-            if "localhost" in settings.APP_BASE_URL:
+            if not settings.APP_BASE_URL:
+                missing.append("APP_BASE_URL")
+            elif "localhost" in settings.APP_BASE_URL:
                 missing.append("APP_BASE_URL (still localhost)")
         if missing:
             return False, "missing or placeholder: " + ", ".join(missing)

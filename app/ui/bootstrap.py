@@ -75,7 +75,13 @@ def production_problem() -> str | None:
     from app.serve import StartupError, check_cookie_secret
 
     try:
-        get_settings()  # refuses placeholder SECRET_KEY / BADGE_KEY_ENCRYPTION_KEY in prod
+        settings = get_settings()  # refuses placeholder SECRET_KEY / BADGE_KEY_ENCRYPTION_KEY
+        if not settings.APP_BASE_URL:
+            raise ValueError(
+                "APP_BASE_URL must be set when APP_ENV=prod: the address people open Cohort at "
+                "(e.g. https://cohort.example.org); links in messages and badge credentials are "
+                "built from it."
+            )
         try:
             auth = st.secrets.get("auth")
         except Exception:  # noqa: BLE001 - no secrets file: Google sign-in not configured
@@ -113,6 +119,12 @@ def freeze_startup_heap() -> int:
 
 
 def ensure_database() -> None:
+    from app.core import weburl
+
+    try:
+        weburl.set_request_base(st.context.url)  # links point where this request came in
+    except Exception:  # noqa: BLE001 - no request (bare mode): the configured or local address
+        weburl.set_request_base(None)
     settings = get_settings()
     logging.getLogger("cohort").setLevel(settings.LOG_LEVEL)
     prepare_database(

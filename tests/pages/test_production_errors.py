@@ -18,6 +18,7 @@ def prod(monkeypatch):
     before = st_config.get_option("client.showErrorDetails")
     monkeypatch.setenv("APP_ENV", "prod")
     monkeypatch.setenv("SECRET_KEY", GOOD_SECRET)
+    monkeypatch.setenv("APP_BASE_URL", "https://cohort.example.org")  # only the secret is wrong
     reset_settings_cache()
     bootstrap.production_problem.clear()
     yield
