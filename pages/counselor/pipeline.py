@@ -85,118 +85,11 @@ board_tab, new_tab, import_tab, dup_tab = st.tabs(
     ["Inquiries", "New inquiry", "Import", "Duplicates"]
 )
 
-# ------------------------------------------------------------------ board / table
-with board_tab:
-    counselors = read(actor, crm.counselors)
-    f1, f2, f3, f4 = st.columns([1, 1, 1.2, 1.5])
-    owner_choices = [None, *counselors]
-    # A counselor starts with their own inquiries, an admin with everyone's.
-    default_owner = (
-        next(
-            (i for i, c in enumerate(owner_choices) if c and c.id == user.id),
-            0,
-        )
-        if actor.role == Role.COUNSELOR
-        else 0
-    )
-    owner = f1.selectbox(
-        "Counselor",
-        owner_choices,
-        index=default_owner,
-        format_func=lambda c: "Everyone" if c is None else ("Me" if c.id == user.id else c.name),
-        key="crm_owner",
-    )
-    source = f2.selectbox(
-        "Source",
-        [None, *Source],
-        format_func=lambda s: "All sources" if s is None else s.label,
-        key="crm_source",
-    )
-    status = f3.selectbox(
-        "Status",
-        [None, *Status],
-        format_func=lambda s: "All statuses" if s is None else s.label,
-        key="crm_status",
-    )
-    search = f4.text_input("Search", placeholder="name, phone or email", key="crm_search")
-    view = st.segmented_control(
-        "View", ["Board", "Table"], default="Board", key="crm_view", label_visibility="collapsed"
-    )
-    filters = {
-        "source": source.value if source else None,
-        "counselor_user_id": owner.id if owner else None,
-        "search": search or None,
-    }
-    if view == "Table":
-        sort = st.selectbox("Sort by", list(crm.SORTS), format_func=str.capitalize, key="crm_sort")
-        rows = read(
-            actor,
-            crm.list_inquiries,
-            limit=crm.LIST_LIMIT,
-            status=status.value if status else None,
-            sort=sort,
-            **filters,
-        )
-        table(
-            [
-                {
-                    "#": r.id,
-                    "Name": r.student_name,
-                    "Score": r.lead_score,
-                    "Status": _label(r.status),
-                    "Source": _label(r.source),
-                    "Priority": r.priority,
-                    "Next follow-up": r.next_follow_up_date,
-                    "Counselor": r.counselor,
-                    "Phone": r.phone,
-                    "Tags": ", ".join(r.tags),
-                }
-                for r in rows
-            ],
-            columns={"Score": st.column_config.ProgressColumn(min_value=0, max_value=100)},
-            key="crm_table",
-        )
-        if len(rows) >= crm.LIST_LIMIT:
-            st.caption(
-                f"Showing the first {esc(crm.LIST_LIMIT)}; narrow the filters to see others."
-            )
-        if rows:
-            picked = st.selectbox(
-                "Open inquiry",
-                [None, *rows],
-                format_func=lambda r: "Choose…" if r is None else f"#{r.id} {r.student_name}",
-                key="crm_table_pick",
-            )
-            if picked is not None:
-                _open(picked.id)
-    else:
-        columns = read(actor, crm.pipeline, per_column=PER_COLUMN, **filters)
-        shown = [c for c in columns if status is None or c.status == status.value]
-        for column, place in zip(shown, st.columns(len(shown)), strict=True):
-            with place:
-                st.markdown(f"**{esc(_label(column.status))}** · {esc(column.count)}")
-                for card in column.cards:
-                    with st.container(border=True):
-                        st.markdown(f"**{esc(card.student_name)}**")
-                        st.caption(
-                            f"Score {esc(card.lead_score)} · {esc(_label(card.source))}"
-                            + (
-                                f" · next {card.next_follow_up_date:%d %b}"
-                                if card.next_follow_up_date
-                                else ""
-                            )
-                        )
-                        st.button(
-                            "Open",
-                            key=f"crm_open_{card.id}",
-                            on_click=_open,
-                            args=(card.id,),
-                            width="stretch",
-                        )
-                if column.count > len(column.cards):
-                    st.caption(f"{esc(column.count - len(column.cards))} more — use the table view")
+# ------------------------------------------------------------------ one inquiry
 
-    # -------------------------------------------------------------- one inquiry
+
+def inquiry_detail() -> None:
+    """The open inquiry, at the top of the Inquiries tab: where the person who pressed Open is."""
     inquiry_id = st.session_state.get(OPEN)
     detail = read(actor, crm.get_inquiry, inquiry_id=inquiry_id) if inquiry_id else None
     if inquiry_id and detail is None:
@@ -208,6 +101,7 @@ with board_tab:
         head.subheader(f"#{esc(inq.id)} {esc(inq.student_name)} · {esc(_label(inq.status))}")
         if close.button("Close", key="crm_close"):
             st.session_state.pop(OPEN, None)
+            st.session_state.pop("crm_table_pick", None)
             st.rerun()
         left, right = st.columns([1, 1.3])
         with left:
@@ -441,6 +335,120 @@ with board_tab:
                     _open(kept.id)
                     flash(f"Merged into #{kept.id}.")
                     st.rerun()
+
+
+# ------------------------------------------------------------------ board / table
+with board_tab:
+    inquiry_detail()
+    counselors = read(actor, crm.counselors)
+    f1, f2, f3, f4 = st.columns([1, 1, 1.2, 1.5])
+    owner_choices = [None, *counselors]
+    # A counselor starts with their own inquiries, an admin with everyone's.
+    default_owner = (
+        next(
+            (i for i, c in enumerate(owner_choices) if c and c.id == user.id),
+            0,
+        )
+        if actor.role == Role.COUNSELOR
+        else 0
+    )
+    owner = f1.selectbox(
+        "Counselor",
+        owner_choices,
+        index=default_owner,
+        format_func=lambda c: "Everyone" if c is None else ("Me" if c.id == user.id else c.name),
+        key="crm_owner",
+    )
+    source = f2.selectbox(
+        "Source",
+        [None, *Source],
+        format_func=lambda s: "All sources" if s is None else s.label,
+        key="crm_source",
+    )
+    status = f3.selectbox(
+        "Status",
+        [None, *Status],
+        format_func=lambda s: "All statuses" if s is None else s.label,
+        key="crm_status",
+    )
+    search = f4.text_input("Search", placeholder="name, phone or email", key="crm_search")
+    view = st.segmented_control(
+        "View", ["Board", "Table"], default="Board", key="crm_view", label_visibility="collapsed"
+    )
+    filters = {
+        "source": source.value if source else None,
+        "counselor_user_id": owner.id if owner else None,
+        "search": search or None,
+    }
+    if view == "Table":
+        sort = st.selectbox("Sort by", list(crm.SORTS), format_func=str.capitalize, key="crm_sort")
+        rows = read(
+            actor,
+            crm.list_inquiries,
+            limit=crm.LIST_LIMIT,
+            status=status.value if status else None,
+            sort=sort,
+            **filters,
+        )
+        table(
+            [
+                {
+                    "#": r.id,
+                    "Name": r.student_name,
+                    "Score": r.lead_score,
+                    "Status": _label(r.status),
+                    "Source": _label(r.source),
+                    "Priority": r.priority,
+                    "Next follow-up": r.next_follow_up_date,
+                    "Counselor": r.counselor,
+                    "Phone": r.phone,
+                    "Tags": ", ".join(r.tags),
+                }
+                for r in rows
+            ],
+            columns={"Score": st.column_config.ProgressColumn(min_value=0, max_value=100)},
+            key="crm_table",
+        )
+        if len(rows) >= crm.LIST_LIMIT:
+            st.caption(
+                f"Showing the first {esc(crm.LIST_LIMIT)}; narrow the filters to see others."
+            )
+        if rows:
+            picked = st.selectbox(
+                "Open inquiry",
+                [None, *rows],
+                format_func=lambda r: "Choose…" if r is None else f"#{r.id} {r.student_name}",
+                key="crm_table_pick",
+            )
+            if picked is not None and st.session_state.get(OPEN) != picked.id:
+                _open(picked.id)
+                st.rerun()  # the inquiry opens at the top, above the table
+    else:
+        columns = read(actor, crm.pipeline, per_column=PER_COLUMN, **filters)
+        shown = [c for c in columns if status is None or c.status == status.value]
+        for column, place in zip(shown, st.columns(len(shown)), strict=True):
+            with place:
+                st.markdown(f"**{esc(_label(column.status))}** · {esc(column.count)}")
+                for card in column.cards:
+                    with st.container(border=True):
+                        st.markdown(f"**{esc(card.student_name)}**")
+                        st.caption(
+                            f"Score {esc(card.lead_score)} · {esc(_label(card.source))}"
+                            + (
+                                f" · next {card.next_follow_up_date:%d %b}"
+                                if card.next_follow_up_date
+                                else ""
+                            )
+                        )
+                        st.button(
+                            "Open",
+                            key=f"crm_open_{card.id}",
+                            on_click=_open,
+                            args=(card.id,),
+                            width="stretch",
+                        )
+                if column.count > len(column.cards):
+                    st.caption(f"{esc(column.count - len(column.cards))} more — use the table view")
 
 # ------------------------------------------------------------------ new inquiry
 with new_tab:

@@ -62,6 +62,9 @@ def test_pipeline_board_due_calls_new_inquiry_and_conversion(db):
         # Open Asha's card: score with reasons, history, then convert her.
         at.button(key=f"crm_open_{asha}").click().run()
         assert f"#{asha} Asha Rao · Contacted" in [h.value for h in at.subheader]
+        keys = [b.key or "" for b in at.button]  # in page order
+        first_card = min(i for i, k in enumerate(keys) if k.startswith("crm_open_"))
+        assert keys.index("crm_close") < first_card  # it opens above the board, not 2,900 px down
         assert "- Source referral: +25" in [shown(m.value) for m in at.markdown]
         at.segmented_control(key=f"crm_action_{asha}").set_value("Convert to student").run()
         assert not errors(at), errors(at)
