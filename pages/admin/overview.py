@@ -88,21 +88,21 @@ with left:
         + (f", {batch.name} only." if batch else "."),
     )
 with right:
+    # A legend for bars that are not there confuses: when nothing was billed in the range (the
+    # term's invoices went out before it), only collections are drawn, and the caption says why.
+    series = ("Billed", "Collected") if money.billed else ("Collected",)
     chart_block(
         "Collections against billing",
         [
-            {
-                **r,
-                "Billed": float(from_minor(r["Billed"], currency)),
-                "Collected": float(from_minor(r["Collected"], currency)),
-            }
+            {"Month": r["Month"]} | {s: float(from_minor(r[s], currency)) for s in series}
             for r in money.months
         ],
-        bars("Month", "Billed", "Collected"),
+        bars("Month", *series),
         key="ov_money",
         empty_when_zero=True,
-        caption=f"In {currency}, by month. Outstanding now: "
-        f"{format_money(money.outstanding, currency)}.",
+        caption=f"In {currency}, by month"
+        + ("" if money.billed else "; nothing was billed in this range")
+        + f". Outstanding now: {format_money(money.outstanding, currency)}.",
     )
 
 left, right = st.columns(2)

@@ -212,3 +212,40 @@ def test_overview_money_metrics_are_compact_with_the_full_value_in_the_help(db):
     outstanding = next(m for m in at.metric if m.label == "Outstanding")
     assert outstanding.value == "₹18.5L"
     assert outstanding.proto.help == "Open invoices now: ₹18,47,726.00"
+
+
+def test_collections_chart_draws_no_billed_legend_when_nothing_was_billed_in_range(db):
+    """The term's invoices went out before the range: only collections are drawn, and the
+    caption says nothing was billed (no legend for bars that are not there)."""
+    import json
+    from datetime import timedelta
+
+    from app.core import clock
+
+    inst = f.institute(db)
+    admin_user = f.user(db, inst, Role.ADMIN, email="owner@c.example")
+    admin = f.actor_for(admin_user)
+    with db.scope(admin) as s:
+        kid = academics.create_student(s, actor=admin, enrollment_no="CB-1", name="Cara")
+        structure = fees.create_structure(
+            s, actor=admin, name="Term fees", items=[{"name": "Tuition", "amount_minor": 5000_00}]
+        )
+        fees.invoice_run(
+            s,
+            actor=admin,
+            structure_id=structure.id,
+            period="2026-T1",
+            student_ids=[kid.id],
+            issued_on=clock.now().date() - timedelta(days=200),
+        )
+    with db.scope(admin, immediate=True) as s:
+        fees.record_payment(
+            s, actor=admin, student_id=kid.id, amount_minor=1000_00, method="cash", reference="C1"
+        )
+    at = open_page(app_as(admin_user.email).run(), "pages/admin/overview.py")
+    assert not errors(at), errors(at)
+    captions = [shown(c.value) for c in at.caption]
+    assert any("nothing was billed in this range" in c for c in captions), captions
+    chart = next(c for c in at.get("plotly_chart") if "ov_money" in str(c.proto.id))
+    names = [t.get("name") for t in json.loads(chart.proto.spec)["data"]]
+    assert names == ["Collected"]
