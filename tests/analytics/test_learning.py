@@ -228,3 +228,22 @@ def test_learning_analytics_page_shows_the_batch(db, world):
     assert not at_.exception, at_.exception
     frames = [d.value for d in at_.dataframe]
     assert any("Predicted" in frame.columns and "Asha" in set(frame["Student"]) for frame in frames)
+
+
+def test_the_pace_chart_labels_every_student_and_says_its_units(db, world):
+    """One row a student, every name labelled, the axis in topics a week, and the predicted
+    date written on the bar (never "None" or "NaT")."""
+    import json
+
+    at_ = app_as(world["admin_user"].email).run()
+    with clock.frozen(NOW):
+        open_page(at_, "pages/common/learning_analytics.py")
+    assert not at_.exception, at_.exception
+    chart = next(c for c in at_.get("plotly_chart") if "la_enrolments" in str(c.proto.id))
+    spec = json.loads(chart.proto.spec)
+    [bar] = spec["data"]
+    layout = spec["layout"]
+    assert layout["xaxis"]["title"]["text"] == "Topics completed a week (last weeks)"
+    assert layout["yaxis"]["type"] == "category" and layout["yaxis"]["dtick"] == 1
+    assert len(bar["y"]) == len(set(bar["y"])) >= 2
+    assert all(t == "" or t.startswith("done by ") for t in bar["text"])
