@@ -8,7 +8,7 @@ batches.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -184,19 +184,42 @@ def student_risk(session: Session, *, actor: Actor, student_id: int) -> StudentR
 
 def trend(session: Session, *, actor: Actor, days: int = 30) -> list[dict]:
     """Students at each level at the end of each of the last `days` days, replayed from the
-    level-change events (one query)."""
+    level-change events: each student's level when the range starts (their latest earlier
+    event, one grouped query), then the events inside the range (a second query). The whole
+    history is never read: it grows by an event per change, every day."""
     actor.require(Role.ADMIN, Role.TEACHER, Role.COUNSELOR)
     institute_id = actor.institute_scope()
     today = clock.today_in(session.get(Institute, institute_id).timezone)
-    query = select(
-        StudentRiskEvent.student_id, StudentRiskEvent.to_level, StudentRiskEvent.created_at
-    ).where(StudentRiskEvent.institute_id == institute_id)
+    start = today - timedelta(days=days - 1)
+    boundary = datetime.combine(start, time.min, tzinfo=UTC)
+    mine = [StudentRiskEvent.institute_id == institute_id]
     visible = _visible_students(actor)
     if visible is not None:
-        query = query.where(col(StudentRiskEvent.student_id).in_(visible))
-    events = session.exec(query.order_by(StudentRiskEvent.created_at, StudentRiskEvent.id)).all()
-    start = today - timedelta(days=days - 1)
-    current: dict[int, str] = {}
+        mine.append(col(StudentRiskEvent.student_id).in_(visible))
+    ranked = (
+        select(
+            StudentRiskEvent.student_id,
+            StudentRiskEvent.to_level,
+            func.row_number()
+            .over(
+                partition_by=StudentRiskEvent.student_id,
+                order_by=(col(StudentRiskEvent.created_at).desc(), col(StudentRiskEvent.id).desc()),
+            )
+            .label("newest"),
+        )
+        .where(*mine, StudentRiskEvent.created_at < boundary)
+        .subquery()
+    )
+    current: dict[int, str] = dict(
+        session.exec(
+            select(ranked.c.student_id, ranked.c.to_level).where(ranked.c.newest == 1)
+        ).all()
+    )
+    events = session.exec(
+        select(StudentRiskEvent.student_id, StudentRiskEvent.to_level, StudentRiskEvent.created_at)
+        .where(*mine, StudentRiskEvent.created_at >= boundary)
+        .order_by(StudentRiskEvent.created_at, StudentRiskEvent.id)
+    ).all()
     out, i = [], 0
     for n in range(days):
         day = start + timedelta(days=n)
