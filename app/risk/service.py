@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -192,7 +193,7 @@ def trend(session: Session, *, actor: Actor, days: int = 30) -> list[dict]:
     today = clock.today_in(session.get(Institute, institute_id).timezone)
     start = today - timedelta(days=days - 1)
     boundary = datetime.combine(start, time.min, tzinfo=UTC)
-    mine = [StudentRiskEvent.institute_id == institute_id]
+    mine: list[Any] = [StudentRiskEvent.institute_id == institute_id]
     visible = _visible_students(actor)
     if visible is not None:
         mine.append(col(StudentRiskEvent.student_id).in_(visible))
@@ -202,7 +203,7 @@ def trend(session: Session, *, actor: Actor, days: int = 30) -> list[dict]:
             StudentRiskEvent.to_level,
             func.row_number()
             .over(
-                partition_by=StudentRiskEvent.student_id,
+                partition_by=col(StudentRiskEvent.student_id),
                 order_by=(col(StudentRiskEvent.created_at).desc(), col(StudentRiskEvent.id).desc()),
             )
             .label("newest"),
@@ -218,7 +219,7 @@ def trend(session: Session, *, actor: Actor, days: int = 30) -> list[dict]:
     events = session.exec(
         select(StudentRiskEvent.student_id, StudentRiskEvent.to_level, StudentRiskEvent.created_at)
         .where(*mine, StudentRiskEvent.created_at >= boundary)
-        .order_by(StudentRiskEvent.created_at, StudentRiskEvent.id)
+        .order_by(col(StudentRiskEvent.created_at), col(StudentRiskEvent.id))
     ).all()
     out, i = [], 0
     for n in range(days):
