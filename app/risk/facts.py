@@ -1,0 +1,255 @@
+"""Reading the facts risk is scored from, for one institute or all of them, in set-based queries (never a query per student)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import case, func
+from sqlmodel import Session, col, select
+
+from app.academics.models import Student
+from app.attendance.models import AttendanceRecord, ClassSession
+from app.core import clock
+from app.coursework.models import Assessment, AssessmentResult, Homework, HomeworkSubmission
+from app.fees import reports as fee_reports
+from app.identity.models import Institute
+from app.risk.models import RiskSettings, StudentRiskProfile
+
+
+def settings_for_internal(session: Session, institute_id: int) -> RiskSettings:
+    """The institute's settings, or the defaults (not saved) when it has none."""
+    return session.get(RiskSettings, institute_id) or RiskSettings(institute_id=institute_id)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything the engine reads for one institute: per active student, their name and the
+    facts (attendance, homework, fees, tests, last two tests), read in one grouped query."""
+
+    students: dict[int, str]
+    facts: dict[int, tuple]
+    currency: str
+    # The stored profiles as read with the facts: student → (level, fingerprint); and the
+    # students with a profile who are no longer active. Writers re-check them under their lock.
+    previous: dict[int, tuple[str, str | None]] = field(default_factory=dict)
+    gone: list[int] = field(default_factory=list)
+
+
+def _among(column, ids: list[int]):
+    return column == ids[0] if len(ids) == 1 else col(column).in_(ids)
+
+
+def gather_internal(
+    session: Session, *, institute_id: int, today: date, window_days: int
+) -> Inputs:
+    """The inputs of one institute (the "Recompute now" button, the settings preview)."""
+    return gather_many(session, institute_ids=[institute_id], today=today, window_days=window_days)[
+        institute_id
+    ]
+
+
+def gather_many(
+    session: Session, *, institute_ids: list[int], today: date, window_days: int
+) -> dict[int, Inputs]:
+    """The inputs of several institutes that share a window, in one statement: each factor is
+    a grouped subquery over the window, joined to the active students (the daily job reads
+    every institute in one pass instead of one pass each)."""
+    start = today - timedelta(days=window_days - 1)
+    counted = case((AttendanceRecord.status.in_(["present", "late"]), 1), else_=0)
+    taken = case((AttendanceRecord.status != "excused", 1), else_=0)
+    # Sessions of the window first, then their marks through the (institute, session) index:
+    # a few index probes per session instead of a scan of every mark ever taken.
+    attendance = (
+        select(
+            AttendanceRecord.student_id.label("student_id"),
+            func.sum(counted).label("present"),
+            func.sum(taken).label("taken"),
+        )
+        .select_from(ClassSession)
+        .join(
+            AttendanceRecord,
+            (AttendanceRecord.institute_id == ClassSession.institute_id)
+            & (AttendanceRecord.session_id == ClassSession.id),
+        )
+        .where(
+            _among(ClassSession.institute_id, institute_ids),
+            ClassSession.date >= start,
+            ClassSession.date <= today,
+        )
+        .group_by(AttendanceRecord.student_id)
+        .subquery("att")
+    )
+    homework = (
+        select(
+            HomeworkSubmission.student_id.label("student_id"),
+            func.sum(case((col(HomeworkSubmission.on_time).is_(True), 1), else_=0)).label(
+                "on_time"
+            ),
+            func.count().label("due"),
+        )
+        .select_from(Homework)
+        .join(
+            HomeworkSubmission,
+            (HomeworkSubmission.institute_id == Homework.institute_id)
+            & (HomeworkSubmission.homework_id == Homework.id),
+        )
+        .where(
+            _among(Homework.institute_id, institute_ids),
+            Homework.due_on >= start,
+            Homework.due_on < today,
+        )
+        .group_by(HomeworkSubmission.student_id)
+        .subquery("hw")
+    )
+    sat_on = func.coalesce(AssessmentResult.scheduled_on, Assessment.held_on)
+    ranked = (
+        select(
+            AssessmentResult.student_id,
+            AssessmentResult.percentage,
+            sat_on.label("sat_on"),
+            func.row_number()
+            .over(
+                partition_by=AssessmentResult.student_id,
+                order_by=(sat_on.desc(), col(AssessmentResult.id).desc()),
+            )
+            .label("rn"),
+        )
+        .join(
+            Assessment,
+            (Assessment.institute_id == AssessmentResult.institute_id)
+            & (Assessment.id == AssessmentResult.assessment_id),
+        )
+        .where(
+            _among(AssessmentResult.institute_id, institute_ids),
+            col(AssessmentResult.percentage).is_not(None),
+            col(AssessmentResult.absent).is_(False),
+            sat_on <= today,
+        )
+        .subquery("ranked")
+    )
+    # One pass over the sittings gives both the window's mean and the last two tests.
+    in_window = ranked.c.sat_on >= start
+    tests = (
+        select(
+            ranked.c.student_id,
+            func.sum(case((in_window, ranked.c.percentage), else_=0)).label("total"),
+            func.sum(case((in_window, 1), else_=0)).label("n"),
+            func.max(case((ranked.c.rn == 1, ranked.c.percentage))).label("first"),
+            func.max(case((ranked.c.rn == 2, ranked.c.percentage))).label("second"),
+        )
+        .group_by(ranked.c.student_id)
+        .subquery("tests")
+    )
+    fees = fee_reports.standing_query(institute_ids=institute_ids, today=today)
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                Student.institute_id,
+                Student.id,
+                Student.name,
+                attendance.c.present,
+                attendance.c.taken,
+                homework.c.on_time,
+                homework.c.due,
+                fees.c.open_minor,
+                fees.c.overdue_minor,
+                fees.c.oldest_due,
+                tests.c.total,
+                tests.c.n,
+                tests.c.first,
+                tests.c.second,
+                StudentRiskProfile.level,
+                StudentRiskProfile.digest,
+            )
+            .outerjoin(attendance, attendance.c.student_id == Student.id)
+            .outerjoin(homework, homework.c.student_id == Student.id)
+            .outerjoin(fees, fees.c.student_id == Student.id)
+            .outerjoin(tests, tests.c.student_id == Student.id)
+            .outerjoin(
+                StudentRiskProfile,
+                (StudentRiskProfile.institute_id == Student.institute_id)
+                & (StudentRiskProfile.student_id == Student.id),
+            )
+            .where(_among(Student.institute_id, institute_ids), Student.status == "active")
+        )
+        .all()
+    )
+    currencies = dict(
+        session.exec(
+            select(Institute.id, Institute.currency).where(_among(Institute.id, institute_ids))
+        ).all()
+    )
+    gone: dict[int, list[int]] = {i: [] for i in institute_ids}
+    for iid, sid in session.connection().execute(
+        select(StudentRiskProfile.institute_id, StudentRiskProfile.student_id)
+        .join(Student, Student.id == StudentRiskProfile.student_id)
+        .where(_among(StudentRiskProfile.institute_id, institute_ids), Student.status != "active")
+    ):
+        gone[iid].append(sid)
+    names: dict[int, dict[int, str]] = {i: {} for i in institute_ids}
+    facts: dict[int, dict[int, tuple]] = {i: {} for i in institute_ids}
+    previous: dict[int, dict[int, tuple]] = {i: {} for i in institute_ids}
+    standing_of = fee_reports.standing_of
+    for (
+        iid,
+        sid,
+        name,
+        present,
+        tkn,
+        on_time,
+        due,
+        open_m,
+        overdue,
+        oldest,
+        total,
+        n,
+        p1,
+        p2,
+        level,
+        digest,
+    ) in rows:
+        names[iid][sid] = name
+        if level is not None:
+            previous[iid][sid] = (level, digest)
+        facts[iid][sid] = (
+            (int(present), int(tkn)) if tkn else None,
+            (int(on_time or 0), int(due)) if due else None,
+            standing_of(open_m, overdue, oldest, today) if open_m is not None else None,
+            (float(total) / int(n), int(n)) if n else None,
+            tuple(float(p) for p in (p1, p2) if p is not None),
+        )
+    return {
+        iid: Inputs(
+            students=names[iid],
+            facts=facts[iid],
+            currency=currencies[iid],
+            previous=previous[iid],
+            gone=gone[iid],
+        )
+        for iid in institute_ids
+    }
+
+
+def gather_all(session: Session) -> dict[int, tuple[Inputs, RiskSettings]]:
+    """Every institute's inputs and settings, read in one pass per distinct (today, window) —
+    usually one: the daily job's read side, under a system session."""
+    institutes = session.exec(select(Institute.id, Institute.timezone).order_by(Institute.id)).all()
+    # Plain copies: the settings outlive this session (each institute is written in its own).
+    settings = {
+        row.institute_id: RiskSettings(**row.model_dump())
+        for row in session.exec(select(RiskSettings)).all()
+    }
+    groups: dict[tuple[date, int], list[int]] = {}
+    for iid, tz in institutes:
+        config = settings.get(iid) or RiskSettings(institute_id=iid)
+        settings[iid] = config
+        groups.setdefault((clock.today_in(tz), config.window_days), []).append(iid)
+    out: dict[int, tuple[Inputs, RiskSettings]] = {}
+    for (today, window), ids in groups.items():
+        for iid, inputs in gather_many(
+            session, institute_ids=ids, today=today, window_days=window
+        ).items():
+            out[iid] = (inputs, settings[iid])
+    return out

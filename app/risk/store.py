@@ -1,0 +1,243 @@
+"""Writing profiles: only the students whose facts or settings changed, level-change events, and one action per move into HIGH."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, insert, text
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from app.academics.models import BatchMembership
+from app.core import clock
+from app.identity.models import Institute
+from app.inbox import service as inbox
+from app.risk.facts import Inputs, gather_internal, settings_for_internal
+from app.risk.models import RiskSettings, StudentRiskEvent, StudentRiskProfile
+from app.risk.scoring import FACTORS, assess, fingerprint, scoring_context
+
+
+@dataclass(frozen=True)
+class RecomputeResult:
+    students: int
+    levels: dict[str, int]
+    events: int
+    actions: int
+    written: int = 0
+
+
+PROFILE_COLUMNS = (
+    "score",
+    "level",
+    *FACTORS,
+    "flags",
+    "reasons",
+    "computed_at",
+    "digest",
+)
+
+
+_PG_UPSERT = text(
+    """
+    INSERT INTO student_risk_profiles
+        (institute_id, student_id, score, level, attendance, homework, fees, tests,
+         flags, reasons, computed_at, digest)
+    SELECT institute_id, student_id, score, level, attendance, homework, fees, tests,
+           flags, reasons, computed_at, digest
+    FROM json_to_recordset(CAST(:rows AS json)) AS r(
+        institute_id integer, student_id integer, score double precision, level varchar,
+        attendance double precision, homework double precision, fees double precision,
+        tests double precision, flags json, reasons json, computed_at timestamptz,
+        digest varchar)
+    ON CONFLICT (institute_id, student_id) DO UPDATE SET
+        score = excluded.score, level = excluded.level, attendance = excluded.attendance,
+        homework = excluded.homework, fees = excluded.fees, tests = excluded.tests,
+        flags = excluded.flags, reasons = excluded.reasons,
+        computed_at = excluded.computed_at, digest = excluded.digest
+    """
+)
+
+
+def _upsert_profiles(session: Session, rows: list[dict]) -> None:
+    """Insert or replace profiles by (institute, student). PostgreSQL gets every row in one
+    statement (one JSON document, unpacked by json_to_recordset); SQLite runs the same upsert
+    as an executemany."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        document = json.dumps(
+            [r | {"computed_at": r["computed_at"].isoformat()} for r in rows],
+            ensure_ascii=False,
+        )
+        conn.execute(_PG_UPSERT, {"rows": document})
+        return
+    stmt = sqlite_insert(StudentRiskProfile.__table__)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["institute_id", "student_id"],
+            set_={c: stmt.excluded[c] for c in PROFILE_COLUMNS},
+        ),
+        rows,
+    )
+
+
+def pending(inputs: Inputs, settings: RiskSettings) -> tuple[list[int], list[int]]:
+    """(students whose profile must be rescored, profiles to drop), from what was read with the
+    facts; both empty on a quiet day, when nothing needs writing at all."""
+    context = scoring_context(settings, inputs.currency)
+    moved = [
+        sid
+        for sid, facts in inputs.facts.items()
+        if inputs.previous.get(sid, (None, None))[1] != fingerprint(facts, context)
+    ]
+    return moved, list(inputs.gone)
+
+
+def apply_internal(
+    session: Session,
+    *,
+    institute_id: int,
+    inputs: Inputs,
+    settings: RiskSettings,
+    now: datetime,
+) -> RecomputeResult:
+    """Store one institute's scores: score and write only the students whose facts or settings
+    changed since their profile was written, drop the profiles of students no longer active,
+    record level changes, and open one `student_risk` action per transition into HIGH."""
+    candidates, gone = pending(inputs, settings)
+    # What is stored now for those (another recompute may have written since the read).
+    previous: dict[int, tuple[str, str | None]] = {}
+    for n in range(0, len(candidates), 1000):
+        previous.update(
+            (sid, (level, digest))
+            for sid, level, digest in session.connection().execute(
+                select(
+                    StudentRiskProfile.student_id,
+                    StudentRiskProfile.level,
+                    StudentRiskProfile.digest,
+                ).where(
+                    StudentRiskProfile.institute_id == institute_id,
+                    col(StudentRiskProfile.student_id).in_(candidates[n : n + 1000]),
+                )
+            )
+        )
+    for n in range(0, len(gone), 500):
+        session.execute(
+            delete(StudentRiskProfile).where(
+                StudentRiskProfile.institute_id == institute_id,
+                col(StudentRiskProfile.student_id).in_(gone[n : n + 500]),
+            )
+        )
+    context = scoring_context(settings, inputs.currency)
+    moved = {
+        sid: inputs.students[sid]
+        for sid in candidates
+        if previous.get(sid, (None, None))[1] != fingerprint(inputs.facts[sid], context)
+    }
+    results = assess(
+        Inputs(
+            students=moved,
+            facts={sid: inputs.facts[sid] for sid in moved},
+            currency=inputs.currency,
+        ),
+        settings,
+    )
+    stale = results
+    if stale:
+        _upsert_profiles(
+            session,
+            [
+                {
+                    "institute_id": institute_id,
+                    "student_id": r.student_id,
+                    "score": r.score,
+                    "level": r.level,
+                    **r.subscores,
+                    "flags": r.flags,
+                    "reasons": r.reasons,
+                    "computed_at": now,
+                    "digest": r.digest,
+                }
+                for r in stale
+            ],
+        )
+    changed = [r for r in results if previous.get(r.student_id, (None, None))[0] != r.level]
+    if changed:
+        session.execute(
+            insert(StudentRiskEvent),
+            [
+                {
+                    "institute_id": institute_id,
+                    "student_id": r.student_id,
+                    "from_level": previous.get(r.student_id, (None, None))[0],
+                    "to_level": r.level,
+                    "score": r.score,
+                    "created_at": now,
+                }
+                for r in changed
+            ],
+        )
+    into_high = [r for r in changed if r.level == "HIGH"]
+    actions = 0
+    if into_high:
+        batches = dict(
+            session.exec(
+                select(BatchMembership.student_id, func.min(BatchMembership.batch_id))
+                .where(
+                    BatchMembership.institute_id == institute_id,
+                    col(BatchMembership.left_on).is_(None),
+                    col(BatchMembership.student_id).in_([r.student_id for r in into_high]),
+                )
+                .group_by(BatchMembership.student_id)
+            ).all()
+        )
+        actions = inbox.open_actions_bulk_internal(
+            session,
+            institute_id=institute_id,
+            actions=[
+                {
+                    "type": "student_risk",
+                    "student_id": r.student_id,
+                    "batch_id": batches.get(r.student_id),
+                    "reason": f"{r.name} is now at HIGH risk (score "
+                    f"{r.score if r.score is not None else '-'}): " + " ".join(r.reasons[:3]),
+                    "dedupe_key": f"student_risk:{r.student_id}:{now:%Y%m%dT%H%M%S%f}",
+                }
+                for r in into_high
+            ],
+        )
+    session.flush()
+    levels = unchanged_levels(inputs, moved, fresher=previous)
+    for r in results:
+        levels[r.level] += 1
+    return RecomputeResult(len(inputs.students), levels, len(changed), actions, len(stale))
+
+
+def unchanged_levels(inputs: Inputs, moved, fresher: dict | None = None) -> dict[str, int]:
+    """Students at each level among those not rescored (their stored level stands)."""
+    levels = dict.fromkeys(("LOW", "MEDIUM", "HIGH"), 0)
+    for sid in inputs.students:
+        if sid in moved:
+            continue
+        stored = (fresher or {}).get(sid) or inputs.previous.get(sid)
+        if stored is not None:
+            levels[stored[0]] += 1
+    return levels
+
+
+def recompute_institute_internal(
+    session: Session, *, institute_id: int, now: datetime | None = None
+) -> RecomputeResult:
+    """Score every active student of one institute and store what changed; record level
+    changes; open one `student_risk` action per transition into HIGH."""
+    now = now or clock.now()
+    institute = session.get(Institute, institute_id)
+    today = clock.today_in(institute.timezone)
+    settings = settings_for_internal(session, institute_id)
+    inputs = gather_internal(
+        session, institute_id=institute_id, today=today, window_days=settings.window_days
+    )
+    return apply_internal(
+        session, institute_id=institute_id, inputs=inputs, settings=settings, now=now
+    )
