@@ -19,6 +19,7 @@ from app.crm.models import (
     Inquiry,
     Status,
 )
+from app.feedback import points as points_service
 from app.fees import service as fees_service
 from app.fees.models import FeeItem, FeeStructure, Invoice
 
@@ -168,8 +169,6 @@ def convert(
         )
         reward_points = None
         if inquiry.referrer_student_id is not None:
-            from app.feedback import points as points_service
-
             entry = points_service.record_referral_reward_internal(
                 session,
                 institute_id=institute_id,

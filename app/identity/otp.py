@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from app.core import audit, clock, ratelimit
+from app.core import audit, clock, events, ratelimit
 from app.core.config import get_settings
 from app.core.db import lock_key
 from app.core.errors import ValidationError
@@ -96,11 +96,8 @@ def _chat_of(user: User) -> str | None:
     if user.telegram_chat_id:
         return user.telegram_chat_id
     if user.role == "student" and user.institute_id is not None:
-        from sqlmodel import Session as _Session
-
-        from app.core import events
-
-        session = _Session.object_session(user)
+        # Academics (above identity) answers: the student's family chat, if a guardian linked one.
+        session = Session.object_session(user)
         if session is not None:
             answers = events.publish(
                 session, events.StudentChatWanted(institute_id=user.institute_id, user_id=user.id)

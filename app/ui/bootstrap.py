@@ -13,6 +13,7 @@ import streamlit as st
 from app.core.config import get_settings
 from app.core.db import engine_for, session_scope
 from app.core.migrate import upgrade_to_head
+from app.worker import embedded
 
 log = logging.getLogger("cohort")
 
@@ -133,7 +134,5 @@ def ensure_database() -> None:
         settings.is_dev and settings.DEMO_SEED_ON_EMPTY,
     )
     if settings.embedded_worker:
-        from app.worker import embedded
-
         embedded.start()  # once per process; waits while a separate worker leads
     freeze_startup_heap()
