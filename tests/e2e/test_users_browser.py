@@ -67,7 +67,16 @@ def open_users(page: Page) -> None:
     expect(page).to_have_url(re.compile(r"/users$"))
 
 
+def idle(page: Page) -> None:
+    """Wait until no script run is in progress (the running-man icon in the header is gone).
+
+    A click that lands while the page is still rerunning (a busy machine) can be folded into that
+    run and lost; tests click the next thing only once the app is idle."""
+    expect(page.get_by_test_id("stStatusWidgetRunningIcon")).to_have_count(0, timeout=RERUN_MS)
+
+
 def invite(page: Page, *, name: str, email: str, role: str) -> None:
+    idle(page)
     page.get_by_text("Invite someone").click()
     form = page.get_by_test_id("stForm")
     expect(form).to_be_visible()
@@ -75,6 +84,7 @@ def invite(page: Page, *, name: str, email: str, role: str) -> None:
     form.get_by_label("Email", exact=True).fill(email)
     choose(page, "Role", role, within=form)
     screenshot(page, f"users-02-invite-form-{role.lower()}")
+    idle(page)
     form.get_by_role("button", name="Invite").click()
 
 
