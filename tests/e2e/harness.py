@@ -212,10 +212,14 @@ class WorkerProcess:
     """The real scheduler worker, `python -m app.worker`, against a test database.
 
     `extra_env` carries its settings (e.g. TELEGRAM_BOT_TOKEN, TELEGRAM_API_BASE_URL and a short
-    WORKER_OUTBOX_INTERVAL_SECONDS). Entering waits until it leads ("now runs the jobs").
+    WORKER_OUTBOX_INTERVAL_SECONDS). Entering waits until it leads ("now runs the jobs"), or,
+    with `leads=False` (another worker holds the lock), until it says it is waiting.
     """
 
-    def __init__(self, database_url: str, log_path: Path, extra_env: dict[str, str]) -> None:
+    def __init__(
+        self, database_url: str, log_path: Path, extra_env: dict[str, str], *, leads: bool = True
+    ) -> None:
+        self.started_text = "now runs the jobs" if leads else "waiting to take over"
         self.database_url = database_url
         self.log_path = log_path
         self.extra_env = dict(extra_env)
@@ -246,7 +250,7 @@ class WorkerProcess:
                 start_new_session=True,
             )
         deadline = time.monotonic() + STARTUP_TIMEOUT
-        while "now runs the jobs" not in self.log():
+        while self.started_text not in self.log():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 text = self.log()
                 self.__exit__(None, None, None)
