@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
 from babel import UnknownLocaleError, numbers
 
@@ -81,8 +82,14 @@ def format_money(
     `plain` writes the currency code instead of its symbol (INR 18,47,726.00), for the PDF core
     font that has no ₹. A negative amount keeps its minus sign."""
     code = (currency or "").upper()
-    loc = locale or locale_for(code)
-    value = from_minor(int(minor), code)
+    return _formatted(int(minor), code, locale or locale_for(code), compact, plain)
+
+
+@lru_cache(maxsize=8192)
+def _formatted(minor: int, code: str, loc: str, compact: bool, plain: bool) -> str:
+    # Babel parses the locale's pattern on every call (~70 µs); a page or the risk job formats
+    # the same few fee amounts thousands of times.
+    value = from_minor(minor, code)
     try:
         if compact:
             text = numbers.format_compact_currency(value, code, locale=loc, fraction_digits=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, insert, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -58,6 +59,30 @@ _PG_UPSERT = text(
         computed_at = excluded.computed_at, digest = excluded.digest
     """
 )
+
+
+_PG_EVENTS = text(
+    """
+    INSERT INTO student_risk_events
+        (institute_id, student_id, from_level, to_level, score, created_at)
+    SELECT institute_id, student_id, from_level, to_level, score, created_at
+    FROM json_to_recordset(CAST(:rows AS json)) AS r(
+        institute_id integer, student_id integer, from_level varchar, to_level varchar,
+        score double precision, created_at timestamptz)
+    """
+)
+
+
+def _insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Level changes, in one statement on PostgreSQL (a first recompute writes one a student)."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        document = json.dumps(
+            [r | {"created_at": r["created_at"].isoformat()} for r in rows], ensure_ascii=False
+        )
+        conn.execute(_PG_EVENTS, {"rows": document})
+        return
+    conn.execute(insert(StudentRiskEvent), rows)
 
 
 def _upsert_profiles(session: Session, rows: list[dict]) -> None:
@@ -164,8 +189,8 @@ def apply_internal(
         )
     changed = [r for r in results if previous.get(r.student_id, (None, None))[0] != r.level]
     if changed:
-        session.execute(
-            insert(StudentRiskEvent),
+        _insert_events(
+            session,
             [
                 {
                     "institute_id": institute_id,
