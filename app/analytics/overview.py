@@ -103,9 +103,9 @@ def attendance_trend(
     """Attendance % per day (or per week, Mondays) over the range."""
     _check(actor, filters)
     institute_id = actor.institute_scope()
-    present, marks = attendance_service.session_mark_counts()
+    present, marks, with_marks = attendance_service.mark_sums(session)
     query = (
-        select(ClassSession.date, func.sum(present), func.sum(marks))
+        with_marks(select(ClassSession.date, present, marks))
         .where(
             ClassSession.institute_id == institute_id,
             ClassSession.date >= filters.start,
