@@ -6,6 +6,7 @@ from app.identity.onboarding import needs_onboarding
 from app.ui import access_gate, auth, bootstrap, chrome, nav
 
 st.set_page_config(page_title="Cohort", page_icon=":material/school:", layout="wide")
+chrome.styles()
 bootstrap.production_guard()
 
 bootstrap.ensure_database()

@@ -10,6 +10,20 @@ from app.notify import service as notify
 from app.ui import auth
 from app.ui.safe import esc
 
+# On a touch screen every table's toolbar (show columns, download, search, full screen) is
+# always shown, floating 44 px above the grid over whatever is there (a caption, the filter
+# above); a margin gives it its own room. With a mouse it only appears on hover.
+STYLES = """<style>
+@media (hover: none) {
+  [data-testid="stDataFrame"] { margin-top: 2.75rem; }
+}
+</style>"""
+
+
+def styles() -> None:
+    """The few style rules Streamlit's theme has no setting for, on every page."""
+    st.html(STYLES)
+
 
 def sidebar(user: SessionUser) -> None:
     with st.sidebar:

@@ -144,3 +144,29 @@ def test_invite_with_an_invalid_email_shows_an_error_and_adds_nobody(
     expect(page.get_by_text("Nothing to show yet.").first).to_be_visible(timeout=RERUN_MS)
     expect(page.get_by_role("combobox", name="User", exact=True)).to_have_count(0)
     assert _user_count(db) == before
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_on_a_phone_the_table_toolbar_covers_nothing_above_the_table(browser, live_app, db, demo):
+    """On a touch screen a table's toolbar is always shown above the grid; it gets room of its
+    own instead of covering the filter (or caption) right above the table."""
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    try:
+        phone = context.new_page()
+        admin_name, institute = _admin(db, demo)
+        sign_in_as_admin(phone, live_app.url, admin_name, institute)
+        phone.get_by_role("button", name="Open sidebar").or_(
+            phone.get_by_test_id("stExpandSidebarButton")
+        ).first.click()
+        open_users(phone)
+        toolbar = phone.get_by_test_id("stElementToolbar").first
+        expect(toolbar).to_be_visible(timeout=RERUN_MS)
+        status = phone.get_by_role("combobox", name="Status", exact=True)
+        above, bar = status.bounding_box(), toolbar.bounding_box()
+        assert above and bar
+        assert bar["y"] >= above["y"] + above["height"], (above, bar)
+        screenshot(phone, "users-04-phone-table-toolbar")
+    finally:
+        context.close()
