@@ -55,6 +55,53 @@ SUBJECTS = {
         "Web basics",
     ],
 }
+# How a batch is named: the class or exam it prepares for, the subject's short name, the time of
+# day it meets and a section letter ("Class 10 Maths — Morning A").
+TRACKS = {
+    "Mathematics": ("Maths", ["Class 9", "Class 10", "Class 11", "Class 12", "JEE"]),
+    "Physics": ("Physics", ["Class 10", "Class 11", "Class 12", "JEE", "NEET"]),
+    "Computer Science": ("Computer Science", ["Class 9", "Class 10", "Class 11", "Class 12"]),
+}
+MOTHERS = [
+    "Sunita",
+    "Anjali",
+    "Kavita",
+    "Lakshmi",
+    "Pooja",
+    "Rekha",
+    "Shalini",
+    "Deepa",
+    "Geeta",
+    "Farida",
+    "Wambui",
+    "Akinyi",
+    "Njeri",
+    "Mary",
+    "Jane",
+    "Halima",
+    "Rose",
+    "Susan",
+]
+FATHERS = [
+    "Rajesh",
+    "Suresh",
+    "Anil",
+    "Sanjay",
+    "Ramesh",
+    "Vijay",
+    "Manoj",
+    "Prakash",
+    "Imran",
+    "Mohammed",
+    "Peter",
+    "John",
+    "James",
+    "Paul",
+    "Ochieng",
+    "Mutiso",
+    "Kiprono",
+    "George",
+]
 SLOT_PATTERNS = [(0, 2, 4), (1, 3, 5), (2, 4, 6), (1, 3, 6)]  # Monday = 0; weekend classes too
 START_TIMES = [time(h, m) for h in range(7, 20) for m in (0, 30)]
 DAYS_OF_HISTORY = 364
@@ -243,6 +290,24 @@ class AcademicYear:
     drift_start: date | None = None
 
 
+def new_phone(rng: random.Random, taken: set[str]) -> str:
+    """A mobile number nobody in `taken` has (and now taken)."""
+    phone = None
+    while phone is None or phone in taken:
+        phone = rng.choice("6789") + "".join(rng.choice("0123456789") for _ in range(9))
+    taken.add(phone)
+    return phone
+
+
+def _time_of_day(start: time) -> str:
+    return "Morning" if start.hour < 12 else "Afternoon" if start.hour < 16 else "Evening"
+
+
+def _section(n: int) -> str:
+    """A, B, … Z, then A2, B2, … (the large demo has hundreds of batches)."""
+    return chr(ord("A") + n % 26) + (str(n // 26 + 1) if n >= 26 else "")
+
+
 def seed_academics(
     session: Session,
     *,
@@ -281,6 +346,8 @@ def seed_academics(
     )
     # Students: one row per student user, with a guardian each.
     student_users = users[Role.STUDENT.value]
+    # Guardians have phones of their own, unlike anyone else's in the institute.
+    phones = {phone for people in users.values() for _, _, phone in people if phone}
     st_id, g_id = next_id(session, "students"), next_id(session, "guardians")
     students, guardians, student_ids = [], [], []
     for n, (user_id, name, phone) in enumerate(student_users):
@@ -300,15 +367,23 @@ def seed_academics(
                 now,
             )
         )
+        relationship = rng.choice(["mother", "father", "guardian"])
+        parent = rng.choice(
+            MOTHERS
+            if relationship == "mother"
+            else FATHERS
+            if relationship == "father"
+            else MOTHERS + FATHERS
+        )
         guardians.append(
             (
                 g_id,
                 institute_id,
                 st_id,
-                f"Parent of {name}",
-                phone,
+                f"{parent} {name.split()[-1]}",  # the family's surname
+                new_phone(rng, phones),
                 str(700_000_000 + st_id),
-                rng.choice(["mother", "father", "guardian"]),
+                relationship,
             )
         )
         student_ids.append(st_id)
@@ -355,16 +430,24 @@ def seed_academics(
         (seconds[i : i + size], (k + 1) % len(subject_ids))
         for k, i in enumerate(range(0, len(seconds), size))
     ]
+    sections: dict[str, int] = {}
+    subject_names = list(SUBJECTS)
     for n, (group, subject_index) in enumerate(groups):
         subject = subject_ids[subject_index]
+        start = START_TIMES[(n * 7) % len(START_TIMES)]
+        short, tracks = TRACKS[subject_names[subject_index]]
+        track = tracks[(n // len(subject_ids)) % len(tracks)]
+        base = f"{track} {short} — {_time_of_day(start)}"
+        section = sections.get(base, 0)
+        sections[base] = section + 1
         batches.append(
             (
                 b_id,
                 institute_id,
-                f"{['Math', 'Physics', 'CS'][subject_ids.index(subject)]} {n + 1:03d}",
+                f"{base} {_section(section)}",
                 subject,
                 teachers[n % len(teachers)],
-                f"Level {1 + n % 4}",
+                track,
                 "regular",
                 30,
                 True,
@@ -373,7 +456,6 @@ def seed_academics(
         )
         batch_subject[b_id] = subject
         pattern = SLOT_PATTERNS[n % len(SLOT_PATTERNS)]
-        start = START_TIMES[(n * 7) % len(START_TIMES)]
         batch_slots[b_id] = []
         for weekday in pattern:
             slots.append((s_id, institute_id, b_id, weekday, start, 60, True))
