@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from app.core import clock
 from app.core.roles import Role
+from app.fees import periods
 
 SUBJECTS = {
     "Mathematics": [
@@ -288,6 +289,13 @@ class AcademicYear:
     # student id → ("steady" | "drifting" | "low", steady presence probability)
     profile: dict[int, tuple[str, float]] = field(default_factory=dict)
     drift_start: date | None = None
+    term_starts: str | None = None  # the institute's terms, which syllabus plans follow
+
+    def topic_on(self, subject_id: int, day: date) -> tuple[int, str]:
+        """The topic a batch of the subject teaches on `day` (its term's plan)."""
+        topics = self.topics_of[subject_id]
+        term = periods.term_containing(day, self.term_starts)
+        return topics[syllabus_position(day, term, len(topics))]
 
 
 def new_phone(rng: random.Random, taken: set[str]) -> str:
@@ -297,6 +305,14 @@ def new_phone(rng: random.Random, taken: set[str]) -> str:
         phone = rng.choice("6789") + "".join(rng.choice("0123456789") for _ in range(9))
     taken.add(phone)
     return phone
+
+
+def syllabus_position(day: date, term: periods.Term, topics: int) -> int:
+    """Which of a syllabus's `topics` (0-based, in order) a batch teaches on `day` when it
+    covers the whole syllabus evenly over `term`."""
+    length = (term.ends_on - term.starts_on).days + 1
+    elapsed = min(max((day - term.starts_on).days, 0), length - 1)
+    return elapsed * topics // length
 
 
 def _time_of_day(start: time) -> str:
@@ -315,6 +331,7 @@ def seed_academics(
     institute_id: int,
     timezone: str,
     users: dict[str, list[tuple[int, str, str | None]]],
+    term_starts: str | None = None,
     history_days: int = DAYS_OF_HISTORY,
 ) -> AcademicYear:
     """Build one institute's academic year. `users` maps role → [(id, name, phone)]."""
@@ -513,7 +530,10 @@ def seed_academics(
             return max(0.3, base - (day - drift_start).days / 90 * 0.55)
         return base
 
-    # Sessions for the past year (closed, a few missed) and today/tomorrow (scheduled).
+    # Sessions for the past year (closed, a few missed) and today/tomorrow (scheduled). Each batch
+    # works through its syllabus in order over this term (periods.term_containing, the
+    # institute's terms); the classes of earlier terms covered last term's course, not these topics.
+    term = periods.term_containing(today, term_starts)
     cs_id = next_id(session, "class_sessions")
     sessions, records = [], []
     progress: dict[tuple[int, int], list] = {}
@@ -530,8 +550,8 @@ def seed_academics(
                 missed = past and rng.random() < 0.02
                 topics = topics_of[batch_subject[batch_id]]
                 topic = (
-                    topics[(len(progress) + batch_id + day.toordinal() // 7) % len(topics)]
-                    if past and not missed
+                    topics[syllabus_position(day, term, len(topics))]
+                    if past and not missed and day >= term.starts_on
                     else None
                 )
                 status = "missed" if missed else "closed" if past else "scheduled"
@@ -564,7 +584,7 @@ def seed_academics(
                             else "absent"
                         )
                         records.append((institute_id, cs_id, student, mark))
-                        if mark in ("present", "late"):
+                        if topic is not None and mark in ("present", "late"):
                             entry = progress.setdefault((student, topic), [0, 0.0, None, None])
                             entry[0] += 1
                             entry[1] += 2.5 + rng.random() * 2.5
@@ -669,4 +689,5 @@ def seed_academics(
         },
         profile=profile,
         drift_start=drift_start,
+        term_starts=term_starts,
     )

@@ -224,7 +224,6 @@ def _homework(
     tz = ZoneInfo(year.timezone)
     now = clock.now()
     today = now.astimezone(tz).date()
-    topics = year.topics_of[batch.subject_id]
     latest = _class_day_on_or_before(today, batch.weekdays)
 
     def at(day: date, hour: int) -> datetime:
@@ -235,7 +234,7 @@ def _homework(
         if week and rng.random() < 0.06:
             continue  # a week without homework (a test, a holiday)
         due = _nth_class_day_after(assigned, batch.weekdays, rng.choice((2, 3)))
-        topic_id, topic = topics[(assigned.toordinal() // 7 + batch.id) % len(topics)]
+        topic_id, topic = year.topic_on(batch.subject_id, assigned)  # what class is on
         task = rng.choice(HOMEWORK_TASKS)
         max_marks = rng.choice((None, None, 10.0, 10.0, 20.0))
         rows.homework.append(
@@ -332,7 +331,6 @@ def _assessments(
     tz = ZoneInfo(year.timezone)
     now = clock.now()
     today = now.astimezone(tz).date()
-    topics = year.topics_of[batch.subject_id]
     scale = list(coursework.DEFAULT_SCALE)
     subject = year.subjects.get(batch.subject_id)
     kinds = [k for k in ASSESSMENT_KINDS if k[0] != "practical" or subject not in NO_PRACTICALS]
@@ -343,7 +341,7 @@ def _assessments(
             break
         kind, _weight, maxima = rng.choices(kinds, weights=[k[1] for k in kinds])[0]
         max_marks = rng.choice(maxima)
-        topic_id, topic = topics[(held.toordinal() // 7 + batch.id) % len(topics)]
+        topic_id, topic = year.topic_on(batch.subject_id, held)
         entered = datetime.combine(held + timedelta(days=rng.randint(0, 2)), time(19), tz)
         entered = min(now, entered.astimezone(UTC))
         rows.assessments.append(

@@ -252,6 +252,7 @@ def seed_demo(
                         institute_id=institute.id,
                         timezone=institute.timezone,
                         users=people[institute.id],
+                        term_starts=institute.term_starts,
                     )
                     for institute in institutes
                 ]

@@ -3,11 +3,17 @@ batch and guardian names, syllabus progress against the calendar, badges earned 
 students at every risk level, and a class the demo teacher can take right now."""
 
 import re
+from datetime import UTC, date, datetime
 
 from sqlmodel import select
 
 from app.academics.models import Batch, Guardian, Student
+from app.analytics import learning
+from app.core import clock
+from app.core.roles import Role
+from app.core.tenancy import Actor
 from app.demo.seed import seed_demo
+from app.identity.models import Institute
 
 
 def test_batches_have_names_an_institute_would_give_them(db):
@@ -42,3 +48,25 @@ def test_guardians_have_their_own_names_and_phones(db):
         assert guardian_phone and guardian_phone != student_phone
     assert len({phone for _, phone, _, _ in rows}) == len(rows)  # one family, one number
     assert len({name.split()[0] for name, *_ in rows}) > 10
+
+
+def test_syllabus_progress_follows_the_term_calendar(db):
+    # 1 October: three months into the July–December term (the institutes' default terms).
+    now = datetime(2026, 10, 1, 6, 0, tzinfo=UTC)
+    with clock.frozen(now):
+        result = seed_demo(size="small", engine=db.engine)
+        institute_id = result.institute_ids[0]
+        admin = Actor(user_id=result.first(Role.ADMIN), role=Role.ADMIN, institute_id=institute_id)
+        with db.scope(admin) as s:
+            term = s.get(Institute, institute_id).term_starts
+            batches = s.exec(select(Batch.id).where(Batch.institute_id == institute_id)).all()
+            rows = [r for b in batches for r in learning.enrolments(s, actor=admin, batch_id=b)]
+    assert term == "01-01,07-01"
+    elapsed = (date(2026, 10, 1) - date(2026, 7, 1)).days / (
+        date(2027, 1, 1) - date(2026, 7, 1)
+    ).days
+    done = sum(r.completed for r in rows) / sum(r.topics for r in rows)
+    assert elapsed - 0.2 < done < elapsed + 0.1, (done, elapsed)
+    assert not any(r.note == "Syllabus complete." for r in rows)
+    # Classes go on: everyone still has topics ahead and is moving through them.
+    assert sum(r.velocity > 0 for r in rows) > 0.8 * len(rows)
