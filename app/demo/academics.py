@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
@@ -106,6 +107,7 @@ FATHERS = [
 SLOT_PATTERNS = [(0, 2, 4), (1, 3, 5), (2, 4, 6), (1, 3, 6)]  # Monday = 0; weekend classes too
 START_TIMES = [time(h, m) for h in range(7, 20) for m in (0, 30)]
 DAYS_OF_HISTORY = 364
+LOST_SLIDE_DAYS = 45  # how fast a "lost" student stops coming and handing work in
 
 
 def bulk_load(session: Session, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> int:
@@ -286,10 +288,15 @@ class AcademicYear:
     batches: list[BatchPlan] = field(default_factory=list)
     subjects: dict[int, str] = field(default_factory=dict)  # id → name
     topics_of: dict[int, list[tuple[int, str]]] = field(default_factory=dict)  # subject → topics
-    # student id → ("steady" | "drifting" | "low", steady presence probability)
+    # student id → ("steady" | "drifting" | "lost" | "low", steady presence probability)
     profile: dict[int, tuple[str, float]] = field(default_factory=dict)
     drift_start: date | None = None
     term_starts: str | None = None  # the institute's terms, which syllabus plans follow
+
+    @property
+    def lost(self) -> set[int]:
+        """The students who stopped coming (their families stopped paying too)."""
+        return {student for student, (kind, _) in self.profile.items() if kind == "lost"}
 
     def topic_on(self, subject_id: int, day: date) -> tuple[int, str]:
         """The topic a batch of the subject teaches on `day` (its term's plan)."""
@@ -346,9 +353,9 @@ def seed_academics(
     for name, topics in SUBJECTS.items():
         subjects_rows.append((sid, institute_id, name, name[:3].upper()))
         topics_of[sid] = []
-        for pos, topic in enumerate(topics, start=1):
+        for pos, topic_name in enumerate(topics, start=1):
             topic_rows.append(
-                (tid, institute_id, sid, topic, pos, 60 + 15 * (pos % 3), 1 + pos % 5)
+                (tid, institute_id, sid, topic_name, pos, 60 + 15 * (pos % 3), 1 + pos % 5)
             )
             topics_of[sid].append(tid)
             tid += 1
@@ -512,7 +519,11 @@ def seed_academics(
         ["id", "institute_id", "batch_id", "student_id", "joined_on"],
         memberships,
     )
-    # How each student attends: steady, drifting away over the last three months, or chronically absent.
+    # How each student attends: steady, drifting away over the last three months, or chronically
+    # absent; and, so that every demo has someone at each risk level, one active student in
+    # fifty (the first in the first batch) is "lost": they stopped coming, handing work in and
+    # paying over the last three months (HIGH risk); one more in fifty is chronically absent
+    # (MEDIUM).
     profile = {}
     for student in student_ids:
         roll = rng.random()
@@ -520,6 +531,11 @@ def seed_academics(
             "drifting" if roll < 0.08 else "low" if roll < 0.12 else "steady",
             0.86 + rng.random() * 0.12,
         )
+    active = [row[0] for row in students if row[6] == "active"]
+    for student in active[2::50]:
+        profile[student] = ("lost", profile[student][1])
+    for student in active[5::50]:
+        profile[student] = ("low", profile[student][1])
     drift_start = today - timedelta(days=90)
 
     def attendance_p(student: int, day: date) -> float:
@@ -528,6 +544,8 @@ def seed_academics(
             return 0.6
         if kind == "drifting" and day >= drift_start:
             return max(0.3, base - (day - drift_start).days / 90 * 0.55)
+        if kind == "lost" and day >= drift_start:
+            return max(0.1, base - (day - drift_start).days / LOST_SLIDE_DAYS * 0.8)
         return base
 
     # Sessions for the past year (closed, a few missed) and today/tomorrow (scheduled). Each batch
@@ -535,7 +553,8 @@ def seed_academics(
     # institute's terms); the classes of earlier terms covered last term's course, not these topics.
     term = periods.term_containing(today, term_starts)
     cs_id = next_id(session, "class_sessions")
-    sessions, records = [], []
+    sessions: list[tuple[Any, ...]] = []
+    records: list[tuple[Any, ...]] = []
     progress: dict[tuple[int, int], list] = {}
     day = start_of_year
     while day <= today + timedelta(days=1):

@@ -21,7 +21,14 @@ from sqlmodel import Session
 
 from app.core import clock
 from app.coursework import service as coursework
-from app.demo.academics import AcademicYear, BatchPlan, bulk_load, fix_sequences, next_id
+from app.demo.academics import (
+    LOST_SLIDE_DAYS,
+    AcademicYear,
+    BatchPlan,
+    bulk_load,
+    fix_sequences,
+    next_id,
+)
 
 COURSEWORK_TABLES = [
     "grade_bands",
@@ -54,15 +61,17 @@ class _Learner:
     diligence: float  # chance a piece of homework comes in on time (before any drift)
     ability: float  # the percentage their work scores on average (before any drift)
     drift_start: date | None  # from this day on they slide (the attendance seed's "drifting")
+    slide_days: int = 90  # how long the slide takes to hit bottom
+    floor: float = 0.12  # the chance of homework on time at the bottom
 
     def decline(self, day: date) -> float:
-        """0 before the slide starts, rising to 1 ninety days into it."""
+        """0 before the slide starts, rising to 1 `slide_days` into it."""
         if self.drift_start is None or day <= self.drift_start:
             return 0.0
-        return min(1.0, (day - self.drift_start).days / 90)
+        return min(1.0, (day - self.drift_start).days / self.slide_days)
 
     def on_time_chance(self, day: date) -> float:
-        return max(0.12, self.diligence - 0.55 * self.decline(day))
+        return max(self.floor, self.diligence - 0.55 * self.decline(day))
 
     def level(self, day: date) -> float:
         return self.ability - 22 * self.decline(day)
@@ -75,13 +84,21 @@ def _learners(year: AcademicYear, rng: random.Random) -> dict[int, _Learner]:
             learner = _Learner(0.35 + 0.2 * rng.random(), rng.gauss(45, 8), None)
         elif kind == "drifting":
             learner = _Learner(0.8 + 0.15 * rng.random(), rng.gauss(66, 9), year.drift_start)
+        elif kind == "lost":  # slides as fast as their attendance
+            learner = _Learner(
+                0.75 + 0.1 * rng.random(), rng.gauss(58, 6), year.drift_start, LOST_SLIDE_DAYS, 0.05
+            )
         elif rng.random() < 0.015:  # attends, but struggles with the work
             learner = _Learner(0.4 + 0.2 * rng.random(), rng.gauss(42, 7), None)
         else:  # the steadier the attendance, the more reliable the homework
             diligence = 0.86 + (presence - 0.86) / 0.12 * 0.09 + 0.05 * rng.random()
             learner = _Learner(min(0.99, diligence), rng.gauss(73, 9), None)
         learners[student] = _Learner(
-            learner.diligence, min(97.0, max(20.0, learner.ability)), learner.drift_start
+            learner.diligence,
+            min(97.0, max(20.0, learner.ability)),
+            learner.drift_start,
+            learner.slide_days,
+            learner.floor,
         )
     return learners
 

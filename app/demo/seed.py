@@ -268,12 +268,13 @@ def seed_demo(
             # services (payments in one bulk pass per institute). The services query by their
             # unique keys, so only foreign keys wait.
             with checks_deferred(session, FEE_TABLES, foreign_keys_only=True):
-                for institute in institutes[:5]:
+                for institute, year in zip(institutes[:5], years, strict=False):
                     result.history[institute.id] |= seed_fees(
                         session,
                         rng=rng,
                         institute_id=institute.id,
                         timezone=institute.timezone,
+                        unpaid=year.lost,
                     )
             # A badge program in the same five, awarded by the real rules over that history.
             from app.demo.badges import seed_badges

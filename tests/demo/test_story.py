@@ -3,9 +3,10 @@ batch and guardian names, syllabus progress against the calendar, badges earned 
 students at every risk level, and a class the demo teacher can take right now."""
 
 import re
+from collections import Counter
 from datetime import UTC, date, datetime
 
-from sqlmodel import select
+from sqlmodel import func, select
 
 from app.academics.models import Batch, Guardian, Student
 from app.analytics import learning
@@ -14,6 +15,7 @@ from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.demo.seed import seed_demo
 from app.identity.models import Institute
+from app.risk.models import StudentRiskProfile
 
 
 def test_batches_have_names_an_institute_would_give_them(db):
@@ -70,3 +72,18 @@ def test_syllabus_progress_follows_the_term_calendar(db):
     assert not any(r.note == "Syllabus complete." for r in rows)
     # Classes go on: everyone still has topics ahead and is moving through them.
     assert sum(r.velocity > 0 for r in rows) > 0.8 * len(rows)
+
+
+def test_every_institute_has_students_at_each_risk_level(db):
+    result = seed_demo(size="small", engine=db.engine)
+    with db.scope(system=True) as s:
+        levels = s.exec(
+            select(
+                StudentRiskProfile.institute_id, StudentRiskProfile.level, func.count()
+            ).group_by(StudentRiskProfile.institute_id, StudentRiskProfile.level)
+        ).all()
+    for institute_id in result.institute_ids:
+        counts = Counter({level: n for i, level, n in levels if i == institute_id})
+        assert set(counts) == {"LOW", "MEDIUM", "HIGH"}, counts
+        if institute_id == result.institute_ids[0]:  # most students are doing fine
+            assert counts["LOW"] > counts["MEDIUM"] > counts["HIGH"], counts
