@@ -108,6 +108,7 @@ SLOT_PATTERNS = [(0, 2, 4), (1, 3, 5), (2, 4, 6), (1, 3, 6)]  # Monday = 0; week
 START_TIMES = [time(h, m) for h in range(7, 20) for m in (0, 30)]
 DAYS_OF_HISTORY = 364
 LOST_SLIDE_DAYS = 45  # how fast a "lost" student stops coming and handing work in
+EXTRA_CLASS_MINUTES = 90
 
 
 def bulk_load(session: Session, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> int:
@@ -322,6 +323,30 @@ def syllabus_position(day: date, term: periods.Term, topics: int) -> int:
     return elapsed * topics // length
 
 
+def _class_open_now(
+    batch_ids: list[int], sessions: list[tuple[Any, ...]], *, now: datetime, tz: ZoneInfo
+) -> tuple[int, datetime] | None:
+    """The demo teacher (who teaches `batch_ids`) has a class to take whenever the demo starts:
+    unless one of theirs today started and runs another half hour, an extra class (batch, start)
+    of the first of their batches free then, from the last full or half hour in the institute's
+    time (so still today) for EXTRA_CLASS_MINUTES. None when nothing needs adding."""
+    if not batch_ids:
+        return None
+    local = now.astimezone(tz)
+    starts = local.replace(minute=local.minute - local.minute % 30, second=0, microsecond=0)
+    starts = starts.astimezone(UTC)
+    ends = starts + timedelta(minutes=EXTRA_CLASS_MINUTES)
+    busy = set()
+    for row in sessions:  # (id, institute, batch, schedule, day, starts, ends, status, …)
+        if row[2] in batch_ids and row[4] == local.date():
+            if row[7] == "scheduled" and row[5] <= now and row[6] >= now + timedelta(minutes=30):
+                return None
+            if row[5] < ends and starts < row[6]:
+                busy.add(row[2])
+    free = [b for b in batch_ids if b not in busy]
+    return (free or batch_ids)[0], starts
+
+
 def _time_of_day(start: time) -> str:
     return "Morning" if start.hour < 12 else "Afternoon" if start.hour < 16 else "Evening"
 
@@ -345,7 +370,10 @@ def seed_academics(
     tz = ZoneInfo(timezone)
     today = clock.now().astimezone(tz).date()
     now = clock.now()
-    teachers = [u[0] for u in users[Role.TEACHER.value]] or [None]
+    # The demo's teacher is the one dev sign-in lists first (by name): they teach the first batch.
+    staff = users[Role.TEACHER.value]
+    lead = min(staff, key=lambda u: (u[1], u[0]))[0] if staff else None
+    teachers = [lead] + [u[0] for u in staff if u[0] != lead] if staff else [None]
     # Syllabus
     subject_ids, topics_of = [], {}
     sid, tid = next_id(session, "subjects"), next_id(session, "topics")
@@ -612,6 +640,19 @@ def seed_academics(
                                 entry[2] = starts  # first reached completed
                 cs_id += 1
         day += timedelta(days=1)
+    extra = _class_open_now(
+        [row[0] for row in batches if lead is not None and row[4] == lead],
+        sessions,
+        now=now,
+        tz=tz,
+    )
+    if extra is not None:
+        batch_id, starts = extra
+        sessions.append(
+            (cs_id, institute_id, batch_id, None, today, starts)
+            + (starts + timedelta(minutes=EXTRA_CLASS_MINUTES), "scheduled", None, 0, None)
+        )
+        cs_id += 1
     bulk_load(
         session,
         "class_sessions",

@@ -4,17 +4,22 @@ students at every risk level, and a class the demo teacher can take right now.""
 
 import re
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+import pytest
 from sqlmodel import func, select
 
 from app.academics.models import Batch, Guardian, Student
 from app.analytics import learning
+from app.attendance import service as attendance
+from app.brief import service as brief_service
 from app.core import clock
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.demo.seed import seed_demo
-from app.identity.models import Institute
+from app.identity import service as identity
+from app.identity.models import Institute, User
 from app.risk.models import StudentRiskProfile
 
 
@@ -87,3 +92,37 @@ def test_every_institute_has_students_at_each_risk_level(db):
         assert set(counts) == {"LOW", "MEDIUM", "HIGH"}, counts
         if institute_id == result.institute_ids[0]:  # most students are doing fine
             assert counts["LOW"] > counts["MEDIUM"] > counts["HIGH"], counts
+
+
+def _first_teacher(db, institute_id: int) -> User:
+    """The teacher of the institute whom dev sign-in offers first."""
+    with db.scope(system=True) as s:
+        listed = [uid for uid, _label in identity.dev_sign_in_candidates(s)]
+        teachers = s.exec(
+            select(User).where(User.institute_id == institute_id, User.role == "teacher")
+        ).all()
+        by_id = {t.id: t for t in teachers}
+        return by_id[next(uid for uid in listed if uid in by_id)]
+
+
+# Any hour the demo may be started, in the first institute's time (Asia/Kolkata): just after
+# midnight, before the first class, in the afternoon, and just before midnight.
+@pytest.mark.parametrize("local", ["00:04", "05:50", "14:47", "23:58"])
+def test_the_demo_teacher_has_a_class_to_take_now(db, local):
+    hour, minute = map(int, local.split(":"))
+    moment = datetime(2026, 11, 20, hour, minute, tzinfo=ZoneInfo("Asia/Kolkata"))
+    with clock.frozen(moment.astimezone(UTC)):
+        result = seed_demo(size="small", engine=db.engine)
+        institute_id = result.institute_ids[0]
+        teacher = _first_teacher(db, institute_id)
+        actor = Actor(user_id=teacher.id, role=Role.TEACHER, institute_id=institute_id)
+        with db.scope(actor) as s:
+            today = clock.today_in(s.get(Institute, institute_id).timezone)
+            cards = attendance.sessions_for_day(s, actor=actor, day=today)
+            brief = brief_service.my_brief(s, actor=actor)
+    assert today == moment.date()
+    open_now = [c for c in cards if c.status == "open"]
+    assert open_now, [(c.batch, c.starts_at, c.status) for c in cards]
+    # Still open a while later: time to sign in and take it.
+    assert all(c.ends_at > moment + timedelta(minutes=30) for c in open_now)
+    assert brief.classes and brief.high_risk  # Today's brief has classes and someone to worry about
