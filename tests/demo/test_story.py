@@ -13,6 +13,7 @@ from sqlmodel import func, select
 from app.academics.models import Batch, Guardian, Student
 from app.analytics import learning
 from app.attendance import service as attendance
+from app.badges.models import Badge, BadgeAward
 from app.brief import service as brief_service
 from app.core import clock
 from app.core.roles import Role
@@ -126,3 +127,35 @@ def test_the_demo_teacher_has_a_class_to_take_now(db, local):
     # Still open a while later: time to sign in and take it.
     assert all(c.ends_at > moment + timedelta(minutes=30) for c in open_now)
     assert brief.classes and brief.high_risk  # Today's brief has classes and someone to worry about
+
+
+def test_badges_were_earned_over_the_term_not_all_on_the_seed_day(db):
+    now = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
+    with clock.frozen(now):
+        result = seed_demo(size="small", engine=db.engine)
+    institute_id = result.institute_ids[0]
+    with db.scope(institute_id=institute_id) as s:
+        awards = s.exec(
+            select(BadgeAward, Badge)
+            .join(Badge, Badge.id == BadgeAward.badge_id)
+            .where(BadgeAward.institute_id == institute_id)
+        ).all()
+    assert len(awards) > 20
+    moments = {a.student_id: {} for a, _ in awards}
+    for a, b in awards:
+        moments[a.student_id][b.id] = a.awarded_at.replace(tzinfo=UTC)
+    days = {m.date() for by_badge in moments.values() for m in by_badge.values()}
+    assert len(days) > 20  # not all on the seed day
+    # Between the start of the term (1 July, in the institute's time) and now.
+    assert (
+        min(days) >= date(2026, 6, 30)
+        and max(m for a in moments.values() for m in a.values()) <= now
+    )
+    assert sum(d < date(2026, 9, 1) for d in days) and sum(d > date(2026, 10, 15) for d in days)
+    # A badge earned by progression was earned when the last badge beneath it was.
+    parent = {b.id: b.parent_id for _, b in awards}
+    for a, b in awards:
+        if a.source == "progression":
+            held = moments[a.student_id]
+            below = [m for badge_id, m in held.items() if parent[badge_id] == b.id]
+            assert below and held[b.id] == max(below)
