@@ -80,8 +80,11 @@ def test_syllabus_progress_follows_the_term_calendar(db):
     assert sum(r.velocity > 0 for r in rows) > 0.8 * len(rows)
 
 
-def test_every_institute_has_students_at_each_risk_level(db):
-    result = seed_demo(size="small", engine=db.engine)
+# The default seed and two with which the dice alone left an institute without a HIGH.
+@pytest.mark.parametrize("seed", [7, 1, 6])
+def test_every_institute_has_students_at_each_risk_level(db, seed):
+    with clock.frozen(datetime(2026, 11, 20, 4, 0, tzinfo=UTC)):
+        result = seed_demo(size="small", seed=seed, engine=db.engine)
     with db.scope(system=True) as s:
         levels = s.exec(
             select(
