@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
@@ -16,6 +17,7 @@ from sqlmodel import Session
 
 from app.core import clock
 from app.core.roles import Role
+from app.fees import periods
 
 SUBJECTS = {
     "Mathematics": [
@@ -55,9 +57,58 @@ SUBJECTS = {
         "Web basics",
     ],
 }
+# How a batch is named: the class or exam it prepares for, the subject's short name, the time of
+# day it meets and a section letter ("Class 10 Maths — Morning A").
+TRACKS = {
+    "Mathematics": ("Maths", ["Class 9", "Class 10", "Class 11", "Class 12", "JEE"]),
+    "Physics": ("Physics", ["Class 10", "Class 11", "Class 12", "JEE", "NEET"]),
+    "Computer Science": ("Computer Science", ["Class 9", "Class 10", "Class 11", "Class 12"]),
+}
+MOTHERS = [
+    "Sunita",
+    "Anjali",
+    "Kavita",
+    "Lakshmi",
+    "Pooja",
+    "Rekha",
+    "Shalini",
+    "Deepa",
+    "Geeta",
+    "Farida",
+    "Wambui",
+    "Akinyi",
+    "Njeri",
+    "Mary",
+    "Jane",
+    "Halima",
+    "Rose",
+    "Susan",
+]
+FATHERS = [
+    "Rajesh",
+    "Suresh",
+    "Anil",
+    "Sanjay",
+    "Ramesh",
+    "Vijay",
+    "Manoj",
+    "Prakash",
+    "Imran",
+    "Mohammed",
+    "Peter",
+    "John",
+    "James",
+    "Paul",
+    "Ochieng",
+    "Mutiso",
+    "Kiprono",
+    "George",
+]
 SLOT_PATTERNS = [(0, 2, 4), (1, 3, 5), (2, 4, 6), (1, 3, 6)]  # Monday = 0; weekend classes too
 START_TIMES = [time(h, m) for h in range(7, 20) for m in (0, 30)]
 DAYS_OF_HISTORY = 364
+LOST_SLIDE_DAYS = 45  # how fast a "lost" student stops coming and handing work in
+EXTRA_CLASS_MINUTES = 90
 
 
 def bulk_load(session: Session, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> int:
@@ -238,9 +289,71 @@ class AcademicYear:
     batches: list[BatchPlan] = field(default_factory=list)
     subjects: dict[int, str] = field(default_factory=dict)  # id → name
     topics_of: dict[int, list[tuple[int, str]]] = field(default_factory=dict)  # subject → topics
-    # student id → ("steady" | "drifting" | "low", steady presence probability)
+    # student id → ("steady" | "drifting" | "lost" | "low", steady presence probability)
     profile: dict[int, tuple[str, float]] = field(default_factory=dict)
     drift_start: date | None = None
+    term_starts: str | None = None  # the institute's terms, which syllabus plans follow
+
+    @property
+    def lost(self) -> set[int]:
+        """The students who stopped coming (their families stopped paying too)."""
+        return {student for student, (kind, _) in self.profile.items() if kind == "lost"}
+
+    def topic_on(self, subject_id: int, day: date) -> tuple[int, str]:
+        """The topic a batch of the subject teaches on `day` (its term's plan)."""
+        topics = self.topics_of[subject_id]
+        term = periods.term_containing(day, self.term_starts)
+        return topics[syllabus_position(day, term, len(topics))]
+
+
+def new_phone(rng: random.Random, taken: set[str]) -> str:
+    """A mobile number nobody in `taken` has (and now taken)."""
+    phone = None
+    while phone is None or phone in taken:
+        phone = rng.choice("6789") + "".join(rng.choice("0123456789") for _ in range(9))
+    taken.add(phone)
+    return phone
+
+
+def syllabus_position(day: date, term: periods.Term, topics: int) -> int:
+    """Which of a syllabus's `topics` (0-based, in order) a batch teaches on `day` when it
+    covers the whole syllabus evenly over `term`."""
+    length = (term.ends_on - term.starts_on).days + 1
+    elapsed = min(max((day - term.starts_on).days, 0), length - 1)
+    return elapsed * topics // length
+
+
+def _class_open_now(
+    batch_ids: list[int], sessions: list[tuple[Any, ...]], *, now: datetime, tz: ZoneInfo
+) -> tuple[int, datetime] | None:
+    """The demo teacher (who teaches `batch_ids`) has a class to take whenever the demo starts:
+    unless one of theirs today started and runs another half hour, an extra class (batch, start)
+    of the first of their batches free then, from the last full or half hour in the institute's
+    time (so still today) for EXTRA_CLASS_MINUTES. None when nothing needs adding."""
+    if not batch_ids:
+        return None
+    local = now.astimezone(tz)
+    starts = local.replace(minute=local.minute - local.minute % 30, second=0, microsecond=0)
+    starts = starts.astimezone(UTC)
+    ends = starts + timedelta(minutes=EXTRA_CLASS_MINUTES)
+    busy = set()
+    for row in sessions:  # (id, institute, batch, schedule, day, starts, ends, status, …)
+        if row[2] in batch_ids and row[4] == local.date():
+            if row[7] == "scheduled" and row[5] <= now and row[6] >= now + timedelta(minutes=30):
+                return None
+            if row[5] < ends and starts < row[6]:
+                busy.add(row[2])
+    free = [b for b in batch_ids if b not in busy]
+    return (free or batch_ids)[0], starts
+
+
+def _time_of_day(start: time) -> str:
+    return "Morning" if start.hour < 12 else "Afternoon" if start.hour < 16 else "Evening"
+
+
+def _section(n: int) -> str:
+    """A, B, … Z, then A2, B2, … (the large demo has hundreds of batches)."""
+    return chr(ord("A") + n % 26) + (str(n // 26 + 1) if n >= 26 else "")
 
 
 def seed_academics(
@@ -250,13 +363,17 @@ def seed_academics(
     institute_id: int,
     timezone: str,
     users: dict[str, list[tuple[int, str, str | None]]],
+    term_starts: str | None = None,
     history_days: int = DAYS_OF_HISTORY,
 ) -> AcademicYear:
     """Build one institute's academic year. `users` maps role → [(id, name, phone)]."""
     tz = ZoneInfo(timezone)
     today = clock.now().astimezone(tz).date()
     now = clock.now()
-    teachers = [u[0] for u in users[Role.TEACHER.value]] or [None]
+    # The demo's teacher is the one dev sign-in lists first (by name): they teach the first batch.
+    staff = users[Role.TEACHER.value]
+    lead = min(staff, key=lambda u: (u[1], u[0]))[0] if staff else None
+    teachers = [lead] + [u[0] for u in staff if u[0] != lead] if staff else [None]
     # Syllabus
     subject_ids, topics_of = [], {}
     sid, tid = next_id(session, "subjects"), next_id(session, "topics")
@@ -264,9 +381,9 @@ def seed_academics(
     for name, topics in SUBJECTS.items():
         subjects_rows.append((sid, institute_id, name, name[:3].upper()))
         topics_of[sid] = []
-        for pos, topic in enumerate(topics, start=1):
+        for pos, topic_name in enumerate(topics, start=1):
             topic_rows.append(
-                (tid, institute_id, sid, topic, pos, 60 + 15 * (pos % 3), 1 + pos % 5)
+                (tid, institute_id, sid, topic_name, pos, 60 + 15 * (pos % 3), 1 + pos % 5)
             )
             topics_of[sid].append(tid)
             tid += 1
@@ -281,6 +398,8 @@ def seed_academics(
     )
     # Students: one row per student user, with a guardian each.
     student_users = users[Role.STUDENT.value]
+    # Guardians have phones of their own, unlike anyone else's in the institute.
+    phones = {phone for people in users.values() for _, _, phone in people if phone}
     st_id, g_id = next_id(session, "students"), next_id(session, "guardians")
     students, guardians, student_ids = [], [], []
     for n, (user_id, name, phone) in enumerate(student_users):
@@ -300,15 +419,23 @@ def seed_academics(
                 now,
             )
         )
+        relationship = rng.choice(["mother", "father", "guardian"])
+        parent = rng.choice(
+            MOTHERS
+            if relationship == "mother"
+            else FATHERS
+            if relationship == "father"
+            else MOTHERS + FATHERS
+        )
         guardians.append(
             (
                 g_id,
                 institute_id,
                 st_id,
-                f"Parent of {name}",
-                phone,
+                f"{parent} {name.split()[-1]}",  # the family's surname
+                new_phone(rng, phones),
                 str(700_000_000 + st_id),
-                rng.choice(["mother", "father", "guardian"]),
+                relationship,
             )
         )
         student_ids.append(st_id)
@@ -355,16 +482,24 @@ def seed_academics(
         (seconds[i : i + size], (k + 1) % len(subject_ids))
         for k, i in enumerate(range(0, len(seconds), size))
     ]
+    sections: dict[str, int] = {}
+    subject_names = list(SUBJECTS)
     for n, (group, subject_index) in enumerate(groups):
         subject = subject_ids[subject_index]
+        start = START_TIMES[(n * 7) % len(START_TIMES)]
+        short, tracks = TRACKS[subject_names[subject_index]]
+        track = tracks[(n // len(subject_ids)) % len(tracks)]
+        base = f"{track} {short} — {_time_of_day(start)}"
+        section = sections.get(base, 0)
+        sections[base] = section + 1
         batches.append(
             (
                 b_id,
                 institute_id,
-                f"{['Math', 'Physics', 'CS'][subject_ids.index(subject)]} {n + 1:03d}",
+                f"{base} {_section(section)}",
                 subject,
                 teachers[n % len(teachers)],
-                f"Level {1 + n % 4}",
+                track,
                 "regular",
                 30,
                 True,
@@ -373,7 +508,6 @@ def seed_academics(
         )
         batch_subject[b_id] = subject
         pattern = SLOT_PATTERNS[n % len(SLOT_PATTERNS)]
-        start = START_TIMES[(n * 7) % len(START_TIMES)]
         batch_slots[b_id] = []
         for weekday in pattern:
             slots.append((s_id, institute_id, b_id, weekday, start, 60, True))
@@ -413,7 +547,11 @@ def seed_academics(
         ["id", "institute_id", "batch_id", "student_id", "joined_on"],
         memberships,
     )
-    # How each student attends: steady, drifting away over the last three months, or chronically absent.
+    # How each student attends: steady, drifting away over the last three months, or chronically
+    # absent; and, so that every demo has someone at each risk level, one active student in
+    # fifty (the first in the first batch) is "lost": they stopped coming, handing work in and
+    # paying over the last three months (HIGH risk); one more in fifty is chronically absent
+    # (MEDIUM).
     profile = {}
     for student in student_ids:
         roll = rng.random()
@@ -421,6 +559,11 @@ def seed_academics(
             "drifting" if roll < 0.08 else "low" if roll < 0.12 else "steady",
             0.86 + rng.random() * 0.12,
         )
+    active = [row[0] for row in students if row[6] == "active"]
+    for student in active[2::50]:
+        profile[student] = ("lost", profile[student][1])
+    for student in active[5::50]:
+        profile[student] = ("low", profile[student][1])
     drift_start = today - timedelta(days=90)
 
     def attendance_p(student: int, day: date) -> float:
@@ -429,11 +572,17 @@ def seed_academics(
             return 0.6
         if kind == "drifting" and day >= drift_start:
             return max(0.3, base - (day - drift_start).days / 90 * 0.55)
+        if kind == "lost" and day >= drift_start:
+            return max(0.1, base - (day - drift_start).days / LOST_SLIDE_DAYS * 0.8)
         return base
 
-    # Sessions for the past year (closed, a few missed) and today/tomorrow (scheduled).
+    # Sessions for the past year (closed, a few missed) and today/tomorrow (scheduled). Each batch
+    # works through its syllabus in order over this term (periods.term_containing, the
+    # institute's terms); the classes of earlier terms covered last term's course, not these topics.
+    term = periods.term_containing(today, term_starts)
     cs_id = next_id(session, "class_sessions")
-    sessions, records = [], []
+    sessions: list[tuple[Any, ...]] = []
+    records: list[tuple[Any, ...]] = []
     progress: dict[tuple[int, int], list] = {}
     day = start_of_year
     while day <= today + timedelta(days=1):
@@ -448,8 +597,8 @@ def seed_academics(
                 missed = past and rng.random() < 0.02
                 topics = topics_of[batch_subject[batch_id]]
                 topic = (
-                    topics[(len(progress) + batch_id + day.toordinal() // 7) % len(topics)]
-                    if past and not missed
+                    topics[syllabus_position(day, term, len(topics))]
+                    if past and not missed and day >= term.starts_on
                     else None
                 )
                 status = "missed" if missed else "closed" if past else "scheduled"
@@ -482,7 +631,7 @@ def seed_academics(
                             else "absent"
                         )
                         records.append((institute_id, cs_id, student, mark))
-                        if mark in ("present", "late"):
+                        if topic is not None and mark in ("present", "late"):
                             entry = progress.setdefault((student, topic), [0, 0.0, None, None])
                             entry[0] += 1
                             entry[1] += 2.5 + rng.random() * 2.5
@@ -491,6 +640,19 @@ def seed_academics(
                                 entry[2] = starts  # first reached completed
                 cs_id += 1
         day += timedelta(days=1)
+    extra = _class_open_now(
+        [row[0] for row in batches if lead is not None and row[4] == lead],
+        sessions,
+        now=now,
+        tz=tz,
+    )
+    if extra is not None:
+        batch_id, starts = extra
+        sessions.append(
+            (cs_id, institute_id, batch_id, None, today, starts)
+            + (starts + timedelta(minutes=EXTRA_CLASS_MINUTES), "scheduled", None, 0, None)
+        )
+        cs_id += 1
     bulk_load(
         session,
         "class_sessions",
@@ -587,4 +749,5 @@ def seed_academics(
         },
         profile=profile,
         drift_start=drift_start,
+        term_starts=term_starts,
     )

@@ -4,17 +4,22 @@ capstone), awarded by the real rules, with a few capstones by hand and requests 
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from app.academics.models import Batch, BatchMembership, Student, Subject, Topic
+from app.attendance.models import TopicProgress
 from app.badges import rules
 from app.badges import service as badges
-from app.badges.models import Badge, BadgeAward
+from app.badges.models import Badge, BadgeAward, RuleKind
+from app.core import clock
 from app.core.roles import Role
 from app.core.tenancy import Actor
-from app.identity.models import User
+from app.fees import periods
+from app.identity.models import Institute, User
 
 BADGE_TABLES = ["badges", "badge_awards", "badge_requests", "pending_actions", "notifications"]
 
@@ -25,13 +30,13 @@ def seed_badges(session: Session, *, rng: random.Random, institute_id: int) -> d
     for sid, name in session.exec(
         select(Subject.id, Subject.name)
         .where(Subject.institute_id == institute_id)
-        .order_by(Subject.id)
+        .order_by(col(Subject.id))
     ).all():
         topic_ids = list(
             session.exec(
                 select(Topic.id)
                 .where(Topic.institute_id == institute_id, Topic.subject_id == sid)
-                .order_by(Topic.id)
+                .order_by(col(Topic.id))
                 .limit(2)
             )
         )
@@ -41,7 +46,7 @@ def seed_badges(session: Session, *, rng: random.Random, institute_id: int) -> d
     batch_id = session.exec(
         select(Batch.id)
         .where(Batch.institute_id == institute_id, Batch.subject_id == subject_id)
-        .order_by(Batch.id)
+        .order_by(col(Batch.id))
     ).first()
     if subject_id is None or batch_id is None:
         return {"badges": 0, "awards": 0}
@@ -150,7 +155,7 @@ def seed_badges(session: Session, *, rng: random.Random, institute_id: int) -> d
                 )
             ),
         )
-        .order_by(Student.id)
+        .order_by(col(Student.id))
         .limit(2)
     ).all()
     for _, user_id in waiting:
@@ -167,10 +172,99 @@ def seed_badges(session: Session, *, rng: random.Random, institute_id: int) -> d
             badge_id=capstone.id,
             evidence_text="My project: a worked set of problems with explanations.",
         )
-    awards = session.exec(
-        select(func.count()).select_from(BadgeAward).where(BadgeAward.institute_id == institute_id)
-    ).one()
+    awards = _spread_over_term(session, rng=rng, institute_id=institute_id)
     count = session.exec(
         select(func.count()).select_from(Badge).where(Badge.institute_id == institute_id)
     ).one()
     return {"badges": int(count), "awards": int(awards)}
+
+
+def _spread_over_term(session: Session, *, rng: random.Random, institute_id: int) -> int:
+    """Date the awards the rules and the teachers just gave (all stamped now) across the term, as
+    if the rules had run every night since it began: a topic badge when the student's progress
+    in it reached completed (or their last class on it), attendance badges once the term had a
+    few weeks behind it, test badges once tests began, projects in the last three weeks, and each badge earned by
+    progression when the last badge beneath it was. One bulk update; returns how many awards."""
+    institute = session.get(Institute, institute_id)
+    assert institute is not None
+    now = clock.now()
+    today = clock.today_in(institute.timezone)
+    term = periods.term_containing(today, institute.term_starts)
+    begins = datetime.combine(term.starts_on, time(9), ZoneInfo(institute.timezone))
+    begins = min(begins.astimezone(UTC), now)
+
+    def between(first: datetime) -> datetime:
+        first = min(max(first, begins), now)
+        moment = first + (now - first) * rng.random()
+        return moment.replace(second=0, microsecond=0)
+
+    catalog = {
+        b.id: b for b in session.exec(select(Badge).where(Badge.institute_id == institute_id))
+    }
+    reached = {
+        (student, topic): done or last
+        for student, topic, done, last in session.exec(
+            select(
+                TopicProgress.student_id,
+                TopicProgress.topic_id,
+                TopicProgress.completed_at,
+                TopicProgress.last_session_at,
+            ).where(
+                TopicProgress.institute_id == institute_id,
+                col(TopicProgress.topic_id).in_(
+                    {t for b in catalog.values() for t in b.rule_topic_ids or []}
+                ),
+            )
+        )
+    }
+    awards = session.exec(
+        select(BadgeAward.id, BadgeAward.student_id, BadgeAward.badge_id, BadgeAward.source)
+        .where(BadgeAward.institute_id == institute_id)
+        .order_by(col(BadgeAward.id))
+    ).all()
+    when: dict[tuple[int, int], datetime] = {}
+    for _, student, badge_id, source in awards:
+        badge = catalog[badge_id]
+        if source == "progression":
+            continue
+        if badge.rule_kind == RuleKind.TOPIC_COMPETENCY.value:
+            moments = [reached.get((student, t)) for t in badge.rule_topic_ids or []]
+            known = [m.replace(tzinfo=m.tzinfo or UTC) for m in moments if m is not None]
+            when[student, badge_id] = (
+                min(max(max(known), begins), now) if known else between(begins)
+            )
+        elif badge.rule_kind == RuleKind.ASSESSMENT_PERCENT.value:
+            # The demo's tests are the last ten weeks' (app.demo.coursework).
+            when[student, badge_id] = between(now - timedelta(weeks=9))
+        elif badge.rule_kind is not None:
+            when[student, badge_id] = between(begins + timedelta(weeks=4))
+        else:  # given by hand: a project presented lately
+            when[student, badge_id] = between(now - timedelta(weeks=3))
+    children: dict[int, list[int]] = {}
+    for b in catalog.values():
+        if b.parent_id is not None and b.id is not None:
+            children.setdefault(b.parent_id, []).append(b.id)
+    held = {(student, badge_id) for _, student, badge_id, _ in awards}
+    pending = [
+        (student, badge_id) for _, student, badge_id, source in awards if source == "progression"
+    ]
+    while pending:  # parents after their children: a skill, then the program above it
+        waiting = []
+        for student, badge_id in pending:
+            below = [(student, c) for c in children.get(badge_id, []) if (student, c) in held]
+            if any(pair not in when for pair in below):
+                waiting.append((student, badge_id))
+            else:
+                when[student, badge_id] = max((when[pair] for pair in below), default=now)
+        if len(waiting) == len(pending):
+            break
+        pending = waiting
+    session.execute(
+        update(BadgeAward),
+        [
+            {"id": award_id, "awarded_at": when.get((student, badge_id), now)}
+            for award_id, student, badge_id, _ in awards
+        ],
+    )
+    session.flush()
+    return len(awards)

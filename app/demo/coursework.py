@@ -21,7 +21,14 @@ from sqlmodel import Session
 
 from app.core import clock
 from app.coursework import service as coursework
-from app.demo.academics import AcademicYear, BatchPlan, bulk_load, fix_sequences, next_id
+from app.demo.academics import (
+    LOST_SLIDE_DAYS,
+    AcademicYear,
+    BatchPlan,
+    bulk_load,
+    fix_sequences,
+    next_id,
+)
 
 COURSEWORK_TABLES = [
     "grade_bands",
@@ -54,15 +61,17 @@ class _Learner:
     diligence: float  # chance a piece of homework comes in on time (before any drift)
     ability: float  # the percentage their work scores on average (before any drift)
     drift_start: date | None  # from this day on they slide (the attendance seed's "drifting")
+    slide_days: int = 90  # how long the slide takes to hit bottom
+    floor: float = 0.12  # the chance of homework on time at the bottom
 
     def decline(self, day: date) -> float:
-        """0 before the slide starts, rising to 1 ninety days into it."""
+        """0 before the slide starts, rising to 1 `slide_days` into it."""
         if self.drift_start is None or day <= self.drift_start:
             return 0.0
-        return min(1.0, (day - self.drift_start).days / 90)
+        return min(1.0, (day - self.drift_start).days / self.slide_days)
 
     def on_time_chance(self, day: date) -> float:
-        return max(0.12, self.diligence - 0.55 * self.decline(day))
+        return max(self.floor, self.diligence - 0.55 * self.decline(day))
 
     def level(self, day: date) -> float:
         return self.ability - 22 * self.decline(day)
@@ -75,13 +84,21 @@ def _learners(year: AcademicYear, rng: random.Random) -> dict[int, _Learner]:
             learner = _Learner(0.35 + 0.2 * rng.random(), rng.gauss(45, 8), None)
         elif kind == "drifting":
             learner = _Learner(0.8 + 0.15 * rng.random(), rng.gauss(66, 9), year.drift_start)
+        elif kind == "lost":  # slides as fast as their attendance
+            learner = _Learner(
+                0.75 + 0.1 * rng.random(), rng.gauss(58, 6), year.drift_start, LOST_SLIDE_DAYS, 0.05
+            )
         elif rng.random() < 0.015:  # attends, but struggles with the work
             learner = _Learner(0.4 + 0.2 * rng.random(), rng.gauss(42, 7), None)
         else:  # the steadier the attendance, the more reliable the homework
             diligence = 0.86 + (presence - 0.86) / 0.12 * 0.09 + 0.05 * rng.random()
             learner = _Learner(min(0.99, diligence), rng.gauss(73, 9), None)
         learners[student] = _Learner(
-            learner.diligence, min(97.0, max(20.0, learner.ability)), learner.drift_start
+            learner.diligence,
+            min(97.0, max(20.0, learner.ability)),
+            learner.drift_start,
+            learner.slide_days,
+            learner.floor,
         )
     return learners
 
@@ -224,7 +241,6 @@ def _homework(
     tz = ZoneInfo(year.timezone)
     now = clock.now()
     today = now.astimezone(tz).date()
-    topics = year.topics_of[batch.subject_id]
     latest = _class_day_on_or_before(today, batch.weekdays)
 
     def at(day: date, hour: int) -> datetime:
@@ -235,7 +251,7 @@ def _homework(
         if week and rng.random() < 0.06:
             continue  # a week without homework (a test, a holiday)
         due = _nth_class_day_after(assigned, batch.weekdays, rng.choice((2, 3)))
-        topic_id, topic = topics[(assigned.toordinal() // 7 + batch.id) % len(topics)]
+        topic_id, topic = year.topic_on(batch.subject_id, assigned)  # what class is on
         task = rng.choice(HOMEWORK_TASKS)
         max_marks = rng.choice((None, None, 10.0, 10.0, 20.0))
         rows.homework.append(
@@ -332,7 +348,6 @@ def _assessments(
     tz = ZoneInfo(year.timezone)
     now = clock.now()
     today = now.astimezone(tz).date()
-    topics = year.topics_of[batch.subject_id]
     scale = list(coursework.DEFAULT_SCALE)
     subject = year.subjects.get(batch.subject_id)
     kinds = [k for k in ASSESSMENT_KINDS if k[0] != "practical" or subject not in NO_PRACTICALS]
@@ -343,7 +358,7 @@ def _assessments(
             break
         kind, _weight, maxima = rng.choices(kinds, weights=[k[1] for k in kinds])[0]
         max_marks = rng.choice(maxima)
-        topic_id, topic = topics[(held.toordinal() // 7 + batch.id) % len(topics)]
+        topic_id, topic = year.topic_on(batch.subject_id, held)
         entered = datetime.combine(held + timedelta(days=rng.randint(0, 2)), time(19), tz)
         entered = min(now, entered.astimezone(UTC))
         rows.assessments.append(

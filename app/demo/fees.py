@@ -4,6 +4,7 @@ most of them (full, partial, a few overpaying), through the real services."""
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from datetime import timedelta
 
 from sqlmodel import Session, select
@@ -31,6 +32,7 @@ def seed_fees(
     rng: random.Random,
     institute_id: int,
     timezone: str,
+    unpaid: Collection[int] = frozenset(),
 ) -> dict:
     actor = Actor.system(institute_id, source="seed")
     structure = fees.create_structure(
@@ -72,7 +74,8 @@ def seed_fees(
 
     analyze(session, FEE_TABLES)
     # Most families pay: the first term in full for ~85%, the second term in full for most of
-    # those; some pay part, a few overpay, ~7% have paid nothing. One bulk pass books them all.
+    # those; some pay part, a few overpay, ~7% have paid nothing, nor have the families of the
+    # students in `unpaid`. One bulk pass books them all.
     batch = []
     t1 = 14_300_00  # the first term's bill (optional transport not chosen)
     for student_id in students:
@@ -89,6 +92,8 @@ def seed_fees(
                 paid.append((30_000_00, rng.randrange(1, 40)))  # pays ahead: held as credit
         elif roll < 0.93:
             paid.append((rng.randrange(2_000_00, 14_000_00, 100), rng.randrange(60, 140)))
+        if student_id in unpaid:
+            continue  # the generator still rolled for them: everyone else's payments stay
         for amount, days_ago in paid:
             batch.append(
                 {

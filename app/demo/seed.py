@@ -17,6 +17,7 @@ from sqlmodel import Session
 from app.core import clock
 from app.core.db import session_scope
 from app.core.roles import Role
+from app.demo.academics import new_phone
 from app.identity.models import Institute, User, UserStatus
 from app.identity.onboarding import CONSENT_VERSION
 
@@ -203,12 +204,7 @@ def seed_demo(
                         email, name = f"admin@{domain}", f"{first} {last}"
                     else:
                         email, name = f"{role.value}{n + 1}@{domain}", f"{first} {last}"
-                    phone = None
-                    while phone is None or phone in phones:
-                        phone = rng.choice("6789") + "".join(
-                            rng.choice("0123456789") for _ in range(9)
-                        )
-                    phones.add(phone)
+                    phone = new_phone(rng, phones)
                     # A few of everyone but the admin are still invited or disabled, as in real life.
                     roll = rng.random()
                     status = UserStatus.ACTIVE.value
@@ -256,6 +252,7 @@ def seed_demo(
                         institute_id=institute.id,
                         timezone=institute.timezone,
                         users=people[institute.id],
+                        term_starts=institute.term_starts,
                     )
                     for institute in institutes
                 ]
@@ -271,12 +268,13 @@ def seed_demo(
             # services (payments in one bulk pass per institute). The services query by their
             # unique keys, so only foreign keys wait.
             with checks_deferred(session, FEE_TABLES, foreign_keys_only=True):
-                for institute in institutes[:5]:
+                for institute, year in zip(institutes[:5], years, strict=False):
                     result.history[institute.id] |= seed_fees(
                         session,
                         rng=rng,
                         institute_id=institute.id,
                         timezone=institute.timezone,
+                        unpaid=year.lost,
                     )
             # A badge program in the same five, awarded by the real rules over that history.
             from app.demo.badges import seed_badges
