@@ -110,3 +110,42 @@ def test_stranger_is_refused_by_the_app(oidc_app, provider, page):
     expect(page.get_by_text(NOT_AUTHORIZED)).to_be_visible(timeout=30_000)
     expect(page.get_by_role("heading", name="Today")).to_have_count(0)
     screenshot(page, "oidc-stranger-refused")
+
+
+# A production start on an empty database (no demo): the operator named in SUPER_ADMIN_EMAILS
+# signs in with Google and reaches the institutes, with no SQL run by hand.
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_a_production_start_lets_the_named_super_admin_sign_in(db, provider, page, tmp_path):
+    port = free_port()
+    secrets_file = tmp_path / "secrets.toml"
+    secrets_file.write_text(
+        "[auth]\n"
+        f'redirect_uri = "http://localhost:{port}/oauth2callback"\n'
+        f'cookie_secret = "{secrets.token_urlsafe(32)}"\n'
+        'client_id = "cohort-test"\n'
+        'client_secret = "cohort-test-secret"\n'
+        f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n'
+    )
+    db.engine.dispose()
+    production = {
+        "APP_ENV": "prod",
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "APP_BASE_URL": f"http://localhost:{port}",
+        "SUPER_ADMIN_EMAILS": "owner@example.org",
+        "EMBEDDED_WORKER": "0",
+        "AUTHLIB_INSECURE_TRANSPORT": "1",
+    }
+    with StreamlitServer(
+        db.url, secrets_file=secrets_file, port=port, extra_env=production
+    ) as server:
+        only_loopback(page)
+        set_claims(provider, "google-owner", {"email": "owner@example.org", "email_verified": True})
+        sign_in_at_provider(page, server.url, "google-owner")
+        expect(page.get_by_role("heading", name="Welcome to Cohort")).to_be_visible(timeout=30_000)
+        page.get_by_text("I have read this and I agree").click()
+        page.get_by_role("button", name="Continue").click()
+        expect(page.get_by_role("heading", name="Institutes")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("Dev sign-in")).to_have_count(0)
+    with db.scope(system=True) as s:
+        owner = s.exec(select(User).where(User.email == "owner@example.org")).one()
+    assert owner.role == Role.SUPER_ADMIN.value and owner.institute_id is None
