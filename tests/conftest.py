@@ -13,6 +13,7 @@ which turns every skip into a failure.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 
 os.environ.setdefault("APP_ENV", "dev")
 os.environ["DEMO_SEED_ON_EMPTY"] = "false"
@@ -189,6 +190,38 @@ def db(request, _backends, monkeypatch) -> Iterator[Db]:
     reset_settings_cache()
     yield Db(kind=backend.kind, url=backend.url)
     reset_settings_cache()
+
+
+# Statements that are not the work being counted: BEGIN and the tenant set at each transaction's start,
+# savepoints, SQLite's pragmas.
+_NOT_A_QUERY = re.compile(
+    r"^\s*(select set_config|savepoint|release savepoint|rollback to|pragma|begin)", re.IGNORECASE
+)
+
+
+@pytest.fixture
+def max_queries(db):
+    """`with max_queries(2): …` fails if the block sends the database more than two queries
+    (the tenant setting and savepoints not counted); it yields the list of statements sent."""
+
+    @contextmanager
+    def at_most(limit: int) -> Iterator[list[str]]:
+        sent: list[str] = []
+
+        def record(_conn, _cursor, statement, *_args) -> None:
+            if not _NOT_A_QUERY.match(statement):
+                sent.append(" ".join(statement.split()))
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            yield sent
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        assert len(sent) <= limit, f"{len(sent)} queries, at most {limit} expected:\n" + (
+            "\n".join(q[:200] for q in sent)
+        )
+
+    return at_most
 
 
 @pytest.fixture

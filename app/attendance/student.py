@@ -285,7 +285,7 @@ def my_attendance(
     session: Session, *, actor: Actor, since: date | None = None, recent: int = 60
 ) -> MyAttendance:
     """The signed-in student's attendance: overall and per batch (since a date, or ever) and
-    their latest marks. Two grouped, indexed queries."""
+    their latest marks. Three queries: the student's record, then two grouped, indexed ones."""
     student = academics.my_student(session, actor=actor)
     institute_id = student.institute_id
     scope = [

@@ -117,7 +117,8 @@ class HomeworkSummary:
 
 
 def list_homework(session: Session, *, actor: Actor, batch_id: int) -> list[HomeworkSummary]:
-    """A batch's homework, newest due date first, with how many handed it in (two queries)."""
+    """A batch's homework, newest due date first, with how many handed it in: three queries
+    (the batch, checked to be the actor's; its homework; the hand-in counts)."""
     actor.require(*TEACHING)
     batch = _batch(session, actor, batch_id)
     rows = session.exec(

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from openpyxl import Workbook
 from sqlalchemy import event
-from sqlmodel import func, select
+from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from app.academics import importer
@@ -17,6 +17,7 @@ from app.core.audit import AuditLog
 from app.core.errors import PermissionDenied, ValidationError
 from app.core.roles import Role
 from tests import factories as f
+from tests.factories import count
 from tests.pages.apptest import ROOT, errors, frame, shown
 
 
@@ -106,9 +107,6 @@ def problems(preview: importer.ImportPreview) -> set[tuple[int, str]]:
     return {(e.row_number, e.column) for e in preview.errors}
 
 
-def count(db, model, *where) -> int:
-    with db.scope(system=True) as s:
-        return s.exec(select(func.count()).select_from(model).where(*where)).one()
 
 
 def test_three_bad_rows_among_200_are_reported_by_row_and_nothing_is_written(db, school):

@@ -4,7 +4,7 @@ import threading
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from sqlmodel import func, select
+from sqlmodel import select
 
 from app.academics import service as academics
 from app.attendance import service as attendance
@@ -16,6 +16,7 @@ from app.inbox import service as inbox
 from app.inbox.models import PendingAction
 from app.notify.models import Notification
 from tests import factories as f
+from tests.factories import count
 
 MONDAY = date(2026, 11, 2)
 # 10:00 in Asia/Kolkata is 04:30 UTC.
@@ -97,9 +98,6 @@ def submit(db, w, session_id, actor=None, absent=(), version=0, topics=None, **k
         )
 
 
-def count(db, model, *where):
-    with db.scope(system=True) as s:
-        return s.exec(select(func.count()).select_from(model).where(*where)).one()
 
 
 def test_generation_is_idempotent_and_in_the_institutes_time(db, world):

@@ -5,7 +5,6 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func
 from sqlmodel import select
 
 from app.core import clock
@@ -18,6 +17,7 @@ from app.drafting import service as drafting
 from app.drafting.models import AiDraft
 from tests import factories as f
 from tests.drafting.conftest import NOW, TODAY
+from tests.factories import count
 
 HOMEWORK_ANSWER = (
     "Sure! Here is your homework:\n```json\n"
@@ -41,12 +41,6 @@ QUIZ_ANSWER = json.dumps(
 )
 
 
-def count(db, model, **where) -> int:
-    with db.scope(system=True) as s:
-        query = select(func.count()).select_from(model)
-        for key, value in where.items():
-            query = query.where(getattr(model, key) == value)
-        return s.exec(query).one()
 
 
 def ask(db, actor, batch, topic, kind="homework", n=3, **kw):

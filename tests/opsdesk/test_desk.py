@@ -5,7 +5,7 @@ help or the local model's words (never an action)."""
 from __future__ import annotations
 
 import pytest
-from sqlmodel import func, select
+from sqlmodel import select
 
 from app.attendance import service as attendance
 from app.attendance.models import AttendanceRecord
@@ -20,16 +20,9 @@ from app.opsdesk import service as desk
 from app.opsdesk.models import DeskMessage
 from app.risk.models import StudentRiskProfile
 from tests import factories as f
+from tests.factories import count
 from tests.fakes.ollama import fake_ollama
 from tests.opsdesk.world import NOW, bill_october, build
-
-
-def count(db, model, **where) -> int:
-    with db.scope(system=True) as s:
-        query = select(func.count()).select_from(model)
-        for key, value in where.items():
-            query = query.where(getattr(model, key) == value)
-        return s.exec(query).one()
 
 
 def ask(db, actor, text):
