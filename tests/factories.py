@@ -147,6 +147,8 @@ def student(
     enrollment_no: str | None = None,
     status: str = StudentStatus.ACTIVE.value,
     counselor: User | None = None,
+    email: str | None = None,
+    phone: str | None = None,
 ) -> Student:
     """A student record (linked to a student user account when `user` is given)."""
     n = next(_counter)
@@ -158,6 +160,8 @@ def student(
             name=name or (user.name if user else f"Student {n}"),
             status=status,
             counselor_user_id=counselor.id if counselor else None,
+            email=email,
+            phone=phone,
         )
         s.add(row)
         s.flush()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from app.academics.models import Batch, BatchMembership, Student, Subject, Topic
 from app.badges import service
 from app.core.roles import Role
 from tests import factories as f
@@ -45,52 +44,33 @@ def build(db, *, students: int = 3) -> World:
         f.user(db, inst, Role.STUDENT, email=f"pupil{n}.{inst.id}@example.com")
         for n in range(students)
     ]
-    with db.scope(institute_id=inst.id) as s:
-        subject = Subject(institute_id=inst.id, name="Mathematics")
-        s.add(subject)
-        s.flush()
-        topics = [
-            Topic(institute_id=inst.id, subject_id=subject.id, name=f"T{n}") for n in range(3)
-        ]
-        batch = Batch(
-            institute_id=inst.id, name="Maths A", subject_id=subject.id, teacher_user_id=teacher.id
+    subject = f.subject(db, inst, name="Mathematics")
+    topics = f.topics(db, inst, subject.id, 3)
+    batch = f.batch(db, inst, subject_id=subject.id, teacher=teacher, name="Maths A")
+    rows = []
+    for n, u in enumerate(users):
+        st = f.student(
+            db,
+            inst,
+            user=u,
+            enrollment_no=f"ADM-{n:03d}",
+            name=f"Pupil {n}",
+            email=u.email,
+            phone=f"+9198765432{n:02d}",
         )
-        s.add_all([*topics, batch])
-        s.flush()
-        rows = []
-        for n, u in enumerate(users):
-            st = Student(
-                institute_id=inst.id,
-                user_id=u.id,
-                enrollment_no=f"ADM-{n:03d}",
-                name=f"Pupil {n}",
-                email=u.email,
-                phone=f"+9198765432{n:02d}",
-            )
-            s.add(st)
-            s.flush()
-            s.add(
-                BatchMembership(
-                    institute_id=inst.id,
-                    batch_id=batch.id,
-                    student_id=st.id,
-                    joined_on=date(2026, 1, 1),
-                )
-            )
-            rows.append(st)
-        s.flush()
-        world = World(
-            institute=inst,
-            admin=admin,
-            teacher=teacher,
-            other_teacher=other_teacher,
-            student_users=users,
-            students=rows,
-            subject_id=subject.id,
-            batch_id=batch.id,
-            topic_ids=[t.id for t in topics],
-        )
-    return world
+        f.member(db, inst, batch.id, st.id, joined_on=date(2026, 1, 1))
+        rows.append(st)
+    return World(
+        institute=inst,
+        admin=admin,
+        teacher=teacher,
+        other_teacher=other_teacher,
+        student_users=users,
+        students=rows,
+        subject_id=subject.id,
+        batch_id=batch.id,
+        topic_ids=[t.id for t in topics],
+    )
 
 
 def catalog(db, w: World) -> World:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from app.academics.models import Batch, BatchMembership, Student, Subject
+from app.academics.models import Batch
 from app.attendance.models import ClassSession
 from app.core import clock
 from app.core.roles import Role
@@ -56,50 +56,19 @@ def build(db, *, students: int = 3) -> World:
         f.user(db, inst, Role.STUDENT, email=f"kid{n}.{inst.id}@example.com")
         for n in range(students)
     ]
+    maths = f.subject(db, inst, name="Mathematics")
+    physics = f.subject(db, inst, name="Physics")
+    batch = f.batch(db, inst, subject_id=maths.id, teacher=teacher, name="Maths A")
+    other = f.batch(db, inst, subject_id=physics.id, teacher=other_teacher, name="Physics B")
+    rows = []
+    for n, u in enumerate(users):
+        st = f.student(
+            db, inst, user=u, enrollment_no=f"FB-{n:03d}", name=f"Kid {n}", email=u.email
+        )
+        f.member(db, inst, batch.id, st.id, joined_on=date(2026, 1, 1))
+        rows.append(st)
+    f.member(db, inst, other.id, rows[-1].id, joined_on=date(2026, 1, 1))
     with db.scope(institute_id=inst.id) as s:
-        maths = Subject(institute_id=inst.id, name="Mathematics")
-        physics = Subject(institute_id=inst.id, name="Physics")
-        s.add_all([maths, physics])
-        s.flush()
-        batch = Batch(
-            institute_id=inst.id, name="Maths A", subject_id=maths.id, teacher_user_id=teacher.id
-        )
-        other = Batch(
-            institute_id=inst.id,
-            name="Physics B",
-            subject_id=physics.id,
-            teacher_user_id=other_teacher.id,
-        )
-        s.add_all([batch, other])
-        s.flush()
-        rows = []
-        for n, u in enumerate(users):
-            st = Student(
-                institute_id=inst.id,
-                user_id=u.id,
-                enrollment_no=f"FB-{n:03d}",
-                name=f"Kid {n}",
-                email=u.email,
-            )
-            s.add(st)
-            s.flush()
-            s.add(
-                BatchMembership(
-                    institute_id=inst.id,
-                    batch_id=batch.id,
-                    student_id=st.id,
-                    joined_on=date(2026, 1, 1),
-                )
-            )
-            rows.append(st)
-        s.add(
-            BatchMembership(
-                institute_id=inst.id,
-                batch_id=other.id,
-                student_id=rows[-1].id,
-                joined_on=date(2026, 1, 1),
-            )
-        )
 
         def session_on(b: Batch, when: datetime) -> ClassSession:
             cs = ClassSession(

@@ -8,7 +8,6 @@ import zipfile
 from dataclasses import dataclass
 from datetime import date
 
-from app.academics.models import Batch, BatchMembership, Student, Subject, Topic
 from app.core.roles import Role
 from tests import factories as f
 
@@ -55,64 +54,30 @@ def _institute(db, tag: str):
         name: f.user(db, inst, Role.STUDENT, email=f"{tag}{name.lower()}{inst.id}@example.com")
         for name in ("A", "B", "C")
     }
-    with db.scope(institute_id=inst.id) as s:
-        maths = Subject(institute_id=inst.id, name="Mathematics")
-        physics = Subject(institute_id=inst.id, name="Physics")
-        s.add_all([maths, physics])
-        s.flush()
-        topic = Topic(institute_id=inst.id, subject_id=maths.id, name="Fractions", position=1)
-        batches = {
-            "A": Batch(
-                institute_id=inst.id,
-                name="Maths A",
-                subject_id=maths.id,
-                teacher_user_id=teacher.id,
-            ),
-            "B": Batch(
-                institute_id=inst.id,
-                name="Maths B",
-                subject_id=maths.id,
-                teacher_user_id=other_teacher.id,
-            ),
-            "C": Batch(
-                institute_id=inst.id,
-                name="Physics C",
-                subject_id=physics.id,
-                teacher_user_id=other_teacher.id,
-            ),
-        }
-        s.add_all([topic, *batches.values()])
-        s.flush()
-        for n, (name, u) in enumerate(users.items()):
-            student = Student(
-                institute_id=inst.id,
-                user_id=u.id,
-                enrollment_no=f"{tag}-{n}",
-                name=f"Pupil {name}",
-                email=u.email,
-            )
-            s.add(student)
-            s.flush()
-            s.add(
-                BatchMembership(
-                    institute_id=inst.id,
-                    batch_id=batches[name].id,
-                    student_id=student.id,
-                    joined_on=date(2026, 1, 1),
-                )
-            )
-        s.flush()
-        return (
-            inst,
-            admin,
-            teacher,
-            other_teacher,
-            users,
-            maths.id,
-            physics.id,
-            topic.id,
-            {k: b.id for k, b in batches.items()},
+    maths = f.subject(db, inst, name="Mathematics")
+    physics = f.subject(db, inst, name="Physics")
+    (topic,) = f.topics(db, inst, maths.id, ["Fractions"])
+    batches = {
+        "A": f.batch(db, inst, subject_id=maths.id, teacher=teacher, name="Maths A"),
+        "B": f.batch(db, inst, subject_id=maths.id, teacher=other_teacher, name="Maths B"),
+        "C": f.batch(db, inst, subject_id=physics.id, teacher=other_teacher, name="Physics C"),
+    }
+    for n, (name, u) in enumerate(users.items()):
+        student = f.student(
+            db, inst, user=u, enrollment_no=f"{tag}-{n}", name=f"Pupil {name}", email=u.email
         )
+        f.member(db, inst, batches[name].id, student.id, joined_on=date(2026, 1, 1))
+    return (
+        inst,
+        admin,
+        teacher,
+        other_teacher,
+        users,
+        maths.id,
+        physics.id,
+        topic.id,
+        {k: b.id for k, b in batches.items()},
+    )
 
 
 def build(db) -> World:
