@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
-import urllib.request
 
 import pytest
 from playwright.sync_api import expect
@@ -14,7 +12,7 @@ from sqlmodel import select
 from app.core.roles import Role
 from app.identity.models import User
 from app.identity.service import NOT_AUTHORIZED
-from tests.e2e.harness import StreamlitServer, free_port, screenshot
+from tests.e2e.harness import StreamlitServer, auth_secrets, free_port, screenshot, set_oidc_claims
 
 pytestmark = pytest.mark.browser
 
@@ -29,28 +27,10 @@ def provider():
         yield f"http://localhost:{server.server_port}"
 
 
-def set_claims(provider: str, sub: str, claims: dict) -> None:
-    request = urllib.request.Request(
-        f"{provider}/users/{sub}",
-        data=json.dumps(claims).encode(),
-        method="PUT",
-        headers={"Content-Type": "application/json"},
-    )
-    urllib.request.urlopen(request, timeout=10).read()
-
-
 @pytest.fixture
 def oidc_app(db, demo, provider, tmp_path):
     port = free_port()
-    secrets_file = tmp_path / "secrets.toml"
-    secrets_file.write_text(
-        "[auth]\n"
-        f'redirect_uri = "http://localhost:{port}/oauth2callback"\n'
-        f'cookie_secret = "{secrets.token_urlsafe(32)}"\n'
-        'client_id = "cohort-test"\n'
-        'client_secret = "cohort-test-secret"\n'
-        f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n'
-    )
+    secrets_file = auth_secrets(tmp_path / "secrets.toml", app_port=port, provider_url=provider)
     with db.scope(system=True) as s:
         teacher = s.exec(select(User).where(User.id == demo.first(Role.TEACHER))).one()
     db.engine.dispose()
@@ -84,7 +64,7 @@ def sign_in_at_provider(page, app_url: str, sub: str) -> None:
 def test_allowlisted_teacher_signs_in_and_out(oidc_app, provider, page):
     server, teacher = oidc_app
     only_loopback(page)
-    set_claims(provider, "google-teacher-1", {"email": teacher.email, "email_verified": True})
+    set_oidc_claims(provider, "google-teacher-1", {"email": teacher.email, "email_verified": True})
     sign_in_at_provider(page, server.url, "google-teacher-1")
     expect(page.get_by_role("heading", name="Today")).to_be_visible(timeout=30_000)
     expect(page.get_by_text(teacher.name).first).to_be_visible()
@@ -103,7 +83,7 @@ def test_allowlisted_teacher_signs_in_and_out(oidc_app, provider, page):
 def test_stranger_is_refused_by_the_app(oidc_app, provider, page):
     server, _ = oidc_app
     only_loopback(page)
-    set_claims(
+    set_oidc_claims(
         provider, "google-stranger", {"email": "stranger@example.org", "email_verified": True}
     )
     sign_in_at_provider(page, server.url, "google-stranger")
@@ -117,15 +97,7 @@ def test_stranger_is_refused_by_the_app(oidc_app, provider, page):
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 def test_a_production_start_lets_the_named_super_admin_sign_in(db, provider, page, tmp_path):
     port = free_port()
-    secrets_file = tmp_path / "secrets.toml"
-    secrets_file.write_text(
-        "[auth]\n"
-        f'redirect_uri = "http://localhost:{port}/oauth2callback"\n'
-        f'cookie_secret = "{secrets.token_urlsafe(32)}"\n'
-        'client_id = "cohort-test"\n'
-        'client_secret = "cohort-test-secret"\n'
-        f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n'
-    )
+    secrets_file = auth_secrets(tmp_path / "secrets.toml", app_port=port, provider_url=provider)
     db.engine.dispose()
     production = {
         "APP_ENV": "prod",
@@ -139,7 +111,9 @@ def test_a_production_start_lets_the_named_super_admin_sign_in(db, provider, pag
         db.url, secrets_file=secrets_file, port=port, extra_env=production
     ) as server:
         only_loopback(page)
-        set_claims(provider, "google-owner", {"email": "owner@example.org", "email_verified": True})
+        set_oidc_claims(
+            provider, "google-owner", {"email": "owner@example.org", "email_verified": True}
+        )
         sign_in_at_provider(page, server.url, "google-owner")
         expect(page.get_by_role("heading", name="Welcome to Cohort")).to_be_visible(timeout=30_000)
         page.get_by_text("I have read this and I agree").click()
