@@ -38,6 +38,15 @@ from app.attendance.common import (
     WINDOW_CLOSED,
     aware_utc,
 )
+from app.attendance.extra import (
+    ExtraClassRow,
+    decide_extra_class,
+    decide_extra_class_for_action,
+    my_extra_class_requests,
+    request_extra_class,
+    set_teachers_add_classes,
+    teachers_add_classes,
+)
 from app.attendance.holidays import holiday_map_internal, is_holiday
 from app.attendance.lifecycle import (
     NOT_HELD_MESSAGE,
@@ -95,6 +104,13 @@ from app.attendance.student import (
 )
 
 __all__ = [
+    "ExtraClassRow",
+    "decide_extra_class",
+    "decide_extra_class_for_action",
+    "my_extra_class_requests",
+    "request_extra_class",
+    "set_teachers_add_classes",
+    "teachers_add_classes",
     "HELD",
     "HolidayRow",
     "NOT_HELD_MESSAGE",

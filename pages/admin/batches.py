@@ -218,6 +218,16 @@ if holidays:
         flash(f"{gone.name} removed.")
         st.rerun()
 
+allowed = read(actor, attendance.teachers_add_classes)
+wanted = st.toggle(
+    "Teachers add extra classes to their batches without an admin's approval",
+    value=allowed,
+    key="teachers_add_classes",
+)
+if wanted != allowed and act(actor, attendance.set_teachers_add_classes, allowed=wanted):
+    flash("Saved: teachers add extra classes directly." if wanted else "Saved: teachers ask first.")
+    st.rerun()
+
 st.subheader("Teachers")
 profiles = read(actor, academics.teacher_profiles)
 table(

@@ -1,9 +1,11 @@
 """Today (teachers' landing; admins see every teacher): sessions with their state, open actions."""
 
+from datetime import time
 from zoneinfo import ZoneInfo
 
 import streamlit as st
 
+from app.academics import service as academics
 from app.attendance import service as attendance
 from app.brief import service as brief_service
 from app.core import clock
@@ -12,7 +14,7 @@ from app.core.roles import Role
 from app.core.text import plural
 from app.inbox import service as inbox
 from app.ui import auth, live
-from app.ui.components import act, flash, read, show_flash
+from app.ui.components import act, flash, read, show_flash, table
 from app.ui.risk import high_risk_panel
 from app.ui.safe import esc, markup
 
@@ -107,6 +109,53 @@ def cancel_or_move(card: attendance.SessionCard) -> None:
 
 classes_today()
 st.page_link("pages/teacher/inbox.py", label="Action inbox", icon=":material/inbox:")
+
+my_batches = [b for b in read(actor, academics.list_batches) if b.active]
+if my_batches:
+    direct = actor.role == Role.ADMIN or read(actor, attendance.teachers_add_classes)
+    with st.expander("Add an extra class" if direct else "Ask for an extra class"):
+        with st.form("extra_request"):
+            e_batch = st.selectbox("Batch", my_batches, format_func=lambda b: b.name, key="e_batch")
+            e1, e2, e3 = st.columns(3)
+            e_day = e1.date_input("Date", value=day, min_value=today, key="e_day")
+            e_time = e2.time_input("Starts", value=time(16, 0), key="e_time")
+            e_minutes = e3.number_input(
+                "Minutes", min_value=5, max_value=600, value=60, key="e_minutes"
+            )
+            e_reason = st.text_input("Why", key="e_reason", max_chars=500)
+            if st.form_submit_button("Add the class" if direct else "Ask an admin"):
+                made = act(
+                    actor,
+                    attendance.request_extra_class,
+                    batch_id=e_batch.id,
+                    day=e_day,
+                    start_time=e_time,
+                    duration_minutes=int(e_minutes),
+                    reason=e_reason,
+                )
+                if made:
+                    flash(
+                        "Extra class added."
+                        if made.session_id
+                        else "Asked: an admin decides in the action inbox."
+                    )
+                    st.rerun()
+        asked = read(actor, attendance.my_extra_class_requests)
+        if asked:
+            table(
+                [
+                    {
+                        "Batch": r.batch,
+                        "Date": r.date,
+                        "Starts": f"{r.start_time:%H:%M}",
+                        "Minutes": r.duration_minutes,
+                        "Status": r.status,
+                        "Note": r.decision_note or "",
+                    }
+                    for r in asked
+                ],
+                key="extra_requests",
+            )
 
 if actor.role == Role.TEACHER:
     # The same brief the morning message carries; the classes and high-risk students are shown

@@ -435,3 +435,59 @@ def test_a_no_show_is_for_one_to_one_sessions_and_counts_as_an_absence(db, world
             s, institute_id=admin.institute_id, today=MONDAY + timedelta(days=1), window_days=30
         )
     assert inputs.facts[student][0] == (0, 1)
+
+
+# ------------------------------------------------------------------ extra classes
+
+
+def test_a_teachers_extra_class_waits_for_an_admin_unless_the_rule_allows_it(db, world):
+    teacher, admin = world["teacher"], world["admin"]
+    ask = {"day": MONDAY, "start_time": time(16, 0), "duration_minutes": 60, "reason": "Revision"}
+    with pytest.raises(PermissionDenied):
+        run(db, world["other"], attendance.request_extra_class, batch_id=world["batches"][0], **ask)
+    with pytest.raises(NotFound):
+        run(
+            db, world["admin2"], attendance.request_extra_class, batch_id=world["batches"][0], **ask
+        )
+    req = run(db, teacher, attendance.request_extra_class, batch_id=world["batches"][0], **ask)
+    assert req.status == "pending" and req.session_id is None
+    assert count(db, ClassSession) == 0 and audits(db, "extra_class.request") == 1
+    with db.scope(system=True) as s:
+        action = s.exec(
+            select(PendingAction).where(PendingAction.type == "extra_class_request")
+        ).one()
+    # Not in the teacher's own inbox; an admin decides it there.
+    with db.scope(teacher) as s:
+        from app.inbox import service as inbox
+
+        assert inbox.list_actions(s, actor=teacher) == []
+    with pytest.raises(PermissionDenied):
+        run(db, teacher, attendance.decide_extra_class, request_id=req.id, approve=True)
+    with pytest.raises(NotFound):
+        run(db, world["admin2"], attendance.decide_extra_class, request_id=req.id, approve=True)
+    with pytest.raises(ValidationError):
+        run(db, admin, attendance.decide_extra_class_for_action, action_id=action.id, approve=False)
+    done = run(
+        db, admin, attendance.decide_extra_class_for_action, action_id=action.id, approve=True
+    )
+    assert done.status == "approved" and done.session_id is not None
+    assert count(db, ClassSession) == 1 and audits(db, "extra_class.approved") == 1
+    assert told(db, f"extra_class:{req.id}:decided") == 1
+    with db.scope(system=True) as s:
+        assert s.get(PendingAction, action.id).status == "done"
+    with pytest.raises(Conflict):
+        run(db, admin, attendance.decide_extra_class, request_id=req.id, approve=True)
+    # The institute's rule lets teachers add one directly.
+    with pytest.raises(PermissionDenied):
+        run(db, teacher, attendance.set_teachers_add_classes, allowed=True)
+    run(db, admin, attendance.set_teachers_add_classes, allowed=True)
+    direct = run(
+        db,
+        teacher,
+        attendance.request_extra_class,
+        batch_id=world["batches"][0],
+        **(ask | {"start_time": time(18, 0)}),
+    )
+    assert direct.status == "approved" and direct.session_id is not None
+    assert count(db, ClassSession) == 2
+    assert count(db, PendingAction, PendingAction.type == "extra_class_request") == 1

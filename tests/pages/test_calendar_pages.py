@@ -108,3 +108,22 @@ def test_teacher_moves_a_class_from_today(db, day):
 def _status_id(db) -> int:
     with db.scope(system=True) as s:
         return s.exec(select(ClassSession.id)).one()
+
+
+def test_teacher_asks_for_an_extra_class_and_an_admin_approves_it_in_the_inbox(db, day):
+    admin, teacher = day
+    with clock.frozen(CLASS_START - timedelta(hours=2)):
+        at = app_as(teacher.email).run().run()
+        at.time_input(key="e_time").set_value(time(17, 0))
+        at.text_input(key="e_reason").input("Exam revision")
+        at.button(key="FormSubmitter:extra_request-Ask an admin").click().run()
+        assert not errors(at), errors(at)
+        assert "Asked: an admin decides in the action inbox." in texts(at)
+        assert list(frame(at, "Status")["Status"]) == ["pending"]
+
+        at = app_as(admin.email).run()
+        open_page(at, "pages/teacher/inbox.py")
+        assert "asks for an extra class of Physics XI" in texts(at)
+        next(b for b in at.button if b.label == "Approve").click().run()
+        assert not errors(at), errors(at)
+    assert _status(db) == [(MONDAY, "scheduled"), (MONDAY, "scheduled")]
