@@ -12,7 +12,14 @@ from app.academics.models import (  # noqa: E402
     Topic,
 )
 from app.access.models import AccessRequest, PasswordChangeRequest  # noqa: E402
-from app.attendance.models import AttendanceLink, AttendanceRecord, ClassSession, TopicProgress  # noqa: E402
+from app.attendance.models import (  # noqa: E402
+    AttendanceLink,
+    AttendanceRecord,
+    ClassSession,
+    ExtraClassRequest,
+    Holiday,
+    TopicProgress,
+)
 from app.badges.models import Badge, BadgeAward, BadgeRequest, InstituteKey  # noqa: E402
 from app.core.audit import AuditLog
 from app.core.models_base import metadata
@@ -81,6 +88,8 @@ TENANT_TABLES: dict[str, str] = {
     "attendance_records": "institute_id",
     "topic_progress": "institute_id",
     "attendance_links": "institute_id",
+    "holidays": "institute_id",
+    "extra_class_requests": "institute_id",
     "pending_actions": "institute_id",
     "accounts": "institute_id",
     "fee_structures": "institute_id",
@@ -171,6 +180,8 @@ __all__ = [
     "BatchMembership",
     "BatchSchedule",
     "ClassSession",
+    "ExtraClassRequest",
+    "Holiday",
     "Enrollment",
     "Guardian",
     "PendingAction",

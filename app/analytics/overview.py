@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 
 from app.academics.models import Batch, BatchMembership, Student, TeacherProfile
 from app.attendance import service as attendance_service
-from app.attendance.models import ClassSession
+from app.attendance.models import NOT_HELD, ClassSession
 from app.core.errors import ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
@@ -110,6 +110,7 @@ def attendance_trend(
             ClassSession.institute_id == institute_id,
             ClassSession.date >= filters.start,
             ClassSession.date <= filters.end,
+            col(ClassSession.status).not_in(NOT_HELD),
         )
         .group_by(ClassSession.date)
     )

@@ -13,6 +13,7 @@ from app.academics.models import (
 )
 from app.attendance.common import aware_utc
 from app.attendance.models import (
+    NOT_HELD,
     AttendanceLink,
     ClassSession,
     SessionStatus,
@@ -159,6 +160,8 @@ def reopen_session(session: Session, *, actor: Actor, session_id: int) -> ClassS
     row = _session(session, actor, session_id)
     if row.status in (SessionStatus.SCHEDULED.value, SessionStatus.OPEN.value):
         raise ValidationError("This session is already open.")
+    if row.status in NOT_HELD:
+        raise ValidationError(NOT_HELD_MESSAGE)
     previous = row.status
     row.status = SessionStatus.OPEN.value
     session.add(row)
@@ -172,6 +175,9 @@ def reopen_session(session: Session, *, actor: Actor, session_id: int) -> ClassS
         detail={"from": previous},
     )
     return row
+
+
+NOT_HELD_MESSAGE = "This class was cancelled or moved, so it takes no attendance."
 
 
 def _session(session: Session, actor: Actor, session_id: int) -> ClassSession:

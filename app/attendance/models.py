@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from enum import StrEnum
 
 from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
@@ -17,6 +17,12 @@ class SessionStatus(StrEnum):
     SUBMITTED = "submitted"
     CLOSED = "closed"
     MISSED = "missed"
+    CANCELLED = "cancelled"  # not held: a holiday or a cancelled class (cancel_reason says why)
+    RESCHEDULED = "rescheduled"  # not held here: moved to rescheduled_to_id
+
+
+# Sessions that did not take place: never counted in attendance, risk, utilization or "missed".
+NOT_HELD = (SessionStatus.CANCELLED.value, SessionStatus.RESCHEDULED.value)
 
 
 class Mark(StrEnum):
@@ -24,6 +30,11 @@ class Mark(StrEnum):
     ABSENT = "absent"
     LATE = "late"
     EXCUSED = "excused"
+    NO_SHOW = "no_show"  # one-to-one sessions only; counts as an absence
+
+
+# Marks that are an absence (guardian told, streaks, "absent yesterday", attendance %).
+ABSENT_MARKS = (Mark.ABSENT.value, Mark.NO_SHOW.value)
 
 
 class ClassSession(SQLModel, table=True):
@@ -33,7 +44,9 @@ class ClassSession(SQLModel, table=True):
         Index("ix_class_sessions_institute_id_date", "institute_id", "date"),
         Index("ix_class_sessions_status_ends_at", "status", "ends_at"),
         CheckConstraint(
-            "status IN ('scheduled', 'open', 'submitted', 'closed', 'missed')", name="status"
+            "status IN ('scheduled', 'open', 'submitted', 'closed', 'missed', 'cancelled', "
+            "'rescheduled')",
+            name="status",
         ),
     )
 
@@ -50,6 +63,9 @@ class ClassSession(SQLModel, table=True):
     submitted_by: int | None = Field(default=None, foreign_key="users.id")
     submitted_at: datetime | None = Field(default=None)
     version: int = Field(default=0)  # bumped by every submission: two submitters cannot both win
+    # Why a cancelled or rescheduled class is not held (told to students and guardians).
+    cancel_reason: str | None = Field(default=None, max_length=500)
+    rescheduled_to_id: int | None = Field(default=None, foreign_key="class_sessions.id")
 
 
 class AttendanceRecord(SQLModel, table=True):
@@ -62,7 +78,9 @@ class AttendanceRecord(SQLModel, table=True):
             "student_id",
             "session_id",
         ),
-        CheckConstraint("status IN ('present', 'absent', 'late', 'excused')", name="status"),
+        CheckConstraint(
+            "status IN ('present', 'absent', 'late', 'excused', 'no_show')", name="status"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -106,3 +124,50 @@ class AttendanceLink(SQLModel, table=True):
     created_at: datetime = Field(default_factory=clock.now)
     expires_at: datetime
     used_at: datetime | None = Field(default=None)
+
+
+class Holiday(SQLModel, table=True):
+    """A day without classes: for the whole institute (batch_id NULL) or one batch (one row per
+    batch). Sessions are not generated on it; those already created are cancelled."""
+
+    __tablename__ = "holidays"
+    __table_args__ = (Index("ix_holidays_institute_id_date", "institute_id", "date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    date: date
+    name: str = Field(max_length=200)
+    batch_id: int | None = Field(default=None, foreign_key="batches.id")
+    created_by: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(default_factory=clock.now)
+
+
+class RequestStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class ExtraClassRequest(SQLModel, table=True):
+    """A teacher asks for an extra class of their batch; an admin approves it in the inbox."""
+
+    __tablename__ = "extra_class_requests"
+    __table_args__ = (
+        Index("ix_extra_class_requests_institute_id_status", "institute_id", "status"),
+        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    batch_id: int = Field(foreign_key="batches.id")
+    requested_by: int = Field(foreign_key="users.id")
+    date: date
+    start_time: time
+    duration_minutes: int
+    reason: str = Field(max_length=500)
+    status: str = Field(default=RequestStatus.PENDING.value, max_length=10)
+    decided_by: int | None = Field(default=None, foreign_key="users.id")
+    decided_at: datetime | None = Field(default=None)
+    decision_note: str | None = Field(default=None, max_length=500)
+    session_id: int | None = Field(default=None, foreign_key="class_sessions.id")
+    created_at: datetime = Field(default_factory=clock.now)

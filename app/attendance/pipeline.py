@@ -15,6 +15,7 @@ from app.academics.models import (
 )
 from app.attendance.common import DONE_STATUSES, aware_utc
 from app.attendance.models import (
+    ABSENT_MARKS,
     AttendanceRecord,
     ClassSession,
     Mark,
@@ -51,7 +52,7 @@ def post_class_pipeline(
                 sid for sid, m in marks.items() if m in (Mark.PRESENT.value, Mark.LATE.value)
             ],
         )
-    absent = [sid for sid, m in marks.items() if m == Mark.ABSENT.value]
+    absent = [sid for sid, m in marks.items() if m in ABSENT_MARKS]
     messages = 0
     if absent and rules.notify_guardian_on_absence:
         tz = ZoneInfo(session.get(Institute, row.institute_id).timezone)
@@ -242,7 +243,7 @@ def _absence_streaks(
     ).all()
     absences: dict[int, int] = {}
     for student_id, _sid, status in marks:
-        if status == Mark.ABSENT.value:
+        if status in ABSENT_MARKS:
             absences[student_id] = absences.get(student_id, 0) + 1
     opened = 0
     names = {s.id: s.name for s in session.exec(select(Student).where(col(Student.id).in_(absent)))}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
@@ -14,12 +14,14 @@ from app.academics.models import (
     BatchSchedule,
 )
 from app.attendance.common import aware_utc, occurrences
+from app.attendance.holidays import holiday_map_internal, holiday_name_internal, is_holiday
 from app.attendance.models import (
     ClassSession,
     SessionStatus,
 )
 from app.core import audit
-from app.core.errors import Conflict, NotFound, ValidationError
+from app.core.errors import Conflict, ValidationError
+from app.core.ownership import get_owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.identity.models import Institute
@@ -28,9 +30,10 @@ from app.identity.models import Institute
 def generate_sessions_internal(
     session: Session, *, institute_id: int, start: date, end: date
 ) -> int:
-    """Create the sessions of every active schedule between two dates; existing ones are kept.
+    """Create the sessions of every active schedule between two dates; existing ones are kept
+    and none is created on a holiday (of the institute or of the batch).
 
-    Set-based: one read of schedules, one of existing sessions, one bulk insert.
+    Set-based: one read of schedules, one of holidays, one of existing sessions, one bulk insert.
     """
     if end < start:
         raise ValidationError("The end date is before the start date.")
@@ -59,9 +62,10 @@ def generate_sessions_internal(
             )
         )
     }
+    holidays = holiday_map_internal(session, institute_id=institute_id, start=start, end=end)
     rows = []
     for slot, day, starts, ends in occurrences(slots, start, end, tz):
-        if (slot.batch_id, starts) in existing:
+        if (slot.batch_id, starts) in existing or is_holiday(holidays, day, slot.batch_id):
             continue
         existing.add((slot.batch_id, starts))
         rows.append(
@@ -98,16 +102,46 @@ def generate_for(session: Session, *, actor: Actor, start: date, end: date) -> i
 
 
 def create_adhoc_session(
-    session: Session, *, actor: Actor, batch_id: int, day: date, start_time, duration_minutes: int
+    session: Session,
+    *,
+    actor: Actor,
+    batch_id: int,
+    day: date,
+    start_time: time,
+    duration_minutes: int,
 ) -> ClassSession:
     """An extra class outside the weekly schedule."""
     actor.require(Role.ADMIN, Role.TEACHER)
-    batch = session.get(Batch, batch_id)
-    if batch is None or batch.institute_id != actor.institute_scope():
-        raise NotFound("That batch does not exist.")
+    batch = get_owned(session, Batch, actor, batch_id, "batch")
     academics.ensure_teacher_scope(session, actor=actor, batch=batch)
+    row = new_session_internal(
+        session, batch=batch, day=day, start_time=start_time, duration_minutes=duration_minutes
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="session.add",
+        target_type="class_session",
+        target_id=row.id,
+        detail={"batch_id": batch.id, "date": str(day), "minutes": duration_minutes},
+    )
+    return row
+
+
+def new_session_internal(
+    session: Session, *, batch: Batch, day: date, start_time: time, duration_minutes: int
+) -> ClassSession:
+    """A class of a batch outside its weekly schedule (an extra class, or a rescheduled one):
+    refused on a holiday of the batch and when the batch already has a class at that time."""
     if not 5 <= duration_minutes <= 600:
         raise ValidationError("A class lasts between 5 and 600 minutes.", field="duration_minutes")
+    holiday = holiday_name_internal(
+        session, institute_id=batch.institute_id, day=day, batch_id=batch.id
+    )
+    if holiday:
+        raise ValidationError(
+            f"{day:%a %d %b} is a holiday ({holiday}) for {batch.name}.", field="day"
+        )
     tz = ZoneInfo(session.get(Institute, batch.institute_id).timezone)
     starts = datetime.combine(day, start_time, tz).astimezone(UTC)
     clash = session.exec(

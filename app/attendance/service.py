@@ -11,10 +11,24 @@ runs in the same transaction, once per submission.
 
 This module gathers the subdomain modules' names (`app.attendance.common`,
 `app.attendance.lifecycle`, `app.attendance.pipeline`, `app.attendance.schedule`,
-`app.attendance.sheet`, `app.attendance.student`) so callers keep one import."""
+`app.attendance.sheet`, `app.attendance.student`, `app.attendance.calendar` (holidays,
+cancelling and moving a class), `app.attendance.holidays`) so callers keep one import.
+
+Classes not held (`cancelled`, `rescheduled`) keep their rows and never count in attendance,
+risk, utilization or the missed-class job; a no-show (one-to-one sessions) counts as absent."""
 
 from __future__ import annotations
 
+from app.attendance.calendar import (
+    HELD,
+    HolidayRow,
+    add_holiday,
+    cancel_session,
+    list_holidays,
+    remove_holiday,
+    reschedule_session,
+    tell_class_internal,
+)
 from app.attendance.common import (
     DONE_STATUSES,
     LINK_EXPIRED,
@@ -24,7 +38,18 @@ from app.attendance.common import (
     WINDOW_CLOSED,
     aware_utc,
 )
+from app.attendance.extra import (
+    ExtraClassRow,
+    decide_extra_class,
+    decide_extra_class_for_action,
+    my_extra_class_requests,
+    request_extra_class,
+    set_teachers_add_classes,
+    teachers_add_classes,
+)
+from app.attendance.holidays import holiday_map_internal, is_holiday
 from app.attendance.lifecycle import (
+    NOT_HELD_MESSAGE,
     _send_links,
     _session,
     auto_close,
@@ -43,6 +68,7 @@ from app.attendance.schedule import (
     create_adhoc_session,
     generate_for,
     generate_sessions_internal,
+    new_session_internal,
 )
 from app.attendance.sheet import (
     SessionCard,
@@ -78,6 +104,25 @@ from app.attendance.student import (
 )
 
 __all__ = [
+    "ExtraClassRow",
+    "decide_extra_class",
+    "decide_extra_class_for_action",
+    "my_extra_class_requests",
+    "request_extra_class",
+    "set_teachers_add_classes",
+    "teachers_add_classes",
+    "HELD",
+    "HolidayRow",
+    "NOT_HELD_MESSAGE",
+    "add_holiday",
+    "cancel_session",
+    "holiday_map_internal",
+    "is_holiday",
+    "list_holidays",
+    "new_session_internal",
+    "remove_holiday",
+    "reschedule_session",
+    "tell_class_internal",
     "ASSESSMENT_WEIGHT",
     "AttendanceTally",
     "ClassSlot",

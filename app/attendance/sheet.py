@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from app.academics import service as academics
 from app.academics.models import (
     Batch,
+    BatchType,
     Student,
     Subject,
     Topic,
@@ -24,8 +25,10 @@ from app.attendance.common import (
     WINDOW_CLOSED,
     aware_utc,
 )
-from app.attendance.lifecycle import _session, live_status
+from app.attendance.lifecycle import NOT_HELD_MESSAGE, _session, live_status
 from app.attendance.models import (
+    ABSENT_MARKS,
+    NOT_HELD,
     AttendanceLink,
     AttendanceRecord,
     ClassSession,
@@ -53,6 +56,13 @@ class SessionCard:
     status: str
     students: int
     marked: int
+    cancel_reason: str | None = None  # why a cancelled or moved class is not held
+    moved_to: datetime | None = None  # where a rescheduled class went (UTC)
+
+    @property
+    def held(self) -> bool:
+        """False for a cancelled or moved class: it has no sheet."""
+        return self.status not in NOT_HELD
 
 
 def sessions_for_day(session: Session, *, actor: Actor, day: date) -> list[SessionCard]:
@@ -72,9 +82,15 @@ def sessions_for_day(session: Session, *, actor: Actor, day: date) -> list[Sessi
         .group_by(AttendanceRecord.session_id)
         .subquery()
     )
+    moved = (
+        select(ClassSession.id, ClassSession.starts_at)
+        .where(ClassSession.institute_id == institute_id)
+        .subquery("moved")
+    )
     query = (
-        select(ClassSession, Batch.name, Subject.name, User.name, marked.c.n)
+        select(ClassSession, Batch.name, Subject.name, User.name, marked.c.n, moved.c.starts_at)
         .join(Batch, Batch.id == ClassSession.batch_id)
+        .outerjoin(moved, moved.c.id == ClassSession.rescheduled_to_id)
         .join(Subject, Subject.id == Batch.subject_id)
         .outerjoin(User, User.id == Batch.teacher_user_id)
         .outerjoin(marked, marked.c.session_id == ClassSession.id)
@@ -98,8 +114,10 @@ def sessions_for_day(session: Session, *, actor: Actor, day: date) -> list[Sessi
             status=live_status(r, now),
             students=batch_sizes.get(r.batch_id, 0),
             marked=int(n or 0),
+            cancel_reason=r.cancel_reason,
+            moved_to=aware_utc(m) if m else None,
         )
-        for r, b, s, t, n in rows
+        for r, b, s, t, n, m in rows
     ]
 
 
@@ -122,6 +140,17 @@ class Sheet:
     notes: str | None = None
     submitted_by: str | None = None
     submitted_at: datetime | None = None
+    cancel_reason: str | None = None
+    one_to_one: bool = False  # a no-show can be marked
+
+    @property
+    def held(self) -> bool:
+        return self.status not in NOT_HELD
+
+    @property
+    def mark_choices(self) -> list[str]:
+        """The marks this sheet offers: no-show only for one-to-one sessions."""
+        return [m.value for m in Mark if self.one_to_one or m != Mark.NO_SHOW]
 
     @property
     def taken(self) -> bool:
@@ -187,6 +216,8 @@ def _sheet(session: Session, row: ClassSession, batch: Batch) -> Sheet:
         notes=row.notes,
         submitted_by=submitter.name if submitter else None,
         submitted_at=aware_utc(row.submitted_at) if row.submitted_at else None,
+        cancel_reason=row.cancel_reason,
+        one_to_one=batch.type == BatchType.INDIVIDUAL.value,
     )
 
 
@@ -212,6 +243,8 @@ def submit_attendance(
     else:
         academics.ensure_teacher_scope(session, actor=actor, batch=batch)
     status = live_status(row)
+    if status in NOT_HELD:
+        raise ValidationError(NOT_HELD_MESSAGE)
     if status in (SessionStatus.CLOSED.value, SessionStatus.MISSED.value):
         raise ValidationError(WINDOW_CLOSED)
     if row.status == SessionStatus.SUBMITTED.value and actor.role != Role.ADMIN:
@@ -227,6 +260,7 @@ def submit_attendance(
     unknown = set(marks) - set(students)
     if unknown:
         raise ValidationError("Some marked students are not in this batch on this date.")
+    one_to_one = batch is not None and batch.type == BatchType.INDIVIDUAL.value
     clean: dict[int, str] = {}
     for student_id in students:
         mark = marks.get(student_id, Mark.PRESENT.value)
@@ -236,6 +270,8 @@ def submit_attendance(
             raise ValidationError(
                 f"'{mark}' is not a mark; use present, absent, late or excused."
             ) from exc
+        if mark == Mark.NO_SHOW.value and not one_to_one:
+            raise ValidationError("A no-show is marked only in one-to-one sessions.")
     ratings = {k: int(v) for k, v in (understanding or {}).items() if v}
     if any(not 1 <= v <= 5 for v in ratings.values()):
         raise ValidationError("Understanding is rated 1 to 5.")
@@ -307,7 +343,7 @@ def submit_attendance(
         target_type="class_session",
         target_id=row.id,
         detail={
-            "absent": sum(1 for m in clean.values() if m == Mark.ABSENT.value),
+            "absent": sum(1 for m in clean.values() if m in ABSENT_MARKS),
             "students": len(clean),
             "resubmission": not first_submission,
             "via_link": link is not None,

@@ -19,8 +19,10 @@ from app.academics.models import (
     Subject,
 )
 from app.attendance.common import aware_utc, occurrences
+from app.attendance.holidays import holiday_map_internal, is_holiday
 from app.attendance.lifecycle import live_status
 from app.attendance.models import (
+    NOT_HELD,
     AttendanceRecord,
     ClassSession,
     Mark,
@@ -51,7 +53,8 @@ def classes_between_internal(
     session: Session, *, institute_id: int, batch_ids: set[int], start: date, end: date, tz: str
 ) -> list[ClassSlot]:
     """The classes of some batches between two local dates, by start: the sessions that exist,
-    plus, from today on, the weekly schedule's classes not created yet. Two queries."""
+    plus, from today on, the weekly schedule's classes not created yet (none on a holiday).
+    Three queries."""
     if not batch_ids or end < start:
         return []
     zone = ZoneInfo(tz)
@@ -88,8 +91,11 @@ def classes_between_internal(
                 col(Batch.active).is_(True),
             )
         ).all()
+        holidays = holiday_map_internal(session, institute_id=institute_id, start=first, end=end)
         for slot, day, starts, ends in occurrences(weekly, first, end, zone):
-            if (slot.batch_id, starts) not in taken:
+            if (slot.batch_id, starts) not in taken and not is_holiday(
+                holidays, day, slot.batch_id
+            ):
                 slots.append(
                     ClassSlot(
                         session_id=None,
@@ -244,7 +250,7 @@ class AttendanceTally:
     sessions: int = 0  # classes taken with the student on the sheet
     present: int = 0
     late: int = 0
-    absent: int = 0
+    absent: int = 0  # no-shows included: they count as absences
     excused: int = 0
 
     @property
@@ -259,7 +265,7 @@ def _tally(counts: dict[str, int]) -> AttendanceTally:
         sessions=sum(counts.values()),
         present=counts.get(Mark.PRESENT.value, 0),
         late=counts.get(Mark.LATE.value, 0),
-        absent=counts.get(Mark.ABSENT.value, 0),
+        absent=counts.get(Mark.ABSENT.value, 0) + counts.get(Mark.NO_SHOW.value, 0),
         excused=counts.get(Mark.EXCUSED.value, 0),
     )
 
@@ -288,9 +294,10 @@ def my_attendance(
     their latest marks. Three queries: the student's record, then two grouped, indexed ones."""
     student = academics.my_student(session, actor=actor)
     institute_id = student.institute_id
-    scope = [
+    scope: list[Any] = [
         AttendanceRecord.institute_id == institute_id,
         AttendanceRecord.student_id == student.id,
+        col(ClassSession.status).not_in(NOT_HELD),  # a class not held never counts
     ]
     if since is not None:
         scope.append(ClassSession.date >= since)
@@ -370,7 +377,9 @@ def mark_sums(session: Session) -> tuple[Any, Any, Callable[[Any], Any]]:
             func.count()
             .filter(col(AttendanceRecord.status).in_((Mark.PRESENT.value, Mark.LATE.value)))
             .label("present"),
-            func.count().filter(col(AttendanceRecord.status) != Mark.EXCUSED.value).label("counted"),
+            func.count()
+            .filter(col(AttendanceRecord.status) != Mark.EXCUSED.value)
+            .label("counted"),
         )
         .where(
             AttendanceRecord.institute_id == ClassSession.institute_id,

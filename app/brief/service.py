@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from app.academics.models import Batch, BatchMembership, Student, StudentStatus, Subject
 from app.attendance import service as attendance
-from app.attendance.models import AttendanceRecord, ClassSession, Mark
+from app.attendance.models import ABSENT_MARKS, NOT_HELD, AttendanceRecord, ClassSession
 from app.core import clock
 from app.core.config import get_settings
 from app.core.money import format_money
@@ -45,6 +45,7 @@ ACTION_LABELS = {
     "badge_request": "badge request",
     "follow_up_due": "follow-up due",
     "negative_feedback": "negative feedback",
+    "extra_class_request": "extra class request",
 }
 
 
@@ -235,6 +236,8 @@ def build_briefs_internal(
         end=day,
         tz=institute.timezone,
     ):
+        if slot.status in NOT_HELD:  # cancelled or moved: not on today's schedule
+            continue
         _t, name, subject = batches[slot.batch_id]
         briefs[owner[slot.batch_id]].classes.append(
             BriefClass(batch=name, subject=subject, starts_at=slot.starts_at, ends_at=slot.ends_at)
@@ -259,7 +262,7 @@ def build_briefs_internal(
             .where(
                 AttendanceRecord.institute_id == institute_id,
                 col(AttendanceRecord.session_id).in_(list(yesterday)),
-                AttendanceRecord.status == Mark.ABSENT.value,
+                col(AttendanceRecord.status).in_(ABSENT_MARKS),
             )
         ).all()
         if yesterday

@@ -178,7 +178,7 @@ def report_card(
         sessions=sum(marks.values()),
         present=marks.get(Mark.PRESENT.value, 0),
         late=marks.get(Mark.LATE.value, 0),
-        absent=marks.get(Mark.ABSENT.value, 0),
+        absent=marks.get(Mark.ABSENT.value, 0) + marks.get(Mark.NO_SHOW.value, 0),
         excused=marks.get(Mark.EXCUSED.value, 0),
     )
     scored = col(HomeworkSubmission.marks).is_not(None) & col(Homework.max_marks).is_not(None)

@@ -248,7 +248,36 @@ ACADEMIC_TABLES = [
     "class_sessions",
     "attendance_records",
     "topic_progress",
+    "holidays",
 ]
+
+HOLIDAY_NAME = "Founders' Day"
+CANCEL_REASON = "Teacher at a training workshop"
+
+
+def _demo_holiday(today: date, term: periods.Term) -> date:
+    """A weekday of this term already past (three weeks in, or two weeks ago in a young term)."""
+    day = term.starts_on + timedelta(days=21)
+    if day >= today - timedelta(days=2):
+        day = today - timedelta(days=14)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day
+
+
+def _demo_cancelled(
+    today: date, holiday: date, batch_slots: dict[int, list[tuple[int, time, int]]]
+) -> tuple[int, date] | None:
+    """The last batch's most recent class day of the past week (not the holiday): cancelled."""
+    if not batch_slots:
+        return None
+    batch_id = max(batch_slots)
+    weekdays = {weekday for _s, _t, weekday in batch_slots[batch_id]}
+    for back in range(1, 8):
+        day = today - timedelta(days=back)
+        if day.weekday() in weekdays and day != holiday:
+            return batch_id, day
+    return None
 
 
 def analyze(session: Session, tables: Sequence[str]) -> None:
@@ -580,6 +609,10 @@ def seed_academics(
     # works through its syllabus in order over this term (periods.term_containing, the
     # institute's terms); the classes of earlier terms covered last term's course, not these topics.
     term = periods.term_containing(today, term_starts)
+    # One holiday this term and one cancelled class, deterministic: their classes are cancelled
+    # (no marks). The dice are still rolled for them so every other class keeps its marks.
+    holiday = _demo_holiday(today, term)
+    cancelled = _demo_cancelled(today, holiday, batch_slots)
     cs_id = next_id(session, "class_sessions")
     sessions: list[tuple[Any, ...]] = []
     records: list[tuple[Any, ...]] = []
@@ -595,13 +628,29 @@ def seed_academics(
                 ends = starts + timedelta(minutes=60)
                 past = ends + timedelta(minutes=10) < now
                 missed = past and rng.random() < 0.02
+                off = (
+                    f"Holiday: {HOLIDAY_NAME}"
+                    if day == holiday
+                    else CANCEL_REASON
+                    if (batch_id, day) == cancelled
+                    else None
+                )
+                held = past and not missed and off is None
                 topics = topics_of[batch_subject[batch_id]]
                 topic = (
                     topics[syllabus_position(day, term, len(topics))]
-                    if past and not missed and day >= term.starts_on
+                    if held and day >= term.starts_on
                     else None
                 )
-                status = "missed" if missed else "closed" if past else "scheduled"
+                status = (
+                    "cancelled"
+                    if off
+                    else "missed"
+                    if missed
+                    else "closed"
+                    if past
+                    else "scheduled"
+                )
                 sessions.append(
                     (
                         cs_id,
@@ -613,8 +662,9 @@ def seed_academics(
                         ends,
                         status,
                         f"[{topic}]" if topic else None,
-                        1 if past and not missed else 0,
-                        starts + timedelta(minutes=50) if past and not missed else None,
+                        1 if held else 0,
+                        starts + timedelta(minutes=50) if held else None,
+                        off,
                     )
                 )
                 if past and not missed:
@@ -630,6 +680,8 @@ def seed_academics(
                             if roll < p + 0.05
                             else "absent"
                         )
+                        if off:
+                            continue  # not held: the dice above keep the others' marks as they were
                         records.append((institute_id, cs_id, student, mark))
                         if topic is not None and mark in ("present", "late"):
                             entry = progress.setdefault((student, topic), [0, 0.0, None, None])
@@ -650,7 +702,7 @@ def seed_academics(
         batch_id, starts = extra
         sessions.append(
             (cs_id, institute_id, batch_id, None, today, starts)
-            + (starts + timedelta(minutes=EXTRA_CLASS_MINUTES), "scheduled", None, 0, None)
+            + (starts + timedelta(minutes=EXTRA_CLASS_MINUTES), "scheduled", None, 0, None, None)
         )
         cs_id += 1
     bulk_load(
@@ -668,8 +720,15 @@ def seed_academics(
             "topics_covered",
             "version",
             "submitted_at",
+            "cancel_reason",
         ],
         sessions,
+    )
+    bulk_load(
+        session,
+        "holidays",
+        ["institute_id", "date", "name", "batch_id", "created_by", "created_at"],
+        [(institute_id, holiday, HOLIDAY_NAME, None, None, now)],
     )
     n_records = bulk_load(
         session,

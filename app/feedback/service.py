@@ -21,7 +21,13 @@ from sqlmodel import Session, col, select
 from app.academics.models import Batch, BatchMembership, Student, Subject
 from app.academics.service import has_student_record as has_student_record
 from app.academics.service import my_student as my_student
-from app.attendance.models import AttendanceRecord, ClassSession, SessionStatus
+from app.attendance.models import (
+    ABSENT_MARKS,
+    NOT_HELD,
+    AttendanceRecord,
+    ClassSession,
+    SessionStatus,
+)
 from app.core import audit, clock, sheets
 from app.core.errors import Conflict, NotFound, ValidationError
 from app.core.roles import Role
@@ -85,7 +91,7 @@ def _eligible_sessions_query(institute_id: int, student_id: int):
         AttendanceRecord.institute_id == institute_id,
         AttendanceRecord.session_id == ClassSession.id,
         AttendanceRecord.student_id == student_id,
-        AttendanceRecord.status == "absent",
+        col(AttendanceRecord.status).in_(ABSENT_MARKS),
     )
     return (
         select(ClassSession, Batch.name, Subject.name, Batch.teacher_user_id, User.name)
@@ -96,7 +102,7 @@ def _eligible_sessions_query(institute_id: int, student_id: int):
             ClassSession.institute_id == institute_id,
             ClassSession.starts_at <= now,
             ClassSession.starts_at >= now - timedelta(days=FEEDBACK_WINDOW_DAYS),
-            ClassSession.status != SessionStatus.MISSED.value,
+            col(ClassSession.status).not_in((SessionStatus.MISSED.value, *NOT_HELD)),
             member,
             ~absent,
         )

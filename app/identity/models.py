@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
@@ -33,6 +33,8 @@ class Institute(SQLModel, table=True):
     max_teachers: int | None = Field(default=None)
     # Set when ADMIN_EMAILS bootstrapped this institute; cleared when an admin dismisses the warning.
     bootstrap_warning: bool = Field(default=False)
+    # Teachers may add extra classes to their batches without an admin's approval.
+    teachers_add_classes: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime = Field(default_factory=clock.now)
 
     def subscription_expired(self, today: date) -> bool:

@@ -19,6 +19,7 @@ class ActionType(StrEnum):
     BADGE_REQUEST = "badge_request"
     FOLLOW_UP_DUE = "follow_up_due"
     NEGATIVE_FEEDBACK = "negative_feedback"
+    EXTRA_CLASS_REQUEST = "extra_class_request"
 
 
 class Outcome(StrEnum):

@@ -85,6 +85,8 @@ class InboxItem:
     def outcomes(self) -> list[Outcome]:
         """What may be done with it: "Notify guardian" only for a student's attendance, risk or
         fees (never a badge request, a CRM follow-up or anonymous feedback)."""
+        if self.type == ActionType.EXTRA_CLASS_REQUEST.value:
+            return []  # approved or rejected (app.attendance), never just "reviewed"
         return [o for o in Outcome if o != Outcome.NOTIFIED_GUARDIAN or self.can_notify_guardian]
 
     @property
@@ -199,6 +201,18 @@ def act(
         detail={"type": action.type, "outcome": outcome},
     )
     return action
+
+
+def action_key(session: Session, *, actor: Actor, action_id: int) -> str:
+    """The dedupe key of an action in the actor's inbox: which request or event it stands for
+    (the module that raised it decides it)."""
+    actor.require(Role.ADMIN, Role.TEACHER, Role.COUNSELOR)
+    found: PendingAction | None = session.exec(
+        _scoped(actor).where(PendingAction.id == action_id)
+    ).first()
+    if found is None:
+        raise NotFound("That action does not exist.")
+    return str(found.dedupe_key)
 
 
 def resolve_by_key(session: Session, *, actor: Actor, dedupe_key: str, note: str) -> bool:

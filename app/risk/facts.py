@@ -9,7 +9,7 @@ from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from app.academics.models import Student
-from app.attendance.models import AttendanceRecord, ClassSession
+from app.attendance.models import NOT_HELD, AttendanceRecord, ClassSession
 from app.core import clock
 from app.coursework.models import Assessment, AssessmentResult, Homework, HomeworkSubmission
 from app.fees import reports as fee_reports
@@ -76,6 +76,8 @@ def gather_many(
             _among(ClassSession.institute_id, institute_ids),
             ClassSession.date >= start,
             ClassSession.date <= today,
+            # A class not held never counts, even if a mark was left on it.
+            col(ClassSession.status).not_in(NOT_HELD),
         )
         .group_by(AttendanceRecord.student_id)
         .subquery("att")

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from app.attendance import service as attendance
-from app.attendance.models import Mark
+from app.attendance.models import ABSENT_MARKS, Mark
 from app.core.errors import DomainError
 from app.core.roles import Role
 from app.core.tenancy import Actor
@@ -15,7 +15,13 @@ from app.ui import live
 from app.ui.components import act, flash, read, show_flash
 from app.ui.safe import esc
 
-LABELS = {"present": "Present", "absent": "Absent", "late": "Late", "excused": "Excused"}
+LABELS = {
+    "present": "Present",
+    "absent": "Absent",
+    "late": "Late",
+    "excused": "Excused",
+    "no_show": "No-show",  # one-to-one sessions only
+}
 CODES = {v: k for k, v in LABELS.items()}
 
 
@@ -87,6 +93,16 @@ def render(
             f"Submitted by {esc(sheet.submitted_by)} at {sheet.submitted_at.astimezone(ZoneInfo(timezone)):%H:%M}."
         )
     editable = sheet.accepts_marks or (actor.role == Role.ADMIN and sheet.status == "open")
+    if not sheet.held:
+        st.warning(
+            (
+                "This class was cancelled: "
+                if sheet.status == "cancelled"
+                else "This class was moved: "
+            )
+            + f"{esc(sheet.cancel_reason or '')}. It takes no attendance."
+        )
+        return False
     if not sheet.accepts_marks:
         if sheet.status in ("closed", "missed"):
             st.warning(
@@ -108,7 +124,7 @@ def render(
         saved = sheet.marks.get(student.id, Mark.PRESENT.value)
         choice = st.segmented_control(
             student.name,
-            list(LABELS.values()),
+            [LABELS[m] for m in sheet.mark_choices],
             default=LABELS[saved],
             key=f"mark_{sheet.session_id}_{student.id}",
             help=student.enrollment_no,
@@ -132,7 +148,7 @@ def render(
                     ratings[student.id] = value + 1
                 st.caption(student.name)
     notes = st.text_area("Notes", value=sheet.notes or "", key=f"notes_{sheet.session_id}")
-    absent = sum(1 for m in marks.values() if m == "absent")
+    absent = sum(1 for m in marks.values() if m in ABSENT_MARKS)
     if st.button(
         f"Submit · {int(len(marks) - absent)} present, {int(absent)} absent",
         key="submit_attendance",

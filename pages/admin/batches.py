@@ -172,6 +172,62 @@ if batches:
             if act(actor, academics.update_batch, batch_id=chosen.id, active=True):
                 st.rerun()
 
+st.subheader("Holidays")
+st.caption(
+    "No class is created on a holiday; the day's classes already created and not taken are "
+    "cancelled, and their students and guardians told. Removing a holiday does not bring "
+    "cancelled classes back (add an extra class instead)."
+)
+today = clock.today_in(user.institute_timezone)
+holidays = read(actor, attendance.list_holidays, start=today - timedelta(days=30))
+table(
+    [{"Date": h.date, "Holiday": h.name, "For": h.batch or "Whole institute"} for h in holidays],
+    key="holidays_table",
+    empty="No holidays from last month on.",
+)
+with st.form("holiday_add"):
+    h1, h2 = st.columns(2)
+    h_day = h1.date_input("Date", value=today, key="h_day")
+    h_name = h2.text_input("Name", key="h_name", placeholder="Diwali")
+    h_batches = st.multiselect(
+        "Only for these batches (none: the whole institute)",
+        [b for b in batches if b.active],
+        format_func=lambda b: b.name,
+        key="h_batches",
+    )
+    if st.form_submit_button("Add holiday") and act(
+        actor,
+        attendance.add_holiday,
+        day=h_day,
+        name=h_name,
+        batch_ids=[b.id for b in h_batches],
+    ):
+        flash(f"{h_name} added: its classes are cancelled and students told.")
+        st.rerun()
+if holidays:
+    r1, r2 = st.columns([3, 1])
+    gone = r1.selectbox(
+        "Remove a holiday",
+        holidays,
+        format_func=lambda h: f"{h.date:%d %b %Y} · {h.name} · {h.batch or 'Whole institute'}",
+        key="h_remove",
+    )
+    if r2.button("Remove", key="h_remove_btn") and act(
+        actor, attendance.remove_holiday, holiday_id=gone.id
+    ):
+        flash(f"{gone.name} removed.")
+        st.rerun()
+
+allowed = read(actor, attendance.teachers_add_classes)
+wanted = st.toggle(
+    "Teachers add extra classes to their batches without an admin's approval",
+    value=allowed,
+    key="teachers_add_classes",
+)
+if wanted != allowed and act(actor, attendance.set_teachers_add_classes, allowed=wanted):
+    flash("Saved: teachers add extra classes directly." if wanted else "Saved: teachers ask first.")
+    st.rerun()
+
 st.subheader("Teachers")
 profiles = read(actor, academics.teacher_profiles)
 table(

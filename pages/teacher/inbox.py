@@ -4,6 +4,7 @@ import streamlit as st
 
 from app.academics import service as academics
 from app.access import service as access
+from app.attendance import service as attendance
 from app.core.roles import Role
 from app.inbox import service as inbox
 from app.inbox.models import ActionType, Outcome
@@ -74,6 +75,26 @@ def open_actions() -> None:
                 else "Note (needed to ignore)",
                 key=f"note_{item.id}",
             )
+            if item.type == ActionType.EXTRA_CLASS_REQUEST.value:
+                if actor.role != Role.ADMIN:
+                    continue
+                yes, no = st.columns(2)
+                for column, approve, label in ((yes, True, "Approve"), (no, False, "Reject")):
+                    if column.button(label, key=f"extra_{approve}_{item.id}", width="stretch"):
+                        if act(
+                            actor,
+                            attendance.decide_extra_class_for_action,
+                            action_id=item.id,
+                            approve=approve,
+                            note=note,
+                        ):
+                            flash(
+                                "Approved: the class is on the schedule."
+                                if approve
+                                else "Rejected."
+                            )
+                            st.rerun()
+                continue
             outcomes = item.outcomes
             for col, outcome in zip(st.columns(len(outcomes)), outcomes, strict=True):
                 label = LABELS[outcome]

@@ -162,3 +162,35 @@ def test_badges_were_earned_over_the_term_not_all_on_the_seed_day(db):
             held = moments[a.student_id]
             below = [m for badge_id, m in held.items() if parent[badge_id] == b.id]
             assert below and held[b.id] == max(below)
+
+
+def test_the_term_has_a_holiday_and_a_cancelled_class(db):
+    """Issue 22: a holiday this term (its classes cancelled, no marks) and one class cancelled
+    with a reason, the same on every run."""
+    from app.attendance.models import AttendanceRecord, ClassSession, Holiday
+
+    now = datetime(2026, 10, 1, 6, 0, tzinfo=UTC)
+    with clock.frozen(now):
+        result = seed_demo(size="small", engine=db.engine)
+    institute_id = result.institute_ids[0]
+    with db.scope(system=True) as s:
+        holidays = s.exec(select(Holiday).where(Holiday.institute_id == institute_id)).all()
+        off = s.exec(
+            select(ClassSession.date, ClassSession.cancel_reason).where(
+                ClassSession.institute_id == institute_id, ClassSession.status == "cancelled"
+            )
+        ).all()
+        marked = s.exec(
+            select(func.count())
+            .select_from(AttendanceRecord)
+            .join(ClassSession, ClassSession.id == AttendanceRecord.session_id)
+            .where(ClassSession.status == "cancelled")
+        ).one()
+    assert [(h.date, h.name, h.batch_id) for h in holidays] == [
+        (date(2026, 7, 22), "Founders' Day", None)
+    ]
+    reasons = Counter(reason for _day, reason in off)
+    assert reasons["Holiday: Founders' Day"] >= 1
+    assert reasons["Teacher at a training workshop"] == 1
+    assert all(day == date(2026, 7, 22) for day, r in off if r.startswith("Holiday"))
+    assert marked == 0
