@@ -53,9 +53,14 @@ from app.academics.students import (
 )
 from app.academics.syllabus import (
     add_topic,
+    archive_subject,
+    archive_topic,
     create_subject,
     list_subjects,
+    move_topic,
     syllabus,
+    update_subject,
+    update_topic,
 )
 
 __all__ = [
@@ -73,6 +78,8 @@ __all__ = [
     "add_guardian",
     "add_schedule",
     "add_topic",
+    "archive_subject",
+    "archive_topic",
     "announcement_audience_internal",
     "batch_schedules",
     "create_batch",
@@ -92,6 +99,7 @@ __all__ = [
     "list_students",
     "list_subjects",
     "member_counts_on_internal",
+    "move_topic",
     "members_on_internal",
     "my_student",
     "my_student_ids",
@@ -102,4 +110,6 @@ __all__ = [
     "teachers",
     "update_batch",
     "update_student",
+    "update_subject",
+    "update_topic",
 ]

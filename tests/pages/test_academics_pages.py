@@ -57,3 +57,60 @@ def test_admin_sets_up_students_and_batches(db):
         assert s.get(Student, student.id).phone == "9876543210"
         assert s.exec(select(Enrollment)).one().subject_id == subject.id
         assert s.exec(select(TeacherProfile)).one().specialization == "Life sciences"
+
+
+def test_admin_edits_the_syllabus_on_its_page(db):
+    """Rename and code a subject, reorder, edit (objectives, prerequisites) and archive topics;
+    a clash of codes and a cycle of prerequisites are told, nothing half-saved (issue 22)."""
+    from app.academics.models import Subject, Topic
+
+    inst = f.institute(db)
+    admin_user = f.user(db, inst, Role.ADMIN, email="syl@x.example")
+    admin = f.actor_for(admin_user)
+    with db.scope(admin) as s:
+        academics.create_subject(s, actor=admin, name="Art", code="ART")
+        subject = academics.create_subject(s, actor=admin, name="Biology")
+        cells, genes = (
+            academics.add_topic(s, actor=admin, subject_id=subject.id, name=n).id
+            for n in ("Cells", "Genes")
+        )
+
+    at = app_as(admin_user.email).run()
+    open_page(at, "pages/admin/syllabus.py")
+    at.selectbox(key="syl_subject").set_value(subject.id).run()
+    at.text_input(key=f"subj_code_{subject.id}").input("art")
+    at.button(key=f"FormSubmitter:edit_subject_{subject.id}-Save subject").click().run()
+    assert "The code ART is already used by Art; choose another code." in errors(at)
+    at.text_input(key=f"subj_rename_{subject.id}").input("Life science")
+    at.text_input(key=f"subj_code_{subject.id}").input("bio")
+    at.button(key=f"FormSubmitter:edit_subject_{subject.id}-Save subject").click().run()
+    assert not errors(at), errors(at)
+
+    # Genes moves up; then Cells (now second) gets objectives and needs Genes.
+    at.selectbox(key="syl_topic").set_value(genes).run()
+    at.button(key="topic_up").click().run()
+    assert list(frame(at, "Topic")["Topic"]) == ["Genes", "Cells"]
+    at.selectbox(key="syl_topic").set_value(cells).run()
+    at.text_area(key=f"t_obj_{cells}").input("Draw a cell.")
+    at.multiselect(key=f"t_needs_{cells}").select(genes)
+    at.button(key=f"FormSubmitter:edit_topic_{cells}-Save topic").click().run()
+    assert not errors(at), errors(at)
+    row = frame(at, "Topic").set_index("Topic").loc["Cells"]
+    assert row["Needs"] == "Genes" and row["Objectives"] == "Draw a cell."
+    # Genes cannot need Cells back.
+    at.selectbox(key="syl_topic").set_value(genes).run()
+    at.multiselect(key=f"t_needs_{genes}").select(cells)
+    at.button(key=f"FormSubmitter:edit_topic_{genes}-Save topic").click().run()
+    assert any("Genes cannot need Cells" in e for e in errors(at))
+    at.button(key="topic_archive").click().run()
+    assert not errors(at), errors(at)
+    assert bool(frame(at, "Topic").set_index("Topic").loc["Genes"]["Archived"]) is True
+
+    with db.scope(system=True) as s:
+        stored = s.get(Subject, subject.id)
+        assert (stored.name, stored.code) == ("Life science", "BIO")
+        assert s.get(Topic, cells).prerequisites == [genes]
+        assert s.get(Topic, cells).objectives == "Draw a cell."
+        assert s.get(Topic, genes).prerequisites is None
+        assert s.get(Topic, genes).archived_at is not None
+        assert [t.position for t in (s.get(Topic, genes), s.get(Topic, cells))] == [1, 2]
