@@ -11,7 +11,7 @@ runs in the same transaction, once per submission.
 
 This module gathers the subdomain modules' names (`app.attendance.common`,
 `app.attendance.lifecycle`, `app.attendance.pipeline`, `app.attendance.schedule`,
-`app.attendance.sheet`, `app.attendance.student`) so callers keep one import."""
+`app.attendance.sheet`, `app.attendance.student`, `app.attendance.completion`) so callers keep one import."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from app.attendance.common import (
     WINDOW_CLOSED,
     aware_utc,
 )
+from app.attendance.completion import enrolment_completion_internal
 from app.attendance.lifecycle import (
     _send_links,
     _session,
@@ -34,7 +35,6 @@ from app.attendance.lifecycle import (
 from app.attendance.pipeline import (
     ASSESSMENT_WEIGHT,
     _absence_streaks,
-    _enrolment_completion,
     _topic_progress,
     apply_assessment_internal,
     post_class_pipeline,
@@ -95,7 +95,7 @@ __all__ = [
     "WINDOW_CLOSED",
     "_absence_streaks",
     "_already",
-    "_enrolment_completion",
+    "enrolment_completion_internal",
     "_institute_tz",
     "_send_links",
     "_session",
