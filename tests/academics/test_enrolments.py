@@ -277,3 +277,41 @@ def test_the_daily_job_recomputes_completion_set_based(db, w, max_queries):
     # The worker job runs it for every institute; a second run changes nothing.
     assert attendance_jobs.enrolment_completion(engine=db.engine)["enrolments_updated"] == 0
 
+
+def test_progress_page_and_report_card_read_the_enrolment(db, w):
+    from app.analytics import progress
+    from app.coursework import service as coursework
+
+    admin = w["admin"]
+    pupil_user = f.user(db, w["inst"], Role.STUDENT)
+    pupil = f.student(db, w["inst"], user=pupil_user)
+    with db.scope(admin) as s:
+        academics.join_batch(
+            s, actor=admin, batch_id=w["batch"], student_id=pupil.id, on=date(2026, 9, 1)
+        )
+    e = _enrolment(db, pupil.id)
+    with db.scope(system=True) as s:
+        s.get(Enrollment, e.id).completion_pct = 42.5
+    with db.scope(admin) as s:
+        academics.change_enrolment_status(
+            s,
+            actor=admin,
+            enrolment_id=e.id,
+            status="paused",
+            reason="Travel",
+            on=date(2026, 10, 1),
+        )
+    me = f.actor_for(pupil_user)
+    with db.scope(me) as s:
+        [maths] = progress.my_progress(s, actor=me)
+        card = coursework.report_card(s, actor=me, start=date(2026, 9, 1), end=date(2026, 12, 1))
+    assert (maths.status, maths.completion_pct, maths.status_changed_on) == (
+        "paused",
+        42.5,
+        date(2026, 10, 1),
+    )
+    [line] = card.enrolments
+    assert (line.subject, line.status, line.completion_pct) == ("Maths", "paused", 42.5)
+    from app.coursework import reportcard_pdf
+
+    assert reportcard_pdf.render(card).startswith(b"%PDF")
