@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.academics.common import STAFF, _local_today
-from app.academics.models import Enrollment, EnrollmentStatus, Student, Subject
+from app.academics.models import Batch, Enrollment, EnrollmentStatus, Student, Subject
 from app.academics.students import _institute_user, ensure_student_scope
 from app.core import audit
 from app.core.errors import Conflict, ValidationError
@@ -98,6 +99,43 @@ def enrol_for_batch_internal(
     session.add(enrolment)
     session.flush()
     return enrolment, what
+
+
+def enrol_new_students_internal(
+    session: Session, *, institute_id: int, joins: list[tuple[int, int]], on: date
+) -> int:
+    """Enrolments for students just created and put in batches (the import): one per (student,
+    batch subject), with the batch's teacher, in two statements. The students are new, so none
+    has an enrolment yet. `joins`: (student id, batch id)."""
+    if not joins:
+        return 0
+    batches = {
+        batch_id: (subject_id, teacher_id)
+        for batch_id, subject_id, teacher_id in session.exec(
+            select(Batch.id, Batch.subject_id, Batch.teacher_user_id).where(
+                Batch.institute_id == institute_id,
+                col(Batch.id).in_(sorted({b for _, b in joins})),
+            )
+        ).all()
+    }
+    rows: dict[tuple[int, int], dict[str, object]] = {}
+    for student_id, batch_id in joins:
+        subject_id, teacher_id = batches[batch_id]
+        rows.setdefault(
+            (student_id, subject_id),
+            {
+                "institute_id": institute_id,
+                "student_id": student_id,
+                "subject_id": subject_id,
+                "started_on": on,
+                "completion_pct": 0.0,
+                "status": ACTIVE,
+                "teacher_user_id": teacher_id,
+                "status_changed_on": on,
+            },
+        )
+    session.execute(insert(Enrollment), list(rows.values()))
+    return len(rows)
 
 
 def enroll(
