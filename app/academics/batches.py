@@ -11,21 +11,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from app.academics.common import STAFF, WEEKDAYS
+from app.academics.common import STAFF, WEEKDAYS, _local_today
+from app.academics.enrolments import enrol_for_batch_internal
 from app.academics.models import (
     Batch,
     BatchMembership,
     BatchSchedule,
     BatchType,
-    Enrollment,
     Guardian,
     Student,
     StudentStatus,
     Subject,
     TeacherProfile,
 )
-from app.academics.students import _institute_user, ensure_student_scope
-from app.core import audit, clock, events
+from app.academics.students import _institute_user
+from app.core import audit, events
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.core.ownership import get_owned
 from app.core.roles import Role
@@ -230,7 +230,8 @@ def _member_count(session: Session, batch: Batch) -> int:
 def join_batch(
     session: Session, *, actor: Actor, batch_id: int, student_id: int, on: date | None = None
 ) -> BatchMembership:
-    """Add a student to a batch (capacity and duplicate membership are checked)."""
+    """Add a student to a batch (capacity and duplicate membership are checked) and enrol them
+    in its subject (or make their paused or dropped enrolment active again)."""
     actor.require(Role.ADMIN, Role.COUNSELOR)
     batch = get_owned(session, Batch, actor, batch_id, "batch")
     student = get_owned(session, Student, actor, student_id, "student")
@@ -262,6 +263,15 @@ def join_batch(
             session.flush()
     except IntegrityError as exc:
         raise Conflict(f"{student.name} is already in {batch.name}.") from exc
+    enrolment, enrolled = enrol_for_batch_internal(
+        session,
+        institute_id=batch.institute_id,
+        student_id=student.id,
+        subject_id=batch.subject_id,
+        teacher_user_id=batch.teacher_user_id,
+        on=membership.joined_on,
+        batch_name=batch.name,
+    )
     # Coursework (above academics) gives the newcomer the batch's open work.
     events.publish(
         session,
@@ -278,7 +288,7 @@ def join_batch(
         action="batch.join",
         target_type="batch",
         target_id=batch.id,
-        detail={"student_id": student.id},
+        detail={"student_id": student.id, "enrolment_id": enrolment.id, "enrolment": enrolled},
     )
     return membership
 
@@ -474,66 +484,6 @@ def guardian_chat_of_student_user_internal(
         )
         .order_by(Guardian.id)
     ).first()
-
-
-def _local_today(session: Session, institute_id: int) -> date:
-    from app.identity.models import Institute
-
-    return clock.today_in(session.get(Institute, institute_id).timezone)
-
-
-def enroll(
-    session: Session,
-    *,
-    actor: Actor,
-    student_id: int,
-    subject_id: int,
-    started_on: date | None = None,
-    expected_completion: date | None = None,
-) -> Enrollment:
-    """Enrol a student in a subject (expected completion optional)."""
-    actor.require(Role.ADMIN, Role.COUNSELOR)
-    student = get_owned(session, Student, actor, student_id, "student")
-    get_owned(session, Subject, actor, subject_id, "subject")
-    existing = session.exec(
-        select(Enrollment).where(
-            Enrollment.institute_id == student.institute_id,
-            Enrollment.student_id == student.id,
-            Enrollment.subject_id == subject_id,
-        )
-    ).first()
-    if existing is not None:
-        raise Conflict(f"{student.name} is already enrolled in this subject.")
-    enrollment = Enrollment(
-        institute_id=student.institute_id,
-        student_id=student.id,
-        subject_id=subject_id,
-        started_on=started_on or _local_today(session, student.institute_id),
-        expected_completion=expected_completion,
-    )
-    session.add(enrollment)
-    session.flush()
-    return enrollment
-
-
-def enrolments_of(
-    session: Session, *, actor: Actor, student_id: int
-) -> list[tuple[Enrollment, str]]:
-    """A student's enrolments with their subject names."""
-    actor.require(*STAFF)
-    get_owned(session, Student, actor, student_id, "student")
-    ensure_student_scope(session, actor=actor, student_id=student_id)
-    return list(
-        session.exec(
-            select(Enrollment, Subject.name)
-            .join(Subject, Subject.id == Enrollment.subject_id)
-            .where(
-                Enrollment.institute_id == actor.institute_scope(),
-                Enrollment.student_id == student_id,
-            )
-            .order_by(Subject.name)
-        ).all()
-    )
 
 
 def teacher_profiles(session: Session, *, actor: Actor) -> list[tuple[User, TeacherProfile | None]]:

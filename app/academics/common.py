@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from sqlmodel import Session
+
+from app.core import clock
 from app.core.roles import Role
+from app.identity.models import Institute
 
 STAFF = (Role.ADMIN, Role.TEACHER, Role.COUNSELOR)
 
@@ -11,3 +17,9 @@ COUNSELLING = (Role.COUNSELOR, Role.ADMIN)  # who may be a student's counselor
 
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def _local_today(session: Session, institute_id: int) -> date:
+    """Today in the institute's timezone."""
+    institute = session.get(Institute, institute_id)
+    return clock.today_in(institute.timezone if institute else "UTC")

@@ -19,6 +19,7 @@ from sqlalchemy import func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.academics.enrolments import enrol_new_students_internal
 from app.academics.models import Batch, BatchMembership, Guardian, Student, StudentStatus
 from app.core import audit, clock, events, sheets
 from app.core.errors import Conflict, ValidationError
@@ -424,6 +425,12 @@ def commit_import(session: Session, *, actor: Actor, rows: list[dict[str, Any]])
             ]
             if memberships:
                 session.execute(insert(BatchMembership), memberships)
+                enrol_new_students_internal(
+                    session,
+                    institute_id=institute_id,
+                    joins=[(m["student_id"], m["batch_id"]) for m in memberships],
+                    on=today,
+                )
                 joined: dict[int, list[int]] = defaultdict(list)
                 for m in memberships:
                     joined[m["batch_id"]].append(m["student_id"])

@@ -80,12 +80,26 @@ class TeacherProfile(SQLModel, table=True):
 
 class Subject(SQLModel, table=True):
     __tablename__ = "subjects"
-    __table_args__ = (UniqueConstraint("institute_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("institute_id", "name"),
+        Index(
+            "uq_subjects_institute_id_code",
+            "institute_id",
+            "code",
+            unique=True,
+            sqlite_where=text("code IS NOT NULL"),
+            postgresql_where=text("code IS NOT NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     institute_id: int = Field(foreign_key="institutes.id")
     name: str = Field(max_length=120)
-    code: str | None = Field(default=None, max_length=20)
+    code: str | None = Field(
+        default=None, max_length=20
+    )  # stored in capitals, unique per institute
+    # Archived: hidden from pickers, kept (with its topics) for the attendance and marks it has.
+    archived_at: datetime | None = Field(default=None)
 
 
 class Topic(SQLModel, table=True):
@@ -104,6 +118,11 @@ class Topic(SQLModel, table=True):
     estimated_minutes: int = Field(default=60)
     difficulty: int = Field(default=3)  # 1 (easy) … 5 (hard)
     prerequisites: list[int] | None = Field(default=None, sa_column=Column(JSON))
+    objectives: str | None = Field(
+        default=None, max_length=2000
+    )  # what a student will be able to do
+    # Archived: hidden from pickers and suggestions, kept for the attendance and marks it has.
+    archived_at: datetime | None = Field(default=None)
 
 
 class Batch(SQLModel, table=True):
@@ -169,9 +188,23 @@ class BatchMembership(SQLModel, table=True):
     left_on: date | None = Field(default=None)
 
 
+class EnrollmentStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    DROPPED = "dropped"
+    COMPLETED = "completed"
+
+
 class Enrollment(SQLModel, table=True):
+    """A student's enrolment in a subject. Joining a batch creates (or reactivates) it; its
+    status moves active ⇄ paused, → dropped or completed, with the day and the reason of the
+    last change (every change is in the audit log)."""
+
     __tablename__ = "enrollments"
-    __table_args__ = (UniqueConstraint("institute_id", "student_id", "subject_id"),)
+    __table_args__ = (
+        UniqueConstraint("institute_id", "student_id", "subject_id"),
+        CheckConstraint("status IN ('active', 'paused', 'dropped', 'completed')", name="status"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     institute_id: int = Field(foreign_key="institutes.id")
@@ -180,4 +213,8 @@ class Enrollment(SQLModel, table=True):
     started_on: date
     expected_completion: date | None = Field(default=None)
     completion_pct: float = Field(default=0)
-    status: str = Field(default="active", max_length=20)
+    status: str = Field(default=EnrollmentStatus.ACTIVE.value, max_length=20)
+    teacher_user_id: int | None = Field(default=None, foreign_key="users.id")
+    status_changed_on: date | None = Field(default=None)  # the day of the last status change
+    status_reason: str | None = Field(default=None, max_length=300)
+    completed_on: date | None = Field(default=None)

@@ -1,7 +1,8 @@
 """People, syllabus and batches: what admins set up and teachers work with.
 
 This module gathers the subdomain modules' names (`app.academics.batches`,
-`app.academics.common`, `app.academics.students`, `app.academics.syllabus`) so callers keep one
+`app.academics.common`, `app.academics.enrolments`, `app.academics.students`,
+`app.academics.syllabus`) so callers keep one
 import."""
 
 from __future__ import annotations
@@ -9,14 +10,11 @@ from __future__ import annotations
 from app.academics.batches import (
     NO_STUDENT_RECORD,
     BatchSummary,
-    _local_today,
     _member_count,
     add_schedule,
     announcement_audience_internal,
     batch_schedules,
     create_batch,
-    enroll,
-    enrolments_of,
     ensure_teacher_scope,
     guardian_chat_of_student_user_internal,
     has_student_record,
@@ -36,6 +34,14 @@ from app.academics.common import (
     COUNSELLING,
     STAFF,
     WEEKDAYS,
+    _local_today,
+)
+from app.academics.enrolments import (
+    TRANSITIONS,
+    change_enrolment_status,
+    enroll,
+    enrolments_of,
+    update_enrolment,
 )
 from app.academics.students import (
     LIMITS,
@@ -53,9 +59,14 @@ from app.academics.students import (
 )
 from app.academics.syllabus import (
     add_topic,
+    archive_subject,
+    archive_topic,
     create_subject,
     list_subjects,
+    move_topic,
     syllabus,
+    update_subject,
+    update_topic,
 )
 
 __all__ = [
@@ -64,6 +75,7 @@ __all__ = [
     "LIMITS",
     "NO_STUDENT_RECORD",
     "STAFF",
+    "TRANSITIONS",
     "WEEKDAYS",
     "_check_lengths",
     "_institute_user",
@@ -73,8 +85,11 @@ __all__ = [
     "add_guardian",
     "add_schedule",
     "add_topic",
+    "archive_subject",
+    "archive_topic",
     "announcement_audience_internal",
     "batch_schedules",
+    "change_enrolment_status",
     "create_batch",
     "create_student",
     "create_subject",
@@ -92,6 +107,7 @@ __all__ = [
     "list_students",
     "list_subjects",
     "member_counts_on_internal",
+    "move_topic",
     "members_on_internal",
     "my_student",
     "my_student_ids",
@@ -101,5 +117,8 @@ __all__ = [
     "teacher_profiles",
     "teachers",
     "update_batch",
+    "update_enrolment",
     "update_student",
+    "update_subject",
+    "update_topic",
 ]

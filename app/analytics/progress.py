@@ -45,6 +45,10 @@ class SubjectProgress:
     topics_per_week: float  # learning velocity over the last weeks
     predicted_completion: date | None  # at the current pace (None: nothing to go on yet)
     prediction_note: str
+    status: str | None = None  # the enrolment's: active, paused, dropped, completed (None: none)
+    recorded_pct: float | None = None  # the enrolment's completion %, as attendance keeps it
+    status_changed_on: date | None = None
+    completed_on: date | None = None
 
     @property
     def done(self) -> int:
@@ -52,6 +56,10 @@ class SubjectProgress:
 
     @property
     def completion_pct(self) -> float:
+        """The enrolment's completion % (kept after each class and daily); counted from the
+        topics for a subject studied in a batch without an enrolment."""
+        if self.recorded_pct is not None:
+            return round(float(self.recorded_pct), 1)
         return round(100 * self.done / len(self.topics), 1) if self.topics else 0.0
 
     @property
@@ -68,12 +76,20 @@ def my_progress(session: Session, *, actor: Actor) -> list[SubjectProgress]:
     student = academics.my_student(session, actor=actor)
     institute_id = student.institute_id
     subjects: dict[int, dict] = {}
-    for subject_id, name, started, expected in session.exec(
-        select(Subject.id, Subject.name, Enrollment.started_on, Enrollment.expected_completion)
-        .join(Subject, Subject.id == Enrollment.subject_id)
+    for subject_id, name, enrolment in session.exec(
+        select(Subject.id, Subject.name, Enrollment)
+        .join(Subject, col(Subject.id) == Enrollment.subject_id)
         .where(Enrollment.institute_id == institute_id, Enrollment.student_id == student.id)
     ).all():
-        subjects[subject_id] = {"name": name, "started": started, "expected": expected}
+        subjects[subject_id] = {
+            "name": name,
+            "started": enrolment.started_on,
+            "expected": enrolment.expected_completion,
+            "status": enrolment.status,
+            "pct": enrolment.completion_pct,
+            "changed": enrolment.status_changed_on,
+            "completed": enrolment.completed_on,
+        }
     for subject_id, name, joined in session.exec(
         select(Subject.id, Subject.name, func.min(BatchMembership.joined_on))
         .join(Batch, Batch.id == BatchMembership.batch_id)
@@ -108,7 +124,11 @@ def my_progress(session: Session, *, actor: Actor) -> list[SubjectProgress]:
             & (TopicProgress.institute_id == institute_id)
             & (TopicProgress.student_id == student.id),
         )
-        .where(Topic.institute_id == institute_id, col(Topic.subject_id).in_(list(subjects)))
+        .where(
+            Topic.institute_id == institute_id,
+            col(Topic.subject_id).in_(list(subjects)),
+            col(Topic.archived_at).is_(None),  # as the enrolment's completion counts them
+        )
         .order_by(Topic.subject_id, Topic.position, Topic.id)
     ).all():
         topics[subject_id].append(
@@ -166,4 +186,8 @@ def _subject_progress(
         topics_per_week=round(sum(weekly_topics) / learning.WEEKS, 2),
         predicted_completion=predicted if remaining > 0 else None,
         prediction_note=note,
+        status=subject.get("status"),
+        recorded_pct=subject.get("pct"),
+        status_changed_on=subject.get("changed"),
+        completed_on=subject.get("completed"),
     )

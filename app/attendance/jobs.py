@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from app.attendance import service
 from app.core import clock
 from app.core.db import session_scope
-from app.worker.registry import Job, for_each_institute, minute_period
+from app.worker.registry import (
+    InstituteRef,
+    Job,
+    day_period,
+    for_each_institute,
+    minute_period,
+)
 
 
 def create_sessions(*, engine=None) -> dict:
@@ -21,6 +31,20 @@ def create_sessions(*, engine=None) -> dict:
         return {"created": created}
 
     return {"created": 0} | for_each_institute(work, engine=engine)
+
+
+def enrolment_completion(*, engine: Engine | None = None) -> dict[str, Any]:
+    """Every enrolment's completion % from the syllabus as it now stands (topics added or
+    archived since the last class, assessments, corrections): one statement per institute."""
+
+    def work(session: Session, institute: InstituteRef) -> dict[str, int]:
+        return {
+            "enrolments_updated": service.enrolment_completion_internal(
+                session, institute_id=institute.id
+            )
+        }
+
+    return {"enrolments_updated": 0} | for_each_institute(work, engine=engine)
 
 
 def auto_close(*, engine=None) -> dict:
@@ -39,6 +63,13 @@ JOBS = [
         trigger={"trigger": "cron", "minute": 5},
         period=lambda m: m.strftime("%Y-%m-%dT%H"),
         description="Create today's and tomorrow's class sessions (hourly, idempotent)",
+    ),
+    Job(
+        name="attendance_enrolment_completion",
+        run=enrolment_completion,
+        trigger={"trigger": "cron", "hour": 1, "minute": 40},
+        period=day_period,
+        description="Recompute every enrolment's completion % (daily, set-based per institute)",
     ),
     Job(
         name="attendance_auto_close",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
 from app.academics.models import (
@@ -14,6 +14,7 @@ from app.academics.models import (
     Topic,
 )
 from app.attendance.common import DONE_STATUSES, aware_utc
+from app.attendance.completion import enrolment_completion_internal
 from app.attendance.models import (
     ABSENT_MARKS,
     AttendanceRecord,
@@ -44,7 +45,7 @@ def post_class_pipeline(
     )
     progress = _topic_progress(session, row=row, marks=marks, ratings=ratings, topic_ids=topic_ids)
     if progress:
-        _enrolment_completion(
+        enrolment_completion_internal(
             session,
             institute_id=row.institute_id,
             subject_id=batch.subject_id,
@@ -167,46 +168,6 @@ def _topic_progress(
         session.execute(insert(TopicProgress), new_rows)
     session.flush()
     return len(attended) * len(topic_ids)
-
-
-def _enrolment_completion(
-    session: Session, *, institute_id: int, subject_id: int, student_ids: list[int]
-) -> None:
-    """Completion % of the students' enrolments in the subject: topics completed or mastered out of
-    the syllabus, in one grouped query."""
-
-    from app.academics.models import Enrollment
-
-    total = session.exec(
-        select(func.count())
-        .select_from(Topic)
-        .where(Topic.institute_id == institute_id, Topic.subject_id == subject_id)
-    ).one()
-    if not total or not student_ids:
-        return
-    done = dict(
-        session.exec(
-            select(TopicProgress.student_id, func.count())
-            .join(Topic, Topic.id == TopicProgress.topic_id)
-            .where(
-                TopicProgress.institute_id == institute_id,
-                Topic.subject_id == subject_id,
-                col(TopicProgress.student_id).in_(student_ids),
-                col(TopicProgress.status).in_(["completed", "mastered"]),
-            )
-            .group_by(TopicProgress.student_id)
-        ).all()
-    )
-    for enrolment in session.exec(
-        select(Enrollment).where(
-            Enrollment.institute_id == institute_id,
-            Enrollment.subject_id == subject_id,
-            col(Enrollment.student_id).in_(student_ids),
-        )
-    ):
-        enrolment.completion_pct = round(100 * done.get(enrolment.student_id, 0) / total, 1)
-        session.add(enrolment)
-    session.flush()
 
 
 def _absence_streaks(
@@ -348,7 +309,7 @@ def apply_assessment_internal(
     if changes:
         session.execute(update(TopicProgress), changes)
     session.flush()
-    _enrolment_completion(
+    enrolment_completion_internal(
         session,
         institute_id=institute_id,
         subject_id=topic.subject_id,

@@ -12,7 +12,8 @@ runs in the same transaction, once per submission.
 This module gathers the subdomain modules' names (`app.attendance.common`,
 `app.attendance.lifecycle`, `app.attendance.pipeline`, `app.attendance.schedule`,
 `app.attendance.sheet`, `app.attendance.student`, `app.attendance.calendar` (holidays,
-cancelling and moving a class), `app.attendance.holidays`) so callers keep one import.
+cancelling and moving a class), `app.attendance.holidays`, `app.attendance.completion`) so
+callers keep one import.
 
 Classes not held (`cancelled`, `rescheduled`) keep their rows and never count in attendance,
 risk, utilization or the missed-class job; a no-show (one-to-one sessions) counts as absent."""
@@ -38,6 +39,7 @@ from app.attendance.common import (
     WINDOW_CLOSED,
     aware_utc,
 )
+from app.attendance.completion import enrolment_completion_internal
 from app.attendance.extra import (
     ExtraClassRow,
     decide_extra_class,
@@ -59,7 +61,6 @@ from app.attendance.lifecycle import (
 from app.attendance.pipeline import (
     ASSESSMENT_WEIGHT,
     _absence_streaks,
-    _enrolment_completion,
     _topic_progress,
     apply_assessment_internal,
     post_class_pipeline,
@@ -140,7 +141,7 @@ __all__ = [
     "WINDOW_CLOSED",
     "_absence_streaks",
     "_already",
-    "_enrolment_completion",
+    "enrolment_completion_internal",
     "_institute_tz",
     "_send_links",
     "_session",

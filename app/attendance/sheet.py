@@ -179,14 +179,17 @@ def _sheet(session: Session, row: ClassSession, batch: Batch) -> Sheet:
             AttendanceRecord.institute_id == row.institute_id, AttendanceRecord.session_id == row.id
         )
     ).all()
-    topics = list(
+    syllabus = list(
         session.exec(
             select(Topic)
             .where(Topic.institute_id == row.institute_id, Topic.subject_id == batch.subject_id)
-            .order_by(Topic.position)
+            .order_by(col(Topic.position), col(Topic.id))
         )
     )
-    taught = set()
+    # Archived topics are no longer offered, except those this class already covered.
+    covered_here = set(row.topics_covered or [])
+    topics = [t for t in syllabus if t.archived_at is None or t.id in covered_here]
+    taught: set[int] = set()
     for covered in session.exec(
         select(ClassSession.topics_covered).where(
             ClassSession.institute_id == row.institute_id,
@@ -196,7 +199,7 @@ def _sheet(session: Session, row: ClassSession, batch: Batch) -> Sheet:
         )
     ):
         taught.update(covered or [])
-    suggested = [t.id for t in topics if t.id not in taught][:2]
+    suggested = _suggest_topics(syllabus, taught)
     submitter = session.get(User, row.submitted_by) if row.submitted_by else None
     return Sheet(
         session_id=row.id,
@@ -219,6 +222,21 @@ def _sheet(session: Session, row: ClassSession, batch: Batch) -> Sheet:
         cancel_reason=row.cancel_reason,
         one_to_one=batch.type == BatchType.INDIVIDUAL.value,
     )
+
+
+def _suggest_topics(syllabus: list[Topic], taught: set[int], limit: int = 2) -> list[int]:
+    """The next topics for a batch: in syllabus order, not yet taught, not archived, and whose
+    prerequisites the batch has covered (an archived prerequisite no longer holds anyone back)."""
+    archived = {t.id for t in syllabus if t.archived_at is not None}
+    ready = [
+        t.id
+        for t in syllabus
+        if t.id is not None
+        and t.id not in taught
+        and t.archived_at is None
+        and all(p in taught or p in archived for p in (t.prerequisites or []))
+    ]
+    return ready[:limit]
 
 
 def submit_attendance(
@@ -283,6 +301,7 @@ def submit_attendance(
                     Topic.institute_id == row.institute_id,
                     Topic.subject_id == batch.subject_id,
                     col(Topic.id).in_(topic_ids),
+                    col(Topic.archived_at).is_(None) | col(Topic.id).in_(row.topics_covered or []),
                 )
             )
         )

@@ -146,7 +146,7 @@ def batch_topics(
     session: Session, *, actor: Actor, batch_id: int, subject_id: int | None = None
 ) -> list[Topic]:
     """The syllabus of a batch's subject (or of another subject the batch is tested on), to
-    choose the topic of homework or a test."""
+    choose the topic of homework or a test (archived topics left out)."""
     actor.require(*TEACHING)
     batch = _batch(session, actor, batch_id)
     return list(
@@ -155,6 +155,7 @@ def batch_topics(
             .where(
                 Topic.institute_id == batch.institute_id,
                 Topic.subject_id == (subject_id or batch.subject_id),
+                col(Topic.archived_at).is_(None),
             )
             .order_by(Topic.position)
         )

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from app.academics import service as academics
-from app.academics.models import Batch, BatchMembership, Student, Subject, Topic
+from app.academics.models import Batch, BatchMembership, Enrollment, Student, Subject, Topic
 from app.attendance.models import AttendanceRecord, ClassSession, Mark, TopicProgress
 from app.core.errors import NotFound, PermissionDenied, ValidationError
 from app.core.roles import Role
@@ -73,6 +73,16 @@ class TopicLine:
 
 
 @dataclass(frozen=True)
+class EnrolmentLine:
+    subject: str
+    status: str  # active, paused, dropped, completed
+    completion_pct: float
+    started_on: date
+    expected_completion: date | None
+    completed_on: date | None
+
+
+@dataclass(frozen=True)
 class ReportCard:
     student_id: int
     student: str
@@ -85,6 +95,7 @@ class ReportCard:
     homework: HomeworkRecord
     assessments: list[AssessmentLine]
     topics: list[TopicLine]
+    enrolments: list[EnrolmentLine] = field(default_factory=list)
 
     @property
     def mean_percent(self) -> float | None:
@@ -140,8 +151,8 @@ def report_card(
     end: date,
     student_id: int | None = None,
 ) -> ReportCard:
-    """One student's report card for a period: attendance, homework, assessments and topic
-    progress. Staff see any student they may (a teacher: of their batches); a student sees
+    """One student's report card for a period: enrolments (status, completion), attendance,
+    homework, assessments and topic progress. Staff see any student they may (a teacher: of their batches); a student sees
     only their own (student_id may be left out). A handful of grouped queries."""
     student = _report_student(session, actor, student_id)
     if start is None or end is None or end < start:
@@ -265,6 +276,26 @@ def report_card(
             .order_by(Subject.name, Topic.position)
         ).all()
     ]
+    enrolments = [
+        EnrolmentLine(
+            subject=subject,
+            status=e.status,
+            completion_pct=float(e.completion_pct),
+            started_on=e.started_on,
+            expected_completion=e.expected_completion,
+            completed_on=e.completed_on,
+        )
+        for e, subject in session.exec(
+            select(Enrollment, Subject.name)
+            .join(Subject, col(Subject.id) == Enrollment.subject_id)
+            .where(
+                Enrollment.institute_id == institute_id,
+                Enrollment.student_id == student.id,
+                Enrollment.started_on <= end,
+            )
+            .order_by(col(Subject.name))
+        ).all()
+    ]
     return ReportCard(
         student_id=student.id,
         student=student.name,
@@ -277,6 +308,7 @@ def report_card(
         homework=homework,
         assessments=assessments,
         topics=topics,
+        enrolments=enrolments,
     )
 
 

@@ -57,6 +57,26 @@ def render(card: ReportCard) -> bytes:
     if card.batches:
         _line(pdf, f"Batches: {', '.join(card.batches)}")
 
+    _heading(pdf, "Enrolments")
+    if card.enrolments:
+        _table(
+            pdf,
+            ["Subject", "Status", "Completion", "Started", "Completed"],
+            [
+                [
+                    e.subject,
+                    e.status.capitalize(),
+                    _percent(e.completion_pct),
+                    f"{e.started_on:%d %b %Y}",
+                    f"{e.completed_on:%d %b %Y}" if e.completed_on else "-",
+                ]
+                for e in card.enrolments
+            ],
+            (54, 30, 28, 34, 34),
+        )
+    else:
+        _line(pdf, "Not enrolled in a subject.")
+
     a = card.attendance
     _heading(pdf, "Attendance")
     if a.sessions:

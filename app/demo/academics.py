@@ -385,6 +385,82 @@ def _section(n: int) -> str:
     return chr(ord("A") + n % 26) + (str(n // 26 + 1) if n >= 26 else "")
 
 
+def _seed_enrolments(
+    session: Session,
+    *,
+    institute_id: int,
+    today: date,
+    started_on: date,
+    batches: list[tuple[int, int, int | None]],
+    members_of: dict[int, list[int]],
+    active: set[int],
+    topics_of: dict[int, list[int]],
+    done: list[tuple[int, int]],
+) -> int:
+    """An enrolment for every membership's (student, subject), with the batch's teacher and the
+    completion % of the topics done, as joining a batch and the daily job make them; one
+    active student paused and one completed, the same ones on every seed. One bulk insert."""
+    subject_of_topic = {t: subject for subject, topic_ids in topics_of.items() for t in topic_ids}
+    finished: dict[tuple[int, int], int] = {}
+    for student, topic in done:
+        key = (student, subject_of_topic[topic])
+        finished[key] = finished.get(key, 0) + 1
+    plans: dict[tuple[int, int], int | None] = {}
+    for batch_id, subject, teacher in batches:
+        for student in members_of[batch_id]:
+            plans.setdefault((student, subject), teacher)
+    ordered = sorted(plans)
+    chosen = [key for key in ordered if key[0] in active]
+    paused = chosen[1] if len(chosen) > 1 else None
+    completed = chosen[3] if len(chosen) > 3 else None
+    e_id = next_id(session, "enrollments")
+    rows = []
+    for key in ordered:
+        student, subject = key
+        status, changed, reason, completed_on = "active", started_on, None, None
+        if key == paused:
+            status, changed, reason = "paused", today - timedelta(days=10), "Family travel"
+        elif key == completed:
+            status, changed, reason = "completed", today - timedelta(days=7), "Finished early"
+            completed_on = changed
+        topics = len(topics_of[subject])
+        pct = round(100 * finished.get(key, 0) / topics, 1) if topics else 0.0
+        rows.append(
+            (
+                e_id,
+                institute_id,
+                student,
+                subject,
+                started_on,
+                pct,
+                status,
+                plans[key],
+                changed,
+                reason,
+                completed_on,
+            )
+        )
+        e_id += 1
+    return bulk_load(
+        session,
+        "enrollments",
+        [
+            "id",
+            "institute_id",
+            "student_id",
+            "subject_id",
+            "started_on",
+            "completion_pct",
+            "status",
+            "teacher_user_id",
+            "status_changed_on",
+            "status_reason",
+            "completed_on",
+        ],
+        rows,
+    )
+
+
 def seed_academics(
     session: Session,
     *,
@@ -766,6 +842,17 @@ def seed_academics(
         ],
         progress_rows,
     )
+    n_enrolments = _seed_enrolments(
+        session,
+        institute_id=institute_id,
+        today=today,
+        started_on=start_of_year,
+        batches=[(row[0], row[3], row[4]) for row in batches],
+        members_of=members_of,
+        active={row[0] for row in students if row[6] == "active"},
+        topics_of=topics_of,
+        done=[(row[1], row[2]) for row in progress_rows if row[4] in ("completed", "mastered")],
+    )
     fix_sequences(
         session,
         [
@@ -779,6 +866,7 @@ def seed_academics(
             "class_sessions",
             "attendance_records",
             "topic_progress",
+            "enrollments",
         ],
     )
     topic_names = {row[0]: row[3] for row in topic_rows}
@@ -790,6 +878,7 @@ def seed_academics(
             "batches": len(batches),
             "sessions": len(sessions),
             "attendance": n_records,
+            "enrolments": n_enrolments,
         },
         batches=[
             BatchPlan(

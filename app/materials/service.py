@@ -201,11 +201,17 @@ def share_targets(session: Session, *, actor: Actor) -> Targets:
     batches = select(Batch.id, Batch.name, Subject.name).join(
         Subject, Subject.id == Batch.subject_id
     )
-    subjects = select(Subject.id, Subject.name).where(Subject.institute_id == institute_id)
+    subjects = select(Subject.id, Subject.name).where(
+        Subject.institute_id == institute_id, col(Subject.archived_at).is_(None)
+    )
     topics = (
         select(Topic.id, Subject.name, Topic.name)
         .join(Subject, Subject.id == Topic.subject_id)
-        .where(Topic.institute_id == institute_id)
+        .where(
+            Topic.institute_id == institute_id,
+            col(Topic.archived_at).is_(None),
+            col(Subject.archived_at).is_(None),
+        )
     )
     batches = batches.where(Batch.institute_id == institute_id, col(Batch.active).is_(True))
     if actor.role == Role.TEACHER:

@@ -1,4 +1,5 @@
-"""Students register: search, add, and open a student's profile (guardians, batches)."""
+"""Students register: search, add, and open a student's profile (enrolments and their status,
+guardians)."""
 
 import streamlit as st
 
@@ -84,21 +85,86 @@ if students:
             ):
                 flash(f"Saved {e_name}.")
                 st.rerun()
+    st.markdown("**Enrolments**")
     enrolments = read(actor, academics.enrolments_of, student_id=chosen.id)
     table(
         [
             {
                 "Subject": subject,
+                "Status": e.status,
+                "Since": e.status_changed_on,
+                "Reason": e.status_reason or "",
+                "Completion %": round(e.completion_pct),
+                "Teacher": teacher or "",
                 "Started": e.started_on,
                 "Expected completion": e.expected_completion,
-                "Completion %": round(e.completion_pct),
-                "Status": e.status,
+                "Completed": e.completed_on,
             }
-            for e, subject in enrolments
+            for e, subject, teacher in enrolments
         ],
         key="enrolments_table",
         empty="Not enrolled in a subject yet.",
     )
+    if enrolments and actor.role == Role.ADMIN:
+        by_enrolment = {e.id: (e, subject) for e, subject, _ in enrolments}
+        picked = st.selectbox(
+            "Enrolment",
+            list(by_enrolment),
+            format_func=lambda i: f"{by_enrolment[i][1]} ({by_enrolment[i][0].status})",
+            key=f"en_pick_{chosen.id}",
+        )
+        enrolment, subject_name = by_enrolment[picked]
+        moves = sorted(academics.TRANSITIONS.get(enrolment.status, set()))
+        with st.form(f"en_status_{enrolment.id}"):
+            s1, s2 = st.columns(2)
+            new = s1.selectbox("New status", moves, key=f"en_new_{enrolment.id}")
+            day = s2.date_input(
+                "On", value=None, key=f"en_on_{enrolment.id}", help="Today if empty"
+            )
+            reason = st.text_input(
+                "Reason",
+                max_chars=300,
+                key=f"en_reason_{enrolment.id}",
+                help="Needed to pause or drop",
+            )
+            if st.form_submit_button("Change status") and act(
+                actor,
+                academics.change_enrolment_status,
+                enrolment_id=enrolment.id,
+                status=new,
+                reason=reason,
+                on=day,
+            ):
+                flash(f"{chosen.name}'s {subject_name} enrolment is now {new}.")
+                st.rerun()
+        teachers = read(actor, academics.teachers)
+        teacher_ids = [None] + [t.id for t in teachers]
+        teacher_names = {t.id: t.name for t in teachers}
+        with st.form(f"en_edit_{enrolment.id}"):
+            t1, t2 = st.columns(2)
+            teacher_id = t1.selectbox(
+                "Teacher",
+                teacher_ids,
+                index=teacher_ids.index(enrolment.teacher_user_id)
+                if enrolment.teacher_user_id in teacher_ids
+                else 0,
+                format_func=lambda i: teacher_names.get(i, "—") if i else "—",
+                key=f"en_teacher_{enrolment.id}",
+            )
+            expected = t2.date_input(
+                "Expected completion",
+                value=enrolment.expected_completion,
+                key=f"en_expected_{enrolment.id}",
+            )
+            if st.form_submit_button("Save enrolment") and act(
+                actor,
+                academics.update_enrolment,
+                enrolment_id=enrolment.id,
+                teacher_user_id=teacher_id,
+                expected_completion=expected,
+            ):
+                flash(f"Saved {chosen.name}'s {subject_name} enrolment.")
+                st.rerun()
     subjects = read(actor, academics.list_subjects)
     if subjects:
         with st.form(f"enrol_{chosen.id}"):

@@ -53,6 +53,22 @@ m1.metric("Attendance", f"{a.percent:g}%" if a.percent is not None else "–")
 m2.metric("Homework on time", f"{h.on_time}/{h.set}" if h.set else "–")
 m3.metric("Assessment mean", f"{card.mean_percent:g}%" if card.mean_percent is not None else "–")
 
+st.markdown("**Enrolments**")
+table(
+    [
+        {
+            "Subject": e.subject,
+            "Status": e.status,
+            "Completion %": e.completion_pct,
+            "Started": e.started_on,
+            "Expected completion": e.expected_completion,
+            "Completed": e.completed_on,
+        }
+        for e in card.enrolments
+    ],
+    key="rc_enrolments",
+    empty="Not enrolled in a subject.",
+)
 st.markdown("**Attendance**")
 st.write(
     f"{esc(a.sessions)} classes: {esc(a.present)} present, {esc(a.late)} late, {esc(a.absent)} absent, "

@@ -8,6 +8,7 @@ from app.core.errors import NotFound
 from app.core.roles import Role
 from app.ui import auth
 from app.ui.components import read, table
+from app.ui.safe import esc
 
 user, actor = auth.guard(Role.STUDENT)
 st.title("My progress")
@@ -25,8 +26,19 @@ STATUS = {
     "completed": "completed",
     "mastered": "mastered",
 }
+ENROLMENT = {
+    "active": "Enrolled",
+    "paused": "Paused",
+    "dropped": "Dropped",
+    "completed": "Completed",
+}
 for p in subjects:
     st.subheader(p.subject)
+    if p.status:
+        since = p.completed_on or p.status_changed_on
+        st.caption(
+            esc(ENROLMENT.get(p.status, p.status)) + (f" since {since:%d %b %Y}" if since else "")
+        )
     c1, c2 = st.columns(2)
     c1.metric("Topics done", f"{p.done}/{len(p.topics)}")
     c2.metric(

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from app.academics import importer
 from app.academics import service as academics
-from app.academics.models import BatchMembership, Guardian, Student
+from app.academics.models import Batch, BatchMembership, Guardian, Student
 from app.core.audit import AuditLog
 from app.core.errors import PermissionDenied, ValidationError
 from app.core.roles import Role
@@ -163,6 +163,17 @@ def test_clean_file_adds_200_students_with_guardians_and_batches(db, school):
         "700010",
     )
     assert membership.batch_id == school["batch_b"] and membership.left_on is None
+    # Each imported member is enrolled in their batch's subject, as a join enrols (issue 22).
+    from app.academics.models import Enrollment
+
+    assert count(db, Enrollment, Enrollment.institute_id == inst, status="active") == 200
+    with db.scope(school["admin"]) as s:
+        enrolment = s.exec(select(Enrollment).where(Enrollment.student_id == student.id)).one()
+        batch_b = s.get(Batch, school["batch_b"])
+    assert (enrolment.subject_id, enrolment.teacher_user_id) == (
+        batch_b.subject_id,
+        batch_b.teacher_user_id,
+    )
     assert len(audit) == 1 and audit[0].detail == {
         "count": 200,
         "guardians": 200,

@@ -36,3 +36,30 @@ def test_small_demo_has_people_and_a_year_of_history(db):
         assert count(ClassSession, ClassSession.status == "missed") > 0
     again = {k: len(v) for k, v in result.users_by_institute[first].items()}
     assert again[Role.TEACHER.value] == 4 and again[Role.ADMIN.value] == 1
+
+
+def test_demo_enrolments_follow_every_membership(db):
+    """Every current membership's (student, subject) has an enrolment with the batch's teacher
+    and a completion from the topics done; one is paused and one completed (issue 22)."""
+    from app.academics.models import BatchMembership, Enrollment
+    from app.attendance.service import enrolment_completion_internal
+
+    result = seed_demo(size="small", engine=db.engine)
+    first = result.institute_ids[0]
+    with db.scope(system=True) as s:
+        members = set(
+            s.exec(
+                select(BatchMembership.student_id, Batch.subject_id)
+                .join(Batch, Batch.id == BatchMembership.batch_id)
+                .where(BatchMembership.institute_id == first)
+            ).all()
+        )
+        enrolments = list(s.exec(select(Enrollment).where(Enrollment.institute_id == first)))
+        assert {(e.student_id, e.subject_id) for e in enrolments} == members
+        statuses = [e.status for e in enrolments]
+        assert statuses.count("paused") == 1 and statuses.count("completed") == 1
+        assert all(e.teacher_user_id for e in enrolments)
+        assert any(e.completion_pct > 0 for e in enrolments)
+    # The seeded figures are what the daily job computes.
+    with db.scope(institute_id=first) as s:
+        assert enrolment_completion_internal(s, institute_id=first) == 0

@@ -108,7 +108,7 @@ def build(db) -> dict:
         for st in (asha, zed):
             academics.join_batch(s, actor=admin, batch_id=math_a.id, student_id=st.id)
         academics.join_batch(s, actor=admin, batch_id=phys_b.id, student_id=yara.id)
-        academics.enroll(s, actor=admin, student_id=asha.id, subject_id=math.id)
+        # Joining Math A enrolled Asha (and Zed) in Mathematics (issue 22).
         attendance.generate_sessions_internal(
             s, institute_id=inst.id, start=date(2026, 11, 2), end=date(2026, 11, 11)
         )
