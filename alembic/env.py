@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from sqlalchemy import pool
@@ -39,8 +41,27 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     engine = engine_for(_url())
-    with engine.connect() as connection:
+    with engine.connect() as connection, _sqlite_foreign_keys_off(connection):
         _run(connection)
+
+
+@contextmanager
+def _sqlite_foreign_keys_off(connection) -> Iterator[None]:
+    """SQLite migrates with foreign keys off, as its own recipe for rebuilding a table asks.
+
+    A batch migration that drops a column rebuilds the table (copy, drop, rename); with foreign
+    keys on, dropping a table that other rows point at fails (or, deferred, fails at commit).
+    The pragma only takes effect outside a transaction, so it is set on the driver's connection
+    before Alembic begins one; `_run` checks every foreign key before committing."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    raw = connection.connection.driver_connection
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
 
 
 def _run(connection) -> None:
@@ -52,6 +73,10 @@ def _run(connection) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+        if connection.dialect.name == "sqlite":
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"The migration broke foreign keys: {broken[:5]}")
 
 
 if context.is_offline_mode():

@@ -19,10 +19,10 @@ from app.academics.models import (
     Topic,
 )
 from app.core import clock
+from app.core.phones import DEFAULT_REGION, normalize_phone, region_for
 from app.core.roles import Role
 from app.core.security import hash_password
 from app.core.tenancy import Actor
-from app.core.validation import normalize_phone, phone_key
 from app.identity.models import Institute, User, UserStatus
 from app.identity.onboarding import CONSENT_VERSION
 
@@ -36,11 +36,13 @@ def institute(
     max_teachers: int | None = None,
     subscription_end: date | None = None,
     timezone: str = "Asia/Kolkata",
+    currency: str = "INR",
 ) -> Institute:
     with db.scope(system=True) as s:
         inst = Institute(
             name=name or f"Institute {next(_counter)}",
             timezone=timezone,
+            currency=currency,
             max_teachers=max_teachers,
             subscription_end=subscription_end or (clock.now().date() + timedelta(days=365)),
         )
@@ -68,8 +70,7 @@ def user(
             institute_id=inst.id if inst else None,
             name=name or f"{Role(role).label} {n}",
             email=email if email is not None else f"{Role(role).value}{n}@example.com",
-            phone=normalize_phone(phone),
-            phone_key=phone_key(normalize_phone(phone)),
+            phone=normalize_phone(phone, region_for(inst.currency) if inst else DEFAULT_REGION),
             role=Role(role).value,
             status=status,
             consent_version=consent_version,

@@ -23,9 +23,11 @@ from app.academics.enrolments import enrol_new_students_internal
 from app.academics.models import Batch, BatchMembership, Guardian, Student, StudentStatus
 from app.core import audit, clock, events, sheets
 from app.core.errors import Conflict, ValidationError
+from app.core.phones import normalize_phone
 from app.core.roles import Role
 from app.core.tenancy import Actor
-from app.core.validation import normalize_email, normalize_phone
+from app.core.validation import normalize_email
+from app.identity import service as identity
 from app.identity.models import Institute
 
 TEMPLATE_COLUMNS: list[str] = [
@@ -52,13 +54,13 @@ GUARDIAN_COLUMNS = (
 COLUMN_HELP: dict[str, str] = {
     "enrollment_no": "Required. Unique in the institute, such as ADM-2026-001.",
     "name": "Required. The student's full name.",
-    "phone": "Optional. Digits, optionally starting with + and a country code.",
+    "phone": "Optional. A number of the institute's country (a leading 0 is fine), or any number with + and its country code.",
     "email": "Optional.",
     "date_of_birth": "Optional. YYYY-MM-DD, such as 2010-04-23.",
     "status": "Optional (default active): " + ", ".join(s.value for s in StudentStatus) + ".",
     "learning_style": "Optional, such as visual, auditory, reading or kinesthetic.",
     "guardian_name": "Needed when any guardian column is filled.",
-    "guardian_phone": "Optional. Digits, optionally starting with + and a country code.",
+    "guardian_phone": "Optional. Like phone.",
     "guardian_relationship": "Optional (default guardian), such as mother or father.",
     "guardian_telegram_chat_id": "Optional. A number, such as 123456789.",
     "batch": "Optional. The name of an open batch the student joins.",
@@ -148,7 +150,8 @@ def validate(session: Session, *, actor: Actor, rows: list[dict[str, Any]]) -> I
         return preview
     errors = preview.errors
     today = clock.today_in(_timezone(session, institute_id))
-    cleaned = [_clean_row(number, raw, errors, today) for number, raw in numbered]
+    region = identity.phone_region_internal(session, institute_id)
+    cleaned = [_clean_row(number, raw, errors, today, region) for number, raw in numbered]
 
     # Enrollment numbers repeated inside the file: every row that repeats one is reported.
     rows_by_number: dict[str, list[int]] = defaultdict(list)
@@ -263,7 +266,9 @@ def _check_batches(
             )
 
 
-def _clean_row(number: int, raw: dict[str, Any], errors: list[RowError], today: date) -> dict:
+def _clean_row(
+    number: int, raw: dict[str, Any], errors: list[RowError], today: date, region: str
+) -> dict:
     """One row's values, trimmed and parsed; problems are appended to `errors`."""
 
     def fail(column: str, message: str) -> None:
@@ -282,7 +287,7 @@ def _clean_row(number: int, raw: dict[str, Any], errors: list[RowError], today: 
         fail("name", "Name is required.")
     for name in ("phone", "guardian_phone"):
         try:
-            row[name] = normalize_phone(row[name], field=name)
+            row[name] = normalize_phone(row[name], region, field=name)
         except ValidationError as exc:
             fail(name, exc.message)
             row[name] = None

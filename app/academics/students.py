@@ -19,9 +19,11 @@ from app.academics.models import (
 from app.core import audit
 from app.core.errors import Conflict, NotFound, ValidationError
 from app.core.ownership import get_owned
+from app.core.phones import normalize_phone, search_digits
 from app.core.roles import Role
 from app.core.tenancy import Actor
-from app.core.validation import normalize_email, normalize_phone
+from app.core.validation import normalize_email
+from app.identity import service as identity
 from app.identity.models import User
 
 
@@ -92,7 +94,7 @@ def create_student(
         institute_id=institute_id,
         enrollment_no=enrollment_no,
         name=name.strip(),
-        phone=normalize_phone(phone),
+        phone=normalize_phone(phone, identity.phone_region_internal(session, institute_id)),
         email=normalize_email(email),
         date_of_birth=date_of_birth,
         status=StudentStatus(status).value,
@@ -149,7 +151,8 @@ def update_student(session: Session, *, actor: Actor, student_id: int, **changes
     if unknown:
         raise ValidationError(f"Cannot change {', '.join(sorted(unknown))}.")
     if "phone" in changes:
-        changes["phone"] = normalize_phone(changes["phone"])
+        region = identity.phone_region_internal(session, student.institute_id)
+        changes["phone"] = normalize_phone(changes["phone"], region)
     if "email" in changes:
         changes["email"] = normalize_email(changes["email"])
     if "status" in changes:
@@ -216,13 +219,10 @@ def list_students(
         query = query.where(Student.status == status)
     if search and search.strip():
         like = f"%{search.strip().lower()}%"
-        query = query.where(
-            or_(
-                func.lower(Student.name).like(like),
-                func.lower(Student.enrollment_no).like(like),
-                col(Student.phone).like(like),
-            )
-        )
+        terms = [func.lower(Student.name).like(like), func.lower(Student.enrollment_no).like(like)]
+        if digits := search_digits(search):
+            terms.append(col(Student.phone).like(f"%{digits}%"))
+        query = query.where(or_(*terms))
     return list(session.exec(query.order_by(Student.name).limit(limit)))
 
 
@@ -276,7 +276,7 @@ def add_guardian(
         institute_id=student.institute_id,
         student_id=student.id,
         name=name.strip(),
-        phone=normalize_phone(phone),
+        phone=normalize_phone(phone, identity.phone_region_internal(session, student.institute_id)),
         telegram_chat_id=chat,
         relationship=relationship or "guardian",
     )

@@ -27,7 +27,7 @@ from app.core.money import format_money
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.coursework.models import Homework, HomeworkSubmission, SubmissionStatus
-from app.fees.models import Invoice
+from app.fees.models import OPEN_INVOICE_VALUES, Invoice
 from app.identity.models import Institute, User, UserStatus
 from app.inbox.models import PendingAction
 from app.notify import service as notify
@@ -36,7 +36,7 @@ from app.risk.models import StudentRiskProfile
 
 HOMEWORK_DAYS = 2  # homework due today and in the next two days
 LIST_LIMIT = 10  # lines per section in the message; the rest are counted
-OPEN_INVOICE = ("issued", "partially_paid")
+OPEN_INVOICE = tuple(OPEN_INVOICE_VALUES)
 ACTION_LABELS = {
     "student_risk": "student risk",
     "missed_session": "missed session",

@@ -1,4 +1,4 @@
-"""Parsers for what people type: email addresses and phone numbers."""
+"""Parsers for what people type: email addresses (phone numbers: `app.core.phones`)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import re
 
 from email_validator import EmailNotValidError, validate_email
 
+from app.core import phones
 from app.core.errors import ValidationError
-
-_PHONE_ALLOWED = re.compile(r"^[+\d\s().-]+$")
 
 
 def normalize_email(raw: str | None, *, field: str = "email") -> str | None:
@@ -25,31 +24,14 @@ def normalize_email(raw: str | None, *, field: str = "email") -> str | None:
 
 
 def normalize_phone(raw: str | None, *, field: str = "phone") -> str | None:
-    """Phone as digits (with a leading + when an international prefix was typed), or None when blank.
-
-    Accepts spaces, dashes, dots and brackets; needs 7–15 digits.
-    """
-    if raw is None or not raw.strip():
-        return None
-    text = raw.strip()
-    if not _PHONE_ALLOWED.match(text):
-        raise ValidationError(
-            f"'{text}' is not a phone number: use digits, optionally starting with + and a country code.",
-            field=field,
-        )
-    international = text.startswith("+") or text.startswith("00")
-    digits = re.sub(r"\D", "", text)
-    if text.startswith("00"):
-        digits = digits[2:]
-    if not 7 <= len(digits) <= 15:
-        raise ValidationError(
-            f"'{text}' is not a phone number: it needs between 7 and 15 digits.", field=field
-        )
-    return f"+{digits}" if international else digits
+    """E.164 read in the default region: only for app.access, until it passes its institute's
+    region to `app.core.phones.normalize_phone` (which everything else calls)."""
+    return phones.normalize_phone(raw, phones.DEFAULT_REGION, field=field)
 
 
 def phone_key(phone: str | None) -> str | None:
-    """The comparable tail of a phone number: '+91 98765 43210' and '9876543210' share it."""
+    """The last ten digits: only app.access still keys its requests on them (as its
+    `access_requests.phone_key` column does); everything else matches E.164 numbers exactly."""
     if not phone:
         return None
     digits = re.sub(r"\D", "", phone)

@@ -10,9 +10,10 @@ from sqlmodel import Session, col, select
 from app.academics.models import Batch, Student, Subject
 from app.core import audit, clock
 from app.core.errors import NotFound, ValidationError
+from app.core.phones import normalize_phone
 from app.core.roles import Role
 from app.core.tenancy import Actor
-from app.core.validation import normalize_email, normalize_phone, phone_key
+from app.core.validation import normalize_email
 from app.crm import leadscore
 from app.crm.models import (
     FollowUp,
@@ -22,6 +23,7 @@ from app.crm.models import (
     Status,
 )
 from app.fees.models import FeeStructure
+from app.identity import service as identity
 from app.identity.models import Institute, User
 
 CRM_ROLES = (Role.ADMIN, Role.COUNSELOR)
@@ -143,14 +145,17 @@ def _check_referrer(
     return student.id
 
 
-def _contact(phone: str | None, email: str | None) -> tuple[str | None, str | None, str | None]:
-    phone = normalize_phone(phone)
+def _contact(
+    session: Session, institute_id: int, phone: str | None, email: str | None
+) -> tuple[str | None, str | None]:
+    """The phone (E.164, read in the institute's region) and email, at least one of them."""
+    phone = normalize_phone(phone, identity.phone_region_internal(session, institute_id))
     email = normalize_email(email)
     if phone is None and email is None:
         raise ValidationError(
             "Give a phone number or an email, so someone can follow up.", field="phone"
         )
-    return phone, phone_key(phone), email
+    return phone, email
 
 
 def _touch(session: Session, inquiry: Inquiry) -> None:

@@ -10,8 +10,8 @@ from sqlmodel import Session, select
 
 from app.core import audit
 from app.core.errors import Conflict, ValidationError
+from app.core.phones import normalize_phone
 from app.core.tenancy import Actor
-from app.core.validation import phone_key
 from app.crm.common import CRM_ROLES, MAX_TAGS, _drop_pending, _get, _touch
 from app.crm.models import (
     FollowUp,
@@ -20,6 +20,7 @@ from app.crm.models import (
     Priority,
     Status,
 )
+from app.identity import service as identity
 
 
 @dataclass(frozen=True)
@@ -41,16 +42,19 @@ def find_duplicates(
     email: str | None = None,
     exclude_id: int | None = None,
 ) -> list[Duplicate]:
-    """Inquiries with the same phone (last ten digits) or email (case-insensitive)."""
+    """Inquiries with the same phone (as E.164, however it was typed) or email (any case)."""
     actor.require(*CRM_ROLES)
     institute_id = actor.institute_scope()
-    key = phone_key(phone) if phone and phone.strip() else None
+    try:
+        key = normalize_phone(phone, identity.phone_region_internal(session, institute_id))
+    except ValidationError:
+        key = None  # not a phone number: nothing can have it
     mail = (email or "").strip().lower() or None
     if key is None and mail is None:
         return []
     matches = []
     if key:
-        matches.append(Inquiry.phone_key == key)
+        matches.append(Inquiry.phone == key)
     if mail:
         matches.append(Inquiry.email == mail)
     query = select(Inquiry).where(Inquiry.institute_id == institute_id, or_(*matches))
@@ -61,7 +65,7 @@ def find_duplicates(
         on = [
             w
             for w, hit in (
-                ("phone", key and inq.phone_key == key),
+                ("phone", key and inq.phone == key),
                 ("email", mail and inq.email == mail),
             )
             if hit
@@ -89,7 +93,7 @@ def duplicate_pairs(
     a, b = Inquiry.__table__.alias("a"), Inquiry.__table__.alias("b")
     found: dict[tuple[int, int], tuple[dict, dict, list[str]]] = {}
     # One equality self-join per key (each can use its index), not one join on "phone or email".
-    for key in ("phone_key", "email"):
+    for key in ("phone", "email"):
         rows = session.execute(
             select(a, b)
             .select_from(
@@ -109,7 +113,7 @@ def duplicate_pairs(
             left = dict(zip(a.c.keys(), row[:n], strict=True))
             right = dict(zip(b.c.keys(), row[n:], strict=True))
             entry = found.setdefault((left["id"], right["id"]), (left, right, []))
-            entry[2].append("phone" if key == "phone_key" else "email")
+            entry[2].append(key)
     pairs = []
     for _, (left, right, on) in sorted(found.items())[:limit]:
         matched = " and ".join(on)
@@ -157,7 +161,6 @@ def merge_inquiries(session: Session, *, actor: Actor, inquiry_id: int, other_id
     for name in ("phone", "email", "counselor_user_id", "referrer_student_id"):
         if getattr(keep, name) is None and getattr(gone, name) is not None:
             setattr(keep, name, getattr(gone, name))
-    keep.phone_key = phone_key(keep.phone)
     if gone.notes:
         keep.notes = ((keep.notes + "\n") if keep.notes else "") + gone.notes
         keep.notes = keep.notes[:2000]

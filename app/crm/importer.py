@@ -3,7 +3,7 @@
 The same two steps as the student import (`app.academics.importer`): `validate` checks every row
 and returns a preview with per-row errors, writing nothing; `commit_import` validates again and,
 only when no row has an error, inserts them all in the caller's transaction. Rows that look like
-an inquiry already on record (same phone's last ten digits, or same email) are flagged in the
+an inquiry already on record (same phone number, however it was written, or same email) are flagged in the
 preview; the person confirming chooses to skip them (the default) or to import them anyway.
 Two rows of the same file about the same person are an error to fix. Every look-up is one query
 for the whole file.
@@ -23,11 +23,13 @@ from app.academics.importer import RowError
 from app.academics.models import Subject
 from app.core import audit, clock, sheets
 from app.core.errors import ValidationError
+from app.core.phones import normalize_phone
 from app.core.roles import Role
 from app.core.tenancy import Actor
-from app.core.validation import normalize_email, normalize_phone, phone_key
+from app.core.validation import normalize_email
 from app.crm import leadscore
 from app.crm.models import FollowUp, FollowUpStatus, FollowUpType, Inquiry, Priority, Source, Status
+from app.identity import service as identity
 from app.identity.models import Institute, User
 
 TEMPLATE_COLUMNS = [
@@ -44,7 +46,7 @@ TEMPLATE_COLUMNS = [
 ]
 COLUMN_HELP = {
     "student_name": "Required. The prospective student's name.",
-    "phone": "Phone or email is required. Digits, optionally starting with + and a country code.",
+    "phone": "Phone or email is required. A number of the institute's country (a leading 0 is fine), or any number with + and its country code.",
     "email": "Phone or email is required.",
     "interested_subjects": "Optional. Subject names separated by ; such as Physics; Chemistry.",
     "source": "Optional (default website): " + ", ".join(s.value for s in Source) + ".",
@@ -101,7 +103,9 @@ def _split(text: str | None) -> list[str]:
     return [p.strip() for p in (text or "").replace(";", ",").split(",") if p.strip()]
 
 
-def _clean(number: int, raw: dict[str, Any], errors: list[RowError], today: date) -> dict:
+def _clean(
+    number: int, raw: dict[str, Any], errors: list[RowError], today: date, region: str
+) -> dict:
     def fail(column: str, message: str) -> None:
         errors.append(RowError(number, column, message))
 
@@ -113,7 +117,7 @@ def _clean(number: int, raw: dict[str, Any], errors: list[RowError], today: date
         fail("student_name", "Too long: at most 200 characters.")
     row["student_name"] = name[:200]
     try:
-        row["phone"] = normalize_phone(sheets.cell_text(raw.get("phone")))
+        row["phone"] = normalize_phone(sheets.cell_text(raw.get("phone")), region)
     except ValidationError as exc:
         fail("phone", exc.message)
         row["phone"] = None
@@ -124,7 +128,6 @@ def _clean(number: int, raw: dict[str, Any], errors: list[RowError], today: date
         row["email"] = None
     if not row["phone"] and not row["email"] and not any(e.row_number == number for e in errors):
         fail("phone", "Give a phone number or an email, so someone can follow up.")
-    row["phone_key"] = phone_key(row["phone"])
     source = (
         (sheets.cell_text(raw.get("source")) or "website")
         .lower()
@@ -191,12 +194,13 @@ def validate(session: Session, *, actor: Actor, rows: list[dict[str, Any]]) -> I
     timezone = session.exec(select(Institute.timezone).where(Institute.id == institute_id)).one()
     today = clock.today_in(timezone)
     errors = preview.errors
-    cleaned = [_clean(number, raw, errors, today) for number, raw in numbered]
+    region = identity.phone_region_internal(session, institute_id)
+    cleaned = [_clean(number, raw, errors, today, region) for number, raw in numbered]
 
     # The same person twice in the file.
     first_row: dict[tuple[str, str], int] = {}
     for row in cleaned:
-        for kind, value in (("phone", row["phone_key"]), ("email", row["email"])):
+        for kind, value in (("phone", row["phone"]), ("email", row["email"])):
             if not value:
                 continue
             seen = first_row.setdefault((kind, value), row["row_number"])
@@ -255,15 +259,15 @@ def validate(session: Session, *, actor: Actor, rows: list[dict[str, Any]]) -> I
             row["counselor_user_id"] = actor.user_id
 
     # Already on record: flagged, not refused.
-    keys = {row["phone_key"] for row in cleaned if row["phone_key"]}
+    keys = {row["phone"] for row in cleaned if row["phone"]}
     mails = {row["email"] for row in cleaned if row["email"]}
     by_key: dict[str, list[int]] = defaultdict(list)
     by_mail: dict[str, list[int]] = defaultdict(list)
     if keys or mails:
         for iid, key, mail in session.exec(
-            select(Inquiry.id, Inquiry.phone_key, Inquiry.email).where(
+            select(Inquiry.id, Inquiry.phone, Inquiry.email).where(
                 Inquiry.institute_id == institute_id,
-                col(Inquiry.phone_key).in_(sorted(keys)) | col(Inquiry.email).in_(sorted(mails)),
+                col(Inquiry.phone).in_(sorted(keys)) | col(Inquiry.email).in_(sorted(mails)),
             )
         ).all():
             if key:
@@ -271,7 +275,7 @@ def validate(session: Session, *, actor: Actor, rows: list[dict[str, Any]]) -> I
             if mail:
                 by_mail[mail].append(iid)
     for row in cleaned:
-        hits = by_key.get(row["phone_key"] or "", []) + by_mail.get(row["email"] or "", [])
+        hits = by_key.get(row["phone"] or "", []) + by_mail.get(row["email"] or "", [])
         row["duplicate_of"] = min(hits) if hits else None
     errors.sort(key=lambda e: (e.row_number, e.column))
     preview.rows = cleaned
@@ -304,7 +308,6 @@ def commit_import(
                 "counselor_user_id": r["counselor_user_id"],
                 "student_name": r["student_name"],
                 "phone": r["phone"],
-                "phone_key": r["phone_key"],
                 "email": r["email"],
                 "interested_subjects": r["interested_subjects"],
                 "source": r["source"],

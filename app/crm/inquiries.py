@@ -9,7 +9,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from app.academics.models import Student, Subject
-from app.core import audit
+from app.core import audit, phones
 from app.core.errors import Conflict, ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
@@ -81,7 +81,7 @@ def create_inquiry(
         raise ValidationError("The name is required.", field="student_name")
     if len(name) > 200:
         raise ValidationError("The name is longer than 200 characters.", field="student_name")
-    phone, key, email = _contact(phone, email)
+    phone, email = _contact(session, institute_id, phone, email)
     src = _enum(Source, source, "source", "source")
     prio = _enum(Priority, priority, "priority", "priority")
     if counselor_user_id is None and actor.role == Role.COUNSELOR:
@@ -106,7 +106,6 @@ def create_inquiry(
         counselor_user_id=_check_counselor(session, institute_id, counselor_user_id),
         student_name=name,
         phone=phone,
-        phone_key=key,
         email=email,
         interested_subjects=_check_subjects(session, institute_id, interested_subjects),
         source=src.value,
@@ -160,11 +159,12 @@ def update_inquiry(session: Session, *, actor: Actor, inquiry_id: int, **changes
             raise ValidationError("The name is required.", field="student_name")
         changes["student_name"] = name[:200]
     if "phone" in changes or "email" in changes:
-        phone, key, email = _contact(
-            changes.get("phone", inquiry.phone), changes.get("email", inquiry.email)
+        changes["phone"], changes["email"] = _contact(
+            session,
+            institute_id,
+            changes.get("phone", inquiry.phone),
+            changes.get("email", inquiry.email),
         )
-        changes["phone"], changes["email"] = phone, email
-        inquiry.phone_key = key
     if "source" in changes:
         changes["source"] = _enum(Source, changes["source"], "source", "source").value
     if "priority" in changes:
@@ -308,10 +308,9 @@ def _filtered(
     text = (search or "").strip().lower()
     if text:
         like = f"%{text}%"
-        digits = "".join(ch for ch in text if ch.isdigit())
         terms = [func.lower(Inquiry.student_name).like(like), col(Inquiry.email).like(like)]
-        if len(digits) >= 3:
-            terms.append(col(Inquiry.phone_key).like(f"%{digits[-10:]}%"))
+        if digits := phones.search_digits(text):
+            terms.append(col(Inquiry.phone).like(f"%{digits}%"))
         query = query.where(or_(*terms))
     return query
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from app.core import clock
+from app.core import clock, phones
 from app.crm import leadscore
 from app.crm.models import OPEN_STATUSES, FollowUp, FollowUpStatus, FollowUpType, Inquiry
 from app.identity.models import Institute
@@ -23,8 +23,11 @@ _HOW = {
 def open_due_actions_internal(session: Session, *, institute_id: int) -> int:
     """One `follow_up_due` action per planned follow-up whose day has passed (open inquiries
     only), for its counselor; a follow-up already raised is never raised again. Two queries."""
-    timezone = session.exec(select(Institute.timezone).where(Institute.id == institute_id)).one()
+    timezone, currency = session.exec(
+        select(Institute.timezone, Institute.currency).where(Institute.id == institute_id)
+    ).one()
     today = clock.today_in(timezone)
+    region = phones.region_for(currency)
     rows = session.exec(
         select(
             FollowUp.id,
@@ -53,7 +56,7 @@ def open_due_actions_internal(session: Session, *, institute_id: int) -> int:
                 "type": "follow_up_due",
                 "owner_user_id": owner or inquiry_owner,
                 "reason": f"Follow-up {_HOW.get(kind, kind)} with {name}"
-                + (f" ({phone})" if phone else "")
+                + (f" ({phones.format_phone(phone, region)})" if phone else "")
                 + f" was due on {due:%d %b %Y} and has not been logged.",
                 "dedupe_key": f"follow_up_due:{fid}",
             }

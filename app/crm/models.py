@@ -2,8 +2,8 @@
 
 An inquiry moves new → contacted → follow_up_scheduled → enrolled | lost. Its lead score and the
 plain-language reasons for it are stored on the row (recomputed on change and daily, see
-`app.crm.leadscore`). Phones are kept as typed (normalised) plus a `phone_key` — the last ten
-digits — so "+91 98765 43210" and "9876543210" are recognised as the same person.
+`app.crm.leadscore`). Phones are stored in E.164 (`app.core.phones`), so "+91 98765 43210",
+"098765 43210" and "9876543210" typed at an Indian institute are recognised as the same person.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ class Inquiry(SQLModel, table=True):
             "institute_id",
             "counselor_user_id",
         ),
-        Index("ix_crm_inquiries_institute_id_phone_key", "institute_id", "phone_key"),
+        Index("ix_crm_inquiries_institute_id_phone", "institute_id", "phone"),
         Index("ix_crm_inquiries_institute_id_email", "institute_id", "email"),
         Index("ix_crm_inquiries_institute_id_created_at", "institute_id", "created_at"),
         CheckConstraint(_in("source", Source), name="source"),
@@ -109,8 +109,7 @@ class Inquiry(SQLModel, table=True):
     institute_id: int = Field(foreign_key="institutes.id")
     counselor_user_id: int | None = Field(default=None, foreign_key="users.id")
     student_name: str = Field(max_length=200)
-    phone: str | None = Field(default=None, max_length=20)
-    phone_key: str | None = Field(default=None, max_length=10)  # last ten digits
+    phone: str | None = Field(default=None, max_length=20)  # E.164 (app.core.phones)
     email: str | None = Field(default=None, max_length=254)  # lower-cased, trimmed
     interested_subjects: list[int] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)

@@ -4,7 +4,7 @@ Sources, priorities and conversion follow real patterns: referrals and walk-ins 
 social media worst; inquiries older than a month are mostly closed (enrolled, linked to a demo
 student, or lost with a reason); recent ones are still new, contacted or have a call planned
 (some of those overdue, so the counselors' inboxes have work). About one in a hundred is the same
-person asking again with the phone typed differently, for the duplicate finder. Lead scores are
+person asking again (the same phone), for the duplicate finder. Lead scores are
 then computed by the real set-based pass. Sizes: `large` has 50,000 inquiries in all (31,000 in
 the biggest institute and 1,000 in each of the 19 others).
 """
@@ -100,13 +100,12 @@ def seed_crm(
             created_day, time(rng.randrange(8, 20), rng.randrange(60)), tzinfo=tz
         ).astimezone(UTC)
         if phones and rng.random() < 0.01:
-            # The same person again, phone typed with a country code and spaces.
-            digits = rng.choice(phones)
-            phone, key = f"+91{digits}", digits
+            # The same person again (stored, like every phone, in E.164).
+            phone = rng.choice(phones)
         else:
             digits = rng.choice("6789") + "".join(rng.choice("0123456789") for _ in range(9))
-            phone, key = digits, digits
-            phones.append(digits)
+            phone = f"+91{digits}"
+            phones.append(phone)
         email = f"{first}.{last}{n}@mail.example".lower() if rng.random() < 0.6 else None
         source, _, convert_p = _pick(rng, SOURCES)
         priority = _pick(rng, PRIORITIES)[0]
@@ -204,7 +203,6 @@ def seed_crm(
                 counselor,
                 f"{first} {last}",
                 phone,
-                key,
                 email,
                 json.dumps(sorted(wants)),
                 source,
@@ -236,7 +234,6 @@ def seed_crm(
             "counselor_user_id",
             "student_name",
             "phone",
-            "phone_key",
             "email",
             "interested_subjects",
             "source",

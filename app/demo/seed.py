@@ -221,8 +221,7 @@ def seed_demo(
                             "institute_id": institute.id,
                             "name": name,
                             "email": email,
-                            "phone": phone,
-                            "phone_key": phone[-10:],
+                            "phone": f"+91{phone}",  # E.164, as the app stores phones
                             "role": role.value,
                             "status": status,
                             # Demo people have been through onboarding already.

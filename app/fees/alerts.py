@@ -18,7 +18,7 @@ from app.core import audit, clock
 from app.core.money import format_money
 from app.core.roles import Role
 from app.core.tenancy import Actor
-from app.fees.models import Invoice, InvoiceInstalment
+from app.fees.models import OPEN_INVOICE_VALUES, Invoice, InvoiceInstalment
 from app.fees.reports import open_part
 from app.identity.models import Institute
 from app.inbox import service as inbox
@@ -39,7 +39,7 @@ def send_fee_alerts_internal(session: Session, *, institute_id: int) -> dict:
         .where(
             InvoiceInstalment.institute_id == institute_id,
             Invoice.institute_id == institute_id,
-            col(Invoice.status).in_(["issued", "partially_paid"]),
+            col(Invoice.status).in_(OPEN_INVOICE_VALUES),
             (InvoiceInstalment.due_on == before) | (InvoiceInstalment.due_on < today),
             open_part() > 0,
         )
@@ -139,7 +139,7 @@ def balance_notices(
             Student.institute_id == institute_id,
             Invoice.institute_id == institute_id,
             Student.status == "active",
-            col(Invoice.status).in_(["issued", "partially_paid"]),
+            col(Invoice.status).in_(OPEN_INVOICE_VALUES),
         )
         .group_by(Student.id, Student.enrollment_no, Student.name)
         .having(owed > 0)

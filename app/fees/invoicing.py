@@ -24,6 +24,7 @@ from app.fees.models import (
     Invoice,
     InvoiceInstalment,
     InvoiceLine,
+    InvoiceStatus,
     JournalEntry,
     StudentDiscount,
 )
@@ -308,7 +309,9 @@ def _invoice_run(
                 "due_on": schedule[sid][-1][0],
                 "total_minor": plan.net_of(sid),
                 "paid_minor": 0,
-                "status": "issued" if plan.net_of(sid) > 0 else "paid",
+                "status": (
+                    InvoiceStatus.ISSUED if plan.net_of(sid) > 0 else InvoiceStatus.PAID
+                ).value,
                 "created_at": now,
             }
             for sid in plan.students
@@ -494,7 +497,7 @@ def void_invoice(session: Session, *, actor: Actor, invoice_id: int, reason: str
     invoice = session.get(Invoice, invoice_id)
     if invoice is None or invoice.institute_id != actor.institute_scope():
         raise NotFound("That invoice does not exist.")
-    if invoice.status == "void":
+    if invoice.status == InvoiceStatus.VOID:
         raise ValidationError("This invoice is already void.")
     if invoice.paid_minor:
         raise ValidationError("Payments were applied to this invoice; it cannot be voided.")
@@ -513,7 +516,7 @@ def void_invoice(session: Session, *, actor: Actor, invoice_id: int, reason: str
         entry_date=today_internal(session, invoice.institute_id),
         memo=f"Void of invoice #{invoice.id}: {reason.strip()}"[:200],
     )
-    invoice.status, invoice.void_reason = "void", reason.strip()[:300]
+    invoice.status, invoice.void_reason = InvoiceStatus.VOID.value, reason.strip()[:300]
     session.add(invoice)
     session.flush()
     audit.record(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -59,6 +60,24 @@ class FeeItem(SQLModel, table=True):
     income_account_id: int = Field(foreign_key="accounts.id")
 
 
+class InvoiceStatus(StrEnum):
+    ISSUED = "issued"
+    PARTIALLY_PAID = "partially_paid"
+    PAID = "paid"
+    VOID = "void"
+
+
+# Invoices that still ask for money: issued, or paid in part.
+OPEN_INVOICE_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID)
+OPEN_INVOICE_VALUES = [s.value for s in OPEN_INVOICE_STATUSES]
+_INVOICE_STATUS_VALUES = ", ".join(f"'{s.value}'" for s in InvoiceStatus)
+
+
+def paid_status(paid_minor: int, total_minor: int) -> InvoiceStatus:
+    """An invoice's status once `paid_minor` of its `total_minor` has been paid."""
+    return InvoiceStatus.PAID if paid_minor >= total_minor else InvoiceStatus.PARTIALLY_PAID
+
+
 class Invoice(SQLModel, table=True):
     """One student's bill for one structure and period; (student, structure, period) is unique."""
 
@@ -67,7 +86,7 @@ class Invoice(SQLModel, table=True):
         UniqueConstraint("institute_id", "student_id", "structure_id", "period"),
         Index("ix_invoices_institute_id_status_due_on", "institute_id", "status", "due_on"),
         Index("ix_invoices_institute_id_student_id", "institute_id", "student_id"),
-        CheckConstraint("status IN ('issued', 'partially_paid', 'paid', 'void')", name="status"),
+        CheckConstraint(f"status IN ({_INVOICE_STATUS_VALUES})", name="status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -79,7 +98,7 @@ class Invoice(SQLModel, table=True):
     due_on: date
     total_minor: int
     paid_minor: int = Field(default=0)
-    status: str = Field(default="issued", max_length=20)
+    status: str = Field(default=InvoiceStatus.ISSUED.value, max_length=20)
     void_reason: str | None = Field(default=None, max_length=300)
     created_at: datetime = Field(default_factory=clock.now)
 

@@ -20,11 +20,13 @@ from app.core.text import plural
 from app.fees import allocation, ledger
 from app.fees.common import METHODS, today_internal
 from app.fees.models import (
+    OPEN_INVOICE_VALUES,
     Invoice,
     InvoiceLine,
     Payment,
     PaymentAllocation,
     ReceiptCounter,
+    paid_status,
 )
 from app.identity.models import Institute
 
@@ -92,7 +94,7 @@ def record_payment(
             Invoice.institute_id == institute_id,
             InvoiceLine.institute_id == institute_id,
             Invoice.student_id == student_id,
-            col(Invoice.status).in_(["issued", "partially_paid"]),
+            col(Invoice.status).in_(OPEN_INVOICE_VALUES),
             InvoiceLine.paid_minor < InvoiceLine.amount_minor,
         )
     ).all()
@@ -132,7 +134,7 @@ def record_payment(
         session.add(lines[part.line_id])
     for invoice_key in plan.by_invoice():
         invoice = invoices[invoice_key]
-        invoice.status = "paid" if invoice.paid_minor >= invoice.total_minor else "partially_paid"
+        invoice.status = paid_status(invoice.paid_minor, invoice.total_minor).value
         session.add(invoice)
     if plan.parts:
         session.execute(
@@ -185,7 +187,7 @@ def _owed(session: Session, institute_id: int, student_ids) -> dict[int, int]:
             .where(
                 Invoice.institute_id == institute_id,
                 col(Invoice.student_id).in_(list(student_ids)),
-                col(Invoice.status).in_(["issued", "partially_paid"]),
+                col(Invoice.status).in_(OPEN_INVOICE_VALUES),
             )
             .group_by(Invoice.student_id)
         ).all()
@@ -249,7 +251,7 @@ def student_balance(session: Session, *, actor: Actor, student_id: int) -> Balan
         select(func.coalesce(func.sum(Invoice.total_minor - Invoice.paid_minor), 0)).where(
             Invoice.institute_id == institute_id,
             Invoice.student_id == student_id,
-            col(Invoice.status).in_(["issued", "partially_paid"]),
+            col(Invoice.status).in_(OPEN_INVOICE_VALUES),
         )
     ).one()
     credit = session.exec(
@@ -266,7 +268,7 @@ def open_receivables_internal(session: Session, *, institute_id: int) -> int:
         session.exec(
             select(func.coalesce(func.sum(Invoice.total_minor - Invoice.paid_minor), 0)).where(
                 Invoice.institute_id == institute_id,
-                col(Invoice.status).in_(["issued", "partially_paid"]),
+                col(Invoice.status).in_(OPEN_INVOICE_VALUES),
             )
         ).one()
     )
@@ -370,7 +372,7 @@ def record_payments_bulk(
             Invoice.institute_id == institute_id,
             InvoiceLine.institute_id == institute_id,
             col(Invoice.student_id).in_(known),
-            col(Invoice.status).in_(["issued", "partially_paid"]),
+            col(Invoice.status).in_(OPEN_INVOICE_VALUES),
             InvoiceLine.paid_minor < InvoiceLine.amount_minor,
         )
     ).all():
@@ -471,7 +473,7 @@ def record_payments_bulk(
                 {
                     "invoice_id": i,
                     "paid": invoices[i][1],
-                    "new_status": "paid" if invoices[i][1] >= invoices[i][0] else "partially_paid",
+                    "new_status": paid_status(invoices[i][1], invoices[i][0]).value,
                 }
                 for i in touched
             ],

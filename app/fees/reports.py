@@ -12,7 +12,13 @@ from app.academics.models import Student
 from app.core import clock
 from app.core.roles import Role
 from app.core.tenancy import Actor
-from app.fees.models import Invoice, InvoiceInstalment, Payment
+from app.fees.models import (
+    OPEN_INVOICE_VALUES,
+    Invoice,
+    InvoiceInstalment,
+    InvoiceStatus,
+    Payment,
+)
 from app.identity.models import Institute
 
 BUCKETS = ("current", "0-30", "31-60", "61-90", "90+")
@@ -40,7 +46,7 @@ def _open_instalments(institute_id: int):
         .where(
             InvoiceInstalment.institute_id == institute_id,
             Invoice.institute_id == institute_id,
-            col(Invoice.status).in_(["issued", "partially_paid"]),
+            col(Invoice.status).in_(OPEN_INVOICE_VALUES),
         )
     )
 
@@ -104,7 +110,7 @@ def billed_by_month(session: Session, *, actor: Actor, start: date, end: date) -
         select(month, func.sum(Invoice.total_minor))
         .where(
             Invoice.institute_id == actor.institute_scope(),
-            Invoice.status != "void",
+            Invoice.status != InvoiceStatus.VOID.value,
             Invoice.issued_on >= start,
             Invoice.issued_on <= end,
         )
@@ -149,7 +155,7 @@ def overdue_by_student_internal(
             Student.institute_id == institute_id,
             Invoice.institute_id == institute_id,
             InvoiceInstalment.institute_id == institute_id,
-            col(Invoice.status).in_(["issued", "partially_paid"]),
+            col(Invoice.status).in_(OPEN_INVOICE_VALUES),
             InvoiceInstalment.due_on < today,
             open_part() > 0,
         )
@@ -187,14 +193,14 @@ def standing_query(*, institute_ids: list[int], today: date):
             func.sum(
                 case(
                     (
-                        col(Invoice.status).in_(["issued", "partially_paid"]),
+                        col(Invoice.status).in_(OPEN_INVOICE_VALUES),
                         Invoice.total_minor - Invoice.paid_minor,
                     ),
                     else_=0,
                 )
             ).label("open_minor"),
         )
-        .where(among(Invoice.institute_id), Invoice.status != "void")
+        .where(among(Invoice.institute_id), Invoice.status != InvoiceStatus.VOID.value)
         .group_by(Invoice.student_id)
         .subquery("billed")
     )
@@ -211,7 +217,7 @@ def standing_query(*, institute_ids: list[int], today: date):
         )
         .where(
             among(Invoice.institute_id),
-            col(Invoice.status).in_(["issued", "partially_paid"]),
+            col(Invoice.status).in_(OPEN_INVOICE_VALUES),
             InvoiceInstalment.due_on < today,
             open_part() > 0,
         )

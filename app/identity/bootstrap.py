@@ -11,9 +11,10 @@ from sqlmodel import Session, col, select
 from app.core import audit, clock
 from app.core.config import Settings
 from app.core.errors import NotFound
+from app.core.phones import normalize_phone, region_for
 from app.core.roles import Role
 from app.core.tenancy import Actor
-from app.core.validation import normalize_email, normalize_phone, phone_key
+from app.core.validation import normalize_email
 from app.identity import service as identity
 from app.identity.models import Institute, User, UserStatus
 
@@ -27,7 +28,7 @@ def bootstrap_admins(session: Session, *, settings: Settings) -> Institute | Non
     if identity.count_users(session):
         return None
     emails = [normalize_email(e) for e in settings.ADMIN_EMAILS]
-    phone = normalize_phone(settings.AUTH_ADMIN_PHONE) if settings.AUTH_ADMIN_PHONE else None
+    phone = normalize_phone(settings.AUTH_ADMIN_PHONE, region_for(settings.DEFAULT_CURRENCY))
     if not emails and not phone:
         return None
     institute = Institute(
@@ -46,7 +47,6 @@ def bootstrap_admins(session: Session, *, settings: Settings) -> Institute | Non
                 name=(email or ph).split("@")[0],
                 email=email,
                 phone=ph,
-                phone_key=phone_key(ph),
                 role=Role.ADMIN.value,
                 status=UserStatus.ACTIVE.value,
                 created_at=clock.now(),

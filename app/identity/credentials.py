@@ -14,7 +14,6 @@ from datetime import UTC, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from app.core import audit, clock, ratelimit, weburl
@@ -22,7 +21,7 @@ from app.core.config import get_settings
 from app.core.errors import NotFound, ValidationError
 from app.core.security import hash_password, needs_rehash, new_token, token_hash, verify_password
 from app.core.tenancy import Actor
-from app.core.validation import normalize_email, normalize_phone, phone_key
+from app.core.validation import normalize_email
 from app.identity import service as identity
 from app.identity.models import Institute, PasswordLink, User, UserStatus
 from app.identity.sessions import SignInOutcome, allowed_users
@@ -57,8 +56,8 @@ def check_password_policy(password: str) -> None:
         )
 
 
-def _identifier_key(identifier: str) -> tuple[str | None, str | None, str]:
-    """(email, phone_key, rate key) for what was typed in the sign-in box."""
+def _identifier_key(session: Session, identifier: str) -> tuple[str | None, dict[str, str], str]:
+    """(email, the phone numbers it may be, rate key) for what was typed in the sign-in box."""
     text = identifier.strip()
     # What is recorded (rate key, audit) is the normalised email or phone, never the raw text:
     # a password typed into the wrong box must not end up in a log.
@@ -67,13 +66,14 @@ def _identifier_key(identifier: str) -> tuple[str | None, str | None, str]:
         try:
             email = normalize_email(text)
         except ValidationError:
-            return None, None, f"pw:id:{opaque}"
-        return email, None, f"pw:id:{email}"
+            return None, {}, f"pw:id:{opaque}"
+        return email, {}, f"pw:id:{email}"
     try:
-        key = phone_key(normalize_phone(text))
+        numbers = identity.phone_sign_in_numbers(session, phone=text)
     except ValidationError:
-        key = None
-    return None, key, f"pw:id:{key or opaque}"
+        numbers = {}
+    key = next(iter(numbers.values()), None)
+    return None, numbers, f"pw:id:{key or opaque}"
 
 
 def lock_remaining(session: Session, key: str) -> timedelta | None:
@@ -102,7 +102,7 @@ def sign_in_with_password(
     session: Session, *, identifier: str, password: str, source: str
 ) -> SignInOutcome:
     """Check an email-or-phone and password; unknown user and wrong password get the same answer."""
-    email, key, rate_key = _identifier_key(identifier or "")
+    email, numbers, rate_key = _identifier_key(session, identifier or "")
     if not (identifier or "").strip() or not password:
         return SignInOutcome(error="Enter your email or phone and your password.")
     for k in [rate_key]:
@@ -112,20 +112,10 @@ def sign_in_with_password(
                 session, identity=rate_key[6:], method="password", reason="locked", source=source
             )
             return SignInOutcome(error=_locked_message(remaining))
-    conditions = []
     if email:
-        conditions.append(User.email == email)
-    if key:
-        conditions.append(User.phone_key == key)
-    candidates = (
-        list(
-            session.exec(
-                select(User).where(or_(*conditions), User.status != UserStatus.DISABLED.value)
-            )
-        )
-        if conditions
-        else []
-    )
+        candidates = identity.users_for_email(session, email=email)
+    else:
+        candidates = identity.users_for_phone(session, numbers=numbers)
     for user in candidates:
         remaining = lock_remaining(session, f"pw:user:{user.id}")
         if remaining:

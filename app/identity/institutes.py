@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import case
 from sqlmodel import Session, col, func, select
 
-from app.core import audit, clock
+from app.core import audit, clock, phones
+from app.core.config import get_settings
 from app.core.errors import Conflict, NotFound, ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
@@ -219,3 +220,20 @@ def get_institute(session: Session, *, actor: Actor, institute_id: int | None = 
     if institute is None:
         raise NotFound("That institute does not exist.")
     return institute
+
+
+def phone_region_internal(session: Session, institute_id: int | None) -> str:
+    """The region a phone typed without a country code is read in at this institute (from its
+    currency, like its money locale); the deployment's default currency's when there is none."""
+    if institute_id is None:
+        return phones.region_for(get_settings().DEFAULT_CURRENCY)
+    currency = session.exec(select(Institute.currency).where(Institute.id == institute_id)).first()
+    return phones.region_for(currency)
+
+
+def phone_regions_internal(session: Session, *, first: str) -> list[str]:
+    """Every region some institute reads phone numbers in, `first` first (for sign-in, which
+    does not know the institute yet)."""
+    currencies = session.exec(select(Institute.currency).distinct()).all()
+    others = sorted({phones.region_for(c) for c in currencies} - {first})
+    return [first, *others]

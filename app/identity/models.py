@@ -52,10 +52,10 @@ class User(SQLModel, table=True):
     __tablename__ = "users"
     __table_args__ = (
         UniqueConstraint("institute_id", "email"),
-        UniqueConstraint("institute_id", "phone_key"),
+        UniqueConstraint("institute_id", "phone"),
         Index("ix_users_institute_id_role_status", "institute_id", "role", "status"),
         Index("ix_users_email", "email"),
-        Index("ix_users_phone_key", "phone_key"),
+        Index("ix_users_phone", "phone"),
         UniqueConstraint("institute_id", "oidc_issuer", "oidc_subject"),
         CheckConstraint(f"role IN ({_ROLE_VALUES})", name="role"),
         CheckConstraint(f"status IN ({_STATUS_VALUES})", name="status"),
@@ -69,8 +69,7 @@ class User(SQLModel, table=True):
     institute_id: int | None = Field(default=None, foreign_key="institutes.id")
     name: str = Field(max_length=200)
     email: str | None = Field(default=None, max_length=254)
-    phone: str | None = Field(default=None, max_length=20)
-    phone_key: str | None = Field(default=None, max_length=10)
+    phone: str | None = Field(default=None, max_length=20)  # E.164 (app.core.phones)
     role: str = Field(max_length=20)
     status: str = Field(default=UserStatus.INVITED.value, max_length=20)
     invited_by: int | None = Field(default=None)
@@ -124,13 +123,13 @@ class AuthSession(SQLModel, table=True):
 
 class OtpCode(SQLModel, table=True):
     """A one-time sign-in code sent by Telegram. The table is global (no RLS: nobody is known
-    yet), so it keeps keyed hashes only: of the code, the phone's key and the chat it went to."""
+    yet), so it keeps keyed hashes only: of the code, the phone (E.164) and the chat it went to."""
 
     __tablename__ = "otp_codes"
     __table_args__ = (Index("ix_otp_codes_phone_hash_created_at", "phone_hash", "created_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    phone_hash: str = Field(max_length=64)  # keyed hash of the phone's comparable tail
+    phone_hash: str = Field(max_length=64)  # keyed hash of the phone in E.164
     chat_hash: str = Field(max_length=64)  # keyed hash of the chat the code went to
     code_hash: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=clock.now)

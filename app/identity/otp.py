@@ -19,8 +19,8 @@ from app.core.config import get_settings
 from app.core.db import lock_key
 from app.core.errors import ValidationError
 from app.core.security import constant_time_equal, keyed_hash, random_digits
-from app.core.validation import normalize_phone, phone_key
-from app.identity.models import OtpCode, User, UserStatus
+from app.identity import service as identity
+from app.identity.models import OtpCode, User
 from app.identity.sessions import SignInOutcome, allowed_users
 from app.integrations import telegram
 
@@ -73,15 +73,6 @@ def _masked(key: str) -> str:
 DEV_LOG_CHAT = "dev-log"
 
 
-def _same_number(typed: str, stored: str | None) -> bool:
-    """Numbers agree on their last 10 digits, and in full when both carry a country code."""
-    if not stored or phone_key(stored) != phone_key(typed):
-        return False
-    if typed.startswith("+") and stored.startswith("+"):
-        return typed == stored
-    return True
-
-
 def _fallback_chat() -> str | None:
     settings = get_settings()
     if settings.AUTH_OTP_FALLBACK_CHAT_ID:
@@ -108,13 +99,16 @@ def _chat_of(user: User) -> str | None:
     return _fallback_chat()
 
 
-def _candidates(session: Session, normalized: str) -> list[User]:
-    users = session.exec(
-        select(User).where(
-            User.phone_key == phone_key(normalized), User.status != UserStatus.DISABLED.value
-        )
-    )
-    return [u for u in users if _same_number(normalized, u.phone)]
+def _numbers(session: Session, phone: str) -> tuple[dict[str, str], str | None]:
+    """What the typed phone may mean (see identity.phone_sign_in_numbers) and the one E.164
+    number its codes, rate limits and audit entries are kept under; or an error to show."""
+    try:
+        numbers = identity.phone_sign_in_numbers(session, phone=phone)
+    except ValidationError as exc:
+        return {}, exc.message
+    if not numbers:
+        return {}, "Enter your phone number."
+    return numbers, None
 
 
 def request_code(
@@ -127,13 +121,10 @@ def request_code(
     real reason. Requests are limited per (number, requester address) and per address, so a
     stranger asking for codes cannot lock the owner out."""
     settings = get_settings()
-    try:
-        normalized = normalize_phone(phone)
-    except ValidationError as exc:
-        return CodeRequest(sent=False, error=exc.message)
-    if not normalized:
-        return CodeRequest(sent=False, error="Enter your phone number.")
-    key = phone_key(normalized)
+    numbers, error = _numbers(session, phone)
+    if error:
+        return CodeRequest(sent=False, error=error)
+    key = next(iter(numbers.values()))
     stored_key = _phone_hash(key)
     window = timedelta(minutes=settings.AUTH_OTP_REQUEST_WINDOW_MINUTES)
     pair, address = f"otp-request:{key}:{client}", f"otp-request-from:{client}"
@@ -156,7 +147,7 @@ def request_code(
     ratelimit.hit(session, pair)
     ratelimit.hit(session, address)
     lock_key(session, f"otp:{key}")
-    users = _candidates(session, normalized)
+    users = identity.users_for_phone(session, numbers=numbers)
     allowed, refusal = allowed_users(session, users)
     if not allowed:
         _audit(session, "auth.otp_refused", key, source, {"reason": refusal})
@@ -201,13 +192,10 @@ def request_code(
 def verify_code(session: Session, *, phone: str, code: str, source: str) -> SignInOutcome:
     """Check a code for a phone; the right code signs in once."""
     settings = get_settings()
-    try:
-        normalized = normalize_phone(phone)
-    except ValidationError as exc:
-        return SignInOutcome(error=exc.message)
-    if not normalized:
-        return SignInOutcome(error="Enter your phone number.")
-    key = phone_key(normalized)
+    numbers, error = _numbers(session, phone)
+    if error:
+        return SignInOutcome(error=error)
+    key = next(iter(numbers.values()))
     lock_key(session, f"otp:{key}")
     query = (
         select(OtpCode)
@@ -265,7 +253,7 @@ def verify_code(session: Session, *, phone: str, code: str, source: str) -> Sign
     # Only the people whose codes go to the chat that received this one.
     users = [
         u
-        for u in _candidates(session, normalized)
+        for u in identity.users_for_phone(session, numbers=numbers)
         if (chat := _chat_of(u)) and constant_time_equal(_chat_hash(chat), row.chat_hash)
     ]
     allowed, refusal = allowed_users(session, users)

@@ -15,6 +15,8 @@ from app.identity.institutes import (
     create_institute,
     get_institute,
     list_institutes,
+    phone_region_internal,
+    phone_regions_internal,
     update_institute,
 )
 from app.identity.users import (
@@ -31,6 +33,7 @@ from app.identity.users import (
     list_users,
     load_session_user,
     mark_signed_in,
+    phone_sign_in_numbers,
     record_denied_sign_in,
     session_user_of,
     set_telegram_chat,
@@ -38,6 +41,7 @@ from app.identity.users import (
     update_my_account,
     user_counts,
     users_for_email,
+    users_for_phone,
 )
 
 __all__ = [
@@ -59,8 +63,11 @@ __all__ = [
     "invite_user",
     "list_institutes",
     "list_users",
+    "phone_region_internal",
+    "phone_regions_internal",
     "load_session_user",
     "mark_signed_in",
+    "phone_sign_in_numbers",
     "record_denied_sign_in",
     "session_user_of",
     "set_telegram_chat",
@@ -69,4 +76,5 @@ __all__ = [
     "update_my_account",
     "user_counts",
     "users_for_email",
+    "users_for_phone",
 ]

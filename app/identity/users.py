@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from sqlalchemy import case, or_
 from sqlmodel import Session, col, func, select
 
-from app.core import audit, clock
+from app.core import audit, clock, phones
+from app.core.config import get_settings
 from app.core.errors import AccessRevoked, Conflict, NotFound, PermissionDenied, ValidationError
 from app.core.roles import Role, manageable_roles
 from app.core.tenancy import Actor
-from app.core.validation import normalize_email, normalize_phone, phone_key
+from app.core.validation import normalize_email
 from app.identity.common import NOT_AUTHORIZED, SUBSCRIPTION_EXPIRED
+from app.identity.institutes import phone_region_internal, phone_regions_internal
 from app.identity.models import AuthSession, Institute, User, UserStatus
 
 
@@ -70,9 +72,7 @@ def _check_unique_contact(
         if session.exec(q).first() is not None:
             raise Conflict(f"{email} is already on this institute's allowlist.", field="email")
     if phone:
-        q = select(User.id).where(
-            User.institute_id == institute_id, User.phone_key == phone_key(phone)
-        )
+        q = select(User.id).where(User.institute_id == institute_id, User.phone == phone)
         if exclude:
             q = q.where(User.id != exclude)
         if session.exec(q).first() is not None:
@@ -104,7 +104,7 @@ def invite_user(
     if not name or not name.strip():
         raise ValidationError("Name is required.", field="name")
     email_n = normalize_email(email)
-    phone_n = normalize_phone(phone)
+    phone_n = phones.normalize_phone(phone, phone_region_internal(session, scope))
     if not email_n and not phone_n:
         raise ValidationError(
             "Give an email address or a phone number so the person can sign in.", field="email"
@@ -117,7 +117,6 @@ def invite_user(
         name=name.strip(),
         email=email_n,
         phone=phone_n,
-        phone_key=phone_key(phone_n),
         role=role.value,
         status=UserStatus.INVITED.value,
         invited_by=actor.user_id,
@@ -231,13 +230,10 @@ def list_users(
         query = query.where(User.status == status)
     if search and search.strip():
         like = f"%{search.strip().lower()}%"
-        query = query.where(
-            or_(
-                func.lower(User.name).like(like),
-                func.lower(User.email).like(like),
-                col(User.phone).like(like),
-            )
-        )
+        terms = [func.lower(User.name).like(like), func.lower(User.email).like(like)]
+        if digits := phones.search_digits(search):
+            terms.append(col(User.phone).like(f"%{digits}%"))
+        query = query.where(or_(*terms))
     return list(session.exec(query.order_by(col(User.id).desc()).limit(limit)))
 
 
@@ -262,8 +258,8 @@ def update_my_account(session: Session, *, actor: Actor, name: str, phone: str |
         raise NotFound("Your account no longer exists.")
     if not name or not name.strip():
         raise ValidationError("Name is required.", field="name")
-    phone_n = normalize_phone(phone)
-    if phone_n and phone_key(phone_n) != user.phone_key:
+    phone_n = phones.normalize_phone(phone, phone_region_internal(session, user.institute_id))
+    if phone_n and phone_n != user.phone:
         _check_unique_contact(
             session, user.institute_id, email=None, phone=phone_n, exclude=user.id
         )
@@ -280,7 +276,6 @@ def update_my_account(session: Session, *, actor: Actor, name: str, phone: str |
         return user
     user.name = name.strip()
     user.phone = phone_n
-    user.phone_key = phone_key(phone_n)
     user.updated_at = clock.now()
     session.add(user)
     session.flush()
@@ -411,6 +406,42 @@ def users_for_email(session: Session, *, email: str) -> list[User]:
             .order_by(User.id)
         )
     )
+
+
+def phone_sign_in_numbers(session: Session, *, phone: str) -> dict[str, str]:
+    """What a phone typed at sign-in may mean: region → E.164, the deployment's region first.
+
+    Sign-in does not know the institute, so a number typed without its country code is read in
+    every region an institute here uses; `users_for_phone` keeps only the users whose own
+    institute reads it as their number. Blank gives {}; a number valid nowhere raises
+    ValidationError with an example of the deployment's region."""
+    first = phones.region_for(get_settings().DEFAULT_CURRENCY)
+    numbers = phones.phone_candidates(phone, phone_regions_internal(session, first=first))
+    if phone and phone.strip() and not numbers:
+        phones.normalize_phone(phone, first)  # raises the message people can act on
+    return numbers
+
+
+def users_for_phone(session: Session, *, numbers: dict[str, str]) -> list[User]:
+    """Allowlisted, not disabled users whose stored phone is what `numbers` (from
+    `phone_sign_in_numbers`) means in their own institute's region (system context)."""
+    if not numbers:
+        return []
+    default = phones.region_for(get_settings().DEFAULT_CURRENCY)
+    rows = session.exec(
+        select(User, Institute.currency)
+        .outerjoin(Institute, col(Institute.id) == User.institute_id)
+        .where(
+            col(User.phone).in_(sorted(set(numbers.values()))),
+            User.status != UserStatus.DISABLED.value,
+        )
+        .order_by(col(User.id))
+    ).all()
+    return [
+        user
+        for user, currency in rows
+        if numbers.get(phones.region_for(currency) if currency else default) == user.phone
+    ]
 
 
 def mark_signed_in(session: Session, *, user: User, method: str, source: str) -> User:

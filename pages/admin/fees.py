@@ -9,6 +9,7 @@ from app.core.roles import Role
 from app.core.text import plural
 from app.fees import receipts
 from app.fees import service as fees
+from app.fees.models import InvoiceStatus
 from app.fees.receipts import METHOD_LABELS
 from app.ui import auth
 from app.ui.components import act, flash, read, reset_widgets, show_flash, table
@@ -238,9 +239,7 @@ with run:
                     st.rerun()
 
 with invoices_tab:
-    status = st.selectbox(
-        "Status", ["All", "issued", "partially_paid", "paid", "void"], key="inv_status"
-    )
+    status = st.selectbox("Status", ["All", *(s.value for s in InvoiceStatus)], key="inv_status")
     rows = read(actor, fees.list_invoices, status=None if status == "All" else status)
     table(
         [
@@ -284,7 +283,7 @@ with invoices_tab:
                 ],
                 key="inv_parts",
             )
-    unpaid = [i for i in rows if i.status == "issued" and not i.paid_minor]
+    unpaid = [i for i in rows if i.status == InvoiceStatus.ISSUED and not i.paid_minor]
     if unpaid:
         with st.form("void_invoice"):
             v1, v2 = st.columns([1, 2])

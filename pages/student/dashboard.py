@@ -14,6 +14,7 @@ from app.core.money import format_money
 from app.core.roles import Role
 from app.coursework import service as coursework
 from app.fees import service as fees
+from app.fees.models import OPEN_INVOICE_STATUSES
 from app.ui import auth
 from app.ui.components import read
 from app.ui.safe import esc
@@ -40,7 +41,7 @@ to_do = read(actor, coursework.my_homework, open_only=True)
 owed = sum(
     i.total_minor - i.paid_minor
     for i in read(actor, fees.my_invoices)
-    if i.status in ("issued", "partially_paid")
+    if i.status in OPEN_INVOICE_STATUSES
 )
 
 c1, c2 = st.columns(2)

@@ -8,6 +8,7 @@ from app.core.money import format_money
 from app.core.roles import Role
 from app.fees import receipts
 from app.fees import service as fees
+from app.fees.models import OPEN_INVOICE_STATUSES
 from app.fees.receipts import METHOD_LABELS
 from app.ui import auth
 from app.ui.components import read, table
@@ -22,7 +23,7 @@ except NotFound as exc:
     st.info(exc.message)
     st.stop()
 mine = read(actor, fees.my_invoices)
-owed = sum(i.total_minor - i.paid_minor for i in mine if i.status in ("issued", "partially_paid"))
+owed = sum(i.total_minor - i.paid_minor for i in mine if i.status in OPEN_INVOICE_STATUSES)
 st.metric("Balance to pay", format_money(owed, currency))
 table(
     [
@@ -37,7 +38,7 @@ table(
     ],
     key="my_invoices",
 )
-open_invoices = [i for i in mine if i.status in ("issued", "partially_paid")]
+open_invoices = [i for i in mine if i.status in OPEN_INVOICE_STATUSES]
 for invoice in open_invoices:
     _, lines, parts = read(actor, fees.invoice_detail, invoice_id=invoice.id)
     with st.expander(f"{esc(invoice.period)}: what it is for and when it is due"):

@@ -158,7 +158,7 @@ def test_clean_file_adds_200_students_with_guardians_and_batches(db, school):
     assert (student.date_of_birth, student.status) == (date(2010, 4, 23), "on_hold")
     assert (guardian.name, guardian.phone, guardian.relationship, guardian.telegram_chat_id) == (
         "Parent 10",
-        "9845000010",
+        "+919845000010",
         "mother",
         "700010",
     )
@@ -253,7 +253,7 @@ def test_excel_reads_and_imports_like_csv(db, school):
     assert count(db, Student) == 50 and count(db, Guardian) == 50
     with db.scope(school["admin"]) as s:
         guardian = s.exec(select(Guardian).order_by(Guardian.id)).first()
-    assert guardian.phone == "9845000000" and guardian.telegram_chat_id == "700000"
+    assert guardian.phone == "+919845000000" and guardian.telegram_chat_id == "700000"
 
 
 def test_same_enrollment_number_in_another_institute_is_not_a_duplicate(db, school):

@@ -12,8 +12,9 @@ from sqlalchemy import text
 from app.core import audit, clock, money
 from app.core.config import Settings, normalize_database_url
 from app.core.errors import ValidationError
+from app.core.phones import format_phone, normalize_phone, region_for, search_digits
 from app.core.roles import Role
-from app.core.validation import normalize_email, normalize_phone, phone_key
+from app.core.validation import normalize_email
 from tests import factories as f
 
 
@@ -99,20 +100,42 @@ def test_money_round_trips(value):
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("98765 43210", "9876543210"),
+        ("98765 43210", "+919876543210"),
+        ("098765 43210", "+919876543210"),  # a national number with its leading 0
         ("+91 98765-43210", "+919876543210"),
         ("0091 98765 43210", "+919876543210"),
-        ("(020) 123 4567", "0201234567"),
+        ("9876543210", "+919876543210"),
+        ("(020) 2612 3456", "+912026123456"),  # a Pune landline
+        ("+44 7400 123456", "+447400123456"),  # another country, by its + code
         ("", None),
         (None, None),
     ],
 )
-def test_phone_normalised(raw, expected):
-    assert normalize_phone(raw) == expected
+def test_phone_stored_as_e164_read_in_the_region(raw, expected):
+    assert normalize_phone(raw, "IN") == expected
 
 
-def test_phone_keys_match_across_formats():
-    assert phone_key(normalize_phone("+91 98765 43210")) == phone_key(normalize_phone("9876543210"))
+def test_a_national_number_is_read_in_the_institutes_region():
+    assert region_for("KES") == "KE" and region_for("INR") == "IN" and region_for("XYZ") == "IN"
+    assert normalize_phone("0712 123456", region_for("KES")) == "+254712123456"
+    assert normalize_phone("(415) 555-0100", region_for("USD")) == "+14155550100"
+
+
+@pytest.mark.parametrize("raw", ["12345", "call me", "+1 987 654 3210", "98765 4321"])
+def test_a_number_that_is_not_one_says_what_to_type(raw):
+    with pytest.raises(ValidationError) as refused:
+        normalize_phone(raw, "IN", field="guardian_phone")
+    assert "Enter a phone number like +91 98765 43210" in refused.value.message
+    assert refused.value.field == "guardian_phone"
+    with pytest.raises(ValidationError, match=r"like \+254 7"):
+        normalize_phone(raw, "KE")
+
+
+def test_phones_are_shown_national_at_home_and_international_otherwise():
+    assert format_phone("+919876543210", "IN") == "098765 43210"
+    assert format_phone("+919876543210", "KE") == "+91 98765 43210"
+    assert format_phone("12345", "IN") == "12345" and format_phone(None, "IN") == ""
+    assert search_digits("098765 43") == "9876543" and search_digits("a1") is None
 
 
 def test_email_normalised_and_checked():

@@ -48,7 +48,7 @@ def test_overdue_follow_ups_open_one_action_each_and_only_once(db):
             ("follow_up_due", w.other_counselor.user_id),
         ]
         assert actions[0].reason == (
-            "Follow-up call with Asha (9811111100) was due on 21 Nov 2026 and has not been logged."
+            "Follow-up call with Asha (098111 11100) was due on 21 Nov 2026 and has not been logged."
         )
     # Each counselor sees their own in the inbox and on their "due" list.
     with clock.frozen(NOW + timedelta(days=3)), db.scope(w.counselor) as s:

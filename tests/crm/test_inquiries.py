@@ -100,12 +100,16 @@ def test_scheduling_and_logging_follow_ups_move_the_status(db):
             )
 
 
-def test_duplicates_match_on_the_last_ten_digits_and_on_email_in_any_case(db):
+def test_duplicates_match_on_the_number_however_written_and_on_email_in_any_case(db):
     w = build(db)
     first = _new(db, w.counselor, phone="+91 98765 43210", email="Asha.Rao@Example.com ")
+    with db.scope(w.counselor) as s:
+        assert s.get(Inquiry, first).phone == "+919876543210"  # stored in E.164
     with clock.frozen(NOW), db.scope(w.counselor) as s:
-        hits = crm.find_duplicates(s, actor=w.counselor, phone="9876543210")
-        assert [(d.id, d.matched_on) for d in hits] == [(first, "phone")]
+        for typed in ("9876543210", "098765 43210", "+91 98765-43210", "0091 98765 43210"):
+            hits = crm.find_duplicates(s, actor=w.counselor, phone=typed)
+            assert [(d.id, d.matched_on) for d in hits] == [(first, "phone")], typed
+        assert crm.find_duplicates(s, actor=w.counselor, phone="not a phone") == []
         hits = crm.find_duplicates(s, actor=w.counselor, email="  asha.rao@EXAMPLE.com")
         assert [(d.id, d.matched_on) for d in hits] == [(first, "email")]
         assert crm.find_duplicates(s, actor=w.counselor, phone="9876543211") == []
@@ -119,6 +123,17 @@ def test_duplicates_match_on_the_last_ten_digits_and_on_email_in_any_case(db):
     with db.scope(w.counselor) as s:
         pairs = crm.duplicate_pairs(s, actor=w.counselor)
     assert [(a.id, b.id, a.matched_on) for a, b in pairs] == [(first, second, "phone")]
+
+
+def test_the_same_last_ten_digits_in_another_country_are_another_person(db):
+    w = build(db)
+    _new(db, w.counselor, phone="+91 98123 45678")
+    nepal = _new(db, w.counselor, student_name="Other", phone="+977 981-2345678")
+    with clock.frozen(NOW), db.scope(w.counselor) as s:
+        assert s.get(Inquiry, nepal).phone == "+9779812345678"
+        assert crm.find_duplicates(s, actor=w.counselor, phone="+977 9812345678")[0].id == nepal
+        assert len(crm.find_duplicates(s, actor=w.counselor, phone="98123 45678")) == 1
+        assert crm.duplicate_pairs(s, actor=w.counselor) == []
 
 
 def test_merge_keeps_the_older_moves_follow_ups_and_unions_tags(db):
@@ -160,7 +175,7 @@ def test_bad_input_is_refused_with_a_message(db):
     w = build(db)
     with pytest.raises(ValidationError, match="phone number or an email"):
         _new(db, w.counselor, phone=None)
-    with pytest.raises(ValidationError, match="'12ab' is not a phone number"):
+    with pytest.raises(ValidationError, match="Enter a phone number like \\+91 98765 43210"):
         _new(db, w.counselor, phone="12ab")
     with pytest.raises(ValidationError, match="not a source"):
         _new(db, w.counselor, source="billboard")
@@ -210,7 +225,7 @@ def test_details_can_be_corrected_and_the_lead_reassigned(db):
             counselor_user_id=w.other_counselor.user_id,
             tags="Sibling; weekend",
         )
-        assert (inq.phone, inq.phone_key, inq.priority) == ("+919876500000", "9876500000", "high")
+        assert (inq.phone, inq.priority) == ("+919876500000", "high")
         assert inq.tags == ["sibling", "weekend"]
         assert "High priority: +10" in inq.score_reasons  # rescored on the change
         with pytest.raises(ValidationError, match="counselor of this institute"):

@@ -102,7 +102,7 @@ def test_bootstrap_admins_on_empty_database_only(db, caplog):
     with db.scope(system=True) as s:
         admins = s.exec(select(User).where(User.institute_id == inst.id)).all()
         assert {(u.email, u.phone, u.role, u.status) for u in admins} == {
-            ("owner@example.com", "9876543210", "admin", "active"),
+            ("owner@example.com", "+919876543210", "admin", "active"),
             ("second@example.com", None, "admin", "active"),
         }
         assert bootstrap.bootstrap_admins(s, settings=settings) is None  # not empty any more
@@ -131,7 +131,7 @@ def test_onboarding_stores_consent_with_version_and_time(db):
     assert acceptance.accepted_at == moment and acceptance.institute_id == inst.id
     assert (row.name, row.phone, row.consent_version) == (
         "Stu Dent",
-        "9876543210",
+        "+919876543210",
         onboarding.CONSENT_VERSION,
     )
     assert not onboarding.needs_onboarding(row.consent_version)

@@ -191,22 +191,37 @@ def test_audit_records_requests_and_failures_without_the_code(db, teacher, teleg
     _ = audit
 
 
-def test_a_code_signs_in_only_the_people_of_the_chat_it_went_to(db, telegram_fake):
-    """Another institute's admin cannot take over an account by inviting a look-alike phone."""
-    victim_inst, attacker_inst = f.institute(db), f.institute(db)
+@pytest.mark.parametrize("typed", ["98765 43210", "098765 43210", "+91 98765-43210", "9876543210"])
+def test_any_way_of_writing_the_number_signs_in_the_same_person(db, teacher, telegram_fake, typed):
+    assert request(db, phone=typed).sent
+    assert telegram_fake.messages[-1]["chat_id"] == "555001"
+    outcome = verify(db, last_code(telegram_fake), phone=typed)
+    assert [u.id for u in outcome.users] == [teacher.id]
+
+
+def test_a_number_that_is_not_one_gets_a_message_with_an_example(db, teacher, telegram_fake):
+    result = request(db, phone="12345")
+    assert not result.sent and "Enter a phone number like +91 98765 43210" in result.error
+    assert telegram_fake.messages == []
+
+
+def test_a_number_signs_in_only_the_person_whose_institute_reads_it_as_theirs(db, telegram_fake):
+    """Numbers match whole (E.164), in each person's own region: another institute cannot take
+    over an account with a number that only looks alike (the same last digits)."""
+    victim_inst, us_inst = f.institute(db), f.institute(db, currency="USD")
     victim = f.user(db, victim_inst, Role.ADMIN, phone="+91 98765 43210", telegram_chat_id="999")
-    attacker = f.user(
-        db, attacker_inst, Role.STUDENT, phone="+1 987 654 3210", telegram_chat_id="666"
-    )
-    assert request(db, phone="+1 987 654 3210").sent
+    us_student = f.user(db, us_inst, Role.STUDENT, phone="(415) 555-0100", telegram_chat_id="666")
+    assert us_student.phone == "+14155550100"
+    # Typed the American way, without a country code: read in the US institute's region.
+    assert request(db, phone="415 555 0100").sent
     assert telegram_fake.messages[-1]["chat_id"] == "666"
-    outcome = verify(db, last_code(telegram_fake), phone="+1 987 654 3210")
-    assert [u.id for u in outcome.users] == [attacker.id]
-    # A number typed without a country code matches both, but the code still binds to one chat.
-    assert request(db, phone="98765 43210").sent
-    chat = telegram_fake.messages[-1]["chat_id"]
-    outcome = verify(db, last_code(telegram_fake), phone="98765 43210")
-    assert [u.id for u in outcome.users] == [victim.id if chat == "999" else attacker.id]
+    outcome = verify(db, last_code(telegram_fake), phone="415 555 0100")
+    assert [u.id for u in outcome.users] == [us_student.id]
+    # The Indian number reaches only the Indian admin, however it is written.
+    assert request(db, phone="098765 43210").sent
+    assert telegram_fake.messages[-1]["chat_id"] == "999"
+    outcome = verify(db, last_code(telegram_fake), phone="+91 98765 43210")
+    assert [u.id for u in outcome.users] == [victim.id]
 
 
 def test_a_student_without_a_chat_gets_the_code_in_a_guardians_chat(db, telegram_fake):

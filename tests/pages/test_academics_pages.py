@@ -58,7 +58,7 @@ def test_admin_sets_up_students_and_batches(db):
     assert not errors(at)
 
     with db.scope(system=True) as s:
-        assert s.get(Student, student.id).phone == "9876543210"
+        assert s.get(Student, student.id).phone == "+919876543210"
         assert sorted(s.exec(select(Enrollment.subject_id)).all()) == sorted([subject.id, art.id])
         assert s.exec(select(TeacherProfile)).one().specialization == "Life sciences"
 
