@@ -512,7 +512,7 @@ def _risk_figures(engine, repeat: int) -> dict[str, float]:
         session.exec(delete(StudentRiskEvent).where(col(StudentRiskEvent.created_at) >= since))
         session.exec(
             delete(PendingAction).where(
-                PendingAction.type == "student_risk", col(PendingAction.created_at) >= since
+                col(PendingAction.type) == "student_risk", col(PendingAction.created_at) >= since
             )
         )
     figures["risk_recompute_first_s"] = round(statistics.median(first), 3)

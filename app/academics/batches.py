@@ -30,7 +30,7 @@ from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationErro
 from app.core.ownership import get_owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
-from app.identity.models import User
+from app.identity.models import User, UserStatus
 
 
 @dataclass(frozen=True)
@@ -451,7 +451,7 @@ def announcement_audience_internal(
     if batch_id is None:
         user_ids = list(
             session.exec(
-                select(User.id).where(User.institute_id == institute_id, User.status == "active")
+                select(User.id).where(User.institute_id == institute_id, User.status == UserStatus.ACTIVE.value)
             )
         )
     else:
@@ -511,7 +511,7 @@ def teachers(session: Session, *, actor: Actor) -> list[User]:
             .where(
                 User.institute_id == actor.institute_scope(),
                 User.role == Role.TEACHER.value,
-                User.status != "disabled",
+                User.status != UserStatus.DISABLED.value,
             )
             .order_by(User.name)
         )

@@ -40,7 +40,7 @@ from app.core.errors import NotFound, ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.feedback import analytics as feedback_analytics
-from app.identity.models import Institute, User
+from app.identity.models import Institute, User, UserStatus
 
 WEEKS = 8
 DONE = ("completed", "mastered")
@@ -373,7 +373,7 @@ def teachers(session: Session, *, actor: Actor, start: date, end: date) -> list[
         select(User.id, User.name).where(
             User.institute_id == institute_id,
             User.role == Role.TEACHER.value,
-            User.status == "active",
+            User.status == UserStatus.ACTIVE.value,
             User.id == actor.user_id if actor.role == Role.TEACHER else True,
         )
     ).all()

@@ -34,7 +34,7 @@ from app.core.tenancy import Actor
 from app.crm import analytics as crm_analytics
 from app.fees import reports as fee_reports
 from app.fees import service as fee_service
-from app.identity.models import User
+from app.identity.models import User, UserStatus
 from app.risk import service as risk_service
 
 TAUGHT = ("submitted", "closed")
@@ -238,7 +238,7 @@ def utilization(session: Session, *, actor: Actor, filters: Filters) -> list[dic
         .where(
             User.institute_id == institute_id,
             User.role == Role.TEACHER.value,
-            User.status == "active",
+            User.status == UserStatus.ACTIVE.value,
         )
         .order_by(User.name)
     ).all():

@@ -42,7 +42,7 @@ from app.core.errors import Conflict, PermissionDenied, ValidationError
 from app.core.roles import Role
 from app.core.security import new_token, token_hash
 from app.core.tenancy import Actor
-from app.identity.models import Institute, User
+from app.identity.models import Institute, User, UserStatus
 
 
 @dataclass(frozen=True)
@@ -457,7 +457,7 @@ def open_link(session: Session, *, token: str) -> tuple[Actor | None, Sheet | No
     row = session.get(ClassSession, link.session_id)
     batch = session.get(Batch, row.batch_id)
     user = session.get(User, link.created_for) if link.created_for else None
-    if user is None or user.status == "disabled":
+    if user is None or user.status == UserStatus.DISABLED:
         return None, None, LINK_INVALID
     actor = Actor(
         user_id=user.id,

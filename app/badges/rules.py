@@ -10,7 +10,7 @@ from collections import defaultdict
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from app.attendance.models import AttendanceRecord, ClassSession, TopicProgress
+from app.attendance.models import AttendanceRecord, ClassSession, Mark, TopicProgress
 from app.badges import service
 from app.badges.models import Badge, BadgeAward, RuleKind
 from app.core import audit
@@ -153,7 +153,7 @@ def _attendance_percent(
         .where(
             AttendanceRecord.institute_id == institute_id,
             col(AttendanceRecord.session_id).in_(held),
-            AttendanceRecord.status != "excused",
+            AttendanceRecord.status != Mark.EXCUSED.value,
             _only(AttendanceRecord.student_id, student_ids),
         )
         .group_by(ClassSession.batch_id, AttendanceRecord.status, AttendanceRecord.student_id)
@@ -161,7 +161,7 @@ def _attendance_percent(
     tally: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for batch_id, status, student_id, count in rows:
         counts = tally[batch_id][student_id]
-        counts[0] += count if status in ("present", "late") else 0
+        counts[0] += count if status in (Mark.PRESENT, Mark.LATE) else 0
         counts[1] += count
     pairs = set()
     for b in badges:

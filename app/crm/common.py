@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import delete, func, or_
 from sqlmodel import Session, col, select
 
-from app.academics.models import Batch, Student, Subject
+from app.academics.models import Batch, Student, StudentStatus, Subject
 from app.core import audit, clock
 from app.core.errors import NotFound, ValidationError
 from app.core.phones import normalize_phone
@@ -24,7 +24,7 @@ from app.crm.models import (
 )
 from app.fees.models import FeeStructure
 from app.identity import service as identity
-from app.identity.models import Institute, User
+from app.identity.models import Institute, User, UserStatus
 
 CRM_ROLES = (Role.ADMIN, Role.COUNSELOR)
 
@@ -122,7 +122,7 @@ def _check_counselor(session: Session, institute_id: int, user_id: int | None) -
         raise ValidationError(
             "Assign the inquiry to a counselor of this institute.", field="counselor"
         )
-    if user.status == "disabled":
+    if user.status == UserStatus.DISABLED:
         raise ValidationError(
             f"{user.name}'s account is disabled; choose someone else.", field="counselor"
         )
@@ -204,7 +204,7 @@ def counselors(session: Session, *, actor: Actor) -> list[User]:
             .where(
                 User.institute_id == actor.institute_scope(),
                 col(User.role).in_([Role.COUNSELOR.value, Role.ADMIN.value]),
-                User.status != "disabled",
+                User.status != UserStatus.DISABLED.value,
             )
             .order_by(User.role.desc(), User.name)
         )
@@ -237,7 +237,7 @@ def referrer_choices(
             select(Student)
             .where(
                 Student.institute_id == actor.institute_scope(),
-                Student.status == "active",
+                Student.status == StudentStatus.ACTIVE.value,
                 or_(
                     func.lower(Student.name).like(like),
                     func.lower(Student.enrollment_no).like(like),

@@ -30,7 +30,7 @@ from app.core.validation import normalize_email
 from app.crm import leadscore
 from app.crm.models import FollowUp, FollowUpStatus, FollowUpType, Inquiry, Priority, Source, Status
 from app.identity import service as identity
-from app.identity.models import Institute, User
+from app.identity.models import Institute, User, UserStatus
 
 TEMPLATE_COLUMNS = [
     "student_name",
@@ -226,7 +226,7 @@ def validate(session: Session, *, actor: Actor, rows: list[dict[str, Any]]) -> I
             select(User.id, User.email).where(
                 User.institute_id == institute_id,
                 col(User.role).in_([Role.COUNSELOR.value, Role.ADMIN.value]),
-                User.status != "disabled",
+                User.status != UserStatus.DISABLED.value,
                 func.lower(User.email).in_(sorted(emails)),
             )
         ).all()

@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from app.academics.models import Batch, BatchMembership, Guardian, Student
+from app.academics.models import Batch, BatchMembership, Guardian, Student, StudentStatus
 from app.core import audit, clock
 from app.core.money import format_money
 from app.core.roles import Role
@@ -138,7 +138,7 @@ def balance_notices(
         .where(
             Student.institute_id == institute_id,
             Invoice.institute_id == institute_id,
-            Student.status == "active",
+            Student.status == StudentStatus.ACTIVE.value,
             col(Invoice.status).in_(OPEN_INVOICE_VALUES),
         )
         .group_by(Student.id, Student.enrollment_no, Student.name)

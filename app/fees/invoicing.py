@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from app.academics.models import Batch, BatchMembership, Student
+from app.academics.models import Batch, BatchMembership, Student, StudentStatus
 from app.academics.service import my_student_ids
 from app.core import audit, clock
 from app.core.errors import Conflict, NotFound, ValidationError
@@ -93,7 +93,7 @@ def _run_plan(
         if not i.optional or i.id in set(optional_item_ids)
     ]
     targets = select(Student.id).where(
-        Student.institute_id == institute_id, Student.status == "active"
+        Student.institute_id == institute_id, Student.status == StudentStatus.ACTIVE.value
     )
     if student_ids is not None:
         targets = targets.where(col(Student.id).in_(student_ids))
@@ -236,7 +236,7 @@ def invoice_student(
     student = session.get(Student, student_id)
     if student is None or student.institute_id != institute_id:
         raise NotFound("That student does not exist.")
-    if student.status != "active":
+    if student.status != StudentStatus.ACTIVE:
         raise ValidationError(f"{student.name} is not active, so cannot be invoiced.")
     plan = _invoice_run(
         session,
@@ -467,7 +467,7 @@ def active_batch_members_internal(session: Session, *, institute_id: int) -> lis
         session.exec(
             select(Student.id).where(
                 Student.institute_id == institute_id,
-                Student.status == "active",
+                Student.status == StudentStatus.ACTIVE.value,
                 col(Student.id).in_(
                     select(BatchMembership.student_id).where(
                         BatchMembership.institute_id == institute_id,

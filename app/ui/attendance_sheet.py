@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from app.attendance import service as attendance
-from app.attendance.models import ABSENT_MARKS, Mark
+from app.attendance.models import ABSENT_MARKS, Mark, SessionStatus
 from app.core.errors import DomainError
 from app.core.roles import Role
 from app.core.tenancy import Actor
@@ -92,19 +92,19 @@ def render(
         st.info(
             f"Submitted by {esc(sheet.submitted_by)} at {sheet.submitted_at.astimezone(ZoneInfo(timezone)):%H:%M}."
         )
-    editable = sheet.accepts_marks or (actor.role == Role.ADMIN and sheet.status == "open")
+    editable = sheet.accepts_marks or (actor.role == Role.ADMIN and sheet.status == SessionStatus.OPEN)
     if not sheet.held:
         st.warning(
             (
                 "This class was cancelled: "
-                if sheet.status == "cancelled"
+                if sheet.status == SessionStatus.CANCELLED
                 else "This class was moved: "
             )
             + f"{esc(sheet.cancel_reason or '')}. It takes no attendance."
         )
         return False
     if not sheet.accepts_marks:
-        if sheet.status in ("closed", "missed"):
+        if sheet.status in (SessionStatus.CLOSED, SessionStatus.MISSED):
             st.warning(
                 attendance.WINDOW_CLOSED
                 + (" An admin can reopen it." if actor.role != Role.ADMIN else "")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app.academics import service as academics
+from app.academics.models import StudentStatus
 from app.core import clock
 from app.core.money import format_money, to_minor
 from app.core.roles import Role
@@ -186,7 +187,7 @@ with run:
             else {
                 "student_ids": [
                     s.id
-                    for s in read(actor, academics.list_students, status="active", limit=100_000)
+                    for s in read(actor, academics.list_students, status=StudentStatus.ACTIVE.value, limit=100_000)
                 ]
             }
         )

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from app.attendance import service as attendance
+from app.attendance.models import SessionStatus
 from app.core import clock
 from app.core.errors import DomainError
 from app.core.roles import Role
@@ -40,7 +41,7 @@ for day, group in groupby(classes, key=lambda c: c.date):
     st.markdown(f"##### {day:%A %d %B}" + (" · today" if day == today else ""))
     for c in group:
         state = MARKS.get(c.mark or "", "")
-        if not state and c.status == "missed":
+        if not state and c.status == SessionStatus.MISSED:
             state = ":gray[not taken]"
         st.markdown(
             f"**{c.starts_at.astimezone(tz):%H:%M}–{c.ends_at.astimezone(tz):%H:%M}** · "

@@ -7,6 +7,7 @@ import streamlit as st
 
 from app.academics import service as academics
 from app.attendance import service as attendance
+from app.attendance.models import SessionStatus
 from app.brief import service as brief_service
 from app.core import clock
 from app.core.money import format_money
@@ -66,16 +67,16 @@ def classes_today() -> None:
                     )
                 )
                 continue
-            label = "Take attendance" if card.status in ("scheduled", "open") else "View sheet"
+            label = "Take attendance" if card.status in (SessionStatus.SCHEDULED, SessionStatus.OPEN) else "View sheet"
             if st.button(
                 label,
                 key=f"open_{card.id}",
-                type="primary" if card.status == "open" else "secondary",
+                type="primary" if card.status == SessionStatus.OPEN else "secondary",
                 width="stretch",
             ):
                 st.session_state["sheet_session"] = card.id
                 st.switch_page("pages/teacher/attendance.py")
-            if card.status in ("scheduled", "open", "missed") and not card.marked:
+            if card.status in (SessionStatus.SCHEDULED, SessionStatus.OPEN, SessionStatus.MISSED) and not card.marked:
                 cancel_or_move(card)
 
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from app.attendance import service as attendance
-from app.attendance.models import Mark
+from app.attendance.models import Mark, SessionStatus
 from app.core.errors import Conflict, NotFound, ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
@@ -62,11 +62,11 @@ def preview(ctx: _Context, args: dict[str, Any]) -> Reply:
     card = cards[0]
     sheet = attendance.attendance_sheet(ctx.session, actor=ctx.actor, session_id=card.id)
     when = f"{sheet.batch} ({sheet.starts_at.astimezone(tz):%H:%M})"
-    if not sheet.accepts_marks and sheet.status != "submitted":
+    if not sheet.accepts_marks and sheet.status != SessionStatus.SUBMITTED:
         raise ValidationError(
             f"Attendance for {when} can no longer be taken (it is {sheet.status})."
         )
-    if sheet.status == "submitted" and ctx.actor.role != Role.ADMIN:
+    if sheet.status == SessionStatus.SUBMITTED and ctx.actor.role != Role.ADMIN:
         raise Conflict(
             f"Attendance for {when} was already submitted"
             f"{' by ' + sheet.submitted_by if sheet.submitted_by else ''}; only an admin can change it now."

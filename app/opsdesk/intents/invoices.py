@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel import Session
 
 from app.academics import service as academics
+from app.academics.models import StudentStatus
 from app.core.errors import NotFound, ValidationError
 from app.core.tenancy import Actor
 from app.core.text import plural
@@ -88,7 +89,7 @@ def preview(ctx: _Context, args: dict[str, Any]) -> Reply:
             "student_ids": [
                 s.id
                 for s in academics.list_students(
-                    ctx.session, actor=ctx.actor, status="active", limit=100_000
+                    ctx.session, actor=ctx.actor, status=StudentStatus.ACTIVE.value, limit=100_000
                 )
             ]
         }
