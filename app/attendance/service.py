@@ -72,6 +72,7 @@ from app.attendance.schedule import (
     new_session_internal,
 )
 from app.attendance.sheet import (
+    STUDENT_NOTE_MAX,
     SessionCard,
     Sheet,
     _already,
@@ -172,5 +173,6 @@ __all__ = [
     "mark_sums",
     "session_mark_counts",
     "sessions_for_day",
+    "STUDENT_NOTE_MAX",
     "submit_attendance",
 ]

@@ -134,6 +134,7 @@ class Sheet:
     students: list[Student]
     marks: dict[int, str] = field(default_factory=dict)  # saved marks; empty when not yet taken
     understanding: dict[int, int] = field(default_factory=dict)
+    student_notes: dict[int, str] = field(default_factory=dict)  # a line about one student
     topics: list[Topic] = field(default_factory=list)
     suggested: list[int] = field(default_factory=list)
     covered: list[int] = field(default_factory=list)
@@ -213,6 +214,7 @@ def _sheet(session: Session, row: ClassSession, batch: Batch) -> Sheet:
         students=students,
         marks={r.student_id: r.status for r in records},
         understanding={r.student_id: r.understanding for r in records if r.understanding},
+        student_notes={r.student_id: r.note for r in records if r.note},
         topics=topics,
         suggested=suggested,
         covered=list(row.topics_covered or []),
@@ -239,6 +241,9 @@ def _suggest_topics(syllabus: list[Topic], taught: set[int], limit: int = 2) -> 
     return ready[:limit]
 
 
+STUDENT_NOTE_MAX = 500  # the column's size
+
+
 def submit_attendance(
     session: Session,
     *,
@@ -250,8 +255,10 @@ def submit_attendance(
     understanding: dict[int, int] | None = None,
     notes: str | None = None,
     link_token: str | None = None,
+    student_notes: dict[int, str] | None = None,
 ) -> ClassSession:
-    """Save a sheet (students not listed are present) and run the post-class pipeline once."""
+    """Save a sheet (students not listed are present) and run the post-class pipeline once.
+    `student_notes` keeps a line about a student on their mark ("left early for a doctor")."""
     actor.require(Role.ADMIN, Role.TEACHER)
     row = _session(session, actor, session_id)
     batch = session.get(Batch, row.batch_id)
@@ -290,6 +297,14 @@ def submit_attendance(
             ) from exc
         if mark == Mark.NO_SHOW.value and not one_to_one:
             raise ValidationError("A no-show is marked only in one-to-one sessions.")
+    said = {k: (v or "").strip() for k, v in (student_notes or {}).items()}
+    if set(said) - set(students):
+        raise ValidationError("Some noted students are not in this batch on this date.")
+    if any(len(v) > STUDENT_NOTE_MAX for v in said.values()):
+        raise ValidationError(
+            f"A note about a student is at most {STUDENT_NOTE_MAX} characters; shorten it."
+        )
+    said = {k: v for k, v in said.items() if v}
     ratings = {k: int(v) for k, v in (understanding or {}).items() if v}
     if any(not 1 <= v <= 5 for v in ratings.values()):
         raise ValidationError("Understanding is rated 1 to 5.")
@@ -344,10 +359,16 @@ def submit_attendance(
                     "student_id": student_id,
                     "status": mark,
                     "understanding": ratings.get(student_id),
+                    "note": said.get(student_id),
                 }
             )
-        elif record.status != mark or record.understanding != ratings.get(student_id):
+        elif (record.status, record.understanding, record.note) != (
+            mark,
+            ratings.get(student_id),
+            said.get(student_id),
+        ):
             record.status, record.understanding = mark, ratings.get(student_id)
+            record.note = said.get(student_id)
             session.add(record)
     if new_rows:
         session.execute(insert(AttendanceRecord), new_rows)
@@ -364,6 +385,7 @@ def submit_attendance(
         detail={
             "absent": sum(1 for m in clean.values() if m in ABSENT_MARKS),
             "students": len(clean),
+            "student_notes": len(said),
             "resubmission": not first_submission,
             "via_link": link is not None,
         },

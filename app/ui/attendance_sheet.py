@@ -147,6 +147,18 @@ def render(
                 if value is not None:
                     ratings[student.id] = value + 1
                 st.caption(student.name)
+    with st.expander("A note about a student (optional)"):
+        student_notes: dict[int, str] = {}
+        for student in sheet.students:
+            if student.id is None:
+                continue
+            student_notes[student.id] = st.text_input(
+                student.name,
+                value=sheet.student_notes.get(student.id, ""),
+                max_chars=attendance.STUDENT_NOTE_MAX,
+                key=f"snote_{sheet.session_id}_{student.id}",
+                placeholder="e.g. left early for a doctor's appointment",
+            )
     notes = st.text_area("Notes", value=sheet.notes or "", key=f"notes_{sheet.session_id}")
     absent = sum(1 for m in marks.values() if m in ABSENT_MARKS)
     if st.button(
@@ -167,6 +179,7 @@ def render(
             understanding=ratings,
             notes=notes,
             link_token=link_token,
+            student_notes=student_notes,
         )
         if submitted:
             st.session_state[_seen_key(sheet.session_id)] = submitted.version
@@ -184,7 +197,11 @@ def _read_only(sheet: attendance.Sheet) -> None:
     st.dataframe(
         pd.DataFrame(
             [
-                {"Student": s.name, "Mark": LABELS[sheet.marks.get(s.id, "present")]}
+                {
+                    "Student": s.name,
+                    "Mark": LABELS[sheet.marks.get(s.id, "present")],
+                    "Note": sheet.student_notes.get(s.id or 0, ""),
+                }
                 for s in sheet.students
             ]
         ),

@@ -4,7 +4,7 @@ import threading
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from app.academics import service as academics
 from app.attendance import service as attendance
@@ -386,3 +386,33 @@ def test_enrolment_completion_follows_topic_progress(db, world):
             select(Enrollment).where(Enrollment.student_id == world["students"][0])
         ).one()
     assert enrolment.completion_pct == 33.3  # one of three topics completed
+
+
+def test_a_note_about_one_student_is_kept_with_their_mark_and_shown_on_the_sheet(db, world):
+    generate(db, world)
+    sid = monday_session(db, world)
+    first, second = world["students"][0], world["students"][1]
+    with clock.frozen(CLASS_START + timedelta(minutes=5)):
+        with pytest.raises(ValidationError, match="at most 500 characters"):
+            submit(db, world, sid, student_notes={first: "x" * 501})
+        with pytest.raises(ValidationError, match="not in this batch"):
+            submit(db, world, sid, student_notes={999_999: "Who?"})
+        submit(
+            db,
+            world,
+            sid,
+            absent=(1,),
+            student_notes={first: "  Left early for a doctor's appointment. ", second: " "},
+        )
+        with db.scope(world["teacher"]) as s:
+            sheet = attendance.attendance_sheet(s, actor=world["teacher"], session_id=sid)
+    assert sheet.student_notes == {first: "Left early for a doctor's appointment."}
+    with db.scope(system=True) as s:
+        notes = dict(
+            s.exec(
+                select(AttendanceRecord.student_id, AttendanceRecord.note).where(
+                    AttendanceRecord.session_id == sid, col(AttendanceRecord.note).is_not(None)
+                )
+            ).all()
+        )
+    assert notes == {first: "Left early for a doctor's appointment."}

@@ -114,3 +114,25 @@ def test_the_attendance_page_opened_from_the_sidebar_has_a_heading_and_a_way_on(
     assert not at.exception
     assert at.title[0].value == "Attendance"
     assert "Open a class from Today" in at.info[0].value
+
+
+def test_the_teacher_notes_one_student_on_the_sheet_and_sees_it_after_saving(db, day):
+    teacher, ids = day
+    hostile = "Left early <img src=x onerror=alert(1)> **bold**"
+    with clock.frozen(CLASS_START + timedelta(minutes=5)):
+        at = app_as(teacher.email).run().run()
+        next(b for b in at.button if b.label == "Take attendance").click().run()
+        sid = _session_id(db)
+        at.text_input(key=f"snote_{sid}_{ids[3]}").input(hostile).run()
+        at.button(key="submit_attendance").click().run()
+        assert not errors(at), errors(at)
+        # Submitted: the sheet is read-only for the teacher and lists the note beside the mark.
+        listed = at.dataframe[0].value.set_index("Student")
+        assert listed.loc["Pupil 3", "Note"] == hostile and listed.loc["Pupil 0", "Note"] == ""
+    with db.scope(system=True) as s:
+        noted = s.exec(
+            select(AttendanceRecord.student_id, AttendanceRecord.note).where(
+                AttendanceRecord.note.is_not(None)
+            )
+        ).all()
+    assert noted == [(ids[3], hostile)]
