@@ -58,6 +58,9 @@ class SessionCard:
     marked: int
     cancel_reason: str | None = None  # why a cancelled or moved class is not held
     moved_to: datetime | None = None  # where a rescheduled class went (UTC)
+    # What the teacher noted at the batch's last class (to prepare this one), and its day.
+    last_notes: str | None = None
+    last_notes_on: date | None = None
 
     @property
     def held(self) -> bool:
@@ -102,6 +105,7 @@ def sessions_for_day(session: Session, *, actor: Actor, day: date) -> list[Sessi
     batch_sizes = academics.member_counts_on_internal(
         session, institute_id=institute_id, batch_ids={r.batch_id for r, *_ in rows}, day=day
     )
+    last_notes = _last_notes(session, institute_id, {r.batch_id for r, *_ in rows}, before=day)
     now = clock.now()
     return [
         SessionCard(
@@ -116,9 +120,49 @@ def sessions_for_day(session: Session, *, actor: Actor, day: date) -> list[Sessi
             marked=int(n or 0),
             cancel_reason=r.cancel_reason,
             moved_to=aware_utc(m) if m else None,
+            last_notes=last_notes.get(r.batch_id, (None, None))[0],
+            last_notes_on=last_notes.get(r.batch_id, (None, None))[1],
         )
         for r, b, s, t, n, m in rows
     ]
+
+
+def _last_notes(
+    session: Session, institute_id: int, batch_ids: set[int], *, before: date
+) -> dict[int, tuple[str, date]]:
+    """Per batch, the notes of its latest class before `before` that has notes, and its day: in
+    one query whatever the number of batches."""
+    if not batch_ids:
+        return {}
+    ranked = (
+        select(
+            col(ClassSession.batch_id),
+            col(ClassSession.notes),
+            col(ClassSession.date),
+            func.row_number()
+            .over(
+                partition_by=col(ClassSession.batch_id),
+                order_by=col(ClassSession.starts_at).desc(),
+            )
+            .label("rn"),
+        )
+        .where(
+            ClassSession.institute_id == institute_id,
+            col(ClassSession.batch_id).in_(batch_ids),
+            ClassSession.date < before,
+            col(ClassSession.notes).is_not(None),
+            col(ClassSession.status).in_(
+                (SessionStatus.SUBMITTED.value, SessionStatus.CLOSED.value)
+            ),
+        )
+        .subquery()
+    )
+    return {
+        batch_id: (notes, day)
+        for batch_id, notes, day in session.execute(
+            select(ranked.c.batch_id, ranked.c.notes, ranked.c.date).where(ranked.c.rn == 1)
+        )
+    }
 
 
 @dataclass

@@ -57,6 +57,10 @@ def classes_today() -> None:
                 + f"  \n{markup(BADGE.get(card.status, esc(card.status)))} · {plural(card.students, 'student')}"
                 + (f" · {esc(card.marked)} marked" if card.marked else " · not taken")
             )
+            if card.held and card.last_notes and not card.marked:
+                st.caption(
+                    f"From the last class ({card.last_notes_on:%a %d %b}): {esc(card.last_notes)}"
+                )
             if not card.held:
                 st.caption(
                     f"Not held: {esc(card.cancel_reason or '')}."

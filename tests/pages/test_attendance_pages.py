@@ -136,3 +136,34 @@ def test_the_teacher_notes_one_student_on_the_sheet_and_sees_it_after_saving(db,
             )
         ).all()
     assert noted == [(ids[3], hostile)]
+
+
+def test_today_shows_what_the_teacher_noted_at_the_batchs_last_class(db, day):
+    """Next-session preparation: the notes written when the last class was submitted are on
+    the card of the next one until it is taken."""
+    from app.attendance.models import ClassSession
+
+    teacher, _ = day
+    with db.scope(system=True) as s:
+        monday = s.exec(select(ClassSession)).one()
+        for weeks, notes in ((2, "Old note."), (1, "Bring compasses: *circles* next <b>time</b>.")):
+            earlier = CLASS_START - timedelta(weeks=weeks)
+            s.add(
+                ClassSession(
+                    institute_id=monday.institute_id,
+                    batch_id=monday.batch_id,
+                    date=earlier.date(),
+                    starts_at=earlier,
+                    ends_at=earlier + timedelta(hours=1),
+                    status="closed",
+                    notes=notes,
+                )
+            )
+    with clock.frozen(CLASS_START - timedelta(minutes=30)):
+        at = app_as(teacher.email).run().run()
+    assert not errors(at), errors(at)
+    captions = [shown(c.value) for c in at.caption]
+    assert "From the last class (Mon 26 Oct): Bring compasses: *circles* next <b>time</b>." in (
+        captions
+    ), captions
+    assert not any("Old note." in c for c in captions)
