@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from enum import StrEnum
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint, text, true
 from sqlmodel import Field, SQLModel
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
@@ -64,6 +64,8 @@ class Guardian(SQLModel, table=True):
     phone: str | None = Field(default=None, max_length=20)
     telegram_chat_id: str | None = Field(default=None, max_length=64)
     relationship: str = Field(default="guardian", max_length=40)
+    # The monthly progress report on Telegram (reports home); a guardian may opt out.
+    progress_reports: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
 
 
 class TeacherProfile(SQLModel, table=True):

@@ -55,6 +55,7 @@ from app.academics.students import (
     guardians_of,
     list_students,
     save_teacher_profile,
+    set_progress_reports,
     update_student,
 )
 from app.academics.syllabus import (
@@ -113,6 +114,7 @@ __all__ = [
     "my_student_ids",
     "remove_schedule",
     "save_teacher_profile",
+    "set_progress_reports",
     "syllabus",
     "teacher_profiles",
     "teachers",

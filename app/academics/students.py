@@ -288,6 +288,27 @@ def add_guardian(
     return guardian
 
 
+def set_progress_reports(
+    session: Session, *, actor: Actor, guardian_id: int, receive: bool
+) -> Guardian:
+    """Whether a guardian gets the monthly progress report (they opt out by asking the office)."""
+    actor.require(Role.ADMIN, Role.COUNSELOR)
+    guardian = get_owned(session, Guardian, actor, guardian_id, "guardian")
+    if guardian.progress_reports != receive:
+        guardian.progress_reports = receive
+        session.add(guardian)
+        session.flush()
+        audit.record(
+            session,
+            actor=actor,
+            action="guardian.progress_reports",
+            target_type="guardian",
+            target_id=guardian.id,
+            detail={"receive": receive},
+        )
+    return guardian
+
+
 def guardians_of(session: Session, *, actor: Actor, student_id: int) -> list[Guardian]:
     actor.require(*STAFF)
     get_owned(session, Student, actor, student_id, "student")

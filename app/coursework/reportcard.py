@@ -112,6 +112,12 @@ def my_student(session: Session, *, actor: Actor) -> Student | None:
         return None
 
 
+def report_student(session: Session, *, actor: Actor, student_id: int | None) -> Student:
+    """The student whose report card `actor` asks for, if they may see it (staff: a student of
+    the institute, a teacher: of their batches; a student: themselves); raises otherwise."""
+    return _report_student(session, actor, student_id)
+
+
 def _report_student(session: Session, actor: Actor, student_id: int | None) -> Student:
     """Who the report card is of, if the actor may see it."""
     actor.require(*STAFF, Role.STUDENT)

@@ -77,6 +77,7 @@ from app.coursework.reportcard import (
     my_student,
     report_card,
     report_card_pdf,
+    report_student,
 )
 from app.coursework.student import (
     MyHomework,
@@ -139,6 +140,7 @@ __all__ = [
     "percentage_of",
     "report_card",
     "report_card_pdf",
+    "report_student",
     "schedule_sitting",
     "set_grade_scale",
 ]

@@ -319,6 +319,13 @@ def seed_demo(
         from app.risk.jobs import student_risk_recompute
 
         student_risk_recompute(engine=engine)
+        if size == "small":
+            # Last month's progress reports, as the job on the 1st would have queued them: the
+            # first-start demo's outbox shows what guardians receive. (Not on the benchmark
+            # sizes: ten thousand queued reports would be measured by the outbox figures.)
+            from app.reports.jobs import monthly_progress_reports
+
+            monthly_progress_reports(engine=engine)
     return result
 
 

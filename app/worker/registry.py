@@ -28,6 +28,7 @@ JOB_MODULES = [
     "app.crm.jobs",
     "app.brief.jobs",
     "app.materials.jobs",
+    "app.reports.jobs",
 ]
 
 

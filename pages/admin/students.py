@@ -8,6 +8,7 @@ from app.academics.models import StudentStatus
 from app.core.roles import Role
 from app.ui import auth
 from app.ui.components import act, flash, read, reset_widgets, show_flash, table
+from app.ui.safe import esc
 
 user, actor = auth.guard(Role.ADMIN, Role.COUNSELOR)
 st.title("Students register")
@@ -193,12 +194,27 @@ if students:
                 "Relationship": g.relationship,
                 "Phone": g.phone,
                 "Telegram chat": g.telegram_chat_id,
+                "Monthly report": "yes" if g.progress_reports else "opted out",
             }
             for g in guardians
         ],
         key="guardians_table",
         empty="No guardian yet: add one below, so absences and fees reach the family.",
     )
+    if guardians and actor.role in (Role.ADMIN, Role.COUNSELOR):
+        for g in guardians:
+            wanted = st.toggle(
+                f"{esc(g.name)} gets the monthly progress report",
+                value=g.progress_reports,
+                key=f"g_reports_{g.id}",
+            )
+            if wanted != g.progress_reports and act(
+                actor, academics.set_progress_reports, guardian_id=g.id, receive=wanted
+            ):
+                flash(
+                    f"{g.name} {'gets' if wanted else 'no longer gets'} the monthly progress report."
+                )
+                st.rerun()
     with st.form("add_guardian"):
         g1, g2 = st.columns(2)
         g_name = g1.text_input("Guardian's name", key="g_name")

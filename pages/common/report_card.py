@@ -7,13 +7,15 @@ from app.academics import service as academics
 from app.core.errors import DomainError
 from app.core.roles import Role
 from app.coursework import service as coursework
+from app.reports import service as reports
 from app.ui import auth
-from app.ui.components import read, table
+from app.ui.components import act, flash, read, show_flash, table
 from app.ui.safe import esc
 
 user, actor = auth.guard(Role.ADMIN, Role.TEACHER, Role.COUNSELOR, Role.STUDENT)
 is_student = actor.role == Role.STUDENT
 st.title("My report card" if is_student else "Report card")
+show_flash()
 
 if is_student:
     me = read(actor, coursework.my_student)
@@ -125,3 +127,20 @@ st.download_button(
     key="rc_pdf",
     type="primary",
 )
+
+if actor.role in (Role.ADMIN, Role.TEACHER):
+    month = end.replace(day=1)
+    st.caption(
+        f"Guardians with a linked Telegram chat get a summary of each month on the 1st; send "
+        f"{month:%B %Y}'s now if they need it sooner (each guardian gets a month once)."
+    )
+    if st.button(f"Send {month:%B %Y}'s progress report to guardians", key="rc_send"):
+        queued = act(actor, reports.send_for_student, student_id=student_id, month=month)
+        if queued is not None:
+            flash(
+                f"Queued for {queued} guardian{'s' if queued != 1 else ''}."
+                if queued
+                else "Nothing to send: no guardian with a linked Telegram chat is waiting for "
+                "this month's report."
+            )
+            st.rerun()

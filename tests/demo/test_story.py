@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from app.academics.models import Batch, Guardian, Student
 from app.analytics import learning
@@ -194,3 +194,33 @@ def test_the_term_has_a_holiday_and_a_cancelled_class(db):
     assert reasons["Teacher at a training workshop"] == 1
     assert all(day == date(2026, 7, 22) for day, r in off if r.startswith("Holiday"))
     assert marked == 0
+
+
+def test_last_months_progress_reports_are_in_the_outbox(db):
+    """Issue 22: the first-start demo's outbox holds last month's report for each guardian
+    with a Telegram chat, as the job on the 1st would have queued it."""
+    from app.academics.models import Guardian, Student
+    from app.notify.models import Notification
+
+    with clock.frozen(datetime(2026, 10, 14, 6, 0, tzinfo=UTC)):
+        result = seed_demo(size="small", engine=db.engine)
+    institute_id = result.institute_ids[0]
+    with db.scope(system=True) as s:
+        chats = s.exec(
+            select(func.count())
+            .select_from(Guardian)
+            .join(Student, Student.id == Guardian.student_id)
+            .where(
+                Guardian.institute_id == institute_id,
+                col(Guardian.telegram_chat_id).is_not(None),
+                Student.status == "active",  # a dropped student's family hears nothing
+            )
+        ).one()
+        reports = s.exec(
+            select(Notification.text).where(
+                Notification.institute_id == institute_id,
+                col(Notification.dedupe_key).startswith("progress_report:"),
+            )
+        ).all()
+    assert chats and len(reports) == chats
+    assert all(": progress in September 2026\nAttendance: " in text for text in reports)
