@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import delete, func, or_
+from sqlalchemy import and_, delete, func, or_
 from sqlmodel import Session, col, select
 
 from app.academics.models import Batch, Student, StudentStatus, Subject
@@ -16,6 +16,7 @@ from app.core.tenancy import Actor
 from app.core.validation import normalize_email
 from app.crm import leadscore
 from app.crm.models import (
+    OPEN_STATUSES,
     FollowUp,
     FollowUpStatus,
     Inquiry,
@@ -108,6 +109,64 @@ def _check_subjects(
                 "One of the subjects does not exist.", field="interested_subjects"
             )
     return ids
+
+
+def assignee_internal(session: Session, *, institute_id: int) -> int | None:
+    """Who a new inquiry nobody took goes to when the institute assigns automatically: the
+    active counselor with the fewest open inquiries (the earliest added on a tie), in one
+    query; None when assignment is off or there is no counselor."""
+    institute = session.get(Institute, institute_id)
+    if institute is None or not institute.auto_assign_inquiries:
+        return None
+    load = func.count(col(Inquiry.id))
+    row = session.exec(
+        select(User.id, load)
+        .outerjoin(
+            Inquiry,
+            and_(
+                col(Inquiry.institute_id) == col(User.institute_id),
+                col(Inquiry.counselor_user_id) == col(User.id),
+                col(Inquiry.status).in_([s.value for s in OPEN_STATUSES]),
+            ),
+        )
+        .where(
+            User.institute_id == institute_id,
+            User.role == Role.COUNSELOR.value,
+            User.status == UserStatus.ACTIVE.value,
+        )
+        .group_by(col(User.id))
+        .order_by(load, col(User.id))
+        .limit(1)
+    ).first()
+    return row[0] if row else None
+
+
+def set_auto_assign(session: Session, *, actor: Actor, on: bool) -> bool:
+    """Turn automatic assignment of new inquiries on or off (admins)."""
+    actor.require(Role.ADMIN)
+    institute = session.get(Institute, actor.institute_scope())
+    if institute is None:
+        raise NotFound("That institute does not exist.")
+    if institute.auto_assign_inquiries != on:
+        institute.auto_assign_inquiries = on
+        session.add(institute)
+        session.flush()
+        audit.record(
+            session,
+            actor=actor,
+            action="crm.auto_assign",
+            target_type="institute",
+            target_id=institute.id,
+            detail={"on": on},
+        )
+    return institute.auto_assign_inquiries
+
+
+def auto_assign(session: Session, *, actor: Actor) -> bool:
+    """Whether new inquiries are assigned automatically."""
+    actor.require(*CRM_ROLES)
+    institute = session.get(Institute, actor.institute_scope())
+    return bool(institute and institute.auto_assign_inquiries)
 
 
 def _check_counselor(session: Session, institute_id: int, user_id: int | None) -> int | None:

@@ -28,6 +28,7 @@ from app.crm.common import (
     _move_status,
     _today,
     _touch,
+    assignee_internal,
 )
 from app.crm.duplicates import Duplicate, find_duplicates
 from app.crm.followups import FollowUpRow, _follow_row, _schedule
@@ -86,6 +87,8 @@ def create_inquiry(
     prio = _enum(Priority, priority, "priority", "priority")
     if counselor_user_id is None and actor.role == Role.COUNSELOR:
         counselor_user_id = actor.user_id
+    if counselor_user_id is None:
+        counselor_user_id = assignee_internal(session, institute_id=institute_id)
     if not allow_duplicate:
         dups = find_duplicates(session, actor=actor, phone=phone, email=email)
         if dups:

@@ -32,10 +32,12 @@ from app.crm.common import (
     _move_status,
     _today,
     _touch,
+    auto_assign,
     conversion_choices,
     counselors,
     recompute_scores,
     referrer_choices,
+    set_auto_assign,
     subjects,
 )
 from app.crm.conversion import (
@@ -78,6 +80,8 @@ from app.crm.inquiries import (
 )
 
 __all__ = [
+    "auto_assign",
+    "set_auto_assign",
     "CRM_ROLES",
     "Column",
     "Conversion",

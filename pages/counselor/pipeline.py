@@ -24,6 +24,20 @@ user, actor = auth.guard(Role.COUNSELOR, Role.ADMIN)
 st.title("Pipeline")
 show_flash()
 today = clock.today_in(user.institute_timezone)
+if actor.role == Role.ADMIN:
+    assigning = read(actor, crm.auto_assign)
+    wanted = st.toggle(
+        "Assign new inquiries automatically (to the counselor with the fewest open ones)",
+        value=bool(assigning),
+        key="crm_auto_assign",
+    )
+    if wanted != assigning and act(actor, crm.set_auto_assign, on=wanted) is not None:
+        flash(
+            "New inquiries now go to the counselor with the fewest open ones."
+            if wanted
+            else "New inquiries are no longer assigned automatically."
+        )
+        st.rerun()
 
 
 def _label(value: str | None) -> str:

@@ -269,3 +269,31 @@ def test_a_contact_before_the_planned_one_keeps_the_plan(db):
                 outcome="interested",
                 on=TODAY + timedelta(days=1),
             )
+
+
+def test_new_inquiries_go_to_the_least_loaded_counselor_when_the_institute_asks(db):
+    """Round-robin by open load (issue 22): off by default; on, an inquiry nobody took goes to
+    the active counselor with the fewest open inquiries; a counselor's own stays theirs."""
+    from app.crm import service as crm_service
+    from app.identity.models import UserStatus
+
+    inst = f.institute(db)
+    admin = f.actor_for(f.user(db, inst, Role.ADMIN))
+    busy = f.actor_for(f.user(db, inst, Role.COUNSELOR, name="Busy"))
+    idle = f.actor_for(f.user(db, inst, Role.COUNSELOR, name="Idle"))
+    f.user(db, inst, Role.COUNSELOR, name="Gone", status=UserStatus.DISABLED.value)
+
+    def new(actor, n):
+        with db.scope(actor) as s:
+            return crm_service.create_inquiry(
+                s, actor=actor, student_name=f"Lead {n}", phone=f"+91 98111 {11100 + n}"
+            ).counselor_user_id
+
+    assert new(admin, 0) is None  # off by default
+    assert new(busy, 1) == busy.user_id and new(busy, 2) == busy.user_id
+    with db.scope(idle) as s, pytest.raises(PermissionDenied):
+        crm_service.set_auto_assign(s, actor=idle, on=True)
+    with db.scope(admin) as s:
+        assert crm_service.set_auto_assign(s, actor=admin, on=True) is True
+    assert [new(admin, n) for n in (3, 4, 5)] == [idle.user_id, idle.user_id, busy.user_id]
+    assert new(busy, 6) == busy.user_id  # a counselor's own inquiry stays theirs

@@ -159,3 +159,21 @@ def test_pipeline_table_view_status_change_and_merging_duplicates(db):
         assert s.get(Inquiry, newer) is None
         kept = s.get(Inquiry, older)
         assert (kept.status, kept.tags) == ("new", ["evening"])
+
+
+def test_an_admin_turns_on_automatic_assignment_on_the_pipeline(db):
+    from app.identity.models import Institute
+
+    w = build(db)
+    with db.scope(system=True) as s:
+        email = s.get(User, w.admin.user_id).email
+    with clock.frozen(NOW):
+        at = app_as(email).run()
+        open_page(at, "pages/counselor/pipeline.py")
+        at.toggle(key="crm_auto_assign").set_value(True).run()
+    assert not errors(at), errors(at)
+    assert "New inquiries now go to the counselor with the fewest open ones." in [
+        shown(m.value) for m in at.success
+    ]
+    with db.scope(system=True) as s:
+        assert s.get(Institute, w.institute.id).auto_assign_inquiries is True
