@@ -71,6 +71,7 @@ class Settings(BaseSettings):
 
     # Access requests (public form): attempts allowed per client address per minute
     ACCESS_REQUESTS_PER_MINUTE: int = Field(default=5, ge=1)
+    PUBLIC_INQUIRIES_PER_MINUTE: int = Field(default=5, ge=1)  # per client address
     # Live pages (Today, the attendance sheet, the inbox, System) re-read their data this often
     LIVE_REFRESH_SECONDS: int = Field(default=30, ge=1, le=3600)
 

@@ -127,6 +127,9 @@ ONBOARDING = PageSpec("pages/public/onboarding.py", "Welcome", ":material/waving
 REQUEST_ACCESS = PageSpec(
     "pages/public/request_access.py", "Request access", ":material/how_to_reg:", "request-access"
 )
+ENQUIRE = PageSpec(
+    "pages/public/enquire.py", "Send an enquiry", ":material/contact_support:", "enquire"
+)
 ACCESS_REQUESTS = PageSpec(
     "pages/admin/access_requests.py", "Access requests", ":material/person_add:", "access-requests"
 )
@@ -253,7 +256,7 @@ def _build_pages_for(role: Role) -> list[st.Page]:
 
 
 def sign_in_pages() -> list[st.Page]:
-    return [_page(SIGN_IN, default=True), _page(REQUEST_ACCESS)]
+    return [_page(SIGN_IN, default=True), _page(REQUEST_ACCESS), _page(ENQUIRE)]
 
 
 def access_request_status_pages() -> list[st.Page]:

@@ -11,3 +11,8 @@ st.page_link(
     label="No account yet? Request access",
     icon=":material/how_to_reg:",
 )
+st.page_link(
+    "pages/public/enquire.py",
+    label="Interested in a course? Send an enquiry",
+    icon=":material/contact_support:",
+)
