@@ -504,13 +504,23 @@ def teacher_profiles(session: Session, *, actor: Actor) -> list[tuple[User, Teac
 
 
 def teachers(session: Session, *, actor: Actor) -> list[User]:
+    """The institute's teachers who are not disabled, by name."""
+    return _staff(session, actor, Role.TEACHER)
+
+
+def counselors(session: Session, *, actor: Actor) -> list[User]:
+    """The institute's counselors who are not disabled, by name."""
+    return _staff(session, actor, Role.COUNSELOR)
+
+
+def _staff(session: Session, actor: Actor, role: Role) -> list[User]:
     actor.require(*STAFF)
     return list(
         session.exec(
             select(User)
             .where(
                 User.institute_id == actor.institute_scope(),
-                User.role == Role.TEACHER.value,
+                User.role == role.value,
                 User.status != UserStatus.DISABLED.value,
             )
             .order_by(User.name)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import case, exists, func, insert, or_
+from sqlalchemy import case, exists, func, insert, or_, true
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from app.academics.models import Batch, BatchMembership, Student
@@ -120,8 +122,9 @@ def grant_points(
     on_date: date | None = None,
 ) -> int:
     """Give a reward or a penalty to one or several students at once (teachers: students of
-    their batches; admins: any student of the institute); returns how many were given."""
-    actor.require(Role.ADMIN, Role.TEACHER)
+    their batches; counselors: their own students; admins: any student of the institute);
+    returns how many were given."""
+    actor.require(*GIVERS)
     institute_id = actor.institute_scope()
     try:
         kind = PointsType(type)
@@ -155,14 +158,15 @@ def grant_points(
     allowed = select(Student.id).where(
         Student.institute_id == institute_id, col(Student.id).in_(ids)
     )
-    if actor.role == Role.TEACHER:
-        allowed = allowed.where(_taught_by(institute_id, actor.user_id, Student.id))
+    allowed = allowed.where(_in_care(institute_id, actor, Student.id))
     found = set(session.exec(allowed))
     missing = [i for i in ids if i not in found]
     if missing:
         raise PermissionDenied(
             "You can give points only to students of your own batches."
             if actor.role == Role.TEACHER
+            else "You can give points only to the students you counsel."
+            if actor.role == Role.COUNSELOR
             else "Some of the chosen students are not in this institute."
         )
     now = clock.now()
@@ -198,6 +202,25 @@ def grant_points(
         ],
     )
     return len(rows)
+
+
+GIVERS = (Role.ADMIN, Role.TEACHER, Role.COUNSELOR)
+
+
+def _in_care(institute_id: int, actor: Actor, student_id_column: Any) -> Any:
+    """The students `actor` gives points to and follows: a teacher's current students, a
+    counselor's own students (Student.counselor_user_id), every student for an admin."""
+    if actor.role == Role.TEACHER:
+        return _taught_by(institute_id, actor.user_id, student_id_column)
+    if actor.role == Role.COUNSELOR:
+        # An alias: the outer query may itself be over students (it is not correlated away).
+        counselled = aliased(Student)
+        return exists().where(
+            col(counselled.institute_id) == institute_id,
+            col(counselled.id) == student_id_column,
+            col(counselled.counselor_user_id) == actor.user_id,
+        )
+    return true()
 
 
 def _taught_by(institute_id: int, teacher_id: int | None, student_id_column):
@@ -237,23 +260,23 @@ def balances(
     if actor.role == Role.STUDENT:
         student_ids = [my_student(session, actor=actor).id]
     else:
-        actor.require(Role.ADMIN, Role.TEACHER)
+        actor.require(*GIVERS)
     query = select(PointsEntry.student_id, _balance_expr()).where(
         PointsEntry.institute_id == institute_id
     )
-    if actor.role == Role.TEACHER:
-        query = query.where(_taught_by(institute_id, actor.user_id, PointsEntry.student_id))
+    if actor.role in (Role.TEACHER, Role.COUNSELOR):
+        query = query.where(_in_care(institute_id, actor, PointsEntry.student_id))
         if student_ids is not None:
-            taught = set(
+            cared = set(
                 session.exec(
                     select(Student.id).where(
                         Student.institute_id == institute_id,
                         col(Student.id).in_(student_ids),
-                        _taught_by(institute_id, actor.user_id, Student.id),
+                        _in_care(institute_id, actor, Student.id),
                     )
                 )
             )
-            student_ids = [sid for sid in student_ids if sid in taught]
+            student_ids = [sid for sid in student_ids if sid in cared]
     if student_ids is not None:
         query = query.where(col(PointsEntry.student_id).in_(student_ids))
     rows = session.exec(query.group_by(PointsEntry.student_id)).all()
@@ -343,9 +366,8 @@ def list_points(
             raise PermissionDenied("You can see only your own points.")
         student_id = own
     else:
-        actor.require(Role.ADMIN, Role.TEACHER)
-        if actor.role == Role.TEACHER:
-            query = query.where(_taught_by(institute_id, actor.user_id, PointsEntry.student_id))
+        actor.require(*GIVERS)
+        query = query.where(_in_care(institute_id, actor, PointsEntry.student_id))
     if student_id is not None:
         query = query.where(PointsEntry.student_id == student_id)
     if type:
@@ -477,12 +499,11 @@ def _one(session: Session, institute_id: int, entry_id: int) -> PointsRow:
 
 def students_to_grant(session: Session, *, actor: Actor) -> list[tuple[int, str]]:
     """Students the actor may give points to: (id, "name (enrolment no)"), by name."""
-    actor.require(Role.ADMIN, Role.TEACHER)
+    actor.require(*GIVERS)
     institute_id = actor.institute_scope()
     query = select(Student.id, Student.name, Student.enrollment_no).where(
         Student.institute_id == institute_id, Student.status == "active"
     )
-    if actor.role == Role.TEACHER:
-        query = query.where(_taught_by(institute_id, actor.user_id, Student.id))
+    query = query.where(_in_care(institute_id, actor, Student.id))
     rows = session.exec(query.order_by(Student.name)).all()
     return [(sid, f"{name} ({no})") for sid, name, no in rows]

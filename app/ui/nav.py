@@ -201,6 +201,7 @@ NAVIGATION: dict[Role, list[PageSpec]] = {
         INBOX,
         RISK,
         STUDENTS,
+        POINTS,
         REPORT_CARD,
         IMPORT_STUDENTS,
         MESSAGES,

@@ -74,6 +74,17 @@ if students:
         e_phone = e2.text_input("Phone", value=chosen.phone or "", key=f"e_phone_{chosen.id}")
         e_email = e1.text_input("Email", value=chosen.email or "", key=f"e_email_{chosen.id}")
         e_dob = e2.date_input("Date of birth", value=chosen.date_of_birth, key=f"e_dob_{chosen.id}")
+        advisers = {c.id: c.name for c in read(actor, academics.counselors) or []}
+        options = [None, *advisers]
+        e_counselor = e1.selectbox(
+            "Counselor",
+            options,
+            index=options.index(chosen.counselor_user_id)
+            if chosen.counselor_user_id in options
+            else 0,
+            format_func=lambda uid: "None" if uid is None else advisers[uid],
+            key=f"e_counselor_{chosen.id}",
+        )
         if st.form_submit_button("Save details"):
             if act(
                 actor,
@@ -83,6 +94,7 @@ if students:
                 phone=e_phone,
                 email=e_email,
                 date_of_birth=e_dob,
+                counselor_user_id=e_counselor,
             ):
                 flash(f"Saved {e_name}.")
                 st.rerun()

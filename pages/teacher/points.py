@@ -1,4 +1,4 @@
-"""Rewards & penalties (teachers, admins): give points to one student or several at once, see
+"""Rewards & penalties (teachers, counselors, admins): give points to one student or several at once, see
 the list and balances, and (admins) decide appeals."""
 
 import streamlit as st
@@ -12,7 +12,7 @@ from app.ui import auth
 from app.ui.components import act, flash, read, show_flash, table
 from app.ui.safe import esc
 
-user, actor = auth.guard(Role.ADMIN, Role.TEACHER)
+user, actor = auth.guard(Role.ADMIN, Role.TEACHER, Role.COUNSELOR)
 st.title("Rewards & penalties")
 show_flash()
 students = dict(read(actor, points.students_to_grant))
@@ -24,6 +24,8 @@ with give_tab:
         st.info(
             "You have no students in your batches yet."
             if actor.role == Role.TEACHER
+            else "No student has you as their counselor yet (set it on the student's record)."
+            if actor.role == Role.COUNSELOR
             else "There are no active students yet."
         )
     else:

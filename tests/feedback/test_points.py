@@ -256,3 +256,32 @@ def test_teachers_see_points_of_their_own_students_only(db, w):
         assert points.balances(s, actor=other, student_ids=ids) == {ids[-1]: 7}
     with db.scope(w.teacher_actor) as s:
         assert len(points.list_points(s, actor=w.teacher_actor)) == 3
+
+
+def test_a_counselor_gives_points_to_the_students_they_counsel_only(db, w):
+    """Seed 002's counselor flow (issue 22): a counselor rewards or penalises their own
+    students, and sees only their points; never another counselor's students."""
+    from app.academics import service as academics
+    from app.core.roles import Role
+    from tests import factories as f
+
+    mine = f.actor_for(f.user(db, w.institute, Role.COUNSELOR, name="Cara"))
+    other = f.actor_for(f.user(db, w.institute, Role.COUNSELOR, name="Omar"))
+    with db.scope(w.admin_actor) as s:
+        academics.update_student(
+            s, actor=w.admin_actor, student_id=w.students[0].id, counselor_user_id=mine.user_id
+        )
+        academics.update_student(
+            s, actor=w.admin_actor, student_id=w.students[1].id, counselor_user_id=other.user_id
+        )
+    with db.scope(mine) as s:
+        assert [sid for sid, _ in points.students_to_grant(s, actor=mine)] == [w.students[0].id]
+    with pytest.raises(PermissionDenied, match="students you counsel"):
+        _grant(db, mine, [w.students[0].id, w.students[1].id])
+    assert _count(db) == 0
+    assert _grant(db, mine, [w.students[0].id], type="penalty", points_=5) == 1
+    _grant(db, w.admin_actor, [w.students[1].id])
+    with db.scope(mine) as s:
+        listed = points.list_points(s, actor=mine)
+        assert {r.student_id for r in listed} == {w.students[0].id}
+        assert points.balances(s, actor=mine) == {w.students[0].id: -5}

@@ -103,3 +103,34 @@ def _appealed(db, w) -> int:
     a = w.admin_actor
     with db.scope(a) as s:
         return points.appeals_queue(s, actor=a)[0].id
+
+
+def test_an_admin_names_a_students_counselor_who_then_rewards_them(db, w):
+    """Issue 22: the counselor's navigation has Rewards & penalties, for their own students."""
+    from app.core.roles import Role
+    from tests import factories as f
+
+    counselor = f.user(db, w.institute, Role.COUNSELOR, name="Cara Counselor")
+    with frozen_now():
+        admin = app_as(w.admin.email).run()
+        open_page(admin, "pages/admin/students.py")
+        admin.selectbox(key="st_pick").set_value(
+            next(o for o in admin.selectbox(key="st_pick").options if "Kid 1" in o)
+        ).run()
+        sid = w.students[1].id
+        admin.selectbox(key=f"e_counselor_{sid}").set_value(counselor.id)
+        admin.button(key=f"FormSubmitter:edit_student_{sid}-Save details").click().run()
+        assert not errors(admin), errors(admin)
+
+        at = app_as(counselor.email).run()
+        open_page(at, "pages/teacher/points.py")
+        assert not at.exception and not errors(at), errors(at)
+        pick = by_label(at.multiselect, "Students")
+        assert len(pick.options) == 1 and "Kid 1" in pick.options[0]
+        pick.set_value([sid])
+        by_label(at.text_input, "Reason (the student reads it)").input("Helped a classmate")
+        at.button(key="FormSubmitter:grant_points-Give points").click().run()
+        assert not errors(at), errors(at)
+        assert any("to 1 student." in shown(s.value) for s in at.success), [
+            shown(s.value) for s in at.success
+        ]
