@@ -96,6 +96,9 @@ class PointsEntry(SQLModel, table=True):
 class FeedbackType(StrEnum):
     SESSION = "session"  # one class session (its teacher and subject come from the batch)
     FACULTY = "faculty"  # a teacher in general
+    SUBJECT = "subject"  # a subject the student takes (its teaching, its syllabus)
+    INSTITUTE = "institute"  # the institute as a whole (timings, fees, communication)
+    FACILITY = "facility"  # rooms, equipment, the library, the Wi-Fi…
 
 
 class Sentiment(StrEnum):
@@ -121,7 +124,10 @@ class Feedback(SQLModel, table=True):
         Index("ix_feedback_institute_id_student_id", "institute_id", "student_id"),
         Index("ix_feedback_institute_id_status", "institute_id", "status"),
         CheckConstraint("rating BETWEEN 1 AND 5", name="rating"),
-        CheckConstraint("feedback_type IN ('session', 'faculty')", name="feedback_type"),
+        CheckConstraint(
+            "feedback_type IN ('session', 'faculty', 'subject', 'institute', 'facility')",
+            name="feedback_type",
+        ),
         CheckConstraint("sentiment IN ('positive', 'neutral', 'negative')", name="sentiment"),
         CheckConstraint("status IN ('pending', 'reviewed', 'resolved')", name="status"),
         # The storage rule behind anonymity: anonymous rows never name the student.

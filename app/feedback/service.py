@@ -185,15 +185,20 @@ def submit_feedback(
     anonymous: bool = False,
     session_id: int | None = None,
     faculty_id: int | None = None,
+    subject_id: int | None = None,
 ) -> Submitted:
-    """Rate a recent session or one of one's teachers 1–5, with an optional comment, optionally
-    anonymously; once per session, once per teacher per month."""
+    """Rate a recent session, one of one's teachers, one of one's subjects, the institute or
+    its facilities 1–5, with an optional comment, optionally anonymously; once per session,
+    once a month for each of the others."""
     student = my_student(session, actor=actor)
     institute_id = student.institute_id
     try:
         kind = FeedbackType(feedback_type)
     except ValueError:
-        raise ValidationError("Choose whether you are rating a session or a teacher.") from None
+        raise ValidationError(
+            "Choose what you are rating: a session, a teacher, a subject, the institute or its "
+            "facilities."
+        ) from None
     if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
         raise ValidationError("Give a rating from 1 to 5 stars.", field="rating")
     text = (comments or "").strip() or None
@@ -203,7 +208,7 @@ def submit_feedback(
             field="comments",
         )
     tz = _institute_tz(session, institute_id)
-    batch_id = subject_id = None
+    subject_id_given, batch_id, subject_id = subject_id, None, None
     if kind == FeedbackType.SESSION:
         if session_id is None:
             raise ValidationError("Choose the session you are rating.", field="session_id")
@@ -221,6 +226,21 @@ def submit_feedback(
         batch_id, subject_id, faculty_id = batch.id, batch.subject_id, batch.teacher_user_id
         target = f"session:{cs.id}"
         about = f"the {row[2]} session of {cs.date:%d %b}"
+    elif kind in (FeedbackType.SUBJECT, FeedbackType.INSTITUTE, FeedbackType.FACILITY):
+        session_id = faculty_id = None
+        period = clock.now().astimezone(tz).strftime("%Y-%m")
+        if kind == FeedbackType.SUBJECT:
+            mine = dict(
+                my_subjects_internal(session, institute_id=institute_id, student_id=student.id)
+            )
+            if subject_id_given is None or subject_id_given not in mine:
+                raise ValidationError("Choose one of the subjects you take.", field="subject_id")
+            subject_id = subject_id_given
+            target = f"subject:{subject_id}:{period}"
+            about = mine[subject_id]
+        else:
+            target = f"{kind.value}:{period}"
+            about = "the institute" if kind == FeedbackType.INSTITUTE else "the facilities"
     else:
         if faculty_id is None:
             raise ValidationError("Choose the teacher you are rating.", field="faculty_id")
@@ -302,6 +322,34 @@ def submit_feedback(
             detail={"type": kind.value, "rating": rating, "sentiment": label.value},
         )
     return Submitted(sentiment=label.value, anonymous=bool(anonymous), flagged=flagged)
+
+
+def my_subjects_internal(
+    session: Session, *, institute_id: int, student_id: int | None
+) -> list[tuple[int, str]]:
+    """The subjects of the student's current batches (id, name), by name."""
+    return [
+        (sid, name)
+        for sid, name in session.exec(
+            select(Subject.id, Subject.name)
+            .join(Batch, col(Batch.subject_id) == col(Subject.id))
+            .join(BatchMembership, col(BatchMembership.batch_id) == col(Batch.id))
+            .where(
+                Batch.institute_id == institute_id,
+                BatchMembership.student_id == student_id,
+                col(BatchMembership.left_on).is_(None),
+            )
+            .distinct()
+            .order_by(Subject.name)
+        ).all()
+        if sid is not None
+    ]
+
+
+def my_subjects(session: Session, *, actor: Actor) -> list[tuple[int, str]]:
+    """The signed-in student's subjects, to rate one."""
+    student = my_student(session, actor=actor)
+    return my_subjects_internal(session, institute_id=student.institute_id, student_id=student.id)
 
 
 def _single_subject(
@@ -410,6 +458,12 @@ def _about(r) -> str:
     if r.Feedback.feedback_type == FeedbackType.SESSION.value:
         when = f"{r.session_date:%d %b %Y}" if r.session_date else "a session"
         return f"Session {when}" + (f" · {r.subject_name}" if r.subject_name else "")
+    if r.Feedback.feedback_type == FeedbackType.SUBJECT.value:
+        return f"Subject {r.subject_name or '—'}"
+    if r.Feedback.feedback_type == FeedbackType.INSTITUTE.value:
+        return "The institute"
+    if r.Feedback.feedback_type == FeedbackType.FACILITY.value:
+        return "The facilities"
     return f"Teacher {r.teacher_name or '—'}"
 
 

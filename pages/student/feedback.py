@@ -1,4 +1,5 @@
-"""Feedback (students): rate a recent session or a teacher 1–5 with a comment, optionally
+"""Feedback (students): rate a recent session, a teacher, a subject, the institute or its
+facilities 1–5 with a comment, optionally
 anonymously, and see one's own named feedback and what was done about it."""
 
 import streamlit as st
@@ -22,26 +23,41 @@ st.caption(
     "Tell us how a class went or how a teacher is doing. Honest feedback helps; a low rating or a "
     "negative comment goes to the office to follow up."
 )
+KINDS = {
+    "session": "A recent session",
+    "faculty": "A teacher",
+    "subject": "A subject",
+    "institute": "The institute",
+    "facility": "The facilities",
+}
 kind = st.radio(
-    "What are you rating?",
-    ["session", "faculty"],
-    format_func=lambda k: "A recent session" if k == "session" else "A teacher",
-    horizontal=True,
-    key="fb_kind",
+    "What are you rating?", list(KINDS), format_func=KINDS.get, horizontal=True, key="fb_kind"
 )
 sessions = read(actor, feedback.recent_sessions) if kind == "session" else []
 teachers = read(actor, feedback.my_teachers) if kind == "faculty" else []
+subjects = dict(read(actor, feedback.my_subjects) or []) if kind == "subject" else {}
 if kind == "session" and not sessions:
     st.info(f"You have no session of the last {esc(feedback.FEEDBACK_WINDOW_DAYS)} days to rate.")
 elif kind == "faculty" and not teachers:
     st.info("You are not in a batch with a teacher yet.")
+elif kind == "subject" and not subjects:
+    st.info("You are not in a batch of any subject yet.")
 else:
     with st.form("give_feedback", clear_on_submit=True):
+        target = None
         if kind == "session":
             target = st.selectbox("Session", sessions, format_func=lambda t: t.label)
-        else:
+        elif kind == "faculty":
             target = st.selectbox(
                 "Teacher", teachers, format_func=lambda t: f"{t.name} · {t.subjects}"
+            )
+        elif kind == "subject":
+            target = st.selectbox("Subject", list(subjects), format_func=subjects.get)
+        else:
+            st.caption(
+                "About the institute: timings, fees, how it keeps you informed."
+                if kind == "institute"
+                else "About the facilities: rooms, equipment, the library, the Wi-Fi."
             )
         rating = st.radio("Rating", list(STARS), index=3, format_func=STARS.get, horizontal=True)
         comments = st.text_area("Comment (optional)", max_chars=feedback.MAX_COMMENT)
@@ -60,6 +76,7 @@ else:
                 anonymous=anonymous,
                 session_id=target.session_id if kind == "session" else None,
                 faculty_id=target.user_id if kind == "faculty" else None,
+                subject_id=target if kind == "subject" else None,
             )
             if done:
                 how = "anonymously" if done.anonymous else "with your name"

@@ -70,7 +70,7 @@ def test_student_sees_only_their_recent_attended_sessions_and_their_teachers(db,
         ({"rating": 6}, "1 to 5"),
         ({"comments": "x" * 2001}, "under 2000"),
         ({"session_id": None}, "Choose the session"),
-        ({"feedback_type": "canteen"}, "session or a teacher"),
+        ({"feedback_type": "canteen"}, "a session, a teacher, a subject"),
     ],
 )
 def test_bad_input_is_refused_and_nothing_written(db, w, kw, message):
@@ -351,3 +351,42 @@ def test_anonymous_feedback_leaves_no_source_and_only_the_day_anywhere(db, w):
     with db.scope(w.admin_actor) as s:
         exported = service.export_csv(s, actor=w.admin_actor)
     assert exact.strftime("%H:%M") not in exported
+
+
+def test_a_student_rates_a_subject_the_institute_and_the_facilities_once_a_month(db, w):
+    """Issue 22: feedback types besides session and teacher; a bad rating of the facilities
+    goes to the office's inbox; a subject the student does not take is refused."""
+    from app.core.errors import Conflict, ValidationError
+    from app.feedback import service as fb_service
+    from app.inbox.models import PendingAction
+
+    kid = w.student_actor(0)
+    with frozen_now(), db.scope(kid) as s:
+        assert fb_service.my_subjects(s, actor=kid) == [(w.subject_id, "Mathematics")]
+        with pytest.raises(ValidationError, match="subjects you take"):
+            fb_service.submit_feedback(
+                s, actor=kid, feedback_type="subject", rating=4, subject_id=w.other_subject_id
+            )
+        fb_service.submit_feedback(
+            s, actor=kid, feedback_type="subject", rating=4, subject_id=w.subject_id
+        )
+        fb_service.submit_feedback(s, actor=kid, feedback_type="institute", rating=5)
+        done = fb_service.submit_feedback(
+            s,
+            actor=kid,
+            feedback_type="facility",
+            rating=1,
+            comments="The projector in room 2 has not worked for weeks.",
+            anonymous=True,
+        )
+        assert done.flagged
+        with pytest.raises(Conflict, match="already rated the institute this month"):
+            fb_service.submit_feedback(s, actor=kid, feedback_type="institute", rating=3)
+    with db.scope(system=True) as s:
+        kinds = sorted(s.exec(select(Feedback.feedback_type)).all())
+        flagged = s.exec(
+            select(PendingAction.reason).where(PendingAction.type == "negative_feedback")
+        ).all()
+    assert kinds == ["facility", "institute", "subject"]
+    assert len(flagged) == 1 and "on the facilities" in flagged[0]
+    assert flagged[0].startswith("Anonymous feedback")

@@ -134,3 +134,22 @@ def test_an_admin_names_a_students_counselor_who_then_rewards_them(db, w):
         assert any("to 1 student." in shown(s.value) for s in at.success), [
             shown(s.value) for s in at.success
         ]
+
+
+def test_a_student_rates_the_facilities_and_the_admin_sees_what_it_is_about(db, w):
+    with frozen_now():
+        kid = app_as(w.student_users[0].email).run()
+        open_page(kid, "pages/student/feedback.py")
+        kid.radio(key="fb_kind").set_value("facility").run()
+        by_label(kid.text_area, "Comment (optional)").input("The Wi-Fi drops every class.")
+        kid.button(key="FormSubmitter:give_feedback-Send feedback").click().run()
+        assert not errors(kid), errors(kid)
+        assert any("Thank you" in shown(s.value) for s in kid.success)
+        assert "The facilities" in list(frame(kid, "About")["About"])
+
+        admin = app_as(w.admin.email).run()
+        open_page(admin, "pages/common/feedback.py")
+        assert not errors(admin), errors(admin)
+        assert "The facilities" in texts(admin) or "The facilities" in list(
+            frame(admin, "About")["About"]
+        )
