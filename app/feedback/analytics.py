@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func
+from sqlalchemy import case, func, true
 from sqlmodel import Session, col, select
 
-from app.academics.models import Subject
+from app.academics.models import Student, Subject
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.feedback import sentiment as sentiment_mod
@@ -38,12 +39,30 @@ class Summary:
         return round(100 * self.negative / self.count, 1) if self.count else 0.0
 
 
-def _filters(session: Session, actor: Actor, since: date | None, until: date | None) -> list:
-    actor.require(Role.ADMIN, Role.TEACHER)
+STAFF_ROLES = (Role.ADMIN, Role.TEACHER, Role.COUNSELOR)
+
+
+def visible_to(actor: Actor) -> Any:
+    """The feedback a member of staff sees and follows up, as a SQL condition: admins all of
+    the institute's, a teacher the feedback about them, a counselor the named feedback of the
+    students they counsel (anonymous feedback names nobody, so it is never theirs)."""
+    actor.require(*STAFF_ROLES)
     institute_id = actor.institute_scope()
-    conditions = [Feedback.institute_id == institute_id]
     if actor.role == Role.TEACHER:
-        conditions.append(Feedback.faculty_id == actor.user_id)
+        return col(Feedback.faculty_id) == actor.user_id
+    if actor.role == Role.COUNSELOR:
+        return col(Feedback.student_id).in_(
+            select(Student.id).where(
+                Student.institute_id == institute_id,
+                Student.counselor_user_id == actor.user_id,
+            )
+        )
+    return true()
+
+
+def _filters(session: Session, actor: Actor, since: date | None, until: date | None) -> list:
+    institute_id = actor.institute_scope()
+    conditions = [Feedback.institute_id == institute_id, visible_to(actor)]
     if since or until:
         institute = session.get(Institute, institute_id)
         tz = ZoneInfo(institute.timezone if institute else "UTC")

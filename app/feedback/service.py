@@ -33,6 +33,7 @@ from app.core.errors import Conflict, NotFound, ValidationError
 from app.core.roles import Role
 from app.core.security import keyed_hash
 from app.core.tenancy import Actor
+from app.feedback import analytics
 from app.feedback import sentiment as sentiment_mod
 from app.feedback.models import Feedback, FeedbackStatus, FeedbackType, Sentiment
 from app.identity.models import Institute, User
@@ -42,7 +43,7 @@ from app.inbox.models import ActionType, PendingAction
 FEEDBACK_WINDOW_DAYS = 14  # a session can be rated for two weeks after it started
 MAX_COMMENT = 2000
 ANONYMOUS = "Anonymous"
-STAFF_ROLES = (Role.ADMIN, Role.TEACHER)
+STAFF_ROLES = analytics.STAFF_ROLES
 
 
 # ------------------------------------------------------------------ student side
@@ -468,13 +469,8 @@ def _about(r) -> str:
 
 
 def _staff_scope(actor: Actor):
-    """Feedback the actor may see: admins all of the institute, teachers feedback about them."""
-    actor.require(*STAFF_ROLES)
-    institute_id = actor.institute_scope()
-    query = _rows_query(institute_id)
-    if actor.role == Role.TEACHER:
-        query = query.where(Feedback.faculty_id == actor.user_id)
-    return query
+    """Feedback the actor may see (`analytics.visible_to`)."""
+    return _rows_query(actor.institute_scope()).where(analytics.visible_to(actor))
 
 
 def list_feedback(
@@ -562,7 +558,9 @@ EXPORT_COLUMNS = (
 
 
 def export_csv(session: Session, *, actor: Actor, **filters) -> str:
-    """The filtered feedback as CSV text for staff (anonymous rows say "Anonymous")."""
+    """The filtered feedback as CSV text for admins and teachers (anonymous rows say
+    "Anonymous"); counselors follow up on screen, the export is the office's."""
+    actor.require(Role.ADMIN, Role.TEACHER)
     rows = list_feedback(session, actor=actor, limit=100_000, **filters)
     tz = _institute_tz(session, actor.institute_scope())
     out = io.StringIO()
@@ -593,12 +591,11 @@ def export_csv(session: Session, *, actor: Actor, **filters) -> str:
 
 
 def _load_for_update(session: Session, actor: Actor, feedback_id: int) -> Feedback:
-    actor.require(*STAFF_ROLES)
     query = select(Feedback).where(
-        Feedback.institute_id == actor.institute_scope(), Feedback.id == feedback_id
+        Feedback.institute_id == actor.institute_scope(),
+        Feedback.id == feedback_id,
+        analytics.visible_to(actor),
     )
-    if actor.role == Role.TEACHER:
-        query = query.where(Feedback.faculty_id == actor.user_id)
     fb = session.exec(query).first()
     if fb is None:
         raise NotFound("That feedback does not exist.")
@@ -608,7 +605,8 @@ def _load_for_update(session: Session, actor: Actor, feedback_id: int) -> Feedba
 def review_feedback(
     session: Session, *, actor: Actor, feedback_id: int, note: str | None = None
 ) -> FeedbackRow:
-    """Mark feedback as read and considered (admins, or the teacher it is about)."""
+    """Mark feedback as read and considered, with an optional note of the follow-up (admins,
+    the teacher it is about, the counselor of the student who gave it)."""
     fb = _load_for_update(session, actor, feedback_id)
     if fb.status != FeedbackStatus.PENDING.value:
         raise Conflict("This feedback was already reviewed.")

@@ -202,6 +202,7 @@ NAVIGATION: dict[Role, list[PageSpec]] = {
         RISK,
         STUDENTS,
         POINTS,
+        FEEDBACK,
         REPORT_CARD,
         IMPORT_STUDENTS,
         MESSAGES,

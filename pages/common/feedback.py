@@ -17,11 +17,16 @@ from app.ui.safe import esc
 
 SENTIMENT_COLOURS = {"positive": "#2ca02c", "neutral": "#7f7f7f", "negative": "#d62728"}
 
-user, actor = auth.guard(Role.ADMIN, Role.TEACHER)
+user, actor = auth.guard(Role.ADMIN, Role.TEACHER, Role.COUNSELOR)
 st.title("Feedback")
 show_flash()
 if actor.role == Role.TEACHER:
     st.caption("Feedback about you and your sessions.")
+elif actor.role == Role.COUNSELOR:
+    st.caption(
+        "Feedback from the students you counsel (anonymous feedback names nobody, so it is not "
+        "here): mark it reviewed with a note of how you followed it up."
+    )
 today = clock.today_in(user.institute_timezone)
 options = read(actor, feedback.staff_filters)
 teacher_names = dict(options["teachers"])
@@ -77,7 +82,7 @@ with list_tab:
         ],
         key="fb_table",
     )
-    if rows:
+    if rows and actor.role != Role.COUNSELOR:
         st.download_button(
             "Download CSV",
             data=read(actor, feedback.export_csv, **filters),
@@ -85,6 +90,7 @@ with list_tab:
             mime="text/csv",
             key="fb_csv",
         )
+    if rows:
         open_rows = [r for r in rows if r.status != "resolved"]
         if open_rows:
             st.subheader("Review or resolve")
@@ -98,8 +104,17 @@ with list_tab:
                 key="fb_pick",
             )
             st.markdown(f"> {esc(pick.comments)}" if pick.comments else "_No comment._")
+            follow_up = (
+                st.text_input(
+                    "How it was followed up (optional)",
+                    key=f"fb_follow_{pick.id}",
+                    max_chars=feedback.MAX_COMMENT,
+                )
+                if pick.status == "pending"
+                else ""
+            )
             if pick.status == "pending" and st.button("Mark reviewed", key="fb_review"):
-                if act(actor, feedback.review_feedback, feedback_id=pick.id):
+                if act(actor, feedback.review_feedback, feedback_id=pick.id, note=follow_up):
                     flash(f"Feedback #{pick.id} marked reviewed.")
                     st.rerun()
             if actor.role == Role.ADMIN:

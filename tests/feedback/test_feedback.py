@@ -390,3 +390,47 @@ def test_a_student_rates_a_subject_the_institute_and_the_facilities_once_a_month
     assert kinds == ["facility", "institute", "subject"]
     assert len(flagged) == 1 and "on the facilities" in flagged[0]
     assert flagged[0].startswith("Anonymous feedback")
+
+
+def test_a_counselor_follows_up_the_named_feedback_of_their_students_only(db, w):
+    """Seed 002's counselor flow (issue 22): a counselor sees and marks reviewed (with a note)
+    the named feedback of the students they counsel; never anonymous feedback, never other
+    students', and cannot resolve (admins do)."""
+    from app.academics import service as academics
+    from app.core.errors import NotFound, PermissionDenied
+    from app.core.roles import Role
+    from app.feedback import service as fb_service
+    from tests import factories as f
+
+    counselor = f.actor_for(f.user(db, w.institute, Role.COUNSELOR))
+    with db.scope(w.admin_actor) as s:
+        academics.update_student(
+            s, actor=w.admin_actor, student_id=w.students[0].id, counselor_user_id=counselor.user_id
+        )
+    with frozen_now():
+        with db.scope(w.student_actor(0)) as s:
+            fb_service.submit_feedback(
+                s, actor=w.student_actor(0), feedback_type="institute", rating=2
+            )
+            fb_service.submit_feedback(
+                s, actor=w.student_actor(0), feedback_type="facility", rating=1, anonymous=True
+            )
+        with db.scope(w.student_actor(1)) as s:
+            fb_service.submit_feedback(
+                s, actor=w.student_actor(1), feedback_type="institute", rating=1
+            )
+        with db.scope(counselor) as s:
+            (row,) = fb_service.list_feedback(s, actor=counselor)
+            assert row.about == "The institute" and row.student == w.students[0].name
+            others = [
+                r.id for r in fb_service.list_feedback(s, actor=w.admin_actor) if r.id != row.id
+            ]
+            reviewed = fb_service.review_feedback(
+                s, actor=counselor, feedback_id=row.id, note="Called the family; timings fixed."
+            )
+            assert reviewed.status == "reviewed"
+            for other in others:
+                with pytest.raises(NotFound):
+                    fb_service.review_feedback(s, actor=counselor, feedback_id=other)
+            with pytest.raises(PermissionDenied):
+                fb_service.resolve_feedback(s, actor=counselor, feedback_id=row.id, note="Done")

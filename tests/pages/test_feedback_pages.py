@@ -153,3 +153,30 @@ def test_a_student_rates_the_facilities_and_the_admin_sees_what_it_is_about(db, 
         assert "The facilities" in texts(admin) or "The facilities" in list(
             frame(admin, "About")["About"]
         )
+
+
+def test_a_counselor_follows_up_their_students_feedback_on_the_page(db, w):
+    from app.academics import service as academics
+    from app.core.roles import Role
+    from app.feedback import service as fb_service
+    from tests import factories as f
+
+    counselor = f.user(db, w.institute, Role.COUNSELOR, name="Cara Counselor")
+    with db.scope(w.admin_actor) as s:
+        academics.update_student(
+            s, actor=w.admin_actor, student_id=w.students[0].id, counselor_user_id=counselor.id
+        )
+    with frozen_now():
+        with db.scope(w.student_actor(0)) as s:
+            fb_service.submit_feedback(
+                s, actor=w.student_actor(0), feedback_type="institute", rating=2
+            )
+        at = app_as(counselor.email).run()
+        open_page(at, "pages/common/feedback.py")
+        assert not at.exception and not errors(at), errors(at)
+        assert list(frame(at, "About")["About"]) == ["The institute"]
+        assert not [b for b in at.get("download_button")]  # the export is the office's
+        at.text_input(key=f"fb_follow_{at.selectbox(key='fb_pick').value.id}").input("Called home")
+        at.button(key="fb_review").click().run()
+        assert not errors(at), errors(at)
+        assert any("marked reviewed" in shown(s.value) for s in at.success)
