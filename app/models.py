@@ -28,6 +28,7 @@ from app.coursework.models import (  # noqa: E402
     Assessment,
     AssessmentResult,
     GradeBand,
+    HandInFile,
     Homework,
     HomeworkSubmission,
 )
@@ -106,6 +107,7 @@ TENANT_TABLES: dict[str, str] = {
     "student_discounts": "institute_id",
     "homework": "institute_id",
     "homework_submissions": "institute_id",
+    "hand_in_files": "institute_id",
     "assessments": "institute_id",
     "assessment_results": "institute_id",
     "grade_bands": "institute_id",
@@ -157,6 +159,7 @@ __all__ = [
     "AssessmentResult",
     "GradeBand",
     "Homework",
+    "HandInFile",
     "HomeworkSubmission",
     "RiskSettings",
     "StudentRiskEvent",

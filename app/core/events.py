@@ -70,6 +70,15 @@ class MarksEntered:
 
 
 @dataclass(frozen=True)
+class StorageKeysInUse:
+    """A question, not a fact: which of these objects of the materials storage does a domain
+    above still keep (homework hand-ins)? Handlers answer the keys they use; the storage
+    cleanup deletes none of them."""
+
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class StudentChatWanted:
     """A question, not a fact: which Telegram chat reaches this student user's family (for
     their sign-in code when they linked no chat of their own)? Handlers answer a chat id or

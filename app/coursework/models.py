@@ -77,6 +77,31 @@ class HomeworkSubmission(SQLModel, table=True):
     comment: str | None = Field(default=None, max_length=1000)
     updated_by: int | None = Field(default=None, foreign_key="users.id")
     updated_at: datetime | None = Field(default=None)
+    # What the student handed in themselves (text, and files in HandInFile), when, and how many
+    # times (a hand-in may be replaced until the teacher marks it).
+    hand_in_text: str | None = Field(default=None, max_length=5000)
+    handed_in_at: datetime | None = Field(default=None)
+    hand_ins: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+class HandInFile(SQLModel, table=True):
+    """A file a student handed in with their homework, kept in the materials storage."""
+
+    __tablename__ = "hand_in_files"
+    __table_args__ = (
+        UniqueConstraint("storage_key"),
+        Index("ix_hand_in_files_institute_id_submission_id", "institute_id", "submission_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    institute_id: int = Field(foreign_key="institutes.id")
+    submission_id: int = Field(foreign_key="homework_submissions.id")
+    original_name: str = Field(max_length=255)
+    size_bytes: int
+    content_type: str = Field(max_length=100)
+    sha256: str = Field(max_length=64)
+    storage_key: str = Field(max_length=200)
+    uploaded_at: datetime = Field(default_factory=clock.now)
 
 
 class Assessment(SQLModel, table=True):

@@ -54,6 +54,17 @@ from app.coursework.grading import (
     grade_scale,
     set_grade_scale,
 )
+from app.coursework.handin import (
+    MAX_FILES,
+    MAX_TEXT,
+    HandedFile,
+    HandIn,
+    download_hand_in,
+    hand_in,
+    hand_in_keys_internal,
+    hand_ins,
+    my_hand_in,
+)
 from app.coursework.homework import (
     HomeworkSummary,
     MarkingRow,
@@ -87,6 +98,15 @@ from app.coursework.student import (
 )
 
 __all__ = [
+    "MAX_FILES",
+    "MAX_TEXT",
+    "HandedFile",
+    "HandIn",
+    "download_hand_in",
+    "hand_in",
+    "hand_in_keys_internal",
+    "hand_ins",
+    "my_hand_in",
     "AssessmentLine",
     "AssessmentSummary",
     "AttendanceSummary",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlmodel import Session
+
 from app.core import events
 from app.coursework import service
 
@@ -18,3 +20,11 @@ def _give_open_work(session, event: events.StudentsJoinedBatch) -> tuple[int, in
 
 
 events.subscribe(events.StudentsJoinedBatch, "open_work", _give_open_work)
+
+
+def _hand_in_keys(session: Session, event: events.StorageKeysInUse) -> set[str]:
+    """The storage cleanup keeps the files students handed in."""
+    return service.hand_in_keys_internal(session, keys=list(event.keys))
+
+
+events.subscribe(events.StorageKeysInUse, "hand_ins", _hand_in_keys)

@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
+from sqlalchemy import update
+from sqlmodel import Session, col
 
 from app.core import clock
 from app.coursework import service as coursework
+from app.coursework.models import HomeworkSubmission, SubmissionStatus
 from app.demo.academics import (
     LOST_SLIDE_DAYS,
     AcademicYear,
@@ -75,6 +77,11 @@ class _Learner:
 
     def level(self, day: date) -> float:
         return self.ability - 22 * self.decline(day)
+
+
+HAND_IN_TEXT = (
+    "My answers are below; I was not sure about question 3, so I showed two ways to do it."
+)
 
 
 def _learners(year: AcademicYear, rng: random.Random) -> dict[int, _Learner]:
@@ -188,6 +195,21 @@ def seed_coursework(
             "updated_at",
         ],
         rows.submissions,
+    )
+    # Work waiting to be marked was handed in through Cohort: its text (files stay in class).
+    session.execute(
+        update(HomeworkSubmission)
+        .where(
+            col(HomeworkSubmission.institute_id).in_({r[0] for r in rows.submissions} or {0}),
+            col(HomeworkSubmission.status).in_(
+                (SubmissionStatus.SUBMITTED.value, SubmissionStatus.LATE.value)
+            ),
+        )
+        .values(
+            hand_in_text=HAND_IN_TEXT,
+            handed_in_at=HomeworkSubmission.updated_at,
+            hand_ins=1,
+        )
     )
     bulk_load(
         session,

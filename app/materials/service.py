@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from app.academics import service as academics_service
 from app.academics.models import Batch, BatchMembership, Subject, Topic
-from app.core import audit, clock
+from app.core import audit, clock, events
 from app.core.config import get_settings
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.core.roles import Role
@@ -519,7 +519,14 @@ def cleanup_storage(
                 )
             ).all()
         )
+        orphans = tuple(key for key in keys if key not in records)
+        kept: set[str] = set()
+        if orphans:  # objects other domains keep in the same storage (homework hand-ins)
+            for answer in events.publish(session, events.StorageKeysInUse(orphans)).values():
+                kept |= set(answer or ())
         for obj in chunk:
+            if obj.key in kept:
+                continue
             if obj.key not in records:
                 if obj.modified_at <= now - grace:
                     storage.delete(obj.key)

@@ -1,6 +1,7 @@
 """Homework: set it for a batch, then mark the whole batch in one table and save once."""
 
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
@@ -110,6 +111,30 @@ chosen = st.selectbox(
     format_func=lambda h: f"{h.title} · due {h.due_on:%d %b %Y}",
     key="hw_pick",
 )
+tz = ZoneInfo(user.institute_timezone)
+handed = read(actor, coursework.hand_ins, homework_id=chosen.id) or []
+with st.expander(f"Handed in by students ({len(handed)})", expanded=bool(handed)):
+    if not handed:
+        st.caption("Nobody has handed this in through Cohort yet.")
+    for h in handed:
+        st.markdown(
+            f"**{esc(h.student)}** · {h.handed_in_at.astimezone(tz):%d %b, %H:%M}"
+            + (" · :orange[late]" if h.late else "")
+            + (f" · handed in {h.times} times" if h.times > 1 else "")
+            if h.handed_in_at
+            else f"**{esc(h.student)}**"
+        )
+        if h.text:
+            st.text(h.text)
+        for f in h.files:
+            st.download_button(
+                f"{esc(f.name)} ({f.size_bytes / 1024:.0f} KB)",
+                data=read(actor, coursework.download_hand_in, file_id=f.id)[2],
+                file_name=f.name,
+                mime=f.content_type,
+                key=f"hw_file_{f.id}",
+            )
+
 sheet = read(actor, coursework.homework_marking, homework_id=chosen.id)
 if not sheet.rows:
     st.caption("Nobody was in the batch when this homework was set.")

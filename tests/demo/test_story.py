@@ -224,3 +224,19 @@ def test_last_months_progress_reports_are_in_the_outbox(db):
         ).all()
     assert chats and len(reports) == chats
     assert all(": progress in September 2026\nAttendance: " in text for text in reports)
+
+
+def test_work_waiting_to_be_marked_was_handed_in_through_cohort(db):
+    """Issue 22: the demo's unmarked hand-ins carry what the student handed in, on time and late."""
+    from app.coursework.models import HomeworkSubmission
+
+    with clock.frozen(datetime(2026, 10, 14, 6, 0, tzinfo=UTC)):
+        seed_demo(size="small", engine=db.engine)
+    with db.scope(system=True) as s:
+        rows = s.exec(
+            select(HomeworkSubmission.status, HomeworkSubmission.hand_in_text).where(
+                col(HomeworkSubmission.handed_in_at).is_not(None)
+            )
+        ).all()
+    assert {status for status, _ in rows} == {"submitted", "late"}
+    assert all(text for _, text in rows)
