@@ -19,7 +19,7 @@ from sqlmodel import Session, col, func, or_, select
 from app.access.models import AccessRequest, PasswordChangeRequest, RequestStatus
 from app.core import audit, clock, ratelimit, weburl
 from app.core.config import get_settings
-from app.core.db import lock_key, set_tenant
+from app.core.db import lock_key
 from app.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from app.core.roles import Role
 from app.core.security import hash_password, new_token, token_hash
@@ -160,13 +160,11 @@ def _store_request(
     message: str | None,
     source: str | None,
 ) -> str:
-    if institute_id is None:
-        raise ValidationError("Choose the institute you want to join.", field="institute")
     # From here on the transaction works inside the chosen institute only (row-level security).
-    set_tenant(session, institute_id=institute_id, super_access=False)
-    institute = session.get(Institute, institute_id)
-    if institute is None or institute.subscription_expired(clock.today_in(institute.timezone)):
-        raise ValidationError("Choose the institute you want to join.", field="institute")
+    institute = identity.enter_public_institute_internal(
+        session, institute_id=institute_id, message="Choose the institute you want to join."
+    )
+    assert institute_id is not None  # refused above otherwise
     if not (name or "").strip():
         raise ValidationError("Tell us your name.", field="name")
     if role not in {r.value for r in REQUESTABLE_ROLES}:

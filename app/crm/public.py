@@ -14,7 +14,6 @@ from sqlmodel import Session
 
 from app.core import audit, clock, ratelimit
 from app.core.config import get_settings
-from app.core.db import set_tenant
 from app.core.errors import DomainError, ValidationError
 from app.crm.common import (
     _check_subjects,
@@ -23,6 +22,7 @@ from app.crm.common import (
     assignee_internal,
 )
 from app.crm.models import Inquiry, Source
+from app.identity import service as identity
 from app.identity.models import Institute
 
 WINDOW = timedelta(minutes=1)
@@ -98,13 +98,11 @@ def _store(
     message: str | None,
     source: str | None,
 ) -> None:
-    if institute_id is None:
-        raise ValidationError("Choose the institute you are asking.", field="institute")
     # From here on the transaction works inside the chosen institute only (row-level security).
-    set_tenant(session, institute_id=institute_id, super_access=False)
-    institute = session.get(Institute, institute_id)
-    if institute is None or institute.subscription_expired(clock.today_in(institute.timezone)):
-        raise ValidationError("Choose the institute you are asking.", field="institute")
+    identity.enter_public_institute_internal(
+        session, institute_id=institute_id, message="Choose the institute you are asking."
+    )
+    assert institute_id is not None  # refused above otherwise
     name = " ".join((student_name or "").split())
     if not name:
         raise ValidationError("Tell us the student's name.", field="student_name")

@@ -237,3 +237,20 @@ def phone_regions_internal(session: Session, *, first: str) -> list[str]:
     currencies = session.exec(select(Institute.currency).distinct()).all()
     others = sorted({phones.region_for(c) for c in currencies} - {first})
     return [first, *others]
+
+
+def enter_public_institute_internal(
+    session: Session, *, institute_id: int | None, message: str
+) -> Institute:
+    """For a public form (no sign-in): the institute a visitor chose, if it takes visitors (it
+    exists and its subscription has not ended), with the transaction narrowed to it from here
+    on (row-level security); otherwise a ValidationError with `message` on the institute."""
+    from app.core.db import set_tenant
+
+    if institute_id is None:
+        raise ValidationError(message, field="institute")
+    set_tenant(session, institute_id=institute_id, super_access=False)
+    institute = session.get(Institute, institute_id)
+    if institute is None or institute.subscription_expired(clock.today_in(institute.timezone)):
+        raise ValidationError(message, field="institute")
+    return institute

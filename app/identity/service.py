@@ -13,6 +13,7 @@ from app.identity.institutes import (
     InstituteSummary,
     _clean_institute_fields,
     create_institute,
+    enter_public_institute_internal,
     get_institute,
     list_institutes,
     phone_region_internal,
@@ -45,6 +46,7 @@ from app.identity.users import (
 )
 
 __all__ = [
+    "enter_public_institute_internal",
     "InstituteSummary",
     "NOT_AUTHORIZED",
     "SUBSCRIPTION_EXPIRED",

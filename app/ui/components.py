@@ -112,3 +112,10 @@ def table(
         kwargs["key"] = key
     st.dataframe(frame, **kwargs)
     return frame
+
+
+def honeypot(key: str) -> str:
+    """A field people never see (a collapsed label in a one-pixel container) for a public
+    form: a bot that fills every input gives itself away; the service keeps nothing then."""
+    with st.container(height=1, border=False):
+        return st.text_input("Website", key=key, label_visibility="collapsed", autocomplete="off")

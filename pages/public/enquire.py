@@ -5,7 +5,7 @@ import streamlit as st
 from app.access import service as access
 from app.core.db import session_scope
 from app.crm import public
-from app.ui import access_gate, auth
+from app.ui import access_gate, auth, components
 
 SENT = "enquiry_sent"
 
@@ -43,11 +43,7 @@ with st.form("enquire"):
     message = st.text_area(
         "Anything we should know (optional)", key="enq_message", max_chars=public.MAX_MESSAGE
     )
-    # A honeypot: people never see this field; bots that fill every input give themselves away.
-    with st.container(height=1, border=False):
-        honeypot = st.text_input(
-            "Website", key="enq_website", label_visibility="collapsed", autocomplete="off"
-        )
+    honeypot = components.honeypot("enq_website")
     submitted = st.form_submit_button("Send enquiry", type="primary")
 if submitted:
     with session_scope(system=True) as session:

@@ -7,7 +7,7 @@ import streamlit as st
 
 from app.access import service as access
 from app.core.db import session_scope
-from app.ui import access_gate, auth
+from app.ui import access_gate, auth, components
 from app.ui.safe import esc
 
 SUBMITTED = "access_request_submitted"
@@ -71,12 +71,7 @@ with st.form("request_access"):
     phone = c2.text_input("Phone", key="ra_phone", placeholder="+91 98765 43210")
     role = st.radio("I am a", list(ROLES), format_func=ROLES.get, horizontal=True, key="ra_role")
     message = st.text_area("Message to the admins (optional)", key="ra_message", max_chars=1000)
-    # A honeypot: people never see this field (collapsed label, zero-height container); bots that
-    # fill every input give themselves away.
-    with st.container(height=1, border=False):
-        honeypot = st.text_input(
-            "Website", key="ra_website", label_visibility="collapsed", autocomplete="off"
-        )
+    honeypot = components.honeypot("ra_website")
     submitted = st.form_submit_button("Send request", type="primary")
 if submitted:
     with session_scope(system=True) as session:

@@ -36,7 +36,7 @@ def hand_in_form(h: coursework.MyHomework) -> None:
         st.caption(
             f"Handed in {mine.handed_in_at.astimezone(tz):%d %b, %H:%M}"
             + (" (late)" if mine.late else "")
-            + (f" · {mine.times} times" if mine.times > 1 else "")
+            + (f" · {esc(mine.times)} times" if mine.times > 1 else "")
             + "; you can replace it until your teacher marks it."
         )
         if mine.text:

@@ -120,7 +120,7 @@ with st.expander(f"Handed in by students ({len(handed)})", expanded=bool(handed)
         st.markdown(
             f"**{esc(h.student)}** · {h.handed_in_at.astimezone(tz):%d %b, %H:%M}"
             + (" · :orange[late]" if h.late else "")
-            + (f" · handed in {h.times} times" if h.times > 1 else "")
+            + (f" · handed in {esc(h.times)} times" if h.times > 1 else "")
             if h.handed_in_at
             else f"**{esc(h.student)}**"
         )
