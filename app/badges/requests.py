@@ -34,7 +34,7 @@ from app.core.errors import Conflict, NotFound, ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.inbox import service as inbox_service
-from app.inbox.models import ActionType, Outcome
+from app.inbox.models import ActionStatus, ActionType, Outcome
 
 
 def request_badge(
@@ -269,7 +269,7 @@ def _close_inbox_action(
         dedupe_key=f"badge_request:{req.id}",
         student_id=req.student_id,
     )
-    if action.status != "open":
+    if action.status != ActionStatus.OPEN:
         return
     # The decision itself was authorised above (teacher of the student, or admin); the inbox
     # closes the action in the institute-wide scope so it closes whoever's inbox it sits in.

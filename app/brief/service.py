@@ -29,7 +29,7 @@ from app.core.tenancy import Actor
 from app.coursework.models import Homework, HomeworkSubmission, SubmissionStatus
 from app.fees.models import OPEN_INVOICE_VALUES, Invoice
 from app.identity.models import Institute, User, UserStatus
-from app.inbox.models import PendingAction
+from app.inbox.models import ActionStatus, PendingAction
 from app.notify import service as notify
 from app.notify.models import Notification
 from app.risk.models import StudentRiskProfile
@@ -284,7 +284,7 @@ def build_briefs_internal(
         )
         .where(
             PendingAction.institute_id == institute_id,
-            PendingAction.status == "open",
+            PendingAction.status == ActionStatus.OPEN.value,
             col(PendingAction.batch_id).in_(batch_ids)
             | col(PendingAction.owner_user_id).in_(list(briefs)),
         )

@@ -38,7 +38,7 @@ from app.feedback import sentiment as sentiment_mod
 from app.feedback.models import Feedback, FeedbackStatus, FeedbackType, Sentiment
 from app.identity.models import Institute, User
 from app.inbox import service as inbox_service
-from app.inbox.models import ActionType, PendingAction
+from app.inbox.models import ActionStatus, ActionType, PendingAction
 
 FEEDBACK_WINDOW_DAYS = 14  # a session can be rated for two weeks after it started
 MAX_COMMENT = 2000
@@ -650,7 +650,7 @@ def resolve_feedback(session: Session, *, actor: Actor, feedback_id: int, note: 
         select(PendingAction.id).where(
             PendingAction.institute_id == fb.institute_id,
             PendingAction.dedupe_key == f"feedback:{fb.id}",
-            PendingAction.status == "open",
+            PendingAction.status == ActionStatus.OPEN.value,
         )
     ).first()
     if action_id is not None:

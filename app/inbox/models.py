@@ -22,6 +22,11 @@ class ActionType(StrEnum):
     EXTRA_CLASS_REQUEST = "extra_class_request"
 
 
+class ActionStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
 class Outcome(StrEnum):
     REVIEWED = "reviewed"
     NOTIFIED_GUARDIAN = "notified_guardian"
@@ -46,7 +51,7 @@ class PendingAction(SQLModel, table=True):
     owner_user_id: int | None = Field(default=None, foreign_key="users.id")
     reason: str
     dedupe_key: str = Field(max_length=200)
-    status: str = Field(default="open", max_length=10)
+    status: str = Field(default=ActionStatus.OPEN.value, max_length=10)
     outcome: str | None = Field(default=None, max_length=30)
     note: str | None = Field(default=None)
     acted_by: int | None = Field(default=None, foreign_key="users.id")

@@ -17,7 +17,7 @@ from app.core.errors import NotFound, ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.identity.models import Institute
-from app.inbox.models import ActionType, Outcome, PendingAction
+from app.inbox.models import ActionStatus, ActionType, Outcome, PendingAction
 
 
 def open_action_internal(
@@ -164,7 +164,7 @@ def list_actions(
 
 def open_count(session: Session, *, actor: Actor) -> int:
     actor.require(Role.ADMIN, Role.TEACHER, Role.COUNSELOR)
-    sub = _scoped(actor).where(PendingAction.status == "open").subquery()
+    sub = _scoped(actor).where(PendingAction.status == ActionStatus.OPEN.value).subquery()
     return int(session.exec(select(func.count()).select_from(sub)).one())
 
 
@@ -177,7 +177,7 @@ def act(
     action = session.exec(_scoped(actor).where(PendingAction.id == action_id)).first()
     if action is None:
         raise NotFound("That action does not exist.")
-    if action.status == "done":
+    if action.status == ActionStatus.DONE:
         raise ValidationError("This action was already dealt with.")
     if outcome == Outcome.IGNORED.value and not (note or "").strip():
         raise ValidationError("Say why you are ignoring it, in a note.", field="note")
@@ -188,7 +188,11 @@ def act(
                 "mark this one reviewed or resolved instead."
             )
         _notify_guardians(session, action=action, text=(note or "").strip())
-    action.status, action.outcome, action.note = "done", outcome, (note or "").strip() or None
+    action.status, action.outcome, action.note = (
+        ActionStatus.DONE.value,
+        outcome,
+        (note or "").strip() or None,
+    )
     action.acted_by, action.acted_at = actor.user_id, clock.now()
     session.add(action)
     session.flush()
@@ -223,12 +227,12 @@ def resolve_by_key(session: Session, *, actor: Actor, dedupe_key: str, note: str
         select(PendingAction).where(
             PendingAction.institute_id == actor.institute_scope(),
             PendingAction.dedupe_key == dedupe_key,
-            PendingAction.status != "done",
+            PendingAction.status != ActionStatus.DONE.value,
         )
     ).first()
     if action is None:
         return False
-    action.status, action.outcome = "done", Outcome.RESOLVED.value
+    action.status, action.outcome = ActionStatus.DONE.value, Outcome.RESOLVED.value
     action.note, action.acted_by, action.acted_at = note[:500], actor.user_id, clock.now()
     session.add(action)
     session.flush()
@@ -272,7 +276,8 @@ def usefulness(session: Session, *, actor: Actor) -> dict[str, dict[str, int]]:
     rows = session.exec(
         select(PendingAction.type, PendingAction.outcome, func.count())
         .where(
-            PendingAction.institute_id == actor.institute_scope(), PendingAction.status == "done"
+            PendingAction.institute_id == actor.institute_scope(),
+            PendingAction.status == ActionStatus.DONE.value,
         )
         .group_by(PendingAction.type, PendingAction.outcome)
     ).all()
@@ -309,7 +314,7 @@ def open_actions_bulk_internal(session: Session, *, institute_id: int, actions: 
             "batch_id": a.get("batch_id"),
             "session_id": a.get("session_id"),
             "owner_user_id": a.get("owner_user_id"),
-            "status": "open",
+            "status": ActionStatus.OPEN.value,
             "created_at": now,
         }
         for a in actions

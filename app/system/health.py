@@ -153,12 +153,12 @@ def run_checks(
     def pending_actions() -> tuple[bool, str]:
         from sqlmodel import func, select
 
-        from app.inbox.models import PendingAction
+        from app.inbox.models import ActionStatus, PendingAction
 
         with session_scope(system=True, engine=engine) as session:
             count, oldest = session.exec(
                 select(func.count(), func.min(PendingAction.created_at)).where(
-                    PendingAction.status == "open"
+                    PendingAction.status == ActionStatus.OPEN.value
                 )
             ).one()
         if not count:
