@@ -26,7 +26,7 @@ from app.core.security import new_token, token_hash
 from app.core.tenancy import Actor
 from app.identity.models import Institute, User
 from app.inbox import service as inbox
-from app.notify import links as notify_links
+from app.notify import buttons as notify_buttons
 from app.notify import service as notify
 
 
@@ -143,11 +143,9 @@ def _send_links(session: Session, opening: list) -> int:
             channel="telegram",
             recipient=chat,
             recipient_user_id=batch.teacher_user_id,
-            text=(
-                f"{batch.name} starts soon. Take attendance here (works once): "
-                f"{notify_links.reference('attendance', link.id)}"
-            ),
+            text=f"{batch.name} starts soon. The button opens its attendance sheet (works once).",
             dedupe_key=f"attendance_link:{row.id}",
+            buttons=[[notify_buttons.link("Take attendance", "attendance", link.id)]],
         )
         sent += 1
     session.flush()

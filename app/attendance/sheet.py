@@ -35,6 +35,7 @@ from app.attendance.models import (
     Mark,
     SessionStatus,
 )
+from app.attendance.notices import excused_in_advance_internal
 from app.attendance.pipeline import post_class_pipeline
 from app.core import audit, clock, weburl
 from app.core.config import get_settings
@@ -246,6 +247,7 @@ def _sheet(session: Session, row: ClassSession, batch: Batch) -> Sheet:
         taught.update(covered or [])
     suggested = _suggest_topics(syllabus, taught)
     submitter = session.get(User, row.submitted_by) if row.submitted_by else None
+    told_away = excused_in_advance_internal(session, institute_id=row.institute_id, session_id=row.id)
     return Sheet(
         session_id=row.id,
         batch_id=batch.id,
@@ -256,9 +258,11 @@ def _sheet(session: Session, row: ClassSession, batch: Batch) -> Sheet:
         status=live_status(row),
         version=row.version,
         students=students,
-        marks={r.student_id: r.status for r in records},
+        # A guardian's "will be absent" (Telegram) makes "excused" the default until marked.
+        marks={s: Mark.EXCUSED.value for s in told_away} | {r.student_id: r.status for r in records},
         understanding={r.student_id: r.understanding for r in records if r.understanding},
-        student_notes={r.student_id: r.note for r in records if r.note},
+        student_notes={s: "Guardian said absent" for s in told_away}
+        | {r.student_id: r.note for r in records if r.note},
         topics=topics,
         suggested=suggested,
         covered=list(row.topics_covered or []),

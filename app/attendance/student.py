@@ -293,10 +293,28 @@ def my_attendance(
     """The signed-in student's attendance: overall and per batch (since a date, or ever) and
     their latest marks. Three queries: the student's record, then two grouped, indexed ones."""
     student = academics.my_student(session, actor=actor)
-    institute_id = student.institute_id
+    return attendance_of_internal(
+        session,
+        institute_id=student.institute_id,
+        student_id=student.id,
+        since=since,
+        recent=recent,
+    )
+
+
+def attendance_of_internal(
+    session: Session,
+    *,
+    institute_id: int,
+    student_id: int | None,
+    since: date | None = None,
+    recent: int = 60,
+) -> MyAttendance:
+    """One student's attendance as `my_attendance` shows it (for a guardian's question on
+    Telegram, once the caller has proven who the guardian is)."""
     scope: list[Any] = [
         AttendanceRecord.institute_id == institute_id,
-        AttendanceRecord.student_id == student.id,
+        AttendanceRecord.student_id == student_id,
         col(ClassSession.status).not_in(NOT_HELD),  # a class not held never counts
     ]
     if since is not None:

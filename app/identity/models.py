@@ -60,6 +60,7 @@ class User(SQLModel, table=True):
         Index("ix_users_institute_id_role_status", "institute_id", "role", "status"),
         Index("ix_users_email", "email"),
         Index("ix_users_phone", "phone"),
+        Index("ix_users_telegram_chat_id", "telegram_chat_id"),
         UniqueConstraint("institute_id", "oidc_issuer", "oidc_subject"),
         CheckConstraint(f"role IN ({_ROLE_VALUES})", name="role"),
         CheckConstraint(f"status IN ({_STATUS_VALUES})", name="status"),
