@@ -130,6 +130,12 @@ def _counselled(session: Session, actor: Actor, guardian: Guardian) -> None:
             raise PermissionDenied("This guardian's student is not one you counsel.")
 
 
+def my_chat_linked(session: Session, *, actor: Actor) -> bool:
+    """Whether the signed-in user's Telegram chat is linked."""
+    user = session.get(User, actor.user_id) if actor.user_id else None
+    return bool(user and user.telegram_chat_id)
+
+
 def unlink_me(session: Session, *, actor: Actor) -> bool:
     """Stop messages to the signed-in user's Telegram chat."""
     user = session.get(User, actor.user_id) if actor.user_id else None

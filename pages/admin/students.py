@@ -5,6 +5,7 @@ import streamlit as st
 
 from app.academics import service as academics
 from app.academics.models import StudentStatus
+from app.bot import linking as bot_linking
 from app.core.roles import Role
 from app.ui import auth
 from app.ui.components import act, flash, read, reset_widgets, show_flash, table
@@ -205,7 +206,7 @@ if students:
                 "Guardian": g.name,
                 "Relationship": g.relationship,
                 "Phone": g.phone,
-                "Telegram chat": g.telegram_chat_id,
+                "Telegram": "linked" if g.telegram_chat_id else "not linked",
                 "Monthly report": "yes" if g.progress_reports else "opted out",
             }
             for g in guardians
@@ -227,12 +228,35 @@ if students:
                     f"{g.name} {'gets' if wanted else 'no longer gets'} the monthly progress report."
                 )
                 st.rerun()
+            t1, t2 = st.columns(2)
+            if t1.button(f"Telegram link for {esc(g.name)}", key=f"g_tg_link_{g.id}"):
+                offer = act(actor, bot_linking.guardian_link, guardian_id=g.id)
+                if offer is not None:
+                    st.session_state[f"g_tg_offer_{g.id}"] = offer.url
+            if g.telegram_chat_id and t2.button(
+                f"Unlink {esc(g.name)}'s Telegram", key=f"g_tg_unlink_{g.id}"
+            ):
+                if act(actor, bot_linking.unlink_guardian, guardian_id=g.id):
+                    flash(f"{g.name}'s Telegram chat is unlinked.")
+                    st.rerun()
+            if st.session_state.get(f"g_tg_offer_{g.id}"):
+                st.caption(
+                    f"Send this to {esc(g.name)} (SMS, WhatsApp or on paper): opening it in "
+                    "Telegram and pressing Start links their chat. It works once, for a day."
+                )
+                st.code(st.session_state[f"g_tg_offer_{g.id}"], language=None)
     with st.form("add_guardian"):
         g1, g2 = st.columns(2)
         g_name = g1.text_input("Guardian's name", key="g_name")
         g_rel = g2.selectbox("Relationship", ["mother", "father", "guardian", "other"], key="g_rel")
         g_phone = g1.text_input("Guardian's phone", key="g_phone")
-        g_chat = g2.text_input("Guardian's Telegram chat id", key="g_chat")
+        g_chat = (
+            g2.text_input(
+                "Guardian's Telegram chat id (or send them a link once added)", key="g_chat"
+            )
+            if actor.role == Role.ADMIN
+            else None
+        )
         if st.form_submit_button("Add guardian"):
             if act(
                 actor,
