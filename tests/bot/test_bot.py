@@ -436,3 +436,34 @@ def test_the_webhook_route_stores_each_update_once(db, world, bot):
     result = updates.listen(0, engine=db.engine, sender=sender, webhook=True)
     assert result.processed == 1
     assert len(api.texts_to("6100")) == 1
+
+
+def test_the_worker_job_talks_to_a_bot_api_server_over_http(db, world, monkeypatch):
+    """The job as the worker runs it: the configured client (TELEGRAM_API_BASE_URL) long-polls
+    a local Bot API server, links a guardian and sends the report card as a real upload."""
+    from app.bot import jobs
+    from app.core.config import reset_settings_cache
+    from app.worker.registry import all_jobs
+    from tests.fakes.telegram import FakeTelegramServer
+
+    assert all_jobs()["telegram_updates"].run is jobs.listen_for_updates
+    with FakeTelegramServer() as server:
+        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "42:HTTP-TEST")
+        monkeypatch.setenv("TELEGRAM_API_BASE_URL", server.url)
+        reset_settings_cache()
+        try:
+            with db.scope(world["admin"]) as s:
+                offer = linking.guardian_link(
+                    s, actor=world["admin"], guardian_id=world["guardians"][0]
+                )
+            server.webhook = {"url": "left over"}
+            server.user_says("7001", f"/start {code_of(offer.url)}")
+            server.user_says("7001", "/report")
+            counts = jobs.listen_for_updates(engine=db.engine, seconds=1)
+        finally:
+            reset_settings_cache()
+    assert server.webhook is None  # polling drops a webhook left set
+    assert counts["processed"] == 2 and counts["send_errors"] == 0
+    assert "Linked to Sunrise Academy" in server.texts_to("7001")[0]
+    [document] = server.documents
+    assert document["content"].startswith(b"%PDF") and document["filename"].endswith(".pdf")
