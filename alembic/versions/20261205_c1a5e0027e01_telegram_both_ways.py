@@ -94,7 +94,9 @@ def downgrade() -> None:
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.drop_column("attachment")
         batch_op.drop_column("buttons")
-    op.drop_index("ix_telegram_link_codes_institute_id_created_at", table_name="telegram_link_codes")
+    op.drop_index(
+        "ix_telegram_link_codes_institute_id_created_at", table_name="telegram_link_codes"
+    )
     op.drop_table("telegram_link_codes")
     op.drop_index("ix_telegram_updates_processed_at", table_name="telegram_updates")
     op.drop_table("telegram_updates")

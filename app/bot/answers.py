@@ -70,9 +70,7 @@ def balance(session: Session, student: Student, institute: Institute) -> str:
     due, overdue = (int(row[0] or 0), int(row[1] or 0)) if row else (0, 0)
     if due <= 0:
         return f"{student.name}: nothing to pay."
-    late = (
-        f", of which {format_money(overdue, institute.currency)} is overdue" if overdue else ""
-    )
+    late = f", of which {format_money(overdue, institute.currency)} is overdue" if overdue else ""
     return f"{student.name}: {format_money(due, institute.currency)} to pay{late}."
 
 
@@ -86,8 +84,10 @@ def homework(session: Session, student: Student, institute: Institute) -> str:
     today = _today(institute)
     lines = [f"{student.name}: homework to hand in"]
     for h in items[:10]:
-        when = "today" if h.due_on == today else (
-            "tomorrow" if h.due_on == today + timedelta(days=1) else f"{h.due_on:%a %d %b}"
+        when = (
+            "today"
+            if h.due_on == today
+            else ("tomorrow" if h.due_on == today + timedelta(days=1) else f"{h.due_on:%a %d %b}")
         )
         lines.append(f"• {h.title} ({h.subject}), due {when}")
     if len(items) > 10:
@@ -95,9 +95,7 @@ def homework(session: Session, student: Student, institute: Institute) -> str:
     return "\n".join(lines)
 
 
-def report(
-    session: Session, student: Student, institute: Institute
-) -> tuple[str, Document | None]:
+def report(session: Session, student: Student, institute: Institute) -> tuple[str, Document | None]:
     """This month so far, with the report card PDF of the month."""
     month = _today(institute).replace(day=1)
     institute_id, student_id = _ids(student, institute)

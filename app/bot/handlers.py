@@ -183,8 +183,10 @@ def _message(session: Session, message: dict[str, Any]) -> Result:
     if not who.known:
         return _unknown(session, chat)
     replied = message.get("reply_to_message") or {}
-    if replied and (replied.get("from") or {}).get("is_bot") and "(action #" in (
-        replied.get("text") or ""
+    if (
+        replied
+        and (replied.get("from") or {}).get("is_bot")
+        and "(action #" in (replied.get("text") or "")
     ):
         return _ignore_with_note(session, who, replied["text"], text)
     if command in QUESTIONS:
@@ -240,8 +242,7 @@ def _question(session: Session, who: Who, letter: str) -> Result:
         )
     if len(students) > 1:
         choice: Buttons = [
-            [Button(s.name, data=buttons.sign(who.chat, "c", f"{letter}-{s.id}"))]
-            for s in students
+            [Button(s.name, data=buttons.sign(who.chat, "c", f"{letter}-{s.id}"))] for s in students
         ]
         return Result("choose_child", [Send(who.chat, "About whom?", buttons=choice)])
     return Result("answered", [_about(session, who.chat, students[0], letter)])
@@ -309,7 +310,9 @@ def _press(session: Session, query: dict[str, Any]) -> Result:
     try:
         pressed = buttons.verify(chat, query.get("data") or "")
     except buttons.BadToken as exc:
-        return Result("expired_button" if exc.expired else "bad_button", [Answer(callback, str(exc))])
+        return Result(
+            "expired_button" if exc.expired else "bad_button", [Answer(callback, str(exc))]
+        )
     who = identify(session, chat)
     if not who.known:
         return Result("unknown_chat", [Answer(callback, "This chat is not linked to Cohort.")])
@@ -327,7 +330,9 @@ def _press(session: Session, query: dict[str, Any]) -> Result:
     return Result("bad_button", [Answer(callback, "That button is not one of ours.")])
 
 
-def _act(session: Session, who: Who, action_id: int, outcome: str, note: str | None) -> tuple[str, str]:
+def _act(
+    session: Session, who: Who, action_id: int, outcome: str, note: str | None
+) -> tuple[str, str]:
     """Close an inbox action as one of the chat's staff users; (outcome, what to tell them)."""
     action = session.get(PendingAction, action_id)
     staff = [u for u in who.staff if action is not None and u.institute_id == action.institute_id]
@@ -338,7 +343,9 @@ def _act(session: Session, who: Who, action_id: int, outcome: str, note: str | N
     for user in staff:
         try:
             with session.begin_nested():
-                inbox.act(session, actor=actor_of(user), action_id=action_id, outcome=outcome, note=note)
+                inbox.act(
+                    session, actor=actor_of(user), action_id=action_id, outcome=outcome, note=note
+                )
         except DomainError as exc:
             last = str(exc)
             continue
@@ -352,7 +359,11 @@ def _act(session: Session, who: Who, action_id: int, outcome: str, note: str | N
 
 
 def _inbox_press(
-    session: Session, who: Who, pressed: buttons.Pressed, callback: str, shown: tuple[str, int] | None
+    session: Session,
+    who: Who,
+    pressed: buttons.Pressed,
+    callback: str,
+    shown: tuple[str, int] | None,
 ) -> Result:
     try:
         action_id = int(pressed.ref)
@@ -364,7 +375,10 @@ def _inbox_press(
             return Result("not_yours", [Answer(callback, "This chat cannot act on that.")])
         return Result(
             "asked_note",
-            [Answer(callback, "Reply with a note."), Send(who.chat, IGNORE_PROMPT.format(id=action_id), prompt=True)],
+            [
+                Answer(callback, "Reply with a note."),
+                Send(who.chat, IGNORE_PROMPT.format(id=action_id), prompt=True),
+            ],
         )
     outcome = Outcome.REVIEWED.value if pressed.action == "ir" else Outcome.NOTIFIED_GUARDIAN.value
     result, text = _act(session, who, action_id, outcome, None)
@@ -375,7 +389,11 @@ def _inbox_press(
 
 
 def _absence_press(
-    session: Session, who: Who, pressed: buttons.Pressed, callback: str, shown: tuple[str, int] | None
+    session: Session,
+    who: Who,
+    pressed: buttons.Pressed,
+    callback: str,
+    shown: tuple[str, int] | None,
 ) -> Result:
     guardian_id, _, _class = pressed.ref.partition("-")
     pair = next(((g, s) for g, s in who.guardians if str(g.id) == guardian_id), None)

@@ -98,7 +98,13 @@ def my_link(session: Session, *, actor: Actor) -> LinkOffer:
         raise PermissionDenied("Only a member of an institute links a Telegram chat here.")
     username = bot_username()  # refuse before writing anything when Telegram is not set up
     code = _new_code(session, actor, institute_id=actor.institute_id, user_id=actor.user_id)
-    audit.record(session, actor=actor, action="telegram.link_offered", target_type="user", target_id=actor.user_id)
+    audit.record(
+        session,
+        actor=actor,
+        action="telegram.link_offered",
+        target_type="user",
+        target_id=actor.user_id,
+    )
     return LinkOffer(
         url=f"https://t.me/{username}?start={code}",
         expires_at=clock.now() + timedelta(hours=CODE_HOURS),
@@ -114,7 +120,11 @@ def guardian_link(session: Session, *, actor: Actor, guardian_id: int) -> LinkOf
     username = bot_username()
     code = _new_code(session, actor, institute_id=guardian.institute_id, guardian_id=guardian.id)
     audit.record(
-        session, actor=actor, action="telegram.link_offered", target_type="guardian", target_id=guardian.id
+        session,
+        actor=actor,
+        action="telegram.link_offered",
+        target_type="guardian",
+        target_id=guardian.id,
     )
     return LinkOffer(
         url=f"https://t.me/{username}?start={code}",
@@ -143,7 +153,9 @@ def unlink_me(session: Session, *, actor: Actor) -> bool:
         return False
     user.telegram_chat_id = None
     session.add(user)
-    audit.record(session, actor=actor, action="telegram.unlinked", target_type="user", target_id=user.id)
+    audit.record(
+        session, actor=actor, action="telegram.unlinked", target_type="user", target_id=user.id
+    )
     return True
 
 
@@ -157,7 +169,11 @@ def unlink_guardian(session: Session, *, actor: Actor, guardian_id: int) -> bool
     guardian.telegram_chat_id = None
     session.add(guardian)
     audit.record(
-        session, actor=actor, action="telegram.unlinked", target_type="guardian", target_id=guardian.id
+        session,
+        actor=actor,
+        action="telegram.unlinked",
+        target_type="guardian",
+        target_id=guardian.id,
     )
     return True
 
@@ -203,8 +219,11 @@ def link_chat_internal(session: Session, *, code: str, chat_id: str) -> Linked:
         linked = Linked(institute=institute.name, name=user.name, guardian_of=None)
         target = ("user", user.id)
         source = Actor(
-            user_id=user.id, role=Role(user.role), institute_id=user.institute_id,
-            name=user.name, source="telegram",
+            user_id=user.id,
+            role=Role(user.role),
+            institute_id=user.institute_id,
+            name=user.name,
+            source="telegram",
         )
     else:
         guardian = session.get(Guardian, row.guardian_id)
@@ -214,7 +233,9 @@ def link_chat_internal(session: Session, *, code: str, chat_id: str) -> Linked:
         session.add(guardian)
         student = session.get(Student, guardian.student_id)
         linked = Linked(
-            institute=institute.name, name=guardian.name, guardian_of=student.name if student else None
+            institute=institute.name,
+            name=guardian.name,
+            guardian_of=student.name if student else None,
         )
         target = ("guardian", guardian.id)
     # Whoever starts the bot again has unblocked it.
@@ -225,8 +246,13 @@ def link_chat_internal(session: Session, *, code: str, chat_id: str) -> Linked:
     )
     session.flush()
     audit.record(
-        session, actor=source, action="telegram.linked", target_type=target[0], target_id=target[1],
-        institute_id=row.institute_id, source="telegram",
+        session,
+        actor=source,
+        action="telegram.linked",
+        target_type=target[0],
+        target_id=target[1],
+        institute_id=row.institute_id,
+        source="telegram",
     )
     return linked
 
@@ -251,4 +277,3 @@ def unlink_chat_internal(session: Session, *, chat_id: str) -> int:
         )
     session.flush()
     return len(users) + len(guardians)
-

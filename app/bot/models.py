@@ -17,7 +17,9 @@ class TelegramLinkCode(SQLModel, table=True):
     Only the code's SHA-256 is stored; it expires after a day and works once."""
 
     __tablename__ = "telegram_link_codes"
-    __table_args__ = (Index("ix_telegram_link_codes_institute_id_created_at", "institute_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_telegram_link_codes_institute_id_created_at", "institute_id", "created_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     institute_id: int = Field(foreign_key="institutes.id")

@@ -165,12 +165,15 @@ def perform(effects: list[Any], sender: telegram.TelegramSender) -> int:
 
 def purge(*, engine: Engine | None = None) -> int:
     with session_scope(system=True, engine=engine) as session:
-        purged: int = session.execute(  # type: ignore[attr-defined]
-            delete(TelegramUpdate).where(
-                col(TelegramUpdate.processed_at).is_not(None),
-                col(TelegramUpdate.received_at) < clock.now() - KEEP,
-            )
-        ).rowcount or 0
+        purged: int = (
+            session.execute(  # type: ignore[attr-defined]
+                delete(TelegramUpdate).where(
+                    col(TelegramUpdate.processed_at).is_not(None),
+                    col(TelegramUpdate.received_at) < clock.now() - KEEP,
+                )
+            ).rowcount
+            or 0
+        )
     return purged
 
 

@@ -67,9 +67,7 @@ class _Handler(BaseHTTPRequestHandler):
         return None
 
 
-def serve(
-    port: int, *, engine: Engine | None = None, host: str = "0.0.0.0"
-) -> ThreadingHTTPServer:  # noqa: S104
+def serve(port: int, *, engine: Engine | None = None, host: str = "0.0.0.0") -> ThreadingHTTPServer:  # noqa: S104
     """Start the route on a daemon thread; returns the server (tests stop it)."""
     handler = type("Handler", (_Handler,), {"engine": engine})
     server = ThreadingHTTPServer((host, port), handler)

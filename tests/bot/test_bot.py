@@ -158,7 +158,9 @@ def test_a_guardian_links_gets_an_absence_alert_presses_and_asks_the_balance(db,
     with db.scope(world["teacher"]) as s:
         [notice] = inbox.list_actions(s, actor=world["teacher"], type=ActionType.ABSENCE_NOTICE)
         assert "Sunita Kumar (guardian) says Ravi Kumar will be absent on Tuesday" in notice.reason
-        tuesday = s.exec(select(ClassSession.id).where(ClassSession.date == MONDAY + timedelta(days=1))).one()
+        tuesday = s.exec(
+            select(ClassSession.id).where(ClassSession.date == MONDAY + timedelta(days=1))
+        ).one()
         sheet = attendance.attendance_sheet(s, actor=world["teacher"], session_id=tuesday)
         assert sheet.marks[world["kids"][0]] == "excused"  # the teacher's default
         entry = s.exec(select(AuditLog).where(AuditLog.action == "attendance.absence_notice")).one()
@@ -167,7 +169,10 @@ def test_a_guardian_links_gets_an_absence_alert_presses_and_asks_the_balance(db,
     # The balance: a term invoice of ₹7,000.
     with clock.frozen(AFTER_CLASS), db.scope(world["admin"]) as s:
         structure = fees.create_structure(
-            s, actor=world["admin"], name="Term", items=[{"name": "Tuition", "amount_minor": 7000_00}]
+            s,
+            actor=world["admin"],
+            name="Term",
+            items=[{"name": "Tuition", "amount_minor": 7000_00}],
         )
         fees.invoice_student(
             s, actor=world["admin"], student_id=world["kids"][0], structure_id=structure.id
@@ -255,9 +260,7 @@ def test_a_teacher_acts_on_an_inbox_item_from_telegram(db, world, bot):
         one, two = (s.get(PendingAction, a) for a in actions)
         assert (one.outcome, one.acted_by) == ("reviewed", world["teacher"].user_id)
         assert (two.outcome, two.note) == ("ignored", "Family wedding, excused by the office")
-        sources = set(
-            s.exec(select(AuditLog.source).where(AuditLog.action == "inbox.act")).all()
-        )
+        sources = set(s.exec(select(AuditLog.source).where(AuditLog.action == "inbox.act")).all())
         assert sources == {"telegram"}
 
 
@@ -391,7 +394,10 @@ def test_the_monthly_report_carries_the_report_card_pdf(db, world, bot):
     link_guardians(db, world, api, sender)
     with db.scope(system=True) as s:
         queued = reports.send_month_internal(
-            s, institute_id=world["inst"].id, month=date(2026, 11, 1), student_ids=[world["kids"][0]]
+            s,
+            institute_id=world["inst"].id,
+            month=date(2026, 11, 1),
+            student_ids=[world["kids"][0]],
         )
     assert queued == 1
     assert deliver(db, sender) == 1

@@ -157,7 +157,12 @@ class FakeBotApi:
 
     def _sent(self, params: Json, text: str) -> Json:
         chat = {"id": int(params["chat_id"]), "type": "private"}
-        return {"message_id": next(self._message_ids), "date": int(time.time()), "chat": chat, "text": text}
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat,
+            "text": text,
+        }
 
     def _api_sendMessage(self, params: Json, files: Files) -> Any:  # noqa: N802
         with self._cond:
@@ -196,7 +201,9 @@ class FakeBotApi:
         return True
 
     def _api_editMessageReplyMarkup(self, params: Json, files: Files) -> Any:  # noqa: N802
-        self.cleared.append({"chat_id": str(params["chat_id"]), "message_id": int(params["message_id"])})
+        self.cleared.append(
+            {"chat_id": str(params["chat_id"]), "message_id": int(params["message_id"])}
+        )
         return True
 
     def _api_setWebhook(self, params: Json, files: Files) -> Any:  # noqa: N802
