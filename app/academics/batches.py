@@ -64,7 +64,13 @@ def create_batch(
     institute_id = actor.institute_scope()
     if not (name or "").strip():
         raise ValidationError("The batch needs a name.", field="name")
-    get_owned(session, Subject, actor, subject_id, "subject")
+    subject = get_owned(session, Subject, actor, subject_id, "subject")
+    if subject.archived_at is not None:
+        raise ValidationError(
+            f"{subject.name} is archived: restore it on the Syllabus page, or choose another "
+            "subject.",
+            field="subject_id",
+        )
     if teacher_user_id is not None:
         _institute_user(
             session, institute_id, teacher_user_id, (Role.TEACHER,), "teacher_user_id", "a teacher"

@@ -12,10 +12,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.academics.common import STAFF, _local_today
-from app.academics.models import Batch, Enrollment, EnrollmentStatus, Student, Subject
+from app.academics.models import (
+    Batch,
+    BatchMembership,
+    Enrollment,
+    EnrollmentStatus,
+    Student,
+    Subject,
+)
 from app.academics.students import _institute_user, ensure_student_scope
 from app.core import audit
-from app.core.errors import Conflict, ValidationError
+from app.core.errors import Conflict, PermissionDenied, ValidationError
 from app.core.ownership import get_owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
@@ -209,9 +216,12 @@ def change_enrolment_status(
     on: date | None = None,
 ) -> Enrollment:
     """Pause, resume, drop, complete or reopen a student's enrolment, with the day and (to pause
-    or drop) a reason."""
-    actor.require(*MANAGING)
+    or drop) a reason. Admins, and a teacher for a student they teach the subject to (in one of
+    their batches now)."""
+    actor.require(*MANAGING, Role.TEACHER)
     enrolment = get_owned(session, Enrollment, actor, enrolment_id, "enrolment")
+    if actor.role == Role.TEACHER:
+        _teaches(session, actor, enrolment)
     try:
         new = EnrollmentStatus(status).value
     except ValueError as exc:
@@ -262,6 +272,23 @@ def change_enrolment_status(
         },
     )
     return enrolment
+
+
+def _teaches(session: Session, actor: Actor, enrolment: Enrollment) -> None:
+    """Refuse a teacher who does not teach this student this subject in a batch now."""
+    taught = session.exec(
+        select(BatchMembership.id)
+        .join(Batch, col(Batch.id) == col(BatchMembership.batch_id))
+        .where(
+            BatchMembership.institute_id == enrolment.institute_id,
+            BatchMembership.student_id == enrolment.student_id,
+            col(BatchMembership.left_on).is_(None),
+            Batch.teacher_user_id == actor.user_id,
+            Batch.subject_id == enrolment.subject_id,
+        )
+    ).first()
+    if taught is None:
+        raise PermissionDenied("You change enrolments only of students you teach that subject.")
 
 
 def update_enrolment(

@@ -113,7 +113,9 @@ def enrolments(session: Session, *, actor: Actor, batch_id: int) -> list[Enrolme
     topics = dict(
         session.exec(
             select(Topic.id, Topic.estimated_minutes).where(
-                Topic.institute_id == institute_id, Topic.subject_id == batch.subject_id
+                Topic.institute_id == institute_id,
+                Topic.subject_id == batch.subject_id,
+                col(Topic.archived_at).is_(None),  # an archived topic is no longer to do
             )
         ).all()
     )
@@ -203,6 +205,7 @@ def timeline(
         .where(
             TopicProgress.institute_id == institute_id,
             Topic.subject_id == batch.subject_id,
+            col(Topic.archived_at).is_(None),
             BatchMembership.batch_id == batch.id,
             col(BatchMembership.left_on).is_(None),
             col(TopicProgress.completed_at).is_not(None),
@@ -245,6 +248,7 @@ def topics(session: Session, *, actor: Actor, subject_id: int) -> list[dict]:
                 TopicProgress.institute_id == institute_id,
                 Topic.institute_id == institute_id,
                 Topic.subject_id == subject_id,
+                col(Topic.archived_at).is_(None),
             )
             .group_by(TopicProgress.topic_id)
         ).all()
@@ -252,7 +256,11 @@ def topics(session: Session, *, actor: Actor, subject_id: int) -> list[dict]:
     rows = []
     for topic in session.exec(
         select(Topic)
-        .where(Topic.institute_id == institute_id, Topic.subject_id == subject_id)
+        .where(
+            Topic.institute_id == institute_id,
+            Topic.subject_id == subject_id,
+            col(Topic.archived_at).is_(None),
+        )
         .order_by(Topic.position, Topic.id)
     ):
         n, avg, n_done, sessions = stats.get(topic.id, (0, 0.0, 0, 0.0))
@@ -322,7 +330,11 @@ def teachers(session: Session, *, actor: Actor, start: date, end: date) -> list[
             func.count().label("n"),
         )
         .join(Topic, Topic.id == TopicProgress.topic_id)
-        .where(TopicProgress.institute_id == institute_id, Topic.institute_id == institute_id)
+        .where(
+            TopicProgress.institute_id == institute_id,
+            Topic.institute_id == institute_id,
+            col(Topic.archived_at).is_(None),
+        )
         .group_by(TopicProgress.student_id, Topic.subject_id)
         .subquery()
     )

@@ -44,6 +44,11 @@ class ClassSlot:
     starts_at: datetime
     ends_at: datetime
     status: str  # a session's live status, or "planned"
+    cancel_reason: str | None = None  # why a cancelled or moved class is not held
+
+    @property
+    def held(self) -> bool:
+        return self.status not in NOT_HELD
 
 
 PLANNED = "planned"
@@ -75,6 +80,7 @@ def classes_between_internal(
             starts_at=aware_utc(r.starts_at),
             ends_at=aware_utc(r.ends_at),
             status=live_status(r, now),
+            cancel_reason=r.cancel_reason,
         )
         for r in rows
     ]
@@ -123,6 +129,12 @@ class MyClass:
     ends_at: datetime
     status: str
     mark: str | None
+    cancel_reason: str | None = None
+
+    @property
+    def held(self) -> bool:
+        """False for a cancelled or moved class (the reason says why)."""
+        return self.status not in NOT_HELD
 
     @property
     def uid(self) -> str:
@@ -208,6 +220,7 @@ def my_sessions(session: Session, *, actor: Actor, start: date, end: date) -> li
             ends_at=s.ends_at,
             status=s.status,
             mark=marks.get(s.session_id) if s.session_id is not None else None,
+            cancel_reason=s.cancel_reason,
         )
         for s in slots
     ]
@@ -240,7 +253,8 @@ def calendar_ics(classes: list[MyClass]) -> bytes:
         event.add("summary", f"{c.subject} ({c.batch})")
         event.add("location", c.batch)
         event.add("description", f"Batch {c.batch}" + (f" with {c.teacher}" if c.teacher else ""))
-        event.add("status", "CONFIRMED")
+        # A calendar app strikes a cancelled (or moved) class through instead of keeping it.
+        event.add("status", "CONFIRMED" if c.held else "CANCELLED")
         calendar.add_component(event)
     return calendar.to_ical()
 
