@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
@@ -53,19 +53,21 @@ def bot_username() -> str:
 @dataclass(frozen=True)
 class LinkOffer:
     url: str
-    expires_at: object  # datetime, UTC
+    expires_at: datetime  # UTC
     who: str
 
 
-def _new_code(
+def _offer(
     session: Session,
     actor: Actor,
     *,
     institute_id: int,
+    who: str,
     user_id: int | None = None,
     guardian_id: int | None = None,
-) -> str:
-    # Asking again voids the previous unused code of the same person.
+) -> LinkOffer:
+    """A new code for one person (voiding their unused one), audited, as a deep link."""
+    username = bot_username()  # refuse before writing anything when Telegram is not set up
     session.execute(
         update(TelegramLinkCode)
         .where(
@@ -78,6 +80,7 @@ def _new_code(
         .values(expires_at=clock.now())
     )
     code = secrets.token_urlsafe(18)
+    expires = clock.now() + timedelta(hours=CODE_HOURS)
     session.add(
         TelegramLinkCode(
             institute_id=institute_id,
@@ -85,30 +88,26 @@ def _new_code(
             guardian_id=guardian_id,
             code_hash=token_hash(code),
             created_by=actor.user_id,
-            expires_at=clock.now() + timedelta(hours=CODE_HOURS),
+            expires_at=expires,
         )
     )
     session.flush()
-    return code
+    audit.record(
+        session,
+        actor=actor,
+        action="telegram.link_offered",
+        target_type="user" if user_id is not None else "guardian",
+        target_id=user_id if user_id is not None else guardian_id,
+    )
+    return LinkOffer(url=f"https://t.me/{username}?start={code}", expires_at=expires, who=who)
 
 
 def my_link(session: Session, *, actor: Actor) -> LinkOffer:
     """A deep link that links the signed-in user's own Telegram chat."""
     if actor.user_id is None or actor.institute_id is None:
         raise PermissionDenied("Only a member of an institute links a Telegram chat here.")
-    username = bot_username()  # refuse before writing anything when Telegram is not set up
-    code = _new_code(session, actor, institute_id=actor.institute_id, user_id=actor.user_id)
-    audit.record(
-        session,
-        actor=actor,
-        action="telegram.link_offered",
-        target_type="user",
-        target_id=actor.user_id,
-    )
-    return LinkOffer(
-        url=f"https://t.me/{username}?start={code}",
-        expires_at=clock.now() + timedelta(hours=CODE_HOURS),
-        who=actor.name,
+    return _offer(
+        session, actor, institute_id=actor.institute_id, who=actor.name, user_id=actor.user_id
     )
 
 
@@ -117,19 +116,12 @@ def guardian_link(session: Session, *, actor: Actor, guardian_id: int) -> LinkOf
     actor.require(Role.ADMIN, Role.COUNSELOR)
     guardian = get_owned(session, Guardian, actor, guardian_id, "guardian")
     _counselled(session, actor, guardian)
-    username = bot_username()
-    code = _new_code(session, actor, institute_id=guardian.institute_id, guardian_id=guardian.id)
-    audit.record(
+    return _offer(
         session,
-        actor=actor,
-        action="telegram.link_offered",
-        target_type="guardian",
-        target_id=guardian.id,
-    )
-    return LinkOffer(
-        url=f"https://t.me/{username}?start={code}",
-        expires_at=clock.now() + timedelta(hours=CODE_HOURS),
+        actor,
+        institute_id=guardian.institute_id,
         who=guardian.name,
+        guardian_id=guardian.id,
     )
 
 

@@ -8,6 +8,7 @@ from app.academics.models import StudentStatus
 from app.bot import linking as bot_linking
 from app.core.roles import Role
 from app.ui import auth
+from app.ui import enrolments as enrolment_controls
 from app.ui.components import act, flash, read, reset_widgets, show_flash, table
 from app.ui.safe import esc
 
@@ -120,37 +121,9 @@ if students:
         empty="Not enrolled in a subject yet.",
     )
     if enrolments and actor.role == Role.ADMIN:
-        by_enrolment = {e.id: (e, subject) for e, subject, _ in enrolments}
-        picked = st.selectbox(
-            "Enrolment",
-            list(by_enrolment),
-            format_func=lambda i: f"{by_enrolment[i][1]} ({by_enrolment[i][0].status})",
-            key=f"en_pick_{chosen.id}",
+        enrolment, subject_name = enrolment_controls.status_form(
+            actor, enrolments, student=chosen.name, key="en", pick_key=f"en_pick_{chosen.id}"
         )
-        enrolment, subject_name = by_enrolment[picked]
-        moves = sorted(academics.TRANSITIONS.get(enrolment.status, set()))
-        with st.form(f"en_status_{enrolment.id}"):
-            s1, s2 = st.columns(2)
-            new = s1.selectbox("New status", moves, key=f"en_new_{enrolment.id}")
-            day = s2.date_input(
-                "On", value=None, key=f"en_on_{enrolment.id}", help="Today if empty"
-            )
-            reason = st.text_input(
-                "Reason",
-                max_chars=300,
-                key=f"en_reason_{enrolment.id}",
-                help="Needed to pause or drop",
-            )
-            if st.form_submit_button("Change status") and act(
-                actor,
-                academics.change_enrolment_status,
-                enrolment_id=enrolment.id,
-                status=new,
-                reason=reason,
-                on=day,
-            ):
-                flash(f"{chosen.name}'s {subject_name} enrolment is now {new}.")
-                st.rerun()
         teachers = read(actor, academics.teachers)
         teacher_ids = [None] + [t.id for t in teachers]
         teacher_names = {t.id: t.name for t in teachers}

@@ -9,6 +9,7 @@ from app.core.roles import Role
 from app.coursework import service as coursework
 from app.reports import service as reports
 from app.ui import auth
+from app.ui import enrolments as enrolment_controls
 from app.ui.components import act, flash, read, show_flash, table
 from app.ui.safe import esc
 
@@ -73,34 +74,13 @@ table(
 )
 if actor.role in (Role.ADMIN, Role.TEACHER) and student_id is not None and card.enrolments:
     with st.expander("Change an enrolment's status"):
-        mine = read(actor, academics.enrolments_of, student_id=student_id)
-        by_id = {e.id: (e, subject) for e, subject, _teacher in mine}
-        picked = st.selectbox(
-            "Enrolment",
-            list(by_id),
-            format_func=lambda i: f"{by_id[i][1]} ({by_id[i][0].status})",
-            key="rc_en_pick",
+        enrolment_controls.status_form(
+            actor,
+            read(actor, academics.enrolments_of, student_id=student_id),
+            student=card.student,
+            key="rc_en",
+            pick_key=f"rc_en_pick_{student_id}",
         )
-        enrolment, subject_name = by_id[picked]
-        with st.form(f"rc_en_status_{enrolment.id}"):
-            new = st.selectbox(
-                "New status",
-                sorted(academics.TRANSITIONS.get(enrolment.status, set())),
-                key=f"rc_en_new_{enrolment.id}",
-            )
-            reason = st.text_input(
-                "Reason", max_chars=300, key=f"rc_en_reason_{enrolment.id}",
-                help="Needed to pause or drop",
-            )
-            if st.form_submit_button("Change status") and act(
-                actor,
-                academics.change_enrolment_status,
-                enrolment_id=enrolment.id,
-                status=new,
-                reason=reason,
-            ):
-                flash(f"{card.student}'s {subject_name} enrolment is now {new}.")
-                st.rerun()
 st.markdown("**Attendance**")
 st.write(
     f"{esc(a.sessions)} classes: {esc(a.present)} present, {esc(a.late)} late, {esc(a.absent)} absent, "
