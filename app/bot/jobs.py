@@ -14,7 +14,7 @@ from app.notify.jobs import seconds_period
 from app.worker.registry import Job
 
 log = logging.getLogger("cohort.bot")
-_polling_ready: set[str] = set()
+_polling_ready: set[tuple[str | None, str | None]] = set()  # (token, API base URL) ready
 
 
 def listen_for_updates(
@@ -28,10 +28,11 @@ def listen_for_updates(
     settings = get_settings()
     webhook = bool(settings.TELEGRAM_WEBHOOK_URL)
     try:
-        if not webhook and settings.TELEGRAM_BOT_TOKEN not in _polling_ready:
+        bot = (settings.TELEGRAM_BOT_TOKEN, settings.TELEGRAM_API_BASE_URL)
+        if not webhook and bot not in _polling_ready:
             # A webhook left set (say, by an earlier deployment) makes getUpdates fail: drop it.
             sender.delete_webhook()
-            _polling_ready.add(settings.TELEGRAM_BOT_TOKEN or "")
+            _polling_ready.add(bot)
         result = updates.listen(
             settings.TELEGRAM_POLL_SECONDS if seconds is None else seconds,
             engine=engine,
