@@ -18,8 +18,8 @@ from app.core import clock
 from app.core.roles import Role
 from app.demo.academics import bulk_load
 from app.feedback import sentiment
+from app.feedback.giving import guard_key
 from app.feedback.models import Feedback, FeedbackStatus
-from app.feedback.service import _guard
 from app.identity.models import User
 from app.inbox import service as inbox_service
 
@@ -162,7 +162,7 @@ def seed_feedback(
             key = f"faculty:{teacher}:{local_month}"
         else:
             key = f"session:{session_id}"
-        guard = _guard(institute_id, student, key)
+        guard = guard_key(institute_id, student, key)
         if guard in guards:
             continue
         guards.add(guard)

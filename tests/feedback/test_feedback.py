@@ -183,7 +183,7 @@ def test_anonymous_feedback_never_reveals_the_student_to_staff(db, w, who):
         assert raw == [(None,)]
         # The guard is a keyed one-way hash: it matches only with the app's secret.
         target = f"session:{w.session_id}"
-        assert row.dedupe_guard == service._guard(w.institute.id, student.id, target)
+        assert row.dedupe_guard == service.guard_key(w.institute.id, student.id, target)
         unkeyed = hashlib.sha256(f"feedback-guard:{w.institute.id}:{student.id}:{target}".encode())
         assert row.dedupe_guard != unkeyed.hexdigest()
         assert row.created_at.hour == 12 and row.created_at.minute == 0  # only the day is kept
