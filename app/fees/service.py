@@ -20,8 +20,6 @@ from app.fees.discounts import (
 )
 from app.fees.invoicing import (
     RunPlan,
-    _invoice_run,
-    _run_plan,
     active_batch_members_internal,
     invoice_detail,
     invoice_run,
@@ -33,17 +31,12 @@ from app.fees.invoicing import (
 )
 from app.fees.payments import (
     Balance,
-    _next_receipt_no,
-    _overpayment_message,
-    _owed,
     open_receivables_internal,
     record_payment,
     record_payments_bulk,
     student_balance,
 )
 from app.fees.structures import (
-    _check_plan,
-    _write_plan,
     create_structure,
     instalment_plan,
     list_structures,
@@ -63,13 +56,6 @@ __all__ = [
     "Balance",
     "METHODS",
     "RunPlan",
-    "_check_plan",
-    "_invoice_run",
-    "_next_receipt_no",
-    "_overpayment_message",
-    "_owed",
-    "_run_plan",
-    "_write_plan",
     "active_batch_members_internal",
     "actor_institute",
     "billing_period",
