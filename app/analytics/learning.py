@@ -34,7 +34,7 @@ from sqlmodel import Session, col, select
 from app.academics import service as academics
 from app.academics.models import Batch, BatchMembership, Student, Subject, Topic
 from app.attendance import service as attendance_service
-from app.attendance.models import ClassSession, TopicProgress
+from app.attendance.models import ClassSession, SessionStatus, TopicProgress
 from app.core import clock
 from app.core.errors import NotFound, ValidationError
 from app.core.roles import Role
@@ -296,7 +296,7 @@ def teachers(session: Session, *, actor: Actor, start: date, end: date) -> list[
     )
     in_range = (
         ClassSession.institute_id == institute_id,
-        col(ClassSession.status).in_(("submitted", "closed")),
+        col(ClassSession.status).in_((SessionStatus.SUBMITTED.value, SessionStatus.CLOSED.value)),
         ClassSession.date >= start,
         ClassSession.date <= end,
     )

@@ -17,6 +17,7 @@ from app.badges.models import (
     Badge,
     BadgeAward,
     BadgeKind,
+    CredentialStatus,
     RequestStatus,
 )
 from app.badges.requests import RequestRow, list_requests, my_student
@@ -199,5 +200,5 @@ def list_awards(
 
 def _status(a: BadgeAward) -> str:
     if a.revoked_at is not None:
-        return "revoked"
-    return "needs review" if a.needs_review else "valid"
+        return CredentialStatus.REVOKED.value
+    return (CredentialStatus.NEEDS_REVIEW if a.needs_review else CredentialStatus.VALID).value

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
-from app.academics.models import Student
-from app.attendance.models import NOT_HELD, AttendanceRecord, ClassSession
+from app.academics.models import Student, StudentStatus
+from app.attendance.models import NOT_HELD, AttendanceRecord, ClassSession, Mark
 from app.core import clock
 from app.coursework.models import Assessment, AssessmentResult, Homework, HomeworkSubmission
 from app.fees import reports as fee_reports
@@ -56,7 +56,7 @@ def gather_many(
     a grouped subquery over the window, joined to the active students (the daily job reads
     every institute in one pass instead of one pass each)."""
     start = today - timedelta(days=window_days - 1)
-    counted = case((AttendanceRecord.status.in_(["present", "late"]), 1), else_=0)
+    counted = case((AttendanceRecord.status.in_([Mark.PRESENT.value, Mark.LATE.value]), 1), else_=0)
     taken = case((AttendanceRecord.status != "excused", 1), else_=0)
     # Sessions of the window first, then their marks through the (institute, session) index:
     # a few index probes per session instead of a scan of every mark ever taken.
@@ -174,7 +174,7 @@ def gather_many(
                 (StudentRiskProfile.institute_id == Student.institute_id)
                 & (StudentRiskProfile.student_id == Student.id),
             )
-            .where(_among(Student.institute_id, institute_ids), Student.status == "active")
+            .where(_among(Student.institute_id, institute_ids), Student.status == StudentStatus.ACTIVE.value)
         )
         .all()
     )
@@ -187,7 +187,7 @@ def gather_many(
     for iid, sid in session.connection().execute(
         select(StudentRiskProfile.institute_id, StudentRiskProfile.student_id)
         .join(Student, Student.id == StudentRiskProfile.student_id)
-        .where(_among(StudentRiskProfile.institute_id, institute_ids), Student.status != "active")
+        .where(_among(StudentRiskProfile.institute_id, institute_ids), Student.status != StudentStatus.ACTIVE.value)
     ):
         gone[iid].append(sid)
     names: dict[int, dict[int, str]] = {i: {} for i in institute_ids}

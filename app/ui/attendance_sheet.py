@@ -142,7 +142,7 @@ def render(
     with st.expander("Understanding (optional, 1–5)"):
         ratings = {}
         for student in sheet.students:
-            if marks[student.id] in ("present", "late"):
+            if marks[student.id] in (Mark.PRESENT.value, Mark.LATE.value):
                 value = st.feedback("stars", key=f"und_{sheet.session_id}_{student.id}")
                 if value is not None:
                     ratings[student.id] = value + 1

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app.access import service as access
+from app.access.models import RequestStatus
 from app.core.roles import Role
 from app.identity import credentials
 from app.ui import auth
@@ -35,7 +36,7 @@ access_tab, password_tab = st.tabs(
 
 with access_tab:
     requests = read(actor, access.list_access_requests)
-    pending = [r for r in requests if r.status == "pending"]
+    pending = [r for r in requests if r.status == RequestStatus.PENDING]
     if not pending:
         st.success("No access request is waiting.")
     for r in pending:
@@ -72,7 +73,7 @@ with access_tab:
                     reset_widgets(f"reject_access_reason_{r.id}")
                     flash(f"Rejected the request of {r.name}.")
                     st.rerun()
-    decided = [r for r in requests if r.status != "pending"]
+    decided = [r for r in requests if r.status != RequestStatus.PENDING]
     if decided:
         st.subheader("Decided")
         table(
@@ -96,7 +97,7 @@ with password_tab:
         "password when they next sign in (or with the one-time link you share)."
     )
     rows = read(actor, access.list_password_requests)
-    pending_pw = [p for p in rows if p.request.status == "pending"]
+    pending_pw = [p for p in rows if p.request.status == RequestStatus.PENDING]
     if not pending_pw:
         st.success("No password request is waiting.")
     for p in pending_pw:
@@ -132,7 +133,7 @@ with password_tab:
                     reset_widgets(f"reject_password_reason_{req.id}")
                     flash(f"Rejected the password request of {p.user_name}.")
                     st.rerun()
-    decided_pw = [p for p in rows if p.request.status != "pending"]
+    decided_pw = [p for p in rows if p.request.status != RequestStatus.PENDING]
     if decided_pw:
         st.subheader("Decided")
         table(

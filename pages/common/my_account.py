@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app.access import service as access
+from app.access.models import RequestStatus
 from app.bot import linking as bot_linking
 from app.core.roles import Role
 from app.identity import credentials, onboarding
@@ -50,13 +51,13 @@ if user.institute_id is not None:
     with st.container(border=True):
         st.markdown("**Forgot your password?**")
         pending_reset = read(actor, access.my_password_request)
-        if pending_reset is not None and pending_reset.status == "pending":
+        if pending_reset is not None and pending_reset.status == RequestStatus.PENDING:
             st.info(
                 f"You asked for a password reset on {pending_reset.created_at:%d %b, %H:%M} UTC; "
                 "an admin will decide soon."
             )
         else:
-            if pending_reset is not None and pending_reset.status == "rejected":
+            if pending_reset is not None and pending_reset.status == RequestStatus.REJECTED:
                 st.warning(
                     f"Your last password reset was not approved: {esc(pending_reset.reason)}"
                 )
