@@ -18,12 +18,12 @@ from app.access.common import (
     rate_key,
 )
 from app.access.models import AccessRequest, RequestStatus
-from app.core import audit, clock, ratelimit, weburl
+from app.core import audit, clock, phones, ratelimit, weburl
 from app.core.config import get_settings
 from app.core.db import lock_key
 from app.core.errors import Conflict, DomainError, ValidationError
 from app.core.security import new_token, token_hash
-from app.core.validation import normalize_email, normalize_phone, phone_key
+from app.core.validation import normalize_email
 from app.identity import service as identity
 from app.identity.models import Institute
 
@@ -124,7 +124,7 @@ def _store_request(
     if role not in {r.value for r in REQUESTABLE_ROLES}:
         raise ValidationError("Ask to join as a student or as a teacher.", field="role")
     email_n = normalize_email(email)
-    phone_n = normalize_phone(phone)
+    phone_n = phones.normalize_phone(phone, identity.phone_region_internal(session, institute_id))
     if not email_n and not phone_n:
         raise ValidationError(
             "Give an email address or a phone number, so you can sign in once approved.",
@@ -133,13 +133,12 @@ def _store_request(
     text = (message or "").strip()
     if len(text) > MAX_MESSAGE:
         raise ValidationError(f"Keep the message under {MAX_MESSAGE} characters.", field="message")
-    key = phone_key(phone_n)
-    lock_key(session, f"access_request:{institute_id}:{email_n or key}")
+    lock_key(session, f"access_request:{institute_id}:{email_n or phone_n}")
     same_contact = []
     if email_n:
         same_contact.append(AccessRequest.email == email_n)
-    if key:
-        same_contact.append(AccessRequest.phone_key == key)
+    if phone_n:  # E.164, read in the institute's region: the same number matches exactly
+        same_contact.append(AccessRequest.phone == phone_n)
     clash = session.exec(
         select(AccessRequest).where(
             AccessRequest.institute_id == institute_id,
@@ -156,7 +155,6 @@ def _store_request(
         name=name.strip()[:200],
         email=email_n,
         phone=phone_n,
-        phone_key=key,
         role=role,
         message=text or None,
         token_hash=token_hash(token),

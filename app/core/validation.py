@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 from email_validator import EmailNotValidError, validate_email
 
-from app.core import phones
 from app.core.errors import ValidationError
 
 
@@ -21,18 +18,3 @@ def normalize_email(raw: str | None, *, field: str = "email") -> str | None:
             f"'{raw.strip()}' is not a valid email address: {exc}", field=field
         ) from exc
     return result.normalized.lower()
-
-
-def normalize_phone(raw: str | None, *, field: str = "phone") -> str | None:
-    """E.164 read in the default region: only for app.access, until it passes its institute's
-    region to `app.core.phones.normalize_phone` (which everything else calls)."""
-    return phones.normalize_phone(raw, phones.DEFAULT_REGION, field=field)
-
-
-def phone_key(phone: str | None) -> str | None:
-    """The last ten digits: only app.access still keys its requests on them (as its
-    `access_requests.phone_key` column does); everything else matches E.164 numbers exactly."""
-    if not phone:
-        return None
-    digits = re.sub(r"\D", "", phone)
-    return digits[-10:]
