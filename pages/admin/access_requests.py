@@ -7,7 +7,7 @@ from app.access.models import RequestStatus
 from app.core.roles import Role
 from app.identity import credentials
 from app.ui import auth
-from app.ui.components import act, flash, read, reset_widgets, show_flash, table
+from app.ui.components import act, flash, phone_text, read, reset_widgets, show_flash, table
 from app.ui.safe import esc
 
 user, actor = auth.guard(Role.ADMIN)
@@ -43,7 +43,7 @@ with access_tab:
         with st.container(border=True):
             st.markdown(
                 f"**{esc(r.name)}** asks to join as a **{esc(r.role)}**  \n"
-                f"{esc(' · '.join(x for x in (r.email, r.phone) if x))} · "
+                f"{esc(' · '.join(x for x in (r.email, phone_text(user, r.phone)) if x))} · "
                 f"{r.created_at:%d %b, %H:%M} UTC"
             )
             if r.message:
@@ -80,7 +80,7 @@ with access_tab:
             [
                 {
                     "Name": r.name,
-                    "Contact": r.email or r.phone,
+                    "Contact": r.email or phone_text(user, r.phone),
                     "Role": r.role,
                     "Decision": r.status,
                     "When (UTC)": r.decided_at,

@@ -9,7 +9,7 @@ from app.bot import linking as bot_linking
 from app.core.roles import Role
 from app.ui import auth
 from app.ui import enrolments as enrolment_controls
-from app.ui.components import act, flash, read, reset_widgets, show_flash, table
+from app.ui.components import act, flash, phone_text, read, reset_widgets, show_flash, table
 from app.ui.safe import esc
 
 user, actor = auth.guard(Role.ADMIN, Role.COUNSELOR)
@@ -50,7 +50,7 @@ students = read(
 )
 table(
     [
-        {"Enrollment": s.enrollment_no, "Name": s.name, "Phone": s.phone, "Status": s.status}
+        {"Enrollment": s.enrollment_no, "Name": s.name, "Phone": phone_text(user, s.phone), "Status": s.status}
         for s in students
     ],
     key="students_table",
@@ -178,7 +178,7 @@ if students:
             {
                 "Guardian": g.name,
                 "Relationship": g.relationship,
-                "Phone": g.phone,
+                "Phone": phone_text(user, g.phone),
                 "Telegram": "linked" if g.telegram_chat_id else "not linked",
                 "Monthly report": "yes" if g.progress_reports else "opted out",
             }

@@ -9,7 +9,7 @@ from app.core.roles import Role
 from app.identity import credentials, onboarding
 from app.identity import service as identity
 from app.ui import auth
-from app.ui.components import act, flash, read, reset_widgets, show_flash
+from app.ui.components import act, flash, phone_text, read, reset_widgets, show_flash
 from app.ui.safe import esc
 
 user, actor = auth.guard(*Role)
@@ -20,7 +20,7 @@ c1, c2 = st.columns(2)
 c1.markdown(f"**Role**  \n{esc(user.role.label)}")
 c2.markdown(f"**Institute**  \n{esc(user.institute_name or 'All institutes')}")
 c1.markdown(f"**Email**  \n{esc(user.email or '—')}")
-c2.markdown(f"**Phone**  \n{esc(user.phone or '—')}")
+c2.markdown(f"**Phone**  \n{esc(phone_text(user, user.phone) or '—')}")
 
 with st.form("my_account"):
     st.subheader("Details")

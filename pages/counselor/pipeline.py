@@ -14,7 +14,7 @@ from app.crm import importer
 from app.crm import service as crm
 from app.crm.models import OPEN_STATUSES, FollowUpType, Outcome, Priority, Source, Status
 from app.ui import auth
-from app.ui.components import act, flash, read, show_flash, table
+from app.ui.components import act, flash, phone_text, read, show_flash, table
 from app.ui.safe import esc
 
 OPEN = "crm_inquiry"
@@ -62,7 +62,7 @@ with st.expander(
                 {
                     "Due": d.follow_up_date,
                     "Name": d.student_name,
-                    "Phone": d.phone,
+                    "Phone": phone_text(user, d.phone),
                     "How": _label(d.follow_up_type),
                     "Overdue": "yes" if d.follow_up_date < today else "",
                 }
@@ -74,7 +74,7 @@ with st.expander(
             st.markdown("**Log a call**")
             c1, c2 = st.columns(2)
             pick = c1.selectbox(
-                "Who", due, format_func=lambda d: f"{d.student_name} · {d.phone or ''}"
+                "Who", due, format_func=lambda d: f"{d.student_name} · {phone_text(user, d.phone)}"
             )
             outcome = c2.selectbox("Outcome", list(Outcome), format_func=lambda o: o.label)
             notes = st.text_input("Notes", key="crm_quick_notes")
@@ -124,7 +124,7 @@ def inquiry_detail() -> None:
                 st.markdown(f"- {esc(reason)}")
         with right:
             facts = [
-                ("Phone", inq.phone),
+                ("Phone", phone_text(user, inq.phone)),
                 ("Email", inq.email),
                 ("Source", _label(inq.source)),
                 ("Priority", inq.priority),
@@ -415,7 +415,7 @@ with board_tab:
                     "Priority": r.priority,
                     "Next follow-up": r.next_follow_up_date,
                     "Counselor": r.counselor,
-                    "Phone": r.phone,
+                    "Phone": phone_text(user, r.phone),
                     "Tags": ", ".join(r.tags),
                 }
                 for r in rows

@@ -65,3 +65,23 @@ def test_the_office_gives_a_guardian_a_link(db, telegram_fake):
     telegram.use_sender(None)
     at.button(key=f"g_tg_link_{guardian.id}").click().run()
     assert any("TELEGRAM_BOT_TOKEN" in e for e in errors(at))
+
+
+def test_pages_show_phones_as_the_institute_writes_them(db):
+    """Stored in E.164; an Indian institute's office reads 098765 43210, a foreign number stays
+    international."""
+    inst = f.institute(db)
+    admin = f.user(db, inst, Role.ADMIN, email="office2@x.example", phone="+91 98765 43210")
+    actor = f.actor_for(admin)
+    with db.scope(actor) as s:
+        academics.create_student(
+            s, actor=actor, enrollment_no="P-1", name="Ravi", phone="+44 7400 123456"
+        )
+    at = app_as(admin.email).run()
+    open_page(at, "pages/common/my_account.py")
+    assert "098765 43210" in texts(at)
+    open_page(at, "pages/admin/students.py")
+    assert not errors(at), errors(at)
+    from tests.pages.apptest import frame
+
+    assert list(frame(at, "Enrollment")["Phone"]) == ["+44 7400 123456"]
