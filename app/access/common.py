@@ -4,13 +4,14 @@ address, rate keys, and the admin's claim on a pending request (one decision win
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import update
 from sqlmodel import Session
 
 from app.access.models import RequestStatus
 from app.core import clock
+from app.core.clock import aware_utc as aware_utc  # (re-exported for this package)
 from app.core.config import get_settings
 from app.core.errors import Conflict, ValidationError
 from app.core.roles import Role
@@ -85,5 +86,3 @@ def clean_reason(reason: str | None) -> str:
     return text
 
 
-def aware_utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

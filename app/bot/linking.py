@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
@@ -193,8 +193,7 @@ def link_chat_internal(session: Session, *, code: str, chat_id: str) -> Linked:
         raise LinkRefused("That link is not valid. Ask your institute for a new one.")
     if row.used_at is not None:
         raise LinkRefused("That link was already used. Ask your institute for a new one.")
-    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
-    if clock.now() >= expires:
+    if clock.now() >= clock.aware_utc(row.expires_at):
         raise LinkRefused("That link has expired (links work for a day). Ask for a new one.")
     institute = session.get(Institute, row.institute_id)
     if institute is None:

@@ -10,7 +10,7 @@ user down for minutes, never lock them out for good. Google and Telegram codes a
 from __future__ import annotations
 
 import math
-from datetime import UTC, timedelta
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -223,7 +223,7 @@ def _link(session: Session, token: str) -> tuple[PasswordLink | None, str | None
         return None, LINK_INVALID
     if link.used_at is not None:
         return None, LINK_USED
-    expires = link.expires_at if link.expires_at.tzinfo else link.expires_at.replace(tzinfo=UTC)
+    expires = clock.aware_utc(link.expires_at)
     if clock.now() >= expires:
         return None, LINK_EXPIRED
     institute = session.exec(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -188,7 +188,7 @@ def list_actions(
             student=r[-2],
             batch=r[-1],
             created_at=(
-                r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=UTC)
+                clock.aware_utc(r.created_at)
             ).astimezone(tz),
             status=r.status,
             outcome=r.outcome,

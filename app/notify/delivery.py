@@ -21,12 +21,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, update
 from sqlmodel import col, select
 
 from app.core import clock
+from app.core.clock import aware_utc
 from app.core.db import session_scope
 from app.identity.models import Institute
 from app.integrations import telegram
@@ -61,9 +62,6 @@ class DrainResult:
 def backoff(attempts: int) -> timedelta:
     return BASE_BACKOFF * (2 ** max(0, attempts - 1))
 
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -257,4 +255,4 @@ def oldest_due_age(*, engine: Engine | None = None) -> timedelta | None:
             .order_by(Notification.next_attempt_at)
             .limit(1)
         ).first()
-    return None if oldest is None else clock.now() - _aware(oldest)
+    return None if oldest is None else clock.now() - aware_utc(oldest)
