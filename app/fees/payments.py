@@ -52,53 +52,15 @@ def record_payment(
     actor.require(Role.ADMIN)
     institute_id = actor.institute_scope()
     currency = session.get(Institute, institute_id).currency
-    reference = (reference or "").strip()
-    if not reference:
-        raise ValidationError(
-            "Enter the transaction reference (for cash, the counter slip number).",
-            field="reference",
-        )
-    if amount_minor <= 0:
-        raise ValidationError("The amount must be more than zero.", field="amount")
-    if method not in METHODS:
-        raise ValidationError("Choose cash, bank, card, UPI, M-Pesa or other.", field="method")
-    owned(session, Student, student_id, institute_id, "student")
-    if invoice_id is not None:
-        all_owned(
-            session,
-            Invoice,
-            [invoice_id],
-            institute_id,
-            message="Choose an invoice of this student (or none: the oldest is paid first).",
-            field="invoice_id",
-            student_id=student_id,
-        )
-    existing = session.exec(
-        select(Payment).where(Payment.institute_id == institute_id, Payment.reference == reference)
-    ).first()
-    if existing is not None:
-        if existing.student_id == student_id and existing.amount_minor == amount_minor:
-            return existing  # a retry of the same payment records nothing twice
-        raise Conflict(
-            f"Reference {reference} was already used for a payment of "
-            f"{format_money(existing.amount_minor, currency)} (receipt {existing.receipt_no}). "
-            "Check the reference.",
-            field="reference",
-        )
+    reference = _checked_fields(reference, amount_minor, method)
+    _check_ids(session, institute_id, student_id, invoice_id)
+    repeat = _repeat_of(session, institute_id, reference, student_id, amount_minor, currency)
+    if repeat is not None:
+        return repeat  # a retry of the same payment records nothing twice
     # The receipt number first: its row lock (PostgreSQL) makes payments of one institute wait
     # for each other, so the open lines read below are not being paid by another payment.
     receipt_no = _next_receipt_no(session, institute_id)
-    rows = session.exec(
-        select(InvoiceLine, Invoice)
-        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-        .where(
-            Invoice.institute_id == institute_id,
-            InvoiceLine.institute_id == institute_id,
-            Invoice.student_id == student_id,
-            col(Invoice.status).in_(OPEN_INVOICE_VALUES),
-            InvoiceLine.paid_minor < InvoiceLine.amount_minor,
-        )
-    ).all()
+    rows = _open_lines_of_student(session, institute_id, student_id)
     open_lines = [
         allocation.OpenLine(
             line.id, invoice.id, invoice.due_on, line.amount_minor - line.paid_minor
@@ -127,29 +89,7 @@ def record_payment(
     )
     session.add(payment)
     session.flush()
-    lines = {line.id: line for line, _ in rows}
-    invoices = {invoice.id: invoice for _, invoice in rows}
-    for part, take in plan.parts:
-        lines[part.line_id].paid_minor += take
-        invoices[part.invoice_id].paid_minor += take
-        session.add(lines[part.line_id])
-    for invoice_key in plan.by_invoice():
-        invoice = invoices[invoice_key]
-        invoice.status = paid_status(invoice.paid_minor, invoice.total_minor).value
-        session.add(invoice)
-    if plan.parts:
-        session.execute(
-            insert(PaymentAllocation),
-            [
-                {
-                    "institute_id": institute_id,
-                    "payment_id": payment.id,
-                    "invoice_line_id": part.line_id,
-                    "amount_minor": take,
-                }
-                for part, take in plan.parts
-            ],
-        )
+    _apply_allocation(session, institute_id, payment, plan, rows)
     remaining = plan.credit_minor
     accounts = ledger.ensure_chart_internal(session, institute_id=institute_id)
     postings = ledger.payment_postings(accounts, amount_minor, remaining)
@@ -177,6 +117,112 @@ def record_payment(
         },
     )
     return payment
+
+
+def _checked_fields(reference: str, amount_minor: int, method: str) -> str:
+    """The reference, trimmed, once reference, amount and method are valid."""
+    reference = (reference or "").strip()
+    if not reference:
+        raise ValidationError(
+            "Enter the transaction reference (for cash, the counter slip number).",
+            field="reference",
+        )
+    if amount_minor <= 0:
+        raise ValidationError("The amount must be more than zero.", field="amount")
+    if method not in METHODS:
+        raise ValidationError("Choose cash, bank, card, UPI, M-Pesa or other.", field="method")
+    return reference
+
+
+def _check_ids(
+    session: Session, institute_id: int, student_id: int, invoice_id: int | None
+) -> None:
+    """The student, and the invoice named to pay first, are this institute's (and theirs)."""
+    owned(session, Student, student_id, institute_id, "student")
+    if invoice_id is not None:
+        all_owned(
+            session,
+            Invoice,
+            [invoice_id],
+            institute_id,
+            message="Choose an invoice of this student (or none: the oldest is paid first).",
+            field="invoice_id",
+            student_id=student_id,
+        )
+
+
+def _repeat_of(
+    session: Session,
+    institute_id: int,
+    reference: str,
+    student_id: int,
+    amount_minor: int,
+    currency: str,
+) -> Payment | None:
+    """The payment already recorded under this reference, when it is this one again; another
+    payment under it is refused."""
+    existing = session.exec(
+        select(Payment).where(Payment.institute_id == institute_id, Payment.reference == reference)
+    ).first()
+    if existing is not None:
+        if existing.student_id == student_id and existing.amount_minor == amount_minor:
+            return existing
+        raise Conflict(
+            f"Reference {reference} was already used for a payment of "
+            f"{format_money(existing.amount_minor, currency)} (receipt {existing.receipt_no}). "
+            "Check the reference.",
+            field="reference",
+        )
+    return None
+
+
+def _open_lines_of_student(session: Session, institute_id: int, student_id: int) -> Any:
+    """The student's open invoice lines with their invoices."""
+    rows = session.exec(
+        select(InvoiceLine, Invoice)
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .where(
+            Invoice.institute_id == institute_id,
+            InvoiceLine.institute_id == institute_id,
+            Invoice.student_id == student_id,
+            col(Invoice.status).in_(OPEN_INVOICE_VALUES),
+            InvoiceLine.paid_minor < InvoiceLine.amount_minor,
+        )
+    ).all()
+    return rows
+
+
+def _apply_allocation(
+    session: Session,
+    institute_id: int,
+    payment: Payment,
+    plan: allocation.Allocation,
+    rows: Any,
+) -> None:
+    """What the plan pays on each line and invoice (status follows), and the allocation rows."""
+    lines = {line.id: line for line, _ in rows}
+    invoices = {invoice.id: invoice for _, invoice in rows}
+    for part, take in plan.parts:
+        lines[part.line_id].paid_minor += take
+        invoices[part.invoice_id].paid_minor += take
+        session.add(lines[part.line_id])
+    for invoice_key in plan.by_invoice():
+        invoice = invoices[invoice_key]
+        invoice.status = paid_status(invoice.paid_minor, invoice.total_minor).value
+        session.add(invoice)
+    if plan.parts:
+        session.execute(
+            insert(PaymentAllocation),
+            [
+                {
+                    "institute_id": institute_id,
+                    "payment_id": payment.id,
+                    "invoice_line_id": part.line_id,
+                    "amount_minor": take,
+                }
+                for part, take in plan.parts
+            ],
+        )
 
 
 def _owed(session: Session, institute_id: int, student_ids) -> dict[int, int]:
