@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
@@ -296,6 +297,38 @@ def _invoice_run(
         sid: split_instalments(plan.net_of(sid), issued, plan.steps) for sid in plan.students
     }
     period = plan.period
+    invoices = _insert_invoices(session, institute_id, plan, structure_id, issued, schedule)
+    _insert_lines(session, institute_id, plan, invoices, accounts[ledger.DISCOUNTS].id)
+    _insert_instalments(session, institute_id, plan, invoices, schedule)
+    _post_invoices(session, institute_id, plan, invoices, accounts, structure.name, issued)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="fees.invoice_run",
+        target_type="fee_structure",
+        target_id=structure_id,
+        detail={
+            "period": period,
+            "created": len(plan.students),
+            "already": plan.already,
+            "total_minor": plan.total_minor,
+            "discount_minor": plan.discount_minor,
+        },
+    )
+    return plan
+
+
+def _insert_invoices(
+    session: Session,
+    institute_id: int,
+    plan: RunPlan,
+    structure_id: int,
+    issued: date,
+    schedule: dict[int, list[tuple[date, int]]],
+) -> dict[int, int]:
+    """One invoice per student of the plan, in bulk; their ids by student."""
+    period = plan.period
     now = clock.now()
     session.execute(
         insert(Invoice),
@@ -327,7 +360,18 @@ def _invoice_run(
             )
         ).all()
     )
-    discount_account = accounts[ledger.DISCOUNTS].id
+    return invoices
+
+
+def _insert_lines(
+    session: Session,
+    institute_id: int,
+    plan: RunPlan,
+    invoices: dict[int, int],
+    discount_account: int,
+) -> None:
+    """The structure's items on every invoice, and each student's discounts as negative lines
+    (posted to contra-income)."""
     session.execute(
         insert(InvoiceLine),
         [
@@ -355,6 +399,16 @@ def _invoice_run(
             for text, amount in plan.discounts.get(sid, [])
         ],
     )
+
+
+def _insert_instalments(
+    session: Session,
+    institute_id: int,
+    plan: RunPlan,
+    invoices: dict[int, int],
+    schedule: dict[int, list[tuple[date, int]]],
+) -> None:
+    """Each invoice's instalments, with the running total due by each."""
     instalment_rows = []
     for sid in plan.students:
         cumulative = 0
@@ -371,6 +425,20 @@ def _invoice_run(
                 }
             )
     session.execute(insert(InvoiceInstalment), instalment_rows)
+
+
+def _post_invoices(
+    session: Session,
+    institute_id: int,
+    plan: RunPlan,
+    invoices: dict[int, int],
+    accounts: Any,
+    structure: str,
+    issued: date,
+) -> None:
+    """One journal entry per invoice: receivable (and discounts) against the items' income."""
+    period = plan.period
+    discount_account = accounts[ledger.DISCOUNTS].id
     receivable = accounts[ledger.RECEIVABLE].id
     ledger.post_many_internal(
         session,
@@ -379,7 +447,7 @@ def _invoice_run(
         entries=[
             ledger.Entry(
                 issued,
-                f"Invoice {structure.name} {period}",
+                f"Invoice {structure} {period}",
                 invoices[sid],
                 [
                     ledger.Posting(account_id, debit=amount)
@@ -394,22 +462,6 @@ def _invoice_run(
             for sid in plan.students
         ],
     )
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="fees.invoice_run",
-        target_type="fee_structure",
-        target_id=structure_id,
-        detail={
-            "period": period,
-            "created": len(plan.students),
-            "already": plan.already,
-            "total_minor": plan.total_minor,
-            "discount_minor": plan.discount_minor,
-        },
-    )
-    return plan
 
 
 def invoice_detail(
