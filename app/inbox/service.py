@@ -69,8 +69,14 @@ def open_action_internal(
     return action
 
 
-# Actions decided elsewhere (badge requests, extra classes) are not pushed with buttons.
-PUSHED_TYPES = frozenset(ActionType) - {ActionType.BADGE_REQUEST, ActionType.EXTRA_CLASS_REQUEST}
+# Actions decided elsewhere (badge requests, extra classes) are not pushed with buttons, nor
+# feedback: a message arriving the minute a student submits would date anonymous feedback,
+# which is stored with only its day.
+PUSHED_TYPES = frozenset(ActionType) - {
+    ActionType.BADGE_REQUEST,
+    ActionType.EXTRA_CLASS_REQUEST,
+    ActionType.NEGATIVE_FEEDBACK,
+}
 
 
 def _push(session: Session, action: PendingAction) -> None:
