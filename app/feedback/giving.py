@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.academics.models import Batch, BatchMembership, Subject
+from app.academics.models import Batch, BatchMembership, Student, Subject
 from app.academics.service import my_student
 from app.attendance.models import (
     ABSENT_MARKS,
@@ -161,39 +162,31 @@ def guard_key(institute_id: int, student_id: int, target: str) -> str:
     return keyed_hash(f"feedback-guard:{institute_id}:{student_id}:{target}")
 
 
-def submit_feedback(
+@dataclass(frozen=True)
+class _Target:
+    """What a piece of feedback is about, its once-per key, and how it is named in messages."""
+
+    key: str
+    about: str
+    session_id: int | None = None
+    faculty_id: int | None = None
+    subject_id: int | None = None
+    batch_id: int | None = None
+
+
+def _target_of(
     session: Session,
-    *,
     actor: Actor,
-    feedback_type: str,
-    rating: int,
-    comments: str | None = None,
-    anonymous: bool = False,
-    session_id: int | None = None,
-    faculty_id: int | None = None,
-    subject_id: int | None = None,
-) -> Submitted:
-    """Rate a recent session, one of one's teachers, one of one's subjects, the institute or
-    its facilities 1–5, with an optional comment, optionally anonymously; once per session,
-    once a month for each of the others."""
-    student = my_student(session, actor=actor)
+    student: Student,
+    kind: FeedbackType,
+    tz: ZoneInfo,
+    *,
+    session_id: int | None,
+    faculty_id: int | None,
+    subject_id: int | None,
+) -> _Target:
+    """Check what is rated is the student's to rate; once per session, monthly otherwise."""
     institute_id = student.institute_id
-    try:
-        kind = FeedbackType(feedback_type)
-    except ValueError:
-        raise ValidationError(
-            "Choose what you are rating: a session, a teacher, a subject, the institute or its "
-            "facilities."
-        ) from None
-    if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
-        raise ValidationError("Give a rating from 1 to 5 stars.", field="rating")
-    text = (comments or "").strip() or None
-    if text and len(text) > MAX_COMMENT:
-        raise ValidationError(
-            f"Keep the comment under {MAX_COMMENT} characters (it has {len(text)}).",
-            field="comments",
-        )
-    tz = institute_tz_internal(session, institute_id)
     subject_id_given, batch_id, subject_id = subject_id, None, None
     if kind == FeedbackType.SESSION:
         if session_id is None:
@@ -238,6 +231,59 @@ def submit_feedback(
         period = clock.now().astimezone(tz).strftime("%Y-%m")
         target = f"faculty:{faculty_id}:{period}"
         about = teachers[faculty_id].name
+    return _Target(
+        key=target,
+        about=about,
+        session_id=session_id,
+        faculty_id=faculty_id,
+        subject_id=subject_id,
+        batch_id=batch_id,
+    )
+
+
+def submit_feedback(
+    session: Session,
+    *,
+    actor: Actor,
+    feedback_type: str,
+    rating: int,
+    comments: str | None = None,
+    anonymous: bool = False,
+    session_id: int | None = None,
+    faculty_id: int | None = None,
+    subject_id: int | None = None,
+) -> Submitted:
+    """Rate a recent session, one of one's teachers, one of one's subjects, the institute or
+    its facilities 1–5, with an optional comment, optionally anonymously; once per session,
+    once a month for each of the others."""
+    student = my_student(session, actor=actor)
+    institute_id = student.institute_id
+    try:
+        kind = FeedbackType(feedback_type)
+    except ValueError:
+        raise ValidationError(
+            "Choose what you are rating: a session, a teacher, a subject, the institute or its "
+            "facilities."
+        ) from None
+    if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
+        raise ValidationError("Give a rating from 1 to 5 stars.", field="rating")
+    text = (comments or "").strip() or None
+    if text and len(text) > MAX_COMMENT:
+        raise ValidationError(
+            f"Keep the comment under {MAX_COMMENT} characters (it has {len(text)}).",
+            field="comments",
+        )
+    tz = institute_tz_internal(session, institute_id)
+    it = _target_of(
+        session,
+        actor,
+        student,
+        kind,
+        tz,
+        session_id=session_id,
+        faculty_id=faculty_id,
+        subject_id=subject_id,
+    )
     label, compound = sentiment_mod.classify(text, rating)
     now = clock.now()
     created_at = now
@@ -249,12 +295,12 @@ def submit_feedback(
         institute_id=institute_id,
         student_id=None if anonymous else student.id,
         anonymous=bool(anonymous),
-        dedupe_guard=guard_key(institute_id, student.id, target),
+        dedupe_guard=guard_key(institute_id, student.id, it.key),
         feedback_type=kind.value,
-        faculty_id=faculty_id,
-        session_id=session_id,
-        batch_id=batch_id,
-        subject_id=subject_id,
+        faculty_id=it.faculty_id,
+        session_id=it.session_id,
+        batch_id=it.batch_id,
+        subject_id=it.subject_id,
         rating=rating,
         comments=text,
         sentiment=label.value,
@@ -270,8 +316,40 @@ def submit_feedback(
         raise Conflict(
             "You already rated this session."
             if kind == FeedbackType.SESSION
-            else f"You already rated {about} this month; you can again next month."
+            else f"You already rated {it.about} this month; you can again next month."
         ) from None
+    flagged = _flag_and_audit(
+        session,
+        actor,
+        student,
+        row,
+        it,
+        rating=rating,
+        text=text,
+        label=label,
+        anonymous=anonymous,
+        created_at=created_at,
+    )
+    return Submitted(sentiment=label.value, anonymous=bool(anonymous), flagged=flagged)
+
+
+def _flag_and_audit(
+    session: Session,
+    actor: Actor,
+    student: Student,
+    row: Feedback,
+    it: _Target,
+    *,
+    rating: int,
+    text: str | None,
+    label: Sentiment,
+    anonymous: bool,
+    created_at: datetime,
+) -> bool:
+    """Open an inbox action for negative or ≤ 2-star feedback, and audit the submission
+    without linking anonymous feedback to the student; returns whether it was flagged."""
+    institute_id = student.institute_id
+    kind = row.feedback_type
     flagged = label == Sentiment.NEGATIVE or rating <= 2
     if flagged:
         quote = f": “{text[:160]}{'…' if len(text) > 160 else ''}”" if text else ""
@@ -280,12 +358,12 @@ def submit_feedback(
             session,
             institute_id=institute_id,
             type=ActionType.NEGATIVE_FEEDBACK.value,
-            reason=f"{who} ({rating}★, {label.value}) on {about}{quote}",
+            reason=f"{who} ({rating}★, {label.value}) on {it.about}{quote}",
             dedupe_key=f"feedback:{row.id}",
             student_id=None if anonymous else student.id,
-            batch_id=batch_id,
-            session_id=session_id,
-            owner_user_id=faculty_id,
+            batch_id=it.batch_id,
+            session_id=it.session_id,
+            owner_user_id=it.faculty_id,
             created_at=created_at,
         )
     if anonymous:
@@ -305,9 +383,9 @@ def submit_feedback(
             action="feedback.submit",
             target_type="feedback",
             target_id=row.id,
-            detail={"type": kind.value, "rating": rating, "sentiment": label.value},
+            detail={"type": kind, "rating": rating, "sentiment": label.value},
         )
-    return Submitted(sentiment=label.value, anonymous=bool(anonymous), flagged=flagged)
+    return flagged
 
 
 def my_subjects_internal(
