@@ -27,6 +27,73 @@ def preview(ctx: _Context, args: dict[str, Any]) -> Reply:
     if not structures:
         raise ValidationError("There is no fee structure yet. Create one on the Fees page first.")
     said = args.get("period")
+    chosen = _structures_for(structures, args, said, intent)
+    period = _period_for(ctx, chosen[0], args, said, intent)
+    terms = ctx.institute.term_starts
+    period_label = periods.period_label(period, terms)
+    structure = chosen[0]
+    scope: dict[str, Any] = {"batch_id": target.batch_id, "level": target.level}
+    if target.batch_id is None and target.level is None:
+        scope = {
+            "student_ids": [
+                s.id
+                for s in academics.list_students(
+                    ctx.session, actor=ctx.actor, status=StudentStatus.ACTIVE.value, limit=100_000
+                )
+            ]
+        }
+    plan = fees.preview_invoice_run(
+        ctx.session, actor=ctx.actor, structure_id=structure.id, period=period, **scope
+    )
+    if not plan.items:
+        raise ValidationError(f"{structure.name} has no fee items to bill.")
+    if not plan.students:
+        return Reply(
+            Kind.ANSWER,
+            f"Nothing to do: every active student of {target.label} already has a {period_label} "
+            f"invoice from {structure.name} ({plural(plan.already, 'invoice')}).",
+            intent=intent,
+        )
+    rows = _preview_rows(ctx, target, plan)
+    optional = (
+        " Optional items are not included; add them on the Fees page."
+        if any(
+            i.optional
+            for i in fees.structure_items(ctx.session, actor=ctx.actor, structure_id=structure.id)
+        )
+        else ""
+    )
+    already = (
+        f" {plural(plan.already, 'student')} already "
+        f"{'has one and is' if plan.already == 1 else 'have one and are'} skipped."
+        if plan.already
+        else ""
+    )
+    return Reply(
+        Kind.PREVIEW,
+        f"I will create **{plural(len(plan.students), 'invoice')}** from *{structure.name}* for "
+        f"**{period_label}** (period {period}) for {target.label}: "
+        f"{ctx.money(plan.per_student_minor)} each, total **{ctx.money(plan.total_minor)}**."
+        f"{already}{optional}",
+        intent=intent,
+        rows=rows,
+        payload={
+            "intent": intent,
+            "structure_id": structure.id,
+            "period": period,
+            "period_label": period_label,
+            "student_ids": plan.students,
+            "label": target.label,
+        },
+        status=DeskStatus.PENDING,
+    )
+
+
+def _structures_for(
+    structures: list[Any], args: dict[str, Any], said: str | None, intent: str
+) -> list[Any]:
+    """The fee structures that can bill what was said (one named, per term, per month); asks
+    which when more than one remains."""
     if args.get("structure_id"):
         chosen = [s for s in structures if s.id == args["structure_id"]]
         if not chosen:
@@ -64,9 +131,16 @@ def preview(ctx: _Context, args: dict[str, Any]) -> Reply:
                 for n, s in enumerate(chosen, start=1)
             ],
         )
+    return chosen
+
+
+def _period_for(
+    ctx: _Context, structure: Any, args: dict[str, Any], said: str | None, intent: str
+) -> str:
+    """The billing period: the one containing today, the term named, or the month named."""
     terms = ctx.institute.term_starts
     if not said:
-        period = fees.billing_period(chosen[0], ctx.today, term_starts=terms)
+        period = fees.billing_period(structure, ctx.today, term_starts=terms)
     elif "-T" in said:
         if periods.term_by_key(said, terms) is None:
             count = len(periods.parse_term_starts(terms))
@@ -80,31 +154,12 @@ def preview(ctx: _Context, args: dict[str, Any]) -> Reply:
         period = said
     else:
         month = date.fromisoformat(f"{said}-01")
-        period = fees.billing_period(chosen[0], month, term_starts=terms)
-    period_label = periods.period_label(period, terms)
-    structure = chosen[0]
-    scope: dict[str, Any] = {"batch_id": target.batch_id, "level": target.level}
-    if target.batch_id is None and target.level is None:
-        scope = {
-            "student_ids": [
-                s.id
-                for s in academics.list_students(
-                    ctx.session, actor=ctx.actor, status=StudentStatus.ACTIVE.value, limit=100_000
-                )
-            ]
-        }
-    plan = fees.preview_invoice_run(
-        ctx.session, actor=ctx.actor, structure_id=structure.id, period=period, **scope
-    )
-    if not plan.items:
-        raise ValidationError(f"{structure.name} has no fee items to bill.")
-    if not plan.students:
-        return Reply(
-            Kind.ANSWER,
-            f"Nothing to do: every active student of {target.label} already has a {period_label} "
-            f"invoice from {structure.name} ({plural(plan.already, 'invoice')}).",
-            intent=intent,
-        )
+        period = fees.billing_period(structure, month, term_starts=terms)
+    return period
+
+
+def _preview_rows(ctx: _Context, target: Any, plan: Any) -> list[dict[str, Any]]:
+    """One row per invoice to create: student, enrollment, amount and discount."""
     names = {
         s.id: s
         for s in academics.list_students(
@@ -120,38 +175,7 @@ def preview(ctx: _Context, args: dict[str, Any]) -> Reply:
         }
         for sid in plan.students
     ]
-    optional = (
-        " Optional items are not included; add them on the Fees page."
-        if any(
-            i.optional
-            for i in fees.structure_items(ctx.session, actor=ctx.actor, structure_id=structure.id)
-        )
-        else ""
-    )
-    already = (
-        f" {plural(plan.already, 'student')} already "
-        f"{'has one and is' if plan.already == 1 else 'have one and are'} skipped."
-        if plan.already
-        else ""
-    )
-    return Reply(
-        Kind.PREVIEW,
-        f"I will create **{plural(len(plan.students), 'invoice')}** from *{structure.name}* for "
-        f"**{period_label}** (period {period}) for {target.label}: "
-        f"{ctx.money(plan.per_student_minor)} each, total **{ctx.money(plan.total_minor)}**."
-        f"{already}{optional}",
-        intent=intent,
-        rows=rows,
-        payload={
-            "intent": intent,
-            "structure_id": structure.id,
-            "period": period,
-            "period_label": period_label,
-            "student_ids": plan.students,
-            "label": target.label,
-        },
-        status=DeskStatus.PENDING,
-    )
+    return rows
 
 
 def execute(session: Session, actor: Actor, payload: dict[str, Any]) -> Reply:
