@@ -6,6 +6,7 @@ keep one import."""
 
 from __future__ import annotations
 
+from app.fees.bulk import record_payments_bulk
 from app.fees.common import (
     METHODS,
     actor_institute,
@@ -33,7 +34,6 @@ from app.fees.payments import (
     Balance,
     open_receivables_internal,
     record_payment,
-    record_payments_bulk,
     student_balance,
 )
 from app.fees.structures import (
