@@ -23,7 +23,7 @@ from app.core import clock
 from app.crm import jobs as crm_jobs
 from app.crm import leadscore
 from app.crm.service import LOST_REASONS
-from app.demo.academics import analyze, bulk_load, fix_sequences, next_id
+from app.demo.bulk import analyze, bulk_load, fix_sequences, next_id
 
 CRM_TABLES = ["crm_inquiries", "crm_follow_ups"]
 # (biggest institute, every other institute)

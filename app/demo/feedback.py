@@ -16,7 +16,7 @@ from app.academics.models import Batch, BatchMembership, Student
 from app.attendance.models import ClassSession
 from app.core import clock
 from app.core.roles import Role
-from app.demo.academics import bulk_load
+from app.demo.bulk import bulk_load
 from app.feedback import sentiment
 from app.feedback.giving import guard_key
 from app.feedback.models import Feedback, FeedbackStatus

@@ -237,7 +237,8 @@ def seed_demo(
         session.flush()
         _collect_ids(session, result, institutes)
         if history:
-            from app.demo.academics import ACADEMIC_TABLES, analyze, checks_deferred, seed_academics
+            from app.demo.academics import ACADEMIC_TABLES, seed_academics
+            from app.demo.bulk import analyze, checks_deferred
             from app.demo.coursework import COURSEWORK_TABLES, seed_coursework
             from app.demo.fees import FEE_TABLES, seed_fees
 
