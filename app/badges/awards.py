@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.academics.models import Batch, BatchMembership, Student
-from app.badges.catalog import _badge
+from app.badges.catalog import badge_internal
 from app.badges.common import STAFF, new_credential_id
 from app.badges.models import (
     Badge,
@@ -50,7 +50,7 @@ def _child_requirements(session: Session, institute_id: int, parent_ids: set[int
     }
 
 
-def _grant(
+def grant_internal(
     session: Session,
     *,
     institute_id: int,
@@ -230,12 +230,12 @@ def award(
     """Award a badge by hand (and every higher badge it completes); returns what was new."""
     actor.require(*STAFF)
     institute_id = actor.institute_scope()
-    badge = _badge(session, institute_id, badge_id)
+    badge = badge_internal(session, institute_id, badge_id)
     student = _student(session, institute_id, student_id)
     _check_teaches(session, actor, student_id)
     if not badge.active:
         raise ValidationError(f"{badge.name} is not active; activate it in the catalog first.")
-    created = _grant(
+    created = grant_internal(
         session,
         institute_id=institute_id,
         pairs={(student_id, badge_id)},
@@ -245,11 +245,11 @@ def award(
     )
     if not created:
         raise Conflict(f"{student.name} already has the {badge.name} badge.")
-    _after_awards(session, actor, created)
+    after_awards(session, actor, created)
     return created
 
 
-def _after_awards(session: Session, actor: Actor | None, created: list[BadgeAward]) -> None:
+def after_awards(session: Session, actor: Actor | None, created: list[BadgeAward]) -> None:
     if not created:
         return
     names = dict(

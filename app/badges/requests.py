@@ -13,14 +13,14 @@ from app.academics.models import BatchMembership, Student
 from app.academics.service import has_student_record as has_student_record
 from app.academics.service import my_student as my_student
 from app.badges.awards import (
-    _after_awards,
     _check_teaches,
-    _grant,
     _notify_student,
     _student,
     _teacher_student_ids,
+    after_awards,
+    grant_internal,
 )
-from app.badges.catalog import _badge
+from app.badges.catalog import badge_internal
 from app.badges.common import STAFF
 from app.badges.models import (
     Badge,
@@ -48,7 +48,7 @@ def request_badge(
     """A student asks for a badge with evidence; it waits in the teachers' inbox."""
     student = my_student(session, actor=actor)
     institute_id = student.institute_id
-    badge = _badge(session, institute_id, badge_id)
+    badge = badge_internal(session, institute_id, badge_id)
     if not badge.active:
         raise ValidationError(f"{badge.name} is not open for requests.")
     if badge.kind not in (BadgeKind.MINI.value, BadgeKind.CAPSTONE.value):
@@ -220,7 +220,7 @@ def decide(
     reason = (reason or "").strip()
     if not approve and not reason:
         raise ValidationError("Tell the student why the request is rejected.", field="reason")
-    badge = _badge(session, institute_id, req.badge_id)
+    badge = badge_internal(session, institute_id, req.badge_id)
     student = _student(session, institute_id, req.student_id)
     req.status = RequestStatus.APPROVED.value if approve else RequestStatus.REJECTED.value
     req.decided_by, req.decided_at, req.reason = actor.user_id, clock.now(), reason or None
@@ -228,7 +228,7 @@ def decide(
     session.flush()
     created: list[BadgeAward] = []
     if approve:
-        created = _grant(
+        created = grant_internal(
             session,
             institute_id=institute_id,
             pairs={(req.student_id, req.badge_id)},
@@ -247,7 +247,7 @@ def decide(
     )
     _close_inbox_action(session, actor, req, approve, reason)
     if approve:
-        _after_awards(session, actor, created)
+        after_awards(session, actor, created)
     else:
         _notify_student(
             session,

@@ -209,10 +209,10 @@ def evaluate_rules_internal(
     pairs: set[tuple[int, int]] = set()
     for kind, group in by_kind.items():
         pairs |= EVALUATORS[kind](session, institute_id, group, student_ids)
-    created: list[BadgeAward] = service._grant(
+    created: list[BadgeAward] = service.grant_internal(
         session, institute_id=institute_id, pairs=pairs, source="rule"
     )
-    service._after_awards(session, None, created)
+    service.after_awards(session, None, created)
     counts = {
         "rules": len(badges),
         "rule_awards": sum(1 for a in created if a.source == "rule"),

@@ -8,15 +8,15 @@ keep one import."""
 from __future__ import annotations
 
 from app.badges.awards import (
-    _after_awards,
-    _grant,
+    after_awards,
     award,
     clear_review,
+    grant_internal,
     revoke,
 )
 from app.badges.catalog import (
     EDITABLE,
-    _badge,
+    badge_internal,
     catalog,
     create_badge,
     update_badge,
@@ -61,9 +61,9 @@ __all__ = [
     "RuleChoices",
     "STAFF",
     "Wall",
-    "_after_awards",
-    "_badge",
-    "_grant",
+    "after_awards",
+    "badge_internal",
+    "grant_internal",
     "award",
     "catalog",
     "clear_review",

@@ -176,7 +176,7 @@ def create_password_link(
     user = session.get(User, user_id)
     if user is None or (not actor.is_super_admin and user.institute_id != actor.institute_id):
         raise NotFound("That user does not exist.")
-    identity._manageable(actor, user.role)  # noqa: SLF001 - the same rule as every user change
+    identity.check_manageable(actor, user.role)  # the same rule as every user change
     if user.status == UserStatus.DISABLED.value:
         raise ValidationError("Activate the user before sending a password link.")
     token = new_token()

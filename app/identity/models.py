@@ -36,9 +36,7 @@ class Institute(SQLModel, table=True):
     # Teachers may add extra classes to their batches without an admin's approval.
     teachers_add_classes: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     # CRM: a new inquiry nobody took goes to the counselor with the fewest open ones.
-    auto_assign_inquiries: bool = Field(
-        default=False, sa_column_kwargs={"server_default": false()}
-    )
+    auto_assign_inquiries: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime = Field(default_factory=clock.now)
 
     def subscription_expired(self, today: date) -> bool:

@@ -40,7 +40,6 @@ class CodeRequest:
 REQUESTED = CodeRequest(sent=True)
 
 
-
 def _audit(
     session: Session, action: str, key: str, source: str, detail: dict | None = None
 ) -> None:

@@ -21,8 +21,8 @@ from app.identity.institutes import (
 )
 from app.identity.users import (
     SessionUser,
-    _manageable,
     change_role,
+    check_manageable,
     count_users,
     dev_sign_in_candidates,
     end_user_sessions,
@@ -47,7 +47,7 @@ __all__ = [
     "NOT_AUTHORIZED",
     "SUBSCRIPTION_EXPIRED",
     "SessionUser",
-    "_manageable",
+    "check_manageable",
     "change_role",
     "count_users",
     "create_institute",

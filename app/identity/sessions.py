@@ -35,7 +35,6 @@ class SignInOutcome:
     error: str | None = None
 
 
-
 def _institute_of(session: Session, user_id: int) -> int | None:
     user = session.get(User, user_id)
     return user.institute_id if user else None
