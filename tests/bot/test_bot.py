@@ -473,3 +473,51 @@ def test_the_worker_job_talks_to_a_bot_api_server_over_http(db, world, monkeypat
     assert "Linked to Sunrise Academy" in server.texts_to("7001")[0]
     [document] = server.documents
     assert document["content"].startswith(b"%PDF") and document["filename"].endswith(".pdf")
+
+
+def test_notify_guardian_and_noted_buttons(db, world, bot):
+    """The teacher's "Notify guardian" queues the guardian's message through the inbox; the
+    guardian's "Noted" acknowledges the alert (audited from Telegram) and takes the buttons off."""
+    sender, api = bot
+    link_me(db, world["teacher"], api, sender, "8001")
+    link_guardians(db, world, api, sender, chat="7001")
+    with db.scope(system=True) as s:
+        action = inbox.open_action_internal(
+            s,
+            institute_id=world["inst"].id,
+            type=ActionType.ABSENCE_STREAK.value,
+            reason="Ravi Kumar missed the last 3 classes of Math X.",
+            dedupe_key="test:notify",
+            student_id=world["kids"][0],
+            batch_id=world["batch"],
+            owner_user_id=world["teacher"].user_id,
+        )
+    deliver(db, sender)
+    todo = api.last_to("8001")
+    api.user_presses("8001", todo, api.buttons(todo)["Notify guardian"])
+    assert step(db, sender).outcomes == {"acted": 1}
+    assert api.answered[-1]["text"] == "The guardian will be told."
+    deliver(db, sender)
+    assert "Ravi Kumar missed the last 3 classes" in api.texts_to("7001")[-1]
+
+    with clock.frozen(AFTER_CLASS), db.scope(world["teacher"], immediate=True) as s:
+        monday = s.exec(select(ClassSession.id).where(ClassSession.date == MONDAY)).one()
+        attendance.submit_attendance(
+            s,
+            actor=world["teacher"],
+            session_id=monday,
+            marks={world["kids"][1]: "absent"},
+            expected_version=0,
+        )
+    with clock.frozen(AFTER_CLASS):
+        deliver(db, sender)
+        alert = api.last_to("7001")
+        assert "Meera Kumar was absent" in alert["text"]
+        api.user_presses("7001", alert, api.buttons(alert)["Noted"])
+        step(db, sender)
+    assert api.answered[-1]["text"] == "Thank you, noted."
+    assert api.cleared[-1]["message_id"] == alert["message_id"]
+    with db.scope(system=True) as s:
+        noted = s.exec(select(AuditLog).where(AuditLog.action == "attendance.absence_noted")).one()
+        assert (noted.source, noted.target_id) == ("telegram", str(world["kids"][1]))
+        assert s.get(PendingAction, action.id).outcome == "notified_guardian"
