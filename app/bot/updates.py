@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, update
+from sqlalchemy import Engine, bindparam, delete, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
@@ -25,7 +25,7 @@ from sqlmodel import col, select
 from app.bot import handlers
 from app.bot.models import TelegramUpdate
 from app.core import clock
-from app.core.db import get_engine, session_scope
+from app.core.db import TENANT_INFO_KEY, get_engine, session_scope, set_tenant
 from app.integrations import telegram
 from app.worker.registry import STOPPING
 
@@ -78,6 +78,9 @@ class Processed:
         return {"processed": self.processed, "send_errors": self.send_errors} | self.outcomes
 
 
+CHUNK = 50  # updates handled in one transaction (each in its own savepoint)
+
+
 def process_pending(
     *,
     engine: Engine | None = None,
@@ -85,7 +88,8 @@ def process_pending(
     limit: int = 1000,
     result: Processed | None = None,
 ) -> Processed:
-    """Handle every stored, unprocessed update (oldest first), each once."""
+    """Handle every stored, unprocessed update (oldest first), each once: claimed in chunks,
+    each update in a savepoint of its chunk's transaction, its replies sent after the commit."""
     result = result or Processed()
     with session_scope(system=True, engine=engine, readonly=True) as session:
         pending = list(
@@ -96,48 +100,60 @@ def process_pending(
                 .limit(limit)
             )
         )
-    for update_id in pending:
-        outcome, effects = _process_one(update_id, engine)
-        if outcome is None:
-            continue  # another process took it
-        result.processed += 1
-        result.outcomes[outcome] = result.outcomes.get(outcome, 0) + 1
-        if sender is not None:
-            result.send_errors += perform(effects, sender)
+    for start in range(0, len(pending), CHUNK):
+        for _update_id, outcome, effects in _process_chunk(pending[start : start + CHUNK], engine):
+            result.processed += 1
+            result.outcomes[outcome] = result.outcomes.get(outcome, 0) + 1
+            if sender is not None:
+                result.send_errors += perform(effects, sender)
     return result
 
 
-def _process_one(update_id: int, engine: Engine | None) -> tuple[str | None, list[Any]]:
-    try:
-        with session_scope(system=True, engine=engine) as session:
-            claimed: int = session.execute(  # type: ignore[attr-defined]
+def _process_chunk(
+    update_ids: list[int], engine: Engine | None
+) -> list[tuple[int, str, list[Any]]]:
+    """Claim the chunk's updates still unprocessed (another process may have taken some) and
+    handle each in a savepoint: one that fails is recorded as "error" and the others stand."""
+    done: list[tuple[int, str, list[Any]]] = []
+    with session_scope(system=True, engine=engine) as session:
+        claimed = sorted(
+            session.execute(
                 update(TelegramUpdate)
                 .where(
-                    col(TelegramUpdate.update_id) == update_id,
+                    col(TelegramUpdate.update_id).in_(update_ids),
                     col(TelegramUpdate.processed_at).is_(None),
                 )
                 .values(processed_at=clock.now(), outcome="processing")
-            ).rowcount
-            if claimed != 1:
-                return None, []
-            row = session.get(TelegramUpdate, update_id)
-            assert row is not None  # just claimed
-            outcome = handlers.handle(session, dict(row.payload))
+                .returning(col(TelegramUpdate.update_id))
+            ).scalars()
+        )
+        if not claimed:
+            return []
+        payloads = dict(
             session.execute(
-                update(TelegramUpdate)
-                .where(col(TelegramUpdate.update_id) == update_id)
-                .values(outcome=outcome.outcome[:60])
-            )
-        return outcome.outcome, outcome.effects
-    except Exception:  # noqa: BLE001 - one bad update never stops the others
-        log.exception("Telegram update %s failed", update_id)
-        with session_scope(system=True, engine=engine) as session:
-            session.execute(
-                update(TelegramUpdate)
-                .where(col(TelegramUpdate.update_id) == update_id)
-                .values(processed_at=clock.now(), outcome="error")
-            )
-        return "error", []
+                select(col(TelegramUpdate.update_id), col(TelegramUpdate.payload)).where(
+                    col(TelegramUpdate.update_id).in_(claimed)
+                )
+            ).all()
+        )
+        for update_id in claimed:
+            if session.info.get(TENANT_INFO_KEY) != (None, True):
+                set_tenant(session, institute_id=None, super_access=True)  # who is this chat?
+            try:
+                with session.begin_nested():
+                    handled = handlers.handle(session, dict(payloads[update_id]))
+                done.append((update_id, handled.outcome[:60], handled.effects))
+            except Exception:  # noqa: BLE001 - one bad update never stops the others
+                log.exception("Telegram update %s failed", update_id)
+                done.append((update_id, "error", []))
+        table = TelegramUpdate.__table__  # type: ignore[attr-defined]
+        session.execute(
+            update(table)
+            .where(table.c.update_id == bindparam("b_id"))
+            .values(outcome=bindparam("b_outcome")),
+            [{"b_id": u, "b_outcome": o} for u, o, _ in done],
+        )
+    return done
 
 
 def perform(effects: list[Any], sender: telegram.TelegramSender) -> int:
