@@ -521,3 +521,26 @@ def test_notify_guardian_and_noted_buttons(db, world, bot):
         noted = s.exec(select(AuditLog).where(AuditLog.action == "attendance.absence_noted")).one()
         assert (noted.source, noted.target_id) == ("telegram", str(world["kids"][1]))
         assert s.get(PendingAction, action.id).outcome == "notified_guardian"
+
+
+def test_an_update_that_fails_is_recorded_and_the_others_stand(db, world, bot, monkeypatch):
+    from app.bot import handlers
+
+    sender, api = bot
+    real = handlers.handle
+
+    def flaky(session, update):
+        if (update.get("message") or {}).get("text") == "boom":
+            raise RuntimeError("a bug in one handler")
+        return real(session, update)
+
+    monkeypatch.setattr(handlers, "handle", flaky)
+    link_me(db, world["teacher"], api, sender, "8001")
+    first = api.user_says("8001", "/help")
+    bad = api.user_says("8001", "boom")
+    last = api.user_says("8001", "/help")
+    assert step(db, sender).outcomes == {"help": 2, "error": 1}
+    with db.scope(system=True) as s:
+        outcomes = [s.get(TelegramUpdate, u["update_id"]).outcome for u in (first, bad, last)]
+    assert outcomes == ["help", "error", "help"]
+    assert step(db, sender).processed == 0  # a failed update is not retried forever
