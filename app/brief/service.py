@@ -13,7 +13,7 @@ from calendar import monthrange
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import cast
+from typing import NamedTuple, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func
@@ -186,6 +186,17 @@ Briefs = dict[int, "TeacherBrief"]
 Batches = dict[int, tuple[int, str, str]]  # batch id -> (teacher id, batch name, subject name)
 
 
+class BriefScope(NamedTuple):
+    """What every step of building the briefs works on."""
+
+    session: Session
+    institute_id: int
+    day: date
+    briefs: Briefs
+    batches: Batches
+    owner: dict[int, int]  # batch id -> its teacher
+
+
 def build_briefs_internal(
     session: Session, *, institute_id: int, day: date, teacher_ids: set[int] | None = None
 ) -> dict[int, TeacherBrief]:
@@ -234,14 +245,14 @@ def build_briefs_internal(
     if not briefs:
         return {}
     owner: dict[int, int] = {b: teacher for b, (teacher, _n, _s) in batches.items()}
-    scope = (session, institute_id, day, briefs, batches, owner)
-    _add_classes(*scope, institute.timezone)
-    _add_absentees(*scope)
-    _add_actions(*scope)
-    members = _members(*scope)
-    _add_fee_dues(*scope, members)
-    _add_homework(*scope)
-    _add_high_risk(*scope, members)
+    scope = BriefScope(session, institute_id, day, briefs, batches, owner)
+    _add_classes(scope, institute.timezone)
+    _add_absentees(scope)
+    _add_actions(scope)
+    members = _members(scope)
+    _add_fee_dues(scope, members)
+    _add_homework(scope)
+    _add_high_risk(scope, members)
     for brief in briefs.values():
         brief.fee_dues.sort(key=lambda d: (d.due_on, d.student))
         brief.high_risk.sort(key=lambda r: r.student)
@@ -249,16 +260,9 @@ def build_briefs_internal(
     return briefs
 
 
-def _add_classes(
-    session: Session,
-    institute_id: int,
-    day: date,
-    briefs: Briefs,
-    batches: Batches,
-    owner: dict[int, int],
-    timezone: str,
-) -> None:
+def _add_classes(scope: BriefScope, timezone: str) -> None:
     """1. Today's classes (created sessions plus any the weekly schedule still plans)."""
+    session, institute_id, day, briefs, batches, owner = scope
     batch_ids = set(batches)
     for slot in attendance.classes_between_internal(
         session,
@@ -276,16 +280,10 @@ def _add_classes(
         )
 
 
-def _add_absentees(
-    session: Session,
-    institute_id: int,
-    day: date,
-    briefs: Briefs,
-    batches: Batches,
-    owner: dict[int, int],
-) -> None:
+def _add_absentees(scope: BriefScope) -> None:
     """2. Yesterday's absentees: the day's sessions first (a handful, by the date index), then
     their records by session (the unique index) — never the institute's whole attendance."""
+    session, institute_id, day, briefs, batches, owner = scope
     batch_ids = set(batches)
     yesterday = {
         sid: (batch_id, starts_at)
@@ -320,15 +318,9 @@ def _add_absentees(
         )
 
 
-def _add_actions(
-    session: Session,
-    institute_id: int,
-    day: date,
-    briefs: Briefs,
-    batches: Batches,
-    owner: dict[int, int],
-) -> None:
+def _add_actions(scope: BriefScope) -> None:
     """3. Open pending actions: of their batches, or owned by them (as the inbox shows them)."""
+    session, institute_id, day, briefs, batches, owner = scope
     batch_ids = set(batches)
     for batch_id, owner_id, kind, n in session.exec(
         select(
@@ -346,16 +338,10 @@ def _add_actions(
             briefs[teacher].actions[kind] = briefs[teacher].actions.get(kind, 0) + int(n)
 
 
-def _members(
-    session: Session,
-    institute_id: int,
-    day: date,
-    briefs: Briefs,
-    batches: Batches,
-    owner: dict[int, int],
-) -> dict[int, set[int]]:
+def _members(scope: BriefScope) -> dict[int, set[int]]:
     """Current members of the teachers' batches (active students): whose dues and risk to
     show, each with the teachers it concerns."""
+    session, institute_id, day, briefs, batches, owner = scope
     batch_ids = set(batches)
     members: dict[int, set[int]] = defaultdict(set)  # student id -> teachers
     in_batches = (
@@ -373,16 +359,9 @@ def _members(
     return members
 
 
-def _add_fee_dues(
-    session: Session,
-    institute_id: int,
-    day: date,
-    briefs: Briefs,
-    batches: Batches,
-    owner: dict[int, int],
-    members: dict[int, set[int]],
-) -> None:
+def _add_fee_dues(scope: BriefScope, members: dict[int, set[int]]) -> None:
     """4. Fee dues this month (open invoices due by the end of the month, overdue included)."""
+    session, institute_id, day, briefs, batches, owner = scope
     student_ids = list(members)
     month_end = day.replace(day=monthrange(day.year, day.month)[1])
     for start in range(0, len(student_ids), 900):
@@ -417,15 +396,9 @@ def _add_fee_dues(
                 briefs[teacher].fee_dues.append(due)
 
 
-def _add_homework(
-    session: Session,
-    institute_id: int,
-    day: date,
-    briefs: Briefs,
-    batches: Batches,
-    owner: dict[int, int],
-) -> None:
+def _add_homework(scope: BriefScope) -> None:
     """5. Homework due today and in the next two days, with how many have not handed it in."""
+    session, institute_id, day, briefs, batches, owner = scope
     batch_ids = set(batches)
     not_in = func.count(case((HomeworkSubmission.status == SubmissionStatus.ASSIGNED.value, 1)))
     for batch_id, title, due_on, pending in session.exec(
@@ -451,16 +424,9 @@ def _add_homework(
         )
 
 
-def _add_high_risk(
-    session: Session,
-    institute_id: int,
-    day: date,
-    briefs: Briefs,
-    batches: Batches,
-    owner: dict[int, int],
-    members: dict[int, set[int]],
-) -> None:
+def _add_high_risk(scope: BriefScope, members: dict[int, set[int]]) -> None:
     """6. Students at HIGH risk."""
+    session, institute_id, day, briefs, batches, owner = scope
     student_ids = list(members)
     for start in range(0, len(student_ids), 900):
         chunk = student_ids[start : start + 900]
