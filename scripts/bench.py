@@ -194,7 +194,9 @@ def _crm_figures(engine, repeat: int) -> dict[str, float]:
     def full() -> None:
         for institute_id in ids:
             with session_scope(institute_id=institute_id, engine=engine) as session:
-                leadscore.recompute_institute_internal(session, institute_id=institute_id, force=True)
+                leadscore.recompute_institute_internal(
+                    session, institute_id=institute_id, force=True
+                )
 
     runs = max(1, min(repeat, 3))
     figures["lead_score_recompute_s"] = round(

@@ -84,5 +84,3 @@ def clean_reason(reason: str | None) -> str:
     if len(text) > MAX_REASON:
         raise ValidationError(f"Keep the reason under {MAX_REASON} characters.", field="reason")
     return text
-
-

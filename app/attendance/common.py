@@ -28,8 +28,6 @@ LINK_SUBSCRIPTION = (
 DONE_STATUSES = ("completed", "mastered")  # topic statuses that count as done
 
 
-
-
 def occurrences(
     slots: Iterable[Any], start: date, end: date, tz: tzinfo
 ) -> Iterator[tuple[Any, date, datetime, datetime]]:

@@ -193,9 +193,7 @@ def list_actions(
             reason=r.reason,
             student=r[-2],
             batch=r[-1],
-            created_at=(
-                clock.aware_utc(r.created_at)
-            ).astimezone(tz),
+            created_at=(clock.aware_utc(r.created_at)).astimezone(tz),
             status=r.status,
             outcome=r.outcome,
             note=r.note,

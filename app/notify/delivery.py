@@ -63,7 +63,6 @@ def backoff(attempts: int) -> timedelta:
     return BASE_BACKOFF * (2 ** max(0, attempts - 1))
 
 
-
 @dataclass(frozen=True)
 class Claimed:
     """A message leased for sending, as it is sent: links minted, buttons signed, file built."""
@@ -75,9 +74,7 @@ class Claimed:
     document: telegram.Document | None = None
 
 
-def claim_due(
-    *, engine: Engine | None = None, limit: int = 500
-) -> tuple[list[Claimed], int]:
+def claim_due(*, engine: Engine | None = None, limit: int = 500) -> tuple[list[Claimed], int]:
     """Lease due Telegram messages; returns them and how many waited for quiet hours.
 
     The text returned is the one to send: one-time link references are minted into URLs here
@@ -132,7 +129,9 @@ def claim_due(
                         chat=row.recipient,
                         text=links.expand(session, row.text),
                         buttons=buttons.build(session, row.recipient, row.buttons),
-                        document=links.attachment_internal(session, row.institute_id, row.attachment),
+                        document=links.attachment_internal(
+                            session, row.institute_id, row.attachment
+                        ),
                     )
                 )
             session.add(row)
@@ -176,9 +175,7 @@ def deliver_due(
                 sleep(wait)
                 result.slept_s += wait
             try:
-                sender.send(
-                    chat, message.text, buttons=message.buttons, document=message.document
-                )
+                sender.send(chat, message.text, buttons=message.buttons, document=message.document)
             except telegram.SendFailed as exc:
                 _handle_failure(engine, notification_id, exc, result)
             else:

@@ -60,7 +60,9 @@ def expand(session: Session, text: str) -> str:
     return _MARK.sub(build, text)
 
 
-def attachment_internal(session: Session, institute_id: int, reference: str | None) -> Document | None:
+def attachment_internal(
+    session: Session, institute_id: int, reference: str | None
+) -> Document | None:
     """The file (telegram.Document) a queued message carries, built now (system context)."""
     if not reference or ":" not in reference:
         return None

@@ -60,7 +60,9 @@ class Notification(SQLModel, table=True):
     created_at: datetime = Field(default_factory=clock.now)
     # Telegram buttons (app/notify/buttons.py: rows of act/link descriptions, made real and
     # signed for the chat at delivery) and a file built at delivery ("kind:ref", links.py).
-    buttons: list[list[dict[str, Any]]] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
+    buttons: list[list[dict[str, Any]]] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True))
+    )
     attachment: str | None = Field(default=None, max_length=120)
 
 

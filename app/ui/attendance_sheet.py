@@ -92,7 +92,9 @@ def render(
         st.info(
             f"Submitted by {esc(sheet.submitted_by)} at {sheet.submitted_at.astimezone(ZoneInfo(timezone)):%H:%M}."
         )
-    editable = sheet.accepts_marks or (actor.role == Role.ADMIN and sheet.status == SessionStatus.OPEN)
+    editable = sheet.accepts_marks or (
+        actor.role == Role.ADMIN and sheet.status == SessionStatus.OPEN
+    )
     if not sheet.held:
         st.warning(
             (

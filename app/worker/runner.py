@@ -39,7 +39,6 @@ LEASE_TIMEOUT = timedelta(seconds=90)
 ADVISORY_KEY = 7_412_025  # arbitrary, constant for this application
 
 
-
 def run_job(job: Job, *, engine: Engine | None = None, trigger: str = "schedule") -> JobRun | None:
     """Run `job` for the current period; None when that period already ran (or is running)."""
     now = clock.now()

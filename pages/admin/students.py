@@ -50,7 +50,12 @@ students = read(
 )
 table(
     [
-        {"Enrollment": s.enrollment_no, "Name": s.name, "Phone": phone_text(user, s.phone), "Status": s.status}
+        {
+            "Enrollment": s.enrollment_no,
+            "Name": s.name,
+            "Phone": phone_text(user, s.phone),
+            "Status": s.status,
+        }
         for s in students
     ],
     key="students_table",

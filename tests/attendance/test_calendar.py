@@ -519,8 +519,14 @@ def test_removing_a_holiday_puts_its_future_classes_back_on(db, world):
     # A class another holiday still covers stays cancelled.
     [whole] = run(db, world["admin"], attendance.add_holiday, day=NEXT_MONDAY, name="Strike")
     with db.scope(system=True) as s:  # a batch holiday the same day, entered before
-        s.add(Holiday(institute_id=whole.institute_id, date=NEXT_MONDAY, name="Trip",
-                      batch_id=world["batches"][0]))
+        s.add(
+            Holiday(
+                institute_id=whole.institute_id,
+                date=NEXT_MONDAY,
+                name="Trip",
+                batch_id=world["batches"][0],
+            )
+        )
     run(db, world["admin"], attendance.remove_holiday, holiday_id=whole.id)
     assert session_on(db, world, NEXT_MONDAY, 0).status == "cancelled"
     assert session_on(db, world, NEXT_MONDAY, 1).status == "scheduled"
@@ -532,12 +538,21 @@ def test_the_database_refuses_the_same_holiday_twice(db, world):
     [holiday] = run(db, world["admin"], attendance.add_holiday, day=MONDAY, name="Diwali")
     for batch_id in (None, world["batches"][0]):
         if batch_id is not None:
-            run(db, world["admin"], attendance.add_holiday, day=NEXT_MONDAY, name="Trip",
-                batch_ids=[batch_id])
+            run(
+                db,
+                world["admin"],
+                attendance.add_holiday,
+                day=NEXT_MONDAY,
+                name="Trip",
+                batch_ids=[batch_id],
+            )
         day = MONDAY if batch_id is None else NEXT_MONDAY
         with pytest.raises(IntegrityError), db.scope(system=True) as s:
-            s.add(Holiday(institute_id=holiday.institute_id, date=day, name="Again",
-                          batch_id=batch_id))
+            s.add(
+                Holiday(
+                    institute_id=holiday.institute_id, date=day, name="Again", batch_id=batch_id
+                )
+            )
             s.flush()
 
 
@@ -545,8 +560,13 @@ def test_a_student_sees_a_cancelled_class_in_words_and_the_calendar_strikes_it(d
     from tests.pages.apptest import app_as, errors, open_page, texts
 
     generate(db, world)
-    run(db, world["teacher"], attendance.cancel_session, session_id=session_on(db, world).id,
-        reason="Teacher unwell")
+    run(
+        db,
+        world["teacher"],
+        attendance.cancel_session,
+        session_id=session_on(db, world).id,
+        reason="Teacher unwell",
+    )
     with clock.frozen(BEFORE), db.scope(world["student"]) as s:
         [c, *_] = attendance.my_sessions(s, actor=world["student"], start=MONDAY, end=MONDAY)
         ics = attendance.my_calendar_ics(s, actor=world["student"], start=MONDAY, end=MONDAY)
