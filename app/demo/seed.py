@@ -17,7 +17,7 @@ from sqlmodel import Session
 from app.core import clock
 from app.core.db import session_scope
 from app.core.roles import Role
-from app.demo.academics import new_phone
+from app.demo.school import new_phone
 from app.identity.models import Institute, User, UserStatus
 from app.identity.onboarding import CONSENT_VERSION
 
