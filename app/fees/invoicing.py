@@ -9,14 +9,14 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from app.academics.models import Batch, BatchMembership, Student, StudentStatus
+from app.academics.models import BatchMembership, Student, StudentStatus
 from app.academics.service import my_student_ids
 from app.core import audit, clock
 from app.core.errors import Conflict, NotFound, ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.fees import ledger, periods
-from app.fees.common import today_internal
+from app.fees.common import current_members_query, today_internal
 from app.fees.discounts import discount_lines
 from app.fees.models import (
     FeeInstalment,
@@ -99,17 +99,7 @@ def _run_plan(
     if student_ids is not None:
         targets = targets.where(col(Student.id).in_(student_ids))
     elif batch_id is not None or level:
-        members = (
-            select(BatchMembership.student_id)
-            .join(Batch, Batch.id == BatchMembership.batch_id)
-            .where(
-                BatchMembership.institute_id == institute_id, col(BatchMembership.left_on).is_(None)
-            )
-        )
-        if batch_id is not None:
-            members = members.where(BatchMembership.batch_id == batch_id)
-        if level:
-            members = members.where(Batch.level == level)
+        members = current_members_query(institute_id, batch_id=batch_id, level=level)
         targets = targets.where(col(Student.id).in_(members))
     else:
         raise ValidationError("Choose students, a batch or a level to invoice.")
