@@ -16,7 +16,7 @@ from app.academics.models import (
     StudentStatus,
     TeacherProfile,
 )
-from app.core import audit
+from app.core import audit, validation
 from app.core.errors import Conflict, NotFound, ValidationError
 from app.core.ownership import get_owned
 from app.core.phones import normalize_phone, search_digits
@@ -267,11 +267,7 @@ def add_guardian(
     student = get_owned(session, Student, actor, student_id, "student")
     if not (name or "").strip():
         raise ValidationError("The guardian's name is required.", field="name")
-    chat = (telegram_chat_id or "").strip() or None
-    if chat is not None and not chat.lstrip("-").isdigit():
-        raise ValidationError(
-            "A Telegram chat id is a number, such as 123456789.", field="telegram_chat_id"
-        )
+    chat = validation.telegram_chat_id(telegram_chat_id)
     guardian = Guardian(
         institute_id=student.institute_id,
         student_id=student.id,

@@ -1,4 +1,5 @@
-"""Parsers for what people type: email addresses (phone numbers: `app.core.phones`)."""
+"""Parsers for what people type: email addresses and Telegram chat ids (phone numbers:
+`app.core.phones`)."""
 
 from __future__ import annotations
 
@@ -18,3 +19,11 @@ def normalize_email(raw: str | None, *, field: str = "email") -> str | None:
             f"'{raw.strip()}' is not a valid email address: {exc}", field=field
         ) from exc
     return result.normalized.lower()
+
+
+def telegram_chat_id(raw: str | None, *, field: str = "telegram_chat_id") -> str | None:
+    """A Telegram chat id as typed (a number, negative for groups), or None when blank."""
+    chat = (raw or "").strip() or None
+    if chat is not None and not chat.lstrip("-").isdigit():
+        raise ValidationError("A Telegram chat id is a number, such as 123456789.", field=field)
+    return chat

@@ -12,7 +12,7 @@ from app.core.config import get_settings
 from app.core.errors import AccessRevoked, Conflict, NotFound, PermissionDenied, ValidationError
 from app.core.roles import Role, manageable_roles
 from app.core.tenancy import Actor
-from app.core.validation import normalize_email
+from app.core.validation import normalize_email, telegram_chat_id
 from app.identity.common import NOT_AUTHORIZED, SUBSCRIPTION_EXPIRED
 from app.identity.institutes import phone_region_internal, phone_regions_internal
 from app.identity.models import AuthSession, Institute, User, UserStatus
@@ -310,11 +310,7 @@ def set_telegram_chat(session: Session, *, actor: Actor, user_id: int, chat_id: 
     user = _user_in_scope(session, actor, user_id)
     if user.id != actor.user_id:
         check_manageable(actor, user.role)
-    chat = (chat_id or "").strip() or None
-    if chat is not None and not chat.lstrip("-").isdigit():
-        raise ValidationError(
-            "A Telegram chat id is a number, such as 123456789.", field="telegram_chat_id"
-        )
+    chat = telegram_chat_id(chat_id)
     if chat == user.telegram_chat_id:
         return user
     user.telegram_chat_id = chat
