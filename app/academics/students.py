@@ -73,7 +73,7 @@ def create_student(
     status = _status(status)
     _check_lengths(name=name, enrollment_no=enrollment_no, learning_style=learning_style)
     if counselor_user_id is not None:
-        _institute_user(
+        institute_user_internal(
             session,
             institute_id,
             counselor_user_id,
@@ -114,7 +114,7 @@ def create_student(
     return student
 
 
-def _institute_user(
+def institute_user_internal(
     session: Session,
     institute_id: int,
     user_id: int,
@@ -160,7 +160,7 @@ def update_student(session: Session, *, actor: Actor, student_id: int, **changes
     if "name" in changes and not (changes["name"] or "").strip():
         raise ValidationError("Name is required.", field="name")
     if changes.get("counselor_user_id") is not None:
-        _institute_user(
+        institute_user_internal(
             session,
             student.institute_id,
             changes["counselor_user_id"],

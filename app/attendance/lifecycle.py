@@ -155,7 +155,7 @@ def _send_links(session: Session, opening: list) -> int:
 def reopen_session(session: Session, *, actor: Actor, session_id: int) -> ClassSession:
     """Admin only: let a closed, missed or submitted session take marks again (saved marks stay)."""
     actor.require(Role.ADMIN)
-    row = _session(session, actor, session_id)
+    row = class_in_scope(session, actor, session_id)
     if row.status in (SessionStatus.SCHEDULED.value, SessionStatus.OPEN.value):
         raise ValidationError("This session is already open.")
     if row.status in NOT_HELD:
@@ -178,7 +178,7 @@ def reopen_session(session: Session, *, actor: Actor, session_id: int) -> ClassS
 NOT_HELD_MESSAGE = "This class was cancelled or moved, so it takes no attendance."
 
 
-def _session(session: Session, actor: Actor, session_id: int) -> ClassSession:
+def class_in_scope(session: Session, actor: Actor, session_id: int) -> ClassSession:
     row = session.get(ClassSession, session_id)
     if row is None or row.institute_id != actor.institute_scope():
         raise NotFound("That class session does not exist.")

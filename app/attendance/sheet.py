@@ -26,7 +26,7 @@ from app.attendance.common import (
     WINDOW_CLOSED,
     aware_utc,
 )
-from app.attendance.lifecycle import NOT_HELD_MESSAGE, _session, live_status
+from app.attendance.lifecycle import NOT_HELD_MESSAGE, class_in_scope, live_status
 from app.attendance.models import (
     ABSENT_MARKS,
     NOT_HELD,
@@ -211,7 +211,7 @@ class Sheet:
 def attendance_sheet(session: Session, *, actor: Actor, session_id: int) -> Sheet:
     """Everything the sheet shows: students (preset present), saved marks, syllabus, suggestions."""
     actor.require(Role.ADMIN, Role.TEACHER)
-    row = _session(session, actor, session_id)
+    row = class_in_scope(session, actor, session_id)
     batch = session.get(Batch, row.batch_id)
     academics.ensure_teacher_scope(session, actor=actor, batch=batch)
     return _sheet(session, row, batch)
@@ -312,7 +312,7 @@ def submit_attendance(
     """Save a sheet (students not listed are present) and run the post-class pipeline once.
     `student_notes` keeps a line about a student on their mark ("left early for a doctor")."""
     actor.require(Role.ADMIN, Role.TEACHER)
-    row = _session(session, actor, session_id)
+    row = class_in_scope(session, actor, session_id)
     batch = session.get(Batch, row.batch_id)
     assert batch is not None  # a session's batch exists (foreign key)
     link = _check_can_submit(session, actor, row, batch, expected_version, link_token)
@@ -501,7 +501,7 @@ def _already(session: Session, row: ClassSession) -> str:
 def create_link(session: Session, *, actor: Actor, session_id: int) -> str:
     """A one-time link to this session's sheet that works without signing in (for Telegram)."""
     actor.require(Role.ADMIN, Role.TEACHER)
-    row = _session(session, actor, session_id)
+    row = class_in_scope(session, actor, session_id)
     batch = session.get(Batch, row.batch_id)
     academics.ensure_teacher_scope(session, actor=actor, batch=batch)
     token = new_token()

@@ -13,12 +13,12 @@ from app.academics.models import BatchMembership, Student
 from app.academics.service import has_student_record as has_student_record
 from app.academics.service import my_student as my_student
 from app.badges.awards import (
-    _check_teaches,
-    _notify_student,
-    _student,
-    _teacher_student_ids,
     after_awards,
+    check_teaches,
     grant_internal,
+    notify_student,
+    student_internal,
+    teacher_student_ids,
 )
 from app.badges.catalog import badge_internal
 from app.badges.common import STAFF
@@ -183,7 +183,7 @@ def list_requests(
         actor.require(*STAFF)
         if actor.role == Role.TEACHER:
             query = query.where(
-                col(BadgeRequest.student_id).in_(_teacher_student_ids(institute_id, actor.user_id))
+                col(BadgeRequest.student_id).in_(teacher_student_ids(institute_id, actor.user_id))
             )
     if status:
         query = query.where(BadgeRequest.status == status)
@@ -214,14 +214,14 @@ def decide(
     req = session.get(BadgeRequest, request_id)
     if req is None or req.institute_id != institute_id:
         raise NotFound("That request does not exist.")
-    _check_teaches(session, actor, req.student_id)
+    check_teaches(session, actor, req.student_id)
     if req.status != RequestStatus.PENDING.value:
         raise Conflict(f"This request was already {req.status}.")
     reason = (reason or "").strip()
     if not approve and not reason:
         raise ValidationError("Tell the student why the request is rejected.", field="reason")
     badge = badge_internal(session, institute_id, req.badge_id)
-    student = _student(session, institute_id, req.student_id)
+    student = student_internal(session, institute_id, req.student_id)
     req.status = RequestStatus.APPROVED.value if approve else RequestStatus.REJECTED.value
     req.decided_by, req.decided_at, req.reason = actor.user_id, clock.now(), reason or None
     session.add(req)
@@ -249,7 +249,7 @@ def decide(
     if approve:
         after_awards(session, actor, created)
     else:
-        _notify_student(
+        notify_student(
             session,
             student,
             f"Your request for the {badge.name} badge was not approved: {reason}",

@@ -15,7 +15,7 @@ from app.core.errors import NotFound, PermissionDenied, ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.coursework import reportcard_pdf
-from app.coursework.common import HANDED_IN, STAFF, _today
+from app.coursework.common import HANDED_IN, STAFF, today_internal
 from app.coursework.models import (
     Assessment,
     AssessmentResult,
@@ -377,5 +377,5 @@ def report_card_pdf(
 def default_period(session: Session, *, actor: Actor) -> tuple[date, date]:
     """The report card's default period: the last 90 days up to today, institute time."""
     actor.require(*STAFF, Role.STUDENT)
-    today = _today(session, actor.institute_scope())
+    today = today_internal(session, actor.institute_scope())
     return today - timedelta(days=90), today

@@ -14,7 +14,7 @@ from app.core import audit
 from app.core.errors import Conflict, NotFound, ValidationError
 from app.core.tenancy import Actor
 from app.core.text import plural
-from app.crm.common import CRM_ROLES, _drop_pending, _get, _move_status, _touch
+from app.crm.common import CRM_ROLES, drop_pending, get, move_status, touch
 from app.crm.models import (
     Inquiry,
     Status,
@@ -77,7 +77,7 @@ def convert(
     structure) unless `period` names another; it is the same period an invoice run bills, so a
     later run for that period skips the new student."""
     actor.require(*CRM_ROLES)
-    inquiry = _get(session, actor, inquiry_id)
+    inquiry = get(session, actor, inquiry_id)
     institute_id = inquiry.institute_id
     # Check what can be checked before writing anything, so the usual refusals are clear.
     _lock_and_check_open(session, inquiry, batch_id)
@@ -135,9 +135,9 @@ def convert(
             )
             reward_points = getattr(entry, "points", None) if entry is not None else None
         previous = inquiry.status
-        _move_status(inquiry, Status.ENROLLED)
+        move_status(inquiry, Status.ENROLLED)
         inquiry.student_id = student.id
-        _drop_pending(session, inquiry)
+        drop_pending(session, inquiry)
         audit.record(
             session,
             actor=actor,
@@ -152,7 +152,7 @@ def convert(
                 "referrer_student_id": inquiry.referrer_student_id,
             },
         )
-        _touch(session, inquiry)
+        touch(session, inquiry)
     return Conversion(inquiry, student, guardian, membership, invoice, reward_points)
 
 

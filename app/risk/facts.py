@@ -37,7 +37,7 @@ class Inputs:
     gone: list[int] = field(default_factory=list)
 
 
-def _among(column, ids: list[int]):
+def among(column, ids: list[int]):
     return column == ids[0] if len(ids) == 1 else col(column).in_(ids)
 
 
@@ -69,7 +69,7 @@ def _attendance_window(institute_ids: list[int], start: date, today: date) -> An
             & (AttendanceRecord.session_id == ClassSession.id),
         )
         .where(
-            _among(ClassSession.institute_id, institute_ids),
+            among(ClassSession.institute_id, institute_ids),
             ClassSession.date >= start,
             ClassSession.date <= today,
             # A class not held never counts, even if a mark was left on it.
@@ -97,7 +97,7 @@ def _homework_window(institute_ids: list[int], start: date, today: date) -> Any:
             & (HomeworkSubmission.homework_id == Homework.id),
         )
         .where(
-            _among(Homework.institute_id, institute_ids),
+            among(Homework.institute_id, institute_ids),
             Homework.due_on >= start,
             Homework.due_on < today,
         )
@@ -127,7 +127,7 @@ def _tests_window(institute_ids: list[int], start: date, today: date) -> Any:
             & (Assessment.id == AssessmentResult.assessment_id),
         )
         .where(
-            _among(AssessmentResult.institute_id, institute_ids),
+            among(AssessmentResult.institute_id, institute_ids),
             col(AssessmentResult.percentage).is_not(None),
             col(AssessmentResult.absent).is_(False),
             sat_on <= today,
@@ -156,7 +156,7 @@ def _gone(session: Session, institute_ids: list[int]) -> dict[int, list[int]]:
         select(StudentRiskProfile.institute_id, StudentRiskProfile.student_id)
         .join(Student, Student.id == StudentRiskProfile.student_id)
         .where(
-            _among(StudentRiskProfile.institute_id, institute_ids),
+            among(StudentRiskProfile.institute_id, institute_ids),
             Student.status != StudentStatus.ACTIVE.value,
         )
     ):
@@ -206,7 +206,7 @@ def gather_many(
                 & (StudentRiskProfile.student_id == Student.id),
             )
             .where(
-                _among(Student.institute_id, institute_ids),
+                among(Student.institute_id, institute_ids),
                 Student.status == StudentStatus.ACTIVE.value,
             )
         )
@@ -214,7 +214,7 @@ def gather_many(
     )
     currencies = dict(
         session.exec(
-            select(Institute.id, Institute.currency).where(_among(Institute.id, institute_ids))
+            select(Institute.id, Institute.currency).where(among(Institute.id, institute_ids))
         ).all()
     )
     return _assemble(rows, institute_ids, today, currencies, _gone(session, institute_ids))

@@ -15,15 +15,15 @@ from app.core.text import plural
 from app.fees import periods
 from app.fees import service as fees
 from app.opsdesk import parser as rules
-from app.opsdesk.common import Reply, _Ask, _Context, _money
+from app.opsdesk.common import AskUser, Context, Reply, money_text
 from app.opsdesk.models import DeskStatus, Kind
-from app.opsdesk.resolve import _resolve_target
+from app.opsdesk.resolve import resolve_target
 
 
-def preview(ctx: _Context, args: dict[str, Any]) -> Reply:
+def preview(ctx: Context, args: dict[str, Any]) -> Reply:
     intent = rules.GENERATE_INVOICES
     structures = fees.list_structures(ctx.session, actor=ctx.actor)
-    target = _resolve_target(ctx, args, intent, required=True)
+    target = resolve_target(ctx, args, intent, required=True)
     if not structures:
         raise ValidationError("There is no fee structure yet. Create one on the Fees page first.")
     said = args.get("period")
@@ -102,7 +102,7 @@ def _structures_for(
         # A term was named: only per-term structures bill terms.
         chosen = [s for s in structures if s.period_kind == "term"]
         if not chosen:
-            raise _Ask(
+            raise AskUser(
                 f"{', '.join(s.name for s in structures)} "
                 f"{'is' if len(structures) == 1 else 'are'} billed per month, not per term. "
                 "For which month? (for example: December)",
@@ -117,7 +117,7 @@ def _structures_for(
     else:
         chosen = structures
     if len(chosen) > 1:
-        raise _Ask(
+        raise AskUser(
             "Which fee structure should I bill from?",
             intent,
             args,
@@ -135,7 +135,7 @@ def _structures_for(
 
 
 def _period_for(
-    ctx: _Context, structure: Any, args: dict[str, Any], said: str | None, intent: str
+    ctx: Context, structure: Any, args: dict[str, Any], said: str | None, intent: str
 ) -> str:
     """The billing period: the one containing today, the term named, or the month named."""
     terms = ctx.institute.term_starts
@@ -144,7 +144,7 @@ def _period_for(
     elif "-T" in said:
         if periods.term_by_key(said, terms) is None:
             count = len(periods.parse_term_starts(terms))
-            raise _Ask(
+            raise AskUser(
                 f"This institute has {plural(count, 'term')} a year, so there is no "
                 f"{args.get('period_label') or said}. For which term? (for example: term 1)",
                 intent,
@@ -158,7 +158,7 @@ def _period_for(
     return period
 
 
-def _preview_rows(ctx: _Context, target: Any, plan: Any) -> list[dict[str, Any]]:
+def _preview_rows(ctx: Context, target: Any, plan: Any) -> list[dict[str, Any]]:
     """One row per invoice to create: student, enrollment, amount and discount."""
     names = {
         s.id: s
@@ -196,6 +196,6 @@ def execute(session: Session, actor: Actor, payload: dict[str, Any]) -> Reply:
     return Reply(
         Kind.RESULT,
         f"Done: created {plural(len(plan.students), 'invoice')} for {payload['period_label']} "
-        f"({payload['label']}), total {_money(session, actor, plan.total_minor)}.{note}",
+        f"({payload['label']}), total {money_text(session, actor, plan.total_minor)}.{note}",
         intent=rules.GENERATE_INVOICES,
     )
