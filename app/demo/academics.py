@@ -41,6 +41,9 @@ ACADEMIC_TABLES = [
     "holidays",
 ]
 
+# Tables loaded with explicit ids, whose id sequences then move past them (PostgreSQL).
+SEQUENCED_TABLES = [t for t in ACADEMIC_TABLES if t != "holidays"] + ["enrollments"]
+
 HOLIDAY_NAME = "Founders' Day"
 CANCEL_REASON = "Teacher at a training workshop"
 
@@ -356,6 +359,82 @@ def _simulate_sessions(
     return sessions, records, progress
 
 
+def _load_year(
+    session: Session,
+    institute_id: int,
+    *,
+    sessions: list[tuple[Any, ...]],
+    holiday: date,
+    records: list[tuple[Any, ...]],
+    progress: dict[tuple[int, int], list[Any]],
+    now: datetime,
+) -> tuple[int, list[tuple[Any, ...]]]:
+    """Bulk-load the year's classes, its holiday, the marks and each student's topic progress
+    (its status from the competency reached); returns how many marks and the progress rows."""
+    bulk_load(
+        session,
+        "class_sessions",
+        [
+            "id",
+            "institute_id",
+            "batch_id",
+            "schedule_id",
+            "date",
+            "starts_at",
+            "ends_at",
+            "status",
+            "topics_covered",
+            "version",
+            "submitted_at",
+            "cancel_reason",
+        ],
+        sessions,
+    )
+    bulk_load(
+        session,
+        "holidays",
+        ["institute_id", "date", "name", "batch_id", "created_by", "created_at"],
+        [(institute_id, holiday, HOLIDAY_NAME, None, None, now)],
+    )
+    n_records = bulk_load(
+        session,
+        "attendance_records",
+        ["institute_id", "session_id", "student_id", "status"],
+        records,
+    )
+    progress_rows = []
+    for (student, topic), (count, total, completed_at, last_at) in progress.items():
+        competency = round(total / count, 2)
+        status = (
+            "mastered"
+            if competency >= 4.5 and count >= 2
+            else "completed"
+            if competency >= 3.5
+            else "in_progress"
+        )
+        done_at = completed_at if status != "in_progress" else None
+        progress_rows.append(
+            (institute_id, student, topic, competency, status, 60 * count, count, last_at, done_at)
+        )
+    bulk_load(
+        session,
+        "topic_progress",
+        [
+            "institute_id",
+            "student_id",
+            "topic_id",
+            "competency",
+            "status",
+            "minutes_spent",
+            "sessions_count",
+            "last_session_at",
+            "completed_at",
+        ],
+        progress_rows,
+    )
+    return n_records, progress_rows
+
+
 def seed_academics(
     session: Session,
     *,
@@ -420,66 +499,14 @@ def seed_academics(
             + (starts + timedelta(minutes=EXTRA_CLASS_MINUTES), "scheduled", None, 0, None, None)
         )
         cs_id += 1
-    bulk_load(
+    n_records, progress_rows = _load_year(
         session,
-        "class_sessions",
-        [
-            "id",
-            "institute_id",
-            "batch_id",
-            "schedule_id",
-            "date",
-            "starts_at",
-            "ends_at",
-            "status",
-            "topics_covered",
-            "version",
-            "submitted_at",
-            "cancel_reason",
-        ],
-        sessions,
-    )
-    bulk_load(
-        session,
-        "holidays",
-        ["institute_id", "date", "name", "batch_id", "created_by", "created_at"],
-        [(institute_id, holiday, HOLIDAY_NAME, None, None, now)],
-    )
-    n_records = bulk_load(
-        session,
-        "attendance_records",
-        ["institute_id", "session_id", "student_id", "status"],
-        records,
-    )
-    progress_rows = []
-    for (student, topic), (count, total, completed_at, last_at) in progress.items():
-        competency = round(total / count, 2)
-        status = (
-            "mastered"
-            if competency >= 4.5 and count >= 2
-            else "completed"
-            if competency >= 3.5
-            else "in_progress"
-        )
-        done_at = completed_at if status != "in_progress" else None
-        progress_rows.append(
-            (institute_id, student, topic, competency, status, 60 * count, count, last_at, done_at)
-        )
-    bulk_load(
-        session,
-        "topic_progress",
-        [
-            "institute_id",
-            "student_id",
-            "topic_id",
-            "competency",
-            "status",
-            "minutes_spent",
-            "sessions_count",
-            "last_session_at",
-            "completed_at",
-        ],
-        progress_rows,
+        institute_id,
+        sessions=sessions,
+        holiday=holiday,
+        records=records,
+        progress=progress,
+        now=now,
     )
     n_enrolments = _seed_enrolments(
         session,
@@ -492,22 +519,7 @@ def seed_academics(
         topics_of=topics_of,
         done=[(row[1], row[2]) for row in progress_rows if row[4] in ("completed", "mastered")],
     )
-    fix_sequences(
-        session,
-        [
-            "subjects",
-            "topics",
-            "students",
-            "guardians",
-            "batches",
-            "batch_schedules",
-            "batch_memberships",
-            "class_sessions",
-            "attendance_records",
-            "topic_progress",
-            "enrollments",
-        ],
-    )
+    fix_sequences(session, SEQUENCED_TABLES)
     topic_names = {row[0]: row[3] for row in topic_rows}
     return AcademicYear(
         institute_id=institute_id,
