@@ -114,6 +114,14 @@ def update_batch(session: Session, *, actor: Actor, batch_id: int, **changes) ->
     allowed = {"name", "teacher_user_id", "level", "type", "capacity", "active"}
     if set(changes) - allowed:
         raise ValidationError(f"Cannot change {', '.join(sorted(set(changes) - allowed))}.")
+    if changes.get("active") and not batch.active:
+        subject = session.get(Subject, batch.subject_id)
+        if subject is not None and subject.archived_at is not None:
+            raise ValidationError(
+                f"{subject.name} is archived: restore it on the Syllabus page before reopening "
+                f"{batch.name}.",
+                field="active",
+            )
     if changes.get("teacher_user_id") is not None:
         institute_user_internal(
             session,

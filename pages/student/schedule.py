@@ -15,6 +15,7 @@ from app.core.roles import Role
 from app.ui import auth
 from app.ui.components import read
 from app.ui.safe import esc, markup
+from app.ui.schedule import not_held_words
 
 user, actor = auth.guard(Role.STUDENT)
 tz = ZoneInfo(user.institute_timezone)
@@ -42,8 +43,7 @@ for day, group in groupby(classes, key=lambda c: c.date):
     for c in group:
         state = MARKS.get(c.mark or "", "")
         if not c.held:  # cancelled or moved: in words, with the reason the class was told
-            word = "moved" if c.status == SessionStatus.RESCHEDULED else "cancelled"
-            state = f":red[{word}]" + (f" — {esc(c.cancel_reason)}" if c.cancel_reason else "")
+            state = not_held_words(c)
         elif not state and c.status == SessionStatus.MISSED:
             state = ":gray[not taken]"
         st.markdown(

@@ -289,15 +289,22 @@ def test_sheet_suggestions_skip_archived_topics_and_wait_for_prerequisites(db, w
         assert sheet.suggested == [t[2], t[3]]
 
 
-def test_a_batch_cannot_open_on_an_archived_subject(db, w):
+def test_a_batch_cannot_open_or_reopen_on_an_archived_subject(db, w):
     admin = w["admin"]
     with db.scope(admin) as s:
+        old = academics.create_batch(s, actor=admin, name="Chem Old", subject_id=w["subject"])
+        academics.update_batch(s, actor=admin, batch_id=old.id, active=False)
         academics.archive_subject(s, actor=admin, subject_id=w["subject"])
     with (
         pytest.raises(ValidationError, match="Chemistry is archived: restore it"),
         db.scope(admin) as s,
     ):
         academics.create_batch(s, actor=admin, name="Chem A", subject_id=w["subject"])
+    with (
+        pytest.raises(ValidationError, match="before reopening Chem Old"),
+        db.scope(admin) as s,
+    ):
+        academics.update_batch(s, actor=admin, batch_id=old.id, active=True)
 
 
 def test_archived_topics_leave_learning_analytics(db, w):

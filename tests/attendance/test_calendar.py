@@ -583,3 +583,26 @@ def test_a_student_sees_a_cancelled_class_in_words_and_the_calendar_strikes_it(d
         at.date_input(key="sch_to").set_value(MONDAY).run()
     assert not errors(at), errors(at)
     assert ":red[cancelled] — Teacher unwell" in texts(at)
+
+
+def test_the_dashboard_never_counts_a_cancelled_class_as_the_next_one(db, world):
+    from app.identity.models import User
+    from tests.pages.apptest import app_as, errors, open_page, texts
+
+    generate(db, world)
+    run(
+        db,
+        world["teacher"],
+        attendance.cancel_session,
+        session_id=session_on(db, world).id,
+        reason="Teacher unwell",
+    )
+    with db.scope(system=True) as s:
+        email = s.get(User, world["student"].user_id).email
+    with clock.frozen(BEFORE):
+        at = app_as(email).run()
+        open_page(at, "pages/student/dashboard.py")
+    assert not errors(at), errors(at)
+    [nxt] = [m for m in at.metric if m.label == "Next class"]
+    assert nxt.value == "–"  # Monday's only class is cancelled
+    assert ":red[cancelled] — Teacher unwell" in texts(at)
