@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import random
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
@@ -239,6 +239,79 @@ def _close(
     )
 
 
+class _Outcome(NamedTuple):
+    fid: int  # the next follow-up id
+    status: str
+    lost_reason: str | None
+    student_id: int | None
+    closed_at: datetime | None
+    next_day: date | None
+    contacted_at: datetime | None
+    scheduled_at: datetime | None
+
+
+def _how_it_went(
+    rng: random.Random,
+    follow_ups: list[tuple[Any, ...]],
+    counts: dict[str, int],
+    free_students: list[Any],
+    *,
+    fid: int,
+    institute_id: int,
+    iid: int,
+    counselor: int | None,
+    age: int,
+    created_day: date,
+    created: datetime,
+    today: date,
+    tz: ZoneInfo,
+    convert_p: float,
+) -> _Outcome:
+    """A few contacts over the following weeks, then (for older ones) a close."""
+    # How it went: a few contacts over the following weeks, then (for older ones) a close.
+    contacts = rng.choice([0, 1, 1, 2, 2, 3, 4]) if age > 3 else 0
+    if age > 30:
+        outcome = "enrolled" if rng.random() < convert_p else "lost"
+    else:
+        outcome = rng.choices(["open", "enrolled", "lost"], weights=[80, 10 * convert_p * 5, 10])[0]
+    if outcome == "enrolled":
+        contacts = max(contacts, 1)
+    fid, day, answered_any, contacted_at, scheduled_at = _contacts(
+        rng,
+        follow_ups,
+        fid=fid,
+        institute_id=institute_id,
+        iid=iid,
+        counselor=counselor,
+        contacts=contacts,
+        created_day=created_day,
+        today=today,
+        tz=tz,
+    )
+    return _Outcome(
+        *_close(
+            rng,
+            follow_ups,
+            counts,
+            free_students,
+            outcome=outcome,
+            fid=fid,
+            institute_id=institute_id,
+            iid=iid,
+            counselor=counselor,
+            age=age,
+            day=day,
+            today=today,
+            created_day=created_day,
+            created=created,
+            tz=tz,
+            answered_any=answered_any,
+            contacted_at=contacted_at,
+            scheduled_at=scheduled_at,
+        )
+    )
+
+
 def seed_crm(
     session: Session,
     *,
@@ -299,57 +372,23 @@ def seed_crm(
             if source == "referral" and students and rng.random() < 0.7
             else None
         )
-        # How it went: a few contacts over the following weeks, then (for older ones) a close.
-        contacts = rng.choice([0, 1, 1, 2, 2, 3, 4]) if age > 3 else 0
-        if age > 30:
-            outcome = "enrolled" if rng.random() < convert_p else "lost"
-        else:
-            outcome = rng.choices(
-                ["open", "enrolled", "lost"], weights=[80, 10 * convert_p * 5, 10]
-            )[0]
-        if outcome == "enrolled":
-            contacts = max(contacts, 1)
-        fid, day, answered_any, contacted_at, scheduled_at = _contacts(
-            rng,
-            follow_ups,
-            fid=fid,
-            institute_id=institute_id,
-            iid=iid,
-            counselor=counselor,
-            contacts=contacts,
-            created_day=created_day,
-            today=today,
-            tz=tz,
-        )
-        (
-            fid,
-            status,
-            lost_reason,
-            student_id,
-            closed_at,
-            next_day,
-            contacted_at,
-            scheduled_at,
-        ) = _close(
+        went = _how_it_went(
             rng,
             follow_ups,
             counts,
             free_students,
-            outcome=outcome,
             fid=fid,
             institute_id=institute_id,
             iid=iid,
             counselor=counselor,
             age=age,
-            day=day,
-            today=today,
             created_day=created_day,
             created=created,
+            today=today,
             tz=tz,
-            answered_any=answered_any,
-            contacted_at=contacted_at,
-            scheduled_at=scheduled_at,
+            convert_p=convert_p,
         )
+        fid = went.fid
         inquiries.append(
             (
                 iid,
@@ -360,22 +399,22 @@ def seed_crm(
                 email,
                 json.dumps(sorted(wants)),
                 source,
-                status,
+                went.status,
                 priority,
-                lost_reason,
-                next_day,
+                went.lost_reason,
+                went.next_day,
                 None,
                 json.dumps(["weekend"] if rng.random() < 0.15 else []),
                 referrer,
-                student_id,
+                went.student_id,
                 0,
                 "[]",
-                contacted_at,
-                scheduled_at,
-                closed_at,
+                went.contacted_at,
+                went.scheduled_at,
+                went.closed_at,
                 counselor,
                 created,
-                closed_at or created,
+                went.closed_at or created,
             )
         )
         iid += 1
