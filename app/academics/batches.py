@@ -463,7 +463,9 @@ def announcement_audience_internal(
     if batch_id is None:
         user_ids = list(
             session.exec(
-                select(User.id).where(User.institute_id == institute_id, User.status == UserStatus.ACTIVE.value)
+                select(User.id).where(
+                    User.institute_id == institute_id, User.status == UserStatus.ACTIVE.value
+                )
             )
         )
     else:

@@ -212,11 +212,14 @@ if holidays:
         format_func=lambda h: f"{h.date:%d %b %Y} · {h.name} · {h.batch or 'Whole institute'}",
         key="h_remove",
     )
-    if r2.button("Remove", key="h_remove_btn") and act(
-        actor, attendance.remove_holiday, holiday_id=gone.id
-    ):
-        flash(f"{gone.name} removed.")
-        st.rerun()
+    if r2.button("Remove", key="h_remove_btn"):
+        back_on = act(actor, attendance.remove_holiday, holiday_id=gone.id)
+        if back_on is not None:
+            flash(
+                f"{gone.name} removed"
+                + (f"; {len(back_on)} cancelled class(es) are on again." if back_on else ".")
+            )
+            st.rerun()
 
 allowed = read(actor, attendance.teachers_add_classes)
 wanted = st.toggle(

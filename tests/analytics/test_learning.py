@@ -263,7 +263,8 @@ def test_archived_topics_count_nowhere_in_learning_analytics(db, world):
         )
         whole = learning.timeline(s, actor=world["admin"], batch_id=world["batch"])
         topic_names = [
-            r["Topic"] for r in learning.topics(s, actor=world["admin"], subject_id=world["subject"])
+            r["Topic"]
+            for r in learning.topics(s, actor=world["admin"], subject_id=world["subject"])
         ]
         tara = next(
             r

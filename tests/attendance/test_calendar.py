@@ -187,6 +187,71 @@ def test_only_admins_manage_holidays_and_only_with_their_batches(db, world):
     assert generate(db, world) == 4  # the day has classes again
 
 
+def test_removing_a_holiday_puts_back_only_its_classes_still_ahead(db, world):
+    assert generate(db, world) == 4
+    # Math Y's Monday class is cancelled by hand first: the holiday does not own it.
+    by_hand = session_on(db, world, batch=1).id
+    run(db, world["teacher"], attendance.cancel_session, session_id=by_hand, reason="Ill")
+    diwali = run(db, world["admin"], attendance.add_holiday, day=MONDAY, name="Diwali")[0]
+    exam = run(db, world["admin"], attendance.add_holiday, day=NEXT_MONDAY, name="Exam")[0]
+    mine = session_on(db, world).id
+    assert session_on(db, world).holiday_id == diwali.id
+    assert session_on(db, world, batch=1).holiday_id is None
+    # Diwali removed before its day: Math X's class is on again and its people are told;
+    # the class cancelled by hand stays cancelled.
+    assert run(db, world["admin"], attendance.remove_holiday, holiday_id=diwali.id) == [mine]
+    back = session_on(db, world)
+    assert (back.status, back.cancel_reason, back.holiday_id) == ("scheduled", None, None)
+    assert told(db, f"session_restored:{mine}:{diwali.id}:") == 4
+    assert session_on(db, world, batch=1).status == "cancelled"
+    # The exam day removed after it passed: its classes stay cancelled (they were not held).
+    after = CLASS_START + timedelta(days=8)
+    with clock.frozen(after), db.scope(world["admin"]) as s:
+        assert attendance.remove_holiday(s, actor=world["admin"], holiday_id=exam.id) == []
+    over = session_on(db, world, day=NEXT_MONDAY)
+    assert (over.status, over.holiday_id) == ("cancelled", None)
+    assert count(db, Holiday) == 0
+    with db.scope(system=True) as s:
+        detail = s.exec(
+            select(AuditLog.detail).where(AuditLog.action == "holiday.remove").order_by(AuditLog.id)
+        ).first()
+    assert detail["restored_sessions"] == [mine]
+
+
+def test_a_day_still_a_holiday_for_the_batch_keeps_its_class_cancelled(db, world):
+    assert generate(db, world) == 4
+    x = world["batches"][0]
+    exam = run(db, world["admin"], attendance.add_holiday, day=MONDAY, name="Exam", batch_ids=[x])
+    whole = run(db, world["admin"], attendance.add_holiday, day=MONDAY, name="Rain")[0]
+    assert session_on(db, world, batch=1).holiday_id == whole.id
+    # Math X is also off for the whole institute's holiday: it stays cancelled, now Rain's.
+    assert run(db, world["admin"], attendance.remove_holiday, holiday_id=exam[0].id) == []
+    kept = session_on(db, world)
+    assert (kept.holiday_id, kept.cancel_reason) == (whole.id, "Holiday: Rain")
+    restored = run(db, world["admin"], attendance.remove_holiday, holiday_id=whole.id)
+    assert sorted(restored) == sorted(session_on(db, world, batch=b).id for b in (0, 1))
+
+
+def test_the_same_holiday_cannot_be_entered_twice(db, world):
+    x, y = world["batches"]
+    run(db, world["admin"], attendance.add_holiday, day=MONDAY, name="Exam", batch_ids=[x])
+    with pytest.raises(Conflict, match="already a holiday for some of these batches"):
+        run(db, world["admin"], attendance.add_holiday, day=MONDAY, name="Exam", batch_ids=[x, y])
+    run(db, world["admin"], attendance.add_holiday, day=NEXT_MONDAY, name="Diwali")
+    with pytest.raises(Conflict, match="is already a holiday"):
+        run(db, world["admin"], attendance.add_holiday, day=NEXT_MONDAY, name="Diwali")
+    # The database refuses it too (two admins at once): for one batch and for the institute.
+    from sqlalchemy.exc import IntegrityError
+
+    inst = world["admin"].institute_id
+    for batch_id in (x, None):
+        with pytest.raises(IntegrityError), db.scope(system=True) as s:
+            day = MONDAY if batch_id else NEXT_MONDAY
+            s.add(Holiday(institute_id=inst, date=day, name="Twice", batch_id=batch_id))
+            s.flush()
+    assert count(db, Holiday) == 2
+
+
 def test_students_see_no_planned_class_on_a_holiday(db, world):
     run(db, world["admin"], attendance.add_holiday, day=NEXT_MONDAY, name="Diwali")
     with clock.frozen(BEFORE), db.scope(world["student"]) as s:

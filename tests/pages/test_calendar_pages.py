@@ -67,6 +67,8 @@ def test_admin_adds_and_removes_a_holiday_on_batches(db, day):
         assert _status(db) == [(MONDAY, "cancelled")]
         at.button(key="h_remove_btn").click().run()
         assert not errors(at), errors(at)
+        assert "Diwali <b> removed; 1 cancelled class(es) are on again." in texts(at)
+        assert _status(db) == [(MONDAY, "scheduled")]
     with db.scope(system=True) as s:
         assert s.exec(select(Holiday)).all() == []
 
