@@ -315,3 +315,77 @@ def test_progress_page_and_report_card_read_the_enrolment(db, w):
     from app.coursework import reportcard_pdf
 
     assert reportcard_pdf.render(card).startswith(b"%PDF")
+
+
+def test_the_batch_teacher_changes_the_status_of_their_students_only(db, w):
+    admin, tara = w["admin"], f.actor_for(w["teacher"])
+    with db.scope(admin) as s:
+        academics.join_batch(s, actor=admin, batch_id=w["batch"], student_id=w["student"])
+        # Another subject's batch, taught by someone else, with another student.
+        art = academics.create_subject(s, actor=admin, name="Art")
+        art_batch = academics.create_batch(s, actor=admin, name="Art A", subject_id=art.id)
+        academics.join_batch(s, actor=admin, batch_id=art_batch.id, student_id=w["student"])
+    mine = _enrolment_in(db, w["student"], w["subject"])
+    theirs = _enrolment_in(db, w["student"], art.id)
+    with db.scope(tara) as s:
+        rows = academics.batch_enrolments(s, actor=tara, batch_id=w["batch"])
+        assert [(r.student, r.status, r.enrolment_id) for r in rows] == [("Mia", "active", mine)]
+        academics.change_enrolment_status(
+            s, actor=tara, enrolment_id=mine, status="paused", reason="Exams at school"
+        )
+    with db.scope(tara) as s:
+        (row,) = academics.batch_enrolments(s, actor=tara, batch_id=w["batch"])
+        assert (row.status, row.reason) == ("paused", "Exams at school")
+    (audit,) = _audits(db, "enrolment.status")
+    assert audit.actor_user_id == w["teacher"].id and audit.detail["to"] == "paused"
+    # Not her subject's enrolment, not her batch: refused (and the status stays).
+    with pytest.raises(PermissionDenied, match="your own batches"), db.scope(tara) as s:
+        academics.change_enrolment_status(
+            s, actor=tara, enrolment_id=theirs, status="dropped", reason="x"
+        )
+    with pytest.raises(PermissionDenied), db.scope(tara) as s:
+        academics.batch_enrolments(s, actor=tara, batch_id=art_batch.id)
+    # A student who left her batch is no longer hers to change.
+    with db.scope(admin) as s:
+        academics.leave_batch(s, actor=admin, batch_id=w["batch"], student_id=w["student"])
+    with pytest.raises(PermissionDenied), db.scope(tara) as s:
+        academics.change_enrolment_status(s, actor=tara, enrolment_id=mine, status="active")
+    assert _enrolment_in_status(db, mine) == "paused"
+    assert _enrolment_in_status(db, theirs) == "active"
+
+
+def _enrolment_in(db, student_id: int, subject_id: int) -> int:
+    with db.scope(system=True) as s:
+        return s.exec(
+            select(Enrollment.id).where(
+                Enrollment.student_id == student_id, Enrollment.subject_id == subject_id
+            )
+        ).one()
+
+
+def _enrolment_in_status(db, enrolment_id: int) -> str:
+    with db.scope(system=True) as s:
+        return s.get(Enrollment, enrolment_id).status
+
+
+def test_the_teacher_pauses_a_student_on_learning_analytics(db, w):
+    from tests.pages.apptest import app_as, errors, frame, open_page, texts
+
+    admin = w["admin"]
+    with db.scope(admin) as s:
+        academics.join_batch(s, actor=admin, batch_id=w["batch"], student_id=w["student"])
+    enrolment = _enrolment_in(db, w["student"], w["subject"])
+    at = app_as(w["teacher"].email).run()
+    open_page(at, "pages/common/learning_analytics.py")
+    assert not errors(at), errors(at)
+    assert list(frame(at, "Completion %")["Status"]) == ["active"]
+    at.selectbox(key=f"la_en_new_{enrolment}").set_value("paused")
+    at.button(key=f"FormSubmitter:la_en_form_{enrolment}-Change status").click().run()
+    assert errors(at) == ["Say why the enrolment is paused."]
+    at.selectbox(key=f"la_en_new_{enrolment}").set_value("paused")
+    at.text_input(key=f"la_en_reason_{enrolment}").input("Family travel")
+    at.button(key=f"FormSubmitter:la_en_form_{enrolment}-Change status").click().run()
+    assert not errors(at), errors(at)
+    assert "Mia's Maths enrolment is now paused." in texts(at)
+    assert list(frame(at, "Completion %")["Reason"]) == ["Family travel"]
+    assert _enrolment_in_status(db, enrolment) == "paused"
