@@ -339,7 +339,7 @@ def batch_enrolments(session: Session, *, actor: Actor, batch_id: int) -> list[B
     ).all()
     return [
         BatchEnrolment(
-            student_id=student_id,
+            student_id=int(student_id or 0),
             student=name,
             enrollment_no=enrollment_no,
             enrolment_id=e.id if e else None,
