@@ -175,8 +175,8 @@ if batches:
 st.subheader("Holidays")
 st.caption(
     "No class is created on a holiday; the day's classes already created and not taken are "
-    "cancelled, and their students and guardians told. Removing a holiday does not bring "
-    "cancelled classes back (add an extra class instead)."
+    "cancelled, and their students and guardians told. Removing a holiday puts the classes it "
+    "cancelled back on when they are still ahead (their people are told again)."
 )
 today = clock.today_in(user.institute_timezone)
 holidays = read(actor, attendance.list_holidays, start=today - timedelta(days=30))
