@@ -64,7 +64,7 @@ def create_batch(
     institute_id = actor.institute_scope()
     if not (name or "").strip():
         raise ValidationError("The batch needs a name.", field="name")
-    _check_subject_taught(get_owned(session, Subject, actor, subject_id, "subject"))
+    get_owned(session, Subject, actor, subject_id, "subject")
     if teacher_user_id is not None:
         _institute_user(
             session, institute_id, teacher_user_id, (Role.TEACHER,), "teacher_user_id", "a teacher"
@@ -101,16 +101,6 @@ def create_batch(
     return batch
 
 
-def _check_subject_taught(subject: Subject) -> None:
-    """A batch is opened (or reopened) only for a subject still taught."""
-    if subject.archived_at is not None:
-        raise Conflict(
-            f"{subject.name} is archived; restore it on the Syllabus page before opening a "
-            "batch for it.",
-            field="subject_id",
-        )
-
-
 def update_batch(session: Session, *, actor: Actor, batch_id: int, **changes) -> Batch:
     """Change a batch; `active=False` is the (soft) delete: history stays."""
     actor.require(Role.ADMIN)
@@ -118,8 +108,6 @@ def update_batch(session: Session, *, actor: Actor, batch_id: int, **changes) ->
     allowed = {"name", "teacher_user_id", "level", "type", "capacity", "active"}
     if set(changes) - allowed:
         raise ValidationError(f"Cannot change {', '.join(sorted(set(changes) - allowed))}.")
-    if changes.get("active") and not batch.active:
-        _check_subject_taught(get_owned(session, Subject, actor, batch.subject_id, "subject"))
     if changes.get("teacher_user_id") is not None:
         _institute_user(
             session,
@@ -463,9 +451,7 @@ def announcement_audience_internal(
     if batch_id is None:
         user_ids = list(
             session.exec(
-                select(User.id).where(
-                    User.institute_id == institute_id, User.status == UserStatus.ACTIVE.value
-                )
+                select(User.id).where(User.institute_id == institute_id, User.status == UserStatus.ACTIVE.value)
             )
         )
     else:

@@ -5,7 +5,6 @@ attendance (after each class and by a daily job), which reads the syllabus and t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import insert
@@ -13,17 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.academics.common import STAFF, _local_today
-from app.academics.models import (
-    Batch,
-    BatchMembership,
-    Enrollment,
-    EnrollmentStatus,
-    Student,
-    Subject,
-)
+from app.academics.models import Batch, Enrollment, EnrollmentStatus, Student, Subject
 from app.academics.students import _institute_user, ensure_student_scope
 from app.core import audit
-from app.core.errors import Conflict, PermissionDenied, ValidationError
+from app.core.errors import Conflict, ValidationError
 from app.core.ownership import get_owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
@@ -45,11 +37,9 @@ TRANSITIONS: dict[str, set[str]] = {
 }
 REASON_NEEDED = {PAUSED, DROPPED}
 REASON_MAX = 300
-# Who sets an enrolment's teacher and expected completion: the office (admins).
+# Who changes an enrolment's status, teacher or expected completion: the office (admins).
+# Pausing or dropping a student touches fees and the family; teachers see the result.
 MANAGING = (Role.ADMIN,)
-# Who changes an enrolment's status: the office, and a teacher for the students of the batches
-# they teach on that subject (they see first who has stopped coming or has finished).
-CHANGING_STATUS = (Role.ADMIN, Role.TEACHER)
 
 
 def enrol_for_batch_internal(
@@ -220,9 +210,8 @@ def change_enrolment_status(
 ) -> Enrollment:
     """Pause, resume, drop, complete or reopen a student's enrolment, with the day and (to pause
     or drop) a reason."""
-    actor.require(*CHANGING_STATUS)
+    actor.require(*MANAGING)
     enrolment = get_owned(session, Enrollment, actor, enrolment_id, "enrolment")
-    _ensure_teaches_enrolment(session, actor, enrolment)
     try:
         new = EnrollmentStatus(status).value
     except ValueError as exc:
@@ -273,83 +262,6 @@ def change_enrolment_status(
         },
     )
     return enrolment
-
-
-def _ensure_teaches_enrolment(session: Session, actor: Actor, enrolment: Enrollment) -> None:
-    """A teacher changes only the enrolments of students now in a batch of theirs on the
-    enrolment's subject; admins change any of the institute's."""
-    if actor.role != Role.TEACHER:
-        return
-    teaches = session.exec(
-        select(BatchMembership.id)
-        .join(Batch, col(Batch.id) == BatchMembership.batch_id)
-        .where(
-            BatchMembership.institute_id == enrolment.institute_id,
-            BatchMembership.student_id == enrolment.student_id,
-            col(BatchMembership.left_on).is_(None),
-            Batch.institute_id == enrolment.institute_id,
-            Batch.subject_id == enrolment.subject_id,
-            Batch.teacher_user_id == actor.user_id,
-        )
-    ).first()
-    if teaches is None:
-        raise PermissionDenied(
-            "You can change the enrolments of students in your own batches of that subject only; "
-            "ask the office."
-        )
-
-
-@dataclass(frozen=True)
-class BatchEnrolment:
-    """A current member of a batch and their enrolment in the batch's subject (None: none yet)."""
-
-    student_id: int
-    student: str
-    enrollment_no: str
-    enrolment_id: int | None
-    status: str | None
-    since: date | None
-    reason: str | None
-    completion_pct: float | None
-
-
-def batch_enrolments(session: Session, *, actor: Actor, batch_id: int) -> list[BatchEnrolment]:
-    """The batch's current students with the status of their enrolment in its subject (admins,
-    and the batch's teacher), in one query."""
-    actor.require(*CHANGING_STATUS)
-    batch = get_owned(session, Batch, actor, batch_id, "batch")
-    if actor.role == Role.TEACHER and batch.teacher_user_id != actor.user_id:
-        raise PermissionDenied("This is not one of your batches.")
-    rows = session.exec(
-        select(Student.id, Student.name, Student.enrollment_no, Enrollment)
-        .join(BatchMembership, col(BatchMembership.student_id) == Student.id)
-        .outerjoin(
-            Enrollment,
-            (col(Enrollment.institute_id) == batch.institute_id)
-            & (col(Enrollment.student_id) == Student.id)
-            & (col(Enrollment.subject_id) == batch.subject_id),
-        )
-        .where(
-            Student.institute_id == batch.institute_id,
-            BatchMembership.institute_id == batch.institute_id,
-            BatchMembership.batch_id == batch.id,
-            col(BatchMembership.left_on).is_(None),
-        )
-        .order_by(col(Student.name), col(Student.id))
-    ).all()
-    return [
-        BatchEnrolment(
-            student_id=int(student_id or 0),
-            student=name,
-            enrollment_no=enrollment_no,
-            enrolment_id=e.id if e else None,
-            status=e.status if e else None,
-            since=e.status_changed_on if e else None,
-            reason=e.status_reason if e else None,
-            completion_pct=e.completion_pct if e else None,
-        )
-        for student_id, name, enrollment_no, e in rows
-    ]
 
 
 def update_enrolment(

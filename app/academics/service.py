@@ -39,8 +39,6 @@ from app.academics.common import (
 )
 from app.academics.enrolments import (
     TRANSITIONS,
-    BatchEnrolment,
-    batch_enrolments,
     change_enrolment_status,
     enroll,
     enrolments_of,
@@ -92,8 +90,6 @@ __all__ = [
     "archive_subject",
     "archive_topic",
     "announcement_audience_internal",
-    "BatchEnrolment",
-    "batch_enrolments",
     "batch_schedules",
     "change_enrolment_status",
     "create_batch",

@@ -16,9 +16,6 @@ Method for an enrolment (a student in a batch, on the batch's subject), over the
   Without anything completed in the window there is no prediction (said so, not guessed);
   with nothing remaining the enrolment is complete.
 
-Archived topics are left out of all of it (the syllabus, what is done and what remains), as they
-are of the enrolment's completion %: they are no longer taught.
-
 Everything is a few grouped queries per batch, subject or institute — never one per student.
 """
 
@@ -116,9 +113,7 @@ def enrolments(session: Session, *, actor: Actor, batch_id: int) -> list[Enrolme
     topics = dict(
         session.exec(
             select(Topic.id, Topic.estimated_minutes).where(
-                Topic.institute_id == institute_id,
-                Topic.subject_id == batch.subject_id,
-                col(Topic.archived_at).is_(None),  # as the enrolment's completion counts them
+                Topic.institute_id == institute_id, Topic.subject_id == batch.subject_id
             )
         ).all()
     )
@@ -208,7 +203,6 @@ def timeline(
         .where(
             TopicProgress.institute_id == institute_id,
             Topic.subject_id == batch.subject_id,
-            col(Topic.archived_at).is_(None),
             BatchMembership.batch_id == batch.id,
             col(BatchMembership.left_on).is_(None),
             col(TopicProgress.completed_at).is_not(None),
@@ -251,7 +245,6 @@ def topics(session: Session, *, actor: Actor, subject_id: int) -> list[dict]:
                 TopicProgress.institute_id == institute_id,
                 Topic.institute_id == institute_id,
                 Topic.subject_id == subject_id,
-                col(Topic.archived_at).is_(None),
             )
             .group_by(TopicProgress.topic_id)
         ).all()
@@ -259,11 +252,7 @@ def topics(session: Session, *, actor: Actor, subject_id: int) -> list[dict]:
     rows = []
     for topic in session.exec(
         select(Topic)
-        .where(
-            Topic.institute_id == institute_id,
-            Topic.subject_id == subject_id,
-            col(Topic.archived_at).is_(None),  # archived: no longer taught, not counted
-        )
+        .where(Topic.institute_id == institute_id, Topic.subject_id == subject_id)
         .order_by(Topic.position, Topic.id)
     ):
         n, avg, n_done, sessions = stats.get(topic.id, (0, 0.0, 0, 0.0))
@@ -333,11 +322,7 @@ def teachers(session: Session, *, actor: Actor, start: date, end: date) -> list[
             func.count().label("n"),
         )
         .join(Topic, Topic.id == TopicProgress.topic_id)
-        .where(
-            TopicProgress.institute_id == institute_id,
-            Topic.institute_id == institute_id,
-            col(Topic.archived_at).is_(None),
-        )
+        .where(TopicProgress.institute_id == institute_id, Topic.institute_id == institute_id)
         .group_by(TopicProgress.student_id, Topic.subject_id)
         .subquery()
     )

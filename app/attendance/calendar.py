@@ -3,8 +3,7 @@ teacher), with students and guardians told through the outbox, once each.
 
 A class that is cancelled or moved keeps its row (so session generation never creates it again)
 with status `cancelled` or `rescheduled`, the reason, and for a moved class the new session.
-A class a holiday cancelled remembers it (`holiday_id`): removing the holiday puts those classes
-back on when they are still ahead. Only a class not held can be taken out: one with attendance marks was held, and its marks have
+Only a class not held can be taken out: one with attendance marks was held, and its marks have
 already run the post-class pipeline (topic progress, guardians told of absences), so cancelling
 it is refused rather than leaving marks that would count for a class that "never happened".
 """
@@ -17,7 +16,6 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import CursorResult, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.academics import service as academics
@@ -26,7 +24,7 @@ from app.attendance.common import aware_utc
 from app.attendance.lifecycle import live_status
 from app.attendance.models import AttendanceRecord, ClassSession, Holiday, SessionStatus
 from app.attendance.schedule import new_session_internal
-from app.core import audit, clock
+from app.core import audit
 from app.core.errors import Conflict, ValidationError
 from app.core.ownership import all_owned, get_owned
 from app.core.roles import Role
@@ -116,13 +114,8 @@ def add_holiday(
         )
         for b in wanted
     ]
-    try:
-        with session.begin_nested():
-            session.add_all(rows)
-            session.flush()
-    except IntegrityError as exc:  # entered a moment ago by someone else (or a double click)
-        raise Conflict(f"{day:%a %d %b} is already a holiday; reload the page.") from exc
-    holiday_of = {row.batch_id: row for row in rows}
+    session.add_all(rows)
+    session.flush()
     query = (
         select(ClassSession, Batch)
         .join(Batch, col(Batch.id) == col(ClassSession.batch_id))
@@ -140,13 +133,7 @@ def add_holiday(
         if row.id in taken:
             continue  # held (marks saved, sheet not yet submitted): it stays
         _take_out(
-            session,
-            actor,
-            row,
-            batch,
-            status=SessionStatus.CANCELLED,
-            reason=f"Holiday: {name}",
-            holiday=holiday_of.get(None) or holiday_of[row.batch_id],
+            session, actor, row, batch, status=SessionStatus.CANCELLED, reason=f"Holiday: {name}"
         )
         cancelled.append(row.id)
     audit.record(
@@ -165,47 +152,12 @@ def add_holiday(
     return rows
 
 
-def remove_holiday(session: Session, *, actor: Actor, holiday_id: int) -> list[int]:
-    """Admin: remove a holiday. The classes it cancelled that are still ahead are on again (their
-    students and guardians told); classes it cancelled that are over stay cancelled, and a day
-    still a holiday for the batch otherwise keeps its classes cancelled. Classes not created yet
-    are created by the daily job. Returns the ids of the classes back on."""
+def remove_holiday(session: Session, *, actor: Actor, holiday_id: int) -> Holiday:
+    """Admin: remove a holiday. Classes it cancelled stay cancelled (people were told); classes
+    not created yet are created again by the daily job, and an extra class can be added."""
     actor.require(Role.ADMIN)
     row = get_owned(session, Holiday, actor, holiday_id, "holiday")
-    detail: dict[str, Any] = {"date": str(row.date), "name": row.name, "batch_id": row.batch_id}
-    others = list(
-        session.exec(
-            select(Holiday).where(
-                Holiday.institute_id == row.institute_id,
-                Holiday.date == row.date,
-                col(Holiday.id) != row.id,
-            )
-        )
-    )
-    now = clock.now()
-    restored: list[int] = []
-    for cancelled, batch in session.exec(
-        select(ClassSession, Batch)
-        .join(Batch, col(Batch.id) == col(ClassSession.batch_id))
-        .where(ClassSession.institute_id == row.institute_id, ClassSession.holiday_id == row.id)
-        .order_by(col(ClassSession.starts_at))
-    ).all():
-        still = next((h for h in others if h.batch_id in (None, cancelled.batch_id)), None)
-        if still is not None:  # still a holiday for this batch: the other holiday holds it
-            cancelled.holiday_id, cancelled.cancel_reason = still.id, f"Holiday: {still.name}"
-        elif (
-            cancelled.status == SessionStatus.CANCELLED.value
-            and cancelled.cancel_reason == f"Holiday: {row.name}"
-            and aware_utc(cancelled.starts_at) > now
-            and batch.active
-        ):
-            _put_back(session, cancelled, batch, row)
-            restored.append(cancelled.id or 0)
-            continue
-        else:  # over (or changed since): it stays as it is, without the link
-            cancelled.holiday_id = None
-        session.add(cancelled)
-    session.flush()
+    detail = {"date": str(row.date), "name": row.name, "batch_id": row.batch_id}
     session.delete(row)
     session.flush()
     audit.record(
@@ -214,46 +166,9 @@ def remove_holiday(session: Session, *, actor: Actor, holiday_id: int) -> list[i
         action="holiday.remove",
         target_type="holiday",
         target_id=holiday_id,
-        detail={**detail, "restored_sessions": restored},
+        detail=detail,
     )
-    return restored
-
-
-def _put_back(session: Session, row: ClassSession, batch: Batch, holiday: Holiday) -> None:
-    """A class a removed holiday had cancelled is scheduled again (a conditional UPDATE on its
-    version, as taking it out was), and its students and guardians are told it is on."""
-    won = cast(
-        "CursorResult[Any]",
-        session.execute(
-            update(ClassSession)
-            .where(
-                col(ClassSession.id) == row.id,
-                col(ClassSession.version) == row.version,
-                col(ClassSession.status) == SessionStatus.CANCELLED.value,
-            )
-            .values(
-                status=SessionStatus.SCHEDULED.value,
-                cancel_reason=None,
-                holiday_id=None,
-                version=row.version + 1,
-            ),
-        ),
-    ).rowcount
-    if won != 1:
-        raise Conflict("A class of this holiday changed a moment ago. Reload the page.")
-    session.refresh(row)
-    when = _local(row.starts_at, ZoneInfo(_timezone(session, row.institute_id)))
-    tell_class_internal(
-        session,
-        row=row,
-        batch=batch,
-        text=(
-            f"{batch.name} on {when:%a %d %b at %H:%M} is on again: the holiday "
-            f"{holiday.name} was removed."
-        ),
-        subject=f"Class on again: {batch.name}",
-        key=f"session_restored:{row.id}:{holiday.id}",
-    )
+    return row
 
 
 def _with_marks(session: Session, institute_id: int, day: date) -> set[int]:
@@ -378,7 +293,6 @@ def _take_out(
     status: SessionStatus,
     reason: str,
     moved_to: ClassSession | None = None,
-    holiday: Holiday | None = None,
 ) -> None:
     """Mark a class not held with a conditional UPDATE on its version: a sheet submitted at the
     same moment (which bumps the version) makes exactly one of the two win. Then tell its
@@ -397,7 +311,6 @@ def _take_out(
                 status=status.value,
                 cancel_reason=reason,
                 rescheduled_to_id=moved_to.id if moved_to else None,
-                holiday_id=holiday.id if holiday else None,
                 version=row.version + 1,
             ),
         ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from enum import StrEnum
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
@@ -66,8 +66,6 @@ class ClassSession(SQLModel, table=True):
     # Why a cancelled or rescheduled class is not held (told to students and guardians).
     cancel_reason: str | None = Field(default=None, max_length=500)
     rescheduled_to_id: int | None = Field(default=None, foreign_key="class_sessions.id")
-    # The holiday that cancelled it: removing the holiday puts the class back on (if still ahead).
-    holiday_id: int | None = Field(default=None, foreign_key="holidays.id")
 
 
 class AttendanceRecord(SQLModel, table=True):
@@ -133,27 +131,7 @@ class Holiday(SQLModel, table=True):
     batch). Sessions are not generated on it; those already created are cancelled."""
 
     __tablename__ = "holidays"
-    __table_args__ = (
-        Index("ix_holidays_institute_id_date", "institute_id", "date"),
-        # The same day is a holiday once for the whole institute, and once for a given batch.
-        Index(
-            "uq_holidays_institute_id_date_all",
-            "institute_id",
-            "date",
-            unique=True,
-            sqlite_where=text("batch_id IS NULL"),
-            postgresql_where=text("batch_id IS NULL"),
-        ),
-        Index(
-            "uq_holidays_institute_id_date_batch_id",
-            "institute_id",
-            "date",
-            "batch_id",
-            unique=True,
-            sqlite_where=text("batch_id IS NOT NULL"),
-            postgresql_where=text("batch_id IS NOT NULL"),
-        ),
-    )
+    __table_args__ = (Index("ix_holidays_institute_id_date", "institute_id", "date"),)
 
     id: int | None = Field(default=None, primary_key=True)
     institute_id: int = Field(foreign_key="institutes.id")

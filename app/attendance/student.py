@@ -44,8 +44,6 @@ class ClassSlot:
     starts_at: datetime
     ends_at: datetime
     status: str  # a session's live status, or "planned"
-    reason: str | None = None  # why a cancelled or moved class is not held
-    moved_to: datetime | None = None  # where a moved class went (its new start, UTC)
 
 
 PLANNED = "planned"
@@ -56,7 +54,7 @@ def classes_between_internal(
 ) -> list[ClassSlot]:
     """The classes of some batches between two local dates, by start: the sessions that exist,
     plus, from today on, the weekly schedule's classes not created yet (none on a holiday).
-    Three queries (a fourth for where moved classes went)."""
+    Three queries."""
     if not batch_ids or end < start:
         return []
     zone = ZoneInfo(tz)
@@ -69,18 +67,6 @@ def classes_between_internal(
             ClassSession.date <= end,
         )
     ).all()
-    moved = [r.rescheduled_to_id for r in rows if r.rescheduled_to_id is not None]
-    moved_to = (
-        dict(
-            session.exec(
-                select(ClassSession.id, ClassSession.starts_at).where(
-                    ClassSession.institute_id == institute_id, col(ClassSession.id).in_(moved)
-                )
-            ).all()
-        )
-        if moved
-        else {}
-    )
     slots = [
         ClassSlot(
             session_id=r.id,
@@ -89,10 +75,6 @@ def classes_between_internal(
             starts_at=aware_utc(r.starts_at),
             ends_at=aware_utc(r.ends_at),
             status=live_status(r, now),
-            reason=r.cancel_reason if r.status in NOT_HELD else None,
-            moved_to=aware_utc(moved_to[r.rescheduled_to_id])
-            if r.rescheduled_to_id in moved_to
-            else None,
         )
         for r in rows
     ]
@@ -141,13 +123,6 @@ class MyClass:
     ends_at: datetime
     status: str
     mark: str | None
-    reason: str | None = None  # why a cancelled or moved class is not held
-    moved_to: datetime | None = None  # a moved class's new start (UTC)
-
-    @property
-    def held_here(self) -> bool:
-        """False for a class cancelled or moved elsewhere."""
-        return self.status not in NOT_HELD
 
     @property
     def uid(self) -> str:
@@ -233,8 +208,6 @@ def my_sessions(session: Session, *, actor: Actor, start: date, end: date) -> li
             ends_at=s.ends_at,
             status=s.status,
             mark=marks.get(s.session_id) if s.session_id is not None else None,
-            reason=s.reason,
-            moved_to=s.moved_to,
         )
         for s in slots
     ]
@@ -267,7 +240,7 @@ def calendar_ics(classes: list[MyClass]) -> bytes:
         event.add("summary", f"{c.subject} ({c.batch})")
         event.add("location", c.batch)
         event.add("description", f"Batch {c.batch}" + (f" with {c.teacher}" if c.teacher else ""))
-        event.add("status", "CONFIRMED" if c.held_here else "CANCELLED")
+        event.add("status", "CONFIRMED")
         calendar.add_component(event)
     return calendar.to_ical()
 

@@ -175,8 +175,8 @@ if batches:
 st.subheader("Holidays")
 st.caption(
     "No class is created on a holiday; the day's classes already created and not taken are "
-    "cancelled, and their students and guardians told. Removing a holiday puts the classes it "
-    "cancelled back on when they are still ahead (their people are told again)."
+    "cancelled, and their students and guardians told. Removing a holiday does not bring "
+    "cancelled classes back (add an extra class instead)."
 )
 today = clock.today_in(user.institute_timezone)
 holidays = read(actor, attendance.list_holidays, start=today - timedelta(days=30))
@@ -212,14 +212,11 @@ if holidays:
         format_func=lambda h: f"{h.date:%d %b %Y} · {h.name} · {h.batch or 'Whole institute'}",
         key="h_remove",
     )
-    if r2.button("Remove", key="h_remove_btn"):
-        back_on = act(actor, attendance.remove_holiday, holiday_id=gone.id)
-        if back_on is not None:
-            flash(
-                f"{gone.name} removed"
-                + (f"; {len(back_on)} cancelled class(es) are on again." if back_on else ".")
-            )
-            st.rerun()
+    if r2.button("Remove", key="h_remove_btn") and act(
+        actor, attendance.remove_holiday, holiday_id=gone.id
+    ):
+        flash(f"{gone.name} removed.")
+        st.rerun()
 
 allowed = read(actor, attendance.teachers_add_classes)
 wanted = st.toggle(

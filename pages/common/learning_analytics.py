@@ -1,7 +1,6 @@
 """Learning analytics (admins; teachers for their batches): velocity and predicted completion per
 enrolment, topic difficulty and effectiveness, and teacher performance. Every chart has its
-table one click away and a CSV download. Under a batch's enrolments, its students' enrolment
-status, which the batch's teacher (or an admin) changes with a reason."""
+table one click away and a CSV download."""
 
 from datetime import timedelta
 
@@ -15,7 +14,7 @@ from app.core import clock
 from app.core.roles import Role
 from app.ui import auth
 from app.ui.charts import bars, chart_block
-from app.ui.components import act, flash, read, show_flash, table
+from app.ui.components import act, read
 
 
 def _pace_chart(frame) -> go.Figure:
@@ -41,65 +40,8 @@ def _pace_chart(frame) -> go.Figure:
     return figure
 
 
-def _enrolment_status(batch) -> None:
-    """The batch's students and their enrolment in its subject; the teacher (or an admin)
-    pauses, resumes, drops or completes one, with a reason."""
-    st.subheader("Enrolment status")
-    people = read(actor, academics.batch_enrolments, batch_id=batch.id) or []
-    table(
-        [
-            {
-                "Student": p.student,
-                "Enrollment": p.enrollment_no,
-                "Status": p.status or "not enrolled",
-                "Since": p.since,
-                "Reason": p.reason or "",
-                "Completion %": round(p.completion_pct) if p.completion_pct is not None else None,
-            }
-            for p in people
-        ],
-        key="la_enrolment_status",
-        empty="No students in this batch.",
-    )
-    enrolled = {p.enrolment_id: p for p in people if p.enrolment_id is not None}
-    if not enrolled:
-        return
-    picked = enrolled[
-        st.selectbox(
-            "Student",
-            list(enrolled),
-            format_func=lambda i: f"{enrolled[i].student} ({enrolled[i].status})",
-            key=f"la_en_pick_{batch.id}",
-        )
-    ]
-    moves = sorted(academics.TRANSITIONS.get(picked.status or "", set()))
-    with st.form(f"la_en_form_{picked.enrolment_id}"):
-        c1, c2 = st.columns(2)
-        new = c1.selectbox("New status", moves, key=f"la_en_new_{picked.enrolment_id}")
-        day = c2.date_input(
-            "On", value=None, key=f"la_en_on_{picked.enrolment_id}", help="Today if empty"
-        )
-        reason = st.text_input(
-            "Reason",
-            max_chars=300,
-            key=f"la_en_reason_{picked.enrolment_id}",
-            help="Needed to pause or drop",
-        )
-        if st.form_submit_button("Change status") and act(
-            actor,
-            academics.change_enrolment_status,
-            enrolment_id=picked.enrolment_id,
-            status=new,
-            reason=reason,
-            on=day,
-        ):
-            flash(f"{picked.student}'s {batch.subject} enrolment is now {new}.")
-            st.rerun()
-
-
 user, actor = auth.guard(Role.ADMIN, Role.TEACHER)
 st.title("Learning analytics")
-show_flash()
 today = clock.today_in(user.institute_timezone)
 enrolments_tab, topics_tab, teachers_tab = st.tabs(["Enrolments", "Topics", "Teachers"])
 
@@ -149,7 +91,6 @@ with enrolments_tab:
             ),
             key="la_timeline",
         )
-        _enrolment_status(batch)
 
 with topics_tab:
     subjects = read(actor, academics.list_subjects) or []

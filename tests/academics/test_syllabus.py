@@ -287,19 +287,3 @@ def test_sheet_suggestions_skip_archived_topics_and_wait_for_prerequisites(db, w
     with clock.frozen(CLASS_START + timedelta(days=7)), db.scope(teacher) as s:
         sheet = attendance.attendance_sheet(s, actor=teacher, session_id=second)
         assert sheet.suggested == [t[2], t[3]]
-
-
-def test_no_batch_opens_or_reopens_for_an_archived_subject(db, w):
-    admin = w["admin"]
-    with db.scope(admin) as s:
-        batch = academics.create_batch(s, actor=admin, name="Chem A", subject_id=w["subject"])
-        academics.update_batch(s, actor=admin, batch_id=batch.id, active=False)
-        academics.archive_subject(s, actor=admin, subject_id=w["subject"])
-    with pytest.raises(Conflict, match="Chemistry is archived; restore it"), db.scope(admin) as s:
-        academics.create_batch(s, actor=admin, name="Chem B", subject_id=w["subject"])
-    with pytest.raises(Conflict, match="Chemistry is archived; restore it"), db.scope(admin) as s:
-        academics.update_batch(s, actor=admin, batch_id=batch.id, active=True)
-    with db.scope(admin) as s:
-        academics.update_batch(s, actor=admin, batch_id=batch.id, name="Chem A (old)")
-        academics.archive_subject(s, actor=admin, subject_id=w["subject"], archived=False)
-        assert academics.update_batch(s, actor=admin, batch_id=batch.id, active=True).active

@@ -18,7 +18,6 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from app.academics import service as academics
 from app.academics.models import Batch, BatchMembership, Student, Subject, Topic
 from app.analytics import learning
 from app.attendance import service as attendance
@@ -248,32 +247,3 @@ def test_the_pace_chart_labels_every_student_and_says_its_units(db, world):
     assert layout["yaxis"]["type"] == "category" and layout["yaxis"]["dtick"] == 1
     assert len(bar["y"]) == len(set(bar["y"])) >= 2
     assert all(t == "" or t.startswith("done by ") for t in bar["text"])
-
-
-def test_archived_topics_count_nowhere_in_learning_analytics(db, world):
-    """T4 archived (no longer taught): it leaves Asha's syllabus, her done and remaining, the
-    weekly timeline, the topic table and the teacher's topics completed."""
-    with db.scope(world["admin"]) as s:
-        academics.archive_topic(s, actor=world["admin"], topic_id=world["topics"][3])
-    with clock.frozen(NOW), db.scope(world["admin"]) as s:
-        asha = next(
-            r
-            for r in learning.enrolments(s, actor=world["admin"], batch_id=world["batch"])
-            if r.student == "Asha"
-        )
-        whole = learning.timeline(s, actor=world["admin"], batch_id=world["batch"])
-        topic_names = [
-            r["Topic"]
-            for r in learning.topics(s, actor=world["admin"], subject_id=world["subject"])
-        ]
-        tara = next(
-            r
-            for r in learning.teachers(
-                s, actor=world["admin"], start=date(2026, 11, 1), end=date(2026, 11, 20)
-            )
-            if r["Teacher"] == "Tara"
-        )
-    assert (asha.topics, asha.completed, asha.remaining_minutes) == (4, 3, 240)
-    assert [r["Total so far"] for r in whole] == [1, 2, 3, 4]
-    assert topic_names == ["T1", "T2", "T3", "T5"]
-    assert tara["Topics completed"] == 1  # T3 only: T4 (18 Nov) is archived
