@@ -21,6 +21,7 @@ from app.attendance.models import (  # noqa: E402
     TopicProgress,
 )
 from app.badges.models import Badge, BadgeAward, BadgeRequest, InstituteKey  # noqa: E402
+from app.bot.models import TelegramLinkCode, TelegramUpdate  # noqa: E402
 from app.core.audit import AuditLog
 from app.core.models_base import metadata
 from app.core.ratelimit import RateEvent
@@ -128,6 +129,7 @@ TENANT_TABLES: dict[str, str] = {
     "materials": "institute_id",
     "ai_drafts": "institute_id",
     "job_institute_runs": "institute_id",
+    "telegram_link_codes": "institute_id",
 }
 
 # Global tables used only before or around sign-in, under the system context (no institute yet).
@@ -138,9 +140,12 @@ GLOBAL_TABLES = {
     "password_links",
     "job_runs",
     "worker_lease",
+    "telegram_updates",
 }
 
 __all__ = [
+    "TelegramLinkCode",
+    "TelegramUpdate",
     "JobInstituteRun",
     "AccessRequest",
     "PasswordChangeRequest",

@@ -18,6 +18,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -86,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     figures.update(_risk_figures(engine, args.repeat))
     figures.update(_badge_figures(engine, args.repeat, args.size))
     figures.update(_outbox_figures(engine))
+    figures.update(_telegram_figures(engine))
     figures.update(_crm_figures(engine, args.repeat))
     figures.update(_student_dashboard_figures(engine, args.repeat))
     if args.json:
@@ -189,7 +194,9 @@ def _crm_figures(engine, repeat: int) -> dict[str, float]:
     def full() -> None:
         for institute_id in ids:
             with session_scope(institute_id=institute_id, engine=engine) as session:
-                leadscore.recompute_institute_internal(session, institute_id=institute_id, force=True)
+                leadscore.recompute_institute_internal(
+                    session, institute_id=institute_id, force=True
+                )
 
     runs = max(1, min(repeat, 3))
     figures["lead_score_recompute_s"] = round(
@@ -283,6 +290,58 @@ def _outbox_figures(engine) -> dict[str, float]:
         "outbox_drain_1000_s": round(elapsed, 3),
         "outbox_drain_1000_rate_limit_s": round(slept[0], 1),
     }
+
+
+def _telegram_figures(engine: Engine) -> dict[str, float]:
+    """1,000 queued Telegram updates processed: stored once each, handled (guardians asking
+    /balance, /attendance and /homework, unknown chats, a press of a forged button) and answered
+    through the real client over a fake Bot API. Each chat sends at most 4, under the limit."""
+    from sqlalchemy import delete
+    from sqlmodel import col, select
+
+    from app.academics.models import Guardian
+    from app.bot import updates
+    from app.bot.models import TelegramUpdate
+    from app.core.db import session_scope
+    from app.integrations.telegram import TelegramSender
+    from tests.fakes.telegram import FakeTelegram
+
+    with session_scope(system=True, engine=engine) as session:
+        session.execute(delete(TelegramUpdate))  # the benchmark's own database: start clean
+        chats: list[str] = list(
+            session.exec(
+                select(col(Guardian.telegram_chat_id).label("chat"))
+                .where(col(Guardian.telegram_chat_id).is_not(None))
+                .distinct()
+                .limit(200)
+            )
+        )
+    transport = FakeTelegram()
+    api = transport.api
+    questions = ("/balance", "/attendance", "/homework", "/help")
+    n = 0
+    for chat in chats:
+        for question in questions:
+            if n < 900:
+                api.user_says(chat, question)
+                n += 1
+    for k in range(1000 - n - 20):
+        api.user_says(str(900_000 + k), "hello")
+    for k in range(20):
+        sent = {"message_id": k + 1, "text": "x"}
+        api.user_presses(chats[0] if chats else "1", sent, "ir:1:zzzzzz:forged")
+    sender = TelegramSender("1:BENCH", request=transport)
+    done = 0
+    started = time.perf_counter()
+    while done < 1000:
+        step = updates.listen(0, engine=engine, sender=sender).processed
+        if step == 0:
+            break
+        done += step
+    elapsed = time.perf_counter() - started
+    if done != 1000:
+        raise SystemExit(f"processed {done} of 1000 Telegram updates")
+    return {"telegram_updates_1000_s": round(elapsed, 3), "telegram_replies": len(api.messages)}
 
 
 def _attendance_figures(engine, repeat: int) -> dict[str, float]:

@@ -40,7 +40,9 @@ def current_errors() -> tuple[Counter[str], list[str]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--update", action="store_true", help="lower the baseline to today's counts")
+    parser.add_argument(
+        "--update", action="store_true", help="lower the baseline to today's counts"
+    )
     args = parser.parse_args(argv)
     counts, lines = current_errors()
     allowed: dict[str, int] = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}

@@ -41,7 +41,10 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_job_institute_runs")),
         sa.UniqueConstraint(
-            "job", "period", "institute_id", name=op.f("uq_job_institute_runs_job_period_institute_id")
+            "job",
+            "period",
+            "institute_id",
+            name=op.f("uq_job_institute_runs_job_period_institute_id"),
         ),
     )
     with op.batch_alter_table("job_institute_runs", schema=None) as batch_op:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from app.academics.common import STAFF, WEEKDAYS, _local_today
+from app.academics.common import STAFF, WEEKDAYS, local_today_internal
 from app.academics.enrolments import enrol_for_batch_internal
 from app.academics.models import (
     Batch,
@@ -24,7 +24,7 @@ from app.academics.models import (
     Subject,
     TeacherProfile,
 )
-from app.academics.students import _institute_user
+from app.academics.students import institute_user_internal
 from app.core import audit, events
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.core.ownership import get_owned
@@ -64,9 +64,15 @@ def create_batch(
     institute_id = actor.institute_scope()
     if not (name or "").strip():
         raise ValidationError("The batch needs a name.", field="name")
-    get_owned(session, Subject, actor, subject_id, "subject")
+    subject = get_owned(session, Subject, actor, subject_id, "subject")
+    if subject.archived_at is not None:
+        raise ValidationError(
+            f"{subject.name} is archived: restore it on the Syllabus page, or choose another "
+            "subject.",
+            field="subject_id",
+        )
     if teacher_user_id is not None:
-        _institute_user(
+        institute_user_internal(
             session, institute_id, teacher_user_id, (Role.TEACHER,), "teacher_user_id", "a teacher"
         )
     if capacity is not None and capacity < 1:
@@ -109,7 +115,7 @@ def update_batch(session: Session, *, actor: Actor, batch_id: int, **changes) ->
     if set(changes) - allowed:
         raise ValidationError(f"Cannot change {', '.join(sorted(set(changes) - allowed))}.")
     if changes.get("teacher_user_id") is not None:
-        _institute_user(
+        institute_user_internal(
             session,
             batch.institute_id,
             changes["teacher_user_id"],
@@ -255,7 +261,7 @@ def join_batch(
         institute_id=batch.institute_id,
         batch_id=batch.id,
         student_id=student.id,
-        joined_on=on or _local_today(session, batch.institute_id),
+        joined_on=on or local_today_internal(session, batch.institute_id),
     )
     try:
         with session.begin_nested():
@@ -309,7 +315,7 @@ def leave_batch(
     ).first()
     if membership is None:
         raise NotFound("That student is not in this batch.")
-    membership.left_on = on or _local_today(session, batch.institute_id)
+    membership.left_on = on or local_today_internal(session, batch.institute_id)
     session.add(membership)
     session.flush()
     audit.record(
@@ -451,7 +457,9 @@ def announcement_audience_internal(
     if batch_id is None:
         user_ids = list(
             session.exec(
-                select(User.id).where(User.institute_id == institute_id, User.status == UserStatus.ACTIVE.value)
+                select(User.id).where(
+                    User.institute_id == institute_id, User.status == UserStatus.ACTIVE.value
+                )
             )
         )
     else:

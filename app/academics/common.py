@@ -19,7 +19,7 @@ COUNSELLING = (Role.COUNSELOR, Role.ADMIN)  # who may be a student's counselor
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
-def _local_today(session: Session, institute_id: int) -> date:
+def local_today_internal(session: Session, institute_id: int) -> date:
     """Today in the institute's timezone."""
     institute = session.get(Institute, institute_id)
     return clock.today_in(institute.timezone if institute else "UTC")

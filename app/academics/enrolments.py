@@ -11,11 +11,18 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.academics.common import STAFF, _local_today
-from app.academics.models import Batch, Enrollment, EnrollmentStatus, Student, Subject
-from app.academics.students import _institute_user, ensure_student_scope
+from app.academics.common import STAFF, local_today_internal
+from app.academics.models import (
+    Batch,
+    BatchMembership,
+    Enrollment,
+    EnrollmentStatus,
+    Student,
+    Subject,
+)
+from app.academics.students import ensure_student_scope, institute_user_internal
 from app.core import audit
-from app.core.errors import Conflict, ValidationError
+from app.core.errors import Conflict, PermissionDenied, ValidationError
 from app.core.ownership import get_owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
@@ -155,7 +162,7 @@ def enroll(
     if subject.archived_at is not None:
         raise ValidationError(f"{subject.name} is archived; restore it before enrolling.")
     if teacher_user_id is not None:
-        _institute_user(
+        institute_user_internal(
             session,
             student.institute_id,
             teacher_user_id,
@@ -172,7 +179,7 @@ def enroll(
     ).first()
     if existing is not None:
         raise Conflict(f"{student.name} is already enrolled in {subject.name}.")
-    start = started_on or _local_today(session, student.institute_id)
+    start = started_on or local_today_internal(session, student.institute_id)
     if expected_completion is not None and expected_completion < start:
         raise ValidationError(
             "The expected completion is before the start.", field="expected_completion"
@@ -209,9 +216,12 @@ def change_enrolment_status(
     on: date | None = None,
 ) -> Enrollment:
     """Pause, resume, drop, complete or reopen a student's enrolment, with the day and (to pause
-    or drop) a reason."""
-    actor.require(*MANAGING)
+    or drop) a reason. Admins, and a teacher for a student they teach the subject to (in one of
+    their batches now)."""
+    actor.require(*MANAGING, Role.TEACHER)
     enrolment = get_owned(session, Enrollment, actor, enrolment_id, "enrolment")
+    if actor.role == Role.TEACHER:
+        _teaches(session, actor, enrolment)
     try:
         new = EnrollmentStatus(status).value
     except ValueError as exc:
@@ -234,7 +244,7 @@ def change_enrolment_status(
         raise ValidationError(f"Say why the enrolment is {new}.", field="reason")
     if clean is not None and len(clean) > REASON_MAX:
         raise ValidationError(f"The reason is at most {REASON_MAX} characters.", field="reason")
-    day = on or _local_today(session, enrolment.institute_id)
+    day = on or local_today_internal(session, enrolment.institute_id)
     if day < enrolment.started_on:
         raise ValidationError(
             f"The enrolment started on {enrolment.started_on:%d %b %Y}; choose a later day.",
@@ -264,6 +274,23 @@ def change_enrolment_status(
     return enrolment
 
 
+def _teaches(session: Session, actor: Actor, enrolment: Enrollment) -> None:
+    """Refuse a teacher who does not teach this student this subject in a batch now."""
+    taught = session.exec(
+        select(BatchMembership.id)
+        .join(Batch, col(Batch.id) == col(BatchMembership.batch_id))
+        .where(
+            BatchMembership.institute_id == enrolment.institute_id,
+            BatchMembership.student_id == enrolment.student_id,
+            col(BatchMembership.left_on).is_(None),
+            Batch.teacher_user_id == actor.user_id,
+            Batch.subject_id == enrolment.subject_id,
+        )
+    ).first()
+    if taught is None:
+        raise PermissionDenied("You change enrolments only of students you teach that subject.")
+
+
 def update_enrolment(
     session: Session,
     *,
@@ -276,7 +303,7 @@ def update_enrolment(
     actor.require(*MANAGING)
     enrolment = get_owned(session, Enrollment, actor, enrolment_id, "enrolment")
     if teacher_user_id is not None:
-        _institute_user(
+        institute_user_internal(
             session,
             enrolment.institute_id,
             teacher_user_id,

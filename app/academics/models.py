@@ -55,7 +55,10 @@ class Student(SQLModel, table=True):
 
 class Guardian(SQLModel, table=True):
     __tablename__ = "guardians"
-    __table_args__ = (Index("ix_guardians_institute_id_student_id", "institute_id", "student_id"),)
+    __table_args__ = (
+        Index("ix_guardians_institute_id_student_id", "institute_id", "student_id"),
+        Index("ix_guardians_telegram_chat_id", "telegram_chat_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     institute_id: int = Field(foreign_key="institutes.id")

@@ -10,7 +10,6 @@ from __future__ import annotations
 from app.academics.batches import (
     NO_STUDENT_RECORD,
     BatchSummary,
-    _member_count,
     add_schedule,
     announcement_audience_internal,
     batch_schedules,
@@ -35,7 +34,6 @@ from app.academics.common import (
     COUNSELLING,
     STAFF,
     WEEKDAYS,
-    _local_today,
 )
 from app.academics.enrolments import (
     TRANSITIONS,
@@ -46,9 +44,6 @@ from app.academics.enrolments import (
 )
 from app.academics.students import (
     LIMITS,
-    _check_lengths,
-    _institute_user,
-    _status,
     add_guardian,
     create_student,
     ensure_student_scope,
@@ -79,11 +74,6 @@ __all__ = [
     "STAFF",
     "TRANSITIONS",
     "WEEKDAYS",
-    "_check_lengths",
-    "_institute_user",
-    "_local_today",
-    "_member_count",
-    "_status",
     "add_guardian",
     "add_schedule",
     "add_topic",

@@ -16,7 +16,7 @@ from app.academics.models import (
     StudentStatus,
     TeacherProfile,
 )
-from app.core import audit
+from app.core import audit, validation
 from app.core.errors import Conflict, NotFound, ValidationError
 from app.core.ownership import get_owned
 from app.core.phones import normalize_phone, search_digits
@@ -73,7 +73,7 @@ def create_student(
     status = _status(status)
     _check_lengths(name=name, enrollment_no=enrollment_no, learning_style=learning_style)
     if counselor_user_id is not None:
-        _institute_user(
+        institute_user_internal(
             session,
             institute_id,
             counselor_user_id,
@@ -114,7 +114,7 @@ def create_student(
     return student
 
 
-def _institute_user(
+def institute_user_internal(
     session: Session,
     institute_id: int,
     user_id: int,
@@ -160,7 +160,7 @@ def update_student(session: Session, *, actor: Actor, student_id: int, **changes
     if "name" in changes and not (changes["name"] or "").strip():
         raise ValidationError("Name is required.", field="name")
     if changes.get("counselor_user_id") is not None:
-        _institute_user(
+        institute_user_internal(
             session,
             student.institute_id,
             changes["counselor_user_id"],
@@ -267,11 +267,7 @@ def add_guardian(
     student = get_owned(session, Student, actor, student_id, "student")
     if not (name or "").strip():
         raise ValidationError("The guardian's name is required.", field="name")
-    chat = (telegram_chat_id or "").strip() or None
-    if chat is not None and not chat.lstrip("-").isdigit():
-        raise ValidationError(
-            "A Telegram chat id is a number, such as 123456789.", field="telegram_chat_id"
-        )
+    chat = validation.telegram_chat_id(telegram_chat_id)
     guardian = Guardian(
         institute_id=student.institute_id,
         student_id=student.id,

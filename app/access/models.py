@@ -24,7 +24,7 @@ class AccessRequest(SQLModel, table=True):
     __table_args__ = (
         Index("ix_access_requests_institute_id_status", "institute_id", "status"),
         Index("ix_access_requests_institute_id_email", "institute_id", "email"),
-        Index("ix_access_requests_institute_id_phone_key", "institute_id", "phone_key"),
+        Index("ix_access_requests_institute_id_phone", "institute_id", "phone"),
         CheckConstraint("role IN ('student', 'teacher')", name="role"),
         CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
         CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="contact"),
@@ -35,7 +35,6 @@ class AccessRequest(SQLModel, table=True):
     name: str = Field(max_length=200)
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=20)
-    phone_key: str | None = Field(default=None, max_length=10)
     role: str = Field(max_length=20)
     message: str | None = Field(default=None, max_length=1000)
     status: str = Field(default=RequestStatus.PENDING.value, max_length=20)

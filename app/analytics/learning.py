@@ -26,6 +26,7 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func
@@ -34,7 +35,7 @@ from sqlmodel import Session, col, select
 from app.academics import service as academics
 from app.academics.models import Batch, BatchMembership, Student, Subject, Topic
 from app.attendance import service as attendance_service
-from app.attendance.models import ClassSession, TopicProgress
+from app.attendance.models import ClassSession, SessionStatus, TopicProgress
 from app.core import clock
 from app.core.errors import NotFound, ValidationError
 from app.core.roles import Role
@@ -113,7 +114,9 @@ def enrolments(session: Session, *, actor: Actor, batch_id: int) -> list[Enrolme
     topics = dict(
         session.exec(
             select(Topic.id, Topic.estimated_minutes).where(
-                Topic.institute_id == institute_id, Topic.subject_id == batch.subject_id
+                Topic.institute_id == institute_id,
+                Topic.subject_id == batch.subject_id,
+                col(Topic.archived_at).is_(None),  # an archived topic is no longer to do
             )
         ).all()
     )
@@ -203,6 +206,7 @@ def timeline(
         .where(
             TopicProgress.institute_id == institute_id,
             Topic.subject_id == batch.subject_id,
+            col(Topic.archived_at).is_(None),
             BatchMembership.batch_id == batch.id,
             col(BatchMembership.left_on).is_(None),
             col(TopicProgress.completed_at).is_not(None),
@@ -245,6 +249,7 @@ def topics(session: Session, *, actor: Actor, subject_id: int) -> list[dict]:
                 TopicProgress.institute_id == institute_id,
                 Topic.institute_id == institute_id,
                 Topic.subject_id == subject_id,
+                col(Topic.archived_at).is_(None),
             )
             .group_by(TopicProgress.topic_id)
         ).all()
@@ -252,7 +257,11 @@ def topics(session: Session, *, actor: Actor, subject_id: int) -> list[dict]:
     rows = []
     for topic in session.exec(
         select(Topic)
-        .where(Topic.institute_id == institute_id, Topic.subject_id == subject_id)
+        .where(
+            Topic.institute_id == institute_id,
+            Topic.subject_id == subject_id,
+            col(Topic.archived_at).is_(None),
+        )
         .order_by(Topic.position, Topic.id)
     ):
         n, avg, n_done, sessions = stats.get(topic.id, (0, 0.0, 0, 0.0))
@@ -286,9 +295,51 @@ def teachers(session: Session, *, actor: Actor, start: date, end: date) -> list[
             select(Batch.id, Batch.teacher_user_id).where(Batch.institute_id == institute_id, mine)
         ).all()
     )
+    classes = _classes_per_teacher(session, actor, institute_id, teacher_of, start, end)
+    progress = _progress_per_teacher(session, institute_id, mine, since, until)
+    ratings = {
+        s.key: s
+        for s in feedback_analytics.by_teacher(session, actor=actor, since=start, until=end)
+    }
+    people = session.exec(
+        select(User.id, User.name).where(
+            User.institute_id == institute_id,
+            User.role == Role.TEACHER.value,
+            User.status == UserStatus.ACTIVE.value,
+            User.id == actor.user_id if actor.role == Role.TEACHER else True,
+        )
+    ).all()
+    rows = []
+    for uid, name in sorted(people, key=lambda p: (p[1] or "").lower()):
+        n, present, total = classes.get(uid, (0, 0, 0))
+        completed, competency = progress.get(uid, (0, 0.0))
+        rating = ratings.get(uid)
+        rows.append(
+            {
+                "Teacher": name or f"Teacher {uid}",
+                "Classes": n,
+                "Attendance %": round(100 * present / total, 1) if total else None,
+                "Topics completed": completed,
+                "Average competency": round(competency, 2) if uid in progress else None,
+                "Feedback": rating.count if rating else 0,
+                "Average rating": round(rating.average_rating, 2) if rating else None,
+            }
+        )
+    return rows
+
+
+def _classes_per_teacher(
+    session: Session,
+    actor: Actor,
+    institute_id: int,
+    teacher_of: dict[Any, Any],
+    start: date,
+    end: date,
+) -> dict[Any, list[int]]:
+    """Per teacher: classes taught in the range, present marks and all marks in them."""
     in_range = (
         ClassSession.institute_id == institute_id,
-        col(ClassSession.status).in_(("submitted", "closed")),
+        col(ClassSession.status).in_((SessionStatus.SUBMITTED.value, SessionStatus.CLOSED.value)),
         ClassSession.date >= start,
         ClassSession.date <= end,
     )
@@ -306,6 +357,14 @@ def teachers(session: Session, *, actor: Actor, start: date, end: date) -> list[
         row[0] += int(n)
         row[1] += int(n_present or 0)
         row[2] += int(n_marks or 0)
+    return classes
+
+
+def _progress_per_teacher(
+    session: Session, institute_id: int, mine: Any, since: datetime, until: datetime
+) -> dict[Any, tuple[int, float]]:
+    """Per teacher: topics their current students completed in the range on their batches'
+    subjects, and those students' average competency there."""
     # Topic progress of each teacher's current students on their batches' subjects: each
     # student's progress per subject grouped first, then joined to who teaches whom what and
     # summed per teacher, all in the database. (One four-way join let SQLite walk every progress
@@ -322,7 +381,11 @@ def teachers(session: Session, *, actor: Actor, start: date, end: date) -> list[
             func.count().label("n"),
         )
         .join(Topic, Topic.id == TopicProgress.topic_id)
-        .where(TopicProgress.institute_id == institute_id, Topic.institute_id == institute_id)
+        .where(
+            TopicProgress.institute_id == institute_id,
+            Topic.institute_id == institute_id,
+            col(Topic.archived_at).is_(None),
+        )
         .group_by(TopicProgress.student_id, Topic.subject_id)
         .subquery()
     )
@@ -365,32 +428,4 @@ def teachers(session: Session, *, actor: Actor, start: date, end: date) -> list[
         ).all()
     }
     progress = {uid: (int(done), total / n) for uid, (done, total, n) in sums.items() if n}
-    ratings = {
-        s.key: s
-        for s in feedback_analytics.by_teacher(session, actor=actor, since=start, until=end)
-    }
-    people = session.exec(
-        select(User.id, User.name).where(
-            User.institute_id == institute_id,
-            User.role == Role.TEACHER.value,
-            User.status == UserStatus.ACTIVE.value,
-            User.id == actor.user_id if actor.role == Role.TEACHER else True,
-        )
-    ).all()
-    rows = []
-    for uid, name in sorted(people, key=lambda p: (p[1] or "").lower()):
-        n, present, total = classes.get(uid, (0, 0, 0))
-        completed, competency = progress.get(uid, (0, 0.0))
-        rating = ratings.get(uid)
-        rows.append(
-            {
-                "Teacher": name or f"Teacher {uid}",
-                "Classes": n,
-                "Attendance %": round(100 * present / total, 1) if total else None,
-                "Topics completed": completed,
-                "Average competency": round(competency, 2) if uid in progress else None,
-                "Feedback": rating.count if rating else 0,
-                "Average rating": round(rating.average_rating, 2) if rating else None,
-            }
-        )
-    return rows
+    return progress

@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 
 from app.academics.models import Batch, BatchMembership, Student, TeacherProfile
 from app.attendance import service as attendance_service
-from app.attendance.models import NOT_HELD, ClassSession
+from app.attendance.models import NOT_HELD, ClassSession, SessionStatus
 from app.core.errors import ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
@@ -37,7 +37,7 @@ from app.fees import service as fee_service
 from app.identity.models import User, UserStatus
 from app.risk import service as risk_service
 
-TAUGHT = ("submitted", "closed")
+TAUGHT = (SessionStatus.SUBMITTED.value, SessionStatus.CLOSED.value)
 
 
 @dataclass(frozen=True)

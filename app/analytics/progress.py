@@ -4,7 +4,7 @@ date — computed by the same method as the staff's learning analytics (`analyti
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
@@ -16,12 +16,9 @@ from app.analytics import learning
 from app.attendance.models import TopicProgress
 from app.attendance.service import DONE_STATUSES
 from app.core import clock
+from app.core.clock import aware_utc
 from app.core.tenancy import Actor
 from app.identity.models import Institute
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _institute_tz(session: Session, institute_id: int) -> str:
@@ -140,7 +137,7 @@ def my_progress(session: Session, *, actor: Actor) -> list[SubjectProgress]:
             )
         )
         if completed_at is not None:
-            finished[subject_id].append((_aware(completed_at), int(estimate or 0)))
+            finished[subject_id].append((aware_utc(completed_at), int(estimate or 0)))
         else:
             minutes[subject_id] += int(estimate or 0)
     tz = _institute_tz(session, institute_id)

@@ -16,15 +16,17 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import CursorResult, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.academics import service as academics
 from app.academics.models import Batch, Guardian
 from app.attendance.common import aware_utc
+from app.attendance.holidays import holiday_map_internal, is_holiday
 from app.attendance.lifecycle import live_status
 from app.attendance.models import AttendanceRecord, ClassSession, Holiday, SessionStatus
 from app.attendance.schedule import new_session_internal
-from app.core import audit
+from app.core import audit, clock
 from app.core.errors import Conflict, ValidationError
 from app.core.ownership import all_owned, get_owned
 from app.core.roles import Role
@@ -114,8 +116,12 @@ def add_holiday(
         )
         for b in wanted
     ]
-    session.add_all(rows)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add_all(rows)
+            session.flush()
+    except IntegrityError as exc:  # the same holiday entered at the same moment elsewhere
+        raise Conflict(f"{day:%a %d %b} is already a holiday.") from exc
     query = (
         select(ClassSession, Batch)
         .join(Batch, col(Batch.id) == col(ClassSession.batch_id))
@@ -153,13 +159,21 @@ def add_holiday(
 
 
 def remove_holiday(session: Session, *, actor: Actor, holiday_id: int) -> Holiday:
-    """Admin: remove a holiday. Classes it cancelled stay cancelled (people were told); classes
-    not created yet are created again by the daily job, and an extra class can be added."""
+    """Admin: remove a holiday. The classes it cancelled that have not started yet are back on
+    (their students and guardians told), unless another holiday still covers them; classes
+    not created yet are created again by the daily job. A class whose time has passed stays
+    cancelled: it was not held."""
     actor.require(Role.ADMIN)
     row = get_owned(session, Holiday, actor, holiday_id, "holiday")
-    detail = {"date": str(row.date), "name": row.name, "batch_id": row.batch_id}
     session.delete(row)
     session.flush()
+    restored = _restore_after_holiday(session, row)
+    detail = {
+        "date": str(row.date),
+        "name": row.name,
+        "batch_id": row.batch_id,
+        "restored_sessions": restored,
+    }
     audit.record(
         session,
         actor=actor,
@@ -169,6 +183,52 @@ def remove_holiday(session: Session, *, actor: Actor, holiday_id: int) -> Holida
         detail=detail,
     )
     return row
+
+
+def _restore_after_holiday(session: Session, holiday: Holiday) -> list[int | None]:
+    """Put back on the future classes `holiday` cancelled (and no other holiday covers)."""
+    query = (
+        select(ClassSession, Batch)
+        .join(Batch, col(Batch.id) == col(ClassSession.batch_id))
+        .where(
+            ClassSession.institute_id == holiday.institute_id,
+            ClassSession.date == holiday.date,
+            ClassSession.status == SessionStatus.CANCELLED.value,
+            ClassSession.cancel_reason == f"Holiday: {holiday.name}",
+            col(ClassSession.starts_at) > clock.now(),
+        )
+    )
+    if holiday.batch_id is not None:
+        query = query.where(ClassSession.batch_id == holiday.batch_id)
+    still = holiday_map_internal(
+        session, institute_id=holiday.institute_id, start=holiday.date, end=holiday.date
+    )
+    tz = ZoneInfo(_timezone(session, holiday.institute_id))
+    restored: list[int | None] = []
+    for row, batch in session.exec(query.order_by(col(ClassSession.starts_at))).all():
+        if is_holiday(still, row.date, row.batch_id):
+            continue
+        row.status, row.cancel_reason, row.version = (
+            SessionStatus.SCHEDULED.value,
+            None,
+            row.version + 1,
+        )
+        session.add(row)
+        when = _local(row.starts_at, tz)
+        tell_class_internal(
+            session,
+            row=row,
+            batch=batch,
+            text=(
+                f"{batch.name} on {when:%a %d %b at %H:%M} is back on: {holiday.name} is no "
+                "longer a holiday."
+            ),
+            subject=f"Class back on: {batch.name}",
+            key=f"session_restored:{row.id}:{holiday.id}",
+        )
+        restored.append(row.id)
+    session.flush()
+    return restored
 
 
 def _with_marks(session: Session, institute_id: int, day: date) -> set[int]:

@@ -6,6 +6,8 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
+from app.core.clock import aware_utc as aware_utc  # (re-exported for the attendance modules)
+
 WINDOW_CLOSED = "Attendance window closed for this class."
 
 
@@ -24,10 +26,6 @@ LINK_SUBSCRIPTION = (
 
 
 DONE_STATUSES = ("completed", "mastered")  # topic statuses that count as done
-
-
-def aware_utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def occurrences(

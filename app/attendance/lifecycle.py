@@ -26,7 +26,7 @@ from app.core.security import new_token, token_hash
 from app.core.tenancy import Actor
 from app.identity.models import Institute, User
 from app.inbox import service as inbox
-from app.notify import links as notify_links
+from app.notify import buttons as notify_buttons
 from app.notify import service as notify
 
 
@@ -143,11 +143,9 @@ def _send_links(session: Session, opening: list) -> int:
             channel="telegram",
             recipient=chat,
             recipient_user_id=batch.teacher_user_id,
-            text=(
-                f"{batch.name} starts soon. Take attendance here (works once): "
-                f"{notify_links.reference('attendance', link.id)}"
-            ),
+            text=f"{batch.name} starts soon. The button opens its attendance sheet (works once).",
             dedupe_key=f"attendance_link:{row.id}",
+            buttons=[[notify_buttons.link("Take attendance", "attendance", link.id)]],
         )
         sent += 1
     session.flush()
@@ -157,7 +155,7 @@ def _send_links(session: Session, opening: list) -> int:
 def reopen_session(session: Session, *, actor: Actor, session_id: int) -> ClassSession:
     """Admin only: let a closed, missed or submitted session take marks again (saved marks stay)."""
     actor.require(Role.ADMIN)
-    row = _session(session, actor, session_id)
+    row = class_in_scope(session, actor, session_id)
     if row.status in (SessionStatus.SCHEDULED.value, SessionStatus.OPEN.value):
         raise ValidationError("This session is already open.")
     if row.status in NOT_HELD:
@@ -180,7 +178,7 @@ def reopen_session(session: Session, *, actor: Actor, session_id: int) -> ClassS
 NOT_HELD_MESSAGE = "This class was cancelled or moved, so it takes no attendance."
 
 
-def _session(session: Session, actor: Actor, session_id: int) -> ClassSession:
+def class_in_scope(session: Session, actor: Actor, session_id: int) -> ClassSession:
     row = session.get(ClassSession, session_id)
     if row is None or row.institute_id != actor.institute_scope():
         raise NotFound("That class session does not exist.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from enum import StrEnum
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
@@ -131,7 +131,28 @@ class Holiday(SQLModel, table=True):
     batch). Sessions are not generated on it; those already created are cancelled."""
 
     __tablename__ = "holidays"
-    __table_args__ = (Index("ix_holidays_institute_id_date", "institute_id", "date"),)
+    __table_args__ = (
+        Index("ix_holidays_institute_id_date", "institute_id", "date"),
+        # The same holiday cannot be entered twice: once per day for the whole institute, once
+        # per day and batch for one batch.
+        Index(
+            "uq_holidays_institute_id_date_all",
+            "institute_id",
+            "date",
+            unique=True,
+            sqlite_where=text("batch_id IS NULL"),
+            postgresql_where=text("batch_id IS NULL"),
+        ),
+        Index(
+            "uq_holidays_institute_id_date_batch_id",
+            "institute_id",
+            "date",
+            "batch_id",
+            unique=True,
+            sqlite_where=text("batch_id IS NOT NULL"),
+            postgresql_where=text("batch_id IS NOT NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     institute_id: int = Field(foreign_key="institutes.id")

@@ -27,6 +27,7 @@ from app.core import clock, events
 from app.core.errors import NotFound
 from app.identity.models import Institute
 from app.inbox import service as inbox
+from app.notify import buttons as notify_buttons
 from app.notify import service as notify
 
 
@@ -76,6 +77,13 @@ def post_class_pipeline(
                     "text": f"{names[g.student_id]} was absent from {batch.name} on {local:%A %d %B} at {local:%H:%M}. "
                     "Please reply to the institute if this is unexpected.",
                     "dedupe_key": f"absence:{row.id}:{g.student_id}:{g.id}",
+                    # Pressed on Telegram (app.bot): acknowledged, or tomorrow's classes told.
+                    "buttons": [
+                        [
+                            notify_buttons.act("Noted", "an", f"{g.id}-{row.id}"),
+                            notify_buttons.act("Will be absent tomorrow", "at", f"{g.id}-{row.id}"),
+                        ]
+                    ],
                 }
                 for g in guardians
             ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, update
@@ -25,7 +26,7 @@ from app.attendance.common import (
     WINDOW_CLOSED,
     aware_utc,
 )
-from app.attendance.lifecycle import NOT_HELD_MESSAGE, _session, live_status
+from app.attendance.lifecycle import NOT_HELD_MESSAGE, class_in_scope, live_status
 from app.attendance.models import (
     ABSENT_MARKS,
     NOT_HELD,
@@ -35,6 +36,7 @@ from app.attendance.models import (
     Mark,
     SessionStatus,
 )
+from app.attendance.notices import excused_in_advance_internal
 from app.attendance.pipeline import post_class_pipeline
 from app.core import audit, clock, weburl
 from app.core.config import get_settings
@@ -209,7 +211,7 @@ class Sheet:
 def attendance_sheet(session: Session, *, actor: Actor, session_id: int) -> Sheet:
     """Everything the sheet shows: students (preset present), saved marks, syllabus, suggestions."""
     actor.require(Role.ADMIN, Role.TEACHER)
-    row = _session(session, actor, session_id)
+    row = class_in_scope(session, actor, session_id)
     batch = session.get(Batch, row.batch_id)
     academics.ensure_teacher_scope(session, actor=actor, batch=batch)
     return _sheet(session, row, batch)
@@ -246,6 +248,9 @@ def _sheet(session: Session, row: ClassSession, batch: Batch) -> Sheet:
         taught.update(covered or [])
     suggested = _suggest_topics(syllabus, taught)
     submitter = session.get(User, row.submitted_by) if row.submitted_by else None
+    told_away = excused_in_advance_internal(
+        session, institute_id=row.institute_id, session_id=row.id
+    )
     return Sheet(
         session_id=row.id,
         batch_id=batch.id,
@@ -256,9 +261,12 @@ def _sheet(session: Session, row: ClassSession, batch: Batch) -> Sheet:
         status=live_status(row),
         version=row.version,
         students=students,
-        marks={r.student_id: r.status for r in records},
+        # A guardian's "will be absent" (Telegram) makes "excused" the default until marked.
+        marks={s: Mark.EXCUSED.value for s in told_away}
+        | {r.student_id: r.status for r in records},
         understanding={r.student_id: r.understanding for r in records if r.understanding},
-        student_notes={r.student_id: r.note for r in records if r.note},
+        student_notes={s: "Guardian said absent" for s in told_away}
+        | {r.student_id: r.note for r in records if r.note},
         topics=topics,
         suggested=suggested,
         covered=list(row.topics_covered or []),
@@ -304,68 +312,22 @@ def submit_attendance(
     """Save a sheet (students not listed are present) and run the post-class pipeline once.
     `student_notes` keeps a line about a student on their mark ("left early for a doctor")."""
     actor.require(Role.ADMIN, Role.TEACHER)
-    row = _session(session, actor, session_id)
+    row = class_in_scope(session, actor, session_id)
     batch = session.get(Batch, row.batch_id)
-    link = None
-    if link_token:
-        link = _valid_link(session, row, link_token)
-    else:
-        academics.ensure_teacher_scope(session, actor=actor, batch=batch)
-    status = live_status(row)
-    if status in NOT_HELD:
-        raise ValidationError(NOT_HELD_MESSAGE)
-    if status in (SessionStatus.CLOSED.value, SessionStatus.MISSED.value):
-        raise ValidationError(WINDOW_CLOSED)
-    if row.status == SessionStatus.SUBMITTED.value and actor.role != Role.ADMIN:
-        raise Conflict(_already(session, row))
-    if row.version != expected_version:
-        raise Conflict(_already(session, row) + " Reload to see the saved marks.")
+    assert batch is not None  # a session's batch exists (foreign key)
+    link = _check_can_submit(session, actor, row, batch, expected_version, link_token)
     students = {
         s.id: s
         for s in academics.members_on_internal(
             session, institute_id=row.institute_id, batch_id=batch.id, day=row.date
         )
     }
-    unknown = set(marks) - set(students)
-    if unknown:
-        raise ValidationError("Some marked students are not in this batch on this date.")
-    one_to_one = batch is not None and batch.type == BatchType.INDIVIDUAL.value
-    clean: dict[int, str] = {}
-    for student_id in students:
-        mark = marks.get(student_id, Mark.PRESENT.value)
-        try:
-            clean[student_id] = Mark(mark).value
-        except ValueError as exc:
-            raise ValidationError(
-                f"'{mark}' is not a mark; use present, absent, late or excused."
-            ) from exc
-        if mark == Mark.NO_SHOW.value and not one_to_one:
-            raise ValidationError("A no-show is marked only in one-to-one sessions.")
-    said = {k: (v or "").strip() for k, v in (student_notes or {}).items()}
-    if set(said) - set(students):
-        raise ValidationError("Some noted students are not in this batch on this date.")
-    if any(len(v) > STUDENT_NOTE_MAX for v in said.values()):
-        raise ValidationError(
-            f"A note about a student is at most {STUDENT_NOTE_MAX} characters; shorten it."
-        )
-    said = {k: v for k, v in said.items() if v}
+    clean = _clean_marks(marks, students, one_to_one=batch.type == BatchType.INDIVIDUAL.value)
+    said = _clean_student_notes(student_notes, students)
     ratings = {k: int(v) for k, v in (understanding or {}).items() if v}
     if any(not 1 <= v <= 5 for v in ratings.values()):
         raise ValidationError("Understanding is rated 1 to 5.")
-    topic_ids = list(dict.fromkeys(topics or []))
-    if topic_ids:
-        valid = set(
-            session.exec(
-                select(Topic.id).where(
-                    Topic.institute_id == row.institute_id,
-                    Topic.subject_id == batch.subject_id,
-                    col(Topic.id).in_(topic_ids),
-                    col(Topic.archived_at).is_(None) | col(Topic.id).in_(row.topics_covered or []),
-                )
-            )
-        )
-        if set(topic_ids) - valid:
-            raise ValidationError("Choose topics from this batch's syllabus.")
+    topic_ids = _check_topics(session, row, batch, topics)
     now = clock.now()
     won = session.execute(
         update(ClassSession)
@@ -382,7 +344,118 @@ def submit_attendance(
     if won != 1:
         raise Conflict("Someone else submitted this sheet a moment ago. Reload to see their marks.")
     session.refresh(row)
-    first_submission = expected_version == 0
+    _write_marks(session, row, clean, ratings, said)
+    if link is not None:
+        link.used_at = now
+        session.add(link)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="attendance.submit",
+        target_type="class_session",
+        target_id=row.id,
+        detail={
+            "absent": sum(1 for m in clean.values() if m in ABSENT_MARKS),
+            "students": len(clean),
+            "student_notes": len(said),
+            "resubmission": expected_version != 0,
+            "via_link": link is not None,
+        },
+    )
+    post_class_pipeline(
+        session, row=row, batch=batch, marks=clean, ratings=ratings, topic_ids=topic_ids
+    )
+    return row
+
+
+def _check_can_submit(
+    session: Session,
+    actor: Actor,
+    row: ClassSession,
+    batch: Batch,
+    expected_version: int,
+    link_token: str | None,
+) -> AttendanceLink | None:
+    """Refuse a sheet that may not be submitted now by this person (or link); returns the link."""
+    link = None
+    if link_token:
+        link = _valid_link(session, row, link_token)
+    else:
+        academics.ensure_teacher_scope(session, actor=actor, batch=batch)
+    status = live_status(row)
+    if status in NOT_HELD:
+        raise ValidationError(NOT_HELD_MESSAGE)
+    if status in (SessionStatus.CLOSED.value, SessionStatus.MISSED.value):
+        raise ValidationError(WINDOW_CLOSED)
+    if row.status == SessionStatus.SUBMITTED.value and actor.role != Role.ADMIN:
+        raise Conflict(_already(session, row))
+    if row.version != expected_version:
+        raise Conflict(_already(session, row) + " Reload to see the saved marks.")
+    return link
+
+
+def _clean_marks(
+    marks: dict[int, str], students: dict[int, Any], *, one_to_one: bool
+) -> dict[int, str]:
+    """Every student of the class with a valid mark (present unless listed)."""
+    if set(marks) - set(students):
+        raise ValidationError("Some marked students are not in this batch on this date.")
+    clean: dict[int, str] = {}
+    for student_id in students:
+        mark = marks.get(student_id, Mark.PRESENT.value)
+        try:
+            clean[student_id] = Mark(mark).value
+        except ValueError as exc:
+            raise ValidationError(
+                f"'{mark}' is not a mark; use present, absent, late or excused."
+            ) from exc
+        if mark == Mark.NO_SHOW.value and not one_to_one:
+            raise ValidationError("A no-show is marked only in one-to-one sessions.")
+    return clean
+
+
+def _clean_student_notes(notes: dict[int, str] | None, students: dict[int, Any]) -> dict[int, str]:
+    """The notes about students of the class, trimmed, none empty or too long."""
+    said = {k: (v or "").strip() for k, v in (notes or {}).items()}
+    if set(said) - set(students):
+        raise ValidationError("Some noted students are not in this batch on this date.")
+    if any(len(v) > STUDENT_NOTE_MAX for v in said.values()):
+        raise ValidationError(
+            f"A note about a student is at most {STUDENT_NOTE_MAX} characters; shorten it."
+        )
+    return {k: v for k, v in said.items() if v}
+
+
+def _check_topics(
+    session: Session, row: ClassSession, batch: Batch, topics: list[int] | None
+) -> list[int]:
+    """The topics covered, each of the batch's syllabus (archived only if already covered)."""
+    topic_ids = list(dict.fromkeys(topics or []))
+    if topic_ids:
+        valid = set(
+            session.exec(
+                select(Topic.id).where(
+                    Topic.institute_id == row.institute_id,
+                    Topic.subject_id == batch.subject_id,
+                    col(Topic.id).in_(topic_ids),
+                    col(Topic.archived_at).is_(None) | col(Topic.id).in_(row.topics_covered or []),
+                )
+            )
+        )
+        if set(topic_ids) - valid:
+            raise ValidationError("Choose topics from this batch's syllabus.")
+    return topic_ids
+
+
+def _write_marks(
+    session: Session,
+    row: ClassSession,
+    clean: dict[int, str],
+    ratings: dict[int, int],
+    said: dict[int, str],
+) -> None:
+    """Insert the new marks in one statement; change only the saved ones that differ."""
     existing = {
         r.student_id: r
         for r in session.exec(
@@ -416,28 +489,6 @@ def submit_attendance(
             session.add(record)
     if new_rows:
         session.execute(insert(AttendanceRecord), new_rows)
-    if link is not None:
-        link.used_at = now
-        session.add(link)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="attendance.submit",
-        target_type="class_session",
-        target_id=row.id,
-        detail={
-            "absent": sum(1 for m in clean.values() if m in ABSENT_MARKS),
-            "students": len(clean),
-            "student_notes": len(said),
-            "resubmission": not first_submission,
-            "via_link": link is not None,
-        },
-    )
-    post_class_pipeline(
-        session, row=row, batch=batch, marks=clean, ratings=ratings, topic_ids=topic_ids
-    )
-    return row
 
 
 def _already(session: Session, row: ClassSession) -> str:
@@ -450,7 +501,7 @@ def _already(session: Session, row: ClassSession) -> str:
 def create_link(session: Session, *, actor: Actor, session_id: int) -> str:
     """A one-time link to this session's sheet that works without signing in (for Telegram)."""
     actor.require(Role.ADMIN, Role.TEACHER)
-    row = _session(session, actor, session_id)
+    row = class_in_scope(session, actor, session_id)
     batch = session.get(Batch, row.batch_id)
     academics.ensure_teacher_scope(session, actor=actor, batch=batch)
     token = new_token()

@@ -44,6 +44,11 @@ class ClassSlot:
     starts_at: datetime
     ends_at: datetime
     status: str  # a session's live status, or "planned"
+    cancel_reason: str | None = None  # why a cancelled or moved class is not held
+
+    @property
+    def held(self) -> bool:
+        return self.status not in NOT_HELD
 
 
 PLANNED = "planned"
@@ -75,6 +80,7 @@ def classes_between_internal(
             starts_at=aware_utc(r.starts_at),
             ends_at=aware_utc(r.ends_at),
             status=live_status(r, now),
+            cancel_reason=r.cancel_reason,
         )
         for r in rows
     ]
@@ -123,6 +129,12 @@ class MyClass:
     ends_at: datetime
     status: str
     mark: str | None
+    cancel_reason: str | None = None
+
+    @property
+    def held(self) -> bool:
+        """False for a cancelled or moved class (the reason says why)."""
+        return self.status not in NOT_HELD
 
     @property
     def uid(self) -> str:
@@ -208,6 +220,7 @@ def my_sessions(session: Session, *, actor: Actor, start: date, end: date) -> li
             ends_at=s.ends_at,
             status=s.status,
             mark=marks.get(s.session_id) if s.session_id is not None else None,
+            cancel_reason=s.cancel_reason,
         )
         for s in slots
     ]
@@ -240,7 +253,8 @@ def calendar_ics(classes: list[MyClass]) -> bytes:
         event.add("summary", f"{c.subject} ({c.batch})")
         event.add("location", c.batch)
         event.add("description", f"Batch {c.batch}" + (f" with {c.teacher}" if c.teacher else ""))
-        event.add("status", "CONFIRMED")
+        # A calendar app strikes a cancelled (or moved) class through instead of keeping it.
+        event.add("status", "CONFIRMED" if c.held else "CANCELLED")
         calendar.add_component(event)
     return calendar.to_ical()
 
@@ -293,10 +307,28 @@ def my_attendance(
     """The signed-in student's attendance: overall and per batch (since a date, or ever) and
     their latest marks. Three queries: the student's record, then two grouped, indexed ones."""
     student = academics.my_student(session, actor=actor)
-    institute_id = student.institute_id
+    return attendance_of_internal(
+        session,
+        institute_id=student.institute_id,
+        student_id=student.id,
+        since=since,
+        recent=recent,
+    )
+
+
+def attendance_of_internal(
+    session: Session,
+    *,
+    institute_id: int,
+    student_id: int | None,
+    since: date | None = None,
+    recent: int = 60,
+) -> MyAttendance:
+    """One student's attendance as `my_attendance` shows it (for a guardian's question on
+    Telegram, once the caller has proven who the guardian is)."""
     scope: list[Any] = [
         AttendanceRecord.institute_id == institute_id,
-        AttendanceRecord.student_id == student.id,
+        AttendanceRecord.student_id == student_id,
         col(ClassSession.status).not_in(NOT_HELD),  # a class not held never counts
     ]
     if since is not None:

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.academics.models import Batch, BatchMembership, Student
-from app.badges.catalog import _badge
+from app.badges.catalog import badge_internal
 from app.badges.common import STAFF, new_credential_id
 from app.badges.models import (
     Badge,
@@ -50,7 +50,7 @@ def _child_requirements(session: Session, institute_id: int, parent_ids: set[int
     }
 
 
-def _grant(
+def grant_internal(
     session: Session,
     *,
     institute_id: int,
@@ -180,7 +180,7 @@ def _student_message(user_id: int, text: str, dedupe_key: str) -> dict:
     }
 
 
-def _notify_student(session: Session, student: Student, text: str, dedupe_key: str) -> None:
+def notify_student(session: Session, student: Student, text: str, dedupe_key: str) -> None:
     if student.user_id is None:
         return
     notify_service.enqueue_internal(
@@ -190,14 +190,14 @@ def _notify_student(session: Session, student: Student, text: str, dedupe_key: s
     )
 
 
-def _student(session: Session, institute_id: int, student_id: int) -> Student:
+def student_internal(session: Session, institute_id: int, student_id: int) -> Student:
     student = session.get(Student, student_id)
     if student is None or student.institute_id != institute_id:
         raise NotFound("That student does not exist.")
     return student
 
 
-def _teacher_student_ids(institute_id: int, teacher_user_id: int):
+def teacher_student_ids(institute_id: int, teacher_user_id: int):
     return (
         select(BatchMembership.student_id)
         .join(Batch, Batch.id == BatchMembership.batch_id)
@@ -209,10 +209,10 @@ def _teacher_student_ids(institute_id: int, teacher_user_id: int):
     )
 
 
-def _check_teaches(session: Session, actor: Actor, student_id: int) -> None:
+def check_teaches(session: Session, actor: Actor, student_id: int) -> None:
     if actor.role != Role.TEACHER:
         return
-    ids = _teacher_student_ids(actor.institute_scope(), actor.user_id).where(
+    ids = teacher_student_ids(actor.institute_scope(), actor.user_id).where(
         BatchMembership.student_id == student_id
     )
     if session.exec(ids).first() is None:
@@ -230,12 +230,12 @@ def award(
     """Award a badge by hand (and every higher badge it completes); returns what was new."""
     actor.require(*STAFF)
     institute_id = actor.institute_scope()
-    badge = _badge(session, institute_id, badge_id)
-    student = _student(session, institute_id, student_id)
-    _check_teaches(session, actor, student_id)
+    badge = badge_internal(session, institute_id, badge_id)
+    student = student_internal(session, institute_id, student_id)
+    check_teaches(session, actor, student_id)
     if not badge.active:
         raise ValidationError(f"{badge.name} is not active; activate it in the catalog first.")
-    created = _grant(
+    created = grant_internal(
         session,
         institute_id=institute_id,
         pairs={(student_id, badge_id)},
@@ -245,11 +245,11 @@ def award(
     )
     if not created:
         raise Conflict(f"{student.name} already has the {badge.name} badge.")
-    _after_awards(session, actor, created)
+    after_awards(session, actor, created)
     return created
 
 
-def _after_awards(session: Session, actor: Actor | None, created: list[BadgeAward]) -> None:
+def after_awards(session: Session, actor: Actor | None, created: list[BadgeAward]) -> None:
     if not created:
         return
     names = dict(
@@ -316,7 +316,7 @@ def revoke(session: Session, *, actor: Actor, award_id: int, reason: str) -> Bad
     award_row = session.get(BadgeAward, award_id)
     if award_row is None or award_row.institute_id != institute_id:
         raise NotFound("That award does not exist.")
-    _check_teaches(session, actor, award_row.student_id)
+    check_teaches(session, actor, award_row.student_id)
     if award_row.revoked_at is not None:
         raise Conflict("This award was already revoked.")
     reason = (reason or "").strip()
@@ -353,9 +353,9 @@ def revoke(session: Session, *, actor: Actor, award_id: int, reason: str) -> Bad
         target_id=award_row.id,
         detail={"badge": badge.name, "reason": reason, "flagged_for_review": flagged},
     )
-    _notify_student(
+    notify_student(
         session,
-        _student(session, institute_id, award_row.student_id),
+        student_internal(session, institute_id, award_row.student_id),
         f"Your {badge.name} badge was revoked: {reason}",
         f"badge_revoke:{award_row.id}",
     )
@@ -368,7 +368,7 @@ def clear_review(session: Session, *, actor: Actor, award_id: int, note: str = "
     award_row = session.get(BadgeAward, award_id)
     if award_row is None or award_row.institute_id != actor.institute_scope():
         raise NotFound("That award does not exist.")
-    _check_teaches(session, actor, award_row.student_id)
+    check_teaches(session, actor, award_row.student_id)
     award_row.needs_review, award_row.review_note = False, (note or "").strip() or None
     session.add(award_row)
     session.flush()

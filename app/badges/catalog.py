@@ -20,7 +20,7 @@ from app.core.roles import Role
 from app.core.tenancy import Actor
 
 
-def _badge(session: Session, institute_id: int, badge_id: int) -> Badge:
+def badge_internal(session: Session, institute_id: int, badge_id: int) -> Badge:
     badge = session.get(Badge, badge_id)
     if badge is None or badge.institute_id != institute_id:
         raise NotFound("That badge does not exist.")
@@ -107,7 +107,7 @@ def _check_parent(session: Session, institute_id: int, kind: str, parent_id: int
         return
     if parent_id is None:
         raise ValidationError(f"Choose the {wanted.value} this {kind} belongs to.", field="parent")
-    parent = _badge(session, institute_id, parent_id)
+    parent = badge_internal(session, institute_id, parent_id)
     if parent.kind != wanted.value:
         raise ValidationError(f"A {kind} belongs to a {wanted.value}, not a {parent.kind}.")
 
@@ -201,7 +201,7 @@ def update_badge(
     """Edit a badge's text, look, ordering, active flag or rule (pass rule={} to remove it)."""
     actor.require(Role.ADMIN)
     institute_id = actor.institute_scope()
-    badge = _badge(session, institute_id, badge_id)
+    badge = badge_internal(session, institute_id, badge_id)
     unknown = set(fields) - set(EDITABLE)
     if unknown:
         raise ValidationError(f"These cannot be edited: {', '.join(sorted(unknown))}.")

@@ -25,7 +25,7 @@ from sqlmodel import Session, select
 
 from app.academics.models import Student
 from app.badges import service
-from app.badges.models import Badge, BadgeAward, InstituteKey
+from app.badges.models import Badge, BadgeAward, CredentialStatus, InstituteKey
 from app.core import weburl
 from app.core.config import get_settings
 from app.core.tenancy import Actor
@@ -221,7 +221,7 @@ def credential_for(session: Session, *, actor: Actor, award_id: int) -> tuple[di
 
 @dataclass(frozen=True)
 class Verification:
-    status: str  # valid | revoked | unknown
+    status: str  # a CredentialStatus: valid, revoked or unknown
     badge: str | None = None
     issuer: str | None = None
     recipient: str | None = None
@@ -236,7 +236,9 @@ def verify(session: Session, *, credential_id: str) -> Verification:
     capability). Call it in a system session: the institute is not known in advance."""
     credential_id = (credential_id or "").strip()
     if not CREDENTIAL_ID.fullmatch(credential_id):
-        return Verification(status="unknown")  # malformed: never reaches the database
+        return Verification(
+            status=CredentialStatus.UNKNOWN.value
+        )  # malformed: never reaches the database
     award = session.exec(
         select(BadgeAward).where(BadgeAward.credential_id == credential_id)
     ).first()
@@ -248,7 +250,9 @@ def verify(session: Session, *, credential_id: str) -> Verification:
     student = session.get(Student, award.student_id)
     keys = jwks_internal(session, institute_id=award.institute_id)
     return Verification(
-        status="revoked" if award.revoked_at is not None else "valid",
+        status=(
+            CredentialStatus.REVOKED if award.revoked_at is not None else CredentialStatus.VALID
+        ).value,
         badge=badge.name,
         issuer=institute.name,
         recipient=student.name,

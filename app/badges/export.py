@@ -13,7 +13,7 @@ from app.badges.models import (
     Badge,
     BadgeAward,
 )
-from app.badges.wall import _status
+from app.badges.wall import award_status
 from app.core import audit, sheets
 from app.core.roles import Role
 from app.core.tenancy import Actor
@@ -59,7 +59,7 @@ def export_awards_csv(session: Session, *, actor: Actor, include_personal: bool 
             "kind": b.kind,
             "awarded_at": a.awarded_at.isoformat(),
             "source": a.source,
-            "status": _status(a),
+            "status": award_status(a),
             "revoked_at": a.revoked_at.isoformat() if a.revoked_at else "",
             "revoke_reason": a.revoke_reason or "",
         }

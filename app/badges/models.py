@@ -29,6 +29,15 @@ class RuleKind(StrEnum):
     ATTENDANCE_PERCENT = "attendance_percent"  # attended ≥ threshold % of a batch's sessions
 
 
+class CredentialStatus(StrEnum):
+    """What checking an awarded badge's credential says (the wall and the public check)."""
+
+    VALID = "valid"
+    NEEDS_REVIEW = "needs review"  # valid, but its rule changed since it was awarded
+    REVOKED = "revoked"
+    UNKNOWN = "unknown"  # no such credential
+
+
 class RequestStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"

@@ -13,14 +13,14 @@ from app.academics.models import BatchMembership, Student
 from app.academics.service import has_student_record as has_student_record
 from app.academics.service import my_student as my_student
 from app.badges.awards import (
-    _after_awards,
-    _check_teaches,
-    _grant,
-    _notify_student,
-    _student,
-    _teacher_student_ids,
+    after_awards,
+    check_teaches,
+    grant_internal,
+    notify_student,
+    student_internal,
+    teacher_student_ids,
 )
-from app.badges.catalog import _badge
+from app.badges.catalog import badge_internal
 from app.badges.common import STAFF
 from app.badges.models import (
     Badge,
@@ -48,7 +48,7 @@ def request_badge(
     """A student asks for a badge with evidence; it waits in the teachers' inbox."""
     student = my_student(session, actor=actor)
     institute_id = student.institute_id
-    badge = _badge(session, institute_id, badge_id)
+    badge = badge_internal(session, institute_id, badge_id)
     if not badge.active:
         raise ValidationError(f"{badge.name} is not open for requests.")
     if badge.kind not in (BadgeKind.MINI.value, BadgeKind.CAPSTONE.value):
@@ -183,7 +183,7 @@ def list_requests(
         actor.require(*STAFF)
         if actor.role == Role.TEACHER:
             query = query.where(
-                col(BadgeRequest.student_id).in_(_teacher_student_ids(institute_id, actor.user_id))
+                col(BadgeRequest.student_id).in_(teacher_student_ids(institute_id, actor.user_id))
             )
     if status:
         query = query.where(BadgeRequest.status == status)
@@ -214,21 +214,21 @@ def decide(
     req = session.get(BadgeRequest, request_id)
     if req is None or req.institute_id != institute_id:
         raise NotFound("That request does not exist.")
-    _check_teaches(session, actor, req.student_id)
+    check_teaches(session, actor, req.student_id)
     if req.status != RequestStatus.PENDING.value:
         raise Conflict(f"This request was already {req.status}.")
     reason = (reason or "").strip()
     if not approve and not reason:
         raise ValidationError("Tell the student why the request is rejected.", field="reason")
-    badge = _badge(session, institute_id, req.badge_id)
-    student = _student(session, institute_id, req.student_id)
+    badge = badge_internal(session, institute_id, req.badge_id)
+    student = student_internal(session, institute_id, req.student_id)
     req.status = RequestStatus.APPROVED.value if approve else RequestStatus.REJECTED.value
     req.decided_by, req.decided_at, req.reason = actor.user_id, clock.now(), reason or None
     session.add(req)
     session.flush()
     created: list[BadgeAward] = []
     if approve:
-        created = _grant(
+        created = grant_internal(
             session,
             institute_id=institute_id,
             pairs={(req.student_id, req.badge_id)},
@@ -247,9 +247,9 @@ def decide(
     )
     _close_inbox_action(session, actor, req, approve, reason)
     if approve:
-        _after_awards(session, actor, created)
+        after_awards(session, actor, created)
     else:
-        _notify_student(
+        notify_student(
             session,
             student,
             f"Your request for the {badge.name} badge was not approved: {reason}",

@@ -10,7 +10,13 @@ from collections import defaultdict
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from app.attendance.models import AttendanceRecord, ClassSession, Mark, TopicProgress
+from app.attendance.models import (
+    AttendanceRecord,
+    ClassSession,
+    Mark,
+    SessionStatus,
+    TopicProgress,
+)
 from app.badges import service
 from app.badges.models import Badge, BadgeAward, RuleKind
 from app.core import audit
@@ -137,7 +143,7 @@ def _attendance_percent(
     held = select(ClassSession.id).where(
         ClassSession.institute_id == institute_id,
         col(ClassSession.batch_id).in_(batches),
-        col(ClassSession.status).in_(("submitted", "closed")),
+        col(ClassSession.status).in_((SessionStatus.SUBMITTED.value, SessionStatus.CLOSED.value)),
     )
     # The records are reached through the batches' sessions (the unique key starts with
     # institute, session); grouping by batch first keeps SQLite from walking the whole
@@ -203,10 +209,10 @@ def evaluate_rules_internal(
     pairs: set[tuple[int, int]] = set()
     for kind, group in by_kind.items():
         pairs |= EVALUATORS[kind](session, institute_id, group, student_ids)
-    created: list[BadgeAward] = service._grant(
+    created: list[BadgeAward] = service.grant_internal(
         session, institute_id=institute_id, pairs=pairs, source="rule"
     )
-    service._after_awards(session, None, created)
+    service.after_awards(session, None, created)
     counts = {
         "rules": len(badges),
         "rule_awards": sum(1 for a in created if a.source == "rule"),

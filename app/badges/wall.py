@@ -10,13 +10,14 @@ from sqlmodel import Session, col, select
 
 from app.academics import service as academics_service
 from app.academics.models import Student
-from app.badges.awards import _student, _teacher_student_ids
+from app.badges.awards import student_internal, teacher_student_ids
 from app.badges.catalog import catalog
 from app.badges.common import STAFF
 from app.badges.models import (
     Badge,
     BadgeAward,
     BadgeKind,
+    CredentialStatus,
     RequestStatus,
 )
 from app.badges.requests import RequestRow, list_requests, my_student
@@ -70,7 +71,7 @@ def wall(session: Session, *, actor: Actor, student_id: int | None = None) -> Wa
         actor.require(*STAFF)
         if student_id is None:
             raise ValidationError("Choose a student.")
-        student = _student(session, institute_id, student_id)
+        student = student_internal(session, institute_id, student_id)
         academics_service.ensure_student_scope(session, actor=actor, student_id=student.id)
     badges = catalog(session, actor=actor)
     by_id = {b.id: b for b in badges}
@@ -180,7 +181,7 @@ def list_awards(
         query = query.where(col(BadgeAward.needs_review).is_(True))
     if actor.role == Role.TEACHER:
         query = query.where(
-            col(BadgeAward.student_id).in_(_teacher_student_ids(institute_id, actor.user_id))
+            col(BadgeAward.student_id).in_(teacher_student_ids(institute_id, actor.user_id))
         )
     rows = session.exec(query.order_by(col(BadgeAward.awarded_at).desc()).limit(500)).all()
     return [
@@ -190,14 +191,14 @@ def list_awards(
             "badge": b,
             "awarded_at": a.awarded_at,
             "source": a.source,
-            "status": _status(a),
+            "status": award_status(a),
             "review_note": a.review_note,
         }
         for a, s, b in rows
     ]
 
 
-def _status(a: BadgeAward) -> str:
+def award_status(a: BadgeAward) -> str:
     if a.revoked_at is not None:
-        return "revoked"
-    return "needs review" if a.needs_review else "valid"
+        return CredentialStatus.REVOKED.value
+    return (CredentialStatus.NEEDS_REVIEW if a.needs_review else CredentialStatus.VALID).value

@@ -13,6 +13,7 @@ from calendar import monthrange
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func
@@ -181,6 +182,21 @@ class TeacherBrief:
         return "\n".join(lines)
 
 
+Briefs = dict[int, "TeacherBrief"]
+Batches = dict[int, tuple[int, str, str]]  # batch id -> (teacher id, batch name, subject name)
+
+
+class BriefScope(NamedTuple):
+    """What every step of building the briefs works on."""
+
+    session: Session
+    institute_id: int
+    day: date
+    briefs: Briefs
+    batches: Batches
+    owner: dict[int, int]  # batch id -> its teacher
+
+
 def build_briefs_internal(
     session: Session, *, institute_id: int, day: date, teacher_ids: set[int] | None = None
 ) -> dict[int, TeacherBrief]:
@@ -200,19 +216,23 @@ def build_briefs_internal(
     teachers = dict(session.exec(teachers_q).all())
     if not teachers:
         return {}
-    batches = {
-        b_id: (teacher_id, name, subject)
-        for b_id, teacher_id, name, subject in session.exec(
-            select(Batch.id, Batch.teacher_user_id, Batch.name, Subject.name)
-            .join(Subject, Subject.id == Batch.subject_id)
-            .where(
-                Batch.institute_id == institute_id,
-                col(Batch.active).is_(True),
-                col(Batch.teacher_user_id).in_(list(teachers)),
-            )
-        ).all()
-    }
-    briefs = {
+    # (Ids read from the database are never None; the models type them optional.)
+    batches = cast(
+        Batches,
+        {
+            b_id: (teacher_id, name, subject)
+            for b_id, teacher_id, name, subject in session.exec(
+                select(Batch.id, Batch.teacher_user_id, Batch.name, Subject.name)
+                .join(Subject, Subject.id == Batch.subject_id)
+                .where(
+                    Batch.institute_id == institute_id,
+                    col(Batch.active).is_(True),
+                    col(Batch.teacher_user_id).in_(list(teachers)),
+                )
+            ).all()
+        },
+    )
+    briefs: Briefs = {
         t: TeacherBrief(
             teacher_user_id=t,
             teacher=teachers[t],
@@ -224,17 +244,33 @@ def build_briefs_internal(
     }
     if not briefs:
         return {}
-    batch_ids = set(batches)
-    owner = {b: teacher for b, (teacher, _n, _s) in batches.items()}
+    owner: dict[int, int] = {b: teacher for b, (teacher, _n, _s) in batches.items()}
+    scope = BriefScope(session, institute_id, day, briefs, batches, owner)
+    _add_classes(scope, institute.timezone)
+    _add_absentees(scope)
+    _add_actions(scope)
+    members = _members(scope)
+    _add_fee_dues(scope, members)
+    _add_homework(scope)
+    _add_high_risk(scope, members)
+    for brief in briefs.values():
+        brief.fee_dues.sort(key=lambda d: (d.due_on, d.student))
+        brief.high_risk.sort(key=lambda r: r.student)
+        brief.classes.sort(key=lambda c: (c.starts_at, c.batch))
+    return briefs
 
-    # 1. Today's classes (created sessions plus any the weekly schedule still plans).
+
+def _add_classes(scope: BriefScope, timezone: str) -> None:
+    """1. Today's classes (created sessions plus any the weekly schedule still plans)."""
+    session, institute_id, day, briefs, batches, owner = scope
+    batch_ids = set(batches)
     for slot in attendance.classes_between_internal(
         session,
         institute_id=institute_id,
         batch_ids=batch_ids,
         start=day,
         end=day,
-        tz=institute.timezone,
+        tz=timezone,
     ):
         if slot.status in NOT_HELD:  # cancelled or moved: not on today's schedule
             continue
@@ -243,8 +279,12 @@ def build_briefs_internal(
             BriefClass(batch=name, subject=subject, starts_at=slot.starts_at, ends_at=slot.ends_at)
         )
 
-    # 2. Yesterday's absentees: the day's sessions first (a handful, by the date index), then
-    # their records by session (the unique index) — never the institute's whole attendance.
+
+def _add_absentees(scope: BriefScope) -> None:
+    """2. Yesterday's absentees: the day's sessions first (a handful, by the date index), then
+    their records by session (the unique index) — never the institute's whole attendance."""
+    session, institute_id, day, briefs, batches, owner = scope
+    batch_ids = set(batches)
     yesterday = {
         sid: (batch_id, starts_at)
         for sid, batch_id, starts_at in session.exec(
@@ -277,7 +317,11 @@ def build_briefs_internal(
             BriefAbsence(student=name, enrollment_no=enrollment_no, batch=batches[batch_id][1])
         )
 
-    # 3. Open pending actions: of their batches, or owned by them (as the inbox shows them).
+
+def _add_actions(scope: BriefScope) -> None:
+    """3. Open pending actions: of their batches, or owned by them (as the inbox shows them)."""
+    session, institute_id, day, briefs, batches, owner = scope
+    batch_ids = set(batches)
     for batch_id, owner_id, kind, n in session.exec(
         select(
             PendingAction.batch_id, PendingAction.owner_user_id, PendingAction.type, func.count()
@@ -293,7 +337,12 @@ def build_briefs_internal(
         for teacher in {owner.get(batch_id), owner_id} & set(briefs):
             briefs[teacher].actions[kind] = briefs[teacher].actions.get(kind, 0) + int(n)
 
-    # Current members of the teachers' batches (active students): whose dues and risk to show.
+
+def _members(scope: BriefScope) -> dict[int, set[int]]:
+    """Current members of the teachers' batches (active students): whose dues and risk to
+    show, each with the teachers it concerns."""
+    session, institute_id, day, briefs, batches, owner = scope
+    batch_ids = set(batches)
     members: dict[int, set[int]] = defaultdict(set)  # student id -> teachers
     in_batches = (
         select(BatchMembership.batch_id, BatchMembership.student_id)
@@ -307,9 +356,13 @@ def build_briefs_internal(
     )
     for batch_id, student_id in session.exec(in_batches).all():
         members[student_id].add(owner[batch_id])
-    student_ids = list(members)
+    return members
 
-    # 4. Fee dues this month (open invoices due by the end of the month, overdue included).
+
+def _add_fee_dues(scope: BriefScope, members: dict[int, set[int]]) -> None:
+    """4. Fee dues this month (open invoices due by the end of the month, overdue included)."""
+    session, institute_id, day, briefs, batches, owner = scope
+    student_ids = list(members)
     month_end = day.replace(day=monthrange(day.year, day.month)[1])
     for start in range(0, len(student_ids), 900):
         chunk = student_ids[start : start + 900]
@@ -342,7 +395,11 @@ def build_briefs_internal(
             for teacher in members[student_id]:
                 briefs[teacher].fee_dues.append(due)
 
-    # 5. Homework due today and in the next two days, with how many have not handed it in.
+
+def _add_homework(scope: BriefScope) -> None:
+    """5. Homework due today and in the next two days, with how many have not handed it in."""
+    session, institute_id, day, briefs, batches, owner = scope
+    batch_ids = set(batches)
     not_in = func.count(case((HomeworkSubmission.status == SubmissionStatus.ASSIGNED.value, 1)))
     for batch_id, title, due_on, pending in session.exec(
         select(Homework.batch_id, Homework.title, Homework.due_on, not_in)
@@ -366,7 +423,11 @@ def build_briefs_internal(
             )
         )
 
-    # 6. Students at HIGH risk.
+
+def _add_high_risk(scope: BriefScope, members: dict[int, set[int]]) -> None:
+    """6. Students at HIGH risk."""
+    session, institute_id, day, briefs, batches, owner = scope
+    student_ids = list(members)
     for start in range(0, len(student_ids), 900):
         chunk = student_ids[start : start + 900]
         for student_id, name, enrollment_no, reasons in session.exec(
@@ -388,12 +449,6 @@ def build_briefs_internal(
             )
             for teacher in members[student_id]:
                 briefs[teacher].high_risk.append(risk)
-
-    for brief in briefs.values():
-        brief.fee_dues.sort(key=lambda d: (d.due_on, d.student))
-        brief.high_risk.sort(key=lambda r: r.student)
-        brief.classes.sort(key=lambda c: (c.starts_at, c.batch))
-    return briefs
 
 
 def my_brief(session: Session, *, actor: Actor) -> TeacherBrief:

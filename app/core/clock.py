@@ -18,6 +18,11 @@ def now() -> datetime:
     return frozen if frozen is not None else datetime.now(UTC)
 
 
+def aware_utc(moment: datetime) -> datetime:
+    """A stored time as timezone-aware UTC (SQLite hands datetimes back without a zone)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def today_in(timezone: str) -> date:
     """Today's date in an institute's timezone."""
     return now().astimezone(ZoneInfo(timezone)).date()

@@ -86,6 +86,14 @@ class Settings(BaseSettings):
     # Telegram
     TELEGRAM_BOT_TOKEN: str | None = None
     TELEGRAM_API_BASE_URL: str | None = None  # a local Bot API server; default: Telegram's
+    # The bot's @username for deep links (t.me/<bot>?start=...); unset: asked from Telegram.
+    TELEGRAM_BOT_USERNAME: str | None = None
+    # Updates come by long polling unless this public HTTPS URL is set: then Telegram posts them
+    # to the worker's small web route (listening on TELEGRAM_WEBHOOK_PORT, path /telegram).
+    TELEGRAM_WEBHOOK_URL: str | None = None
+    TELEGRAM_WEBHOOK_PORT: int = 8081
+    # How long one run of the updates job listens (long polling), in seconds.
+    TELEGRAM_POLL_SECONDS: int = 25
 
     # Worker: how often the outbox is drained. Unset: every minute. A few seconds is for tests
     # and demos (the browser journeys set 2), where a queued message should leave promptly.

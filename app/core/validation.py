@@ -1,12 +1,10 @@
-"""Parsers for what people type: email addresses (phone numbers: `app.core.phones`)."""
+"""Parsers for what people type: email addresses and Telegram chat ids (phone numbers:
+`app.core.phones`)."""
 
 from __future__ import annotations
 
-import re
-
 from email_validator import EmailNotValidError, validate_email
 
-from app.core import phones
 from app.core.errors import ValidationError
 
 
@@ -23,16 +21,9 @@ def normalize_email(raw: str | None, *, field: str = "email") -> str | None:
     return result.normalized.lower()
 
 
-def normalize_phone(raw: str | None, *, field: str = "phone") -> str | None:
-    """E.164 read in the default region: only for app.access, until it passes its institute's
-    region to `app.core.phones.normalize_phone` (which everything else calls)."""
-    return phones.normalize_phone(raw, phones.DEFAULT_REGION, field=field)
-
-
-def phone_key(phone: str | None) -> str | None:
-    """The last ten digits: only app.access still keys its requests on them (as its
-    `access_requests.phone_key` column does); everything else matches E.164 numbers exactly."""
-    if not phone:
-        return None
-    digits = re.sub(r"\D", "", phone)
-    return digits[-10:]
+def telegram_chat_id(raw: str | None, *, field: str = "telegram_chat_id") -> str | None:
+    """A Telegram chat id as typed (a number, negative for groups), or None when blank."""
+    chat = (raw or "").strip() or None
+    if chat is not None and not chat.lstrip("-").isdigit():
+        raise ValidationError("A Telegram chat id is a number, such as 123456789.", field=field)
+    return chat

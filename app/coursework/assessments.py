@@ -15,17 +15,17 @@ from app.core.errors import NotFound, ValidationError
 from app.core.tenancy import Actor
 from app.coursework.common import (
     TEACHING,
-    _as_date,
-    _assessment,
-    _batch,
-    _check_topic,
-    _current_members,
-    _number,
-    _open_batch,
-    _text,
-    _title,
+    as_date,
+    assessment_in_scope,
+    batch_in_scope,
+    check_topic_internal,
+    current_members,
+    number_field,
+    open_batch,
+    text_field,
+    title_field,
 )
-from app.coursework.grading import _scale, grade_for
+from app.coursework.grading import grade_for, scale_internal
 from app.coursework.models import (
     Assessment,
     AssessmentKind,
@@ -48,15 +48,15 @@ def create_assessment(
     """A quiz, assignment, project, exam or practical for a batch: every current member gets a
     result row to fill in (one bulk insert). The subject defaults to the batch's."""
     actor.require(*TEACHING)
-    batch = _open_batch(session, actor, batch_id)
+    batch = open_batch(session, actor, batch_id)
     try:
         kind = AssessmentKind(str(kind or "").strip().lower()).value
     except ValueError:
         raise ValidationError(
             "Choose the kind: quiz, assignment, project, exam or practical.", field="kind"
         ) from None
-    title = _title(title)
-    max_marks = _number(max_marks, "Maximum marks")
+    title = title_field(title)
+    max_marks = number_field(max_marks, "Maximum marks")
     if max_marks is None or max_marks <= 0:
         raise ValidationError("Maximum marks must be more than zero.", field="max_marks")
     if held_on is None:
@@ -65,7 +65,7 @@ def create_assessment(
     subject = session.get(Subject, subject_id)
     if subject is None or subject.institute_id != batch.institute_id:
         raise ValidationError("Choose a subject of this institute.", field="subject_id")
-    _check_topic(session, batch.institute_id, subject_id, topic_id)
+    check_topic_internal(session, batch.institute_id, subject_id, topic_id)
     assessment = Assessment(
         institute_id=batch.institute_id,
         batch_id=batch.id,
@@ -79,7 +79,7 @@ def create_assessment(
     )
     session.add(assessment)
     session.flush()
-    members = _current_members(batch.institute_id, batch.id).subquery()
+    members = current_members(batch.institute_id, batch.id).subquery()
     students = session.execute(
         insert(AssessmentResult).from_select(
             ["institute_id", "assessment_id", "student_id", "absent"],
@@ -121,7 +121,7 @@ class AssessmentSummary:
 def list_assessments(session: Session, *, actor: Actor, batch_id: int) -> list[AssessmentSummary]:
     """A batch's assessments, latest first, with how many results are in and their mean %."""
     actor.require(*TEACHING)
-    batch = _batch(session, actor, batch_id)
+    batch = batch_in_scope(session, actor, batch_id)
     stats = (
         select(
             AssessmentResult.assessment_id,
@@ -235,12 +235,12 @@ def _results(session: Session, assessment: Assessment) -> list[ResultRow]:
 def assessment_sheet(session: Session, *, actor: Actor, assessment_id: int) -> ResultSheet:
     """The marks table of one assessment: every student with marks, %, grade and feedback."""
     actor.require(*TEACHING)
-    assessment, batch = _assessment(session, actor, assessment_id)
+    assessment, batch = assessment_in_scope(session, actor, assessment_id)
     return ResultSheet(
         assessment=assessment,
         batch=batch.name,
         rows=_results(session, assessment),
-        scale=_scale(session, assessment.institute_id),
+        scale=scale_internal(session, assessment.institute_id),
     )
 
 
@@ -255,7 +255,7 @@ def enter_marks(session: Session, *, actor: Actor, assessment_id: int, rows: lis
     When the assessment has a topic, the new results feed the students' topic progress.
     Returns how many results changed. A row's missing keys keep what was saved."""
     actor.require(*TEACHING)
-    assessment, _ = _assessment(session, actor, assessment_id)
+    assessment, _ = assessment_in_scope(session, actor, assessment_id)
     current = {r.student_id: r for r in _results(session, assessment)}
     seen: set[int] = set()
     strangers = 0
@@ -271,15 +271,15 @@ def enter_marks(session: Session, *, actor: Actor, assessment_id: int, rows: lis
             f"{strangers} row{'s are' if strangers > 1 else ' is'} for students who do not sit "
             "this assessment; reload the marks table and try again. Nothing was saved."
         )
-    scale = _scale(session, assessment.institute_id)
+    scale = scale_internal(session, assessment.institute_id)
     changes: list[tuple[int, dict]] = []
     for row in rows:
         old = current[row["student_id"]]
         name = old.student
-        marks = _number(row["marks"], f"{name}'s marks") if "marks" in row else old.marks
+        marks = number_field(row["marks"], f"{name}'s marks") if "marks" in row else old.marks
         absent = bool(row["absent"]) if "absent" in row else old.absent
         feedback = (
-            _text(row["feedback"], 1000, f"{name}'s feedback")
+            text_field(row["feedback"], 1000, f"{name}'s feedback")
             if "feedback" in row
             else old.feedback
         )
@@ -375,7 +375,7 @@ def schedule_sitting(
     """Give one student another date to sit an assessment (a make-up); None puts them back on
     the assessment's own date. Scheduling a sitting clears an 'absent' mark."""
     actor.require(*TEACHING)
-    assessment, _ = _assessment(session, actor, assessment_id)
+    assessment, _ = assessment_in_scope(session, actor, assessment_id)
     result = session.exec(
         select(AssessmentResult).where(
             AssessmentResult.institute_id == assessment.institute_id,
@@ -389,7 +389,7 @@ def schedule_sitting(
         raise ValidationError(
             "This student's marks are already in; clear them before moving their sitting."
         )
-    scheduled_on = _as_date(scheduled_on, "The sitting date")
+    scheduled_on = as_date(scheduled_on, "The sitting date")
     if scheduled_on == assessment.held_on:
         scheduled_on = None
     result.scheduled_on = scheduled_on

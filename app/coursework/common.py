@@ -47,11 +47,11 @@ HANDED_IN = (
 )
 
 
-def _today(session: Session, institute_id: int) -> date:
+def today_internal(session: Session, institute_id: int) -> date:
     return clock.today_in(session.get(Institute, institute_id).timezone)
 
 
-def _batch(session: Session, actor: Actor, batch_id: int) -> Batch:
+def batch_in_scope(session: Session, actor: Actor, batch_id: int) -> Batch:
     batch = session.get(Batch, batch_id)
     if batch is None or batch.institute_id != actor.institute_scope():
         raise NotFound("That batch does not exist.")
@@ -59,28 +59,30 @@ def _batch(session: Session, actor: Actor, batch_id: int) -> Batch:
     return batch
 
 
-def _open_batch(session: Session, actor: Actor, batch_id: int) -> Batch:
-    batch = _batch(session, actor, batch_id)
+def open_batch(session: Session, actor: Actor, batch_id: int) -> Batch:
+    batch = batch_in_scope(session, actor, batch_id)
     if not batch.active:
         raise ValidationError(f"{batch.name} is closed; reopen it before setting work.")
     return batch
 
 
-def _homework(session: Session, actor: Actor, homework_id: int) -> tuple[Homework, Batch]:
+def homework_in_scope(session: Session, actor: Actor, homework_id: int) -> tuple[Homework, Batch]:
     homework = session.get(Homework, homework_id)
     if homework is None or homework.institute_id != actor.institute_scope():
         raise NotFound("That homework does not exist.")
-    return homework, _batch(session, actor, homework.batch_id)
+    return homework, batch_in_scope(session, actor, homework.batch_id)
 
 
-def _assessment(session: Session, actor: Actor, assessment_id: int) -> tuple[Assessment, Batch]:
+def assessment_in_scope(
+    session: Session, actor: Actor, assessment_id: int
+) -> tuple[Assessment, Batch]:
     assessment = session.get(Assessment, assessment_id)
     if assessment is None or assessment.institute_id != actor.institute_scope():
         raise NotFound("That assessment does not exist.")
-    return assessment, _batch(session, actor, assessment.batch_id)
+    return assessment, batch_in_scope(session, actor, assessment.batch_id)
 
 
-def _check_topic(
+def check_topic_internal(
     session: Session, institute_id: int, subject_id: int, topic_id: int | None
 ) -> Topic | None:
     if topic_id is None:
@@ -91,7 +93,7 @@ def _check_topic(
     return topic
 
 
-def _title(title: str) -> str:
+def title_field(title: str) -> str:
     title = (title or "").strip()
     if not title:
         raise ValidationError("Give it a title.", field="title")
@@ -100,7 +102,7 @@ def _title(title: str) -> str:
     return title
 
 
-def _current_members(institute_id: int, batch_id: int):
+def current_members(institute_id: int, batch_id: int):
     """The batch's current members (membership not ended), as a subquery-ready select."""
     return select(BatchMembership.student_id).where(
         BatchMembership.institute_id == institute_id,
@@ -109,7 +111,7 @@ def _current_members(institute_id: int, batch_id: int):
     )
 
 
-def _number(value, what: str) -> float | None:
+def number_field(value, what: str) -> float | None:
     """A mark from a form or table: None/empty/NaN is no mark; anything else must be a number."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
@@ -120,7 +122,7 @@ def _number(value, what: str) -> float | None:
     return None if math.isnan(number) else number
 
 
-def _as_date(value, what: str) -> date | None:
+def as_date(value, what: str) -> date | None:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
         return None
     if isinstance(value, datetime):
@@ -133,7 +135,7 @@ def _as_date(value, what: str) -> date | None:
         raise ValidationError(f"{what}: '{value}' is not a date.") from None
 
 
-def _text(value, limit: int, what: str) -> str | None:
+def text_field(value, limit: int, what: str) -> str | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     text = str(value).strip()
@@ -148,7 +150,7 @@ def batch_topics(
     """The syllabus of a batch's subject (or of another subject the batch is tested on), to
     choose the topic of homework or a test (archived topics left out)."""
     actor.require(*TEACHING)
-    batch = _batch(session, actor, batch_id)
+    batch = batch_in_scope(session, actor, batch_id)
     return list(
         session.exec(
             select(Topic)

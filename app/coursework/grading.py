@@ -10,14 +10,14 @@ from app.core import audit
 from app.core.errors import ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
-from app.coursework.common import DEFAULT_SCALE, STAFF, _number
+from app.coursework.common import DEFAULT_SCALE, STAFF, number_field
 from app.coursework.models import (
     AssessmentResult,
     GradeBand,
 )
 
 
-def _scale(session: Session, institute_id: int) -> list[tuple[str, float]]:
+def scale_internal(session: Session, institute_id: int) -> list[tuple[str, float]]:
     """The institute's grade scale, highest band first; the default one is created on first use."""
     bands = session.exec(
         select(GradeBand.grade, GradeBand.min_percent)
@@ -53,7 +53,7 @@ def grade_for(percentage: float | None, scale: list[tuple[str, float]]) -> str |
 def grade_scale(session: Session, *, actor: Actor) -> list[tuple[str, float]]:
     """The institute's grade scale as (grade, minimum percent), highest first."""
     actor.require(*STAFF)
-    return _scale(session, actor.institute_scope())
+    return scale_internal(session, actor.institute_scope())
 
 
 def set_grade_scale(
@@ -66,7 +66,7 @@ def set_grade_scale(
     clean: list[tuple[str, float]] = []
     for grade, minimum in bands:
         grade = (str(grade) if grade is not None else "").strip()
-        number = _number(minimum, f"Grade {grade or '?'}")
+        number = number_field(minimum, f"Grade {grade or '?'}")
         if not grade and number is None:
             continue
         if not grade:

@@ -19,7 +19,7 @@ from app.core.config import get_settings
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
-from app.coursework.common import TEACHING, _homework, _today
+from app.coursework.common import TEACHING, homework_in_scope, today_internal
 from app.coursework.models import HandInFile, Homework, HomeworkSubmission, SubmissionStatus
 from app.materials import sniff as sniffing
 from app.materials.service import clean_file_name
@@ -127,7 +127,7 @@ def hand_in(
         kind = sniffing.sniff(name, data, allowed=settings.MATERIALS_ALLOWED_TYPES)
         checked.append((name, data, kind))
     now = clock.now()
-    today = _today(session, homework.institute_id)
+    today = today_internal(session, homework.institute_id)
     late = today > homework.due_on
     store = storage or get_storage()
     replaced = session.exec(
@@ -203,7 +203,7 @@ def my_hand_in(session: Session, *, actor: Actor, homework_id: int) -> HandIn:
 def hand_ins(session: Session, *, actor: Actor, homework_id: int) -> list[HandIn]:
     """Every hand-in of a homework, for its batch's teacher and admins: two queries."""
     actor.require(*TEACHING)
-    homework, _batch = _homework(session, actor, homework_id)
+    homework, _batch = homework_in_scope(session, actor, homework_id)
     rows = session.exec(
         select(HomeworkSubmission, Student)
         .join(Student, col(Student.id) == col(HomeworkSubmission.student_id))
@@ -251,7 +251,7 @@ def download_hand_in(
     else:
         actor.require(*TEACHING)
         try:
-            _homework(session, actor, submission.homework_id)
+            homework_in_scope(session, actor, submission.homework_id)
         except PermissionDenied:
             raise NotFound("That file does not exist.") from None
     data = (storage or get_storage()).get(stored.storage_key)

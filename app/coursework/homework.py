@@ -15,16 +15,16 @@ from app.core.tenancy import Actor
 from app.coursework.common import (
     HANDED_IN,
     TEACHING,
-    _as_date,
-    _batch,
-    _check_topic,
-    _current_members,
-    _homework,
-    _number,
-    _open_batch,
-    _text,
-    _title,
-    _today,
+    as_date,
+    batch_in_scope,
+    check_topic_internal,
+    current_members,
+    homework_in_scope,
+    number_field,
+    open_batch,
+    text_field,
+    title_field,
+    today_internal,
 )
 from app.coursework.models import (
     Homework,
@@ -47,9 +47,9 @@ def create_homework(
 ) -> Homework:
     """Set homework for a batch: every current member gets it (one bulk insert)."""
     actor.require(*TEACHING)
-    batch = _open_batch(session, actor, batch_id)
-    title = _title(title)
-    assigned_on = assigned_on or _today(session, batch.institute_id)
+    batch = open_batch(session, actor, batch_id)
+    title = title_field(title)
+    assigned_on = assigned_on or today_internal(session, batch.institute_id)
     if due_on is None:
         raise ValidationError("Choose the due date.", field="due_on")
     if due_on < assigned_on:
@@ -57,12 +57,12 @@ def create_homework(
             f"The due date {due_on:%d %b %Y} is before the day it is set ({assigned_on:%d %b %Y}).",
             field="due_on",
         )
-    max_marks = _number(max_marks, "Maximum marks")
+    max_marks = number_field(max_marks, "Maximum marks")
     if max_marks is not None and max_marks <= 0:
         raise ValidationError(
             "Maximum marks must be more than zero (or leave it empty).", field="max_marks"
         )
-    _check_topic(session, batch.institute_id, batch.subject_id, topic_id)
+    check_topic_internal(session, batch.institute_id, batch.subject_id, topic_id)
     homework = Homework(
         institute_id=batch.institute_id,
         batch_id=batch.id,
@@ -76,7 +76,7 @@ def create_homework(
     )
     session.add(homework)
     session.flush()
-    members = _current_members(batch.institute_id, batch.id).subquery()
+    members = current_members(batch.institute_id, batch.id).subquery()
     students = session.execute(
         insert(HomeworkSubmission).from_select(
             ["institute_id", "homework_id", "student_id", "status", "on_time"],
@@ -120,7 +120,7 @@ def list_homework(session: Session, *, actor: Actor, batch_id: int) -> list[Home
     """A batch's homework, newest due date first, with how many handed it in: three queries
     (the batch, checked to be the actor's; its homework; the hand-in counts)."""
     actor.require(*TEACHING)
-    batch = _batch(session, actor, batch_id)
+    batch = batch_in_scope(session, actor, batch_id)
     rows = session.exec(
         select(Homework, Topic.name)
         .outerjoin(Topic, Topic.id == Homework.topic_id)
@@ -214,7 +214,7 @@ def _submissions(session: Session, homework: Homework) -> list[MarkingRow]:
 def homework_marking(session: Session, *, actor: Actor, homework_id: int) -> MarkingSheet:
     """The marking table of one homework: every student it was set for, with status and marks."""
     actor.require(*TEACHING)
-    homework, batch = _homework(session, actor, homework_id)
+    homework, batch = homework_in_scope(session, actor, homework_id)
     return MarkingSheet(homework=homework, batch=batch.name, rows=_submissions(session, homework))
 
 
@@ -230,11 +230,13 @@ def _check_marking_row(
         raise ValidationError(
             f"{name}: '{raw_status}' is not a status; use submitted, late, missing or graded."
         ) from None
-    marks = _number(row["marks"], f"{name}'s marks") if "marks" in row else current.marks
+    marks = number_field(row["marks"], f"{name}'s marks") if "marks" in row else current.marks
     comment = (
-        _text(row["comment"], 1000, f"{name}'s comment") if "comment" in row else current.comment
+        text_field(row["comment"], 1000, f"{name}'s comment")
+        if "comment" in row
+        else current.comment
     )
-    given_date = _as_date(row.get("submitted_on"), f"{name}'s hand-in date")
+    given_date = as_date(row.get("submitted_on"), f"{name}'s hand-in date")
     due = homework.due_on
     if status in HANDED_IN:
         if marks is not None and status != SubmissionStatus.GRADED.value:
@@ -307,7 +309,7 @@ def mark_homework(session: Session, *, actor: Actor, homework_id: int, rows: lis
     A row's missing keys keep what was saved; `on_time` is derived from the hand-in date.
     """
     actor.require(*TEACHING)
-    homework, _ = _homework(session, actor, homework_id)
+    homework, _ = homework_in_scope(session, actor, homework_id)
     current = {r.student_id: r for r in _submissions(session, homework)}
     seen: set[int] = set()
     strangers = 0
@@ -323,7 +325,7 @@ def mark_homework(session: Session, *, actor: Actor, homework_id: int, rows: lis
             f"{strangers} row{'s are' if strangers > 1 else ' is'} for students who were not set "
             "this homework; reload the marking table and try again. Nothing was saved."
         )
-    today = _today(session, homework.institute_id)
+    today = today_internal(session, homework.institute_id)
     now = clock.now()
     changes = []
     for row in rows:
@@ -366,7 +368,7 @@ def mark_missing_homework_internal(session: Session, *, institute_id: int) -> in
 
     One UPDATE; running it again changes nothing. Returns how many submissions it marked.
     """
-    today = _today(session, institute_id)
+    today = today_internal(session, institute_id)
     overdue = select(Homework.id).where(
         Homework.institute_id == institute_id, Homework.due_on < today
     )

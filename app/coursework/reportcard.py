@@ -15,7 +15,7 @@ from app.core.errors import NotFound, PermissionDenied, ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.coursework import reportcard_pdf
-from app.coursework.common import HANDED_IN, STAFF, _today
+from app.coursework.common import HANDED_IN, STAFF, today_internal
 from app.coursework.models import (
     Assessment,
     AssessmentResult,
@@ -164,13 +164,34 @@ def report_card(
     if start is None or end is None or end < start:
         raise ValidationError("The period ends before it starts.")
     institute_id = student.institute_id
+    period = (session, institute_id, student.id, start, end)
+    return ReportCard(
+        student_id=student.id,
+        student=student.name,
+        enrollment_no=student.enrollment_no,
+        institute=session.get(Institute, institute_id).name,
+        start=start,
+        end=end,
+        batches=_batches_between(*period),
+        attendance=_attendance_between(*period),
+        homework=_homework_between(*period),
+        assessments=_assessments_between(*period),
+        topics=_topics_of(*period),
+        enrolments=_enrolments_by(*period),
+    )
+
+
+def _batches_between(
+    session: Session, institute_id: int, student_id: int | None, start: date, end: date
+) -> list[str]:
+    """The batches the student was in at some time in the period, by name."""
     batches = list(
         session.exec(
             select(Batch.name)
             .join(BatchMembership, BatchMembership.batch_id == Batch.id)
             .where(
                 BatchMembership.institute_id == institute_id,
-                BatchMembership.student_id == student.id,
+                BatchMembership.student_id == student_id,
                 BatchMembership.joined_on <= end,
                 (col(BatchMembership.left_on).is_(None)) | (BatchMembership.left_on >= start),
             )
@@ -178,13 +199,20 @@ def report_card(
             .order_by(Batch.name)
         )
     )
+    return batches
+
+
+def _attendance_between(
+    session: Session, institute_id: int, student_id: int | None, start: date, end: date
+) -> AttendanceSummary:
+    """The student's marks in the period, counted by kind."""
     marks = dict(
         session.exec(
             select(AttendanceRecord.status, func.count())
             .join(ClassSession, ClassSession.id == AttendanceRecord.session_id)
             .where(
                 AttendanceRecord.institute_id == institute_id,
-                AttendanceRecord.student_id == student.id,
+                AttendanceRecord.student_id == student_id,
                 ClassSession.date >= start,
                 ClassSession.date <= end,
             )
@@ -198,6 +226,13 @@ def report_card(
         absent=marks.get(Mark.ABSENT.value, 0) + marks.get(Mark.NO_SHOW.value, 0),
         excused=marks.get(Mark.EXCUSED.value, 0),
     )
+    return attendance
+
+
+def _homework_between(
+    session: Session, institute_id: int, student_id: int | None, start: date, end: date
+) -> HomeworkRecord:
+    """Homework due in the period: set, on time, late, missing, pending, and the mean mark."""
     scored = col(HomeworkSubmission.marks).is_not(None) & col(Homework.max_marks).is_not(None)
     homework_rows = session.exec(
         select(
@@ -210,7 +245,7 @@ def report_card(
         .join(Homework, Homework.id == HomeworkSubmission.homework_id)
         .where(
             HomeworkSubmission.institute_id == institute_id,
-            HomeworkSubmission.student_id == student.id,
+            HomeworkSubmission.student_id == student_id,
             Homework.due_on >= start,
             Homework.due_on <= end,
         )
@@ -231,6 +266,13 @@ def report_card(
     homework = HomeworkRecord(
         **tally, mean_percent=round(total_percent / marked, 2) if marked else None
     )
+    return homework
+
+
+def _assessments_between(
+    session: Session, institute_id: int, student_id: int | None, start: date, end: date
+) -> list[AssessmentLine]:
+    """Tests and exams sat in the period, in order."""
     sat_on = func.coalesce(AssessmentResult.scheduled_on, Assessment.held_on)
     assessments = [
         AssessmentLine(
@@ -261,7 +303,7 @@ def report_card(
                 .outerjoin(Subject, Subject.id == Assessment.subject_id)
                 .where(
                     AssessmentResult.institute_id == institute_id,
-                    AssessmentResult.student_id == student.id,
+                    AssessmentResult.student_id == student_id,
                     sat_on >= start,
                     sat_on <= end,
                 )
@@ -269,6 +311,13 @@ def report_card(
             ).all()
         )
     ]
+    return assessments
+
+
+def _topics_of(
+    session: Session, institute_id: int, student_id: int | None, start: date, end: date
+) -> list[TopicLine]:
+    """Topic progress (all of it: the report shows where the student stands now)."""
     topics = [
         TopicLine(subject=subject, topic=topic, status=status, competency=float(competency))
         for subject, topic, status, competency in session.exec(
@@ -277,11 +326,18 @@ def report_card(
             .join(Subject, Subject.id == Topic.subject_id)
             .where(
                 TopicProgress.institute_id == institute_id,
-                TopicProgress.student_id == student.id,
+                TopicProgress.student_id == student_id,
             )
             .order_by(Subject.name, Topic.position)
         ).all()
     ]
+    return topics
+
+
+def _enrolments_by(
+    session: Session, institute_id: int, student_id: int | None, start: date, end: date
+) -> list[EnrolmentLine]:
+    """Enrolments started by the end of the period, by subject."""
     enrolments = [
         EnrolmentLine(
             subject=subject,
@@ -296,26 +352,13 @@ def report_card(
             .join(Subject, col(Subject.id) == Enrollment.subject_id)
             .where(
                 Enrollment.institute_id == institute_id,
-                Enrollment.student_id == student.id,
+                Enrollment.student_id == student_id,
                 Enrollment.started_on <= end,
             )
             .order_by(col(Subject.name))
         ).all()
     ]
-    return ReportCard(
-        student_id=student.id,
-        student=student.name,
-        enrollment_no=student.enrollment_no,
-        institute=session.get(Institute, institute_id).name,
-        start=start,
-        end=end,
-        batches=batches,
-        attendance=attendance,
-        homework=homework,
-        assessments=assessments,
-        topics=topics,
-        enrolments=enrolments,
-    )
+    return enrolments
 
 
 def report_card_pdf(
@@ -334,5 +377,5 @@ def report_card_pdf(
 def default_period(session: Session, *, actor: Actor) -> tuple[date, date]:
     """The report card's default period: the last 90 days up to today, institute time."""
     actor.require(*STAFF, Role.STUDENT)
-    today = _today(session, actor.institute_scope())
+    today = today_internal(session, actor.institute_scope())
     return today - timedelta(days=90), today

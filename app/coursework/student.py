@@ -50,6 +50,25 @@ def my_homework(
     """The signed-in student's homework, what is still to hand in first (soonest due), then the
     rest newest first, with marks and the teacher's comment. One indexed query."""
     student = academics.my_student(session, actor=actor)
+    return homework_of_internal(
+        session,
+        institute_id=student.institute_id,
+        student_id=student.id,
+        open_only=open_only,
+        limit=limit,
+    )
+
+
+def homework_of_internal(
+    session: Session,
+    *,
+    institute_id: int,
+    student_id: int | None,
+    open_only: bool = False,
+    limit: int = 300,
+) -> list[MyHomework]:
+    """One student's homework as `my_homework` lists it (for a guardian's question on
+    Telegram, once the caller has proven who the guardian is)."""
     query = (
         select(HomeworkSubmission, Homework, Batch.name, Subject.name, Topic.name)
         .join(Homework, Homework.id == HomeworkSubmission.homework_id)
@@ -57,8 +76,8 @@ def my_homework(
         .join(Subject, Subject.id == Batch.subject_id)
         .outerjoin(Topic, Topic.id == Homework.topic_id)
         .where(
-            HomeworkSubmission.institute_id == student.institute_id,
-            HomeworkSubmission.student_id == student.id,
+            HomeworkSubmission.institute_id == institute_id,
+            HomeworkSubmission.student_id == student_id,
         )
     )
     if open_only:

@@ -56,18 +56,18 @@ MAX_TAGS = 20
 LIST_LIMIT = 500
 
 
-def _today(session: Session, institute_id: int) -> date:
+def today_internal(session: Session, institute_id: int) -> date:
     return clock.today_in(session.get(Institute, institute_id).timezone)
 
 
-def _get(session: Session, actor: Actor, inquiry_id: int) -> Inquiry:
+def get(session: Session, actor: Actor, inquiry_id: int) -> Inquiry:
     inquiry = session.get(Inquiry, inquiry_id)
     if inquiry is None or inquiry.institute_id != actor.institute_scope():
         raise NotFound("That inquiry does not exist.")
     return inquiry
 
 
-def _enum(enum: type, value: str | None, field: str, what: str):
+def enum_value(enum: type, value: str | None, field: str, what: str):
     try:
         return enum((value or "").strip().lower().replace(" ", "_").replace("-", "_"))
     except ValueError as exc:
@@ -77,7 +77,7 @@ def _enum(enum: type, value: str | None, field: str, what: str):
         ) from exc
 
 
-def _clean_tags(tags: list[str] | str | None) -> list[str]:
+def clean_tags(tags: list[str] | str | None) -> list[str]:
     if isinstance(tags, str):
         tags = tags.replace(";", ",").split(",")
     seen: dict[str, str] = {}
@@ -92,7 +92,7 @@ def _clean_tags(tags: list[str] | str | None) -> list[str]:
     return list(seen)
 
 
-def _check_subjects(
+def check_subjects_internal(
     session: Session, institute_id: int, subject_ids: list[int] | None
 ) -> list[int]:
     ids = sorted({int(s) for s in subject_ids or []})
@@ -169,7 +169,9 @@ def auto_assign(session: Session, *, actor: Actor) -> bool:
     return bool(institute and institute.auto_assign_inquiries)
 
 
-def _check_counselor(session: Session, institute_id: int, user_id: int | None) -> int | None:
+def check_counselor_internal(
+    session: Session, institute_id: int, user_id: int | None
+) -> int | None:
     if user_id is None:
         return None
     user = session.get(User, user_id)
@@ -188,7 +190,7 @@ def _check_counselor(session: Session, institute_id: int, user_id: int | None) -
     return user.id
 
 
-def _check_referrer(
+def check_referrer_internal(
     session: Session, institute_id: int, source: Source, student_id: int | None
 ) -> int | None:
     if student_id is None:
@@ -204,7 +206,7 @@ def _check_referrer(
     return student.id
 
 
-def _contact(
+def clean_contact_internal(
     session: Session, institute_id: int, phone: str | None, email: str | None
 ) -> tuple[str | None, str | None]:
     """The phone (E.164, read in the institute's region) and email, at least one of them."""
@@ -217,7 +219,7 @@ def _contact(
     return phone, email
 
 
-def _touch(session: Session, inquiry: Inquiry) -> None:
+def touch(session: Session, inquiry: Inquiry) -> None:
     inquiry.updated_at = clock.now()
     session.add(inquiry)
     session.flush()
@@ -227,7 +229,7 @@ def _touch(session: Session, inquiry: Inquiry) -> None:
     session.refresh(inquiry)
 
 
-def _move_status(inquiry: Inquiry, status: Status) -> None:
+def move_status(inquiry: Inquiry, status: Status) -> None:
     """Set the status and the first-reached timestamps the funnel counts."""
     now = clock.now()
     inquiry.status = status.value
@@ -242,7 +244,7 @@ def _move_status(inquiry: Inquiry, status: Status) -> None:
         inquiry.lost_reason = None
 
 
-def _drop_pending(session: Session, inquiry: Inquiry) -> None:
+def drop_pending(session: Session, inquiry: Inquiry) -> None:
     """A closed inquiry has no next contact: its planned follow-up is cancelled."""
     session.execute(
         delete(FollowUp).where(

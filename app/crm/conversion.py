@@ -14,7 +14,7 @@ from app.core import audit
 from app.core.errors import Conflict, NotFound, ValidationError
 from app.core.tenancy import Actor
 from app.core.text import plural
-from app.crm.common import CRM_ROLES, _drop_pending, _get, _move_status, _touch
+from app.crm.common import CRM_ROLES, drop_pending, get, move_status, touch
 from app.crm.models import (
     Inquiry,
     Status,
@@ -77,56 +77,12 @@ def convert(
     structure) unless `period` names another; it is the same period an invoice run bills, so a
     later run for that period skips the new student."""
     actor.require(*CRM_ROLES)
-    inquiry = _get(session, actor, inquiry_id)
+    inquiry = get(session, actor, inquiry_id)
     institute_id = inquiry.institute_id
-    if session.get_bind().dialect.name == "postgresql":
-        # Two people converting the same inquiry, or filling the batch's last place, wait for
-        # each other (SQLite: the page takes the write lock up front).
-        session.exec(select(Inquiry.id).where(Inquiry.id == inquiry.id).with_for_update()).one()
-        session.exec(
-            select(Batch.id)
-            .where(Batch.institute_id == institute_id, Batch.id == batch_id)
-            .with_for_update()
-        ).all()
-        session.refresh(inquiry)
-    if inquiry.status == Status.ENROLLED.value:
-        raise Conflict(f"{inquiry.student_name} is already enrolled.")
-    if inquiry.status == Status.LOST.value:
-        raise ValidationError(
-            f"{inquiry.student_name}'s inquiry is lost; reopen it (status contacted) before enrolling."
-        )
     # Check what can be checked before writing anything, so the usual refusals are clear.
-    batch = session.get(Batch, batch_id)
-    if batch is None or batch.institute_id != institute_id:
-        raise NotFound("That batch does not exist.")
-    if not batch.active:
-        raise ValidationError(f"{batch.name} is closed; choose another batch.", field="batch_id")
-    if batch.capacity is not None:
-        members = session.exec(
-            select(func.count())
-            .select_from(BatchMembership)
-            .where(
-                BatchMembership.institute_id == institute_id,
-                BatchMembership.batch_id == batch.id,
-                col(BatchMembership.left_on).is_(None),
-            )
-        ).one()
-        if members >= batch.capacity:
-            raise Conflict(
-                f"{batch.name} is full ({plural(batch.capacity, 'student')}). Choose another batch or ask "
-                "an admin to raise its capacity. Nothing was saved.",
-                field="batch_id",
-            )
-    structure = session.get(FeeStructure, structure_id)
-    if structure is None or structure.institute_id != institute_id:
-        raise NotFound("That fee structure does not exist.")
-    has_items = session.exec(
-        select(FeeItem.id).where(
-            FeeItem.institute_id == institute_id, FeeItem.structure_id == structure.id
-        )
-    ).first()
-    if has_items is None:
-        raise ValidationError(f"{structure.name} has no fee items to bill.", field="structure_id")
+    _lock_and_check_open(session, inquiry, batch_id)
+    batch = _open_batch_with_room(session, institute_id, batch_id)
+    structure = _billable_structure(session, institute_id, structure_id)
     if period is None:
         period = fees_service.current_period(session, actor=actor, structure_id=structure.id)
     elif not period.strip():
@@ -179,9 +135,9 @@ def convert(
             )
             reward_points = getattr(entry, "points", None) if entry is not None else None
         previous = inquiry.status
-        _move_status(inquiry, Status.ENROLLED)
+        move_status(inquiry, Status.ENROLLED)
         inquiry.student_id = student.id
-        _drop_pending(session, inquiry)
+        drop_pending(session, inquiry)
         audit.record(
             session,
             actor=actor,
@@ -196,5 +152,68 @@ def convert(
                 "referrer_student_id": inquiry.referrer_student_id,
             },
         )
-        _touch(session, inquiry)
+        touch(session, inquiry)
     return Conversion(inquiry, student, guardian, membership, invoice, reward_points)
+
+
+def _lock_and_check_open(session: Session, inquiry: Inquiry, batch_id: int) -> None:
+    """The inquiry may still be enrolled (and, on PostgreSQL, no one else is converting it or
+    filling the batch's last place meanwhile)."""
+    institute_id = inquiry.institute_id
+    if session.get_bind().dialect.name == "postgresql":
+        # Two people converting the same inquiry, or filling the batch's last place, wait for
+        # each other (SQLite: the page takes the write lock up front).
+        session.exec(select(Inquiry.id).where(Inquiry.id == inquiry.id).with_for_update()).one()
+        session.exec(
+            select(Batch.id)
+            .where(Batch.institute_id == institute_id, Batch.id == batch_id)
+            .with_for_update()
+        ).all()
+        session.refresh(inquiry)
+    if inquiry.status == Status.ENROLLED.value:
+        raise Conflict(f"{inquiry.student_name} is already enrolled.")
+    if inquiry.status == Status.LOST.value:
+        raise ValidationError(
+            f"{inquiry.student_name}'s inquiry is lost; reopen it (status contacted) before enrolling."
+        )
+
+
+def _open_batch_with_room(session: Session, institute_id: int, batch_id: int) -> Batch:
+    """The batch, open and not full."""
+    batch = session.get(Batch, batch_id)
+    if batch is None or batch.institute_id != institute_id:
+        raise NotFound("That batch does not exist.")
+    if not batch.active:
+        raise ValidationError(f"{batch.name} is closed; choose another batch.", field="batch_id")
+    if batch.capacity is not None:
+        members = session.exec(
+            select(func.count())
+            .select_from(BatchMembership)
+            .where(
+                BatchMembership.institute_id == institute_id,
+                BatchMembership.batch_id == batch.id,
+                col(BatchMembership.left_on).is_(None),
+            )
+        ).one()
+        if members >= batch.capacity:
+            raise Conflict(
+                f"{batch.name} is full ({plural(batch.capacity, 'student')}). Choose another batch or ask "
+                "an admin to raise its capacity. Nothing was saved.",
+                field="batch_id",
+            )
+    return batch
+
+
+def _billable_structure(session: Session, institute_id: int, structure_id: int) -> FeeStructure:
+    """The fee structure, of this institute, with items to bill."""
+    structure = session.get(FeeStructure, structure_id)
+    if structure is None or structure.institute_id != institute_id:
+        raise NotFound("That fee structure does not exist.")
+    has_items = session.exec(
+        select(FeeItem.id).where(
+            FeeItem.institute_id == institute_id, FeeItem.structure_id == structure.id
+        )
+    ).first()
+    if has_items is None:
+        raise ValidationError(f"{structure.name} has no fee items to bill.", field="structure_id")
+    return structure

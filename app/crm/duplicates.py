@@ -12,7 +12,7 @@ from app.core import audit
 from app.core.errors import Conflict, ValidationError
 from app.core.phones import normalize_phone
 from app.core.tenancy import Actor
-from app.crm.common import CRM_ROLES, MAX_TAGS, _drop_pending, _get, _touch
+from app.crm.common import CRM_ROLES, MAX_TAGS, drop_pending, get, touch
 from app.crm.models import (
     FollowUp,
     FollowUpStatus,
@@ -137,7 +137,7 @@ def merge_inquiries(session: Session, *, actor: Actor, inquiry_id: int, other_id
     actor.require(*CRM_ROLES)
     if inquiry_id == other_id:
         raise ValidationError("Choose two different inquiries to merge.")
-    one, two = _get(session, actor, inquiry_id), _get(session, actor, other_id)
+    one, two = get(session, actor, inquiry_id), get(session, actor, other_id)
     keep, gone = sorted((one, two), key=lambda i: (i.created_at, i.id))
     if keep.status == Status.ENROLLED.value and gone.status == Status.ENROLLED.value:
         raise Conflict(
@@ -195,7 +195,7 @@ def merge_inquiries(session: Session, *, actor: Actor, inquiry_id: int, other_id
     for extra in pending[1:]:
         session.delete(extra)
     if keep.status in (Status.ENROLLED.value, Status.LOST.value):
-        _drop_pending(session, keep)
+        drop_pending(session, keep)
     else:
         keep.next_follow_up_date = pending[0].follow_up_date if pending else None
     audit.record(
@@ -206,5 +206,5 @@ def merge_inquiries(session: Session, *, actor: Actor, inquiry_id: int, other_id
         target_id=keep.id,
         detail=snapshot,
     )
-    _touch(session, keep)
+    touch(session, keep)
     return keep

@@ -12,7 +12,7 @@ from app.core import audit, clock
 from app.core.errors import ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
-from app.crm.common import CRM_ROLES, _enum, _get, _move_status, _today, _touch
+from app.crm.common import CRM_ROLES, enum_value, get, move_status, today_internal, touch
 from app.crm.models import (
     OPEN_STATUSES,
     FollowUp,
@@ -41,7 +41,7 @@ class FollowUpRow:
     counselor: str | None
 
 
-def _follow_row(fu: FollowUp, inquiry: Inquiry, counselor: str | None) -> FollowUpRow:
+def follow_row(fu: FollowUp, inquiry: Inquiry, counselor: str | None) -> FollowUpRow:
     return FollowUpRow(
         fu.id,
         inquiry.id,
@@ -69,7 +69,7 @@ def _pending(session: Session, inquiry: Inquiry) -> FollowUp | None:
     ).first()
 
 
-def _schedule(
+def schedule_internal(
     session: Session, inquiry: Inquiry, *, on: date, kind: FollowUpType, notes: str | None
 ) -> FollowUp:
     """Plan the next contact (moving the planned one, if any) and mark the inquiry scheduled."""
@@ -91,7 +91,7 @@ def _schedule(
     session.add(pending)
     inquiry.next_follow_up_date = on
     if inquiry.status in (Status.NEW.value, Status.CONTACTED.value):
-        _move_status(inquiry, Status.FOLLOW_UP_SCHEDULED)
+        move_status(inquiry, Status.FOLLOW_UP_SCHEDULED)
     session.flush()
     return pending
 
@@ -118,12 +118,12 @@ def schedule_follow_up(
 ) -> FollowUp:
     """Plan the next contact with an inquiry (one planned contact at a time; this moves it)."""
     actor.require(*CRM_ROLES)
-    inquiry = _get(session, actor, inquiry_id)
+    inquiry = get(session, actor, inquiry_id)
     _open_inquiry(inquiry)
-    kind = _enum(FollowUpType, follow_up_type, "follow_up_type", "follow-up type")
-    if on < _today(session, inquiry.institute_id):
+    kind = enum_value(FollowUpType, follow_up_type, "follow_up_type", "follow-up type")
+    if on < today_internal(session, inquiry.institute_id):
         raise ValidationError("A follow-up is planned for today or later.", field="on")
-    pending = _schedule(
+    pending = schedule_internal(
         session, inquiry, on=on, kind=kind, notes=(notes or "").strip()[:2000] or None
     )
     audit.record(
@@ -134,7 +134,7 @@ def schedule_follow_up(
         target_id=inquiry.id,
         detail={"on": on.isoformat(), "type": kind.value},
     )
-    _touch(session, inquiry)
+    touch(session, inquiry)
     return pending
 
 
@@ -152,11 +152,11 @@ def log_follow_up(
     """Record a contact that happened (a call, a visit…) with its outcome and, optionally, plan
     the next one. A planned contact due by then counts as done by this one."""
     actor.require(*CRM_ROLES)
-    inquiry = _get(session, actor, inquiry_id)
+    inquiry = get(session, actor, inquiry_id)
     _open_inquiry(inquiry)
-    kind = _enum(FollowUpType, follow_up_type, "follow_up_type", "follow-up type")
-    result = _enum(Outcome, outcome, "outcome", "follow-up outcome")
-    today = _today(session, inquiry.institute_id)
+    kind = enum_value(FollowUpType, follow_up_type, "follow_up_type", "follow-up type")
+    result = enum_value(Outcome, outcome, "outcome", "follow-up outcome")
+    today = today_internal(session, inquiry.institute_id)
     on = on or today
     if on > today:
         raise ValidationError(
@@ -193,18 +193,18 @@ def log_follow_up(
             note=f"Follow-up logged: {result.value.replace('_', ' ')}.",
         )
     if inquiry.status == Status.NEW.value:
-        _move_status(inquiry, Status.CONTACTED)
+        move_status(inquiry, Status.CONTACTED)
     remaining = _pending(session, inquiry)  # a contact planned for later still stands
     if next_follow_up_date is not None:
-        _schedule(session, inquiry, on=next_follow_up_date, kind=kind, notes=None)
+        schedule_internal(session, inquiry, on=next_follow_up_date, kind=kind, notes=None)
     elif remaining is not None:
         inquiry.next_follow_up_date = remaining.follow_up_date
         if inquiry.status == Status.CONTACTED.value:
-            _move_status(inquiry, Status.FOLLOW_UP_SCHEDULED)
+            move_status(inquiry, Status.FOLLOW_UP_SCHEDULED)
     else:
         inquiry.next_follow_up_date = None
         if inquiry.status == Status.FOLLOW_UP_SCHEDULED.value:
-            _move_status(inquiry, Status.CONTACTED)
+            move_status(inquiry, Status.CONTACTED)
     audit.record(
         session,
         actor=actor,
@@ -213,7 +213,7 @@ def log_follow_up(
         target_id=inquiry.id,
         detail={"type": kind.value, "outcome": result.value, "on": on.isoformat()},
     )
-    _touch(session, inquiry)
+    touch(session, inquiry)
     return done
 
 
@@ -232,7 +232,7 @@ def due_follow_ups(
             FollowUp.institute_id == institute_id,
             Inquiry.institute_id == institute_id,
             FollowUp.status == FollowUpStatus.PENDING.value,
-            FollowUp.follow_up_date <= _today(session, institute_id),
+            FollowUp.follow_up_date <= today_internal(session, institute_id),
             col(Inquiry.status).in_([s.value for s in OPEN_STATUSES]),
         )
     )
@@ -245,4 +245,4 @@ def due_follow_ups(
             )
         )
     rows = session.exec(query.order_by(FollowUp.follow_up_date, FollowUp.id).limit(limit)).all()
-    return [_follow_row(fu, inq, name) for fu, inq, name in rows]
+    return [follow_row(fu, inq, name) for fu, inq, name in rows]

@@ -17,21 +17,21 @@ from app.crm.common import (
     CRM_ROLES,
     LIST_LIMIT,
     TRANSITIONS,
-    _check_counselor,
-    _check_referrer,
-    _check_subjects,
-    _clean_tags,
-    _contact,
-    _drop_pending,
-    _enum,
-    _get,
-    _move_status,
-    _today,
-    _touch,
     assignee_internal,
+    check_counselor_internal,
+    check_referrer_internal,
+    check_subjects_internal,
+    clean_contact_internal,
+    clean_tags,
+    drop_pending,
+    enum_value,
+    get,
+    move_status,
+    today_internal,
+    touch,
 )
 from app.crm.duplicates import Duplicate, find_duplicates
-from app.crm.followups import FollowUpRow, _follow_row, _schedule
+from app.crm.followups import FollowUpRow, follow_row, schedule_internal
 from app.crm.models import (
     FollowUp,
     FollowUpType,
@@ -82,9 +82,9 @@ def create_inquiry(
         raise ValidationError("The name is required.", field="student_name")
     if len(name) > 200:
         raise ValidationError("The name is longer than 200 characters.", field="student_name")
-    phone, email = _contact(session, institute_id, phone, email)
-    src = _enum(Source, source, "source", "source")
-    prio = _enum(Priority, priority, "priority", "priority")
+    phone, email = clean_contact_internal(session, institute_id, phone, email)
+    src = enum_value(Source, source, "source", "source")
+    prio = enum_value(Priority, priority, "priority", "priority")
     if counselor_user_id is None and actor.role == Role.COUNSELOR:
         counselor_user_id = actor.user_id
     if counselor_user_id is None:
@@ -99,29 +99,33 @@ def create_inquiry(
                 + ". Open that one, or save anyway and merge later.",
                 field="duplicate",
             )
-    today = _today(session, institute_id)
+    today = today_internal(session, institute_id)
     if next_follow_up_date is not None and next_follow_up_date < today:
         raise ValidationError(
             "The next follow-up cannot be in the past.", field="next_follow_up_date"
         )
     inquiry = Inquiry(
         institute_id=institute_id,
-        counselor_user_id=_check_counselor(session, institute_id, counselor_user_id),
+        counselor_user_id=check_counselor_internal(session, institute_id, counselor_user_id),
         student_name=name,
         phone=phone,
         email=email,
-        interested_subjects=_check_subjects(session, institute_id, interested_subjects),
+        interested_subjects=check_subjects_internal(session, institute_id, interested_subjects),
         source=src.value,
         priority=prio.value,
-        tags=_clean_tags(tags),
+        tags=clean_tags(tags),
         notes=(notes or "").strip()[:2000] or None,
-        referrer_student_id=_check_referrer(session, institute_id, src, referrer_student_id),
+        referrer_student_id=check_referrer_internal(
+            session, institute_id, src, referrer_student_id
+        ),
         created_by=actor.user_id,
     )
     session.add(inquiry)
     session.flush()
     if next_follow_up_date is not None:
-        _schedule(session, inquiry, on=next_follow_up_date, kind=FollowUpType.CALL, notes=None)
+        schedule_internal(
+            session, inquiry, on=next_follow_up_date, kind=FollowUpType.CALL, notes=None
+        )
     audit.record(
         session,
         actor=actor,
@@ -130,7 +134,7 @@ def create_inquiry(
         target_id=inquiry.id,
         detail={"source": inquiry.source, "duplicate_allowed": allow_duplicate},
     )
-    _touch(session, inquiry)
+    touch(session, inquiry)
     return inquiry
 
 
@@ -151,7 +155,7 @@ EDITABLE = (
 def update_inquiry(session: Session, *, actor: Actor, inquiry_id: int, **changes) -> Inquiry:
     """Correct an inquiry's details (not its status: see change_status)."""
     actor.require(*CRM_ROLES)
-    inquiry = _get(session, actor, inquiry_id)
+    inquiry = get(session, actor, inquiry_id)
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise ValidationError(f"Cannot change {', '.join(sorted(unknown))} here.")
@@ -162,24 +166,26 @@ def update_inquiry(session: Session, *, actor: Actor, inquiry_id: int, **changes
             raise ValidationError("The name is required.", field="student_name")
         changes["student_name"] = name[:200]
     if "phone" in changes or "email" in changes:
-        changes["phone"], changes["email"] = _contact(
+        changes["phone"], changes["email"] = clean_contact_internal(
             session,
             institute_id,
             changes.get("phone", inquiry.phone),
             changes.get("email", inquiry.email),
         )
     if "source" in changes:
-        changes["source"] = _enum(Source, changes["source"], "source", "source").value
+        changes["source"] = enum_value(Source, changes["source"], "source", "source").value
     if "priority" in changes:
-        changes["priority"] = _enum(Priority, changes["priority"], "priority", "priority").value
+        changes["priority"] = enum_value(
+            Priority, changes["priority"], "priority", "priority"
+        ).value
     if "tags" in changes:
-        changes["tags"] = _clean_tags(changes["tags"])
+        changes["tags"] = clean_tags(changes["tags"])
     if "interested_subjects" in changes:
-        changes["interested_subjects"] = _check_subjects(
+        changes["interested_subjects"] = check_subjects_internal(
             session, institute_id, changes["interested_subjects"]
         )
     if "counselor_user_id" in changes:
-        changes["counselor_user_id"] = _check_counselor(
+        changes["counselor_user_id"] = check_counselor_internal(
             session, institute_id, changes["counselor_user_id"]
         )
     if "notes" in changes:
@@ -188,7 +194,9 @@ def update_inquiry(session: Session, *, actor: Actor, inquiry_id: int, **changes
     referrer = changes.get("referrer_student_id", inquiry.referrer_student_id)
     if source != Source.REFERRAL and "referrer_student_id" not in changes:
         referrer = None  # a referrer only goes with the referral source
-    changes["referrer_student_id"] = _check_referrer(session, institute_id, source, referrer)
+    changes["referrer_student_id"] = check_referrer_internal(
+        session, institute_id, source, referrer
+    )
     diff = {
         k: [str(getattr(inquiry, k)), str(v)]
         for k, v in changes.items()
@@ -205,7 +213,7 @@ def update_inquiry(session: Session, *, actor: Actor, inquiry_id: int, **changes
             target_id=inquiry.id,
             detail=diff,
         )
-    _touch(session, inquiry)
+    touch(session, inquiry)
     return inquiry
 
 
@@ -219,8 +227,8 @@ def change_status(
 ) -> Inquiry:
     """Move an inquiry along the pipeline; lost needs a reason, enrolled needs a conversion."""
     actor.require(*CRM_ROLES)
-    inquiry = _get(session, actor, inquiry_id)
-    target = _enum(Status, status, "status", "status")
+    inquiry = get(session, actor, inquiry_id)
+    target = enum_value(Status, status, "status", "status")
     current = Status(inquiry.status)
     if target == current:
         raise ValidationError(
@@ -255,10 +263,10 @@ def change_status(
             "Schedule the follow-up (its date and how) and the status follows.",
             field="status",
         )
-    _move_status(inquiry, target)
+    move_status(inquiry, target)
     if target == Status.LOST:
         inquiry.lost_reason = reason
-        _drop_pending(session, inquiry)
+        drop_pending(session, inquiry)
     audit.record(
         session,
         actor=actor,
@@ -267,7 +275,7 @@ def change_status(
         target_id=inquiry.id,
         detail={"from": current.value, "to": target.value, "lost_reason": reason or None},
     )
-    _touch(session, inquiry)
+    touch(session, inquiry)
     return inquiry
 
 
@@ -434,7 +442,7 @@ class InquiryDetail:
 def get_inquiry(session: Session, *, actor: Actor, inquiry_id: int) -> InquiryDetail:
     """One inquiry with its follow-up history (newest first), score reasons and duplicates."""
     actor.require(*CRM_ROLES)
-    inquiry = _get(session, actor, inquiry_id)
+    inquiry = get(session, actor, inquiry_id)
     counselor = session.get(User, inquiry.counselor_user_id) if inquiry.counselor_user_id else None
     subjects = (
         list(
@@ -466,7 +474,7 @@ def get_inquiry(session: Session, *, actor: Actor, inquiry_id: int) -> InquiryDe
         subjects=subjects,
         referrer=f"{referrer.name} ({referrer.enrollment_no})" if referrer else None,
         student=f"{student.name} ({student.enrollment_no})" if student else None,
-        follow_ups=[_follow_row(fu, inquiry, name) for fu, name in history],
+        follow_ups=[follow_row(fu, inquiry, name) for fu, name in history],
         duplicates=find_duplicates(
             session, actor=actor, phone=inquiry.phone, email=inquiry.email, exclude_id=inquiry.id
         ),

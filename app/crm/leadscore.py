@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, bindparam, case, cast, func, text, update
@@ -169,19 +170,7 @@ def recompute_institute_internal(
     if not rows:
         return 0
     engagement = {iid: (int(n or 0), last) for iid, n, last in session.exec(follow_query).all()}
-    names = dict(
-        session.exec(
-            select(Subject.id, Subject.name).where(Subject.institute_id == institute_id)
-        ).all()
-    )
-    taught = {
-        sid: names.get(sid, "")
-        for sid in session.exec(
-            select(Batch.subject_id)
-            .where(Batch.institute_id == institute_id, col(Batch.active).is_(True))
-            .distinct()
-        )
-    }
+    names, taught = _subject_names(session, institute_id)
     parsed: dict[str, list[int]] = {}
     changed: list[tuple[int, int, str]] = []
     for iid, status, source, priority, created_at, subjects, lost_reason, old, old_text in rows:
@@ -208,6 +197,31 @@ def recompute_institute_internal(
             old_text = json.dumps(old_text)
         if force or value != old or reasons_text != old_text:
             changed.append((iid, value, reasons_text))
+    _write_scores(connection, institute_id, changed)
+    return len(changed)
+
+
+def _subject_names(session: Session, institute_id: int) -> tuple[dict[Any, str], dict[Any, str]]:
+    """The institute's subject names, and those of the subjects an open batch teaches."""
+    names = dict(
+        session.exec(
+            select(Subject.id, Subject.name).where(Subject.institute_id == institute_id)
+        ).all()
+    )
+    taught = {
+        sid: names.get(sid, "")
+        for sid in session.exec(
+            select(Batch.subject_id)
+            .where(Batch.institute_id == institute_id, col(Batch.active).is_(True))
+            .distinct()
+        )
+    }
+    return names, taught
+
+
+def _write_scores(connection: Any, institute_id: int, changed: list[tuple[int, int, str]]) -> None:
+    """Store the changed scores and reasons: one statement on PostgreSQL, executemany else."""
+    table = Inquiry.__table__
     if changed and connection.dialect.name == "postgresql":
         # One statement for the lot. Few distinct reason lists exist (they name buckets), so
         # each is sent once and rows refer to it by position; ids, scores and positions travel
@@ -242,4 +256,3 @@ def recompute_institute_internal(
             statement,
             [{"b_id": i, "b_score": v, "b_reasons": json.loads(r)} for i, v, r in changed],
         )
-    return len(changed)

@@ -16,10 +16,10 @@ from app.core import audit, clock, ratelimit
 from app.core.config import get_settings
 from app.core.errors import DomainError, ValidationError
 from app.crm.common import (
-    _check_subjects,
-    _contact,
-    _touch,
     assignee_internal,
+    check_subjects_internal,
+    clean_contact_internal,
+    touch,
 )
 from app.crm.models import Inquiry, Source
 from app.identity import service as identity
@@ -112,14 +112,14 @@ def _store(
         raise ValidationError(
             f"The message is longer than {MAX_MESSAGE} characters.", field="message"
         )
-    phone_n, email_n = _contact(session, institute_id, phone, email)
+    phone_n, email_n = clean_contact_internal(session, institute_id, phone, email)
     inquiry = Inquiry(
         institute_id=institute_id,
         counselor_user_id=assignee_internal(session, institute_id=institute_id),
         student_name=name,
         phone=phone_n,
         email=email_n,
-        interested_subjects=_check_subjects(session, institute_id, subject_ids),
+        interested_subjects=check_subjects_internal(session, institute_id, subject_ids),
         source=Source.WEBSITE.value,
         notes=(message or "").strip() or None,
     )
@@ -134,7 +134,7 @@ def _store(
         institute_id=institute_id,
         source=source,
     )
-    _touch(session, inquiry)
+    touch(session, inquiry)
 
 
 def offered_subjects(session: Session, *, institute_id: int) -> list[tuple[int, str]]:

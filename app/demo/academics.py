@@ -5,236 +5,26 @@ chronically absent), and topic progress. Bulk-loaded: COPY on PostgreSQL, execut
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text
 from sqlmodel import Session
 
 from app.core import clock
 from app.core.roles import Role
+from app.demo.bulk import bulk_load, fix_sequences, next_id
+from app.demo.school import (
+    seed_batches,
+    seed_students,
+    seed_syllabus,
+)
 from app.fees import periods
 
-SUBJECTS = {
-    "Mathematics": [
-        "Number systems",
-        "Fractions",
-        "Algebra basics",
-        "Linear equations",
-        "Quadratics",
-        "Geometry",
-        "Trigonometry",
-        "Statistics",
-        "Probability",
-        "Calculus intro",
-    ],
-    "Physics": [
-        "Units",
-        "Motion",
-        "Forces",
-        "Work and energy",
-        "Gravitation",
-        "Waves",
-        "Sound",
-        "Light",
-        "Electricity",
-        "Magnetism",
-    ],
-    "Computer Science": [
-        "Computers",
-        "Algorithms",
-        "Python basics",
-        "Conditions",
-        "Loops",
-        "Functions",
-        "Lists",
-        "Files",
-        "Databases",
-        "Web basics",
-    ],
-}
-# How a batch is named: the class or exam it prepares for, the subject's short name, the time of
-# day it meets and a section letter ("Class 10 Maths — Morning A").
-TRACKS = {
-    "Mathematics": ("Maths", ["Class 9", "Class 10", "Class 11", "Class 12", "JEE"]),
-    "Physics": ("Physics", ["Class 10", "Class 11", "Class 12", "JEE", "NEET"]),
-    "Computer Science": ("Computer Science", ["Class 9", "Class 10", "Class 11", "Class 12"]),
-}
-MOTHERS = [
-    "Sunita",
-    "Anjali",
-    "Kavita",
-    "Lakshmi",
-    "Pooja",
-    "Rekha",
-    "Shalini",
-    "Deepa",
-    "Geeta",
-    "Farida",
-    "Wambui",
-    "Akinyi",
-    "Njeri",
-    "Mary",
-    "Jane",
-    "Halima",
-    "Rose",
-    "Susan",
-]
-FATHERS = [
-    "Rajesh",
-    "Suresh",
-    "Anil",
-    "Sanjay",
-    "Ramesh",
-    "Vijay",
-    "Manoj",
-    "Prakash",
-    "Imran",
-    "Mohammed",
-    "Peter",
-    "John",
-    "James",
-    "Paul",
-    "Ochieng",
-    "Mutiso",
-    "Kiprono",
-    "George",
-]
-SLOT_PATTERNS = [(0, 2, 4), (1, 3, 5), (2, 4, 6), (1, 3, 6)]  # Monday = 0; weekend classes too
-START_TIMES = [time(h, m) for h in range(7, 20) for m in (0, 30)]
 DAYS_OF_HISTORY = 364
 LOST_SLIDE_DAYS = 45  # how fast a "lost" student stops coming and handing work in
 EXTRA_CLASS_MINUTES = 90
-
-
-def bulk_load(session: Session, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> int:
-    """Insert many rows fast in the session's transaction; returns how many."""
-    connection = session.connection()
-    raw = connection.connection.dbapi_connection
-    count = 0
-    if connection.dialect.name == "postgresql":
-        cols = ", ".join(columns)
-        with raw.cursor() as cursor:
-            cursor.execute("select row_security_active(%s::regclass)", (table,))
-            if not cursor.fetchone()[0]:
-                # Nothing to check (a superuser or BYPASSRLS role): straight in.
-                with cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-                        count += 1
-                return count
-            # COPY cannot write through row-level security: stage in a temporary table, then one
-            # INSERT … SELECT (which the policies check).
-            cursor.execute(
-                f"CREATE TEMP TABLE staging_{table} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP"
-            )
-            with cursor.copy(f"COPY staging_{table} ({cols}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-                    count += 1
-            cursor.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM staging_{table}")
-            cursor.execute(f"DROP TABLE staging_{table}")
-        return count
-    cursor = raw.cursor()
-    placeholders = ", ".join("?" for _ in columns)
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
-    batch: list[tuple] = []
-    for row in rows:
-        batch.append(tuple(_sqlite_value(v) for v in row))
-        if len(batch) >= 20_000:
-            cursor.executemany(sql, batch)
-            count += len(batch)
-            batch = []
-    if batch:
-        cursor.executemany(sql, batch)
-        count += len(batch)
-    cursor.close()
-    return count
-
-
-@contextmanager
-def checks_deferred(
-    session: Session, tables: Sequence[str], *, foreign_keys_only: bool = False
-) -> Iterator[None]:
-    """Load `tables` without per-row foreign-key checks and index upkeep (PostgreSQL), then put
-    every dropped index and constraint back, under its own name and definition, in the same
-    transaction: each is then checked or built once over the whole set, which is many times
-    faster than row by row. Primary keys stay. Needs to own the tables (the migrations' role or a
-    superuser); otherwise, and on SQLite, the block runs with everything in place."""
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        yield
-        return
-    raw = connection.connection.dbapi_connection
-    with raw.cursor() as cursor:
-        cursor.execute(
-            "select bool_and(pg_has_role(relowner, 'USAGE')) from pg_class "
-            "where oid = any(%s::regclass[])",
-            (list(tables),),
-        )
-        if not cursor.fetchone()[0]:
-            yield
-            return
-        # Foreign keys, then unique constraints no foreign key leans on, then plain indexes.
-        cursor.execute(
-            """
-            select c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid), c.contype
-            from pg_constraint c
-            where c.conrelid = any(%s::regclass[]) and (
-                c.contype = 'f'
-                or (c.contype = 'u' and not %s and not exists (
-                    select 1 from pg_constraint f where f.contype = 'f' and f.conindid = c.conindid
-                ))
-            )
-            order by c.contype, c.conrelid, c.conname
-            """,
-            (list(tables), foreign_keys_only),
-        )
-        constraints = cursor.fetchall()
-        cursor.execute(
-            """
-            select i.relname, pg_get_indexdef(i.oid)
-            from pg_index x join pg_class i on i.oid = x.indexrelid
-            where x.indrelid = any(%s::regclass[]) and not %s
-              and not exists (select 1 from pg_constraint c where c.conindid = x.indexrelid
-                              and c.conrelid = x.indrelid)
-            order by i.relname
-            """,
-            (list(tables), foreign_keys_only),
-        )
-        indexes = cursor.fetchall()
-        for table, name, _definition, _kind in constraints:
-            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-        for name, _definition in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
-    yield
-    with raw.cursor() as cursor:
-        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        for _name, definition in indexes:
-            cursor.execute(definition)
-        # Unique constraints ('u') before foreign keys ('f'), which may need their indexes.
-        for table, name, definition, _kind in sorted(constraints, key=lambda c: c[3] != "u"):
-            cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-
-
-def _sqlite_value(value):
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, time):
-        return value.strftime("%H:%M:%S.%f")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
-def next_id(session: Session, table: str) -> int:
-    return int(session.execute(text(f"select coalesce(max(id), 0) + 1 from {table}")).scalar())
 
 
 ACADEMIC_TABLES = [
@@ -250,6 +40,9 @@ ACADEMIC_TABLES = [
     "topic_progress",
     "holidays",
 ]
+
+# Tables loaded with explicit ids, whose id sequences then move past them (PostgreSQL).
+SEQUENCED_TABLES = [t for t in ACADEMIC_TABLES if t != "holidays"] + ["enrollments"]
 
 HOLIDAY_NAME = "Founders' Day"
 CANCEL_REASON = "Teacher at a training workshop"
@@ -278,24 +71,6 @@ def _demo_cancelled(
         if day.weekday() in weekdays and day != holiday:
             return batch_id, day
     return None
-
-
-def analyze(session: Session, tables: Sequence[str]) -> None:
-    """Refresh the planner's statistics after a bulk load (PostgreSQL), so queries use indexes."""
-    if session.get_bind().dialect.name == "postgresql":
-        for table in tables:
-            session.execute(text(f"ANALYZE {table}"))
-
-
-def fix_sequences(session: Session, tables: Sequence[str]) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        for table in tables:
-            session.execute(
-                text(
-                    f"select setval(pg_get_serial_sequence('{table}', 'id'), "
-                    f"coalesce((select max(id) from {table}), 1))"
-                )
-            )
 
 
 @dataclass
@@ -335,15 +110,6 @@ class AcademicYear:
         return topics[syllabus_position(day, term, len(topics))]
 
 
-def new_phone(rng: random.Random, taken: set[str]) -> str:
-    """A mobile number nobody in `taken` has (and now taken)."""
-    phone = None
-    while phone is None or phone in taken:
-        phone = rng.choice("6789") + "".join(rng.choice("0123456789") for _ in range(9))
-    taken.add(phone)
-    return phone
-
-
 def syllabus_position(day: date, term: periods.Term, topics: int) -> int:
     """Which of a syllabus's `topics` (0-based, in order) a batch teaches on `day` when it
     covers the whole syllabus evenly over `term`."""
@@ -374,15 +140,6 @@ def _class_open_now(
                 busy.add(row[2])
     free = [b for b in batch_ids if b not in busy]
     return (free or batch_ids)[0], starts
-
-
-def _time_of_day(start: time) -> str:
-    return "Morning" if start.hour < 12 else "Afternoon" if start.hour < 16 else "Evening"
-
-
-def _section(n: int) -> str:
-    """A, B, … Z, then A2, B2, … (the large demo has hundreds of batches)."""
-    return chr(ord("A") + n % 26) + (str(n // 26 + 1) if n >= 26 else "")
 
 
 def _seed_enrolments(
@@ -461,204 +218,16 @@ def _seed_enrolments(
     )
 
 
-def seed_academics(
-    session: Session,
-    *,
-    rng: random.Random,
-    institute_id: int,
-    timezone: str,
-    users: dict[str, list[tuple[int, str, str | None]]],
-    term_starts: str | None = None,
-    history_days: int = DAYS_OF_HISTORY,
-) -> AcademicYear:
-    """Build one institute's academic year. `users` maps role → [(id, name, phone)]."""
-    tz = ZoneInfo(timezone)
-    today = clock.now().astimezone(tz).date()
-    now = clock.now()
-    # The demo's teacher is the one dev sign-in lists first (by name): they teach the first batch.
-    staff = users[Role.TEACHER.value]
-    lead = min(staff, key=lambda u: (u[1], u[0]))[0] if staff else None
-    teachers = [lead] + [u[0] for u in staff if u[0] != lead] if staff else [None]
-    # Syllabus
-    subject_ids, topics_of = [], {}
-    sid, tid = next_id(session, "subjects"), next_id(session, "topics")
-    subjects_rows, topic_rows = [], []
-    for name, topics in SUBJECTS.items():
-        subjects_rows.append((sid, institute_id, name, name[:3].upper()))
-        topics_of[sid] = []
-        for pos, topic_name in enumerate(topics, start=1):
-            topic_rows.append(
-                (tid, institute_id, sid, topic_name, pos, 60 + 15 * (pos % 3), 1 + pos % 5)
-            )
-            topics_of[sid].append(tid)
-            tid += 1
-        subject_ids.append(sid)
-        sid += 1
-    bulk_load(session, "subjects", ["id", "institute_id", "name", "code"], subjects_rows)
-    bulk_load(
-        session,
-        "topics",
-        ["id", "institute_id", "subject_id", "name", "position", "estimated_minutes", "difficulty"],
-        topic_rows,
-    )
-    # Students: one row per student user, with a guardian each.
-    student_users = users[Role.STUDENT.value]
-    # Guardians have phones of their own, unlike anyone else's in the institute.
-    phones = {phone for people in users.values() for _, _, phone in people if phone}
-    st_id, g_id = next_id(session, "students"), next_id(session, "guardians")
-    students, guardians, student_ids = [], [], []
-    for n, (user_id, name, phone) in enumerate(student_users):
-        status = (
-            "active" if rng.random() > 0.05 else rng.choice(["on_hold", "dropped", "completed"])
-        )
-        students.append(
-            (
-                st_id,
-                institute_id,
-                user_id,
-                f"ADM-{n + 1:05d}",
-                name,
-                phone,
-                status,
-                rng.choice(["visual", "auditory", "reading", "kinesthetic"]),
-                now,
-            )
-        )
-        relationship = rng.choice(["mother", "father", "guardian"])
-        parent = rng.choice(
-            MOTHERS
-            if relationship == "mother"
-            else FATHERS
-            if relationship == "father"
-            else MOTHERS + FATHERS
-        )
-        guardians.append(
-            (
-                g_id,
-                institute_id,
-                st_id,
-                f"{parent} {name.split()[-1]}",  # the family's surname
-                new_phone(rng, phones),
-                str(700_000_000 + st_id),
-                relationship,
-            )
-        )
-        student_ids.append(st_id)
-        st_id += 1
-        g_id += 1
-    bulk_load(
-        session,
-        "students",
-        [
-            "id",
-            "institute_id",
-            "user_id",
-            "enrollment_no",
-            "name",
-            "phone",
-            "status",
-            "learning_style",
-            "created_at",
-        ],
-        students,
-    )
-    bulk_load(
-        session,
-        "guardians",
-        ["id", "institute_id", "student_id", "name", "phone", "telegram_chat_id", "relationship"],
-        guardians,
-    )
-    # Batches of about 25, three classes a week; a quarter of the students also take a second subject.
-    size = 25
-    b_id, s_id, m_id = (
-        next_id(session, "batches"),
-        next_id(session, "batch_schedules"),
-        next_id(session, "batch_memberships"),
-    )
-    batches, slots, memberships = [], [], []
-    members_of: dict[int, list[int]] = {}
-    batch_subject: dict[int, int] = {}
-    batch_slots: dict[int, list[tuple[int, time, int]]] = {}
-    start_of_year = today - timedelta(days=history_days)
-    first = [student_ids[i : i + size] for i in range(0, len(student_ids), size)]
-    seconds = [s for s in student_ids if rng.random() < 0.25]
-    groups = [(g, n % len(subject_ids)) for n, g in enumerate(first)]
-    groups += [
-        (seconds[i : i + size], (k + 1) % len(subject_ids))
-        for k, i in enumerate(range(0, len(seconds), size))
-    ]
-    sections: dict[str, int] = {}
-    subject_names = list(SUBJECTS)
-    for n, (group, subject_index) in enumerate(groups):
-        subject = subject_ids[subject_index]
-        start = START_TIMES[(n * 7) % len(START_TIMES)]
-        short, tracks = TRACKS[subject_names[subject_index]]
-        track = tracks[(n // len(subject_ids)) % len(tracks)]
-        base = f"{track} {short} — {_time_of_day(start)}"
-        section = sections.get(base, 0)
-        sections[base] = section + 1
-        batches.append(
-            (
-                b_id,
-                institute_id,
-                f"{base} {_section(section)}",
-                subject,
-                teachers[n % len(teachers)],
-                track,
-                "regular",
-                30,
-                True,
-                now,
-            )
-        )
-        batch_subject[b_id] = subject
-        pattern = SLOT_PATTERNS[n % len(SLOT_PATTERNS)]
-        batch_slots[b_id] = []
-        for weekday in pattern:
-            slots.append((s_id, institute_id, b_id, weekday, start, 60, True))
-            batch_slots[b_id].append((s_id, start, weekday))
-            s_id += 1
-        members_of[b_id] = group
-        for student in group:
-            memberships.append((m_id, institute_id, b_id, student, start_of_year))
-            m_id += 1
-        b_id += 1
-    bulk_load(
-        session,
-        "batches",
-        [
-            "id",
-            "institute_id",
-            "name",
-            "subject_id",
-            "teacher_user_id",
-            "level",
-            "type",
-            "capacity",
-            "active",
-            "created_at",
-        ],
-        batches,
-    )
-    bulk_load(
-        session,
-        "batch_schedules",
-        ["id", "institute_id", "batch_id", "weekday", "start_time", "duration_minutes", "active"],
-        slots,
-    )
-    bulk_load(
-        session,
-        "batch_memberships",
-        ["id", "institute_id", "batch_id", "student_id", "joined_on"],
-        memberships,
-    )
-    # How each student attends: steady, drifting away over the last three months, or chronically
-    # absent; and, so that every demo has someone at each risk level, one active student in
-    # fifty (the first in the first batch) is "lost": they stopped coming, handing work in and
-    # paying over the last three months (HIGH risk); one more in fifty is chronically absent
-    # (MEDIUM).
+def _attendance_profiles(
+    rng: random.Random, students: list[tuple[Any, ...]], today: date
+) -> tuple[dict[int, tuple[str, float]], date, Any]:
+    """How each student attends: steady, drifting away over the last three months, or chronically
+    absent; and, so that every demo has someone at each risk level, one active student in
+    fifty (the first in the first batch) is "lost": they stopped coming, handing work in and
+    paying over the last three months (HIGH risk); one more in fifty is chronically absent
+    (MEDIUM). Returns the profiles, when drifting starts, and the chance of attending."""
     profile = {}
-    for student in student_ids:
+    for student in [row[0] for row in students]:
         roll = rng.random()
         profile[student] = (
             "drifting" if roll < 0.08 else "low" if roll < 0.12 else "steady",
@@ -681,13 +250,32 @@ def seed_academics(
             return max(0.1, base - (day - drift_start).days / LOST_SLIDE_DAYS * 0.8)
         return base
 
-    # Sessions for the past year (closed, a few missed) and today/tomorrow (scheduled). Each batch
-    # works through its syllabus in order over this term (periods.term_containing, the
-    # institute's terms); the classes of earlier terms covered last term's course, not these topics.
-    term = periods.term_containing(today, term_starts)
+    return profile, drift_start, attendance_p
+
+
+def _simulate_sessions(
+    session: Session,
+    rng: random.Random,
+    institute_id: int,
+    *,
+    tz: ZoneInfo,
+    today: date,
+    now: datetime,
+    term: periods.Term,
+    holiday: date,
+    start_of_year: date,
+    batch_slots: dict[int, list[tuple[int, time, int]]],
+    batch_subject: dict[int, int],
+    topics_of: dict[int, list[int]],
+    members_of: dict[int, list[int]],
+    attendance_p: Any,
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], dict[tuple[int, int], list[Any]]]:
+    """Sessions for the past year (closed, a few missed) and today/tomorrow (scheduled). Each batch
+    works through its syllabus in order over this term (periods.term_containing, the
+    institute's terms); the classes of earlier terms covered last term's course, not these
+    topics. Returns the sessions, the marks and each student's topic progress."""
     # One holiday this term and one cancelled class, deterministic: their classes are cancelled
     # (no marks). The dice are still rolled for them so every other class keeps its marks.
-    holiday = _demo_holiday(today, term)
     cancelled = _demo_cancelled(today, holiday, batch_slots)
     cs_id = next_id(session, "class_sessions")
     sessions: list[tuple[Any, ...]] = []
@@ -768,19 +356,21 @@ def seed_academics(
                                 entry[2] = starts  # first reached completed
                 cs_id += 1
         day += timedelta(days=1)
-    extra = _class_open_now(
-        [row[0] for row in batches if lead is not None and row[4] == lead],
-        sessions,
-        now=now,
-        tz=tz,
-    )
-    if extra is not None:
-        batch_id, starts = extra
-        sessions.append(
-            (cs_id, institute_id, batch_id, None, today, starts)
-            + (starts + timedelta(minutes=EXTRA_CLASS_MINUTES), "scheduled", None, 0, None, None)
-        )
-        cs_id += 1
+    return sessions, records, progress
+
+
+def _load_year(
+    session: Session,
+    institute_id: int,
+    *,
+    sessions: list[tuple[Any, ...]],
+    holiday: date,
+    records: list[tuple[Any, ...]],
+    progress: dict[tuple[int, int], list[Any]],
+    now: datetime,
+) -> tuple[int, list[tuple[Any, ...]]]:
+    """Bulk-load the year's classes, its holiday, the marks and each student's topic progress
+    (its status from the competency reached); returns how many marks and the progress rows."""
     bulk_load(
         session,
         "class_sessions",
@@ -842,6 +432,82 @@ def seed_academics(
         ],
         progress_rows,
     )
+    return n_records, progress_rows
+
+
+def seed_academics(
+    session: Session,
+    *,
+    rng: random.Random,
+    institute_id: int,
+    timezone: str,
+    users: dict[str, list[tuple[int, str, str | None]]],
+    term_starts: str | None = None,
+    history_days: int = DAYS_OF_HISTORY,
+) -> AcademicYear:
+    """Build one institute's academic year. `users` maps role → [(id, name, phone)]."""
+    tz = ZoneInfo(timezone)
+    today = clock.now().astimezone(tz).date()
+    now = clock.now()
+    # The demo's teacher is the one dev sign-in lists first (by name): they teach the first batch.
+    staff = users[Role.TEACHER.value]
+    lead = min(staff, key=lambda u: (u[1], u[0]))[0] if staff else None
+    teachers = [lead] + [u[0] for u in staff if u[0] != lead] if staff else [None]
+    subject_ids, topics_of, subjects_rows, topic_rows = seed_syllabus(session, institute_id)
+    students, student_ids = seed_students(session, rng, institute_id, users, now)
+    start_of_year = today - timedelta(days=history_days)
+    batches, batch_subject, batch_slots, members_of = seed_batches(
+        session,
+        rng,
+        institute_id,
+        student_ids=student_ids,
+        subject_ids=subject_ids,
+        teachers=teachers,
+        start_of_year=start_of_year,
+        now=now,
+    )
+    profile, drift_start, attendance_p = _attendance_profiles(rng, students, today)
+    term = periods.term_containing(today, term_starts)
+    holiday = _demo_holiday(today, term)
+    sessions, records, progress = _simulate_sessions(
+        session,
+        rng,
+        institute_id,
+        tz=tz,
+        today=today,
+        now=now,
+        term=term,
+        holiday=holiday,
+        start_of_year=start_of_year,
+        batch_slots=batch_slots,
+        batch_subject=batch_subject,
+        topics_of=topics_of,
+        members_of=members_of,
+        attendance_p=attendance_p,
+    )
+    cs_id = next_id(session, "class_sessions") + len(sessions)
+    extra = _class_open_now(
+        [row[0] for row in batches if lead is not None and row[4] == lead],
+        sessions,
+        now=now,
+        tz=tz,
+    )
+    if extra is not None:
+        batch_id, starts = extra
+        sessions.append(
+            (cs_id, institute_id, batch_id, None, today, starts)
+            + (starts + timedelta(minutes=EXTRA_CLASS_MINUTES), "scheduled", None, 0, None, None)
+        )
+        cs_id += 1
+    n_records, progress_rows = _load_year(
+        session,
+        institute_id,
+        sessions=sessions,
+        holiday=holiday,
+        records=records,
+        progress=progress,
+        now=now,
+    )
     n_enrolments = _seed_enrolments(
         session,
         institute_id=institute_id,
@@ -853,22 +519,7 @@ def seed_academics(
         topics_of=topics_of,
         done=[(row[1], row[2]) for row in progress_rows if row[4] in ("completed", "mastered")],
     )
-    fix_sequences(
-        session,
-        [
-            "subjects",
-            "topics",
-            "students",
-            "guardians",
-            "batches",
-            "batch_schedules",
-            "batch_memberships",
-            "class_sessions",
-            "attendance_records",
-            "topic_progress",
-            "enrollments",
-        ],
-    )
+    fix_sequences(session, SEQUENCED_TABLES)
     topic_names = {row[0]: row[3] for row in topic_rows}
     return AcademicYear(
         institute_id=institute_id,

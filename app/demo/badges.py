@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, update
@@ -24,8 +25,8 @@ from app.identity.models import Institute, User
 BADGE_TABLES = ["badges", "badge_awards", "badge_requests", "pending_actions", "notifications"]
 
 
-def seed_badges(session: Session, *, rng: random.Random, institute_id: int) -> dict:
-    actor = Actor.system(institute_id, source="seed")
+def _subject_with_a_batch(session: Session, institute_id: int) -> tuple[Any, str, list[Any], Any]:
+    """The first subject with two topics, its name and topics, and its first batch."""
     subject_id, subject_name, topic_ids = None, "", []
     for sid, name in session.exec(
         select(Subject.id, Subject.name)
@@ -48,8 +49,20 @@ def seed_badges(session: Session, *, rng: random.Random, institute_id: int) -> d
         .where(Batch.institute_id == institute_id, Batch.subject_id == subject_id)
         .order_by(col(Batch.id))
     ).first()
-    if subject_id is None or batch_id is None:
-        return {"badges": 0, "awards": 0}
+    return subject_id, subject_name, topic_ids, batch_id
+
+
+def _create_program(
+    session: Session,
+    actor: Actor,
+    *,
+    subject_id: Any,
+    subject_name: str,
+    topic_ids: list[Any],
+    batch_id: Any,
+) -> tuple[Any, Any, Any]:
+    """A program with two skills (topics; attendance and tests) and a capstone; returns the
+    skills and the capstone."""
     t1, t2 = (session.get(Topic, t).name for t in topic_ids)
     program = badges.create_badge(
         session,
@@ -118,9 +131,22 @@ def seed_badges(session: Session, *, rng: random.Random, institute_id: int) -> d
         emoji="🏆",
         criteria="A project reviewed by the teacher.",
     )
-    rules.evaluate_rules_internal(session, institute_id=institute_id)
-    # A few students who hold both skills finish the capstone by hand (and so the program);
-    # a few others have asked for it and wait in the teachers' inbox.
+    return foundations, habits, capstone
+
+
+def _finish_by_hand(
+    session: Session,
+    actor: Actor,
+    rng: random.Random,
+    *,
+    institute_id: int,
+    batch_id: Any,
+    foundations: Any,
+    habits: Any,
+    capstone: Any,
+) -> None:
+    """A few students who hold both skills finish the capstone by hand (and so the program);
+    a few others have asked for it and wait in the teachers' inbox."""
     both = list(
         session.exec(
             select(BadgeAward.student_id)
@@ -172,6 +198,32 @@ def seed_badges(session: Session, *, rng: random.Random, institute_id: int) -> d
             badge_id=capstone.id,
             evidence_text="My project: a worked set of problems with explanations.",
         )
+
+
+def seed_badges(session: Session, *, rng: random.Random, institute_id: int) -> dict:
+    actor = Actor.system(institute_id, source="seed")
+    subject_id, subject_name, topic_ids, batch_id = _subject_with_a_batch(session, institute_id)
+    if subject_id is None or batch_id is None:
+        return {"badges": 0, "awards": 0}
+    foundations, habits, capstone = _create_program(
+        session,
+        actor,
+        subject_id=subject_id,
+        subject_name=subject_name,
+        topic_ids=topic_ids,
+        batch_id=batch_id,
+    )
+    rules.evaluate_rules_internal(session, institute_id=institute_id)
+    _finish_by_hand(
+        session,
+        actor,
+        rng,
+        institute_id=institute_id,
+        batch_id=batch_id,
+        foundations=foundations,
+        habits=habits,
+        capstone=capstone,
+    )
     awards = _spread_over_term(session, rng=rng, institute_id=institute_id)
     count = session.exec(
         select(func.count()).select_from(Badge).where(Badge.institute_id == institute_id)

@@ -23,14 +23,8 @@ from sqlmodel import Session, col
 from app.core import clock
 from app.coursework import service as coursework
 from app.coursework.models import HomeworkSubmission, SubmissionStatus
-from app.demo.academics import (
-    LOST_SLIDE_DAYS,
-    AcademicYear,
-    BatchPlan,
-    bulk_load,
-    fix_sequences,
-    next_id,
-)
+from app.demo.academics import LOST_SLIDE_DAYS, AcademicYear, BatchPlan
+from app.demo.bulk import bulk_load, fix_sequences, next_id
 
 COURSEWORK_TABLES = [
     "grade_bands",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, func, select
@@ -16,10 +17,10 @@ from app.academics.models import Batch, BatchMembership, Student
 from app.attendance.models import ClassSession
 from app.core import clock
 from app.core.roles import Role
-from app.demo.academics import bulk_load
+from app.demo.bulk import bulk_load
 from app.feedback import sentiment
+from app.feedback.giving import guard_key
 from app.feedback.models import Feedback, FeedbackStatus
-from app.feedback.service import _guard
 from app.identity.models import User
 from app.inbox import service as inbox_service
 
@@ -86,13 +87,11 @@ APPEALS = [
 ]
 
 
-def seed_feedback(
-    session: Session, *, rng: random.Random, institute_id: int, timezone: str
-) -> dict:
-    """Bulk-load a year of feedback and points for one institute; returns what was made."""
-    tz = ZoneInfo(timezone)
-    now = clock.now()
-    today = now.astimezone(tz).date()
+def _what_was_taught(
+    session: Session, institute_id: int, now: datetime
+) -> tuple[Any, dict[int, tuple[Any, Any]], dict[int, list[int]], int, list[Any]]:
+    """The institute's admin, batches (teacher, subject), current members, how many students,
+    and the closed classes with members and a teacher (what can be rated)."""
     admin_id = session.exec(
         select(User.id)
         .where(User.institute_id == institute_id, User.role == Role.ADMIN.value)
@@ -129,6 +128,73 @@ def seed_feedback(
         .order_by(ClassSession.id)
     ).all()
     sessions = [s for s in sessions if members.get(s[1]) and batches[s[1]][0]]
+    return admin_id, batches, members, student_count, sessions
+
+
+def _review_state(
+    rng: random.Random, *, given: datetime, now: datetime, flagged: bool, admin_id: Any
+) -> tuple[str, Any, datetime | None, str | None]:
+    """How far the office got with a piece of feedback: older ones reviewed, flagged ones
+    resolved with a note."""
+    age = (now - given).days
+    status, reviewed_by, reviewed_at, note = FeedbackStatus.PENDING.value, None, None, None
+    if age > 21 or (age > 3 and rng.random() < 0.5):
+        reviewed_by, reviewed_at = admin_id, given + timedelta(days=rng.randint(1, 3))
+        if flagged or rng.random() < 0.3:
+            status = FeedbackStatus.RESOLVED.value
+            note = rng.choice(
+                [
+                    "Discussed with the teacher; pace adjusted.",
+                    "Extra doubt-clearing session arranged.",
+                    "Thanks for the feedback, shared with the team.",
+                    "Room changed to a quieter one.",
+                ]
+            )
+        else:
+            status = FeedbackStatus.REVIEWED.value
+    return status, reviewed_by, reviewed_at, note
+
+
+def _load_feedback(session: Session, rows: list[tuple[Any, ...]]) -> int:
+    """Bulk-load the feedback rows; returns how many."""
+    return bulk_load(
+        session,
+        "feedback",
+        (
+            "institute_id",
+            "student_id",
+            "anonymous",
+            "dedupe_guard",
+            "feedback_type",
+            "faculty_id",
+            "session_id",
+            "batch_id",
+            "subject_id",
+            "rating",
+            "comments",
+            "sentiment",
+            "sentiment_score",
+            "status",
+            "reviewed_by",
+            "reviewed_at",
+            "resolution_note",
+            "created_at",
+            "updated_at",
+        ),
+        rows,
+    )
+
+
+def seed_feedback(
+    session: Session, *, rng: random.Random, institute_id: int, timezone: str
+) -> dict:
+    """Bulk-load a year of feedback and points for one institute; returns what was made."""
+    tz = ZoneInfo(timezone)
+    now = clock.now()
+    today = now.astimezone(tz).date()
+    admin_id, batches, members, student_count, sessions = _what_was_taught(
+        session, institute_id, now
+    )
     if not sessions:
         return {"feedback": 0, "points": 0}
 
@@ -162,7 +228,7 @@ def seed_feedback(
             key = f"faculty:{teacher}:{local_month}"
         else:
             key = f"session:{session_id}"
-        guard = _guard(institute_id, student, key)
+        guard = guard_key(institute_id, student, key)
         if guard in guards:
             continue
         guards.add(guard)
@@ -177,23 +243,10 @@ def seed_feedback(
             given = datetime.combine(given.astimezone(tz).date(), time(12), tzinfo=tz)
             if given > now:
                 given -= timedelta(days=1)
-        age = (now - given).days
         flagged = label == "negative" or rating <= 2
-        status, reviewed_by, reviewed_at, note = FeedbackStatus.PENDING.value, None, None, None
-        if age > 21 or (age > 3 and rng.random() < 0.5):
-            reviewed_by, reviewed_at = admin_id, given + timedelta(days=rng.randint(1, 3))
-            if flagged or rng.random() < 0.3:
-                status = FeedbackStatus.RESOLVED.value
-                note = rng.choice(
-                    [
-                        "Discussed with the teacher; pace adjusted.",
-                        "Extra doubt-clearing session arranged.",
-                        "Thanks for the feedback, shared with the team.",
-                        "Room changed to a quieter one.",
-                    ]
-                )
-            else:
-                status = FeedbackStatus.REVIEWED.value
+        status, reviewed_by, reviewed_at, note = _review_state(
+            rng, given=given, now=now, flagged=flagged, admin_id=admin_id
+        )
         rows.append(
             (
                 institute_id,
@@ -226,32 +279,7 @@ def seed_feedback(
     for i in flagged_rows[-3:]:
         r = rows[i]
         rows[i] = (*r[:13], FeedbackStatus.PENDING.value, None, None, None, r[17], r[17])
-    feedback_count = bulk_load(
-        session,
-        "feedback",
-        (
-            "institute_id",
-            "student_id",
-            "anonymous",
-            "dedupe_guard",
-            "feedback_type",
-            "faculty_id",
-            "session_id",
-            "batch_id",
-            "subject_id",
-            "rating",
-            "comments",
-            "sentiment",
-            "sentiment_score",
-            "status",
-            "reviewed_by",
-            "reviewed_at",
-            "resolution_note",
-            "created_at",
-            "updated_at",
-        ),
-        rows,
-    )
+    feedback_count = _load_feedback(session, rows)
     actions = _open_actions(session, institute_id=institute_id)
     points = _seed_points(
         session,

@@ -70,7 +70,7 @@ def seed_fees(
             student_ids=students,
             issued_on=issued,
         )
-    from app.demo.academics import analyze
+    from app.demo.bulk import analyze
 
     analyze(session, FEE_TABLES)
     # Most families pay: the first term in full for ~85%, the second term in full for most of

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import Engine, insert
 from sqlmodel import Session
@@ -17,7 +17,7 @@ from sqlmodel import Session
 from app.core import clock
 from app.core.db import session_scope
 from app.core.roles import Role
-from app.demo.academics import new_phone
+from app.demo.school import new_phone
 from app.identity.models import Institute, User, UserStatus
 from app.identity.onboarding import CONSENT_VERSION
 
@@ -186,133 +186,13 @@ def seed_demo(
         session.add_all(institutes)
         session.flush()
         result.super_admin_id = super_admin.id
-        rows: list[dict] = []
-        for index, institute in enumerate(institutes):
-            domain = f"{_slug(institute.name)}.example"
-            students = spec.biggest_students if index == 0 else spec.other_students
-            plan = [
-                (Role.ADMIN, 1),
-                (Role.TEACHER, spec.teachers),
-                (Role.COUNSELOR, spec.counselors),
-                (Role.STUDENT, students),
-            ]
-            phones: set[str] = set()
-            for role, count in plan:
-                for n in range(count):
-                    first, last = rng.choice(FIRST), rng.choice(LAST)
-                    if role == Role.ADMIN:
-                        email, name = f"admin@{domain}", f"{first} {last}"
-                    else:
-                        email, name = f"{role.value}{n + 1}@{domain}", f"{first} {last}"
-                    phone = new_phone(rng, phones)
-                    # A few of everyone but the admin are still invited or disabled, as in real life.
-                    roll = rng.random()
-                    status = UserStatus.ACTIVE.value
-                    if role != Role.ADMIN and n > 0:
-                        status = (
-                            UserStatus.INVITED.value
-                            if roll < 0.04
-                            else UserStatus.DISABLED.value
-                            if roll < 0.06
-                            else status
-                        )
-                    rows.append(
-                        {
-                            "institute_id": institute.id,
-                            "name": name,
-                            "email": email,
-                            "phone": f"+91{phone}",  # E.164, as the app stores phones
-                            "role": role.value,
-                            "status": status,
-                            # Demo people have been through onboarding already.
-                            "consent_version": CONSENT_VERSION
-                            if status == UserStatus.ACTIVE.value
-                            else None,
-                            "created_at": clock.now(),
-                            "updated_at": clock.now(),
-                        }
-                    )
+        rows = _user_rows(rng, institutes, spec)
         for start in range(0, len(rows), 5000):
             session.execute(insert(User), rows[start : start + 5000])
         session.flush()
         _collect_ids(session, result, institutes)
         if history:
-            from app.demo.academics import ACADEMIC_TABLES, analyze, checks_deferred, seed_academics
-            from app.demo.coursework import COURSEWORK_TABLES, seed_coursework
-            from app.demo.fees import FEE_TABLES, seed_fees
-
-            people = _people(session, result.institute_ids)
-            # Keys and indexes are checked and built once after the bulk loads, not row by row.
-            with checks_deferred(session, ACADEMIC_TABLES + COURSEWORK_TABLES):
-                years = [
-                    seed_academics(
-                        session,
-                        rng=rng,
-                        institute_id=institute.id,
-                        timezone=institute.timezone,
-                        users=people[institute.id],
-                        term_starts=institute.term_starts,
-                    )
-                    for institute in institutes
-                ]
-                # Coursework draws from its own generator, so the fees below stay as they were.
-                coursework = seed_coursework(
-                    session, rng=random.Random(f"coursework-{seed}"), years=years
-                )
-            for year in years:
-                result.history[year.institute_id] = year.summary | coursework[year.institute_id]
-            # Statistics once for all institutes (not per institute: the tables grow to millions).
-            analyze(session, ACADEMIC_TABLES + COURSEWORK_TABLES)
-            # Fees for the first five institutes (all of small and medium), through the real
-            # services (payments in one bulk pass per institute). The services query by their
-            # unique keys, so only foreign keys wait.
-            with checks_deferred(session, FEE_TABLES, foreign_keys_only=True):
-                for institute, year in zip(institutes[:5], years, strict=False):
-                    result.history[institute.id] |= seed_fees(
-                        session,
-                        rng=rng,
-                        institute_id=institute.id,
-                        timezone=institute.timezone,
-                        unpaid=year.lost,
-                    )
-            # A badge program in the same five, awarded by the real rules over that history.
-            from app.demo.badges import seed_badges
-
-            badge_rng = random.Random(f"badges-{seed}")
-            for institute in institutes[:5]:
-                result.history[institute.id] |= seed_badges(
-                    session, rng=badge_rng, institute_id=institute.id
-                )
-            # A year of CRM inquiries and follow-ups in every institute, then their lead scores.
-            from app.demo.crm import CRM_TABLES, finish_crm, seed_crm
-
-            crm_rng = random.Random(f"crm-{seed}")
-            with checks_deferred(session, CRM_TABLES):
-                for index, institute in enumerate(institutes):
-                    staff = people[institute.id]
-                    result.history[institute.id] |= seed_crm(
-                        session,
-                        rng=crm_rng,
-                        institute_id=institute.id,
-                        timezone=institute.timezone,
-                        counselors=[u[0] for u in staff[Role.COUNSELOR.value]]
-                        or [u[0] for u in staff[Role.ADMIN.value]],
-                        size=size,
-                        biggest=index == 0,
-                    )
-            finish_crm(session, institute_ids=result.institute_ids)
-            # A year of feedback and points in every institute (its own generator, bulk-loaded).
-            from app.demo.feedback import FEEDBACK_TABLES, seed_feedback
-
-            feedback_rng = random.Random(f"feedback-{seed}")
-            with checks_deferred(session, FEEDBACK_TABLES):
-                for institute in institutes:
-                    result.history[institute.id] |= seed_feedback(
-                        session,
-                        rng=feedback_rng,
-                        institute_id=institute.id,
-                        timezone=institute.timezone,
-                    )
+            _seed_history(session, rng, seed=seed, size=size, institutes=institutes, result=result)
     if history:
         # One risk recompute, as the worker's morning job would: Student risk and the
         # Overview's risk charts are never empty after seeding.
@@ -327,6 +207,146 @@ def seed_demo(
 
             monthly_progress_reports(engine=engine)
     return result
+
+
+def _user_rows(rng: random.Random, institutes: list[Institute], spec: Any) -> list[dict[str, Any]]:
+    """An admin, the teachers, counselors and students of each institute, as user rows (a few
+    still invited or disabled, as in real life)."""
+    rows: list[dict] = []
+    for index, institute in enumerate(institutes):
+        domain = f"{_slug(institute.name)}.example"
+        students = spec.biggest_students if index == 0 else spec.other_students
+        plan = [
+            (Role.ADMIN, 1),
+            (Role.TEACHER, spec.teachers),
+            (Role.COUNSELOR, spec.counselors),
+            (Role.STUDENT, students),
+        ]
+        phones: set[str] = set()
+        for role, count in plan:
+            for n in range(count):
+                first, last = rng.choice(FIRST), rng.choice(LAST)
+                if role == Role.ADMIN:
+                    email, name = f"admin@{domain}", f"{first} {last}"
+                else:
+                    email, name = f"{role.value}{n + 1}@{domain}", f"{first} {last}"
+                phone = new_phone(rng, phones)
+                # A few of everyone but the admin are still invited or disabled, as in real life.
+                roll = rng.random()
+                status = UserStatus.ACTIVE.value
+                if role != Role.ADMIN and n > 0:
+                    status = (
+                        UserStatus.INVITED.value
+                        if roll < 0.04
+                        else UserStatus.DISABLED.value
+                        if roll < 0.06
+                        else status
+                    )
+                rows.append(
+                    {
+                        "institute_id": institute.id,
+                        "name": name,
+                        "email": email,
+                        "phone": f"+91{phone}",  # E.164, as the app stores phones
+                        "role": role.value,
+                        "status": status,
+                        # Demo people have been through onboarding already.
+                        "consent_version": CONSENT_VERSION
+                        if status == UserStatus.ACTIVE.value
+                        else None,
+                        "created_at": clock.now(),
+                        "updated_at": clock.now(),
+                    }
+                )
+    return rows
+
+
+def _seed_history(
+    session: Session,
+    rng: random.Random,
+    *,
+    seed: int,
+    size: Size,
+    institutes: list[Institute],
+    result: SeedResult,
+) -> None:
+    """A year of classes and coursework in every institute, fees and badges in the first five,
+    then CRM, feedback and points everywhere, each from its own generator where it can be."""
+    from app.demo.academics import ACADEMIC_TABLES, seed_academics
+    from app.demo.bulk import analyze, checks_deferred
+    from app.demo.coursework import COURSEWORK_TABLES, seed_coursework
+    from app.demo.fees import FEE_TABLES, seed_fees
+
+    people = _people(session, result.institute_ids)
+    # Keys and indexes are checked and built once after the bulk loads, not row by row.
+    with checks_deferred(session, ACADEMIC_TABLES + COURSEWORK_TABLES):
+        years = [
+            seed_academics(
+                session,
+                rng=rng,
+                institute_id=institute.id,
+                timezone=institute.timezone,
+                users=people[institute.id],
+                term_starts=institute.term_starts,
+            )
+            for institute in institutes
+        ]
+        # Coursework draws from its own generator, so the fees below stay as they were.
+        coursework = seed_coursework(session, rng=random.Random(f"coursework-{seed}"), years=years)
+    for year in years:
+        result.history[year.institute_id] = year.summary | coursework[year.institute_id]
+    # Statistics once for all institutes (not per institute: the tables grow to millions).
+    analyze(session, ACADEMIC_TABLES + COURSEWORK_TABLES)
+    # Fees for the first five institutes (all of small and medium), through the real
+    # services (payments in one bulk pass per institute). The services query by their
+    # unique keys, so only foreign keys wait.
+    with checks_deferred(session, FEE_TABLES, foreign_keys_only=True):
+        for institute, year in zip(institutes[:5], years, strict=False):
+            result.history[institute.id] |= seed_fees(
+                session,
+                rng=rng,
+                institute_id=institute.id,
+                timezone=institute.timezone,
+                unpaid=year.lost,
+            )
+    # A badge program in the same five, awarded by the real rules over that history.
+    from app.demo.badges import seed_badges
+
+    badge_rng = random.Random(f"badges-{seed}")
+    for institute in institutes[:5]:
+        result.history[institute.id] |= seed_badges(
+            session, rng=badge_rng, institute_id=institute.id
+        )
+    # A year of CRM inquiries and follow-ups in every institute, then their lead scores.
+    from app.demo.crm import CRM_TABLES, finish_crm, seed_crm
+
+    crm_rng = random.Random(f"crm-{seed}")
+    with checks_deferred(session, CRM_TABLES):
+        for index, institute in enumerate(institutes):
+            staff = people[institute.id]
+            result.history[institute.id] |= seed_crm(
+                session,
+                rng=crm_rng,
+                institute_id=institute.id,
+                timezone=institute.timezone,
+                counselors=[u[0] for u in staff[Role.COUNSELOR.value]]
+                or [u[0] for u in staff[Role.ADMIN.value]],
+                size=size,
+                biggest=index == 0,
+            )
+    finish_crm(session, institute_ids=result.institute_ids)
+    # A year of feedback and points in every institute (its own generator, bulk-loaded).
+    from app.demo.feedback import FEEDBACK_TABLES, seed_feedback
+
+    feedback_rng = random.Random(f"feedback-{seed}")
+    with checks_deferred(session, FEEDBACK_TABLES):
+        for institute in institutes:
+            result.history[institute.id] |= seed_feedback(
+                session,
+                rng=feedback_rng,
+                institute_id=institute.id,
+                timezone=institute.timezone,
+            )
 
 
 def _people(

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from app.academics.models import Batch, BatchMembership, Student
+from app.academics.models import Batch, BatchMembership, Student, StudentStatus
 from app.core import audit, clock
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.core.roles import Role
@@ -502,7 +502,7 @@ def students_to_grant(session: Session, *, actor: Actor) -> list[tuple[int, str]
     actor.require(*GIVERS)
     institute_id = actor.institute_scope()
     query = select(Student.id, Student.name, Student.enrollment_no).where(
-        Student.institute_id == institute_id, Student.status == "active"
+        Student.institute_id == institute_id, Student.status == StudentStatus.ACTIVE.value
     )
     query = query.where(_in_care(institute_id, actor, Student.id))
     rows = session.exec(query.order_by(Student.name)).all()

@@ -13,11 +13,12 @@ from datetime import timedelta
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from app.academics.models import Batch, BatchMembership, Guardian, Student, StudentStatus
+from app.academics.models import Guardian, Student, StudentStatus
 from app.core import audit, clock
 from app.core.money import format_money
 from app.core.roles import Role
 from app.core.tenancy import Actor
+from app.fees.common import current_members_query
 from app.fees.models import OPEN_INVOICE_VALUES, Invoice, InvoiceInstalment
 from app.fees.reports import open_part
 from app.identity.models import Institute
@@ -146,17 +147,7 @@ def balance_notices(
         .order_by(owed.desc(), Student.name)
     )
     if batch_id is not None or level:
-        members = (
-            select(BatchMembership.student_id)
-            .join(Batch, Batch.id == BatchMembership.batch_id)
-            .where(
-                BatchMembership.institute_id == institute_id, col(BatchMembership.left_on).is_(None)
-            )
-        )
-        if batch_id is not None:
-            members = members.where(BatchMembership.batch_id == batch_id)
-        if level:
-            members = members.where(Batch.level == level)
+        members = current_members_query(institute_id, batch_id=batch_id, level=level)
         query = query.where(col(Student.id).in_(members))
     rows = session.exec(query).all()
     counts: dict[int, list[int]] = {}

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from app.academics.models import Batch, BatchMembership, Student, StudentStatus
+from app.academics.models import BatchMembership, Student, StudentStatus
 from app.academics.service import my_student_ids
 from app.core import audit, clock
 from app.core.errors import Conflict, NotFound, ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.fees import ledger, periods
-from app.fees.common import today_internal
+from app.fees.common import current_members_query, today_internal
 from app.fees.discounts import discount_lines
 from app.fees.models import (
     FeeInstalment,
@@ -98,17 +99,7 @@ def _run_plan(
     if student_ids is not None:
         targets = targets.where(col(Student.id).in_(student_ids))
     elif batch_id is not None or level:
-        members = (
-            select(BatchMembership.student_id)
-            .join(Batch, Batch.id == BatchMembership.batch_id)
-            .where(
-                BatchMembership.institute_id == institute_id, col(BatchMembership.left_on).is_(None)
-            )
-        )
-        if batch_id is not None:
-            members = members.where(BatchMembership.batch_id == batch_id)
-        if level:
-            members = members.where(Batch.level == level)
+        members = current_members_query(institute_id, batch_id=batch_id, level=level)
         targets = targets.where(col(Student.id).in_(members))
     else:
         raise ValidationError("Choose students, a batch or a level to invoice.")
@@ -296,6 +287,38 @@ def _invoice_run(
         sid: split_instalments(plan.net_of(sid), issued, plan.steps) for sid in plan.students
     }
     period = plan.period
+    invoices = _insert_invoices(session, institute_id, plan, structure_id, issued, schedule)
+    _insert_lines(session, institute_id, plan, invoices, accounts[ledger.DISCOUNTS].id)
+    _insert_instalments(session, institute_id, plan, invoices, schedule)
+    _post_invoices(session, institute_id, plan, invoices, accounts, structure.name, issued)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="fees.invoice_run",
+        target_type="fee_structure",
+        target_id=structure_id,
+        detail={
+            "period": period,
+            "created": len(plan.students),
+            "already": plan.already,
+            "total_minor": plan.total_minor,
+            "discount_minor": plan.discount_minor,
+        },
+    )
+    return plan
+
+
+def _insert_invoices(
+    session: Session,
+    institute_id: int,
+    plan: RunPlan,
+    structure_id: int,
+    issued: date,
+    schedule: dict[int, list[tuple[date, int]]],
+) -> dict[int, int]:
+    """One invoice per student of the plan, in bulk; their ids by student."""
+    period = plan.period
     now = clock.now()
     session.execute(
         insert(Invoice),
@@ -327,7 +350,18 @@ def _invoice_run(
             )
         ).all()
     )
-    discount_account = accounts[ledger.DISCOUNTS].id
+    return invoices
+
+
+def _insert_lines(
+    session: Session,
+    institute_id: int,
+    plan: RunPlan,
+    invoices: dict[int, int],
+    discount_account: int,
+) -> None:
+    """The structure's items on every invoice, and each student's discounts as negative lines
+    (posted to contra-income)."""
     session.execute(
         insert(InvoiceLine),
         [
@@ -355,6 +389,16 @@ def _invoice_run(
             for text, amount in plan.discounts.get(sid, [])
         ],
     )
+
+
+def _insert_instalments(
+    session: Session,
+    institute_id: int,
+    plan: RunPlan,
+    invoices: dict[int, int],
+    schedule: dict[int, list[tuple[date, int]]],
+) -> None:
+    """Each invoice's instalments, with the running total due by each."""
     instalment_rows = []
     for sid in plan.students:
         cumulative = 0
@@ -371,6 +415,20 @@ def _invoice_run(
                 }
             )
     session.execute(insert(InvoiceInstalment), instalment_rows)
+
+
+def _post_invoices(
+    session: Session,
+    institute_id: int,
+    plan: RunPlan,
+    invoices: dict[int, int],
+    accounts: Any,
+    structure: str,
+    issued: date,
+) -> None:
+    """One journal entry per invoice: receivable (and discounts) against the items' income."""
+    period = plan.period
+    discount_account = accounts[ledger.DISCOUNTS].id
     receivable = accounts[ledger.RECEIVABLE].id
     ledger.post_many_internal(
         session,
@@ -379,7 +437,7 @@ def _invoice_run(
         entries=[
             ledger.Entry(
                 issued,
-                f"Invoice {structure.name} {period}",
+                f"Invoice {structure} {period}",
                 invoices[sid],
                 [
                     ledger.Posting(account_id, debit=amount)
@@ -394,22 +452,6 @@ def _invoice_run(
             for sid in plan.students
         ],
     )
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="fees.invoice_run",
-        target_type="fee_structure",
-        target_id=structure_id,
-        detail={
-            "period": period,
-            "created": len(plan.students),
-            "already": plan.already,
-            "total_minor": plan.total_minor,
-            "discount_minor": plan.discount_minor,
-        },
-    )
-    return plan
 
 
 def invoice_detail(

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy import func, insert, update
 from sqlmodel import Session, col, select
 
 from app.academics.models import Student
-from app.core import audit, clock
-from app.core.errors import Conflict, NotFound, ValidationError
+from app.core import audit
+from app.core.errors import Conflict, ValidationError
 from app.core.money import format_money
 from app.core.ownership import all_owned, owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
-from app.core.text import plural
 from app.fees import allocation, ledger
 from app.fees.common import METHODS, today_internal
 from app.fees.models import (
@@ -51,53 +51,15 @@ def record_payment(
     actor.require(Role.ADMIN)
     institute_id = actor.institute_scope()
     currency = session.get(Institute, institute_id).currency
-    reference = (reference or "").strip()
-    if not reference:
-        raise ValidationError(
-            "Enter the transaction reference (for cash, the counter slip number).",
-            field="reference",
-        )
-    if amount_minor <= 0:
-        raise ValidationError("The amount must be more than zero.", field="amount")
-    if method not in METHODS:
-        raise ValidationError("Choose cash, bank, card, UPI, M-Pesa or other.", field="method")
-    owned(session, Student, student_id, institute_id, "student")
-    if invoice_id is not None:
-        all_owned(
-            session,
-            Invoice,
-            [invoice_id],
-            institute_id,
-            message="Choose an invoice of this student (or none: the oldest is paid first).",
-            field="invoice_id",
-            student_id=student_id,
-        )
-    existing = session.exec(
-        select(Payment).where(Payment.institute_id == institute_id, Payment.reference == reference)
-    ).first()
-    if existing is not None:
-        if existing.student_id == student_id and existing.amount_minor == amount_minor:
-            return existing  # a retry of the same payment records nothing twice
-        raise Conflict(
-            f"Reference {reference} was already used for a payment of "
-            f"{format_money(existing.amount_minor, currency)} (receipt {existing.receipt_no}). "
-            "Check the reference.",
-            field="reference",
-        )
+    reference = _checked_fields(reference, amount_minor, method)
+    _check_ids(session, institute_id, student_id, invoice_id)
+    repeat = _repeat_of(session, institute_id, reference, student_id, amount_minor, currency)
+    if repeat is not None:
+        return repeat  # a retry of the same payment records nothing twice
     # The receipt number first: its row lock (PostgreSQL) makes payments of one institute wait
     # for each other, so the open lines read below are not being paid by another payment.
-    receipt_no = _next_receipt_no(session, institute_id)
-    rows = session.exec(
-        select(InvoiceLine, Invoice)
-        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-        .where(
-            Invoice.institute_id == institute_id,
-            InvoiceLine.institute_id == institute_id,
-            Invoice.student_id == student_id,
-            col(Invoice.status).in_(OPEN_INVOICE_VALUES),
-            InvoiceLine.paid_minor < InvoiceLine.amount_minor,
-        )
-    ).all()
+    receipt_no = next_receipt_no_internal(session, institute_id)
+    rows = _open_lines_of_student(session, institute_id, student_id)
     open_lines = [
         allocation.OpenLine(
             line.id, invoice.id, invoice.due_on, line.amount_minor - line.paid_minor
@@ -120,35 +82,13 @@ def record_payment(
         received_on=received_on or today_internal(session, institute_id),
         receipt_no=receipt_no,
         credit_minor=plan.credit_minor,
-        owed_after_minor=_owed(session, institute_id, [student_id]).get(student_id, 0)
+        owed_after_minor=owed_internal(session, institute_id, [student_id]).get(student_id, 0)
         - plan.applied_minor,
         recorded_by=actor.user_id,
     )
     session.add(payment)
     session.flush()
-    lines = {line.id: line for line, _ in rows}
-    invoices = {invoice.id: invoice for _, invoice in rows}
-    for part, take in plan.parts:
-        lines[part.line_id].paid_minor += take
-        invoices[part.invoice_id].paid_minor += take
-        session.add(lines[part.line_id])
-    for invoice_key in plan.by_invoice():
-        invoice = invoices[invoice_key]
-        invoice.status = paid_status(invoice.paid_minor, invoice.total_minor).value
-        session.add(invoice)
-    if plan.parts:
-        session.execute(
-            insert(PaymentAllocation),
-            [
-                {
-                    "institute_id": institute_id,
-                    "payment_id": payment.id,
-                    "invoice_line_id": part.line_id,
-                    "amount_minor": take,
-                }
-                for part, take in plan.parts
-            ],
-        )
+    _apply_allocation(session, institute_id, payment, plan, rows)
     remaining = plan.credit_minor
     accounts = ledger.ensure_chart_internal(session, institute_id=institute_id)
     postings = ledger.payment_postings(accounts, amount_minor, remaining)
@@ -178,7 +118,113 @@ def record_payment(
     return payment
 
 
-def _owed(session: Session, institute_id: int, student_ids) -> dict[int, int]:
+def _checked_fields(reference: str, amount_minor: int, method: str) -> str:
+    """The reference, trimmed, once reference, amount and method are valid."""
+    reference = (reference or "").strip()
+    if not reference:
+        raise ValidationError(
+            "Enter the transaction reference (for cash, the counter slip number).",
+            field="reference",
+        )
+    if amount_minor <= 0:
+        raise ValidationError("The amount must be more than zero.", field="amount")
+    if method not in METHODS:
+        raise ValidationError("Choose cash, bank, card, UPI, M-Pesa or other.", field="method")
+    return reference
+
+
+def _check_ids(
+    session: Session, institute_id: int, student_id: int, invoice_id: int | None
+) -> None:
+    """The student, and the invoice named to pay first, are this institute's (and theirs)."""
+    owned(session, Student, student_id, institute_id, "student")
+    if invoice_id is not None:
+        all_owned(
+            session,
+            Invoice,
+            [invoice_id],
+            institute_id,
+            message="Choose an invoice of this student (or none: the oldest is paid first).",
+            field="invoice_id",
+            student_id=student_id,
+        )
+
+
+def _repeat_of(
+    session: Session,
+    institute_id: int,
+    reference: str,
+    student_id: int,
+    amount_minor: int,
+    currency: str,
+) -> Payment | None:
+    """The payment already recorded under this reference, when it is this one again; another
+    payment under it is refused."""
+    existing = session.exec(
+        select(Payment).where(Payment.institute_id == institute_id, Payment.reference == reference)
+    ).first()
+    if existing is not None:
+        if existing.student_id == student_id and existing.amount_minor == amount_minor:
+            return existing
+        raise Conflict(
+            f"Reference {reference} was already used for a payment of "
+            f"{format_money(existing.amount_minor, currency)} (receipt {existing.receipt_no}). "
+            "Check the reference.",
+            field="reference",
+        )
+    return None
+
+
+def _open_lines_of_student(session: Session, institute_id: int, student_id: int) -> Any:
+    """The student's open invoice lines with their invoices."""
+    rows = session.exec(
+        select(InvoiceLine, Invoice)
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .where(
+            Invoice.institute_id == institute_id,
+            InvoiceLine.institute_id == institute_id,
+            Invoice.student_id == student_id,
+            col(Invoice.status).in_(OPEN_INVOICE_VALUES),
+            InvoiceLine.paid_minor < InvoiceLine.amount_minor,
+        )
+    ).all()
+    return rows
+
+
+def _apply_allocation(
+    session: Session,
+    institute_id: int,
+    payment: Payment,
+    plan: allocation.Allocation,
+    rows: Any,
+) -> None:
+    """What the plan pays on each line and invoice (status follows), and the allocation rows."""
+    lines = {line.id: line for line, _ in rows}
+    invoices = {invoice.id: invoice for _, invoice in rows}
+    for part, take in plan.parts:
+        lines[part.line_id].paid_minor += take
+        invoices[part.invoice_id].paid_minor += take
+        session.add(lines[part.line_id])
+    for invoice_key in plan.by_invoice():
+        invoice = invoices[invoice_key]
+        invoice.status = paid_status(invoice.paid_minor, invoice.total_minor).value
+        session.add(invoice)
+    if plan.parts:
+        session.execute(
+            insert(PaymentAllocation),
+            [
+                {
+                    "institute_id": institute_id,
+                    "payment_id": payment.id,
+                    "invoice_line_id": part.line_id,
+                    "amount_minor": take,
+                }
+                for part, take in plan.parts
+            ],
+        )
+
+
+def owed_internal(session: Session, institute_id: int, student_ids) -> dict[int, int]:
     """What each student owes on open invoices (one grouped query)."""
     return {
         sid: int(owed)
@@ -210,7 +256,7 @@ def _overpayment_message(plan: allocation.Allocation, amount_minor: int, currenc
     )
 
 
-def _next_receipt_no(session: Session, institute_id: int, count: int = 1) -> int:
+def next_receipt_no_internal(session: Session, institute_id: int, count: int = 1) -> int:
     """Take the next receipt number (or `count` consecutive ones; the first is returned) under a
     row lock (PostgreSQL) / the write lock (SQLite)."""
     query = select(ReceiptCounter).where(ReceiptCounter.institute_id == institute_id)
@@ -272,237 +318,3 @@ def open_receivables_internal(session: Session, *, institute_id: int) -> int:
             )
         ).one()
     )
-
-
-def record_payments_bulk(
-    session: Session, *, actor: Actor, payments: list[dict], allow_credit: bool = False
-) -> int:
-    """Record many payments at once (a bank statement, a day's counter slips, the demo): each
-    dict has student_id, amount_minor, method, reference and optionally received_on. Checked
-    and allocated exactly as `record_payment` would, in the order given, but set-based: a few
-    queries and bulk inserts however many there are. A reference already recorded with the same
-    student and amount is skipped; any other clash refuses the whole batch. Returns how many
-    payments were recorded. A payment may name an `invoice_id` to pay first. If any payment is
-    more than its student owes, the whole batch is refused unless `allow_credit`."""
-    actor.require(Role.ADMIN)
-    institute_id = actor.institute_scope()
-    currency = session.get(Institute, institute_id).currency
-    today = today_internal(session, institute_id)
-    clean, seen = [], set()
-    for n, p in enumerate(payments, start=1):
-        reference = (p.get("reference") or "").strip()
-        amount = int(p.get("amount_minor") or 0)
-        if not reference:
-            raise ValidationError(
-                f"Payment {n}: enter the transaction reference.", field="reference"
-            )
-        if amount <= 0:
-            raise ValidationError(
-                f"Payment {n}: the amount must be more than zero.", field="amount"
-            )
-        if p.get("method") not in METHODS:
-            raise ValidationError(
-                f"Payment {n}: choose cash, bank, card, UPI, M-Pesa or other.", field="method"
-            )
-        if reference in seen:
-            raise Conflict(f"Reference {reference} appears twice in this batch.", field="reference")
-        seen.add(reference)
-        clean.append(
-            {
-                "student_id": int(p["student_id"]),
-                "amount_minor": amount,
-                "method": p["method"],
-                "reference": reference,
-                "received_on": p.get("received_on") or today,
-                "invoice_id": p.get("invoice_id"),
-            }
-        )
-    if not clean:
-        return 0
-    known = set(
-        session.exec(
-            select(Student.id).where(
-                Student.institute_id == institute_id,
-                col(Student.id).in_({p["student_id"] for p in clean}),
-            )
-        )
-    )
-    missing = {p["student_id"] for p in clean} - known
-    if missing:
-        raise NotFound(f"No such student: {', '.join(map(str, sorted(missing)))}.")
-    existing = {
-        e.reference: e
-        for e in session.exec(
-            select(Payment).where(
-                Payment.institute_id == institute_id, col(Payment.reference).in_(seen)
-            )
-        )
-    }
-    fresh = []
-    for p in clean:
-        e = existing.get(p["reference"])
-        if e is None:
-            fresh.append(p)
-        elif (e.student_id, e.amount_minor) != (p["student_id"], p["amount_minor"]):
-            raise Conflict(
-                f"Reference {p['reference']} was already used for a payment of "
-                f"{format_money(e.amount_minor, currency)} (receipt {e.receipt_no}).",
-                field="reference",
-            )
-    if not fresh:
-        return 0
-    # Receipt numbers first: the counter's row lock serialises payments of the institute, so
-    # the open lines read below are not being paid meanwhile (a refusal rolls it all back).
-    first_no = _next_receipt_no(session, institute_id, count=len(fresh))
-    open_lines: dict[int, list[allocation.OpenLine]] = {}
-    owed: dict[int, int] = {}  # invoice id → what it still owes
-    invoices: dict[int, list[int]] = {}  # id → [total, paid]
-    for line_id, line_open, invoice_id, student_id, due_on, total, paid in session.exec(
-        select(
-            InvoiceLine.id,
-            InvoiceLine.amount_minor - InvoiceLine.paid_minor,
-            Invoice.id,
-            Invoice.student_id,
-            Invoice.due_on,
-            Invoice.total_minor,
-            Invoice.paid_minor,
-        )
-        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-        .where(
-            Invoice.institute_id == institute_id,
-            InvoiceLine.institute_id == institute_id,
-            col(Invoice.student_id).in_(known),
-            col(Invoice.status).in_(OPEN_INVOICE_VALUES),
-            InvoiceLine.paid_minor < InvoiceLine.amount_minor,
-        )
-    ).all():
-        open_lines.setdefault(student_id, []).append(
-            allocation.OpenLine(line_id, invoice_id, due_on, int(line_open))
-        )
-        owed[invoice_id] = total - paid
-        invoices[invoice_id] = [total, paid]
-    # Allocate every payment in order (each sees what the ones before it left open), by the
-    # same rule as record_payment; refuse before writing anything if one would leave credit.
-    line_paid: dict[int, int] = {}
-    plans: list[allocation.Allocation] = []
-    for p in fresh:
-        plan = allocation.allocate_payment(
-            p["amount_minor"],
-            [
-                allocation.OpenLine(
-                    line.line_id,
-                    line.invoice_id,
-                    line.due_on,
-                    line.open_minor - line_paid.get(line.line_id, 0),
-                )
-                for line in open_lines.get(p["student_id"], [])
-            ],
-            invoice_open=owed,
-            invoice_id=p.get("invoice_id"),
-        )
-        for line, take in plan.parts:
-            line_paid[line.line_id] = line_paid.get(line.line_id, 0) + take
-            owed[line.invoice_id] -= take
-            invoices[line.invoice_id][1] += take
-        p["credit_minor"] = plan.credit_minor
-        plans.append(plan)
-    over = [p for p in fresh if p["credit_minor"]]
-    if over and not allow_credit:
-        raise ValidationError(
-            f"{plural(len(over), 'payment')} in this batch "
-            f"{'is' if len(over) == 1 else 'are'} more than the student owes "
-            f"({', '.join(p['reference'] for p in over[:5])}{'…' if len(over) > 5 else ''}); "
-            "nothing was recorded. Confirm “record the rest as advance credit” to keep the "
-            "difference as credit.",
-            field="amount",
-        )
-    owed_now = _owed(session, institute_id, known)
-    for p, plan in zip(fresh, plans, strict=True):
-        owed_now[p["student_id"]] = owed_now.get(p["student_id"], 0) - plan.applied_minor
-        p["owed_after_minor"] = owed_now[p["student_id"]]
-    now = clock.now()
-    session.execute(
-        insert(Payment),
-        [
-            {
-                "institute_id": institute_id,
-                **{k: v for k, v in p.items() if k != "invoice_id"},
-                "receipt_no": first_no + n,
-                "recorded_by": actor.user_id,
-                "created_at": now,
-            }
-            for n, p in enumerate(fresh)
-        ],
-    )
-    ids = dict(
-        session.exec(
-            select(Payment.reference, Payment.id).where(
-                Payment.institute_id == institute_id,
-                col(Payment.reference).in_([p["reference"] for p in fresh]),
-            )
-        ).all()
-    )
-    allocations = [
-        {
-            "institute_id": institute_id,
-            "payment_id": ids[p["reference"]],
-            "invoice_line_id": line.line_id,
-            "amount_minor": take,
-        }
-        for p, plan in zip(fresh, plans, strict=True)
-        for line, take in plan.parts
-    ]
-    if allocations:
-        session.execute(insert(PaymentAllocation), allocations)
-    # Core updates by key (executemany): the ORM's bulk-by-primary-key path does not take a
-    # computed SET, and no ORM objects of these rows are loaded here.
-    lines_t, invoices_t = InvoiceLine.__table__, Invoice.__table__
-    if line_paid:
-        session.execute(
-            update(lines_t)
-            .where(lines_t.c.id == bindparam("line_id"))
-            .values(paid_minor=lines_t.c.paid_minor + bindparam("add")),
-            [{"line_id": k, "add": v} for k, v in line_paid.items()],
-        )
-        touched = {line.invoice_id for plan in plans for line, _ in plan.parts}
-        session.execute(
-            update(invoices_t)
-            .where(invoices_t.c.id == bindparam("invoice_id"))
-            .values(paid_minor=bindparam("paid"), status=bindparam("new_status")),
-            [
-                {
-                    "invoice_id": i,
-                    "paid": invoices[i][1],
-                    "new_status": paid_status(invoices[i][1], invoices[i][0]).value,
-                }
-                for i in touched
-            ],
-        )
-    accounts = ledger.ensure_chart_internal(session, institute_id=institute_id)
-    ledger.post_many_internal(
-        session,
-        institute_id=institute_id,
-        source_type="payment",
-        entries=[
-            ledger.Entry(
-                p["received_on"],
-                f"Payment {p['reference']} receipt {first_no + n}",
-                ids[p["reference"]],
-                ledger.payment_postings(accounts, p["amount_minor"], p["credit_minor"]),
-            )
-            for n, p in enumerate(fresh)
-        ],
-    )
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="fees.payments_bulk",
-        detail={
-            "count": len(fresh),
-            "skipped": len(clean) - len(fresh),
-            "amount_minor": sum(p["amount_minor"] for p in fresh),
-            "receipts": [first_no, first_no + len(fresh) - 1],
-        },
-    )
-    return len(fresh)

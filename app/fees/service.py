@@ -6,6 +6,7 @@ keep one import."""
 
 from __future__ import annotations
 
+from app.fees.bulk import record_payments_bulk
 from app.fees.common import (
     METHODS,
     actor_institute,
@@ -20,8 +21,6 @@ from app.fees.discounts import (
 )
 from app.fees.invoicing import (
     RunPlan,
-    _invoice_run,
-    _run_plan,
     active_batch_members_internal,
     invoice_detail,
     invoice_run,
@@ -33,17 +32,11 @@ from app.fees.invoicing import (
 )
 from app.fees.payments import (
     Balance,
-    _next_receipt_no,
-    _overpayment_message,
-    _owed,
     open_receivables_internal,
     record_payment,
-    record_payments_bulk,
     student_balance,
 )
 from app.fees.structures import (
-    _check_plan,
-    _write_plan,
     create_structure,
     instalment_plan,
     list_structures,
@@ -63,13 +56,6 @@ __all__ = [
     "Balance",
     "METHODS",
     "RunPlan",
-    "_check_plan",
-    "_invoice_run",
-    "_next_receipt_no",
-    "_overpayment_message",
-    "_owed",
-    "_run_plan",
-    "_write_plan",
     "active_batch_members_internal",
     "actor_institute",
     "billing_period",

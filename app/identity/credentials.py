@@ -10,7 +10,7 @@ user down for minutes, never lock them out for good. Google and Telegram codes a
 from __future__ import annotations
 
 import math
-from datetime import UTC, timedelta
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -176,7 +176,7 @@ def create_password_link(
     user = session.get(User, user_id)
     if user is None or (not actor.is_super_admin and user.institute_id != actor.institute_id):
         raise NotFound("That user does not exist.")
-    identity._manageable(actor, user.role)  # noqa: SLF001 - the same rule as every user change
+    identity.check_manageable(actor, user.role)  # the same rule as every user change
     if user.status == UserStatus.DISABLED.value:
         raise ValidationError("Activate the user before sending a password link.")
     token = new_token()
@@ -223,7 +223,7 @@ def _link(session: Session, token: str) -> tuple[PasswordLink | None, str | None
         return None, LINK_INVALID
     if link.used_at is not None:
         return None, LINK_USED
-    expires = link.expires_at if link.expires_at.tzinfo else link.expires_at.replace(tzinfo=UTC)
+    expires = clock.aware_utc(link.expires_at)
     if clock.now() >= expires:
         return None, LINK_EXPIRED
     institute = session.exec(

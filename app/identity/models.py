@@ -36,9 +36,7 @@ class Institute(SQLModel, table=True):
     # Teachers may add extra classes to their batches without an admin's approval.
     teachers_add_classes: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     # CRM: a new inquiry nobody took goes to the counselor with the fewest open ones.
-    auto_assign_inquiries: bool = Field(
-        default=False, sa_column_kwargs={"server_default": false()}
-    )
+    auto_assign_inquiries: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime = Field(default_factory=clock.now)
 
     def subscription_expired(self, today: date) -> bool:
@@ -60,6 +58,7 @@ class User(SQLModel, table=True):
         Index("ix_users_institute_id_role_status", "institute_id", "role", "status"),
         Index("ix_users_email", "email"),
         Index("ix_users_phone", "phone"),
+        Index("ix_users_telegram_chat_id", "telegram_chat_id"),
         UniqueConstraint("institute_id", "oidc_issuer", "oidc_subject"),
         CheckConstraint(f"role IN ({_ROLE_VALUES})", name="role"),
         CheckConstraint(f"status IN ({_STATUS_VALUES})", name="status"),

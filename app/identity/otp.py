@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlmodel import Session, col, select
 
 from app.core import audit, clock, events, ratelimit
+from app.core.clock import aware_utc
 from app.core.config import get_settings
 from app.core.db import lock_key
 from app.core.errors import ValidationError
@@ -37,10 +38,6 @@ class CodeRequest:
 
 # The one answer to a code request for any number (see request_code).
 REQUESTED = CodeRequest(sent=True)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _audit(
@@ -222,7 +219,7 @@ def verify_code(session: Session, *, phone: str, code: str, source: str) -> Sign
         row is not None
         and row.consumed_at is None
         and row.attempts < settings.AUTH_OTP_MAX_ATTEMPTS
-        and now < _aware(row.expires_at)
+        and now < aware_utc(row.expires_at)
     )
     typed = "".join(ch for ch in (code or "") if ch.isdigit())
     if not (live and constant_time_equal(keyed_hash(f"{key}:{typed}"), row.code_hash)):

@@ -11,7 +11,6 @@ from app.identity.common import (
 )
 from app.identity.institutes import (
     InstituteSummary,
-    _clean_institute_fields,
     create_institute,
     enter_public_institute_internal,
     get_institute,
@@ -22,11 +21,8 @@ from app.identity.institutes import (
 )
 from app.identity.users import (
     SessionUser,
-    _check_teacher_cap,
-    _check_unique_contact,
-    _manageable,
-    _user_in_scope,
     change_role,
+    check_manageable,
     count_users,
     dev_sign_in_candidates,
     end_user_sessions,
@@ -51,11 +47,7 @@ __all__ = [
     "NOT_AUTHORIZED",
     "SUBSCRIPTION_EXPIRED",
     "SessionUser",
-    "_check_teacher_cap",
-    "_check_unique_contact",
-    "_clean_institute_fields",
-    "_manageable",
-    "_user_in_scope",
+    "check_manageable",
     "change_role",
     "count_users",
     "create_institute",

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlmodel import Session, select
 
 from app.core import clock
+from app.core.clock import aware_utc
 from app.core.config import get_settings
 from app.core.errors import AccessRevoked
 from app.core.security import new_token, token_hash
@@ -32,10 +33,6 @@ class SignInOutcome:
 
     users: list[SessionUser] = field(default_factory=list)
     error: str | None = None
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _institute_of(session: Session, user_id: int) -> int | None:
@@ -111,16 +108,16 @@ def look_up_session(session: Session, *, token: str) -> SessionLookUp:
         return SessionLookUp(row=row, message=message)
     settings = get_settings()
     now = clock.now()
-    if now >= _aware(row.expires_at):
+    if now >= aware_utc(row.expires_at):
         return SessionLookUp(row=row, message=SESSION_EXPIRED, end_reason="expired")
-    if now - _aware(row.last_seen_at) > timedelta(minutes=settings.AUTH_SESSION_IDLE_MINUTES):
+    if now - aware_utc(row.last_seen_at) > timedelta(minutes=settings.AUTH_SESSION_IDLE_MINUTES):
         message = SESSION_IDLE.format(minutes=settings.AUTH_SESSION_IDLE_MINUTES)
         return SessionLookUp(row=row, message=message, end_reason="idle")
     try:
         user = identity.session_user_of(user_row, institute)
     except AccessRevoked as exc:
         return SessionLookUp(row=row, message=exc.message, end_reason="no_access")
-    return SessionLookUp(row=row, user=user, touch=now - _aware(row.last_seen_at) >= TOUCH_EVERY)
+    return SessionLookUp(row=row, user=user, touch=now - aware_utc(row.last_seen_at) >= TOUCH_EVERY)
 
 
 def resume_session(session: Session, *, token: str) -> tuple[SessionUser | None, str | None]:

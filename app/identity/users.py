@@ -12,13 +12,13 @@ from app.core.config import get_settings
 from app.core.errors import AccessRevoked, Conflict, NotFound, PermissionDenied, ValidationError
 from app.core.roles import Role, manageable_roles
 from app.core.tenancy import Actor
-from app.core.validation import normalize_email
+from app.core.validation import normalize_email, telegram_chat_id
 from app.identity.common import NOT_AUTHORIZED, SUBSCRIPTION_EXPIRED
 from app.identity.institutes import phone_region_internal, phone_regions_internal
 from app.identity.models import AuthSession, Institute, User, UserStatus
 
 
-def _manageable(actor: Actor, role: str) -> None:
+def check_manageable(actor: Actor, role: str) -> None:
     if Role(role) not in manageable_roles(actor.role):
         allowed = ", ".join(sorted(r.value for r in manageable_roles(actor.role))) or "nobody"
         raise PermissionDenied(
@@ -96,7 +96,7 @@ def invite_user(
         role = Role(role)
     except ValueError as exc:
         raise ValidationError(f"'{role}' is not a role.", field="role") from exc
-    _manageable(actor, role)
+    check_manageable(actor, role)
     scope = actor.institute_scope(institute_id)
     institute = session.get(Institute, scope)
     if institute is None:
@@ -144,7 +144,7 @@ def set_user_status(session: Session, *, actor: Actor, user_id: int, status: str
     user = _user_in_scope(session, actor, user_id)
     if user.id == actor.user_id:
         raise PermissionDenied("You cannot change your own status.")
-    _manageable(actor, user.role)
+    check_manageable(actor, user.role)
     if user.status == status.value:
         return user
     if status == UserStatus.INVITED:
@@ -183,8 +183,8 @@ def change_role(session: Session, *, actor: Actor, user_id: int, role: str) -> U
     user = _user_in_scope(session, actor, user_id)
     if user.id == actor.user_id:
         raise PermissionDenied("You cannot change your own role.")
-    _manageable(actor, user.role)
-    _manageable(actor, role)
+    check_manageable(actor, user.role)
+    check_manageable(actor, role)
     if user.role == role.value:
         return user
     if role == Role.TEACHER and user.status != UserStatus.DISABLED:
@@ -309,12 +309,8 @@ def set_telegram_chat(session: Session, *, actor: Actor, user_id: int, chat_id: 
     """Link (or unlink) the Telegram chat that receives a user's sign-in codes."""
     user = _user_in_scope(session, actor, user_id)
     if user.id != actor.user_id:
-        _manageable(actor, user.role)
-    chat = (chat_id or "").strip() or None
-    if chat is not None and not chat.lstrip("-").isdigit():
-        raise ValidationError(
-            "A Telegram chat id is a number, such as 123456789.", field="telegram_chat_id"
-        )
+        check_manageable(actor, user.role)
+    chat = telegram_chat_id(chat_id)
     if chat == user.telegram_chat_id:
         return user
     user.telegram_chat_id = chat

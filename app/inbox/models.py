@@ -20,6 +20,7 @@ class ActionType(StrEnum):
     FOLLOW_UP_DUE = "follow_up_due"
     NEGATIVE_FEEDBACK = "negative_feedback"
     EXTRA_CLASS_REQUEST = "extra_class_request"
+    ABSENCE_NOTICE = "absence_notice"  # a guardian said (on Telegram) the student will be away
 
 
 class ActionStatus(StrEnum):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -65,7 +65,50 @@ def open_action_internal(
                 PendingAction.institute_id == institute_id, PendingAction.dedupe_key == dedupe_key
             )
         ).one()
+    _push(session, action)
     return action
+
+
+# Actions decided elsewhere (badge requests, extra classes) are not pushed with buttons, nor
+# feedback: a message arriving the minute a student submits would date anonymous feedback,
+# which is stored with only its day.
+PUSHED_TYPES = frozenset(ActionType) - {
+    ActionType.BADGE_REQUEST,
+    ActionType.EXTRA_CLASS_REQUEST,
+    ActionType.NEGATIVE_FEEDBACK,
+}
+
+
+def _push(session: Session, action: PendingAction) -> None:
+    """Tell the person who owns a new action on Telegram, with buttons that act on it (app.bot
+    calls `act` for them, as the web inbox does). Nothing when their chat is not linked."""
+    from app.identity.models import User
+    from app.notify import buttons
+    from app.notify import service as notify
+
+    if action.type not in PUSHED_TYPES:
+        return
+    owner = action.owner_user_id
+    if owner is None and action.batch_id is not None:
+        batch = session.get(Batch, action.batch_id)
+        owner = batch.teacher_user_id if batch else None
+    user = session.get(User, owner) if owner else None
+    if user is None or not user.telegram_chat_id:
+        return
+    row = [buttons.act("Reviewed", "ir", action.id)]
+    if action.student_id is not None and action.type in GUARDIAN_TYPES:
+        row.append(buttons.act("Notify guardian", "in", action.id))
+    row.append(buttons.act("Ignore…", "ii", action.id))
+    notify.enqueue_internal(
+        session,
+        institute_id=action.institute_id,
+        channel="telegram",
+        recipient=user.telegram_chat_id,
+        recipient_user_id=user.id,
+        text=f"To do: {action.reason}",
+        dedupe_key=f"inbox_push:{action.id}",
+        buttons=[row],
+    )
 
 
 @dataclass(frozen=True)
@@ -150,9 +193,7 @@ def list_actions(
             reason=r.reason,
             student=r[-2],
             batch=r[-1],
-            created_at=(
-                r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=UTC)
-            ).astimezone(tz),
+            created_at=(clock.aware_utc(r.created_at)).astimezone(tz),
             status=r.status,
             outcome=r.outcome,
             note=r.note,

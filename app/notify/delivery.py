@@ -21,16 +21,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, update
 from sqlmodel import col, select
 
 from app.core import clock
+from app.core.clock import aware_utc
 from app.core.db import session_scope
 from app.identity.models import Institute
 from app.integrations import telegram
-from app.notify import links, service
+from app.notify import buttons, links, service
 from app.notify.models import BlockedChat, Channel, Notification, Status
 
 LEASE = timedelta(minutes=5)
@@ -62,19 +63,25 @@ def backoff(attempts: int) -> timedelta:
     return BASE_BACKOFF * (2 ** max(0, attempts - 1))
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+@dataclass(frozen=True)
+class Claimed:
+    """A message leased for sending, as it is sent: links minted, buttons signed, file built."""
+
+    id: int
+    chat: str
+    text: str
+    buttons: telegram.Buttons | None = None
+    document: telegram.Document | None = None
 
 
-def claim_due(
-    *, engine: Engine | None = None, limit: int = 500
-) -> tuple[list[tuple[int, str, str]], int]:
-    """Lease due Telegram messages; returns [(id, chat, text)] and how many waited for quiet hours.
+def claim_due(*, engine: Engine | None = None, limit: int = 500) -> tuple[list[Claimed], int]:
+    """Lease due Telegram messages; returns them and how many waited for quiet hours.
 
     The text returned is the one to send: one-time link references are minted into URLs here
-    (app/notify/links.py) and never written back."""
+    (app/notify/links.py) and never written back; buttons are signed for the recipient's chat
+    (app/notify/buttons.py) and a file the message carries is built now."""
     now = clock.now()
-    claimed: list[tuple[int, str, str]] = []
+    claimed: list[Claimed] = []
     deferred = 0
     with session_scope(system=True, engine=engine) as session:
         query = (
@@ -116,7 +123,17 @@ def claim_due(
                 deferred += 1
             else:
                 row.next_attempt_at = now + LEASE
-                claimed.append((row.id, row.recipient, links.expand(session, row.text)))
+                claimed.append(
+                    Claimed(
+                        id=row.id,
+                        chat=row.recipient,
+                        text=links.expand(session, row.text),
+                        buttons=buttons.build(session, row.recipient, row.buttons),
+                        document=links.attachment_internal(
+                            session, row.institute_id, row.attachment
+                        ),
+                    )
+                )
             session.add(row)
     return claimed, deferred
 
@@ -148,7 +165,8 @@ def deliver_due(
     last_chat: dict[str, float] = {}
     pending: list[int] = []
     try:
-        for notification_id, chat, text in claimed:
+        for message in claimed:
+            notification_id, chat = message.id, message.chat
             wait = max(
                 GLOBAL_INTERVAL - (monotonic() - last_any),
                 PER_CHAT_INTERVAL - (monotonic() - last_chat.get(chat, -1e9)),
@@ -157,7 +175,7 @@ def deliver_due(
                 sleep(wait)
                 result.slept_s += wait
             try:
-                sender.send(chat, text)
+                sender.send(chat, message.text, buttons=message.buttons, document=message.document)
             except telegram.SendFailed as exc:
                 _handle_failure(engine, notification_id, exc, result)
             else:
@@ -234,4 +252,4 @@ def oldest_due_age(*, engine: Engine | None = None) -> timedelta | None:
             .order_by(Notification.next_attempt_at)
             .limit(1)
         ).first()
-    return None if oldest is None else clock.now() - _aware(oldest)
+    return None if oldest is None else clock.now() - aware_utc(oldest)

@@ -16,9 +16,15 @@ from collections.abc import Callable
 
 from sqlmodel import Session
 
+from app.integrations.telegram import Document
+
 # kind -> "module:function" minting the URL for one link id at delivery time (None when the
 # link can no longer be used). Resolved lazily so notify never imports the domains it serves.
 BUILDERS: dict[str, str] = {"attendance": "app.attendance.service:deliver_link"}
+
+# kind -> "module:function" building a file sent with a message at delivery time, from the
+# reference stored in notifications.attachment ("kind:ref"); None when it cannot be built.
+ATTACHMENTS: dict[str, str] = {"report_card": "app.reports.service:report_card_attachment_internal"}
 
 GONE = "(this link can no longer be used; open Cohort instead)"
 _MARK = re.compile(r"\[one-time link ([a-z_]+)#(\d+)\]")
@@ -39,12 +45,33 @@ def _builder(kind: str) -> Callable[[Session, int], str | None] | None:
     return getattr(importlib.import_module(module), name)
 
 
+def url_for(session: Session, kind: str, link_id: int) -> str | None:
+    """A freshly minted URL for one link (None when it can no longer be used)."""
+    builder = _builder(kind)
+    return builder(session, link_id) if builder else None
+
+
 def expand(session: Session, text: str) -> str:
     """The text to send: every reference replaced by a freshly minted URL (system context)."""
 
     def build(match: re.Match) -> str:
-        builder = _builder(match.group(1))
-        url = builder(session, int(match.group(2))) if builder else None
-        return url or GONE
+        return url_for(session, match.group(1), int(match.group(2))) or GONE
 
     return _MARK.sub(build, text)
+
+
+def attachment_internal(
+    session: Session, institute_id: int, reference: str | None
+) -> Document | None:
+    """The file (telegram.Document) a queued message carries, built now (system context)."""
+    if not reference or ":" not in reference:
+        return None
+    kind, ref = reference.split(":", 1)
+    target = ATTACHMENTS.get(kind)
+    if target is None:
+        return None
+    module, name = target.split(":")
+    built: Document | None = getattr(importlib.import_module(module), name)(
+        session, institute_id, ref
+    )
+    return built

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, time
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
@@ -57,6 +58,12 @@ class Notification(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None)
     read_at: datetime | None = Field(default=None)
     created_at: datetime = Field(default_factory=clock.now)
+    # Telegram buttons (app/notify/buttons.py: rows of act/link descriptions, made real and
+    # signed for the chat at delivery) and a file built at delivery ("kind:ref", links.py).
+    buttons: list[list[dict[str, Any]]] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True))
+    )
+    attachment: str | None = Field(default=None, max_length=120)
 
 
 class BlockedChat(SQLModel, table=True):

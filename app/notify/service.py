@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, insert, update
@@ -38,8 +39,11 @@ def enqueue_internal(
     dedupe_key: str,
     recipient_user_id: int | None = None,
     subject: str | None = None,
+    buttons: list[list[dict[str, Any]]] | None = None,
+    attachment: str | None = None,
 ) -> Notification:
-    """Queue one message; the same (institute, dedupe key) returns the message already queued."""
+    """Queue one message; the same (institute, dedupe key) returns the message already queued.
+    `buttons`: rows of app.notify.buttons.act/link; `attachment`: a file built at delivery."""
     existing = session.exec(
         select(Notification).where(
             Notification.institute_id == institute_id, Notification.dedupe_key == dedupe_key
@@ -56,6 +60,8 @@ def enqueue_internal(
         dedupe_key=dedupe_key,
         recipient_user_id=recipient_user_id,
         subject=subject,
+        buttons=buttons,
+        attachment=attachment,
     )
     try:
         with session.begin_nested():
@@ -86,6 +92,8 @@ def _new_values(
     recipient_user_id: int | None,
     subject: str | None,
     blocked: set[str] | None = None,
+    buttons: list[list[dict[str, Any]]] | None = None,
+    attachment: str | None = None,
 ) -> dict:
     """Every column of a new outbox row (no model instance: bulk callers queue thousands)."""
     channel = Channel(channel).value
@@ -107,6 +115,8 @@ def _new_values(
         "sent_at": None,
         "read_at": None,
         "created_at": now,
+        "buttons": buttons or None,
+        "attachment": attachment,
     }
     if channel == Channel.IN_APP.value:
         row["status"], row["sent_at"] = Status.SENT.value, now
@@ -144,7 +154,8 @@ def _new_values(
 def enqueue_many_internal(session: Session, *, institute_id: int, messages: list[dict]) -> int:
     """Queue many messages in one pass (announcements, reminders); returns how many were new.
 
-    Each dict has channel, recipient, text, dedupe_key and optionally recipient_user_id, subject.
+    Each dict has channel, recipient, text, dedupe_key and optionally recipient_user_id,
+    subject, buttons and attachment (as for enqueue_internal).
     """
     if not messages:
         return 0
@@ -178,6 +189,8 @@ def enqueue_many_internal(session: Session, *, institute_id: int, messages: list
                 recipient_user_id=m.get("recipient_user_id"),
                 subject=m.get("subject"),
                 blocked=blocked,
+                buttons=m.get("buttons"),
+                attachment=m.get("attachment"),
             )
         )
     for start in range(0, len(rows), 1000):

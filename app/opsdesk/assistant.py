@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.integrations import ollama
 from app.opsdesk import parser as rules
-from app.opsdesk.common import MODEL_CONTEXT, Reply, _Context
+from app.opsdesk.common import MODEL_CONTEXT, Context, Reply
 from app.opsdesk.history import help_text, history
 from app.opsdesk.models import Author, Kind
 
@@ -21,7 +21,7 @@ SYSTEM_PROMPT = (
 MODEL_NOTE = "\n\n_(Answer from the local assistant; it cannot act and nothing was done.)_"
 
 
-def _unknown(ctx: _Context, text: str, model: ollama.ChatModel | None) -> Reply:
+def unknown(ctx: Context, text: str, model: ollama.ChatModel | None) -> Reply:
     if model is None:
         return Reply(
             Kind.ANSWER,

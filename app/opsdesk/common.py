@@ -58,7 +58,7 @@ class Reply:
     status: DeskStatus | None = None
 
 
-class _Ask(Exception):
+class AskUser(Exception):
     """A handler needs one more detail: the question, and what it knows so far."""
 
     def __init__(
@@ -77,7 +77,7 @@ class _Ask(Exception):
 
 
 @dataclass
-class _Context:
+class Context:
     session: Session
     actor: Actor
     institute: Institute
@@ -91,5 +91,5 @@ class _Context:
         return format_money(minor, self.currency)
 
 
-def _money(session: Session, actor: Actor, minor: int) -> str:
+def money_text(session: Session, actor: Actor, minor: int) -> str:
     return format_money(minor, session.get(Institute, actor.institute_scope()).currency)

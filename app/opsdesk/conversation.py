@@ -15,8 +15,8 @@ from app.core.tenancy import Actor
 from app.identity.models import Institute
 from app.integrations import ollama
 from app.opsdesk import parser as rules
-from app.opsdesk.assistant import _unknown
-from app.opsdesk.common import LABELS, MAX_ROWS, STAFF, Reply, _Ask, _Context
+from app.opsdesk.assistant import unknown
+from app.opsdesk.common import LABELS, MAX_ROWS, STAFF, AskUser, Context, Reply
 from app.opsdesk.history import help_text
 from app.opsdesk.intents import absences, balances, invoices, payments, risk, summary
 from app.opsdesk.models import Author, DeskMessage, DeskStatus, Kind
@@ -40,7 +40,7 @@ def ask(
             "That is too long for the desk; keep a request under 2,000 characters."
         )
     institute = session.get(Institute, institute_id)
-    ctx = _Context(session, actor, institute, clock.today_in(institute.timezone))
+    ctx = Context(session, actor, institute, clock.today_in(institute.timezone))
     question = _open_question(session, actor)
     parsed = rules.parse(text, today=ctx.today)
     if parsed.intent == rules.UNKNOWN and _YES.fullmatch(text.lower().strip(" .!")):
@@ -63,7 +63,7 @@ def ask(
         reply = _answer_question(ctx, question, text)
     if reply is None:
         if parsed.intent == rules.UNKNOWN:
-            reply = _unknown(ctx, text, model if model is not None else ollama.get_model())
+            reply = unknown(ctx, text, model if model is not None else ollama.get_model())
         elif parsed.intent == rules.HELP:
             reply = Reply(Kind.ANSWER, help_text(actor.role), intent=rules.HELP)
         else:
@@ -134,11 +134,11 @@ def _open_question(session: Session, actor: Actor) -> DeskMessage | None:
     return None
 
 
-def _handle(ctx: _Context, intent: str, args: dict[str, Any]) -> Reply:
+def _handle(ctx: Context, intent: str, args: dict[str, Any]) -> Reply:
     handler = HANDLERS[intent]
     try:
         return handler(ctx, args)
-    except _Ask as need:
+    except AskUser as need:
         return Reply(
             Kind.QUESTION,
             need.question,
@@ -169,7 +169,7 @@ def _handle(ctx: _Context, intent: str, args: dict[str, Any]) -> Reply:
         return Reply(Kind.ERROR, exc.message, intent=intent)
 
 
-def _answer_question(ctx: _Context, question: DeskMessage, text: str) -> Reply | None:
+def _answer_question(ctx: Context, question: DeskMessage, text: str) -> Reply | None:
     """Fill what the open question asked for from the answer, then try the request again.
     None when the answer gives nothing the question wanted (it is then a new request)."""
     state = question.payload or {}

@@ -12,16 +12,16 @@ from app.academics import service as academics
 from app.academics.models import Batch, BatchMembership, Student
 from app.core.errors import NotFound
 from app.opsdesk import parser as rules
-from app.opsdesk.common import _Ask, _Context
+from app.opsdesk.common import AskUser, Context
 
 
-def _resolve_student(ctx: _Context, args: dict[str, Any], intent: str) -> Student:
+def resolve_student(ctx: Context, args: dict[str, Any], intent: str) -> Student:
     """The one student the request means (a teacher: among their own students), or a question."""
     if args.get("student_id"):
         return academics.get_student(ctx.session, actor=ctx.actor, student_id=args["student_id"])
     ref = (args.get("student") or "").strip()
     if not ref:
-        raise _Ask(
+        raise AskUser(
             "Which student? Give the enrollment number or the name.",
             intent,
             args,
@@ -41,7 +41,7 @@ def _resolve_student(ctx: _Context, args: dict[str, Any], intent: str) -> Studen
             f"No student matches “{ref}”. Check the enrollment number or the spelling of the name."
         )
     shown = candidates[:10]
-    raise _Ask(
+    raise AskUser(
         f"{len(candidates)} students match “{ref}”. Which one? Reply with the number or the "
         "enrollment number.",
         intent,
@@ -70,8 +70,8 @@ class _Target:
     label: str
 
 
-def _resolve_target(
-    ctx: _Context, args: dict[str, Any], intent: str, *, required: bool
+def resolve_target(
+    ctx: Context, args: dict[str, Any], intent: str, *, required: bool
 ) -> _Target | None:
     """The batch or level the request names (a teacher: among their own batches)."""
     if args.get("batch_id"):
@@ -86,7 +86,7 @@ def _resolve_target(
     if not text:
         if not required:
             return None
-        raise _Ask(
+        raise AskUser(
             "For which batch or level? (or say “all students”)",
             intent,
             args,
@@ -119,7 +119,7 @@ def _resolve_target(
         if len(partial) == 1:
             return _Target(partial[0].id, None, f"batch {partial[0].name}")
         if partial:
-            raise _Ask(
+            raise AskUser(
                 f"{len(partial)} batches match “{text}”. Which one?",
                 intent,
                 {k: v for k, v in args.items() if k not in ("target", "target_kind")},
@@ -149,7 +149,7 @@ def _bare_level(text: str, *, once: bool = False) -> str:
     return text
 
 
-def _batch_names_of(ctx: _Context, student_id: int) -> list[str]:
+def batch_names_of(ctx: Context, student_id: int) -> list[str]:
     return list(
         ctx.session.exec(
             select(Batch.name)

@@ -19,7 +19,6 @@ from __future__ import annotations
 from app.opsdesk.assistant import (
     MODEL_NOTE,
     SYSTEM_PROMPT,
-    _unknown,
 )
 from app.opsdesk.common import (
     HISTORY_LIMIT,
@@ -29,23 +28,10 @@ from app.opsdesk.common import (
     OFFERED,
     STAFF,
     Reply,
-    _Ask,
-    _Context,
-    _money,
 )
 from app.opsdesk.conversation import (
-    _NOT_PENDING,
-    _YES,
     ACTIONS,
     HANDLERS,
-    _answer_question,
-    _fill,
-    _handle,
-    _open_question,
-    _own_preview,
-    _pending_preview,
-    _pick,
-    _write,
     ask,
     cancel,
     confirm,
@@ -53,13 +39,6 @@ from app.opsdesk.conversation import (
 from app.opsdesk.history import (
     help_text,
     history,
-)
-from app.opsdesk.resolve import (
-    _bare_level,
-    _batch_names_of,
-    _resolve_student,
-    _resolve_target,
-    _Target,
 )
 
 __all__ = [
@@ -74,25 +53,6 @@ __all__ = [
     "Reply",
     "STAFF",
     "SYSTEM_PROMPT",
-    "_Ask",
-    "_Context",
-    "_NOT_PENDING",
-    "_Target",
-    "_YES",
-    "_answer_question",
-    "_bare_level",
-    "_batch_names_of",
-    "_fill",
-    "_handle",
-    "_money",
-    "_open_question",
-    "_own_preview",
-    "_pending_preview",
-    "_pick",
-    "_resolve_student",
-    "_resolve_target",
-    "_unknown",
-    "_write",
     "ask",
     "cancel",
     "confirm",

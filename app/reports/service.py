@@ -1,6 +1,6 @@
 """Reports home: once a month (and on demand from the report card) each active student's
 guardians get a progress summary on Telegram: attendance, topics completed, the latest marks
-and the fee balance. A guardian may opt out; a guardian never gets the same month twice (the
+and the fee balance, with the month's report card PDF. A guardian may opt out; a guardian never gets the same month twice (the
 outbox's dedupe key is the guardian and the month). Every figure of an institute is read in a
 handful of grouped queries, whatever the number of students."""
 
@@ -24,6 +24,7 @@ from app.coursework import service as coursework
 from app.coursework.models import Assessment, AssessmentResult
 from app.fees import reports as fee_reports
 from app.identity.models import Institute
+from app.integrations.telegram import Document
 from app.notify import service as notify
 
 
@@ -246,6 +247,8 @@ def send_month_internal(
                 "text": texts[sid],
                 "dedupe_key": f"progress_report:{gid}:{month:%Y-%m}",
                 "subject": f"Progress in {month:%B %Y}",
+                # Telegram carries files: the month's report card goes with the summary.
+                "attachment": f"report_card:{sid}:{month:%Y-%m}",
             }
             for gid, sid, chat in guardians
         ],
@@ -270,3 +273,20 @@ def send_for_student(session: Session, *, actor: Actor, student_id: int, month: 
         detail={"month": f"{month:%Y-%m}", "queued": sent},
     )
     return sent
+
+
+def report_card_attachment_internal(
+    session: Session, institute_id: int, ref: str
+) -> Document | None:
+    """The report card PDF of one student for one month ("<student id>:<YYYY-MM>"), built at
+    delivery for the guardian's message (system context); None if the student is gone."""
+    student_id, month_text = ref.split(":", 1)
+    month = parse_month(month_text)
+    first, last = month_of(month)
+    student = session.get(Student, int(student_id))
+    if student is None or student.institute_id != institute_id:
+        return None
+    pdf = coursework.report_card_pdf(
+        session, actor=Actor.system(institute_id), start=first, end=last, student_id=student.id
+    )
+    return Document(filename=f"report-card-{student.enrollment_no}-{month:%Y-%m}.pdf", content=pdf)

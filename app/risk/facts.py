@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
-from app.academics.models import Student
-from app.attendance.models import NOT_HELD, AttendanceRecord, ClassSession
+from app.academics.models import Student, StudentStatus
+from app.attendance.models import NOT_HELD, AttendanceRecord, ClassSession, Mark
 from app.core import clock
 from app.coursework.models import Assessment, AssessmentResult, Homework, HomeworkSubmission
 from app.fees import reports as fee_reports
@@ -36,7 +37,7 @@ class Inputs:
     gone: list[int] = field(default_factory=list)
 
 
-def _among(column, ids: list[int]):
+def among(column, ids: list[int]):
     return column == ids[0] if len(ids) == 1 else col(column).in_(ids)
 
 
@@ -49,18 +50,13 @@ def gather_internal(
     ]
 
 
-def gather_many(
-    session: Session, *, institute_ids: list[int], today: date, window_days: int
-) -> dict[int, Inputs]:
-    """The inputs of several institutes that share a window, in one statement: each factor is
-    a grouped subquery over the window, joined to the active students (the daily job reads
-    every institute in one pass instead of one pass each)."""
-    start = today - timedelta(days=window_days - 1)
-    counted = case((AttendanceRecord.status.in_(["present", "late"]), 1), else_=0)
+def _attendance_window(institute_ids: list[int], start: date, today: date) -> Any:
+    """Present and taken marks per student in the window (a class not held never counts)."""
+    counted = case((AttendanceRecord.status.in_([Mark.PRESENT.value, Mark.LATE.value]), 1), else_=0)
     taken = case((AttendanceRecord.status != "excused", 1), else_=0)
     # Sessions of the window first, then their marks through the (institute, session) index:
     # a few index probes per session instead of a scan of every mark ever taken.
-    attendance = (
+    return (
         select(
             AttendanceRecord.student_id.label("student_id"),
             func.sum(counted).label("present"),
@@ -73,7 +69,7 @@ def gather_many(
             & (AttendanceRecord.session_id == ClassSession.id),
         )
         .where(
-            _among(ClassSession.institute_id, institute_ids),
+            among(ClassSession.institute_id, institute_ids),
             ClassSession.date >= start,
             ClassSession.date <= today,
             # A class not held never counts, even if a mark was left on it.
@@ -82,7 +78,11 @@ def gather_many(
         .group_by(AttendanceRecord.student_id)
         .subquery("att")
     )
-    homework = (
+
+
+def _homework_window(institute_ids: list[int], start: date, today: date) -> Any:
+    """Homework due in the window per student, and how much of it came in on time."""
+    return (
         select(
             HomeworkSubmission.student_id.label("student_id"),
             func.sum(case((col(HomeworkSubmission.on_time).is_(True), 1), else_=0)).label(
@@ -97,13 +97,17 @@ def gather_many(
             & (HomeworkSubmission.homework_id == Homework.id),
         )
         .where(
-            _among(Homework.institute_id, institute_ids),
+            among(Homework.institute_id, institute_ids),
             Homework.due_on >= start,
             Homework.due_on < today,
         )
         .group_by(HomeworkSubmission.student_id)
         .subquery("hw")
     )
+
+
+def _tests_window(institute_ids: list[int], start: date, today: date) -> Any:
+    """Per student: the window's test mean and count, and the last two percentages."""
     sat_on = func.coalesce(AssessmentResult.scheduled_on, Assessment.held_on)
     ranked = (
         select(
@@ -123,7 +127,7 @@ def gather_many(
             & (Assessment.id == AssessmentResult.assessment_id),
         )
         .where(
-            _among(AssessmentResult.institute_id, institute_ids),
+            among(AssessmentResult.institute_id, institute_ids),
             col(AssessmentResult.percentage).is_not(None),
             col(AssessmentResult.absent).is_(False),
             sat_on <= today,
@@ -132,7 +136,7 @@ def gather_many(
     )
     # One pass over the sittings gives both the window's mean and the last two tests.
     in_window = ranked.c.sat_on >= start
-    tests = (
+    return (
         select(
             ranked.c.student_id,
             func.sum(case((in_window, ranked.c.percentage), else_=0)).label("total"),
@@ -143,6 +147,33 @@ def gather_many(
         .group_by(ranked.c.student_id)
         .subquery("tests")
     )
+
+
+def _gone(session: Session, institute_ids: list[int]) -> dict[int, list[int]]:
+    """Students with a risk profile who are no longer active (their profiles go)."""
+    gone: dict[int, list[int]] = {i: [] for i in institute_ids}
+    for iid, sid in session.connection().execute(
+        select(StudentRiskProfile.institute_id, StudentRiskProfile.student_id)
+        .join(Student, Student.id == StudentRiskProfile.student_id)
+        .where(
+            among(StudentRiskProfile.institute_id, institute_ids),
+            Student.status != StudentStatus.ACTIVE.value,
+        )
+    ):
+        gone[iid].append(sid)
+    return gone
+
+
+def gather_many(
+    session: Session, *, institute_ids: list[int], today: date, window_days: int
+) -> dict[int, Inputs]:
+    """The inputs of several institutes that share a window, in one statement: each factor is
+    a grouped subquery over the window, joined to the active students (the daily job reads
+    every institute in one pass instead of one pass each)."""
+    start = today - timedelta(days=window_days - 1)
+    attendance = _attendance_window(institute_ids, start, today)
+    homework = _homework_window(institute_ids, start, today)
+    tests = _tests_window(institute_ids, start, today)
     fees = fee_reports.standing_query(institute_ids=institute_ids, today=today)
     rows = (
         session.connection()
@@ -174,22 +205,29 @@ def gather_many(
                 (StudentRiskProfile.institute_id == Student.institute_id)
                 & (StudentRiskProfile.student_id == Student.id),
             )
-            .where(_among(Student.institute_id, institute_ids), Student.status == "active")
+            .where(
+                among(Student.institute_id, institute_ids),
+                Student.status == StudentStatus.ACTIVE.value,
+            )
         )
         .all()
     )
     currencies = dict(
         session.exec(
-            select(Institute.id, Institute.currency).where(_among(Institute.id, institute_ids))
+            select(Institute.id, Institute.currency).where(among(Institute.id, institute_ids))
         ).all()
     )
-    gone: dict[int, list[int]] = {i: [] for i in institute_ids}
-    for iid, sid in session.connection().execute(
-        select(StudentRiskProfile.institute_id, StudentRiskProfile.student_id)
-        .join(Student, Student.id == StudentRiskProfile.student_id)
-        .where(_among(StudentRiskProfile.institute_id, institute_ids), Student.status != "active")
-    ):
-        gone[iid].append(sid)
+    return _assemble(rows, institute_ids, today, currencies, _gone(session, institute_ids))
+
+
+def _assemble(
+    rows: Any,
+    institute_ids: list[int],
+    today: date,
+    currencies: dict[Any, str],
+    gone: dict[int, list[int]],
+) -> dict[int, Inputs]:
+    """Each institute's Inputs from the joined rows (one per active student)."""
     names: dict[int, dict[int, str]] = {i: {} for i in institute_ids}
     facts: dict[int, dict[int, tuple]] = {i: {} for i in institute_ids}
     previous: dict[int, dict[int, tuple]] = {i: {} for i in institute_ids}

@@ -80,14 +80,14 @@ def scoring_context(settings: RiskSettings, currency: str) -> int:
             settings.attendance_flag_percent,
             settings.fee_overdue_flag_days,
             settings.pass_percent,
-            tuple(_weights(settings).values()),
+            tuple(weights_of(settings).values()),
             currency,
         )
     )
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
 
 
-def _pct(value: float) -> str:
+def pct(value: float) -> str:
     text = f"{value:.2f}".rstrip("0").rstrip(".")
     return f"{text}%"
 
@@ -108,7 +108,7 @@ def level_of(score: float | None, settings: RiskSettings) -> str:
     return "MEDIUM" if score >= settings.medium_min else "HIGH"
 
 
-def _weights(settings: RiskSettings) -> dict[str, int]:
+def weights_of(settings: RiskSettings) -> dict[str, int]:
     return {
         "attendance": settings.weight_attendance,
         "homework": settings.weight_homework,
@@ -119,7 +119,7 @@ def _weights(settings: RiskSettings) -> dict[str, int]:
 
 def assess(inputs: Inputs, settings: RiskSettings) -> list[Assessed]:
     """Score every active student from the gathered inputs (pure: no database)."""
-    weights = _weights(settings)
+    weights = weights_of(settings)
     attendance_flag = settings.attendance_flag_percent
     fee_flag_days = settings.fee_overdue_flag_days
     pass_percent = settings.pass_percent
@@ -185,19 +185,19 @@ def explain(result: Assessed) -> list[str]:
         present, taken = att
         reasons.append(
             f"Attendance: present or late at {present} of {taken} sessions "
-            f"({_pct(100.0 * present / taken)})."
+            f"({pct(100.0 * present / taken)})."
         )
         if "attendance" in result.flags:
             critical.append(
-                f"Critical: attendance {_pct(100.0 * present / taken)} is below "
-                f"{_pct(settings.attendance_flag_percent)}."
+                f"Critical: attendance {pct(100.0 * present / taken)} is below "
+                f"{pct(settings.attendance_flag_percent)}."
             )
     else:
         reasons.append(f"No classes taken in the last {window} days: attendance not counted.")
     if hw:
         on_time, due = hw
         reasons.append(
-            f"Homework: {on_time} of {due} handed in on time ({_pct(100.0 * on_time / due)})."
+            f"Homework: {on_time} of {due} handed in on time ({pct(100.0 * on_time / due)})."
         )
     else:
         reasons.append(f"No homework due in the last {window} days: homework not counted.")
@@ -206,7 +206,7 @@ def explain(result: Assessed) -> list[str]:
             owed = format_money(fee.overdue_minor, result.currency)
             reasons.append(
                 f"Fees: {owed} overdue for {fee.days_overdue} days "
-                f"(fees score {_pct(fee_subscore(fee))})."
+                f"(fees score {pct(fee_subscore(fee))})."
             )
             if "fees" in result.flags:
                 critical.append(
@@ -219,15 +219,15 @@ def explain(result: Assessed) -> list[str]:
         reasons.append("No fees billed: fees not counted.")
     if test:
         mean, count = test
-        reasons.append(f"Tests: average {_pct(mean)} over {count} in the last {window} days.")
+        reasons.append(f"Tests: average {pct(mean)} over {count} in the last {window} days.")
     else:
         reasons.append(f"No tests in the last {window} days: tests not counted.")
     if "tests" in result.flags:
         critical.append(
-            f"Critical: failed the last two tests ({_pct(last[0])}, {_pct(last[1])}; "
-            f"pass mark {_pct(settings.pass_percent)})."
+            f"Critical: failed the last two tests ({pct(last[0])}, {pct(last[1])}; "
+            f"pass mark {pct(settings.pass_percent)})."
         )
-    weights = _weights(settings)
+    weights = weights_of(settings)
     counted = [k for k, v in sub.items() if v is not None and weights[k] > 0]
     if result.score is None:
         reasons.insert(0, "Not enough data yet to score.")

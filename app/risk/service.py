@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from app.academics.models import Batch, BatchMembership, Student
+from app.academics.models import Batch, BatchMembership, Student, StudentStatus
 from app.core import audit, clock
 from app.core.errors import NotFound, ValidationError
 from app.core.roles import Role
@@ -79,7 +79,7 @@ def list_profiles(
         .where(
             StudentRiskProfile.institute_id == institute_id,
             Student.institute_id == institute_id,
-            Student.status == "active",
+            Student.status == StudentStatus.ACTIVE.value,
         )
     )
     visible = _visible_students(actor)

@@ -40,7 +40,7 @@ PROFILE_COLUMNS = (
 )
 
 
-_PG_UPSERT = text(
+PG_UPSERT = text(
     """
     INSERT INTO student_risk_profiles
         (institute_id, student_id, score, level, attendance, homework, fees, tests,
@@ -85,7 +85,7 @@ def _insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
     conn.execute(insert(StudentRiskEvent), rows)
 
 
-def _upsert_profiles(session: Session, rows: list[dict]) -> None:
+def upsert_profiles(session: Session, rows: list[dict]) -> None:
     """Insert or replace profiles by (institute, student). PostgreSQL gets every row in one
     statement (one JSON document, unpacked by json_to_recordset); SQLite runs the same upsert
     as an executemany."""
@@ -95,7 +95,7 @@ def _upsert_profiles(session: Session, rows: list[dict]) -> None:
             [r | {"computed_at": r["computed_at"].isoformat()} for r in rows],
             ensure_ascii=False,
         )
-        conn.execute(_PG_UPSERT, {"rows": document})
+        conn.execute(PG_UPSERT, {"rows": document})
         return
     stmt = sqlite_insert(StudentRiskProfile.__table__)
     conn.execute(
@@ -170,7 +170,7 @@ def apply_internal(
     )
     stale = results
     if stale:
-        _upsert_profiles(
+        upsert_profiles(
             session,
             [
                 {

@@ -33,9 +33,7 @@ CHUNK_ROWS = 5000
 EXCEL_MAX_TABLE_ROWS = 250_000
 Format = Literal["csv", "xlsx"]
 # Never exported, personal data or not: credentials, hashes, keys and anonymity guards.
-SECRET_COLUMNS = frozenset(
-    {"password_hash", "token_hash", "code_hash", "private_key_encrypted", "phone_key"}
-)
+SECRET_COLUMNS = frozenset({"password_hash", "token_hash", "code_hash", "private_key_encrypted"})
 
 
 @dataclass(frozen=True)

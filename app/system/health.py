@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import timedelta
+from functools import partial
+from typing import Any
 
 from sqlalchemy import Engine, text
 
@@ -38,154 +40,165 @@ def _guard(name: str, fn: Callable[[], tuple[bool, str]]) -> Check:
 def run_checks(
     *, engine: Engine | None = None, telegram_check: Callable[[], str] | None = None
 ) -> list[Check]:
-    """Every check, each failing for its own reason without stopping the others."""
+    """Every check, each failing for its own reason without stopping the others (except bad
+    settings: nothing else can be checked without them)."""
     from app.core.config import get_settings
+    from app.core.db import get_engine
 
-    checks: list[Check] = []
     settings_error: list[str] = []
-
-    def settings_ok() -> tuple[bool, str]:
-        try:
-            settings = get_settings()
-        except Exception as exc:  # pydantic's ValidationError names the setting
-            settings_error.append(str(exc))
-            lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-            return False, "; ".join(lines[1:3])[:300] or str(exc)[:300]
-        missing = []
-        if settings.APP_ENV == "prod":
-            if not settings.APP_BASE_URL:
-                missing.append("APP_BASE_URL")
-            elif "localhost" in settings.APP_BASE_URL:
-                missing.append("APP_BASE_URL (still localhost)")
-        if missing:
-            return False, "missing or placeholder: " + ", ".join(missing)
-        return True, f"APP_ENV={settings.APP_ENV}"
-
-    checks.append(_guard("settings", settings_ok))
+    checks = [_guard("settings", partial(_settings_ok, settings_error))]
     if settings_error:
         return checks
+    engine = engine or get_engine()
+    for name, check in ENGINE_CHECKS:
+        checks.append(_guard(name, partial(check, engine)))
+    return checks + _telegram_checks(get_settings(), telegram_check)
 
-    from app.core.db import get_engine, session_scope
+
+def _settings_ok(errors: list[str]) -> tuple[bool, str]:
+    from app.core.config import get_settings
+
+    try:
+        settings = get_settings()
+    except Exception as exc:  # pydantic's ValidationError names the setting
+        errors.append(str(exc))
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        return False, "; ".join(lines[1:3])[:300] or str(exc)[:300]
+    missing = []
+    if settings.APP_ENV == "prod":
+        if not settings.APP_BASE_URL:
+            missing.append("APP_BASE_URL")
+        elif "localhost" in settings.APP_BASE_URL:
+            missing.append("APP_BASE_URL (still localhost)")
+    if missing:
+        return False, "missing or placeholder: " + ", ".join(missing)
+    return True, f"APP_ENV={settings.APP_ENV}"
+
+
+def _database(engine: Engine) -> tuple[bool, str]:
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        conn.execute(text("create temporary table if not exists cohort_health_probe (x integer)"))
+        conn.execute(text("insert into cohort_health_probe (x) values (1)"))
+        transaction.rollback()
+    return True, f"{engine.dialect.name} reachable and writable"
+
+
+def _migrations(engine: Engine) -> tuple[bool, str]:
     from app.core.migrate import current_revision, head_revision
 
-    engine = engine or get_engine()
+    current, head = (
+        current_revision(str(engine.url.render_as_string(hide_password=False))),
+        head_revision(),
+    )
+    if current == head:
+        return True, f"at head ({head})"
+    return (
+        False,
+        f"database at {current or 'nothing'}, code expects {head}: run `alembic upgrade head`",
+    )
 
-    def database() -> tuple[bool, str]:
-        with engine.connect() as conn:
-            transaction = conn.begin()
-            conn.execute(
-                text("create temporary table if not exists cohort_health_probe (x integer)")
-            )
-            conn.execute(text("insert into cohort_health_probe (x) values (1)"))
-            transaction.rollback()
-        return True, f"{engine.dialect.name} reachable and writable"
 
-    checks.append(_guard("database", database))
+def _heartbeat(engine: Engine) -> tuple[bool, str]:
+    from app.worker.runner import leader
 
-    def migrations() -> tuple[bool, str]:
-        current, head = (
-            current_revision(str(engine.url.render_as_string(hide_password=False))),
-            head_revision(),
-        )
-        if current == head:
-            return True, f"at head ({head})"
+    beat, holder = leader(engine=engine)
+    if beat is None:
+        return False, "no worker has ever run: start `python -m app.worker`"
+    age = clock.now() - beat
+    if age > HEARTBEAT_MAX_AGE:
         return (
             False,
-            f"database at {current or 'nothing'}, code expects {head}: run `alembic upgrade head`",
+            f"last heartbeat {int(age.total_seconds() // 60)} min ago: is the worker running?",
         )
+    kind, _, where = (holder or "").partition(" ")
+    who = {
+        "web": f"the scheduler inside the web process ({where})",
+        "worker": f"the worker process ({where})",
+    }.get(kind, holder or "a worker")
+    return True, f"jobs run by {who}; last heartbeat {int(age.total_seconds())} s ago"
 
-    checks.append(_guard("migrations", migrations))
 
-    def heartbeat() -> tuple[bool, str]:
-        from app.worker.runner import leader
+def _outbox(engine: Engine) -> tuple[bool, str]:
+    from app.notify.delivery import oldest_due_age
 
-        beat, holder = leader(engine=engine)
-        if beat is None:
-            return False, "no worker has ever run: start `python -m app.worker`"
-        age = clock.now() - beat
-        if age > HEARTBEAT_MAX_AGE:
-            return (
-                False,
-                f"last heartbeat {int(age.total_seconds() // 60)} min ago: is the worker running?",
+    age = oldest_due_age(engine=engine)
+    if age is None:
+        return True, "nothing waiting"
+    minutes = int(age.total_seconds() // 60)
+    if age > OUTBOX_MAX_WAIT:
+        return False, f"the oldest due message has waited {minutes} min"
+    return True, f"oldest due message waiting {minutes} min"
+
+
+def _rules(engine: Engine) -> tuple[bool, str]:
+    from sqlmodel import col, func, select
+
+    from app.core.db import session_scope
+    from app.identity.models import Institute
+    from app.notify.models import RuleConfig
+
+    with session_scope(system=True, engine=engine) as session:
+        institutes = session.exec(select(func.count()).select_from(Institute)).one()
+        own = session.exec(
+            select(func.count(func.distinct(RuleConfig.institute_id))).where(
+                col(RuleConfig.batch_id).is_(None)
             )
-        kind, _, where = (holder or "").partition(" ")
-        who = {
-            "web": f"the scheduler inside the web process ({where})",
-            "worker": f"the worker process ({where})",
-        }.get(kind, holder or "a worker")
-        return True, f"jobs run by {who}; last heartbeat {int(age.total_seconds())} s ago"
+        ).one()
+    return True, (
+        f"{own} of {institutes} institutes set their notification rules; "
+        "the others use the defaults"
+    )
 
-    checks.append(_guard("worker", heartbeat))
 
-    def outbox() -> tuple[bool, str]:
-        from app.notify.delivery import oldest_due_age
+def _pending_actions(engine: Engine) -> tuple[bool, str]:
+    from sqlmodel import func, select
 
-        age = oldest_due_age(engine=engine)
-        if age is None:
-            return True, "nothing waiting"
-        minutes = int(age.total_seconds() // 60)
-        if age > OUTBOX_MAX_WAIT:
-            return False, f"the oldest due message has waited {minutes} min"
-        return True, f"oldest due message waiting {minutes} min"
+    from app.core.db import session_scope
+    from app.inbox.models import ActionStatus, PendingAction
 
-    checks.append(_guard("outbox", outbox))
+    with session_scope(system=True, engine=engine) as session:
+        count, oldest = session.exec(
+            select(func.count(), func.min(PendingAction.created_at)).where(
+                PendingAction.status == ActionStatus.OPEN.value
+            )
+        ).one()
+    if not count:
+        return True, "no open actions"
+    days = (clock.now() - clock.aware_utc(oldest)).days
+    return True, f"{count} open; the oldest opened {days} days ago"
 
-    def rules() -> tuple[bool, str]:
-        from sqlmodel import col, func, select
 
-        from app.identity.models import Institute
-        from app.notify.models import RuleConfig
+def _action_tokens(engine: Engine) -> tuple[bool, str]:
+    from sqlmodel import col, func, select
 
-        with session_scope(system=True, engine=engine) as session:
-            institutes = session.exec(select(func.count()).select_from(Institute)).one()
-            own = session.exec(
-                select(func.count(func.distinct(RuleConfig.institute_id))).where(
-                    col(RuleConfig.batch_id).is_(None)
-                )
-            ).one()
-        return True, (
-            f"{own} of {institutes} institutes set their notification rules; "
-            "the others use the defaults"
-        )
+    from app.attendance.models import AttendanceLink
+    from app.core.db import session_scope
 
-    checks.append(_guard("rules", rules))
+    with session_scope(system=True, engine=engine) as session:
+        live = session.exec(
+            select(func.count()).where(
+                col(AttendanceLink.used_at).is_(None), AttendanceLink.expires_at > clock.now()
+            )
+        ).one()
+    return True, f"{live} one-time attendance links open (stored hashed)"
 
-    def pending_actions() -> tuple[bool, str]:
-        from sqlmodel import func, select
 
-        from app.inbox.models import ActionStatus, PendingAction
+# The checks that read the database, in the order they are shown.
+ENGINE_CHECKS: list[tuple[str, Callable[[Engine], tuple[bool, str]]]] = [
+    ("database", _database),
+    ("migrations", _migrations),
+    ("worker", _heartbeat),
+    ("outbox", _outbox),
+    ("rules", _rules),
+    ("pending actions", _pending_actions),
+    ("action tokens", _action_tokens),
+]
 
-        with session_scope(system=True, engine=engine) as session:
-            count, oldest = session.exec(
-                select(func.count(), func.min(PendingAction.created_at)).where(
-                    PendingAction.status == ActionStatus.OPEN.value
-                )
-            ).one()
-        if not count:
-            return True, "no open actions"
-        if oldest.tzinfo is None:
-            oldest = oldest.replace(tzinfo=UTC)
-        days = (clock.now() - oldest).days
-        return True, f"{count} open; the oldest opened {days} days ago"
 
-    checks.append(_guard("pending actions", pending_actions))
-
-    def action_tokens() -> tuple[bool, str]:
-        from sqlmodel import col, func, select
-
-        from app.attendance.models import AttendanceLink
-
-        with session_scope(system=True, engine=engine) as session:
-            live = session.exec(
-                select(func.count()).where(
-                    col(AttendanceLink.used_at).is_(None), AttendanceLink.expires_at > clock.now()
-                )
-            ).one()
-        return True, f"{live} one-time attendance links open (stored hashed)"
-
-    checks.append(_guard("action tokens", action_tokens))
-
-    settings = get_settings()
+def _telegram_checks(settings: Any, telegram_check: Callable[[], str] | None) -> list[Check]:
+    """Production without a bot token fails; with one (or a test's check), the bot answers."""
+    checks = []
     if not settings.is_dev and not settings.TELEGRAM_BOT_TOKEN and telegram_check is None:
         checks.append(
             Check(

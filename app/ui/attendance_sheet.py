@@ -92,7 +92,9 @@ def render(
         st.info(
             f"Submitted by {esc(sheet.submitted_by)} at {sheet.submitted_at.astimezone(ZoneInfo(timezone)):%H:%M}."
         )
-    editable = sheet.accepts_marks or (actor.role == Role.ADMIN and sheet.status == SessionStatus.OPEN)
+    editable = sheet.accepts_marks or (
+        actor.role == Role.ADMIN and sheet.status == SessionStatus.OPEN
+    )
     if not sheet.held:
         st.warning(
             (
@@ -142,7 +144,7 @@ def render(
     with st.expander("Understanding (optional, 1–5)"):
         ratings = {}
         for student in sheet.students:
-            if marks[student.id] in ("present", "late"):
+            if marks[student.id] in (Mark.PRESENT.value, Mark.LATE.value):
                 value = st.feedback("stars", key=f"und_{sheet.session_id}_{student.id}")
                 if value is not None:
                     ratings[student.id] = value + 1

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.exc import OperationalError
 
-from app.core import audit
+from app.core import audit, phones
 from app.core.db import session_scope
 from app.core.errors import DomainError, PermissionDenied
 from app.core.tenancy import Actor
@@ -119,3 +119,9 @@ def honeypot(key: str) -> str:
     form: a bot that fills every input gives itself away; the service keeps nothing then."""
     with st.container(height=1, border=False):
         return st.text_input("Website", key=key, label_visibility="collapsed", autocomplete="off")
+
+
+def phone_text(user: Any, e164: str | None) -> str:
+    """A stored (E.164) number as the signed-in user's institute writes it: national at home
+    ("098765 43210"), international otherwise; "" for none."""
+    return phones.format_phone(e164, phones.region_for(getattr(user, "institute_currency", None)))

@@ -14,7 +14,7 @@ import time
 
 from app.core.config import get_settings
 from app.worker import runner
-from app.worker.registry import all_jobs
+from app.worker.registry import STOPPING, all_jobs, all_services
 
 log = logging.getLogger("cohort.worker")
 WAIT_SECONDS = 5
@@ -50,6 +50,7 @@ def serve(jobs) -> int:
 
     def stop(signum, _frame):
         stopping["now"] = True
+        STOPPING.set()
         log.info("signal %s: stopping", signum)
         scheduler = stopping["scheduler"]
         if scheduler is not None and scheduler.running:
@@ -57,6 +58,8 @@ def serve(jobs) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    for start in all_services():  # e.g. the Telegram webhook route, whether or not we lead
+        start()
 
     announced = False
     while not leadership.acquire():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -29,6 +30,7 @@ JOB_MODULES = [
     "app.brief.jobs",
     "app.materials.jobs",
     "app.reports.jobs",
+    "app.bot.jobs",
 ]
 
 
@@ -57,6 +59,20 @@ class Job:
         kind = self.trigger.get("trigger")
         rest = ", ".join(f"{k}={v}" for k, v in self.trigger.items() if k != "trigger")
         return f"{kind}({rest})"
+
+
+# Set when the worker process stops: a long-running job (listening to Telegram) ends early.
+STOPPING = threading.Event()
+
+
+def all_services() -> list[Callable[[], Any]]:
+    """Background services the worker process starts besides its jobs (each domain's jobs.py
+    may declare SERVICES: callables that start a daemon thread when they have work to do,
+    such as the Telegram webhook route)."""
+    found: list[Callable[[], Any]] = []
+    for module_name in JOB_MODULES:
+        found.extend(getattr(importlib.import_module(module_name), "SERVICES", []))
+    return found
 
 
 def all_jobs() -> dict[str, Job]:

@@ -18,7 +18,7 @@ import os
 import socket
 import traceback
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, text, update
@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from app.core import clock
+from app.core.clock import aware_utc
 from app.core.db import get_engine, session_scope
 from app.worker.models import JobRun, WorkerLease
 from app.worker.registry import InstitutesFailed, Job, running
@@ -36,10 +37,6 @@ HEARTBEAT_SECONDS = 30
 RETRY_MINUTES = 15  # a failed period (say, one institute's database error) is retried this often
 LEASE_TIMEOUT = timedelta(seconds=90)
 ADVISORY_KEY = 7_412_025  # arbitrary, constant for this application
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def run_job(job: Job, *, engine: Engine | None = None, trigger: str = "schedule") -> JobRun | None:
@@ -203,7 +200,7 @@ class Leadership:
                         )
                     )
                     return True
-                fresh = now - _aware(lease.heartbeat_at) < LEASE_TIMEOUT
+                fresh = now - aware_utc(lease.heartbeat_at) < LEASE_TIMEOUT
                 if lease.holder != self.holder and fresh and not force:
                     return False
                 if lease.holder != self.holder:
@@ -224,7 +221,7 @@ def leader(*, engine: Engine | None = None) -> tuple[datetime | None, str | None
     process, "web host:pid" for the scheduler inside a web process."""
     with session_scope(system=True, engine=engine) as session:
         lease = session.get(WorkerLease, LEASE_NAME)
-        return (None, None) if lease is None else (_aware(lease.heartbeat_at), lease.holder)
+        return (None, None) if lease is None else (aware_utc(lease.heartbeat_at), lease.holder)
 
 
 def lead(

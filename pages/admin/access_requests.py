@@ -3,10 +3,11 @@
 import streamlit as st
 
 from app.access import service as access
+from app.access.models import RequestStatus
 from app.core.roles import Role
 from app.identity import credentials
 from app.ui import auth
-from app.ui.components import act, flash, read, reset_widgets, show_flash, table
+from app.ui.components import act, flash, phone_text, read, reset_widgets, show_flash, table
 from app.ui.safe import esc
 
 user, actor = auth.guard(Role.ADMIN)
@@ -35,14 +36,14 @@ access_tab, password_tab = st.tabs(
 
 with access_tab:
     requests = read(actor, access.list_access_requests)
-    pending = [r for r in requests if r.status == "pending"]
+    pending = [r for r in requests if r.status == RequestStatus.PENDING]
     if not pending:
         st.success("No access request is waiting.")
     for r in pending:
         with st.container(border=True):
             st.markdown(
                 f"**{esc(r.name)}** asks to join as a **{esc(r.role)}**  \n"
-                f"{esc(' · '.join(x for x in (r.email, r.phone) if x))} · "
+                f"{esc(' · '.join(x for x in (r.email, phone_text(user, r.phone)) if x))} · "
                 f"{r.created_at:%d %b, %H:%M} UTC"
             )
             if r.message:
@@ -72,14 +73,14 @@ with access_tab:
                     reset_widgets(f"reject_access_reason_{r.id}")
                     flash(f"Rejected the request of {r.name}.")
                     st.rerun()
-    decided = [r for r in requests if r.status != "pending"]
+    decided = [r for r in requests if r.status != RequestStatus.PENDING]
     if decided:
         st.subheader("Decided")
         table(
             [
                 {
                     "Name": r.name,
-                    "Contact": r.email or r.phone,
+                    "Contact": r.email or phone_text(user, r.phone),
                     "Role": r.role,
                     "Decision": r.status,
                     "When (UTC)": r.decided_at,
@@ -96,7 +97,7 @@ with password_tab:
         "password when they next sign in (or with the one-time link you share)."
     )
     rows = read(actor, access.list_password_requests)
-    pending_pw = [p for p in rows if p.request.status == "pending"]
+    pending_pw = [p for p in rows if p.request.status == RequestStatus.PENDING]
     if not pending_pw:
         st.success("No password request is waiting.")
     for p in pending_pw:
@@ -132,7 +133,7 @@ with password_tab:
                     reset_widgets(f"reject_password_reason_{req.id}")
                     flash(f"Rejected the password request of {p.user_name}.")
                     st.rerun()
-    decided_pw = [p for p in rows if p.request.status != "pending"]
+    decided_pw = [p for p in rows if p.request.status != RequestStatus.PENDING]
     if decided_pw:
         st.subheader("Decided")
         table(

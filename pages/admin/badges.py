@@ -6,6 +6,7 @@ import streamlit as st
 from app.academics import service as academics
 from app.badges import rules
 from app.badges import service as badges
+from app.badges.models import CredentialStatus
 from app.core.roles import Role
 from app.core.text import plural
 from app.ui import auth
@@ -117,7 +118,10 @@ with st.expander("Add a badge", expanded=not tree):
         if not parents:
             st.info(f"Add a {esc(PARENT_OF[kind])} first.")
         parent_id = st.selectbox(
-            f"Belongs to {esc(PARENT_OF[kind])}", list(parents), format_func=parents.get, key="bc_parent"
+            f"Belongs to {esc(PARENT_OF[kind])}",
+            list(parents),
+            format_func=parents.get,
+            key="bc_parent",
         )
     name = st.text_input("Name", key="bc_name")
     description = st.text_area("Description", key="bc_description")
@@ -228,7 +232,7 @@ if tree:
             held = [
                 a
                 for a in read(actor, badges.list_awards, student_id=student_id) or []
-                if a["status"] != "revoked"
+                if a["status"] != CredentialStatus.REVOKED
             ]
             if held:
                 choices = {a["award_id"]: a["badge"] for a in held}
@@ -248,7 +252,9 @@ if not review:
     st.caption("Nothing to review.")
 table(review, key="badge_review")
 for row in review:
-    if st.button(f"Confirm {esc(row['badge'])} for {esc(row['student'])}", key=f"rv_{row['award_id']}"):
+    if st.button(
+        f"Confirm {esc(row['badge'])} for {esc(row['student'])}", key=f"rv_{row['award_id']}"
+    ):
         if act(actor, badges.clear_review, award_id=row["award_id"], note="Confirmed"):
             st.rerun()
 

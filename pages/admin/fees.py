@@ -187,7 +187,12 @@ with run:
             else {
                 "student_ids": [
                     s.id
-                    for s in read(actor, academics.list_students, status=StudentStatus.ACTIVE.value, limit=100_000)
+                    for s in read(
+                        actor,
+                        academics.list_students,
+                        status=StudentStatus.ACTIVE.value,
+                        limit=100_000,
+                    )
                 ]
             }
         )

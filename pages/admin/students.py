@@ -5,9 +5,11 @@ import streamlit as st
 
 from app.academics import service as academics
 from app.academics.models import StudentStatus
+from app.bot import linking as bot_linking
 from app.core.roles import Role
 from app.ui import auth
-from app.ui.components import act, flash, read, reset_widgets, show_flash, table
+from app.ui import enrolments as enrolment_controls
+from app.ui.components import act, flash, phone_text, read, reset_widgets, show_flash, table
 from app.ui.safe import esc
 
 user, actor = auth.guard(Role.ADMIN, Role.COUNSELOR)
@@ -48,7 +50,12 @@ students = read(
 )
 table(
     [
-        {"Enrollment": s.enrollment_no, "Name": s.name, "Phone": s.phone, "Status": s.status}
+        {
+            "Enrollment": s.enrollment_no,
+            "Name": s.name,
+            "Phone": phone_text(user, s.phone),
+            "Status": s.status,
+        }
         for s in students
     ],
     key="students_table",
@@ -119,37 +126,9 @@ if students:
         empty="Not enrolled in a subject yet.",
     )
     if enrolments and actor.role == Role.ADMIN:
-        by_enrolment = {e.id: (e, subject) for e, subject, _ in enrolments}
-        picked = st.selectbox(
-            "Enrolment",
-            list(by_enrolment),
-            format_func=lambda i: f"{by_enrolment[i][1]} ({by_enrolment[i][0].status})",
-            key=f"en_pick_{chosen.id}",
+        enrolment, subject_name = enrolment_controls.status_form(
+            actor, enrolments, student=chosen.name, key="en", pick_key=f"en_pick_{chosen.id}"
         )
-        enrolment, subject_name = by_enrolment[picked]
-        moves = sorted(academics.TRANSITIONS.get(enrolment.status, set()))
-        with st.form(f"en_status_{enrolment.id}"):
-            s1, s2 = st.columns(2)
-            new = s1.selectbox("New status", moves, key=f"en_new_{enrolment.id}")
-            day = s2.date_input(
-                "On", value=None, key=f"en_on_{enrolment.id}", help="Today if empty"
-            )
-            reason = st.text_input(
-                "Reason",
-                max_chars=300,
-                key=f"en_reason_{enrolment.id}",
-                help="Needed to pause or drop",
-            )
-            if st.form_submit_button("Change status") and act(
-                actor,
-                academics.change_enrolment_status,
-                enrolment_id=enrolment.id,
-                status=new,
-                reason=reason,
-                on=day,
-            ):
-                flash(f"{chosen.name}'s {subject_name} enrolment is now {new}.")
-                st.rerun()
         teachers = read(actor, academics.teachers)
         teacher_ids = [None] + [t.id for t in teachers]
         teacher_names = {t.id: t.name for t in teachers}
@@ -204,8 +183,8 @@ if students:
             {
                 "Guardian": g.name,
                 "Relationship": g.relationship,
-                "Phone": g.phone,
-                "Telegram chat": g.telegram_chat_id,
+                "Phone": phone_text(user, g.phone),
+                "Telegram": "linked" if g.telegram_chat_id else "not linked",
                 "Monthly report": "yes" if g.progress_reports else "opted out",
             }
             for g in guardians
@@ -227,12 +206,35 @@ if students:
                     f"{g.name} {'gets' if wanted else 'no longer gets'} the monthly progress report."
                 )
                 st.rerun()
+            t1, t2 = st.columns(2)
+            if t1.button(f"Telegram link for {esc(g.name)}", key=f"g_tg_link_{g.id}"):
+                offer = act(actor, bot_linking.guardian_link, guardian_id=g.id)
+                if offer is not None:
+                    st.session_state[f"g_tg_offer_{g.id}"] = offer.url
+            if g.telegram_chat_id and t2.button(
+                f"Unlink {esc(g.name)}'s Telegram", key=f"g_tg_unlink_{g.id}"
+            ):
+                if act(actor, bot_linking.unlink_guardian, guardian_id=g.id):
+                    flash(f"{g.name}'s Telegram chat is unlinked.")
+                    st.rerun()
+            if st.session_state.get(f"g_tg_offer_{g.id}"):
+                st.caption(
+                    f"Send this to {esc(g.name)} (SMS, WhatsApp or on paper): opening it in "
+                    "Telegram and pressing Start links their chat. It works once, for a day."
+                )
+                st.code(st.session_state[f"g_tg_offer_{g.id}"], language=None)
     with st.form("add_guardian"):
         g1, g2 = st.columns(2)
         g_name = g1.text_input("Guardian's name", key="g_name")
         g_rel = g2.selectbox("Relationship", ["mother", "father", "guardian", "other"], key="g_rel")
         g_phone = g1.text_input("Guardian's phone", key="g_phone")
-        g_chat = g2.text_input("Guardian's Telegram chat id", key="g_chat")
+        g_chat = (
+            g2.text_input(
+                "Guardian's Telegram chat id (or send them a link once added)", key="g_chat"
+            )
+            if actor.role == Role.ADMIN
+            else None
+        )
         if st.form_submit_button("Add guardian"):
             if act(
                 actor,

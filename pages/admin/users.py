@@ -8,7 +8,7 @@ from app.identity import credentials
 from app.identity import service as identity
 from app.identity.models import UserStatus
 from app.ui import auth
-from app.ui.components import act, flash, read, reset_widgets, show_flash, table
+from app.ui.components import act, flash, phone_text, read, reset_widgets, show_flash, table
 from app.ui.safe import esc
 
 user, actor = auth.guard(Role.ADMIN, Role.TEACHER)
@@ -79,7 +79,7 @@ table(
         {
             "Name": u.name,
             "Email": u.email,
-            "Phone": u.phone,
+            "Phone": phone_text(user, u.phone),
             "Role": Role(u.role).label,
             "Status": u.status.title(),
             "Last sign-in": u.last_sign_in_at,
@@ -91,7 +91,7 @@ table(
 
 if users:
     st.subheader("Change a user")
-    by_label = {f"{u.name} · {u.email or u.phone} · {u.status}": u for u in users}
+    by_label = {f"{u.name} · {u.email or phone_text(user, u.phone)} · {u.status}": u for u in users}
     chosen = by_label[st.selectbox("User", list(by_label), key="manage_user")]
     b1, b2, b3, b4 = st.columns([1, 1, 1, 1])
     if chosen.status != UserStatus.ACTIVE.value and b1.button("Activate", key="activate_user"):

@@ -3,11 +3,13 @@
 import streamlit as st
 
 from app.access import service as access
+from app.access.models import RequestStatus
+from app.bot import linking as bot_linking
 from app.core.roles import Role
 from app.identity import credentials, onboarding
 from app.identity import service as identity
 from app.ui import auth
-from app.ui.components import act, flash, read, reset_widgets, show_flash
+from app.ui.components import act, flash, phone_text, read, reset_widgets, show_flash
 from app.ui.safe import esc
 
 user, actor = auth.guard(*Role)
@@ -18,7 +20,7 @@ c1, c2 = st.columns(2)
 c1.markdown(f"**Role**  \n{esc(user.role.label)}")
 c2.markdown(f"**Institute**  \n{esc(user.institute_name or 'All institutes')}")
 c1.markdown(f"**Email**  \n{esc(user.email or '—')}")
-c2.markdown(f"**Phone**  \n{esc(user.phone or '—')}")
+c2.markdown(f"**Phone**  \n{esc(phone_text(user, user.phone) or '—')}")
 
 with st.form("my_account"):
     st.subheader("Details")
@@ -49,13 +51,13 @@ if user.institute_id is not None:
     with st.container(border=True):
         st.markdown("**Forgot your password?**")
         pending_reset = read(actor, access.my_password_request)
-        if pending_reset is not None and pending_reset.status == "pending":
+        if pending_reset is not None and pending_reset.status == RequestStatus.PENDING:
             st.info(
                 f"You asked for a password reset on {pending_reset.created_at:%d %b, %H:%M} UTC; "
                 "an admin will decide soon."
             )
         else:
-            if pending_reset is not None and pending_reset.status == "rejected":
+            if pending_reset is not None and pending_reset.status == RequestStatus.REJECTED:
                 st.warning(
                     f"Your last password reset was not approved: {esc(pending_reset.reason)}"
                 )
@@ -68,14 +70,40 @@ if user.institute_id is not None:
                     flash("Your admins have your request for a password reset.")
                     st.rerun()
 
-with st.form("telegram_chat"):
+with st.container(border=True):
     st.subheader("Telegram")
-    st.caption("Sign-in codes and messages reach you in this Telegram chat.")
-    chat = st.text_input("Telegram chat id", key="me_chat")
-    if st.form_submit_button("Save chat id"):
-        if act(actor, identity.set_telegram_chat, user_id=actor.user_id, chat_id=chat):
-            flash("Saved your Telegram chat.")
-            st.rerun()
+    st.caption(
+        "Sign-in codes, class reminders with a Take attendance button, and your inbox items "
+        "reach you in Telegram once your chat is linked."
+    )
+    if user.institute_id is not None:
+        linked = read(actor, bot_linking.my_chat_linked)
+        if linked:
+            st.success("Your Telegram chat is linked.")
+            if st.button("Unlink my Telegram chat", key="tg_unlink"):
+                if act(actor, bot_linking.unlink_me):
+                    flash("Your Telegram chat is unlinked: Cohort sends it nothing more.")
+                    st.rerun()
+        if st.button(
+            "Link another Telegram chat" if linked else "Link my Telegram chat", key="tg_link"
+        ):
+            offer = act(actor, bot_linking.my_link)
+            if offer is not None:
+                st.session_state["tg_offer"] = offer.url
+        if st.session_state.get("tg_offer"):
+            st.link_button("Open Telegram to link", st.session_state["tg_offer"], type="primary")
+            st.caption(
+                "Or open this link on the phone that has Telegram. It works once, for a day; "
+                "in Telegram, press Start."
+            )
+            st.code(st.session_state["tg_offer"], language=None)
+    if actor.role in (Role.ADMIN, Role.SUPER_ADMIN):
+        with st.expander("Type a chat id instead (admins)"), st.form("telegram_chat"):
+            chat = st.text_input("Telegram chat id", key="me_chat")
+            if st.form_submit_button("Save chat id"):
+                if act(actor, identity.set_telegram_chat, user_id=actor.user_id, chat_id=chat):
+                    flash("Saved your Telegram chat.")
+                    st.rerun()
 
 st.subheader("Data-use consent")
 history = read(actor, onboarding.consent_history)

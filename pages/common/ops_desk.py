@@ -5,12 +5,13 @@ import streamlit as st
 
 from app.core.roles import Role
 from app.opsdesk import service as desk
+from app.opsdesk.models import DeskStatus
 from app.ui import auth
 from app.ui.components import act, read, table
 
 STATUS_NOTE = {
-    "done": "Confirmed.",
-    "cancelled": "Cancelled.",
+    DeskStatus.DONE.value: "Confirmed.",
+    DeskStatus.CANCELLED.value: "Cancelled.",
     "expired": "Replaced by a newer request.",
     "failed": "Confirmed, but refused.",
 }
@@ -27,7 +28,7 @@ messages = read(actor, desk.history)
 if not messages:
     with st.chat_message("assistant"):
         st.markdown(desk.help_text(actor.role))
-pending = next((m.id for m in reversed(messages) if m.status == "pending"), None)
+pending = next((m.id for m in reversed(messages) if m.status == DeskStatus.PENDING), None)
 for m in messages:
     with st.chat_message("user" if m.author == "user" else "assistant"):
         if m.author == "user":

@@ -9,6 +9,7 @@ from app.core.roles import Role
 from app.coursework import service as coursework
 from app.reports import service as reports
 from app.ui import auth
+from app.ui import enrolments as enrolment_controls
 from app.ui.components import act, flash, read, show_flash, table
 from app.ui.safe import esc
 
@@ -71,6 +72,15 @@ table(
     key="rc_enrolments",
     empty="Not enrolled in a subject.",
 )
+if actor.role in (Role.ADMIN, Role.TEACHER) and student_id is not None and card.enrolments:
+    with st.expander("Change an enrolment's status"):
+        enrolment_controls.status_form(
+            actor,
+            read(actor, academics.enrolments_of, student_id=student_id),
+            student=card.student,
+            key="rc_en",
+            pick_key=f"rc_en_pick_{student_id}",
+        )
 st.markdown("**Attendance**")
 st.write(
     f"{esc(a.sessions)} classes: {esc(a.present)} present, {esc(a.late)} late, {esc(a.absent)} absent, "

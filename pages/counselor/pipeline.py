@@ -3,6 +3,7 @@ sortable table), one inquiry's history, score and next steps — log a contact, 
 one, change status, convert to a student, merge a duplicate — plus new inquiries and import."""
 
 from datetime import timedelta
+from typing import Any
 
 import streamlit as st
 
@@ -14,7 +15,7 @@ from app.crm import importer
 from app.crm import service as crm
 from app.crm.models import OPEN_STATUSES, FollowUpType, Outcome, Priority, Source, Status
 from app.ui import auth
-from app.ui.components import act, flash, read, show_flash, table
+from app.ui.components import act, flash, phone_text, read, show_flash, table
 from app.ui.safe import esc
 
 OPEN = "crm_inquiry"
@@ -62,7 +63,7 @@ with st.expander(
                 {
                     "Due": d.follow_up_date,
                     "Name": d.student_name,
-                    "Phone": d.phone,
+                    "Phone": phone_text(user, d.phone),
                     "How": _label(d.follow_up_type),
                     "Overdue": "yes" if d.follow_up_date < today else "",
                 }
@@ -74,7 +75,7 @@ with st.expander(
             st.markdown("**Log a call**")
             c1, c2 = st.columns(2)
             pick = c1.selectbox(
-                "Who", due, format_func=lambda d: f"{d.student_name} · {d.phone or ''}"
+                "Who", due, format_func=lambda d: f"{d.student_name} · {phone_text(user, d.phone)}"
             )
             outcome = c2.selectbox("Outcome", list(Outcome), format_func=lambda o: o.label)
             notes = st.text_input("Notes", key="crm_quick_notes")
@@ -124,7 +125,7 @@ def inquiry_detail() -> None:
                 st.markdown(f"- {esc(reason)}")
         with right:
             facts = [
-                ("Phone", inq.phone),
+                ("Phone", phone_text(user, inq.phone)),
                 ("Email", inq.email),
                 ("Source", _label(inq.source)),
                 ("Priority", inq.priority),
@@ -179,176 +180,203 @@ def inquiry_detail() -> None:
             if actions
             else None
         )
-        if action == "Log a contact":
-            with st.form(f"crm_log_{inq.id}", clear_on_submit=True):
-                c1, c2, c3 = st.columns(3)
-                kind = c1.selectbox("How", list(FollowUpType), format_func=lambda t: _label(t))
-                outcome = c2.selectbox("Outcome", list(Outcome), format_func=lambda o: o.label)
-                on = c3.date_input("When", value=today, max_value=today)
-                notes = st.text_area("Notes")
-                next_on = st.date_input("Next follow-up (optional)", value=None, min_value=today)
-                if st.form_submit_button("Save contact", type="primary") and act(
-                    actor,
-                    crm.log_follow_up,
-                    inquiry_id=inq.id,
-                    follow_up_type=kind.value,
-                    outcome=outcome.value,
-                    notes=notes,
-                    next_follow_up_date=next_on,
-                    on=on,
-                ):
-                    flash("Contact logged.")
-                    st.rerun()
-        elif action == "Plan next follow-up":
-            with st.form(f"crm_plan_{inq.id}"):
-                c1, c2 = st.columns(2)
-                on = c1.date_input("On", value=today + timedelta(days=2), min_value=today)
-                kind = c2.selectbox("How", list(FollowUpType), format_func=lambda t: _label(t))
-                notes = st.text_input("What to discuss")
-                if st.form_submit_button("Plan", type="primary") and act(
-                    actor,
-                    crm.schedule_follow_up,
-                    inquiry_id=inq.id,
-                    on=on,
-                    follow_up_type=kind.value,
-                    notes=notes,
-                ):
-                    flash(f"Follow-up planned for {on:%d %b %Y}.")
-                    st.rerun()
-        elif action == "Change status":
-            with st.form(f"crm_status_{inq.id}"):
-                targets = list(crm.TRANSITIONS[Status(inq.status)])
-                target = st.selectbox("New status", targets, format_func=lambda s: s.label)
-                reason = st.selectbox("If lost, why", [None, *crm.LOST_REASONS, "Other"])
-                other = st.text_input("Other reason")
-                if st.form_submit_button("Change status", type="primary"):
-                    why = other if reason == "Other" else reason
-                    if act(
-                        actor,
-                        crm.change_status,
-                        inquiry_id=inq.id,
-                        status=target.value,
-                        lost_reason=why,
-                    ):
-                        flash(f"{inq.student_name} is now {target.label.lower()}.")
-                        st.rerun()
-        elif action == "Convert to student":
-            batches, structures = read(actor, crm.conversion_choices)
-            if not batches or not structures:
-                st.info("Converting needs an open batch and a fee structure; ask an admin.")
-            else:
-                with st.form(f"crm_convert_{inq.id}"):
-                    st.caption(
-                        "Creates the student (and guardian), the place in the batch and the first "
-                        "invoice together: all of it, or nothing."
-                    )
-                    c1, c2 = st.columns(2)
-                    number = c1.text_input(
-                        "Enrollment number", value=read(actor, crm.suggest_enrollment_no)
-                    )
-                    birth = c2.date_input("Date of birth (optional)", value=None)
-                    c3, c4 = st.columns(2)
-                    batch = c3.selectbox("Batch", batches, format_func=lambda b: b.name)
-                    structure = c4.selectbox(
-                        "Fee structure", structures, format_func=lambda s: s.name
-                    )
-                    st.caption(
-                        "The first invoice bills the fee structure's current period: this "
-                        "month, or the term containing today for a per-term structure."
-                    )
-                    g1, g2, g3 = st.columns(3)
-                    guardian = g1.text_input("Guardian name")
-                    guardian_phone = g2.text_input("Guardian phone")
-                    relation = g3.selectbox("Relationship", ["mother", "father", "guardian"])
-                    if st.form_submit_button("Convert", type="primary"):
-                        done = act(
-                            actor,
-                            crm.convert,
-                            immediate=True,
-                            inquiry_id=inq.id,
-                            enrollment_no=number,
-                            batch_id=batch.id,
-                            structure_id=structure.id,
-                            guardian_name=guardian,
-                            guardian_phone=guardian_phone,
-                            guardian_relationship=relation,
-                            date_of_birth=birth,
-                        )
-                        if done:
-                            extra = (
-                                f" The referrer earned {done.referral_points} points."
-                                if done.referral_points
-                                else ""
-                            )
-                            flash(
-                                f"{done.student.name} is enrolled as {done.student.enrollment_no} "
-                                f"in {batch.name}; first invoice issued for "
-                                f"{done.invoice.period}.{extra}"
-                            )
-                            st.rerun()
-        elif action == "Edit details":
-            subjects = read(actor, crm.subjects)
-            staff = read(actor, crm.counselors)
-            with st.form(f"crm_edit_{inq.id}"):
-                c1, c2, c3 = st.columns(3)
-                name = c1.text_input("Name", value=inq.student_name)
-                phone = c2.text_input("Phone", value=inq.phone or "")
-                email = c3.text_input("Email", value=inq.email or "")
-                c4, c5, c6 = st.columns(3)
-                priority = c4.selectbox(
-                    "Priority",
-                    list(Priority),
-                    index=list(Priority).index(Priority(inq.priority)),
-                    format_func=str.capitalize,
-                )
-                owner_ids = [c.id for c in staff]
-                owner = c5.selectbox(
-                    "Counselor",
-                    staff,
-                    index=owner_ids.index(inq.counselor_user_id)
-                    if inq.counselor_user_id in owner_ids
-                    else 0,
-                    format_func=lambda c: c.name,
-                )
-                tags = c6.text_input("Tags", value=", ".join(inq.tags))
-                wants = st.multiselect(
-                    "Interested in",
-                    subjects,
-                    default=[s for s in subjects if s.id in inq.interested_subjects],
-                    format_func=lambda s: s.name,
-                )
-                notes = st.text_area("Notes", value=inq.notes or "")
-                if st.form_submit_button("Save details", type="primary") and act(
-                    actor,
-                    crm.update_inquiry,
-                    inquiry_id=inq.id,
-                    student_name=name,
-                    phone=phone,
-                    email=email,
-                    priority=priority.value,
-                    counselor_user_id=owner.id if owner else None,
-                    tags=tags,
-                    interested_subjects=[s.id for s in wants],
-                    notes=notes,
-                ):
-                    flash("Details saved.")
-                    st.rerun()
-        elif action == "Merge duplicate":
-            other = st.selectbox(
-                "Merge with",
-                detail.duplicates,
-                format_func=lambda d: f"#{d.id} {d.student_name} · {d.phone or d.email}",
-                key=f"crm_merge_pick_{inq.id}",
-            )
+        step = NEXT_STEPS.get(action or "")
+        if step is not None:
+            step(inq, detail)
+
+
+def _log_contact(inq: Any, detail: Any) -> None:
+    """Log a call, message or visit and its outcome (and the next follow-up)."""
+    with st.form(f"crm_log_{inq.id}", clear_on_submit=True):
+        c1, c2, c3 = st.columns(3)
+        kind = c1.selectbox("How", list(FollowUpType), format_func=lambda t: _label(t))
+        outcome = c2.selectbox("Outcome", list(Outcome), format_func=lambda o: o.label)
+        on = c3.date_input("When", value=today, max_value=today)
+        notes = st.text_area("Notes")
+        next_on = st.date_input("Next follow-up (optional)", value=None, min_value=today)
+        if st.form_submit_button("Save contact", type="primary") and act(
+            actor,
+            crm.log_follow_up,
+            inquiry_id=inq.id,
+            follow_up_type=kind.value,
+            outcome=outcome.value,
+            notes=notes,
+            next_follow_up_date=next_on,
+            on=on,
+        ):
+            flash("Contact logged.")
+            st.rerun()
+
+
+def _plan_follow_up(inq: Any, detail: Any) -> None:
+    """Plan the next follow-up: when, how, what to discuss."""
+    with st.form(f"crm_plan_{inq.id}"):
+        c1, c2 = st.columns(2)
+        on = c1.date_input("On", value=today + timedelta(days=2), min_value=today)
+        kind = c2.selectbox("How", list(FollowUpType), format_func=lambda t: _label(t))
+        notes = st.text_input("What to discuss")
+        if st.form_submit_button("Plan", type="primary") and act(
+            actor,
+            crm.schedule_follow_up,
+            inquiry_id=inq.id,
+            on=on,
+            follow_up_type=kind.value,
+            notes=notes,
+        ):
+            flash(f"Follow-up planned for {on:%d %b %Y}.")
+            st.rerun()
+
+
+def _change_status(inq: Any, detail: Any) -> None:
+    """Move the inquiry to another status (a reason when it is lost)."""
+    with st.form(f"crm_status_{inq.id}"):
+        targets = list(crm.TRANSITIONS[Status(inq.status)])
+        target = st.selectbox("New status", targets, format_func=lambda s: s.label)
+        reason = st.selectbox("If lost, why", [None, *crm.LOST_REASONS, "Other"])
+        other = st.text_input("Other reason")
+        if st.form_submit_button("Change status", type="primary"):
+            why = other if reason == "Other" else reason
+            if act(
+                actor,
+                crm.change_status,
+                inquiry_id=inq.id,
+                status=target.value,
+                lost_reason=why,
+            ):
+                flash(f"{inq.student_name} is now {target.label.lower()}.")
+                st.rerun()
+
+
+def _convert(inq: Any, detail: Any) -> None:
+    """Enrol the inquiry: student, guardian, batch place and first invoice, all or nothing."""
+    batches, structures = read(actor, crm.conversion_choices)
+    if not batches or not structures:
+        st.info("Converting needs an open batch and a fee structure; ask an admin.")
+    else:
+        with st.form(f"crm_convert_{inq.id}"):
             st.caption(
-                "The older inquiry stays; it takes the other's follow-ups, tags and subjects."
+                "Creates the student (and guardian), the place in the batch and the first "
+                "invoice together: all of it, or nothing."
             )
-            if st.button("Merge", type="primary", key=f"crm_merge_{inq.id}"):
-                kept = act(actor, crm.merge_inquiries, inquiry_id=inq.id, other_id=other.id)
-                if kept:
-                    _open(kept.id)
-                    flash(f"Merged into #{kept.id}.")
+            c1, c2 = st.columns(2)
+            number = c1.text_input(
+                "Enrollment number", value=read(actor, crm.suggest_enrollment_no)
+            )
+            birth = c2.date_input("Date of birth (optional)", value=None)
+            c3, c4 = st.columns(2)
+            batch = c3.selectbox("Batch", batches, format_func=lambda b: b.name)
+            structure = c4.selectbox("Fee structure", structures, format_func=lambda s: s.name)
+            st.caption(
+                "The first invoice bills the fee structure's current period: this "
+                "month, or the term containing today for a per-term structure."
+            )
+            g1, g2, g3 = st.columns(3)
+            guardian = g1.text_input("Guardian name")
+            guardian_phone = g2.text_input("Guardian phone")
+            relation = g3.selectbox("Relationship", ["mother", "father", "guardian"])
+            if st.form_submit_button("Convert", type="primary"):
+                done = act(
+                    actor,
+                    crm.convert,
+                    immediate=True,
+                    inquiry_id=inq.id,
+                    enrollment_no=number,
+                    batch_id=batch.id,
+                    structure_id=structure.id,
+                    guardian_name=guardian,
+                    guardian_phone=guardian_phone,
+                    guardian_relationship=relation,
+                    date_of_birth=birth,
+                )
+                if done:
+                    extra = (
+                        f" The referrer earned {done.referral_points} points."
+                        if done.referral_points
+                        else ""
+                    )
+                    flash(
+                        f"{done.student.name} is enrolled as {done.student.enrollment_no} "
+                        f"in {batch.name}; first invoice issued for "
+                        f"{done.invoice.period}.{extra}"
+                    )
                     st.rerun()
+
+
+def _edit_details(inq: Any, detail: Any) -> None:
+    """Edit the inquiry's contact details, priority, counselor, tags, subjects and notes."""
+    subjects = read(actor, crm.subjects)
+    staff = read(actor, crm.counselors)
+    with st.form(f"crm_edit_{inq.id}"):
+        c1, c2, c3 = st.columns(3)
+        name = c1.text_input("Name", value=inq.student_name)
+        phone = c2.text_input("Phone", value=inq.phone or "")
+        email = c3.text_input("Email", value=inq.email or "")
+        c4, c5, c6 = st.columns(3)
+        priority = c4.selectbox(
+            "Priority",
+            list(Priority),
+            index=list(Priority).index(Priority(inq.priority)),
+            format_func=str.capitalize,
+        )
+        owner_ids = [c.id for c in staff]
+        owner = c5.selectbox(
+            "Counselor",
+            staff,
+            index=owner_ids.index(inq.counselor_user_id)
+            if inq.counselor_user_id in owner_ids
+            else 0,
+            format_func=lambda c: c.name,
+        )
+        tags = c6.text_input("Tags", value=", ".join(inq.tags))
+        wants = st.multiselect(
+            "Interested in",
+            subjects,
+            default=[s for s in subjects if s.id in inq.interested_subjects],
+            format_func=lambda s: s.name,
+        )
+        notes = st.text_area("Notes", value=inq.notes or "")
+        if st.form_submit_button("Save details", type="primary") and act(
+            actor,
+            crm.update_inquiry,
+            inquiry_id=inq.id,
+            student_name=name,
+            phone=phone,
+            email=email,
+            priority=priority.value,
+            counselor_user_id=owner.id if owner else None,
+            tags=tags,
+            interested_subjects=[s.id for s in wants],
+            notes=notes,
+        ):
+            flash("Details saved.")
+            st.rerun()
+
+
+def _merge_duplicate(inq: Any, detail: Any) -> None:
+    """Merge a possible duplicate into this inquiry (the older one stays)."""
+    other = st.selectbox(
+        "Merge with",
+        detail.duplicates,
+        format_func=lambda d: f"#{d.id} {d.student_name} · {phone_text(user, d.phone) or d.email}",
+        key=f"crm_merge_pick_{inq.id}",
+    )
+    st.caption("The older inquiry stays; it takes the other's follow-ups, tags and subjects.")
+    if st.button("Merge", type="primary", key=f"crm_merge_{inq.id}"):
+        kept = act(actor, crm.merge_inquiries, inquiry_id=inq.id, other_id=other.id)
+        if kept:
+            _open(kept.id)
+            flash(f"Merged into #{kept.id}.")
+            st.rerun()
+
+
+NEXT_STEPS = {
+    "Log a contact": _log_contact,
+    "Plan next follow-up": _plan_follow_up,
+    "Change status": _change_status,
+    "Convert to student": _convert,
+    "Edit details": _edit_details,
+    "Merge duplicate": _merge_duplicate,
+}
 
 
 # ------------------------------------------------------------------ board / table
@@ -415,7 +443,7 @@ with board_tab:
                     "Priority": r.priority,
                     "Next follow-up": r.next_follow_up_date,
                     "Counselor": r.counselor,
-                    "Phone": r.phone,
+                    "Phone": phone_text(user, r.phone),
                     "Tags": ", ".join(r.tags),
                 }
                 for r in rows

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from app.access import service as access
+from app.access.models import RequestStatus
 from app.core.db import session_scope
 from app.ui import access_gate, auth, components
 from app.ui.safe import esc
@@ -25,7 +26,7 @@ if token:
         f"**{esc(view.name)}** asked **{esc(view.institute)}** for a {esc(ROLES[view.role].lower())} account "
         f"on {view.created_at.astimezone(ZoneInfo('UTC')):%d %b %Y, %H:%M} UTC."
     )
-    if view.status == "pending":
+    if view.status == RequestStatus.PENDING:
         st.info("Waiting for an admin of the institute to decide. Check this page again later.")
     elif view.status == "approved":
         st.success(

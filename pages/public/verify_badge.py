@@ -5,6 +5,7 @@ import json
 import streamlit as st
 
 from app.badges import credentials
+from app.badges.models import CredentialStatus
 from app.core.db import session_scope
 from app.ui.safe import esc
 
@@ -12,12 +13,12 @@ credential_id = st.query_params.get("credential", "")
 with session_scope(system=True) as session:
     result = credentials.verify(session, credential_id=credential_id)
 st.title("Badge verification")
-if result.status == "valid":
+if result.status == CredentialStatus.VALID:
     st.success(
         f"Valid: {esc(result.badge)}, issued by {esc(result.issuer)} to {esc(result.recipient)}."
     )
     st.caption(f"Awarded on {result.awarded_at:%d %b %Y}.")
-elif result.status == "revoked":
+elif result.status == CredentialStatus.REVOKED:
     st.error(
         f"Revoked: {esc(result.badge)}, issued by {esc(result.issuer)}, was revoked on "
         f"{result.revoked_at:%d %b %Y}. It is no longer valid."

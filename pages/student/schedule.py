@@ -41,7 +41,10 @@ for day, group in groupby(classes, key=lambda c: c.date):
     st.markdown(f"##### {day:%A %d %B}" + (" · today" if day == today else ""))
     for c in group:
         state = MARKS.get(c.mark or "", "")
-        if not state and c.status == SessionStatus.MISSED:
+        if not c.held:  # cancelled or moved: in words, with the reason the class was told
+            word = "moved" if c.status == SessionStatus.RESCHEDULED else "cancelled"
+            state = f":red[{word}]" + (f" — {esc(c.cancel_reason)}" if c.cancel_reason else "")
+        elif not state and c.status == SessionStatus.MISSED:
             state = ":gray[not taken]"
         st.markdown(
             f"**{c.starts_at.astimezone(tz):%H:%M}–{c.ends_at.astimezone(tz):%H:%M}** · "

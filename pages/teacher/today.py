@@ -71,7 +71,11 @@ def classes_today() -> None:
                     )
                 )
                 continue
-            label = "Take attendance" if card.status in (SessionStatus.SCHEDULED, SessionStatus.OPEN) else "View sheet"
+            label = (
+                "Take attendance"
+                if card.status in (SessionStatus.SCHEDULED, SessionStatus.OPEN)
+                else "View sheet"
+            )
             if st.button(
                 label,
                 key=f"open_{card.id}",
@@ -80,7 +84,10 @@ def classes_today() -> None:
             ):
                 st.session_state["sheet_session"] = card.id
                 st.switch_page("pages/teacher/attendance.py")
-            if card.status in (SessionStatus.SCHEDULED, SessionStatus.OPEN, SessionStatus.MISSED) and not card.marked:
+            if (
+                card.status in (SessionStatus.SCHEDULED, SessionStatus.OPEN, SessionStatus.MISSED)
+                and not card.marked
+            ):
                 cancel_or_move(card)
 
 

@@ -315,3 +315,25 @@ def test_progress_page_and_report_card_read_the_enrolment(db, w):
     from app.coursework import reportcard_pdf
 
     assert reportcard_pdf.render(card).startswith(b"%PDF")
+
+
+def test_the_teacher_of_the_batch_changes_the_status_on_the_report_card(db, w):
+    from tests.pages.apptest import app_as, errors, open_page
+
+    admin = w["admin"]
+    with db.scope(admin) as s:
+        academics.join_batch(
+            s, actor=admin, batch_id=w["batch"], student_id=w["student"], on=date(2026, 9, 1)
+        )
+    e = _enrolment(db, w["student"])
+    at = app_as(w["teacher"].email).run()
+    open_page(at, "pages/common/report_card.py")
+    assert not errors(at), errors(at)
+    at.selectbox(key=f"rc_en_new_{e.id}").set_value("paused")
+    at.text_input(key=f"rc_en_reason_{e.id}").input("Family moved for a month")
+    at.button(key=f"FormSubmitter:rc_en_status_{e.id}-Change status").click().run()
+    assert not errors(at), errors(at)
+    stored = _enrolment(db, w["student"])
+    assert (stored.status, stored.status_reason) == ("paused", "Family moved for a month")
+    [entry] = _audits(db, "enrolment.status")
+    assert entry.actor_user_id == w["teacher"].id

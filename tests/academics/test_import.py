@@ -107,8 +107,6 @@ def problems(preview: importer.ImportPreview) -> set[tuple[int, str]]:
     return {(e.row_number, e.column) for e in preview.errors}
 
 
-
-
 def test_three_bad_rows_among_200_are_reported_by_row_and_nothing_is_written(db, school):
     rows = student_rows(200)
     rows[6]["name"] = "  "  # spreadsheet row 8

@@ -287,3 +287,29 @@ def test_sheet_suggestions_skip_archived_topics_and_wait_for_prerequisites(db, w
     with clock.frozen(CLASS_START + timedelta(days=7)), db.scope(teacher) as s:
         sheet = attendance.attendance_sheet(s, actor=teacher, session_id=second)
         assert sheet.suggested == [t[2], t[3]]
+
+
+def test_a_batch_cannot_open_on_an_archived_subject(db, w):
+    admin = w["admin"]
+    with db.scope(admin) as s:
+        academics.archive_subject(s, actor=admin, subject_id=w["subject"])
+    with (
+        pytest.raises(ValidationError, match="Chemistry is archived: restore it"),
+        db.scope(admin) as s,
+    ):
+        academics.create_batch(s, actor=admin, name="Chem A", subject_id=w["subject"])
+
+
+def test_archived_topics_leave_learning_analytics(db, w):
+    from app.analytics import learning
+
+    admin = w["admin"]
+    with db.scope(admin) as s:
+        batch = academics.create_batch(s, actor=admin, name="Chem A", subject_id=w["subject"])
+        student = academics.create_student(s, actor=admin, enrollment_no="C-1", name="Cara")
+        academics.join_batch(s, actor=admin, batch_id=batch.id, student_id=student.id)
+        academics.archive_topic(s, actor=admin, topic_id=w["topics"][3])
+        names = [r["Topic"] for r in learning.topics(s, actor=admin, subject_id=w["subject"])]
+        [row] = learning.enrolments(s, actor=admin, batch_id=batch.id)
+    assert names == ["Atoms", "Bonds", "Reactions"]  # "Organic" is archived
+    assert (row.topics, row.completed) == (3, 0)

@@ -208,3 +208,18 @@ def test_row_level_security_hides_requests_of_other_institutes(db, world):
         assert s.exec(select(func.count()).select_from(AccessRequest)).one() == 0
     with db.scope(world["admin"]) as s:
         assert s.exec(select(func.count()).select_from(AccessRequest)).one() == 1
+
+
+def test_a_phone_is_read_in_the_chosen_institutes_region(db, world):
+    """A UK institute's applicant writes their national number; it is stored in E.164 and a
+    second request with the same number written internationally is the same person."""
+    london = f.institute(db, name="Camden Tutors", timezone="Europe/London", currency="GBP")
+    result = submit(db, london, email="amy@example.co.uk", phone="07400 123456")
+    assert result.token, result.error
+    [row] = [r for r in stored(db) if r.institute_id == london.id]
+    assert row.phone == "+447400123456"
+    again = submit(db, london, email="amy2@example.co.uk", phone="+44 7400 123456")
+    assert again.error and "phone number" in again.error
+    # Another number that only ends the same way is someone else.
+    other = submit(db, london, email="raj@example.com", phone="+91 74001 23456")
+    assert other.token, other.error

@@ -318,7 +318,8 @@ def test_capacity_and_duplicate_membership(db, world):
 
 def test_opening_a_session_sends_the_teacher_a_one_time_link(db, world):
     """The outbox keeps only a reference to the link: the working URL exists in the message
-    Telegram receives, never in notifications.text (kept after delivery and in backups)."""
+    Telegram receives (its "Take attendance" button), never in the stored row (kept after
+    delivery and in backups)."""
     from app.identity.models import User
     from app.integrations import telegram
     from app.notify import delivery
@@ -336,11 +337,12 @@ def test_opening_a_session_sends_the_teacher_a_one_time_link(db, world):
         assert "attendance=" not in message.text and "Math X starts soon" in message.text
         sender = telegram.TelegramSender("1:T", request=transport)
         assert delivery.deliver_due(engine=db.engine, sender=sender, sleep=lambda _: None).sent == 1
-        [sent] = transport.texts_to("5150")
-        token = sent.rsplit("attendance=", 1)[1]
+        [sent] = [m for m in transport.messages if m["chat_id"] == "5150"]
+        url = transport.buttons(sent)["Take attendance"]
+        token = url.rsplit("attendance=", 1)[1]
         [stored] = [m for m in _notifications(db) if m.recipient == "5150"]
         assert stored.status == "sent" and token not in stored.text
-        assert "attendance=" not in stored.text
+        assert "attendance=" not in stored.text and "attendance=" not in str(stored.buttons)
         with db.scope(system=True) as s:
             actor, sheet, error = attendance.open_link(s, token=token)
     assert (

@@ -491,3 +491,95 @@ def test_a_teachers_extra_class_waits_for_an_admin_unless_the_rule_allows_it(db,
     assert direct.status == "approved" and direct.session_id is not None
     assert count(db, ClassSession) == 2
     assert count(db, PendingAction, PendingAction.type == "extra_class_request") == 1
+
+
+# ------------------------------------------------------------------ the rest of a term
+
+
+def test_removing_a_holiday_puts_its_future_classes_back_on(db, world):
+    generate(db, world)
+    [monday] = run(db, world["admin"], attendance.add_holiday, day=MONDAY, name="Diwali")
+    [next_week] = run(db, world["admin"], attendance.add_holiday, day=NEXT_MONDAY, name="Rest day")
+    # A class already in the past stays cancelled when its holiday goes: it was not held.
+    with clock.frozen(CLASS_START + timedelta(days=2)), db.scope(world["admin"]) as s:
+        attendance.remove_holiday(s, actor=world["admin"], holiday_id=monday.id)
+    assert session_on(db, world).status == "cancelled"
+    # Next Monday's classes are back on, and each student's guardian is told once.
+    run(db, world["admin"], attendance.remove_holiday, holiday_id=next_week.id)
+    for batch in (0, 1):
+        row = session_on(db, world, NEXT_MONDAY, batch)
+        assert (row.status, row.cancel_reason) == ("scheduled", None)
+    # Three guardians on Telegram, and the one student who signs in, in the app.
+    assert told(db, f"session_restored:{session_on(db, world, NEXT_MONDAY).id}:") == 4
+    with db.scope(system=True) as s:
+        text = s.exec(
+            select(Notification.text).where(Notification.dedupe_key.startswith("session_restored"))
+        ).first()
+    assert "is back on: Rest day is no longer a holiday" in text
+    # A class another holiday still covers stays cancelled.
+    [whole] = run(db, world["admin"], attendance.add_holiday, day=NEXT_MONDAY, name="Strike")
+    with db.scope(system=True) as s:  # a batch holiday the same day, entered before
+        s.add(
+            Holiday(
+                institute_id=whole.institute_id,
+                date=NEXT_MONDAY,
+                name="Trip",
+                batch_id=world["batches"][0],
+            )
+        )
+    run(db, world["admin"], attendance.remove_holiday, holiday_id=whole.id)
+    assert session_on(db, world, NEXT_MONDAY, 0).status == "cancelled"
+    assert session_on(db, world, NEXT_MONDAY, 1).status == "scheduled"
+
+
+def test_the_database_refuses_the_same_holiday_twice(db, world):
+    from sqlalchemy.exc import IntegrityError
+
+    [holiday] = run(db, world["admin"], attendance.add_holiday, day=MONDAY, name="Diwali")
+    for batch_id in (None, world["batches"][0]):
+        if batch_id is not None:
+            run(
+                db,
+                world["admin"],
+                attendance.add_holiday,
+                day=NEXT_MONDAY,
+                name="Trip",
+                batch_ids=[batch_id],
+            )
+        day = MONDAY if batch_id is None else NEXT_MONDAY
+        with pytest.raises(IntegrityError), db.scope(system=True) as s:
+            s.add(
+                Holiday(
+                    institute_id=holiday.institute_id, date=day, name="Again", batch_id=batch_id
+                )
+            )
+            s.flush()
+
+
+def test_a_student_sees_a_cancelled_class_in_words_and_the_calendar_strikes_it(db, world):
+    from tests.pages.apptest import app_as, errors, open_page, texts
+
+    generate(db, world)
+    run(
+        db,
+        world["teacher"],
+        attendance.cancel_session,
+        session_id=session_on(db, world).id,
+        reason="Teacher unwell",
+    )
+    with clock.frozen(BEFORE), db.scope(world["student"]) as s:
+        [c, *_] = attendance.my_sessions(s, actor=world["student"], start=MONDAY, end=MONDAY)
+        ics = attendance.my_calendar_ics(s, actor=world["student"], start=MONDAY, end=MONDAY)
+    assert not c.held and c.cancel_reason == "Teacher unwell"
+    assert b"STATUS:CANCELLED" in ics
+    with db.scope(system=True) as s:
+        from app.identity.models import User
+
+        email = s.get(User, world["student"].user_id).email
+    with clock.frozen(BEFORE):
+        at = app_as(email).run()
+        open_page(at, "pages/student/schedule.py")
+        at.date_input(key="sch_from").set_value(MONDAY)
+        at.date_input(key="sch_to").set_value(MONDAY).run()
+    assert not errors(at), errors(at)
+    assert ":red[cancelled] — Teacher unwell" in texts(at)

@@ -59,7 +59,7 @@ def test_replays_award_nothing_twice(db):
     with db.scope(w.teacher_actor) as s, pytest.raises(Conflict, match="already has"):
         service.award(s, actor=w.teacher_actor, student_id=pupil.id, badge_id=w.b["M1"])
     with db.scope(institute_id=w.institute.id) as s:
-        again = service._grant(
+        again = service.grant_internal(
             s,
             institute_id=w.institute.id,
             pairs={(pupil.id, w.b[k]) for k in ("M1", "M2", "M4", "C", "S1", "P")},

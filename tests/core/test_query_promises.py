@@ -83,7 +83,12 @@ def test_classes_between_two_dates_in_three_queries(db, max_queries):
 def test_many_inbox_actions_open_in_two_queries(db, max_queries):
     inst, _, _, _, _, kids = school(db, batches=1, students=5)
     actions = [
-        {"type": "absence_streak", "reason": "Call home", "dedupe_key": f"k{k.id}", "student_id": k.id}
+        {
+            "type": "absence_streak",
+            "reason": "Call home",
+            "dedupe_key": f"k{k.id}",
+            "student_id": k.id,
+        }
         for k in kids
     ]
     with db.scope(system=True) as s, max_queries(2):

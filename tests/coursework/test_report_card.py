@@ -215,9 +215,7 @@ def test_the_pdf_shows_the_student_and_their_results(db, card_world):
     assert "Fractions" in text
 
 
-@pytest.mark.parametrize(
-    "name", ["अनन्या शर्मा", "க்ருஷ்ணன் முருகன்", "José Núñez-Çelik", "প্রিয়া দাস"]
-)
+@pytest.mark.parametrize("name", ["अनन्या शर्मा", "க்ருஷ்ணன் முருகன்", "José Núñez-Çelik", "প্রিয়া দাস"])
 def test_the_pdf_prints_a_name_in_any_script(db, card_world, name):
     """Devanagari, Tamil, Bengali and accented names print as typed, not as "?"."""
     from app.academics.models import Student

@@ -133,7 +133,9 @@ def test_scores_match_the_table_and_explain_themselves(db):
     # A full recompute agrees with the scores kept up to date on each change.
     with clock.frozen(NOW), db.scope(institute_id=w.institute.id) as s:
         assert leadscore.recompute_institute_internal(s, institute_id=w.institute.id) == 0
-        assert leadscore.recompute_institute_internal(s, institute_id=w.institute.id, force=True) == 8
+        assert (
+            leadscore.recompute_institute_internal(s, institute_id=w.institute.id, force=True) == 8
+        )
 
 
 def test_the_daily_job_picks_up_time_passing_and_new_batches(db):

@@ -41,8 +41,6 @@ QUIZ_ANSWER = json.dumps(
 )
 
 
-
-
 def ask(db, actor, batch, topic, kind="homework", n=3, **kw):
     with clock.frozen(NOW), db.scope(actor) as s:
         return drafting.request_draft(

@@ -19,15 +19,15 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
+
+from tests.fakes.telegram import FakeTelegramServer  # noqa: F401  (re-exported for the e2e tests)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, Playwright
@@ -261,81 +261,6 @@ class WorkerProcess:
     def __exit__(self, *_: object) -> None:
         process, self.process = self.process, None
         stop_process_group(process)
-
-
-class FakeTelegramServer:
-    """A local Telegram Bot API over HTTP (getMe, sendMessage) that records what it was sent.
-
-    Point the app at it with TELEGRAM_API_BASE_URL=`url` and any TELEGRAM_BOT_TOKEN; the real
-    python-telegram-bot client then posts to `<url>/bot<token>/<method>`.
-    """
-
-    def __init__(self) -> None:
-        self.messages: list[dict[str, str]] = []
-        self._lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the http.server API
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode()
-                if "json" in (self.headers.get("Content-Type") or ""):
-                    params = {k: str(v) for k, v in json.loads(body or "{}").items()}
-                else:
-                    params = dict(urllib.parse.parse_qsl(body))
-                status, payload = fake.answer(self.path.rsplit("/", 1)[-1], params)
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST  # noqa: N815
-
-            def log_message(self, *_: object) -> None:
-                return None
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def answer(self, method: str, params: dict[str, str]) -> tuple[int, dict]:
-        if method == "getMe":
-            me = {"id": 1, "is_bot": True, "first_name": "Cohort", "username": "cohort_test_bot"}
-            return 200, {"ok": True, "result": me}
-        if method == "sendMessage":
-            with self._lock:
-                self.messages.append({"chat_id": params["chat_id"], "text": params["text"]})
-                message_id = len(self.messages)
-            chat = {"id": int(params["chat_id"]), "type": "private"}
-            result = {
-                "message_id": message_id,
-                "date": int(time.time()),
-                "chat": chat,
-                "text": params["text"],
-            }
-            return 200, {"ok": True, "result": result}
-        return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
-
-    def texts_to(self, chat_id: str) -> list[str]:
-        with self._lock:
-            return [m["text"] for m in self.messages if m["chat_id"] == str(chat_id)]
-
-    def chats(self) -> set[str]:
-        with self._lock:
-            return {m["chat_id"] for m in self.messages}
-
-    def __enter__(self) -> FakeTelegramServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 def auth_secrets(path: Path, *, app_port: int, provider_url: str) -> Path:

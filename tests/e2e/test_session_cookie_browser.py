@@ -18,7 +18,9 @@ RERUN_MS = 15_000
 def test_a_password_sign_in_survives_a_reload_until_sign_out(db, live_app, page):
     teacher = f.user(db, f.institute(db), Role.TEACHER, password=PASSWORD)
     page.goto(live_app.url)
-    form = page.get_by_test_id("stForm").filter(has=page.get_by_role("textbox", name="Password", exact=True))
+    form = page.get_by_test_id("stForm").filter(
+        has=page.get_by_role("textbox", name="Password", exact=True)
+    )
     expect(form).to_be_visible(timeout=RERUN_MS)
     form.get_by_label("Email or phone", exact=True).fill(teacher.email)
     form.get_by_role("textbox", name="Password", exact=True).fill(PASSWORD)

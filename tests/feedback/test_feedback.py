@@ -183,7 +183,7 @@ def test_anonymous_feedback_never_reveals_the_student_to_staff(db, w, who):
         assert raw == [(None,)]
         # The guard is a keyed one-way hash: it matches only with the app's secret.
         target = f"session:{w.session_id}"
-        assert row.dedupe_guard == service._guard(w.institute.id, student.id, target)
+        assert row.dedupe_guard == service.guard_key(w.institute.id, student.id, target)
         unkeyed = hashlib.sha256(f"feedback-guard:{w.institute.id}:{student.id}:{target}".encode())
         assert row.dedupe_guard != unkeyed.hexdigest()
         assert row.created_at.hour == 12 and row.created_at.minute == 0  # only the day is kept
@@ -434,3 +434,17 @@ def test_a_counselor_follows_up_the_named_feedback_of_their_students_only(db, w)
                     fb_service.review_feedback(s, actor=counselor, feedback_id=other)
             with pytest.raises(PermissionDenied):
                 fb_service.resolve_feedback(s, actor=counselor, feedback_id=row.id, note="Done")
+
+
+def test_negative_feedback_is_never_pushed_to_the_teachers_telegram(db, w):
+    """A message the minute a student submits would date anonymous feedback, stored with only
+    its day: the action waits in the inbox, and nothing is queued for the teacher's chat."""
+    from app.identity.models import User
+    from app.notify.models import Notification
+
+    with db.scope(system=True) as s:
+        s.get(User, w.teacher.id).telegram_chat_id = "5555"
+    _give(db, w.student_actor(1), session_id=w.session_id, rating=1, anonymous=True)
+    assert len(_actions(db, w)) == 1
+    with db.scope(system=True) as s:
+        assert s.exec(select(Notification).where(Notification.recipient == "5555")).all() == []

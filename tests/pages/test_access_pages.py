@@ -73,7 +73,9 @@ def test_request_then_approve_then_the_requester_sees_it(db, alpha):
     admin_at.button(key=f"approve_access_{row.id}").click()
     admin_at.run()
     assert not errors(admin_at), errors(admin_at)
-    assert any("Approved: Priya Shah is invited as teacher" in shown(s.value) for s in admin_at.success)
+    assert any(
+        "Approved: Priya Shah is invited as teacher" in shown(s.value) for s in admin_at.success
+    )
     assert "?set_password=" in admin_at.code[0].value
     with db.scope(system=True) as s:
         invited = s.exec(select(User).where(User.email == "priya@example.com")).one()
@@ -136,7 +138,9 @@ def test_password_reset_journey(db, alpha):
     admin_at.button(key=f"approve_password_{req.id}").click()
     admin_at.run()
     assert not errors(admin_at)
-    assert any("sets a new password at their next sign-in" in shown(s.value) for s in admin_at.success)
+    assert any(
+        "sets a new password at their next sign-in" in shown(s.value) for s in admin_at.success
+    )
 
     me.run()  # the teacher's next click: nothing but the new password form
     assert me.title[0].value == "Choose a new password"

@@ -92,7 +92,7 @@ def test_admin_edits_the_look_and_rule_awards_by_hand_and_revokes(db):
     at.button(key="be_save").click().run()
     assert not errors(at), errors(at)
     with db.scope(w.admin_actor) as s:
-        m2 = service._badge(s, w.institute.id, w.b["M2"])
+        m2 = service.badge_internal(s, w.institute.id, w.b["M2"])
         assert (m2.emoji, m2.rule_kind, m2.rule_threshold, m2.rule_batch_id) == (
             "📊",
             "attendance_percent",

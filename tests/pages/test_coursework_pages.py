@@ -137,7 +137,9 @@ def test_teacher_enters_marks_and_sees_percentages_and_grades(db, school):
     )
     at.button(key="as_save").click().run()
     assert not errors(at), errors(at)
-    assert "Saved the marks of Unit test 1: 4 students updated." in [shown(s.value) for s in at.success]
+    assert "Saved the marks of Unit test 1: 4 students updated." in [
+        shown(s.value) for s in at.success
+    ]
     table = frame(at, "Grade")
     assert list(table["Student"]) == list(NAMES)
     assert list(table["Grade"]) == ["A+", "C", "", "A"]  # 89.99% is still an A

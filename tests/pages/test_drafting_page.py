@@ -137,5 +137,8 @@ def test_without_a_model_the_page_says_how_to_turn_it_on(db, school, monkeypatch
     at = app_as(school["teacher"].email).run()
     open_page(at, PAGE)
     assert not errors(at), errors(at)
-    assert any("AI drafting is off" in shown(i.value) and "OLLAMA_BASE_URL" in shown(i.value) for i in at.info)
+    assert any(
+        "AI drafting is off" in shown(i.value) and "OLLAMA_BASE_URL" in shown(i.value)
+        for i in at.info
+    )
     assert not [b for b in at.button if b.label == "Draft with AI"]

@@ -30,9 +30,9 @@ def test_risk_page_lists_explains_previews_and_recomputes(db):
 
     by_label(at.number_input, "MEDIUM from score").set_value(60.0)
     at.button(key="FormSubmitter:risk_settings-Preview").click().run()
-    assert any("1 of 12 students would change level: HIGH 2 → 3" in shown(i.value) for i in at.info), [
-        shown(i.value) for i in at.info
-    ]
+    assert any(
+        "1 of 12 students would change level: HIGH 2 → 3" in shown(i.value) for i in at.info
+    ), [shown(i.value) for i in at.info]
     by_label(at.number_input, "LOW from score").set_value(40.0)
     at.button(key="FormSubmitter:risk_settings-Preview").click().run()
     assert any("must be below the MEDIUM/LOW line" in e for e in errors(at))

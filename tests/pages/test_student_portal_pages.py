@@ -154,4 +154,3 @@ def test_today_shows_the_teacher_their_brief_and_not_other_batches(db, world):
     admin = app_as(world["admin"].email).run()
     open_page(admin, "pages/teacher/today.py")
     assert not errors(admin) and "Your brief" not in [h.value for h in admin.subheader]
-

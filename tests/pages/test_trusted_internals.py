@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Public entry points that take an institute chosen by an anonymous person and check it
 # themselves (not trusted internals).
 PUBLIC_ENTRY_POINTS = {
-    ("app.access.service", "submit_access_request"),
+    ("app.access.public", "submit_access_request"),
     ("app.crm.public", "submit_public_inquiry"),
     ("app.crm.public", "offered_subjects"),
 }

@@ -36,7 +36,9 @@ def test_invite_then_listed_as_invited_with_audit(db, admin_app):
     at, _ = admin_app
     invite(at, name="Tara Teacher", email="tara@alpha.example")
     assert not errors(at)
-    assert "Invited Tara Teacher as teacher. They can sign in now." in [shown(s.value) for s in at.success]
+    assert "Invited Tara Teacher as teacher. They can sign in now." in [
+        shown(s.value) for s in at.success
+    ]
     listed = frame(at, "Last sign-in")
     row = listed[listed["Name"] == "Tara Teacher"].iloc[0]
     assert (row["Email"], row["Status"], row["Role"]) == (

@@ -14,20 +14,20 @@ from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.core.text import plural
 from app.opsdesk import parser as rules
-from app.opsdesk.common import Reply, _Ask, _Context
+from app.opsdesk.common import AskUser, Context, Reply
 from app.opsdesk.models import DeskStatus, Kind
-from app.opsdesk.resolve import _batch_names_of, _resolve_student
+from app.opsdesk.resolve import batch_names_of, resolve_student
 
 
-def preview(ctx: _Context, args: dict[str, Any]) -> Reply:
+def preview(ctx: Context, args: dict[str, Any]) -> Reply:
     intent = rules.MARK_ABSENT
     cards = attendance.sessions_for_day(ctx.session, actor=ctx.actor, day=ctx.today)
-    student = _resolve_student(ctx, args, intent)
+    student = resolve_student(ctx, args, intent)
     args = {**args, "student_id": student.id}
     if args.get("session_id"):
         cards = [c for c in cards if c.id == args["session_id"]]
     else:
-        mine = {n.lower() for n in _batch_names_of(ctx, student.id)}
+        mine = {n.lower() for n in batch_names_of(ctx, student.id)}
         cards = [c for c in cards if c.batch.lower() in mine]
         if args.get("batch"):
             wanted = args["batch"].lower()
@@ -40,7 +40,7 @@ def preview(ctx: _Context, args: dict[str, Any]) -> Reply:
         )
     tz = ZoneInfo(ctx.institute.timezone)
     if len(cards) > 1:
-        raise _Ask(
+        raise AskUser(
             f"{student.name} has {len(cards)} classes today. Which one?",
             intent,
             args,

@@ -10,14 +10,14 @@ from app.core.tenancy import Actor
 from app.core.text import plural
 from app.fees import alerts as fee_alerts
 from app.opsdesk import parser as rules
-from app.opsdesk.common import Reply, _Context
+from app.opsdesk.common import Context, Reply
 from app.opsdesk.models import DeskStatus, Kind
-from app.opsdesk.resolve import _resolve_target
+from app.opsdesk.resolve import resolve_target
 
 
-def preview(ctx: _Context, args: dict[str, Any]) -> Reply:
+def preview(ctx: Context, args: dict[str, Any]) -> Reply:
     intent = rules.NOTIFY_BALANCES
-    target = _resolve_target(ctx, args, intent, required=False)
+    target = resolve_target(ctx, args, intent, required=False)
     scope = {"batch_id": target.batch_id, "level": target.level} if target else {}
     notices = fee_alerts.balance_notices(ctx.session, actor=ctx.actor, **scope)
     where = f" in {target.label}" if target else ""

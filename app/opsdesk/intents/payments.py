@@ -13,17 +13,17 @@ from app.fees import receipts
 from app.fees import service as fees
 from app.fees.receipts import METHOD_LABELS
 from app.opsdesk import parser as rules
-from app.opsdesk.common import Reply, _Ask, _Context, _money
+from app.opsdesk.common import AskUser, Context, Reply, money_text
 from app.opsdesk.models import DeskStatus, Kind
-from app.opsdesk.resolve import _resolve_student
+from app.opsdesk.resolve import resolve_student
 
 
-def preview(ctx: _Context, args: dict[str, Any]) -> Reply:
+def preview(ctx: Context, args: dict[str, Any]) -> Reply:
     intent = rules.RECORD_PAYMENT
     # The payments register is the fee service's own permission (admins): checked before any
     # question is asked, so a role that may not take payments is told so at once.
     receipts.payments_of(ctx.session, actor=ctx.actor, limit=1)
-    student = _resolve_student(ctx, args, intent)
+    student = resolve_student(ctx, args, intent)
     args = {**args, "student_id": student.id}
     questions = {
         "amount": "how much was paid",
@@ -34,7 +34,7 @@ def preview(ctx: _Context, args: dict[str, Any]) -> Reply:
     if missing:
         wanted = [questions[k] for k in missing]
         sentence = wanted[0] if len(wanted) == 1 else ", ".join(wanted[:-1]) + " and " + wanted[-1]
-        raise _Ask(
+        raise AskUser(
             f"Recording a payment for {student.name} ({student.enrollment_no}): tell me "
             f"{sentence}.",
             intent,
@@ -72,7 +72,7 @@ def preview(ctx: _Context, args: dict[str, Any]) -> Reply:
             if balance.owed_minor
             else f"{student.name} owes nothing right now"
         )
-        raise _Ask(
+        raise AskUser(
             f"{ctx.money(amount_minor)} is more than the open balance: {owed}, so "
             f"{ctx.money(-after)} would be held as advance credit. Reply “record the rest as "
             "advance credit” to take it all, or give the amount to take"
@@ -133,7 +133,7 @@ def execute(session: Session, actor: Actor, payload: dict[str, Any]) -> Reply:
         reference=payload["reference"],
         allow_credit=bool(payload.get("allow_credit")),
     )
-    money = _money(session, actor, payment.amount_minor)
+    money = money_text(session, actor, payment.amount_minor)
     if payment.id in before:
         text = (
             f"Already recorded earlier: {money}, reference {payment.reference}, receipt "
@@ -141,7 +141,7 @@ def execute(session: Session, actor: Actor, payload: dict[str, Any]) -> Reply:
         )
     else:
         credit = (
-            f" {_money(session, actor, payment.credit_minor)} is kept as credit."
+            f" {money_text(session, actor, payment.credit_minor)} is kept as credit."
             if payment.credit_minor
             else ""
         )

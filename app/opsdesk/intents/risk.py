@@ -6,16 +6,16 @@ from typing import Any
 
 from app.academics import service as academics
 from app.opsdesk import parser as rules
-from app.opsdesk.common import Reply, _Context
+from app.opsdesk.common import Context, Reply
 from app.opsdesk.models import Kind
-from app.opsdesk.resolve import _resolve_target
+from app.opsdesk.resolve import resolve_target
 from app.risk import service as risk
 
 
-def preview(ctx: _Context, args: dict[str, Any]) -> Reply:
+def preview(ctx: Context, args: dict[str, Any]) -> Reply:
     intent = rules.LIST_RISK
     level = args.get("level") or "HIGH"
-    target = _resolve_target(ctx, args, intent, required=False)
+    target = resolve_target(ctx, args, intent, required=False)
     if target is None or (target.batch_id is None and target.level is None):
         found = risk.list_profiles(ctx.session, actor=ctx.actor, level=level)
     elif target.batch_id is not None:

@@ -9,19 +9,19 @@ from app.core.errors import NotFound
 from app.core.roles import Role
 from app.fees import service as fees
 from app.opsdesk import parser as rules
-from app.opsdesk.common import Reply, _Context
+from app.opsdesk.common import Context, Reply
 from app.opsdesk.models import Kind
-from app.opsdesk.resolve import _batch_names_of, _resolve_student
+from app.opsdesk.resolve import batch_names_of, resolve_student
 from app.risk import service as risk
 
 
-def preview(ctx: _Context, args: dict[str, Any]) -> Reply:
+def preview(ctx: Context, args: dict[str, Any]) -> Reply:
     intent = rules.STUDENT_SUMMARY
-    student = _resolve_student(ctx, args, intent)
+    student = resolve_student(ctx, args, intent)
     rows: list[dict[str, Any]] = [
         {"": "Enrollment", "Value": student.enrollment_no},
         {"": "Status", "Value": student.status},
-        {"": "Batches", "Value": ", ".join(_batch_names_of(ctx, student.id)) or "none"},
+        {"": "Batches", "Value": ", ".join(batch_names_of(ctx, student.id)) or "none"},
     ]
     try:
         profile = risk.student_risk(ctx.session, actor=ctx.actor, student_id=student.id).row

@@ -1,0 +1,213 @@
+"""Asking to join an institute without an account: the institutes one may ask, the request
+(rate-limited, honeypot, deduplicated) and its status link."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, or_, select
+
+from app.access.common import (
+    DUPLICATE,
+    MAX_MESSAGE,
+    RATE_WINDOW,
+    REQUESTABLE_ROLES,
+    TOO_MANY,
+    aware_utc,
+    rate_key,
+)
+from app.access.models import AccessRequest, RequestStatus
+from app.core import audit, clock, phones, ratelimit, weburl
+from app.core.config import get_settings
+from app.core.db import lock_key
+from app.core.errors import Conflict, DomainError, ValidationError
+from app.core.security import new_token, token_hash
+from app.core.validation import normalize_email
+from app.identity import service as identity
+from app.identity.models import Institute
+
+# ------------------------------------------------------------------ public side
+
+
+@dataclass(frozen=True)
+class PublicInstitute:
+    id: int
+    name: str
+
+
+def public_institutes(session: Session) -> list[PublicInstitute]:
+    """Institutes a person may ask to join (subscription not ended), by name (system context)."""
+    out = []
+    for inst in session.exec(select(Institute).order_by(Institute.name)):
+        if not inst.subscription_expired(clock.today_in(inst.timezone)):
+            out.append(PublicInstitute(id=inst.id, name=inst.name))
+    return out
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """`token` for the status link when accepted; otherwise `error` (and the form field)."""
+
+    token: str | None = None
+    error: str | None = None
+    field: str | None = None
+
+
+def submit_access_request(
+    session: Session,
+    *,
+    institute_id: int | None,
+    name: str,
+    email: str | None,
+    phone: str | None,
+    role: str,
+    message: str | None,
+    honeypot: str | None,
+    client: str,
+    source: str | None = None,
+) -> SubmitResult:
+    """Ask an institute for an account (public). Every attempt counts towards the rate limit, so
+    refusals are returned, not raised: the attempt is recorded even when nothing else is."""
+    limit = get_settings().ACCESS_REQUESTS_PER_MINUTE
+    key = rate_key(client)
+    count, _ = ratelimit.recent(session, key, RATE_WINDOW)
+    if count >= limit:
+        audit.record(
+            session,
+            actor=None,
+            action="access_request.rate_limited",
+            target_type="client",
+            target_id=client,
+            source=source,
+        )
+        return SubmitResult(error=TOO_MANY)
+    ratelimit.hit(session, key)
+    if (honeypot or "").strip():
+        # A bot filled the field people never see: answer as if accepted, keep nothing.
+        return SubmitResult(token=new_token())
+    try:
+        return SubmitResult(
+            token=_store_request(
+                session,
+                institute_id=institute_id,
+                name=name,
+                email=email,
+                phone=phone,
+                role=role,
+                message=message,
+                source=source,
+            )
+        )
+    except DomainError as exc:
+        return SubmitResult(error=exc.message, field=exc.field)
+
+
+def _store_request(
+    session: Session,
+    *,
+    institute_id: int | None,
+    name: str,
+    email: str | None,
+    phone: str | None,
+    role: str,
+    message: str | None,
+    source: str | None,
+) -> str:
+    # From here on the transaction works inside the chosen institute only (row-level security).
+    institute = identity.enter_public_institute_internal(
+        session, institute_id=institute_id, message="Choose the institute you want to join."
+    )
+    assert institute_id is not None  # refused above otherwise
+    if not (name or "").strip():
+        raise ValidationError("Tell us your name.", field="name")
+    if role not in {r.value for r in REQUESTABLE_ROLES}:
+        raise ValidationError("Ask to join as a student or as a teacher.", field="role")
+    email_n = normalize_email(email)
+    phone_n = phones.normalize_phone(phone, identity.phone_region_internal(session, institute_id))
+    if not email_n and not phone_n:
+        raise ValidationError(
+            "Give an email address or a phone number, so you can sign in once approved.",
+            field="email",
+        )
+    text = (message or "").strip()
+    if len(text) > MAX_MESSAGE:
+        raise ValidationError(f"Keep the message under {MAX_MESSAGE} characters.", field="message")
+    lock_key(session, f"access_request:{institute_id}:{email_n or phone_n}")
+    same_contact = []
+    if email_n:
+        same_contact.append(AccessRequest.email == email_n)
+    if phone_n:  # E.164, read in the institute's region: the same number matches exactly
+        same_contact.append(AccessRequest.phone == phone_n)
+    clash = session.exec(
+        select(AccessRequest).where(
+            AccessRequest.institute_id == institute_id,
+            AccessRequest.status == RequestStatus.PENDING.value,
+            or_(*same_contact),
+        )
+    ).first()
+    if clash is not None:
+        contact = "email" if email_n and clash.email == email_n else "phone number"
+        raise Conflict(DUPLICATE.format(institute=institute.name, contact=contact), field="email")
+    token = new_token()
+    row = AccessRequest(
+        institute_id=institute_id,
+        name=name.strip()[:200],
+        email=email_n,
+        phone=phone_n,
+        role=role,
+        message=text or None,
+        token_hash=token_hash(token),
+        source=(source or "")[:120] or None,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=None,
+        action="access_request.submit",
+        target_type="access_request",
+        target_id=row.id,
+        institute_id=institute_id,
+        detail={"role": role, "email": email_n, "phone": phone_n, "name": row.name},
+        source=source,
+    )
+    return token
+
+
+@dataclass(frozen=True)
+class RequestStatusView:
+    institute: str
+    name: str
+    role: str
+    status: str
+    created_at: datetime
+    decided_at: datetime | None
+    reason: str | None
+
+
+def access_request_status(session: Session, *, token: str) -> RequestStatusView | None:
+    """What became of a request, for whoever holds its status link (system context)."""
+    if not token:
+        return None
+    row = session.exec(
+        select(AccessRequest, Institute)
+        .join(Institute, Institute.id == AccessRequest.institute_id)
+        .where(AccessRequest.token_hash == token_hash(token))
+    ).first()
+    if row is None:
+        return None
+    req, inst = row
+    return RequestStatusView(
+        institute=inst.name,
+        name=req.name,
+        role=req.role,
+        status=req.status,
+        created_at=aware_utc(req.created_at),
+        decided_at=aware_utc(req.decided_at) if req.decided_at else None,
+        reason=req.reason,
+    )
+
+
+def status_link_url(token: str) -> str:
+    return f"{weburl.base_url()}/?access_request={token}"

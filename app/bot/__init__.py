@@ -1,0 +1,1 @@
+"""The Telegram bot: linking chats to people, reading updates once, commands and buttons."""
