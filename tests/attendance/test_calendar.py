@@ -532,6 +532,23 @@ def test_removing_a_holiday_puts_its_future_classes_back_on(db, world):
     assert session_on(db, world, NEXT_MONDAY, 1).status == "scheduled"
 
 
+def test_a_class_off_for_two_holidays_comes_back_when_both_are_gone(db, world):
+    """A batch's own holiday, then the whole institute's the same day: removing the first hands
+    its class to the second (still cancelled), and removing that one puts it back on."""
+    generate(db, world)
+    x = world["batches"][0]
+    [trip] = run(
+        db, world["admin"], attendance.add_holiday, day=NEXT_MONDAY, name="Trip", batch_ids=[x]
+    )
+    [strike] = run(db, world["admin"], attendance.add_holiday, day=NEXT_MONDAY, name="Strike")
+    run(db, world["admin"], attendance.remove_holiday, holiday_id=trip.id)
+    kept = session_on(db, world, NEXT_MONDAY, 0)
+    assert (kept.status, kept.cancel_reason) == ("cancelled", "Holiday: Strike")
+    run(db, world["admin"], attendance.remove_holiday, holiday_id=strike.id)
+    for batch in (0, 1):
+        assert session_on(db, world, NEXT_MONDAY, batch).status == "scheduled"
+
+
 def test_the_database_refuses_the_same_holiday_twice(db, world):
     from sqlalchemy.exc import IntegrityError
 
