@@ -17,7 +17,8 @@ from app.fees import service as fees
 from app.fees.models import OPEN_INVOICE_STATUSES
 from app.ui import auth
 from app.ui.components import read
-from app.ui.safe import esc
+from app.ui.safe import esc, markup
+from app.ui.schedule import class_state
 
 user, actor = auth.guard(Role.STUDENT)
 tz = ZoneInfo(user.institute_timezone)
@@ -50,9 +51,10 @@ c1.metric("Attendance (30 days)", f"{percent:g}%" if percent is not None else "�
 c2.metric("Homework to hand in", len(to_do))
 c3, c4 = st.columns(2)
 c3.metric("Fee balance", format_money(owed, user.institute_currency))
+next_held = next((c for c in upcoming if c.held), None)  # not a cancelled or moved one
 c4.metric(
     "Next class",
-    f"{upcoming[0].starts_at.astimezone(tz):%a %H:%M}" if upcoming else "–",
+    f"{next_held.starts_at.astimezone(tz):%a %H:%M}" if next_held else "–",
 )
 
 st.subheader("Next classes")
@@ -61,7 +63,9 @@ if not upcoming:
 for c in upcoming[:3]:
     st.markdown(
         f"**{c.starts_at.astimezone(tz):%a %d %b, %H:%M}–{c.ends_at.astimezone(tz):%H:%M}**  \n"
-        f"{esc(c.subject)} · {esc(c.batch)}" + (f" · {esc(c.teacher)}" if c.teacher else "")
+        f"{esc(c.subject)} · {esc(c.batch)}"
+        + (f" · {esc(c.teacher)}" if c.teacher else "")
+        + (f" · {markup(state)}" if (state := class_state(c, tz)) else "")
     )
 st.page_link("pages/student/schedule.py", label="My schedule", icon=":material/calendar_month:")
 

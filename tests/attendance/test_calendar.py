@@ -599,4 +599,4 @@ def test_a_student_sees_a_cancelled_class_in_words_and_the_calendar_strikes_it(d
         at.date_input(key="sch_from").set_value(MONDAY)
         at.date_input(key="sch_to").set_value(MONDAY).run()
     assert not errors(at), errors(at)
-    assert ":red[cancelled] — Teacher unwell" in texts(at)
+    assert ":red[Cancelled — Teacher unwell]" in texts(at)
