@@ -64,13 +64,7 @@ def create_batch(
     institute_id = actor.institute_scope()
     if not (name or "").strip():
         raise ValidationError("The batch needs a name.", field="name")
-    subject = get_owned(session, Subject, actor, subject_id, "subject")
-    if subject.archived_at is not None:
-        raise ValidationError(
-            f"{subject.name} is archived: restore it on the Syllabus page, or choose another "
-            "subject.",
-            field="subject_id",
-        )
+    _check_subject_taught(get_owned(session, Subject, actor, subject_id, "subject"))
     if teacher_user_id is not None:
         institute_user_internal(
             session, institute_id, teacher_user_id, (Role.TEACHER,), "teacher_user_id", "a teacher"
@@ -107,6 +101,16 @@ def create_batch(
     return batch
 
 
+def _check_subject_taught(subject: Subject) -> None:
+    """A batch opens (or reopens) only on a subject still taught."""
+    if subject.archived_at is not None:
+        raise ValidationError(
+            f"{subject.name} is archived: restore it on the Syllabus page, or choose another "
+            "subject.",
+            field="subject_id",
+        )
+
+
 def update_batch(session: Session, *, actor: Actor, batch_id: int, **changes) -> Batch:
     """Change a batch; `active=False` is the (soft) delete: history stays."""
     actor.require(Role.ADMIN)
@@ -114,14 +118,8 @@ def update_batch(session: Session, *, actor: Actor, batch_id: int, **changes) ->
     allowed = {"name", "teacher_user_id", "level", "type", "capacity", "active"}
     if set(changes) - allowed:
         raise ValidationError(f"Cannot change {', '.join(sorted(set(changes) - allowed))}.")
-    if changes.get("active") and not batch.active:
-        subject = session.get(Subject, batch.subject_id)
-        if subject is not None and subject.archived_at is not None:
-            raise ValidationError(
-                f"{subject.name} is archived: restore it on the Syllabus page before reopening "
-                f"{batch.name}.",
-                field="active",
-            )
+    if changes.get("active") and not batch.active:  # reopening: its subject must be taught
+        _check_subject_taught(get_owned(session, Subject, actor, batch.subject_id, "subject"))
     if changes.get("teacher_user_id") is not None:
         institute_user_internal(
             session,

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from app.academics import service as academics
 from app.academics.models import Batch, Guardian
 from app.attendance.common import aware_utc
-from app.attendance.holidays import holiday_map_internal, is_holiday
+from app.attendance.holidays import holiday_map_internal, holiday_name_internal, is_holiday
 from app.attendance.lifecycle import live_status
 from app.attendance.models import AttendanceRecord, ClassSession, Holiday, SessionStatus
 from app.attendance.schedule import new_session_internal
@@ -186,7 +186,8 @@ def remove_holiday(session: Session, *, actor: Actor, holiday_id: int) -> Holida
 
 
 def _restore_after_holiday(session: Session, holiday: Holiday) -> list[int | None]:
-    """Put back on the future classes `holiday` cancelled (and no other holiday covers)."""
+    """Put back on the future classes `holiday` cancelled (and no other holiday covers; those
+    are handed to the holiday that still covers them)."""
     query = (
         select(ClassSession, Batch)
         .join(Batch, col(Batch.id) == col(ClassSession.batch_id))
@@ -207,6 +208,13 @@ def _restore_after_holiday(session: Session, holiday: Holiday) -> list[int | Non
     restored: list[int | None] = []
     for row, batch in session.exec(query.order_by(col(ClassSession.starts_at))).all():
         if is_holiday(still, row.date, row.batch_id):
+            # Still off for another holiday: it now answers for the class, so removing that
+            # one later puts the class back on.
+            other = holiday_name_internal(
+                session, institute_id=row.institute_id, day=row.date, batch_id=row.batch_id
+            )
+            row.cancel_reason = f"Holiday: {other}"
+            session.add(row)
             continue
         row.status, row.cancel_reason, row.version = (
             SessionStatus.SCHEDULED.value,

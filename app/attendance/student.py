@@ -45,6 +45,7 @@ class ClassSlot:
     ends_at: datetime
     status: str  # a session's live status, or "planned"
     cancel_reason: str | None = None  # why a cancelled or moved class is not held
+    moved_to: datetime | None = None  # a moved class's new start (UTC)
 
     @property
     def held(self) -> bool:
@@ -59,7 +60,7 @@ def classes_between_internal(
 ) -> list[ClassSlot]:
     """The classes of some batches between two local dates, by start: the sessions that exist,
     plus, from today on, the weekly schedule's classes not created yet (none on a holiday).
-    Three queries."""
+    Three queries (a fourth for where moved classes went)."""
     if not batch_ids or end < start:
         return []
     zone = ZoneInfo(tz)
@@ -72,6 +73,18 @@ def classes_between_internal(
             ClassSession.date <= end,
         )
     ).all()
+    moved = [r.rescheduled_to_id for r in rows if r.rescheduled_to_id is not None]
+    moved_to = (
+        dict(
+            session.exec(
+                select(ClassSession.id, ClassSession.starts_at).where(
+                    ClassSession.institute_id == institute_id, col(ClassSession.id).in_(moved)
+                )
+            ).all()
+        )
+        if moved
+        else {}
+    )
     slots = [
         ClassSlot(
             session_id=r.id,
@@ -81,6 +94,9 @@ def classes_between_internal(
             ends_at=aware_utc(r.ends_at),
             status=live_status(r, now),
             cancel_reason=r.cancel_reason,
+            moved_to=aware_utc(moved_to[r.rescheduled_to_id])
+            if r.rescheduled_to_id in moved_to
+            else None,
         )
         for r in rows
     ]
@@ -130,6 +146,7 @@ class MyClass:
     status: str
     mark: str | None
     cancel_reason: str | None = None
+    moved_to: datetime | None = None  # a moved class's new start (UTC)
 
     @property
     def held(self) -> bool:
@@ -221,6 +238,7 @@ def my_sessions(session: Session, *, actor: Actor, start: date, end: date) -> li
             status=s.status,
             mark=marks.get(s.session_id) if s.session_id is not None else None,
             cancel_reason=s.cancel_reason,
+            moved_to=s.moved_to,
         )
         for s in slots
     ]

@@ -175,8 +175,8 @@ if batches:
 st.subheader("Holidays")
 st.caption(
     "No class is created on a holiday; the day's classes already created and not taken are "
-    "cancelled, and their students and guardians told. Removing a holiday does not bring "
-    "cancelled classes back (add an extra class instead)."
+    "cancelled, and their students and guardians told. Removing a holiday puts the classes it "
+    "cancelled back on while they are still ahead (and tells their people)."
 )
 today = clock.today_in(user.institute_timezone)
 holidays = read(actor, attendance.list_holidays, start=today - timedelta(days=30))
@@ -215,7 +215,7 @@ if holidays:
     if r2.button("Remove", key="h_remove_btn") and act(
         actor, attendance.remove_holiday, holiday_id=gone.id
     ):
-        flash(f"{gone.name} removed.")
+        flash(f"{gone.name} removed; its classes still ahead are on again.")
         st.rerun()
 
 allowed = read(actor, attendance.teachers_add_classes)

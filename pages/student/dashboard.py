@@ -18,7 +18,7 @@ from app.fees.models import OPEN_INVOICE_STATUSES
 from app.ui import auth
 from app.ui.components import read
 from app.ui.safe import esc, markup
-from app.ui.schedule import not_held_words
+from app.ui.schedule import class_state
 
 user, actor = auth.guard(Role.STUDENT)
 tz = ZoneInfo(user.institute_timezone)
@@ -51,10 +51,10 @@ c1.metric("Attendance (30 days)", f"{percent:g}%" if percent is not None else "�
 c2.metric("Homework to hand in", len(to_do))
 c3, c4 = st.columns(2)
 c3.metric("Fee balance", format_money(owed, user.institute_currency))
-held = [c for c in upcoming if c.held]  # a cancelled or moved class is never the next one
+next_held = next((c for c in upcoming if c.held), None)  # not a cancelled or moved one
 c4.metric(
     "Next class",
-    f"{held[0].starts_at.astimezone(tz):%a %H:%M}" if held else "–",
+    f"{next_held.starts_at.astimezone(tz):%a %H:%M}" if next_held else "–",
 )
 
 st.subheader("Next classes")
@@ -65,7 +65,7 @@ for c in upcoming[:3]:
         f"**{c.starts_at.astimezone(tz):%a %d %b, %H:%M}–{c.ends_at.astimezone(tz):%H:%M}**  \n"
         f"{esc(c.subject)} · {esc(c.batch)}"
         + (f" · {esc(c.teacher)}" if c.teacher else "")
-        + (f" · {markup(not_held_words(c))}" if not c.held else "")
+        + (f" · {markup(state)}" if (state := class_state(c, tz)) else "")
     )
 st.page_link("pages/student/schedule.py", label="My schedule", icon=":material/calendar_month:")
 

@@ -1,5 +1,6 @@
 """My schedule (students, read-only): their classes day by day, held and planned, with a
-calendar file (.ics) to add them to a phone's calendar."""
+calendar file (.ics) to add them to a phone's calendar. Cancelled and moved classes say so in
+words, with the reason and where a moved class went."""
 
 from datetime import timedelta
 from itertools import groupby
@@ -8,14 +9,13 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from app.attendance import service as attendance
-from app.attendance.models import SessionStatus
 from app.core import clock
 from app.core.errors import DomainError
 from app.core.roles import Role
 from app.ui import auth
 from app.ui.components import read
 from app.ui.safe import esc, markup
-from app.ui.schedule import not_held_words
+from app.ui.schedule import class_state
 
 user, actor = auth.guard(Role.STUDENT)
 tz = ZoneInfo(user.institute_timezone)
@@ -30,22 +30,12 @@ except DomainError as exc:
     st.info(exc.message)
     st.stop()
 
-MARKS = {
-    "present": ":green[present]",
-    "late": ":orange[late]",
-    "absent": ":red[absent]",
-    "excused": ":gray[excused]",
-}
 if not classes:
     st.caption("No classes in this period.")
 for day, group in groupby(classes, key=lambda c: c.date):
     st.markdown(f"##### {day:%A %d %B}" + (" · today" if day == today else ""))
     for c in group:
-        state = MARKS.get(c.mark or "", "")
-        if not c.held:  # cancelled or moved: in words, with the reason the class was told
-            state = not_held_words(c)
-        elif not state and c.status == SessionStatus.MISSED:
-            state = ":gray[not taken]"
+        state = class_state(c, tz)
         st.markdown(
             f"**{c.starts_at.astimezone(tz):%H:%M}–{c.ends_at.astimezone(tz):%H:%M}** · "
             f"{esc(c.subject)} · {esc(c.batch)}"

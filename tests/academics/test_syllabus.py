@@ -301,10 +301,27 @@ def test_a_batch_cannot_open_or_reopen_on_an_archived_subject(db, w):
     ):
         academics.create_batch(s, actor=admin, name="Chem A", subject_id=w["subject"])
     with (
-        pytest.raises(ValidationError, match="before reopening Chem Old"),
+        pytest.raises(ValidationError, match="Chemistry is archived: restore it"),
         db.scope(admin) as s,
     ):
         academics.update_batch(s, actor=admin, batch_id=old.id, active=True)
+
+
+def test_a_closed_batch_does_not_reopen_on_an_archived_subject(db, w):
+    admin = w["admin"]
+    with db.scope(admin) as s:
+        batch = academics.create_batch(s, actor=admin, name="Chem A", subject_id=w["subject"])
+        academics.update_batch(s, actor=admin, batch_id=batch.id, active=False)
+        academics.archive_subject(s, actor=admin, subject_id=w["subject"])
+    with (
+        pytest.raises(ValidationError, match="Chemistry is archived: restore it"),
+        db.scope(admin) as s,
+    ):
+        academics.update_batch(s, actor=admin, batch_id=batch.id, active=True)
+    with db.scope(admin) as s:
+        academics.update_batch(s, actor=admin, batch_id=batch.id, name="Chem A (old)")
+        academics.archive_subject(s, actor=admin, subject_id=w["subject"], archived=False)
+        assert academics.update_batch(s, actor=admin, batch_id=batch.id, active=True).active
 
 
 def test_archived_topics_leave_learning_analytics(db, w):

@@ -532,6 +532,23 @@ def test_removing_a_holiday_puts_its_future_classes_back_on(db, world):
     assert session_on(db, world, NEXT_MONDAY, 1).status == "scheduled"
 
 
+def test_a_class_off_for_two_holidays_comes_back_when_both_are_gone(db, world):
+    """A batch's own holiday, then the whole institute's the same day: removing the first hands
+    its class to the second (still cancelled), and removing that one puts it back on."""
+    generate(db, world)
+    x = world["batches"][0]
+    [trip] = run(
+        db, world["admin"], attendance.add_holiday, day=NEXT_MONDAY, name="Trip", batch_ids=[x]
+    )
+    [strike] = run(db, world["admin"], attendance.add_holiday, day=NEXT_MONDAY, name="Strike")
+    run(db, world["admin"], attendance.remove_holiday, holiday_id=trip.id)
+    kept = session_on(db, world, NEXT_MONDAY, 0)
+    assert (kept.status, kept.cancel_reason) == ("cancelled", "Holiday: Strike")
+    run(db, world["admin"], attendance.remove_holiday, holiday_id=strike.id)
+    for batch in (0, 1):
+        assert session_on(db, world, NEXT_MONDAY, batch).status == "scheduled"
+
+
 def test_the_database_refuses_the_same_holiday_twice(db, world):
     from sqlalchemy.exc import IntegrityError
 
@@ -582,7 +599,7 @@ def test_a_student_sees_a_cancelled_class_in_words_and_the_calendar_strikes_it(d
         at.date_input(key="sch_from").set_value(MONDAY)
         at.date_input(key="sch_to").set_value(MONDAY).run()
     assert not errors(at), errors(at)
-    assert ":red[cancelled] — Teacher unwell" in texts(at)
+    assert ":red[Cancelled — Teacher unwell]" in texts(at)
 
 
 def test_the_dashboard_never_counts_a_cancelled_class_as_the_next_one(db, world):
@@ -605,4 +622,4 @@ def test_the_dashboard_never_counts_a_cancelled_class_as_the_next_one(db, world)
     assert not errors(at), errors(at)
     [nxt] = [m for m in at.metric if m.label == "Next class"]
     assert nxt.value == "–"  # Monday's only class is cancelled
-    assert ":red[cancelled] — Teacher unwell" in texts(at)
+    assert ":red[Cancelled — Teacher unwell]" in texts(at)

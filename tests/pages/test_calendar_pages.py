@@ -127,3 +127,46 @@ def test_teacher_asks_for_an_extra_class_and_an_admin_approves_it_in_the_inbox(d
         next(b for b in at.button if b.label == "Approve").click().run()
         assert not errors(at), errors(at)
     assert _status(db) == [(MONDAY, "scheduled"), (MONDAY, "scheduled")]
+
+
+def test_the_student_reads_cancelled_and_moved_classes_in_words(db, day):
+    """My schedule and My dashboard say "Cancelled — reason" and "Moved to … — reason", and the
+    dashboard's next class is not one that is off."""
+    from app.academics.models import Student
+    from app.identity.models import Institute
+
+    admin, teacher = day
+    with db.scope(system=True) as s:
+        inst = s.get(Institute, admin.institute_id)
+    pupil = f.user(db, inst, Role.STUDENT, email="pupil@x.example")
+    next_monday = MONDAY + timedelta(days=7)
+    with clock.frozen(CLASS_START - timedelta(days=1)), db.scope(system=True) as s:
+        s.exec(select(Student).where(Student.enrollment_no == "P-0")).one().user_id = pupil.id
+        attendance.generate_sessions_internal(
+            s, institute_id=inst.id, start=next_monday, end=next_monday
+        )
+    with db.scope(system=True) as s:
+        first, second = s.exec(select(ClassSession.id).order_by(ClassSession.starts_at)).all()
+    tara = f.actor_for(teacher)
+    with clock.frozen(CLASS_START - timedelta(days=1)), db.scope(tara) as s:
+        attendance.cancel_session(s, actor=tara, session_id=first, reason="Teacher ill *now*")
+        attendance.reschedule_session(
+            s,
+            actor=tara,
+            session_id=second,
+            day=next_monday + timedelta(days=1),
+            start_time=time(15, 0),
+            reason="Lab booked",
+        )
+    with clock.frozen(CLASS_START - timedelta(days=1)):
+        at = app_as(pupil.email).run()
+        open_page(at, "pages/student/schedule.py")
+        assert not errors(at), errors(at)
+        shown = texts(at)
+        assert ":red[Cancelled — Teacher ill *now*]" in shown
+        assert ":orange[Moved to Tue 10 Nov, 15:00 — Lab booked]" in shown
+        open_page(at, "pages/student/dashboard.py")
+        assert not errors(at), errors(at)
+        assert ":red[Cancelled — Teacher ill *now*]" in texts(at)
+        next_class = next(m for m in at.metric if m.label == "Next class")
+        assert next_class.value == "–"  # Monday's class is off; the moved one is next week
