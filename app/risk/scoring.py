@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from app.core.money import format_money
 from app.fees import reports as fee_reports
@@ -35,15 +35,12 @@ class Assessed:
     settings: RiskSettings = field(repr=False)
     window: int = 30
     currency: str = "INR"
-    context: int = 0
+    digest: str = ""  # fingerprint(facts, context)
+    weights: dict[str, int] = field(default_factory=dict, repr=False)  # weights_of(settings)
 
     @cached_property
     def reasons(self) -> list[str]:
         return explain(self)
-
-    @cached_property
-    def digest(self) -> str:
-        return fingerprint(self.facts, self.context)
 
 
 def fingerprint(facts: tuple, context: int) -> str:
@@ -87,6 +84,7 @@ def scoring_context(settings: RiskSettings, currency: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
 
 
+@lru_cache(maxsize=8192)  # the same few hundred ratios come back for every student
 def pct(value: float) -> str:
     text = f"{value:.2f}".rstrip("0").rstrip(".")
     return f"{text}%"
@@ -168,7 +166,8 @@ def assess(inputs: Inputs, settings: RiskSettings) -> list[Assessed]:
                 settings=settings,
                 window=window,
                 currency=inputs.currency,
-                context=context,
+                digest=fingerprint((att, hw, fee, test, last), context),
+                weights=weights,
             )
         )
     return out
@@ -227,7 +226,7 @@ def explain(result: Assessed) -> list[str]:
             f"Critical: failed the last two tests ({pct(last[0])}, {pct(last[1])}; "
             f"pass mark {pct(settings.pass_percent)})."
         )
-    weights = weights_of(settings)
+    weights = result.weights or weights_of(settings)
     counted = [k for k, v in sub.items() if v is not None and weights[k] > 0]
     if result.score is None:
         reasons.insert(0, "Not enough data yet to score.")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import delete, func, insert, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -17,7 +18,7 @@ from app.identity.models import Institute
 from app.inbox import service as inbox
 from app.risk.facts import Inputs, gather_internal, settings_for_internal
 from app.risk.models import RiskSettings, StudentRiskEvent, StudentRiskProfile
-from app.risk.scoring import FACTORS, assess, fingerprint, scoring_context
+from app.risk.scoring import FACTORS, Assessed, assess, fingerprint, scoring_context
 
 
 @dataclass(frozen=True)
@@ -77,25 +78,18 @@ def _insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
     """Level changes, in one statement on PostgreSQL (a first recompute writes one a student)."""
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        document = json.dumps(
-            [r | {"created_at": r["created_at"].isoformat()} for r in rows], ensure_ascii=False
-        )
-        conn.execute(_PG_EVENTS, {"rows": document})
+        conn.execute(_PG_EVENTS, {"rows": orjson.dumps(rows).decode()})
         return
     conn.execute(insert(StudentRiskEvent), rows)
 
 
 def upsert_profiles(session: Session, rows: list[dict]) -> None:
     """Insert or replace profiles by (institute, student). PostgreSQL gets every row in one
-    statement (one JSON document, unpacked by json_to_recordset); SQLite runs the same upsert
-    as an executemany."""
+    statement (one JSON document, unpacked by json_to_recordset; orjson writes the times in
+    ISO 8601); SQLite runs the same upsert as an executemany."""
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        document = json.dumps(
-            [r | {"computed_at": r["computed_at"].isoformat()} for r in rows],
-            ensure_ascii=False,
-        )
-        conn.execute(PG_UPSERT, {"rows": document})
+        conn.execute(PG_UPSERT, {"rows": orjson.dumps(rows).decode()})
         return
     stmt = sqlite_insert(StudentRiskProfile.__table__)
     conn.execute(
@@ -119,6 +113,67 @@ def pending(inputs: Inputs, settings: RiskSettings) -> tuple[list[int], list[int
     return moved, list(inputs.gone)
 
 
+@dataclass
+class Scored:
+    """Some of an institute's students scored and turned into profile rows (pure Python, no
+    database: the daily job scores the next part while the part before is being written)."""
+
+    results: list[Assessed]
+    rows: list[dict[str, Any]]
+
+
+def score_students(
+    inputs: Inputs,
+    settings: RiskSettings,
+    students: list[int],
+    *,
+    institute_id: int,
+    now: datetime,
+) -> Scored:
+    results = assess(
+        Inputs(
+            students={sid: inputs.students[sid] for sid in students},
+            facts={sid: inputs.facts[sid] for sid in students},
+            currency=inputs.currency,
+        ),
+        settings,
+    )
+    rows = [
+        {
+            "institute_id": institute_id,
+            "student_id": r.student_id,
+            "score": r.score,
+            "level": r.level,
+            **r.subscores,
+            "flags": r.flags,
+            "reasons": r.reasons,
+            "computed_at": now,
+            "digest": r.digest,
+        }
+        for r in results
+    ]
+    return Scored(results, rows)
+
+
+def _stored_now(
+    session: Session, institute_id: int, students: set[int]
+) -> dict[int, tuple[str, str | None]]:
+    """(level, fingerprint) of those students' profiles as stored now (another recompute may
+    have written since the read): one read of the institute's profiles, cheaper than lists of
+    ids once more than a few hundred moved."""
+    if not students:
+        return {}
+    return {
+        sid: (level, digest)
+        for sid, level, digest in session.connection().execute(
+            select(
+                StudentRiskProfile.student_id, StudentRiskProfile.level, StudentRiskProfile.digest
+            ).where(StudentRiskProfile.institute_id == institute_id)
+        )
+        if sid in students
+    }
+
+
 def apply_internal(
     session: Session,
     *,
@@ -126,27 +181,17 @@ def apply_internal(
     inputs: Inputs,
     settings: RiskSettings,
     now: datetime,
+    scored: Iterable[Scored] | None = None,
 ) -> RecomputeResult:
-    """Store one institute's scores: score and write only the students whose facts or settings
-    changed since their profile was written, drop the profiles of students no longer active,
-    record level changes, and open one `student_risk` action per transition into HIGH."""
+    """Store one institute's scores: write only the students whose facts or settings changed
+    since their profile was written, drop the profiles of students no longer active, record
+    level changes, and open one `student_risk` action per transition into HIGH. `scored` is
+    what `score_students` made of `pending`'s students, in parts, when the caller scores them
+    alongside (each part is written as it comes)."""
     candidates, gone = pending(inputs, settings)
-    # What is stored now for those (another recompute may have written since the read).
-    previous: dict[int, tuple[str, str | None]] = {}
-    for n in range(0, len(candidates), 1000):
-        previous.update(
-            (sid, (level, digest))
-            for sid, level, digest in session.connection().execute(
-                select(
-                    StudentRiskProfile.student_id,
-                    StudentRiskProfile.level,
-                    StudentRiskProfile.digest,
-                ).where(
-                    StudentRiskProfile.institute_id == institute_id,
-                    col(StudentRiskProfile.student_id).in_(candidates[n : n + 1000]),
-                )
-            )
-        )
+    if scored is None:
+        scored = [score_students(inputs, settings, candidates, institute_id=institute_id, now=now)]
+    previous = _stored_now(session, institute_id, set(candidates))
     for n in range(0, len(gone), 500):
         session.execute(
             delete(StudentRiskProfile).where(
@@ -154,39 +199,16 @@ def apply_internal(
                 col(StudentRiskProfile.student_id).in_(gone[n : n + 500]),
             )
         )
-    context = scoring_context(settings, inputs.currency)
-    moved = {
-        sid: inputs.students[sid]
-        for sid in candidates
-        if previous.get(sid, (None, None))[1] != fingerprint(inputs.facts[sid], context)
-    }
-    results = assess(
-        Inputs(
-            students=moved,
-            facts={sid: inputs.facts[sid] for sid in moved},
-            currency=inputs.currency,
-        ),
-        settings,
-    )
-    stale = results
-    if stale:
-        upsert_profiles(
-            session,
-            [
-                {
-                    "institute_id": institute_id,
-                    "student_id": r.student_id,
-                    "score": r.score,
-                    "level": r.level,
-                    **r.subscores,
-                    "flags": r.flags,
-                    "reasons": r.reasons,
-                    "computed_at": now,
-                    "digest": r.digest,
-                }
-                for r in stale
-            ],
-        )
+    results: list[Assessed] = []
+    for part in scored:
+        keep = [
+            n
+            for n, r in enumerate(part.results)
+            if previous.get(r.student_id, (None, None))[1] != r.digest
+        ]
+        if keep:
+            upsert_profiles(session, [part.rows[n] for n in keep])
+            results.extend(part.results[n] for n in keep)
     changed = [r for r in results if previous.get(r.student_id, (None, None))[0] != r.level]
     if changed:
         _insert_events(
@@ -233,10 +255,10 @@ def apply_internal(
             ],
         )
     session.flush()
-    levels = unchanged_levels(inputs, moved, fresher=previous)
+    levels = unchanged_levels(inputs, {r.student_id for r in results}, fresher=previous)
     for r in results:
         levels[r.level] += 1
-    return RecomputeResult(len(inputs.students), levels, len(changed), actions, len(stale))
+    return RecomputeResult(len(inputs.students), levels, len(changed), actions, len(results))
 
 
 def unchanged_levels(inputs: Inputs, moved, fresher: dict | None = None) -> dict[str, int]:

@@ -21,6 +21,7 @@ today (plus one due today and one older, neither counted).
 | Lena (late/exc.) | 5 present + 3 late of 8 (2 excused) = 100 | 3/4 = 75 | — | —   | (4000+2250)/70 = 89.29                     | LOW    | excused not counted         |
 """
 
+import gc
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -382,3 +383,51 @@ def test_a_profile_fingerprint_is_the_same_in_every_process():
         run, cwd=root, capture_output=True, text=True, check=True, env={"PYTHONHASHSEED": "7"}
     ).stdout
     assert first == second and len(first.split(",")) == 2
+
+
+def _profiles(db) -> dict:
+    with db.scope(system=True) as s:
+        return {
+            p.student_id: (p.score, p.level, p.flags, p.reasons, p.digest)
+            for p in s.exec(select(StudentRiskProfile))
+        }
+
+
+def test_the_daily_job_scores_in_parts_and_writes_what_one_pass_would(db, monkeypatch):
+    # The job scores a big institute in parts on a thread while writing the part before;
+    # the profiles, events and actions are those of scoring everyone at once.
+    inst, admin, ids = build(db)
+    with clock.frozen(NOW), db.scope(institute_id=inst.id) as s:
+        whole = engine.recompute_institute_internal(s, institute_id=inst.id)
+    at_once = _profiles(db)
+    with db.scope(system=True) as s:
+        s.exec(StudentRiskProfile.__table__.delete())
+        s.exec(StudentRiskEvent.__table__.delete())
+        s.exec(PendingAction.__table__.delete())
+    monkeypatch.setattr(jobs, "PART", 5)  # 12 students: parts of 5, 5 and 2
+    with clock.frozen(NOW):
+        out = jobs.student_risk_recompute(engine=db.engine)
+    assert _profiles(db) == at_once and len(at_once) == 12
+    assert (out["written"], out["events"], out["actions"]) == (12, whole.events, whole.actions)
+    assert gc.isenabled()  # the collector paused for the pass is back on
+
+
+def test_a_part_that_fails_leaves_its_institute_unwritten(db, monkeypatch):
+    inst, admin, ids = build(db)
+    monkeypatch.setattr(jobs, "PART", 5)
+    real = engine.score_students
+    calls = []
+
+    def second_part_fails(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("scoring failed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "score_students", second_part_fails)
+    from app.worker.registry import InstitutesFailed
+
+    with clock.frozen(NOW), pytest.raises(InstitutesFailed, match="scoring failed"):
+        jobs.student_risk_recompute(engine=db.engine)
+    assert _profiles(db) == {}  # the first part's rows rolled back with the institute
+    assert gc.isenabled()
