@@ -193,17 +193,13 @@ def enroll(
         teacher_user_id=teacher_user_id,
         status_changed_on=start,
     )
-    session.add(enrollment)
-    session.flush()
-    audit.record(
+    return audit.saved(
         session,
+        enrollment,
+        "enrolment.create",
         actor=actor,
-        action="enrolment.create",
-        target_type="enrolment",
-        target_id=enrollment.id,
         detail={"student_id": student.id, "subject_id": subject_id},
     )
-    return enrollment
 
 
 def change_enrolment_status(
@@ -254,14 +250,11 @@ def change_enrolment_status(
     enrolment.status_changed_on = day
     enrolment.status_reason = clean
     enrolment.completed_on = day if new == COMPLETED else None
-    session.add(enrolment)
-    session.flush()
-    audit.record(
+    return audit.saved(
         session,
+        enrolment,
+        "enrolment.status",
         actor=actor,
-        action="enrolment.status",
-        target_type="enrolment",
-        target_id=enrolment.id,
         detail={
             "student_id": enrolment.student_id,
             "subject_id": enrolment.subject_id,
@@ -271,7 +264,6 @@ def change_enrolment_status(
             "reason": clean,
         },
     )
-    return enrolment
 
 
 def _teaches(session: Session, actor: Actor, enrolment: Enrollment) -> None:
@@ -322,14 +314,11 @@ def update_enrolment(
     }
     enrolment.teacher_user_id = teacher_user_id
     enrolment.expected_completion = expected_completion
-    session.add(enrolment)
-    session.flush()
-    audit.record(
+    return audit.saved(
         session,
+        enrolment,
+        "enrolment.update",
         actor=actor,
-        action="enrolment.update",
-        target_type="enrolment",
-        target_id=enrolment.id,
         detail={
             "before": before,
             "after": {
@@ -338,7 +327,6 @@ def update_enrolment(
             },
         },
     )
-    return enrolment
 
 
 def enrolments_of(

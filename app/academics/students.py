@@ -101,17 +101,9 @@ def create_student(
         learning_style=learning_style or None,
         counselor_user_id=counselor_user_id,
     )
-    session.add(student)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="student.create",
-        target_type="student",
-        target_id=student.id,
-        detail={"enrollment_no": enrollment_no},
+    return audit.saved(
+        session, student, "student.create", actor=actor, detail={"enrollment_no": enrollment_no}
     )
-    return student
 
 
 def institute_user_internal(
@@ -276,12 +268,14 @@ def add_guardian(
         telegram_chat_id=chat,
         relationship=relationship or "guardian",
     )
-    session.add(guardian)
-    session.flush()
-    audit.record(
-        session, actor=actor, action="guardian.create", target_type="student", target_id=student.id
+    return audit.saved(
+        session,
+        guardian,
+        "guardian.create",
+        actor=actor,
+        target_type="student",
+        target_id=student.id,
     )
-    return guardian
 
 
 def set_progress_reports(

@@ -242,17 +242,13 @@ def add_topic(
         prerequisites=needs or None,
         objectives=(objectives or "").strip() or None,
     )
-    session.add(topic)
-    session.flush()
-    audit.record(
+    return audit.saved(
         session,
+        topic,
+        "topic.create",
         actor=actor,
-        action="topic.create",
-        target_type="topic",
-        target_id=topic.id,
         detail={"subject_id": subject.id, "name": topic.name},
     )
-    return topic
 
 
 def update_topic(
@@ -282,14 +278,11 @@ def update_topic(
     topic.name, topic.estimated_minutes, topic.difficulty = clean, estimated_minutes, difficulty
     topic.objectives = (objectives or "").strip() or None
     topic.prerequisites = needs or None
-    session.add(topic)
-    session.flush()
-    audit.record(
+    return audit.saved(
         session,
+        topic,
+        "topic.update",
         actor=actor,
-        action="topic.update",
-        target_type="topic",
-        target_id=topic.id,
         detail={
             "before": before,
             "after": {
@@ -300,7 +293,6 @@ def update_topic(
             },
         },
     )
-    return topic
 
 
 def move_topic(session: Session, *, actor: Actor, topic_id: int, by: int) -> list[Topic]:

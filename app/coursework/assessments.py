@@ -395,14 +395,11 @@ def schedule_sitting(
     result.scheduled_on = scheduled_on
     if scheduled_on is not None:
         result.absent = False
-    session.add(result)
-    session.flush()
-    audit.record(
+    return audit.saved(
         session,
+        result,
+        "assessment.schedule",
         actor=actor,
-        action="assessment.schedule",
-        target_type="assessment",
         target_id=assessment.id,
         detail={"student_id": student_id, "scheduled_on": str(scheduled_on or "")},
     )
-    return result

@@ -61,12 +61,11 @@ def grant_discount(
         reason=reason.strip()[:200],
         created_by=actor.user_id,
     )
-    session.add(discount)
-    session.flush()
-    audit.record(
+    return audit.saved(
         session,
+        discount,
+        "fees.discount_grant",
         actor=actor,
-        action="fees.discount_grant",
         target_type="student",
         target_id=student_id,
         detail={
@@ -77,7 +76,6 @@ def grant_discount(
             "reason": discount.reason,
         },
     )
-    return discount
 
 
 def end_discount(session: Session, *, actor: Actor, discount_id: int) -> StudentDiscount:

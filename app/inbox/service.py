@@ -235,17 +235,14 @@ def act(
         (note or "").strip() or None,
     )
     action.acted_by, action.acted_at = actor.user_id, clock.now()
-    session.add(action)
-    session.flush()
-    audit.record(
+    return audit.saved(
         session,
+        action,
+        "inbox.act",
         actor=actor,
-        action="inbox.act",
         target_type="pending_action",
-        target_id=action.id,
         detail={"type": action.type, "outcome": outcome},
     )
-    return action
 
 
 def action_key(session: Session, *, actor: Actor, action_id: int) -> str:
