@@ -49,15 +49,19 @@ def act(
     *,
     where: Any = None,
     immediate: bool = False,
+    readonly: bool = False,
     **kwargs: Any,
 ) -> T | None:
     """Run a service call as one transaction; show a refusal with st.error and return None.
 
     Nothing is written when the call raises. A permission refusal is audited separately.
+    `readonly=True` is for a read that can refuse its input (a date range the wrong way
+    round): on SQLite it then never takes the write lock, which a long read would hold
+    against every other writer.
     """
     target = where if where is not None else st
     try:
-        with session_scope(actor, immediate=immediate) as session:
+        with session_scope(actor, immediate=immediate, readonly=readonly) as session:
             return fn(session, actor=actor, **kwargs)
     except PermissionDenied as exc:
         with session_scope(actor) as session:

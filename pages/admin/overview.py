@@ -50,7 +50,7 @@ batch = c3.selectbox(
 )
 weekly = c4.toggle("Weekly", value=(end - start).days > 62, key="ov_weekly")
 filters = overview.Filters(start=start, end=end, batch_id=batch.id if batch else None)
-trend = act(actor, overview.attendance_trend, filters=filters, weekly=weekly)
+trend = act(actor, overview.attendance_trend, readonly=True, filters=filters, weekly=weekly)
 if trend is None:
     st.stop()
 

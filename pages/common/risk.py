@@ -186,7 +186,7 @@ if admin_tabs:
             preview_clicked = p1.form_submit_button("Preview")
             save_clicked = p2.form_submit_button("Save", type="primary")
         if preview_clicked:
-            preview = act(actor, risk.preview_settings, changes=changes)
+            preview = act(actor, risk.preview_settings, readonly=True, changes=changes)
             if preview:
                 st.info(
                     f"{esc(preview.changed)} of {plural(preview.students, 'student')} would change level: "

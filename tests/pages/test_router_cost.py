@@ -73,3 +73,18 @@ def test_a_plain_rerun_looks_up_who_is_signed_in_once_read_only(db, statements, 
         assert "BEGIN IMMEDIATE" not in router
     assert not [s for s in page if "auth_sessions" in s]  # the page's guard reuses the look-up
     assert at.session_state[nav_key] is pages_before  # navigation not rebuilt
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)  # the write lock taken up front
+def test_the_overview_reads_without_the_write_lock(db, statements):
+    # A plain rerun of the admin's Overview only reads: on SQLite no part of it may take the
+    # write lock, which its attendance trend held against every tap on a sheet under load.
+    at = signed_in_app(db, Role.ADMIN)
+    at.run()
+    at.switch_page("pages/admin/overview.py")
+    at.run()
+    assert not at.exception
+    statements.clear()
+    at.run()
+    assert not at.exception and at.title[0].value == "Overview"
+    assert "BEGIN IMMEDIATE" not in statements
