@@ -88,7 +88,17 @@ def create_batch(
         type=BatchType(type).value,
         capacity=capacity,
     )
-    return audit.saved(session, batch, "batch.create", actor=actor, detail={"name": batch.name})
+    session.add(batch)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="batch.create",
+        target_type="batch",
+        target_id=batch.id,
+        detail={"name": batch.name},
+    )
+    return batch
 
 
 def _check_subject_taught(subject: Subject) -> None:
@@ -153,9 +163,17 @@ def update_batch(session: Session, *, actor: Actor, batch_id: int, **changes) ->
         changes["name"] = new_name
     for key, value in changes.items():
         setattr(batch, key, value)
-    return audit.saved(
-        session, batch, "batch.update", actor=actor, detail={k: str(v) for k, v in changes.items()}
+    session.add(batch)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="batch.update",
+        target_type="batch",
+        target_id=batch.id,
+        detail={k: str(v) for k, v in changes.items()},
     )
+    return batch
 
 
 def add_schedule(
@@ -181,11 +199,13 @@ def add_schedule(
         start_time=start_time,
         duration_minutes=duration_minutes,
     )
-    return audit.saved(
+    session.add(slot)
+    session.flush()
+    audit.record(
         session,
-        slot,
-        "batch.schedule_add",
         actor=actor,
+        action="batch.schedule_add",
+        target_type="batch",
         target_id=batch.id,
         detail={
             "weekday": WEEKDAYS[weekday],
@@ -193,6 +213,7 @@ def add_schedule(
             "minutes": duration_minutes,
         },
     )
+    return slot
 
 
 def remove_schedule(session: Session, *, actor: Actor, schedule_id: int) -> BatchSchedule:
@@ -301,14 +322,17 @@ def leave_batch(
     if membership is None:
         raise NotFound("That student is not in this batch.")
     membership.left_on = on or local_today_internal(session, batch.institute_id)
-    return audit.saved(
+    session.add(membership)
+    session.flush()
+    audit.record(
         session,
-        membership,
-        "batch.leave",
         actor=actor,
+        action="batch.leave",
+        target_type="batch",
         target_id=batch.id,
         detail={"student_id": student_id},
     )
+    return membership
 
 
 def list_batches(

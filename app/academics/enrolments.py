@@ -193,13 +193,17 @@ def enroll(
         teacher_user_id=teacher_user_id,
         status_changed_on=start,
     )
-    return audit.saved(
+    session.add(enrollment)
+    session.flush()
+    audit.record(
         session,
-        enrollment,
-        "enrolment.create",
         actor=actor,
+        action="enrolment.create",
+        target_type="enrolment",
+        target_id=enrollment.id,
         detail={"student_id": student.id, "subject_id": subject_id},
     )
+    return enrollment
 
 
 def change_enrolment_status(
@@ -250,11 +254,14 @@ def change_enrolment_status(
     enrolment.status_changed_on = day
     enrolment.status_reason = clean
     enrolment.completed_on = day if new == COMPLETED else None
-    return audit.saved(
+    session.add(enrolment)
+    session.flush()
+    audit.record(
         session,
-        enrolment,
-        "enrolment.status",
         actor=actor,
+        action="enrolment.status",
+        target_type="enrolment",
+        target_id=enrolment.id,
         detail={
             "student_id": enrolment.student_id,
             "subject_id": enrolment.subject_id,
@@ -264,6 +271,7 @@ def change_enrolment_status(
             "reason": clean,
         },
     )
+    return enrolment
 
 
 def _teaches(session: Session, actor: Actor, enrolment: Enrollment) -> None:
@@ -314,11 +322,14 @@ def update_enrolment(
     }
     enrolment.teacher_user_id = teacher_user_id
     enrolment.expected_completion = expected_completion
-    return audit.saved(
+    session.add(enrolment)
+    session.flush()
+    audit.record(
         session,
-        enrolment,
-        "enrolment.update",
         actor=actor,
+        action="enrolment.update",
+        target_type="enrolment",
+        target_id=enrolment.id,
         detail={
             "before": before,
             "after": {
@@ -327,6 +338,7 @@ def update_enrolment(
             },
         },
     )
+    return enrolment
 
 
 def enrolments_of(

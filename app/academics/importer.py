@@ -134,7 +134,16 @@ def validate(session: Session, *, actor: Actor, rows: list[dict[str, Any]]) -> I
     """Check every row of an import file and list each problem by row number; writes nothing."""
     actor.require(*IMPORT_ROLES)
     institute_id = actor.institute_scope()
-    numbered = sheets.numbered_rows(rows, TEMPLATE_COLUMNS, most=MAX_ROWS, noun="students")
+    numbered = [
+        (int(raw.get("row_number") or index + 2), raw)
+        for index, raw in enumerate(rows)
+        if any(sheets.cell_text(raw.get(name)) for name in TEMPLATE_COLUMNS)
+    ]
+    if len(numbered) > MAX_ROWS:
+        raise ValidationError(
+            f"The file has {len(numbered):,} students; import at most {MAX_ROWS:,} at a time.",
+            field="file",
+        )
     preview = ImportPreview()
     if not numbered:
         preview.errors.append(RowError(1, "", "The file has no students below the header row."))

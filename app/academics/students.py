@@ -101,9 +101,17 @@ def create_student(
         learning_style=learning_style or None,
         counselor_user_id=counselor_user_id,
     )
-    return audit.saved(
-        session, student, "student.create", actor=actor, detail={"enrollment_no": enrollment_no}
+    session.add(student)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="student.create",
+        target_type="student",
+        target_id=student.id,
+        detail={"enrollment_no": enrollment_no},
     )
+    return student
 
 
 def institute_user_internal(
@@ -268,14 +276,12 @@ def add_guardian(
         telegram_chat_id=chat,
         relationship=relationship or "guardian",
     )
-    return audit.saved(
-        session,
-        guardian,
-        "guardian.create",
-        actor=actor,
-        target_type="student",
-        target_id=student.id,
+    session.add(guardian)
+    session.flush()
+    audit.record(
+        session, actor=actor, action="guardian.create", target_type="student", target_id=student.id
     )
+    return guardian
 
 
 def set_progress_reports(

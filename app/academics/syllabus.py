@@ -242,13 +242,17 @@ def add_topic(
         prerequisites=needs or None,
         objectives=(objectives or "").strip() or None,
     )
-    return audit.saved(
+    session.add(topic)
+    session.flush()
+    audit.record(
         session,
-        topic,
-        "topic.create",
         actor=actor,
+        action="topic.create",
+        target_type="topic",
+        target_id=topic.id,
         detail={"subject_id": subject.id, "name": topic.name},
     )
+    return topic
 
 
 def update_topic(
@@ -278,11 +282,14 @@ def update_topic(
     topic.name, topic.estimated_minutes, topic.difficulty = clean, estimated_minutes, difficulty
     topic.objectives = (objectives or "").strip() or None
     topic.prerequisites = needs or None
-    return audit.saved(
+    session.add(topic)
+    session.flush()
+    audit.record(
         session,
-        topic,
-        "topic.update",
         actor=actor,
+        action="topic.update",
+        target_type="topic",
+        target_id=topic.id,
         detail={
             "before": before,
             "after": {
@@ -293,6 +300,7 @@ def update_topic(
             },
         },
     )
+    return topic
 
 
 def move_topic(session: Session, *, actor: Actor, topic_id: int, by: int) -> list[Topic]:

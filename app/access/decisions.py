@@ -12,10 +12,9 @@ from app.access.common import (
     clean_reason,
     require_admin,
 )
-from app.access.models import AccessRequest, PasswordChangeRequest
+from app.access.models import AccessRequest, PasswordChangeRequest, RequestStatus
 from app.core import audit
 from app.core.errors import Conflict, NotFound
-from app.core.statuses import RequestStatus
 from app.core.tenancy import Actor
 from app.identity import credentials
 from app.identity import service as identity

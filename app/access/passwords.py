@@ -14,13 +14,12 @@ from app.access.common import (
     clean_reason,
     require_admin,
 )
-from app.access.models import PasswordChangeRequest
+from app.access.models import PasswordChangeRequest, RequestStatus
 from app.core import audit, clock
 from app.core.db import lock_key
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.core.roles import Role
 from app.core.security import hash_password
-from app.core.statuses import RequestStatus
 from app.core.tenancy import Actor
 from app.identity import credentials
 from app.identity.models import User, UserStatus
@@ -53,9 +52,16 @@ def request_password_change(
     row = PasswordChangeRequest(
         institute_id=actor.institute_id, user_id=actor.user_id, note=text or None
     )
-    return audit.saved(
-        session, row, "password_request.submit", actor=actor, target_type="password_change_request"
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="password_request.submit",
+        target_type="password_change_request",
+        target_id=row.id,
     )
+    return row
 
 
 def my_password_request(session: Session, *, actor: Actor) -> PasswordChangeRequest | None:

@@ -14,7 +14,7 @@ from app.core.db import session_scope
 from app.worker.registry import (
     InstituteRef,
     Job,
-    daily_job,
+    day_period,
     for_each_institute,
     minute_period,
 )
@@ -64,11 +64,12 @@ JOBS = [
         period=lambda m: m.strftime("%Y-%m-%dT%H"),
         description="Create today's and tomorrow's class sessions (hourly, idempotent)",
     ),
-    daily_job(
-        "attendance_enrolment_completion",
-        enrolment_completion,
-        "01:40",
-        "Recompute every enrolment's completion % (daily, set-based per institute)",
+    Job(
+        name="attendance_enrolment_completion",
+        run=enrolment_completion,
+        trigger={"trigger": "cron", "hour": 1, "minute": 40},
+        period=day_period,
+        description="Recompute every enrolment's completion % (daily, set-based per institute)",
     ),
     Job(
         name="attendance_auto_close",

@@ -162,14 +162,17 @@ def reopen_session(session: Session, *, actor: Actor, session_id: int) -> ClassS
         raise ValidationError(NOT_HELD_MESSAGE)
     previous = row.status
     row.status = SessionStatus.OPEN.value
-    return audit.saved(
+    session.add(row)
+    session.flush()
+    audit.record(
         session,
-        row,
-        "session.reopen",
         actor=actor,
+        action="session.reopen",
         target_type="class_session",
+        target_id=row.id,
         detail={"from": previous},
     )
+    return row
 
 
 NOT_HELD_MESSAGE = "This class was cancelled or moved, so it takes no attendance."

@@ -9,7 +9,6 @@ from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint, t
 from sqlmodel import Field, SQLModel
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
-from app.core.statuses import RequestStatus
 
 
 class SessionStatus(StrEnum):
@@ -162,6 +161,12 @@ class Holiday(SQLModel, table=True):
     batch_id: int | None = Field(default=None, foreign_key="batches.id")
     created_by: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = Field(default_factory=clock.now)
+
+
+class RequestStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
 
 
 class ExtraClassRequest(SQLModel, table=True):

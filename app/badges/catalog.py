@@ -179,14 +179,17 @@ def create_badge(
         position=int(position),
         **_check_rule(session, institute_id, kind, rule),
     )
-    return audit.saved(
+    session.add(badge)
+    session.flush()
+    audit.record(
         session,
-        badge,
-        "badges.create",
         actor=actor,
+        action="badges.create",
         target_type="badge",
+        target_id=badge.id,
         detail={"kind": kind, "name": name, "rule": badge.rule_kind},
     )
+    return badge
 
 
 EDITABLE = ("name", "description", "criteria", "emoji", "colour", "required", "active", "position")
@@ -211,14 +214,17 @@ def update_badge(
     if rule is not None:
         for key, value in _check_rule(session, institute_id, badge.kind, rule).items():
             setattr(badge, key, value)
-    return audit.saved(
+    session.add(badge)
+    session.flush()
+    audit.record(
         session,
-        badge,
-        "badges.update",
         actor=actor,
+        action="badges.update",
         target_type="badge",
+        target_id=badge.id,
         detail={"fields": sorted(fields), "rule": badge.rule_kind},
     )
+    return badge
 
 
 def catalog(session: Session, *, actor: Actor, include_inactive: bool = False) -> list[Badge]:

@@ -14,7 +14,6 @@ from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint, t
 from sqlmodel import Field, SQLModel
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
-from app.core.statuses import RequestStatus
 
 
 class BadgeKind(StrEnum):
@@ -37,6 +36,12 @@ class CredentialStatus(StrEnum):
     NEEDS_REVIEW = "needs review"  # valid, but its rule changed since it was awarded
     REVOKED = "revoked"
     UNKNOWN = "unknown"  # no such credential
+
+
+class RequestStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
 
 
 class Badge(SQLModel, table=True):

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, Column, Index, Select, insert, text
@@ -21,8 +21,6 @@ from app.core import clock, models_base, sheets  # noqa: F401  (naming conventio
 from app.core.errors import ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
-
-T = TypeVar("T")
 
 _SECRET_MARKERS = ("password", "passcode", "code", "otp", "secret", "token", "hash")
 
@@ -86,35 +84,6 @@ def record(
     session.add(entry)
     session.flush()
     return entry
-
-
-def saved(
-    session: Session,
-    obj: T,
-    action: str,
-    *,
-    actor: Actor | None,
-    target_type: str | None = None,
-    target_id: object | None = None,
-    detail: dict[str, Any] | None = None,
-    institute_id: int | None = None,
-) -> T:
-    """Add and flush `obj` (so it has its id), record `action` on it in the same transaction,
-    and return it: how most service calls that create or change one thing end. The target is
-    `obj` itself unless given: its id, and the type the action starts with ("batch.create" →
-    "batch")."""
-    session.add(obj)
-    session.flush()
-    record(
-        session,
-        actor=actor,
-        action=action,
-        target_type=target_type or action.split(".", 1)[0],
-        target_id=target_id if target_id is not None else getattr(obj, "id"),  # noqa: B009
-        detail=detail,
-        institute_id=institute_id,
-    )
-    return obj
 
 
 def record_many(

@@ -182,24 +182,6 @@ def read_rows(template: Template, filename: str, data: bytes) -> list[dict[str, 
     return rows
 
 
-def numbered_rows(
-    rows: list[dict[str, Any]], columns: Sequence[str], *, most: int, noun: str
-) -> list[tuple[int, dict[str, Any]]]:
-    """The rows of an import file that hold anything in `columns`, each with its row number in
-    the file (the header is row 1); refuses a file of more than `most` such rows."""
-    numbered = [
-        (int(raw.get("row_number") or index + 2), raw)
-        for index, raw in enumerate(rows)
-        if any(cell_text(raw.get(name)) for name in columns)
-    ]
-    if len(numbered) > most:
-        raise ValidationError(
-            f"The file has {len(numbered):,} {noun}; import at most {most:,} at a time.",
-            field="file",
-        )
-    return numbered
-
-
 def cell_text(value: Any) -> str | None:
     """A cell as trimmed text (None when blank); Excel numbers and dates as people typed them."""
     if value is None:

@@ -395,11 +395,14 @@ def schedule_sitting(
     result.scheduled_on = scheduled_on
     if scheduled_on is not None:
         result.absent = False
-    return audit.saved(
+    session.add(result)
+    session.flush()
+    audit.record(
         session,
-        result,
-        "assessment.schedule",
         actor=actor,
+        action="assessment.schedule",
+        target_type="assessment",
         target_id=assessment.id,
         detail={"student_id": student_id, "scheduled_on": str(scheduled_on or "")},
     )
+    return result

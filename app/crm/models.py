@@ -15,23 +15,30 @@ from sqlalchemy import JSON, CheckConstraint, Column, Index
 from sqlmodel import Field, SQLModel
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
-from app.core.statuses import LabelledEnum
 
 
-class Source(LabelledEnum):
+class Source(StrEnum):
     WEBSITE = "website"
     REFERRAL = "referral"
     WALK_IN = "walk_in"
     SOCIAL_MEDIA = "social_media"
     CAMPAIGN = "campaign"
 
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
 
-class Status(LabelledEnum):
+
+class Status(StrEnum):
     NEW = "new"
     CONTACTED = "contacted"
     FOLLOW_UP_SCHEDULED = "follow_up_scheduled"
     ENROLLED = "enrolled"
     LOST = "lost"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
 
 
 class Priority(StrEnum):
@@ -54,7 +61,7 @@ class FollowUpStatus(StrEnum):
     MISSED = "missed"
 
 
-class Outcome(LabelledEnum):
+class Outcome(StrEnum):
     """What came of a contact; the first four mean the person answered."""
 
     INTERESTED = "interested"
@@ -63,6 +70,10 @@ class Outcome(LabelledEnum):
     NOT_INTERESTED = "not_interested"
     NO_ANSWER = "no_answer"
     WRONG_NUMBER = "wrong_number"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
 
 
 ANSWERED = (Outcome.INTERESTED, Outcome.CONSIDERING, Outcome.CALLBACK, Outcome.NOT_INTERESTED)

@@ -61,11 +61,12 @@ def grant_discount(
         reason=reason.strip()[:200],
         created_by=actor.user_id,
     )
-    return audit.saved(
+    session.add(discount)
+    session.flush()
+    audit.record(
         session,
-        discount,
-        "fees.discount_grant",
         actor=actor,
+        action="fees.discount_grant",
         target_type="student",
         target_id=student_id,
         detail={
@@ -76,6 +77,7 @@ def grant_discount(
             "reason": discount.reason,
         },
     )
+    return discount
 
 
 def end_discount(session: Session, *, actor: Actor, discount_id: int) -> StudentDiscount:

@@ -139,4 +139,13 @@ def dismiss_bootstrap_warning(session: Session, *, actor: Actor) -> Institute:
     if institute is None:
         raise NotFound("That institute does not exist.")
     institute.bootstrap_warning = False
-    return audit.saved(session, institute, "institute.bootstrap_warning_dismissed", actor=actor)
+    session.add(institute)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="institute.bootstrap_warning_dismissed",
+        target_type="institute",
+        target_id=institute.id,
+    )
+    return institute

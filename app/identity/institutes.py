@@ -89,14 +89,18 @@ def create_institute(
     if clash is not None:
         raise Conflict(f"An institute called '{fields['name']}' already exists.", field="name")
     institute = Institute(**fields, subscription_end=subscription_end, max_teachers=max_teachers)
-    return audit.saved(
+    session.add(institute)
+    session.flush()
+    audit.record(
         session,
-        institute,
-        "institute.create",
         actor=actor,
+        action="institute.create",
+        target_type="institute",
+        target_id=institute.id,
         institute_id=institute.id,
         detail={"name": institute.name, "subscription_end": str(subscription_end)},
     )
+    return institute
 
 
 def update_institute(

@@ -121,14 +121,18 @@ def invite_user(
         status=UserStatus.INVITED.value,
         invited_by=actor.user_id,
     )
-    return audit.saved(
+    session.add(user)
+    session.flush()
+    audit.record(
         session,
-        user,
-        "user.invite",
         actor=actor,
+        action="user.invite",
+        target_type="user",
+        target_id=user.id,
         institute_id=scope,
         detail={"role": role.value, "email": email_n, "phone": phone_n, "name": user.name},
     )
+    return user
 
 
 def set_user_status(session: Session, *, actor: Actor, user_id: int, status: str) -> User:
@@ -188,14 +192,18 @@ def change_role(session: Session, *, actor: Actor, user_id: int, role: str) -> U
     previous = user.role
     user.role = role.value
     user.updated_at = clock.now()
-    return audit.saved(
+    session.add(user)
+    session.flush()
+    audit.record(
         session,
-        user,
-        "user.change_role",
         actor=actor,
+        action="user.change_role",
+        target_type="user",
+        target_id=user.id,
         institute_id=user.institute_id,
         detail={"from": previous, "to": role.value},
     )
+    return user
 
 
 def list_users(
@@ -269,7 +277,17 @@ def update_my_account(session: Session, *, actor: Actor, name: str, phone: str |
     user.name = name.strip()
     user.phone = phone_n
     user.updated_at = clock.now()
-    return audit.saved(session, user, "user.update_self", actor=actor, detail=changes)
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="user.update_self",
+        target_type="user",
+        target_id=user.id,
+        detail=changes,
+    )
+    return user
 
 
 def end_user_sessions(session: Session, *, user_id: int, reason: str) -> int:
@@ -297,14 +315,18 @@ def set_telegram_chat(session: Session, *, actor: Actor, user_id: int, chat_id: 
         return user
     user.telegram_chat_id = chat
     user.updated_at = clock.now()
-    return audit.saved(
+    session.add(user)
+    session.flush()
+    audit.record(
         session,
-        user,
-        "user.telegram_chat",
         actor=actor,
+        action="user.telegram_chat",
+        target_type="user",
+        target_id=user.id,
         institute_id=user.institute_id,
         detail={"linked": chat is not None},
     )
+    return user
 
 
 @dataclass(frozen=True)
@@ -438,9 +460,17 @@ def mark_signed_in(session: Session, *, user: User, method: str, source: str) ->
             detail={"from": "invited", "to": "active", "via": "first sign-in"},
         )
     user.last_sign_in_at = clock.now()
-    return audit.saved(
-        session, user, "auth.sign_in", actor=actor, target_type="user", detail={"method": method}
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="auth.sign_in",
+        target_type="user",
+        target_id=user.id,
+        detail={"method": method},
     )
+    return user
 
 
 def record_denied_sign_in(

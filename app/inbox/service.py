@@ -235,14 +235,17 @@ def act(
         (note or "").strip() or None,
     )
     action.acted_by, action.acted_at = actor.user_id, clock.now()
-    return audit.saved(
+    session.add(action)
+    session.flush()
+    audit.record(
         session,
-        action,
-        "inbox.act",
         actor=actor,
+        action="inbox.act",
         target_type="pending_action",
+        target_id=action.id,
         detail={"type": action.type, "outcome": outcome},
     )
+    return action
 
 
 def action_key(session: Session, *, actor: Actor, action_id: int) -> str:

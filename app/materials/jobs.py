@@ -5,7 +5,7 @@ from __future__ import annotations
 from app.core.db import session_scope
 from app.materials.service import cleanup_storage
 from app.materials.storage import get_storage
-from app.worker.registry import daily_job
+from app.worker.registry import Job, day_period
 
 
 def materials_cleanup(*, engine=None, storage=None) -> dict:
@@ -15,11 +15,12 @@ def materials_cleanup(*, engine=None, storage=None) -> dict:
 
 
 JOBS = [
-    daily_job(
-        "materials_cleanup",
-        materials_cleanup,
-        "03:40",
-        "Delete stored material files with no live record (orphans, and files "
+    Job(
+        name="materials_cleanup",
+        run=materials_cleanup,
+        trigger={"trigger": "cron", "hour": 3, "minute": 40},
+        period=day_period,
+        description="Delete stored material files with no live record (orphans, and files "
         "withdrawn more than 30 days ago)",
     ),
 ]

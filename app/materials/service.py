@@ -335,12 +335,14 @@ def upload_file(
         topic_id=target[1],
         batch_id=target[2],
     )
-    return audit.saved(
+    session.add(material)
+    session.flush()
+    audit.record(
         session,
-        material,
-        "materials.upload",
         actor=actor,
+        action="materials.upload",
         target_type="material",
+        target_id=material.id,
         detail={
             "name": name,
             "size": len(data),
@@ -351,6 +353,7 @@ def upload_file(
             "batch_id": target[2],
         },
     )
+    return material
 
 
 def add_link(
@@ -390,14 +393,17 @@ def add_link(
         topic_id=target[1],
         batch_id=target[2],
     )
-    return audit.saved(
+    session.add(material)
+    session.flush()
+    audit.record(
         session,
-        material,
-        "materials.add_link",
         actor=actor,
+        action="materials.add_link",
         target_type="material",
+        target_id=material.id,
         detail={"url": url, "subject_id": target[0], "topic_id": target[1], "batch_id": target[2]},
     )
+    return material
 
 
 # ------------------------------------------------------------------ reading
@@ -477,14 +483,17 @@ def delete_material(session: Session, *, actor: Actor, material_id: int) -> Mate
             raise PermissionDenied("You can withdraw only your own materials or your batches'.")
     material.deleted_at = clock.now()
     material.deleted_by = actor.user_id
-    return audit.saved(
+    session.add(material)
+    session.flush()
+    audit.record(
         session,
-        material,
-        "materials.delete",
         actor=actor,
+        action="materials.delete",
         target_type="material",
+        target_id=material.id,
         detail={"title": material.title, "name": material.original_name},
     )
+    return material
 
 
 def cleanup_storage(

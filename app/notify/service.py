@@ -469,14 +469,18 @@ def retry(session: Session, *, actor: Actor, notification_id: int) -> Notificati
         clock.now(),
         None,
     )
-    return audit.saved(
+    session.add(row)
+    session.flush()
+    audit.record(
         session,
-        row,
-        "notification.retry",
         actor=actor,
+        action="notification.retry",
+        target_type="notification",
+        target_id=row.id,
         institute_id=row.institute_id,
         detail={"from": previous},
     )
+    return row
 
 
 # ------------------------------------------------------------------ announcements

@@ -14,7 +14,7 @@ from app.core import clock
 from app.core.db import session_scope
 from app.core.heap import collector_paused
 from app.risk import engine as risk_engine
-from app.worker.registry import daily_job, for_each_institute
+from app.worker.registry import Job, day_period, for_each_institute
 
 # Students scored in one part: the part after is scored while this one is written.
 PART = 2000
@@ -69,10 +69,11 @@ def student_risk_recompute(*, engine=None) -> dict:
 
 
 JOBS = [
-    daily_job(
-        "student_risk_recompute",
-        student_risk_recompute,
-        "04:00",
-        "Recompute every student's risk profile; HIGH transitions open actions",
+    Job(
+        name="student_risk_recompute",
+        run=student_risk_recompute,
+        trigger={"trigger": "cron", "hour": 4, "minute": 0},
+        period=day_period,
+        description="Recompute every student's risk profile; HIGH transitions open actions",
     ),
 ]

@@ -346,15 +346,17 @@ def update_settings(session: Session, *, actor: Actor, changes: dict) -> RiskSet
     for name in SETTING_FIELDS:
         setattr(row, name, getattr(proposed, name))
     row.updated_by, row.updated_at = actor.user_id, clock.now()
-    return audit.saved(
+    session.add(row)
+    session.flush()
+    audit.record(
         session,
-        row,
-        "risk.settings",
         actor=actor,
+        action="risk.settings",
         target_type="institute",
         target_id=institute_id,
         detail={name: getattr(row, name) for name in SETTING_FIELDS},
     )
+    return row
 
 
 def action_usefulness(session: Session, *, actor: Actor, since: date | None = None) -> dict:

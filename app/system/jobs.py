@@ -12,7 +12,7 @@ from app.core.db import session_scope
 from app.identity import otp
 from app.identity.models import AuthSession, PasswordLink
 from app.worker.models import JobInstituteRun, JobRun
-from app.worker.registry import daily_job
+from app.worker.registry import Job, day_period
 
 
 def cleanup(*, engine=None) -> dict:
@@ -68,16 +68,18 @@ def backup_database(*, engine=None) -> dict:
 
 
 JOBS = [
-    daily_job(
-        "cleanup_expired",
-        cleanup,
-        "02:30",
-        "Delete expired sign-in codes, sessions, links, rate events and old run records",
+    Job(
+        name="cleanup_expired",
+        run=cleanup,
+        trigger={"trigger": "cron", "hour": 2, "minute": 30},
+        period=day_period,
+        description="Delete expired sign-in codes, sessions, links, rate events and old run records",
     ),
-    daily_job(
-        "backup_database",
-        backup_database,
-        "01:45",
-        "Back up the whole database (SQLite online backup / pg_dump) with a manifest",
+    Job(
+        name="backup_database",
+        run=backup_database,
+        trigger={"trigger": "cron", "hour": 1, "minute": 45},
+        period=day_period,
+        description="Back up the whole database (SQLite online backup / pg_dump) with a manifest",
     ),
 ]

@@ -61,18 +61,6 @@ class Job:
         return f"{kind}({rest})"
 
 
-def daily_job(name: str, run: Callable[..., dict[str, Any]], at: str, description: str) -> Job:
-    """A job run once a day at `at` ("HH:MM", the worker's clock), recorded once per day."""
-    hour, minute = (int(part) for part in at.split(":"))
-    return Job(
-        name=name,
-        run=run,
-        trigger={"trigger": "cron", "hour": hour, "minute": minute},
-        period=day_period,
-        description=description,
-    )
-
-
 # Set when the worker process stops: a long-running job (listening to Telegram) ends early.
 STOPPING = threading.Event()
 
