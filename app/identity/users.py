@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import case, or_
 from sqlmodel import Session, col, func, select
@@ -157,20 +158,15 @@ def set_user_status(session: Session, *, actor: Actor, user_id: int, status: str
         _check_teacher_cap(session, session.get(Institute, user.institute_id))
     previous = user.status
     user.status = status.value
-    user.updated_at = clock.now()
-    session.add(user)
-    session.flush()
+    _save_user_change(
+        session,
+        actor,
+        user,
+        "user.activate" if status == UserStatus.ACTIVE else "user.deactivate",
+        {"from": previous, "to": status.value},
+    )
     if status == UserStatus.DISABLED:
         end_user_sessions(session, user_id=user.id, reason="disabled")
-    audit.record(
-        session,
-        actor=actor,
-        action="user.activate" if status == UserStatus.ACTIVE else "user.deactivate",
-        target_type="user",
-        target_id=user.id,
-        institute_id=user.institute_id,
-        detail={"from": previous, "to": status.value},
-    )
     return user
 
 
@@ -191,17 +187,8 @@ def change_role(session: Session, *, actor: Actor, user_id: int, role: str) -> U
         _check_teacher_cap(session, session.get(Institute, user.institute_id))
     previous = user.role
     user.role = role.value
-    user.updated_at = clock.now()
-    session.add(user)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="user.change_role",
-        target_type="user",
-        target_id=user.id,
-        institute_id=user.institute_id,
-        detail={"from": previous, "to": role.value},
+    _save_user_change(
+        session, actor, user, "user.change_role", {"from": previous, "to": role.value}
     )
     return user
 
@@ -276,18 +263,26 @@ def update_my_account(session: Session, *, actor: Actor, name: str, phone: str |
         return user
     user.name = name.strip()
     user.phone = phone_n
+    _save_user_change(session, actor, user, "user.update_self", changes)
+    return user
+
+
+def _save_user_change(
+    session: Session, actor: Actor, user: User, action: str, detail: dict[str, Any]
+) -> None:
+    """Stamp and save a change to a user, and audit it as `action` with `detail`."""
     user.updated_at = clock.now()
     session.add(user)
     session.flush()
     audit.record(
         session,
         actor=actor,
-        action="user.update_self",
+        action=action,
         target_type="user",
         target_id=user.id,
-        detail=changes,
+        institute_id=user.institute_id,
+        detail=detail,
     )
-    return user
 
 
 def end_user_sessions(session: Session, *, user_id: int, reason: str) -> int:
@@ -314,18 +309,7 @@ def set_telegram_chat(session: Session, *, actor: Actor, user_id: int, chat_id: 
     if chat == user.telegram_chat_id:
         return user
     user.telegram_chat_id = chat
-    user.updated_at = clock.now()
-    session.add(user)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="user.telegram_chat",
-        target_type="user",
-        target_id=user.id,
-        institute_id=user.institute_id,
-        detail={"linked": chat is not None},
-    )
+    _save_user_change(session, actor, user, "user.telegram_chat", {"linked": chat is not None})
     return user
 
 
