@@ -260,6 +260,23 @@ def _lines(text: str) -> str:
     return "\n".join(line.rstrip() for line in (text or "").strip().splitlines())
 
 
+def _record_save(
+    session: Session, actor: Actor, row: AiDraft, saved_text: str, made: dict[str, int | None]
+) -> None:
+    """Keep the text the teacher saved with the draft and audit what the draft became."""
+    row.saved_text = saved_text
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="ai_draft.save",
+        target_type="ai_draft",
+        target_id=row.id,
+        detail={**made, "batch_id": row.batch_id, "model": row.model},
+    )
+
+
 def save_as_homework(
     session: Session,
     *,
@@ -289,17 +306,7 @@ def save_as_homework(
         max_marks=max_marks,
     )
     row.homework_id = homework.id
-    row.saved_text = instructions
-    session.add(row)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="ai_draft.save",
-        target_type="ai_draft",
-        target_id=row.id,
-        detail={"homework_id": homework.id, "batch_id": row.batch_id, "model": row.model},
-    )
+    _record_save(session, actor, row, instructions, {"homework_id": homework.id})
     return homework
 
 
@@ -332,16 +339,12 @@ def save_as_quiz(
         topic_id=row.topic_id,
     )
     row.assessment_id = assessment.id
-    row.saved_text = f"Questions\n{questions}\n\nAnswers\n{answers}".strip()
-    session.add(row)
-    session.flush()
-    audit.record(
+    _record_save(
         session,
-        actor=actor,
-        action="ai_draft.save",
-        target_type="ai_draft",
-        target_id=row.id,
-        detail={"assessment_id": assessment.id, "batch_id": row.batch_id, "model": row.model},
+        actor,
+        row,
+        f"Questions\n{questions}\n\nAnswers\n{answers}".strip(),
+        {"assessment_id": assessment.id},
     )
     return assessment
 
