@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import PurePath
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, and_, or_, true
@@ -321,9 +322,13 @@ def upload_file(
     key = new_key(institute_id)
     digest = hashlib.sha256(data).hexdigest()
     (storage or get_storage()).put(key, data, content_type=kind.content_type)
-    material = Material(
+    return _add_material(
+        session,
+        actor,
+        target,
+        "materials.upload",
+        {"name": name, "size": len(data), "type": kind.extension, "sha256": digest},
         institute_id=institute_id,
-        uploaded_by=actor.user_id,
         kind=MaterialKind.FILE.value,
         title=title,
         original_name=name,
@@ -331,27 +336,36 @@ def upload_file(
         content_type=kind.content_type,
         sha256=digest,
         storage_key=key,
-        subject_id=target[0],
-        topic_id=target[1],
-        batch_id=target[2],
+    )
+
+
+def _add_material(
+    session: Session,
+    actor: Actor,
+    target: tuple[int, int | None, int | None],
+    action: str,
+    detail: dict[str, Any],
+    **fields: Any,
+) -> Material:
+    """Save a new material from the actor, shared with `target` (subject, topic, batch), and
+    audit it as `action` with `detail` and the target."""
+    subject_id, topic_id, batch_id = target
+    material = Material(
+        uploaded_by=actor.user_id,
+        subject_id=subject_id,
+        topic_id=topic_id,
+        batch_id=batch_id,
+        **fields,
     )
     session.add(material)
     session.flush()
     audit.record(
         session,
         actor=actor,
-        action="materials.upload",
+        action=action,
         target_type="material",
         target_id=material.id,
-        detail={
-            "name": name,
-            "size": len(data),
-            "type": kind.extension,
-            "sha256": digest,
-            "subject_id": target[0],
-            "topic_id": target[1],
-            "batch_id": target[2],
-        },
+        detail={**detail, "subject_id": subject_id, "topic_id": topic_id, "batch_id": batch_id},
     )
     return material
 
@@ -383,27 +397,17 @@ def add_link(
     title = (title or "").strip() or parts.netloc
     if len(title) > 200:
         raise ValidationError("The title is longer than 200 characters.", field="title")
-    material = Material(
+    return _add_material(
+        session,
+        actor,
+        target,
+        "materials.add_link",
+        {"url": url},
         institute_id=institute_id,
-        uploaded_by=actor.user_id,
         kind=MaterialKind.LINK.value,
         title=title,
         url=url,
-        subject_id=target[0],
-        topic_id=target[1],
-        batch_id=target[2],
     )
-    session.add(material)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="materials.add_link",
-        target_type="material",
-        target_id=material.id,
-        detail={"url": url, "subject_id": target[0], "topic_id": target[1], "batch_id": target[2]},
-    )
-    return material
 
 
 # ------------------------------------------------------------------ reading
