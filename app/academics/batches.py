@@ -548,6 +548,13 @@ def ensure_teacher_scope(session: Session, *, actor: Actor, batch: Batch) -> Non
         raise PermissionDenied("This is not one of your batches.")
 
 
+def taught_batch(session: Session, *, actor: Actor, batch_id: int | None) -> Batch:
+    """A batch of the actor's institute that the actor may teach in (admins: any)."""
+    batch = get_owned(session, Batch, actor, batch_id, "batch")
+    ensure_teacher_scope(session, actor=actor, batch=batch)
+    return batch
+
+
 NO_STUDENT_RECORD = "Your account is not linked to a student record yet; ask the office."
 
 

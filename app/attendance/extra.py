@@ -75,8 +75,7 @@ def request_extra_class(
     """A teacher asks for an extra class of their batch. It waits for an admin in the inbox;
     when the institute allows it (or an admin asks) the class is created at once."""
     actor.require(Role.ADMIN, Role.TEACHER)
-    batch = get_owned(session, Batch, actor, batch_id, "batch")
-    academics.ensure_teacher_scope(session, actor=actor, batch=batch)
+    batch = academics.taught_batch(session, actor=actor, batch_id=batch_id)
     institute = _institute(session, actor)
     reason = (reason or "").strip()
     if not reason:

@@ -56,11 +56,7 @@ def today_internal(session: Session, institute_id: int) -> date:
 
 
 def batch_in_scope(session: Session, actor: Actor, batch_id: int) -> Batch:
-    batch = session.get(Batch, batch_id)
-    if batch is None or batch.institute_id != actor.institute_scope():
-        raise NotFound("That batch does not exist.")
-    academics.ensure_teacher_scope(session, actor=actor, batch=batch)
-    return batch
+    return academics.taught_batch(session, actor=actor, batch_id=batch_id)
 
 
 def open_batch(session: Session, actor: Actor, batch_id: int) -> Batch:

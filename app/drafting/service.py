@@ -87,10 +87,7 @@ def enabled() -> bool:
 def _batch_and_topic(
     session: Session, actor: Actor, batch_id: int, topic_id: int
 ) -> tuple[Batch, Topic]:
-    batch = session.get(Batch, batch_id)
-    if batch is None or batch.institute_id != actor.institute_scope():
-        raise NotFound("That batch does not exist.")
-    academics.ensure_teacher_scope(session, actor=actor, batch=batch)
+    batch = academics.taught_batch(session, actor=actor, batch_id=batch_id)
     if not batch.active:
         raise ValidationError(f"{batch.name} is closed; reopen it before setting work.")
     topic = next(
