@@ -17,28 +17,28 @@ from sqlmodel import Field, SQLModel
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
 
 
-class Source(StrEnum):
+class LabelledChoice(StrEnum):
+    """A choice shown to people as its value in words ("walk_in" is "Walk in")."""
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class Source(LabelledChoice):
     WEBSITE = "website"
     REFERRAL = "referral"
     WALK_IN = "walk_in"
     SOCIAL_MEDIA = "social_media"
     CAMPAIGN = "campaign"
 
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
 
-
-class Status(StrEnum):
+class Status(LabelledChoice):
     NEW = "new"
     CONTACTED = "contacted"
     FOLLOW_UP_SCHEDULED = "follow_up_scheduled"
     ENROLLED = "enrolled"
     LOST = "lost"
-
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
 
 
 class Priority(StrEnum):
@@ -61,7 +61,7 @@ class FollowUpStatus(StrEnum):
     MISSED = "missed"
 
 
-class Outcome(StrEnum):
+class Outcome(LabelledChoice):
     """What came of a contact; the first four mean the person answered."""
 
     INTERESTED = "interested"
@@ -70,10 +70,6 @@ class Outcome(StrEnum):
     NOT_INTERESTED = "not_interested"
     NO_ANSWER = "no_answer"
     WRONG_NUMBER = "wrong_number"
-
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
 
 
 ANSWERED = (Outcome.INTERESTED, Outcome.CONSIDERING, Outcome.CALLBACK, Outcome.NOT_INTERESTED)
