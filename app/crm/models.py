@@ -12,9 +12,10 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, CheckConstraint, Column, Index
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
+from app.core.models_base import InstituteRow
 
 
 class LabelledChoice(StrEnum):
@@ -80,7 +81,7 @@ def _in(column: str, enum: type[StrEnum]) -> str:
     return f"{column} IN ({', '.join(repr(e.value) for e in enum)})"
 
 
-class Inquiry(SQLModel, table=True):
+class Inquiry(InstituteRow, table=True):
     """A prospective student (or their parent) who asked about joining."""
 
     __tablename__ = "crm_inquiries"
@@ -101,8 +102,6 @@ class Inquiry(SQLModel, table=True):
         CheckConstraint("status <> 'lost' OR lost_reason IS NOT NULL", name="lost_reason"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     counselor_user_id: int | None = Field(default=None, foreign_key="users.id")
     student_name: str = Field(max_length=200)
     phone: str | None = Field(default=None, max_length=20)  # E.164 (app.core.phones)
@@ -129,7 +128,7 @@ class Inquiry(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=clock.now)
 
 
-class FollowUp(SQLModel, table=True):
+class FollowUp(InstituteRow, table=True):
     """One contact with an inquiry: done (completed), planned (pending) or not done (missed)."""
 
     __tablename__ = "crm_follow_ups"
@@ -146,8 +145,6 @@ class FollowUp(SQLModel, table=True):
         CheckConstraint(f"outcome IS NULL OR {_in('outcome', Outcome)}", name="outcome"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     inquiry_id: int = Field(foreign_key="crm_inquiries.id")
     counselor_user_id: int | None = Field(default=None, foreign_key="users.id")
     follow_up_date: date
