@@ -88,14 +88,12 @@ def create_batch(
         type=BatchType(type).value,
         capacity=capacity,
     )
-    session.add(batch)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        batch,
         actor=actor,
         action="batch.create",
         target_type="batch",
-        target_id=batch.id,
         detail={"name": batch.name},
     )
     return batch
@@ -163,14 +161,12 @@ def update_batch(session: Session, *, actor: Actor, batch_id: int, **changes) ->
         changes["name"] = new_name
     for key, value in changes.items():
         setattr(batch, key, value)
-    session.add(batch)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        batch,
         actor=actor,
         action="batch.update",
         target_type="batch",
-        target_id=batch.id,
         detail={k: str(v) for k, v in changes.items()},
     )
     return batch

@@ -193,14 +193,12 @@ def enroll(
         teacher_user_id=teacher_user_id,
         status_changed_on=start,
     )
-    session.add(enrollment)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        enrollment,
         actor=actor,
         action="enrolment.create",
         target_type="enrolment",
-        target_id=enrollment.id,
         detail={"student_id": student.id, "subject_id": subject_id},
     )
     return enrollment
@@ -254,14 +252,12 @@ def change_enrolment_status(
     enrolment.status_changed_on = day
     enrolment.status_reason = clean
     enrolment.completed_on = day if new == COMPLETED else None
-    session.add(enrolment)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        enrolment,
         actor=actor,
         action="enrolment.status",
         target_type="enrolment",
-        target_id=enrolment.id,
         detail={
             "student_id": enrolment.student_id,
             "subject_id": enrolment.subject_id,
@@ -322,14 +318,12 @@ def update_enrolment(
     }
     enrolment.teacher_user_id = teacher_user_id
     enrolment.expected_completion = expected_completion
-    session.add(enrolment)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        enrolment,
         actor=actor,
         action="enrolment.update",
         target_type="enrolment",
-        target_id=enrolment.id,
         detail={
             "before": before,
             "after": {

@@ -131,14 +131,12 @@ def archive_subject(
         subject.archived_at = clock.now()
     elif not archived:
         subject.archived_at = None
-    session.add(subject)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        subject,
         actor=actor,
         action="subject.archive" if archived else "subject.restore",
         target_type="subject",
-        target_id=subject.id,
         detail={"name": subject.name},
     )
     return subject
@@ -242,14 +240,12 @@ def add_topic(
         prerequisites=needs or None,
         objectives=(objectives or "").strip() or None,
     )
-    session.add(topic)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        topic,
         actor=actor,
         action="topic.create",
         target_type="topic",
-        target_id=topic.id,
         detail={"subject_id": subject.id, "name": topic.name},
     )
     return topic
@@ -282,14 +278,12 @@ def update_topic(
     topic.name, topic.estimated_minutes, topic.difficulty = clean, estimated_minutes, difficulty
     topic.objectives = (objectives or "").strip() or None
     topic.prerequisites = needs or None
-    session.add(topic)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        topic,
         actor=actor,
         action="topic.update",
         target_type="topic",
-        target_id=topic.id,
         detail={
             "before": before,
             "after": {
@@ -349,14 +343,12 @@ def archive_topic(session: Session, *, actor: Actor, topic_id: int, archived: bo
         topic.archived_at = clock.now()
     elif not archived:
         topic.archived_at = None
-    session.add(topic)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        topic,
         actor=actor,
         action="topic.archive" if archived else "topic.restore",
         target_type="topic",
-        target_id=topic.id,
         detail={"name": topic.name},
     )
     return topic

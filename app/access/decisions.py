@@ -100,14 +100,12 @@ def approve_access_request(session: Session, *, actor: Actor, request_id: int) -
         session, actor=actor, user_id=user.id, purpose="invitation"
     )
     row.user_id = user.id
-    session.add(row)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        row,
         actor=actor,
         action="access_request.approve",
         target_type="access_request",
-        target_id=row.id,
         institute_id=row.institute_id,
         detail={"user_id": user.id, "role": row.role},
     )

@@ -52,14 +52,12 @@ def request_password_change(
     row = PasswordChangeRequest(
         institute_id=actor.institute_id, user_id=actor.user_id, note=text or None
     )
-    session.add(row)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        row,
         actor=actor,
         action="password_request.submit",
         target_type="password_change_request",
-        target_id=row.id,
     )
     return row
 
@@ -246,14 +244,12 @@ def set_new_password(
     user.password_set_at = now
     session.add(user)
     row.completed_at = now
-    session.add(row)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        row,
         actor=actor,
         action="password_request.complete",
         target_type="password_change_request",
-        target_id=row.id,
     )
     audit.record(
         session,

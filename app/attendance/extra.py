@@ -49,14 +49,12 @@ def set_teachers_add_classes(session: Session, *, actor: Actor, allowed: bool) -
     institute = _institute(session, actor)
     if institute.teachers_add_classes != allowed:
         institute.teachers_add_classes = allowed
-        session.add(institute)
-        session.flush()
-        audit.record(
+        audit.save_audited(
             session,
+            institute,
             actor=actor,
             action="attendance.teachers_add_classes",
             target_type="institute",
-            target_id=institute.id,
             detail={"allowed": allowed},
         )
     return allowed

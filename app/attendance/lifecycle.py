@@ -162,14 +162,12 @@ def reopen_session(session: Session, *, actor: Actor, session_id: int) -> ClassS
         raise ValidationError(NOT_HELD_MESSAGE)
     previous = row.status
     row.status = SessionStatus.OPEN.value
-    session.add(row)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        row,
         actor=actor,
         action="session.reopen",
         target_type="class_session",
-        target_id=row.id,
         detail={"from": previous},
     )
     return row

@@ -370,14 +370,12 @@ def clear_review(session: Session, *, actor: Actor, award_id: int, note: str = "
         raise NotFound("That award does not exist.")
     check_teaches(session, actor, award_row.student_id)
     award_row.needs_review, award_row.review_note = False, (note or "").strip() or None
-    session.add(award_row)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        award_row,
         actor=actor,
         action="badges.review_cleared",
         target_type="badge_award",
-        target_id=award_row.id,
         detail={"note": award_row.review_note},
     )
     return award_row

@@ -179,14 +179,12 @@ def create_badge(
         position=int(position),
         **_check_rule(session, institute_id, kind, rule),
     )
-    session.add(badge)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        badge,
         actor=actor,
         action="badges.create",
         target_type="badge",
-        target_id=badge.id,
         detail={"kind": kind, "name": name, "rule": badge.rule_kind},
     )
     return badge
@@ -214,14 +212,12 @@ def update_badge(
     if rule is not None:
         for key, value in _check_rule(session, institute_id, badge.kind, rule).items():
             setattr(badge, key, value)
-    session.add(badge)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        badge,
         actor=actor,
         action="badges.update",
         target_type="badge",
-        target_id=badge.id,
         detail={"fields": sorted(fields), "rule": badge.rule_kind},
     )
     return badge

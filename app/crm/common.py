@@ -149,14 +149,12 @@ def set_auto_assign(session: Session, *, actor: Actor, on: bool) -> bool:
         raise NotFound("That institute does not exist.")
     if institute.auto_assign_inquiries != on:
         institute.auto_assign_inquiries = on
-        session.add(institute)
-        session.flush()
-        audit.record(
+        audit.save_audited(
             session,
+            institute,
             actor=actor,
             action="crm.auto_assign",
             target_type="institute",
-            target_id=institute.id,
             detail={"on": on},
         )
     return institute.auto_assign_inquiries

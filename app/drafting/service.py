@@ -262,14 +262,12 @@ def _record_save(
 ) -> None:
     """Keep the text the teacher saved with the draft and audit what the draft became."""
     row.saved_text = saved_text
-    session.add(row)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        row,
         actor=actor,
         action="ai_draft.save",
         target_type="ai_draft",
-        target_id=row.id,
         detail={**made, "batch_id": row.batch_id, "model": row.model},
     )
 

@@ -480,14 +480,12 @@ def review_appeal(
     entry.appeal_outcome = decision.value
     entry.resolution_note = text
     entry.resolved_by, entry.resolved_at, entry.updated_at = actor.user_id, now, now
-    session.add(entry)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        entry,
         actor=actor,
         action=f"points.appeal_{decision.value}",
         target_type="points_entry",
-        target_id=entry.id,
         detail={"student_id": entry.student_id, "points": entry.points},
     )
     return _one(session, institute_id, entry.id)

@@ -559,14 +559,12 @@ def void_invoice(session: Session, *, actor: Actor, invoice_id: int, reason: str
         memo=f"Void of invoice #{invoice.id}: {reason.strip()}"[:200],
     )
     invoice.status, invoice.void_reason = InvoiceStatus.VOID.value, reason.strip()[:300]
-    session.add(invoice)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        invoice,
         actor=actor,
         action="fees.invoice_void",
         target_type="invoice",
-        target_id=invoice.id,
         detail={"reason": invoice.void_reason},
     )
     return invoice

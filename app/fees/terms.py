@@ -64,14 +64,12 @@ def set_term_starts(session: Session, *, actor: Actor, starts: str) -> str:
     if clean != institute.term_starts:
         before = institute.term_starts
         institute.term_starts = clean
-        session.add(institute)
-        session.flush()
-        audit.record(
+        audit.save_audited(
             session,
+            institute,
             actor=actor,
             action="fees.term_starts",
             target_type="institute",
-            target_id=institute.id,
             detail={"from": before, "to": clean},
         )
     return clean

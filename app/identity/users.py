@@ -122,14 +122,12 @@ def invite_user(
         status=UserStatus.INVITED.value,
         invited_by=actor.user_id,
     )
-    session.add(user)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        user,
         actor=actor,
         action="user.invite",
         target_type="user",
-        target_id=user.id,
         institute_id=scope,
         detail={"role": role.value, "email": email_n, "phone": phone_n, "name": user.name},
     )
@@ -272,14 +270,12 @@ def _save_user_change(
 ) -> None:
     """Stamp and save a change to a user, and audit it as `action` with `detail`."""
     user.updated_at = clock.now()
-    session.add(user)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        user,
         actor=actor,
         action=action,
         target_type="user",
-        target_id=user.id,
         institute_id=user.institute_id,
         detail=detail,
     )
@@ -444,14 +440,12 @@ def mark_signed_in(session: Session, *, user: User, method: str, source: str) ->
             detail={"from": "invited", "to": "active", "via": "first sign-in"},
         )
     user.last_sign_in_at = clock.now()
-    session.add(user)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        user,
         actor=actor,
         action="auth.sign_in",
         target_type="user",
-        target_id=user.id,
         detail={"method": method},
     )
     return user

@@ -235,14 +235,12 @@ def act(
         (note or "").strip() or None,
     )
     action.acted_by, action.acted_at = actor.user_id, clock.now()
-    session.add(action)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        action,
         actor=actor,
         action="inbox.act",
         target_type="pending_action",
-        target_id=action.id,
         detail={"type": action.type, "outcome": outcome},
     )
     return action

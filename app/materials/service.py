@@ -357,14 +357,12 @@ def _add_material(
         batch_id=batch_id,
         **fields,
     )
-    session.add(material)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        material,
         actor=actor,
         action=action,
         target_type="material",
-        target_id=material.id,
         detail={**detail, "subject_id": subject_id, "topic_id": topic_id, "batch_id": batch_id},
     )
     return material
@@ -487,14 +485,12 @@ def delete_material(session: Session, *, actor: Actor, material_id: int) -> Mate
             raise PermissionDenied("You can withdraw only your own materials or your batches'.")
     material.deleted_at = clock.now()
     material.deleted_by = actor.user_id
-    session.add(material)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        material,
         actor=actor,
         action="materials.delete",
         target_type="material",
-        target_id=material.id,
         detail={"title": material.title, "name": material.original_name},
     )
     return material

@@ -469,14 +469,12 @@ def retry(session: Session, *, actor: Actor, notification_id: int) -> Notificati
         clock.now(),
         None,
     )
-    session.add(row)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        row,
         actor=actor,
         action="notification.retry",
         target_type="notification",
-        target_id=row.id,
         institute_id=row.institute_id,
         detail={"from": previous},
     )
