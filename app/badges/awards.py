@@ -17,7 +17,8 @@ from app.badges.models import (
     BadgeKind,
 )
 from app.core import audit, clock
-from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from app.core.errors import Conflict, PermissionDenied, ValidationError
+from app.core.ownership import get_owned, owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.notify import service as notify_service
@@ -191,9 +192,7 @@ def notify_student(session: Session, student: Student, text: str, dedupe_key: st
 
 
 def student_internal(session: Session, institute_id: int, student_id: int) -> Student:
-    student = session.get(Student, student_id)
-    if student is None or student.institute_id != institute_id:
-        raise NotFound("That student does not exist.")
+    student = owned(session, Student, student_id, institute_id, "student")
     return student
 
 
@@ -313,9 +312,7 @@ def revoke(session: Session, *, actor: Actor, award_id: int, reason: str) -> Bad
     not revoked."""
     actor.require(*STAFF)
     institute_id = actor.institute_scope()
-    award_row = session.get(BadgeAward, award_id)
-    if award_row is None or award_row.institute_id != institute_id:
-        raise NotFound("That award does not exist.")
+    award_row = owned(session, BadgeAward, award_id, institute_id, "award")
     check_teaches(session, actor, award_row.student_id)
     if award_row.revoked_at is not None:
         raise Conflict("This award was already revoked.")
@@ -365,9 +362,7 @@ def revoke(session: Session, *, actor: Actor, award_id: int, reason: str) -> Bad
 def clear_review(session: Session, *, actor: Actor, award_id: int, note: str = "") -> BadgeAward:
     """Confirm an award flagged for review after a badge beneath it was revoked."""
     actor.require(*STAFF)
-    award_row = session.get(BadgeAward, award_id)
-    if award_row is None or award_row.institute_id != actor.institute_scope():
-        raise NotFound("That award does not exist.")
+    award_row = get_owned(session, BadgeAward, actor, award_id, "award")
     check_teaches(session, actor, award_row.student_id)
     award_row.needs_review, award_row.review_note = False, (note or "").strip() or None
     audit.save_audited(

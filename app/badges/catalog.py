@@ -15,15 +15,14 @@ from app.badges.models import (
     RuleKind,
 )
 from app.core import audit
-from app.core.errors import Conflict, NotFound, ValidationError
+from app.core.errors import Conflict, ValidationError
+from app.core.ownership import owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
 
 
 def badge_internal(session: Session, institute_id: int, badge_id: int) -> Badge:
-    badge = session.get(Badge, badge_id)
-    if badge is None or badge.institute_id != institute_id:
-        raise NotFound("That badge does not exist.")
+    badge = owned(session, Badge, badge_id, institute_id, "badge")
     return badge
 
 

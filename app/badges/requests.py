@@ -30,7 +30,8 @@ from app.badges.models import (
     RequestStatus,
 )
 from app.core import audit, clock
-from app.core.errors import Conflict, NotFound, ValidationError
+from app.core.errors import Conflict, ValidationError
+from app.core.ownership import owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.inbox import service as inbox_service
@@ -211,9 +212,7 @@ def decide(
     the inbox action is closed and the student told in the app."""
     actor.require(*STAFF)
     institute_id = actor.institute_scope()
-    req = session.get(BadgeRequest, request_id)
-    if req is None or req.institute_id != institute_id:
-        raise NotFound("That request does not exist.")
+    req = owned(session, BadgeRequest, request_id, institute_id, "request")
     check_teaches(session, actor, req.student_id)
     if req.status != RequestStatus.PENDING.value:
         raise Conflict(f"This request was already {req.status}.")

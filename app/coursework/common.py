@@ -12,7 +12,8 @@ from sqlmodel import Session, col, select
 from app.academics import service as academics
 from app.academics.models import Batch, BatchMembership, Student, Topic
 from app.core import clock
-from app.core.errors import NotFound, ValidationError
+from app.core.errors import ValidationError
+from app.core.ownership import get_owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.coursework.models import (
@@ -67,18 +68,14 @@ def open_batch(session: Session, actor: Actor, batch_id: int) -> Batch:
 
 
 def homework_in_scope(session: Session, actor: Actor, homework_id: int) -> tuple[Homework, Batch]:
-    homework = session.get(Homework, homework_id)
-    if homework is None or homework.institute_id != actor.institute_scope():
-        raise NotFound("That homework does not exist.")
+    homework = get_owned(session, Homework, actor, homework_id, "homework")
     return homework, batch_in_scope(session, actor, homework.batch_id)
 
 
 def assessment_in_scope(
     session: Session, actor: Actor, assessment_id: int
 ) -> tuple[Assessment, Batch]:
-    assessment = session.get(Assessment, assessment_id)
-    if assessment is None or assessment.institute_id != actor.institute_scope():
-        raise NotFound("That assessment does not exist.")
+    assessment = get_owned(session, Assessment, actor, assessment_id, "assessment")
     return assessment, batch_in_scope(session, actor, assessment.batch_id)
 
 

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from app.academics.models import Batch, Student, StudentStatus, Subject
 from app.core import audit, clock
 from app.core.errors import NotFound, ValidationError
+from app.core.ownership import get_owned
 from app.core.phones import normalize_phone
 from app.core.roles import Role
 from app.core.tenancy import Actor
@@ -61,9 +62,7 @@ def today_internal(session: Session, institute_id: int) -> date:
 
 
 def get(session: Session, actor: Actor, inquiry_id: int) -> Inquiry:
-    inquiry = session.get(Inquiry, inquiry_id)
-    if inquiry is None or inquiry.institute_id != actor.institute_scope():
-        raise NotFound("That inquiry does not exist.")
+    inquiry = get_owned(session, Inquiry, actor, inquiry_id, "inquiry")
     return inquiry
 
 

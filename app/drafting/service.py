@@ -20,7 +20,8 @@ from sqlmodel import Session, col, select
 from app.academics import service as academics
 from app.academics.models import Batch, Subject, Topic
 from app.core import audit, clock
-from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from app.core.errors import Conflict, PermissionDenied, ValidationError
+from app.core.ownership import get_owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.coursework import service as coursework
@@ -208,9 +209,7 @@ def request_draft(
 
 
 def _own_draft(session: Session, actor: Actor, draft_id: int) -> AiDraft:
-    row = session.get(AiDraft, draft_id)
-    if row is None or row.institute_id != actor.institute_scope():
-        raise NotFound("That draft does not exist.")
+    row = get_owned(session, AiDraft, actor, draft_id, "draft")
     if row.user_id != actor.user_id:
         raise PermissionDenied("That draft is someone else's; ask for your own.")
     if not row.ok:

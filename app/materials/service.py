@@ -22,6 +22,7 @@ from app.academics.models import Batch, BatchMembership, Subject, Topic
 from app.core import audit, clock, events
 from app.core.config import get_settings
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from app.core.ownership import owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.identity.models import User
@@ -249,20 +250,14 @@ def _target(
             "Share the material with one subject, one topic or one batch.", field="target"
         )
     if batch_id is not None:
-        batch = session.get(Batch, batch_id)
-        if batch is None or batch.institute_id != institute_id:
-            raise NotFound("That batch does not exist.")
+        batch = owned(session, Batch, batch_id, institute_id, "batch")
         academics_service.ensure_teacher_scope(session, actor=actor, batch=batch)
         return batch.subject_id, None, batch.id
     if topic_id is not None:
-        topic = session.get(Topic, topic_id)
-        if topic is None or topic.institute_id != institute_id:
-            raise NotFound("That topic does not exist.")
+        topic = owned(session, Topic, topic_id, institute_id, "topic")
         subject_id, found_topic = topic.subject_id, topic.id
     else:
-        subject = session.get(Subject, subject_id)
-        if subject is None or subject.institute_id != institute_id:
-            raise NotFound("That subject does not exist.")
+        owned(session, Subject, subject_id, institute_id, "subject")
         found_topic = None
     if (
         actor.role == Role.TEACHER

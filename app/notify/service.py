@@ -498,9 +498,7 @@ def announce(
     institute_id = actor.institute_scope()
     batch = None
     if batch_id is not None:
-        batch = session.get(Batch, batch_id)
-        if batch is None or batch.institute_id != institute_id:
-            raise NotFound("That batch does not exist.")
+        batch = owned(session, Batch, batch_id, institute_id, "batch")
         academics.ensure_teacher_scope(session, actor=actor, batch=batch)
     elif actor.role == Role.TEACHER:
         raise ValidationError(
