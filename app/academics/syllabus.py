@@ -128,18 +128,26 @@ def archive_subject(
                 f"{subject.name} still has open batches ({', '.join(sorted(open_batches))}); "
                 "close them before archiving the subject."
             )
-        subject.archived_at = clock.now()
+    _archive_or_restore(session, actor, subject, archived, "subject")
+    return subject
+
+
+def _archive_or_restore(
+    session: Session, actor: Actor, row: Subject | Topic, archived: bool, what: str
+) -> None:
+    """Archive the row (an archived one keeps its first date) or bring it back; audited."""
+    if archived and row.archived_at is None:
+        row.archived_at = clock.now()
     elif not archived:
-        subject.archived_at = None
+        row.archived_at = None
     audit.save_audited(
         session,
-        subject,
+        row,
         actor=actor,
-        action="subject.archive" if archived else "subject.restore",
-        target_type="subject",
-        detail={"name": subject.name},
+        action=f"{what}.archive" if archived else f"{what}.restore",
+        target_type=what,
+        detail={"name": row.name},
     )
-    return subject
 
 
 def _check_topic_fields(estimated_minutes: int, difficulty: int, objectives: str | None) -> None:
@@ -339,18 +347,7 @@ def archive_topic(session: Session, *, actor: Actor, topic_id: int, archived: bo
     attendance and marks that name it) or bring it back."""
     actor.require(Role.ADMIN)
     topic = get_owned(session, Topic, actor, topic_id, "topic")
-    if archived and topic.archived_at is None:
-        topic.archived_at = clock.now()
-    elif not archived:
-        topic.archived_at = None
-    audit.save_audited(
-        session,
-        topic,
-        actor=actor,
-        action="topic.archive" if archived else "topic.restore",
-        target_type="topic",
-        detail={"name": topic.name},
-    )
+    _archive_or_restore(session, actor, topic, archived, "topic")
     return topic
 
 
