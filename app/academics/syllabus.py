@@ -4,12 +4,11 @@ attendance and marks that name them stay readable), with codes, objectives and p
 from __future__ import annotations
 
 from sqlalchemy import func, or_, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.academics.common import STAFF
 from app.academics.models import Batch, Subject, Topic
-from app.core import audit, clock
+from app.core import audit, clock, db
 from app.core.errors import Conflict, ValidationError
 from app.core.ownership import all_owned, get_owned
 from app.core.roles import Role
@@ -53,16 +52,12 @@ def _check_subject_unique(
 
 def _flush_subject(session: Session, subject: Subject) -> None:
     """Write the subject; two people saving the same code at once: the second is told."""
-    try:
-        with session.begin_nested():
-            session.add(subject)
-            session.flush()
-    except IntegrityError as exc:
+    if not db.add_unless_duplicate(session, subject):
         raise Conflict(
             f"The code {subject.code} or the name {subject.name} is already used by another "
             "subject; choose another.",
             field="code",
-        ) from exc
+        )
 
 
 def create_subject(

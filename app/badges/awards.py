@@ -16,7 +16,7 @@ from app.badges.models import (
     BadgeAward,
     BadgeKind,
 )
-from app.core import audit, clock
+from app.core import audit, clock, db
 from app.core.errors import Conflict, PermissionDenied, ValidationError
 from app.core.ownership import get_owned, owned
 from app.core.roles import Role
@@ -160,13 +160,8 @@ def _insert_awards(session: Session, rows: list[dict]) -> list[BadgeAward]:
     kept = []
     for row in rows:
         fresh = BadgeAward(**row)
-        try:
-            with session.begin_nested():
-                session.add(fresh)
-                session.flush()
+        if db.add_unless_duplicate(session, fresh):
             kept.append(fresh)
-        except IntegrityError:
-            continue
     return kept
 
 

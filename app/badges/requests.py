@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.academics.models import BatchMembership, Student
@@ -29,7 +28,7 @@ from app.badges.models import (
     BadgeRequest,
     RequestStatus,
 )
-from app.core import audit, clock
+from app.core import audit, clock, db
 from app.core.errors import Conflict, ValidationError
 from app.core.ownership import owned
 from app.core.roles import Role
@@ -86,13 +85,9 @@ def request_badge(
         evidence_text=evidence_text[:2000],
         evidence_url=evidence_url,
     )
-    try:
-        # Two clicks (or two tabs) at once: the partial unique index keeps one pending request.
-        with session.begin_nested():
-            session.add(req)
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict(f"Your request for {badge.name} is still waiting for a teacher.") from exc
+    # Two clicks (or two tabs) at once: the partial unique index keeps one pending request.
+    if not db.add_unless_duplicate(session, req):
+        raise Conflict(f"Your request for {badge.name} is still waiting for a teacher.")
     batch_id = session.exec(
         select(BatchMembership.batch_id)
         .where(

@@ -7,12 +7,11 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import case, exists, func, insert, or_, true
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from app.academics.models import Batch, BatchMembership, Student, StudentStatus
-from app.core import audit, clock
+from app.core import audit, clock, db
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
@@ -62,11 +61,7 @@ def record_referral_reward_internal(
         created_by=created_by_user_id,
         source_key=source_key,
     )
-    try:
-        with session.begin_nested():
-            session.add(entry)
-            session.flush()
-    except IntegrityError:
+    if not db.add_unless_duplicate(session, entry):
         # A concurrent conversion of the same inquiry won the race: nothing more to write.
         return None
     audit.record(

@@ -13,10 +13,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, insert, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.core import audit, clock
+from app.core import audit, clock, db
 from app.core.errors import NotFound, ValidationError
 from app.core.ownership import owned
 from app.core.roles import Role
@@ -63,11 +62,7 @@ def enqueue_internal(
         buttons=buttons,
         attachment=attachment,
     )
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
+    if not db.add_unless_duplicate(session, row):
         # Another transaction queued the same event first.
         return session.exec(
             select(Notification).where(
