@@ -9,7 +9,7 @@ from sqlmodel import Session, col, func, select
 
 from app.access.common import (
     claim,
-    clean_reason,
+    reject_request,
     require_admin,
 )
 from app.access.models import AccessRequest, PasswordChangeRequest, RequestStatus
@@ -118,17 +118,12 @@ def reject_access_request(
     """Reject with a reason the requester sees on their status page."""
     require_admin(actor)
     row = _access_request(session, actor, request_id)
-    text = clean_reason(reason)
-    claim(
-        session, AccessRequest, row, actor=actor, status=RequestStatus.REJECTED.value, reason=text
-    )
-    audit.record(
+    reject_request(
         session,
+        row,
         actor=actor,
+        reason=reason,
         action="access_request.reject",
         target_type="access_request",
-        target_id=row.id,
-        institute_id=row.institute_id,
-        detail={"reason": text},
     )
     return row
