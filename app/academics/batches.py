@@ -88,14 +88,12 @@ def create_batch(
         type=BatchType(type).value,
         capacity=capacity,
     )
-    session.add(batch)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        batch,
         actor=actor,
         action="batch.create",
         target_type="batch",
-        target_id=batch.id,
         detail={"name": batch.name},
     )
     return batch
@@ -163,14 +161,12 @@ def update_batch(session: Session, *, actor: Actor, batch_id: int, **changes) ->
         changes["name"] = new_name
     for key, value in changes.items():
         setattr(batch, key, value)
-    session.add(batch)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        batch,
         actor=actor,
         action="batch.update",
         target_type="batch",
-        target_id=batch.id,
         detail={k: str(v) for k, v in changes.items()},
     )
     return batch
@@ -546,6 +542,13 @@ def ensure_teacher_scope(session: Session, *, actor: Actor, batch: Batch) -> Non
     """Teachers act only on their own batches; admins on all."""
     if actor.role == Role.TEACHER and batch.teacher_user_id != actor.user_id:
         raise PermissionDenied("This is not one of your batches.")
+
+
+def taught_batch(session: Session, *, actor: Actor, batch_id: int | None) -> Batch:
+    """A batch of the actor's institute that the actor may teach in (admins: any)."""
+    batch = get_owned(session, Batch, actor, batch_id, "batch")
+    ensure_teacher_scope(session, actor=actor, batch=batch)
+    return batch
 
 
 NO_STUDENT_RECORD = "Your account is not linked to a student record yet; ask the office."

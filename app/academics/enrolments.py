@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import insert
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.academics.common import STAFF, local_today_internal
@@ -21,7 +20,7 @@ from app.academics.models import (
     Subject,
 )
 from app.academics.students import ensure_student_scope, institute_user_internal
-from app.core import audit
+from app.core import audit, db
 from app.core.errors import Conflict, PermissionDenied, ValidationError
 from app.core.ownership import get_owned
 from app.core.roles import Role
@@ -80,11 +79,8 @@ def enrol_for_batch_internal(
             status=ACTIVE,
             status_changed_on=on,
         )
-        try:
-            with session.begin_nested():
-                session.add(enrolment)
-                session.flush()
-        except IntegrityError:  # enrolled a moment ago by a concurrent join: use that one
+        if not db.add_unless_duplicate(session, enrolment):
+            # Enrolled a moment ago by a concurrent join: use that one.
             return enrol_for_batch_internal(
                 session,
                 institute_id=institute_id,
@@ -193,14 +189,12 @@ def enroll(
         teacher_user_id=teacher_user_id,
         status_changed_on=start,
     )
-    session.add(enrollment)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        enrollment,
         actor=actor,
         action="enrolment.create",
         target_type="enrolment",
-        target_id=enrollment.id,
         detail={"student_id": student.id, "subject_id": subject_id},
     )
     return enrollment
@@ -254,14 +248,12 @@ def change_enrolment_status(
     enrolment.status_changed_on = day
     enrolment.status_reason = clean
     enrolment.completed_on = day if new == COMPLETED else None
-    session.add(enrolment)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        enrolment,
         actor=actor,
         action="enrolment.status",
         target_type="enrolment",
-        target_id=enrolment.id,
         detail={
             "student_id": enrolment.student_id,
             "subject_id": enrolment.subject_id,
@@ -322,14 +314,12 @@ def update_enrolment(
     }
     enrolment.teacher_user_id = teacher_user_id
     enrolment.expected_completion = expected_completion
-    session.add(enrolment)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        enrolment,
         actor=actor,
         action="enrolment.update",
         target_type="enrolment",
-        target_id=enrolment.id,
         detail={
             "before": before,
             "after": {

@@ -134,16 +134,7 @@ def validate(session: Session, *, actor: Actor, rows: list[dict[str, Any]]) -> I
     """Check every row of an import file and list each problem by row number; writes nothing."""
     actor.require(*IMPORT_ROLES)
     institute_id = actor.institute_scope()
-    numbered = [
-        (int(raw.get("row_number") or index + 2), raw)
-        for index, raw in enumerate(rows)
-        if any(sheets.cell_text(raw.get(name)) for name in TEMPLATE_COLUMNS)
-    ]
-    if len(numbered) > MAX_ROWS:
-        raise ValidationError(
-            f"The file has {len(numbered):,} students; import at most {MAX_ROWS:,} at a time.",
-            field="file",
-        )
+    numbered = sheets.numbered_rows(TEMPLATE, rows, most=MAX_ROWS, noun="students")
     preview = ImportPreview()
     if not numbered:
         preview.errors.append(RowError(1, "", "The file has no students below the header row."))
@@ -374,11 +365,7 @@ def commit_import(session: Session, *, actor: Actor, rows: list[dict[str, Any]])
     _lock_batches(session, institute_id, rows)
     preview = validate(session, actor=actor, rows=rows)
     if not preview.ok:
-        count = len(preview.errors)
-        raise ValidationError(
-            f"The file has {count} problem{'' if count == 1 else 's'}; nothing was imported. "
-            "Fix them and upload the file again."
-        )
+        raise sheets.problems_error(len(preview.errors))
     now = clock.now()
     today = clock.today_in(_timezone(session, institute_id))
     try:

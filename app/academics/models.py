@@ -6,9 +6,10 @@ from datetime import date, datetime, time
 from enum import StrEnum
 
 from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint, text, true
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
+from app.core.models_base import InstituteRow
 
 
 class StudentStatus(StrEnum):
@@ -26,7 +27,7 @@ class BatchType(StrEnum):
     INDIVIDUAL = "individual"
 
 
-class Student(SQLModel, table=True):
+class Student(InstituteRow, table=True):
     __tablename__ = "students"
     __table_args__ = (
         UniqueConstraint("institute_id", "enrollment_no"),
@@ -37,8 +38,6 @@ class Student(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     user_id: int | None = Field(
         default=None, foreign_key="users.id"
     )  # their sign-in, when they have one
@@ -53,15 +52,13 @@ class Student(SQLModel, table=True):
     created_at: datetime = Field(default_factory=clock.now)
 
 
-class Guardian(SQLModel, table=True):
+class Guardian(InstituteRow, table=True):
     __tablename__ = "guardians"
     __table_args__ = (
         Index("ix_guardians_institute_id_student_id", "institute_id", "student_id"),
         Index("ix_guardians_telegram_chat_id", "telegram_chat_id"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     student_id: int = Field(foreign_key="students.id")
     name: str = Field(max_length=200)
     phone: str | None = Field(default=None, max_length=20)
@@ -71,19 +68,17 @@ class Guardian(SQLModel, table=True):
     progress_reports: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
 
 
-class TeacherProfile(SQLModel, table=True):
+class TeacherProfile(InstituteRow, table=True):
     __tablename__ = "teacher_profiles"
     __table_args__ = (UniqueConstraint("institute_id", "user_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     user_id: int = Field(foreign_key="users.id")
     specialization: str | None = Field(default=None, max_length=200)
     hourly_rate_minor: int | None = Field(default=None)
     max_hours_per_day: int | None = Field(default=None)
 
 
-class Subject(SQLModel, table=True):
+class Subject(InstituteRow, table=True):
     __tablename__ = "subjects"
     __table_args__ = (
         UniqueConstraint("institute_id", "name"),
@@ -97,8 +92,6 @@ class Subject(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     name: str = Field(max_length=120)
     code: str | None = Field(
         default=None, max_length=20
@@ -107,7 +100,7 @@ class Subject(SQLModel, table=True):
     archived_at: datetime | None = Field(default=None)
 
 
-class Topic(SQLModel, table=True):
+class Topic(InstituteRow, table=True):
     __tablename__ = "topics"
     __table_args__ = (
         Index(
@@ -115,8 +108,6 @@ class Topic(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     subject_id: int = Field(foreign_key="subjects.id")
     name: str = Field(max_length=200)
     position: int = Field(default=0)
@@ -130,7 +121,7 @@ class Topic(SQLModel, table=True):
     archived_at: datetime | None = Field(default=None)
 
 
-class Batch(SQLModel, table=True):
+class Batch(InstituteRow, table=True):
     __tablename__ = "batches"
     __table_args__ = (
         UniqueConstraint("institute_id", "name"),
@@ -138,8 +129,6 @@ class Batch(SQLModel, table=True):
         CheckConstraint("type IN ('regular', 'workshop', 'project', 'individual')", name="type"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     name: str = Field(max_length=120)
     subject_id: int = Field(foreign_key="subjects.id")
     teacher_user_id: int | None = Field(default=None, foreign_key="users.id")
@@ -150,7 +139,7 @@ class Batch(SQLModel, table=True):
     created_at: datetime = Field(default_factory=clock.now)
 
 
-class BatchSchedule(SQLModel, table=True):
+class BatchSchedule(InstituteRow, table=True):
     __tablename__ = "batch_schedules"
     __table_args__ = (
         Index("ix_batch_schedules_institute_id_weekday", "institute_id", "weekday"),
@@ -158,8 +147,6 @@ class BatchSchedule(SQLModel, table=True):
         CheckConstraint("duration_minutes > 0", name="duration"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     batch_id: int = Field(foreign_key="batches.id")
     weekday: int  # 0 = Monday
     start_time: time
@@ -167,7 +154,7 @@ class BatchSchedule(SQLModel, table=True):
     active: bool = Field(default=True)
 
 
-class BatchMembership(SQLModel, table=True):
+class BatchMembership(InstituteRow, table=True):
     """A student's time in a batch; left_on NULL means a current member. History is kept."""
 
     __tablename__ = "batch_memberships"
@@ -185,8 +172,6 @@ class BatchMembership(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     batch_id: int = Field(foreign_key="batches.id")
     student_id: int = Field(foreign_key="students.id")
     joined_on: date
@@ -200,7 +185,7 @@ class EnrollmentStatus(StrEnum):
     COMPLETED = "completed"
 
 
-class Enrollment(SQLModel, table=True):
+class Enrollment(InstituteRow, table=True):
     """A student's enrolment in a subject. Joining a batch creates (or reactivates) it; its
     status moves active ⇄ paused, → dropped or completed, with the day and the reason of the
     last change (every change is in the audit log)."""
@@ -211,8 +196,6 @@ class Enrollment(SQLModel, table=True):
         CheckConstraint("status IN ('active', 'paused', 'dropped', 'completed')", name="status"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     student_id: int = Field(foreign_key="students.id")
     subject_id: int = Field(foreign_key="subjects.id")
     started_on: date

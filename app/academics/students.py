@@ -101,14 +101,12 @@ def create_student(
         learning_style=learning_style or None,
         counselor_user_id=counselor_user_id,
     )
-    session.add(student)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        student,
         actor=actor,
         action="student.create",
         target_type="student",
-        target_id=student.id,
         detail={"enrollment_no": enrollment_no},
     )
     return student
@@ -292,14 +290,12 @@ def set_progress_reports(
     guardian = get_owned(session, Guardian, actor, guardian_id, "guardian")
     if guardian.progress_reports != receive:
         guardian.progress_reports = receive
-        session.add(guardian)
-        session.flush()
-        audit.record(
+        audit.save_audited(
             session,
+            guardian,
             actor=actor,
             action="guardian.progress_reports",
             target_type="guardian",
-            target_id=guardian.id,
             detail={"receive": receive},
         )
     return guardian

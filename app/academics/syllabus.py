@@ -4,12 +4,11 @@ attendance and marks that name them stay readable), with codes, objectives and p
 from __future__ import annotations
 
 from sqlalchemy import func, or_, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.academics.common import STAFF
 from app.academics.models import Batch, Subject, Topic
-from app.core import audit, clock
+from app.core import audit, clock, db
 from app.core.errors import Conflict, ValidationError
 from app.core.ownership import all_owned, get_owned
 from app.core.roles import Role
@@ -53,16 +52,12 @@ def _check_subject_unique(
 
 def _flush_subject(session: Session, subject: Subject) -> None:
     """Write the subject; two people saving the same code at once: the second is told."""
-    try:
-        with session.begin_nested():
-            session.add(subject)
-            session.flush()
-    except IntegrityError as exc:
+    if not db.add_unless_duplicate(session, subject):
         raise Conflict(
             f"The code {subject.code} or the name {subject.name} is already used by another "
             "subject; choose another.",
             field="code",
-        ) from exc
+        )
 
 
 def create_subject(
@@ -128,20 +123,26 @@ def archive_subject(
                 f"{subject.name} still has open batches ({', '.join(sorted(open_batches))}); "
                 "close them before archiving the subject."
             )
-        subject.archived_at = clock.now()
-    elif not archived:
-        subject.archived_at = None
-    session.add(subject)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="subject.archive" if archived else "subject.restore",
-        target_type="subject",
-        target_id=subject.id,
-        detail={"name": subject.name},
-    )
+    _archive_or_restore(session, actor, subject, archived, "subject")
     return subject
+
+
+def _archive_or_restore(
+    session: Session, actor: Actor, row: Subject | Topic, archived: bool, what: str
+) -> None:
+    """Archive the row (an archived one keeps its first date) or bring it back; audited."""
+    if archived and row.archived_at is None:
+        row.archived_at = clock.now()
+    elif not archived:
+        row.archived_at = None
+    audit.save_audited(
+        session,
+        row,
+        actor=actor,
+        action=f"{what}.archive" if archived else f"{what}.restore",
+        target_type=what,
+        detail={"name": row.name},
+    )
 
 
 def _check_topic_fields(estimated_minutes: int, difficulty: int, objectives: str | None) -> None:
@@ -242,14 +243,12 @@ def add_topic(
         prerequisites=needs or None,
         objectives=(objectives or "").strip() or None,
     )
-    session.add(topic)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        topic,
         actor=actor,
         action="topic.create",
         target_type="topic",
-        target_id=topic.id,
         detail={"subject_id": subject.id, "name": topic.name},
     )
     return topic
@@ -282,14 +281,12 @@ def update_topic(
     topic.name, topic.estimated_minutes, topic.difficulty = clean, estimated_minutes, difficulty
     topic.objectives = (objectives or "").strip() or None
     topic.prerequisites = needs or None
-    session.add(topic)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        topic,
         actor=actor,
         action="topic.update",
         target_type="topic",
-        target_id=topic.id,
         detail={
             "before": before,
             "after": {
@@ -345,20 +342,7 @@ def archive_topic(session: Session, *, actor: Actor, topic_id: int, archived: bo
     attendance and marks that name it) or bring it back."""
     actor.require(Role.ADMIN)
     topic = get_owned(session, Topic, actor, topic_id, "topic")
-    if archived and topic.archived_at is None:
-        topic.archived_at = clock.now()
-    elif not archived:
-        topic.archived_at = None
-    session.add(topic)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="topic.archive" if archived else "topic.restore",
-        target_type="topic",
-        target_id=topic.id,
-        detail={"name": topic.name},
-    )
+    _archive_or_restore(session, actor, topic, archived, "topic")
     return topic
 
 

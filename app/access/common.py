@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session
 
 from app.access.models import RequestStatus
-from app.core import clock
+from app.core import audit, clock
 from app.core.clock import aware_utc as aware_utc  # (re-exported for this package)
 from app.core.config import get_settings
 from app.core.errors import Conflict, ValidationError
@@ -75,6 +76,25 @@ def claim(session: Session, model, row, *, actor: Actor, status: str, reason: st
         session.refresh(row)
         raise Conflict(f"This request was already {row.status}.")
     session.refresh(row)
+
+
+def reject_request(
+    session: Session, row: Any, *, actor: Actor, reason: str, action: str, target_type: str
+) -> str:
+    """Reject a pending request with the admin's reason (checked first), once, and audit it as
+    `action`; returns the reason as stored."""
+    text = clean_reason(reason)
+    claim(session, type(row), row, actor=actor, status=RequestStatus.REJECTED.value, reason=text)
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        target_type=target_type,
+        target_id=row.id,
+        institute_id=row.institute_id,
+        detail={"reason": text},
+    )
+    return text
 
 
 def clean_reason(reason: str | None) -> str:

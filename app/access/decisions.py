@@ -9,7 +9,7 @@ from sqlmodel import Session, col, func, select
 
 from app.access.common import (
     claim,
-    clean_reason,
+    reject_request,
     require_admin,
 )
 from app.access.models import AccessRequest, PasswordChangeRequest, RequestStatus
@@ -100,14 +100,12 @@ def approve_access_request(session: Session, *, actor: Actor, request_id: int) -
         session, actor=actor, user_id=user.id, purpose="invitation"
     )
     row.user_id = user.id
-    session.add(row)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        row,
         actor=actor,
         action="access_request.approve",
         target_type="access_request",
-        target_id=row.id,
         institute_id=row.institute_id,
         detail={"user_id": user.id, "role": row.role},
     )
@@ -120,17 +118,12 @@ def reject_access_request(
     """Reject with a reason the requester sees on their status page."""
     require_admin(actor)
     row = _access_request(session, actor, request_id)
-    text = clean_reason(reason)
-    claim(
-        session, AccessRequest, row, actor=actor, status=RequestStatus.REJECTED.value, reason=text
-    )
-    audit.record(
+    reject_request(
         session,
+        row,
         actor=actor,
+        reason=reason,
         action="access_request.reject",
         target_type="access_request",
-        target_id=row.id,
-        institute_id=row.institute_id,
-        detail={"reason": text},
     )
     return row

@@ -6,9 +6,10 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Index
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
+from app.core.models_base import InstituteRow
 
 
 class RequestStatus(StrEnum):
@@ -17,7 +18,7 @@ class RequestStatus(StrEnum):
     REJECTED = "rejected"
 
 
-class AccessRequest(SQLModel, table=True):
+class AccessRequest(InstituteRow, table=True):
     """Someone without an account asks an institute's admins for one (public form)."""
 
     __tablename__ = "access_requests"
@@ -30,8 +31,6 @@ class AccessRequest(SQLModel, table=True):
         CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="contact"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     name: str = Field(max_length=200)
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=20)
@@ -48,7 +47,7 @@ class AccessRequest(SQLModel, table=True):
     user_id: int | None = Field(default=None, foreign_key="users.id")  # the invited user
 
 
-class PasswordChangeRequest(SQLModel, table=True):
+class PasswordChangeRequest(InstituteRow, table=True):
     """A signed-in user asks for a password reset; an admin approves or rejects it.
 
     Approved and not yet completed, it makes the user set a new password at their next sign-in.
@@ -61,8 +60,6 @@ class PasswordChangeRequest(SQLModel, table=True):
         CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     user_id: int = Field(foreign_key="users.id")
     note: str | None = Field(default=None, max_length=500)
     status: str = Field(default=RequestStatus.PENDING.value, max_length=20)

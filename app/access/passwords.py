@@ -11,7 +11,7 @@ from app.access.common import (
     MAX_REASON,
     aware_utc,
     claim,
-    clean_reason,
+    reject_request,
     require_admin,
 )
 from app.access.models import PasswordChangeRequest, RequestStatus
@@ -52,14 +52,12 @@ def request_password_change(
     row = PasswordChangeRequest(
         institute_id=actor.institute_id, user_id=actor.user_id, note=text or None
     )
-    session.add(row)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        row,
         actor=actor,
         action="password_request.submit",
         target_type="password_change_request",
-        target_id=row.id,
     )
     return row
 
@@ -183,23 +181,13 @@ def reject_password_request(
     """Reject with a reason the user sees on My account."""
     require_admin(actor)
     row = _password_request(session, actor, request_id)
-    text = clean_reason(reason)
-    claim(
+    text = reject_request(
         session,
-        PasswordChangeRequest,
         row,
         actor=actor,
-        status=RequestStatus.REJECTED.value,
-        reason=text,
-    )
-    audit.record(
-        session,
-        actor=actor,
+        reason=reason,
         action="password_request.reject",
         target_type="password_change_request",
-        target_id=row.id,
-        institute_id=row.institute_id,
-        detail={"reason": text},
     )
     _tell_user(session, row, f"Your password reset was not approved: {text}")
     return row
@@ -246,14 +234,12 @@ def set_new_password(
     user.password_set_at = now
     session.add(user)
     row.completed_at = now
-    session.add(row)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        row,
         actor=actor,
         action="password_request.complete",
         target_type="password_change_request",
-        target_id=row.id,
     )
     audit.record(
         session,

@@ -69,20 +69,16 @@ def submit_access_request(
 ) -> SubmitResult:
     """Ask an institute for an account (public). Every attempt counts towards the rate limit, so
     refusals are returned, not raised: the attempt is recorded even when nothing else is."""
-    limit = get_settings().ACCESS_REQUESTS_PER_MINUTE
-    key = rate_key(client)
-    count, _ = ratelimit.recent(session, key, RATE_WINDOW)
-    if count >= limit:
-        audit.record(
-            session,
-            actor=None,
-            action="access_request.rate_limited",
-            target_type="client",
-            target_id=client,
-            source=source,
-        )
+    if not ratelimit.admit_public_form(
+        session,
+        rate_key(client),
+        RATE_WINDOW,
+        get_settings().ACCESS_REQUESTS_PER_MINUTE,
+        client=client,
+        refused_action="access_request.rate_limited",
+        source=source,
+    ):
         return SubmitResult(error=TOO_MANY)
-    ratelimit.hit(session, key)
     if (honeypot or "").strip():
         # A bot filled the field people never see: answer as if accepted, keep nothing.
         return SubmitResult(token=new_token())

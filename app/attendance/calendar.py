@@ -321,8 +321,7 @@ def reschedule_session(
 
 def _own_class(session: Session, actor: Actor, session_id: int) -> tuple[ClassSession, Batch]:
     row = get_owned(session, ClassSession, actor, session_id, "class session")
-    batch = get_owned(session, Batch, actor, row.batch_id, "batch")
-    academics.ensure_teacher_scope(session, actor=actor, batch=batch)
+    batch = academics.taught_batch(session, actor=actor, batch_id=row.batch_id)
     return row, batch
 
 

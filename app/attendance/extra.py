@@ -49,14 +49,12 @@ def set_teachers_add_classes(session: Session, *, actor: Actor, allowed: bool) -
     institute = _institute(session, actor)
     if institute.teachers_add_classes != allowed:
         institute.teachers_add_classes = allowed
-        session.add(institute)
-        session.flush()
-        audit.record(
+        audit.save_audited(
             session,
+            institute,
             actor=actor,
             action="attendance.teachers_add_classes",
             target_type="institute",
-            target_id=institute.id,
             detail={"allowed": allowed},
         )
     return allowed
@@ -75,8 +73,7 @@ def request_extra_class(
     """A teacher asks for an extra class of their batch. It waits for an admin in the inbox;
     when the institute allows it (or an admin asks) the class is created at once."""
     actor.require(Role.ADMIN, Role.TEACHER)
-    batch = get_owned(session, Batch, actor, batch_id, "batch")
-    academics.ensure_teacher_scope(session, actor=actor, batch=batch)
+    batch = academics.taught_batch(session, actor=actor, batch_id=batch_id)
     institute = _institute(session, actor)
     reason = (reason or "").strip()
     if not reason:

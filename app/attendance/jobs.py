@@ -14,7 +14,7 @@ from app.core.db import session_scope
 from app.worker.registry import (
     InstituteRef,
     Job,
-    day_period,
+    daily_job,
     for_each_institute,
     minute_period,
 )
@@ -64,11 +64,11 @@ JOBS = [
         period=lambda m: m.strftime("%Y-%m-%dT%H"),
         description="Create today's and tomorrow's class sessions (hourly, idempotent)",
     ),
-    Job(
-        name="attendance_enrolment_completion",
-        run=enrolment_completion,
-        trigger={"trigger": "cron", "hour": 1, "minute": 40},
-        period=day_period,
+    daily_job(
+        "attendance_enrolment_completion",
+        enrolment_completion,
+        hour=1,
+        minute=40,
         description="Recompute every enrolment's completion % (daily, set-based per institute)",
     ),
     Job(

@@ -20,7 +20,8 @@ from app.attendance.models import (
 )
 from app.core import audit, clock
 from app.core.config import get_settings
-from app.core.errors import NotFound, ValidationError
+from app.core.errors import ValidationError
+from app.core.ownership import get_owned
 from app.core.roles import Role
 from app.core.security import new_token, token_hash
 from app.core.tenancy import Actor
@@ -162,14 +163,12 @@ def reopen_session(session: Session, *, actor: Actor, session_id: int) -> ClassS
         raise ValidationError(NOT_HELD_MESSAGE)
     previous = row.status
     row.status = SessionStatus.OPEN.value
-    session.add(row)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        row,
         actor=actor,
         action="session.reopen",
         target_type="class_session",
-        target_id=row.id,
         detail={"from": previous},
     )
     return row
@@ -179,7 +178,5 @@ NOT_HELD_MESSAGE = "This class was cancelled or moved, so it takes no attendance
 
 
 def class_in_scope(session: Session, actor: Actor, session_id: int) -> ClassSession:
-    row = session.get(ClassSession, session_id)
-    if row is None or row.institute_id != actor.institute_scope():
-        raise NotFound("That class session does not exist.")
+    row = get_owned(session, ClassSession, actor, session_id, "class session")
     return row

@@ -6,9 +6,10 @@ from datetime import date, datetime, time
 from enum import StrEnum
 
 from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint, text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
+from app.core.models_base import InstituteRow
 
 
 class SessionStatus(StrEnum):
@@ -37,7 +38,7 @@ class Mark(StrEnum):
 ABSENT_MARKS = (Mark.ABSENT.value, Mark.NO_SHOW.value)
 
 
-class ClassSession(SQLModel, table=True):
+class ClassSession(InstituteRow, table=True):
     __tablename__ = "class_sessions"
     __table_args__ = (
         UniqueConstraint("institute_id", "batch_id", "starts_at"),
@@ -50,8 +51,6 @@ class ClassSession(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     batch_id: int = Field(foreign_key="batches.id")
     schedule_id: int | None = Field(default=None, foreign_key="batch_schedules.id")
     date: date  # in the institute's timezone
@@ -68,7 +67,7 @@ class ClassSession(SQLModel, table=True):
     rescheduled_to_id: int | None = Field(default=None, foreign_key="class_sessions.id")
 
 
-class AttendanceRecord(SQLModel, table=True):
+class AttendanceRecord(InstituteRow, table=True):
     __tablename__ = "attendance_records"
     __table_args__ = (
         UniqueConstraint("institute_id", "session_id", "student_id"),
@@ -83,8 +82,6 @@ class AttendanceRecord(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     session_id: int = Field(foreign_key="class_sessions.id")
     student_id: int = Field(foreign_key="students.id")
     status: str = Field(max_length=10)
@@ -92,12 +89,10 @@ class AttendanceRecord(SQLModel, table=True):
     note: str | None = Field(default=None, max_length=500)
 
 
-class TopicProgress(SQLModel, table=True):
+class TopicProgress(InstituteRow, table=True):
     __tablename__ = "topic_progress"
     __table_args__ = (UniqueConstraint("institute_id", "student_id", "topic_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     student_id: int = Field(foreign_key="students.id")
     topic_id: int = Field(foreign_key="topics.id")
     competency: float = Field(default=0)  # 0–5
@@ -110,14 +105,12 @@ class TopicProgress(SQLModel, table=True):
     completed_at: datetime | None = Field(default=None)
 
 
-class AttendanceLink(SQLModel, table=True):
+class AttendanceLink(InstituteRow, table=True):
     """A one-time, expiring link to one session's sheet (sent to the teacher by Telegram)."""
 
     __tablename__ = "attendance_links"
     __table_args__ = (UniqueConstraint("token_hash"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     session_id: int = Field(foreign_key="class_sessions.id")
     token_hash: str = Field(max_length=64)
     created_for: int | None = Field(default=None, foreign_key="users.id")
@@ -126,7 +119,7 @@ class AttendanceLink(SQLModel, table=True):
     used_at: datetime | None = Field(default=None)
 
 
-class Holiday(SQLModel, table=True):
+class Holiday(InstituteRow, table=True):
     """A day without classes: for the whole institute (batch_id NULL) or one batch (one row per
     batch). Sessions are not generated on it; those already created are cancelled."""
 
@@ -154,8 +147,6 @@ class Holiday(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     date: date
     name: str = Field(max_length=200)
     batch_id: int | None = Field(default=None, foreign_key="batches.id")
@@ -169,7 +160,7 @@ class RequestStatus(StrEnum):
     REJECTED = "rejected"
 
 
-class ExtraClassRequest(SQLModel, table=True):
+class ExtraClassRequest(InstituteRow, table=True):
     """A teacher asks for an extra class of their batch; an admin approves it in the inbox."""
 
     __tablename__ = "extra_class_requests"
@@ -178,8 +169,6 @@ class ExtraClassRequest(SQLModel, table=True):
         CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     batch_id: int = Field(foreign_key="batches.id")
     requested_by: int = Field(foreign_key="users.id")
     date: date

@@ -24,7 +24,7 @@ from app.attendance.models import (
     TopicProgress,
 )
 from app.core import clock, events
-from app.core.errors import NotFound
+from app.core.ownership import owned
 from app.identity.models import Institute
 from app.inbox import service as inbox
 from app.notify import buttons as notify_buttons
@@ -252,9 +252,7 @@ def apply_assessment_internal(
     """
     if not percentages:
         return 0
-    topic = session.get(Topic, topic_id)
-    if topic is None or topic.institute_id != institute_id:
-        raise NotFound("That topic does not exist.")
+    topic = owned(session, Topic, topic_id, institute_id, "topic")
     existing = {
         student_id: (row_id, competency, count, completed_at)
         for row_id, student_id, competency, count, completed_at in session.exec(

@@ -21,7 +21,6 @@ from app.attendance.models import (
 )
 from app.core import audit
 from app.core.errors import Conflict, ValidationError
-from app.core.ownership import get_owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.identity.models import Institute
@@ -112,8 +111,7 @@ def create_adhoc_session(
 ) -> ClassSession:
     """An extra class outside the weekly schedule."""
     actor.require(Role.ADMIN, Role.TEACHER)
-    batch = get_owned(session, Batch, actor, batch_id, "batch")
-    academics.ensure_teacher_scope(session, actor=actor, batch=batch)
+    batch = academics.taught_batch(session, actor=actor, batch_id=batch_id)
     row = new_session_internal(
         session, batch=batch, day=day, start_time=start_time, duration_minutes=duration_minutes
     )

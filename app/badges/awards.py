@@ -16,8 +16,9 @@ from app.badges.models import (
     BadgeAward,
     BadgeKind,
 )
-from app.core import audit, clock
-from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from app.core import audit, clock, db
+from app.core.errors import Conflict, PermissionDenied, ValidationError
+from app.core.ownership import get_owned, owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.notify import service as notify_service
@@ -159,13 +160,8 @@ def _insert_awards(session: Session, rows: list[dict]) -> list[BadgeAward]:
     kept = []
     for row in rows:
         fresh = BadgeAward(**row)
-        try:
-            with session.begin_nested():
-                session.add(fresh)
-                session.flush()
+        if db.add_unless_duplicate(session, fresh):
             kept.append(fresh)
-        except IntegrityError:
-            continue
     return kept
 
 
@@ -191,9 +187,7 @@ def notify_student(session: Session, student: Student, text: str, dedupe_key: st
 
 
 def student_internal(session: Session, institute_id: int, student_id: int) -> Student:
-    student = session.get(Student, student_id)
-    if student is None or student.institute_id != institute_id:
-        raise NotFound("That student does not exist.")
+    student = owned(session, Student, student_id, institute_id, "student")
     return student
 
 
@@ -313,9 +307,7 @@ def revoke(session: Session, *, actor: Actor, award_id: int, reason: str) -> Bad
     not revoked."""
     actor.require(*STAFF)
     institute_id = actor.institute_scope()
-    award_row = session.get(BadgeAward, award_id)
-    if award_row is None or award_row.institute_id != institute_id:
-        raise NotFound("That award does not exist.")
+    award_row = owned(session, BadgeAward, award_id, institute_id, "award")
     check_teaches(session, actor, award_row.student_id)
     if award_row.revoked_at is not None:
         raise Conflict("This award was already revoked.")
@@ -365,19 +357,15 @@ def revoke(session: Session, *, actor: Actor, award_id: int, reason: str) -> Bad
 def clear_review(session: Session, *, actor: Actor, award_id: int, note: str = "") -> BadgeAward:
     """Confirm an award flagged for review after a badge beneath it was revoked."""
     actor.require(*STAFF)
-    award_row = session.get(BadgeAward, award_id)
-    if award_row is None or award_row.institute_id != actor.institute_scope():
-        raise NotFound("That award does not exist.")
+    award_row = get_owned(session, BadgeAward, actor, award_id, "award")
     check_teaches(session, actor, award_row.student_id)
     award_row.needs_review, award_row.review_note = False, (note or "").strip() or None
-    session.add(award_row)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        award_row,
         actor=actor,
         action="badges.review_cleared",
         target_type="badge_award",
-        target_id=award_row.id,
         detail={"note": award_row.review_note},
     )
     return award_row

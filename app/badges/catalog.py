@@ -15,15 +15,14 @@ from app.badges.models import (
     RuleKind,
 )
 from app.core import audit
-from app.core.errors import Conflict, NotFound, ValidationError
+from app.core.errors import Conflict, ValidationError
+from app.core.ownership import owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
 
 
 def badge_internal(session: Session, institute_id: int, badge_id: int) -> Badge:
-    badge = session.get(Badge, badge_id)
-    if badge is None or badge.institute_id != institute_id:
-        raise NotFound("That badge does not exist.")
+    badge = owned(session, Badge, badge_id, institute_id, "badge")
     return badge
 
 
@@ -179,14 +178,12 @@ def create_badge(
         position=int(position),
         **_check_rule(session, institute_id, kind, rule),
     )
-    session.add(badge)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        badge,
         actor=actor,
         action="badges.create",
         target_type="badge",
-        target_id=badge.id,
         detail={"kind": kind, "name": name, "rule": badge.rule_kind},
     )
     return badge
@@ -214,14 +211,12 @@ def update_badge(
     if rule is not None:
         for key, value in _check_rule(session, institute_id, badge.kind, rule).items():
             setattr(badge, key, value)
-    session.add(badge)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        badge,
         actor=actor,
         action="badges.update",
         target_type="badge",
-        target_id=badge.id,
         detail={"fields": sorted(fields), "rule": badge.rule_kind},
     )
     return badge

@@ -20,13 +20,12 @@ from cryptography.fernet import Fernet
 from joserfc import jws
 from joserfc.jwa import EdDSAAlgorithm
 from joserfc.jwk import OKPKey
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.academics.models import Student
 from app.badges import service
 from app.badges.models import Badge, BadgeAward, CredentialStatus, InstituteKey
-from app.core import weburl
+from app.core import db, weburl
 from app.core.config import get_settings
 from app.core.tenancy import Actor
 from app.identity.models import Institute
@@ -81,11 +80,7 @@ def ensure_key_internal(session: Session, *, institute_id: int) -> InstituteKey:
         public_jwk=public,
         private_key_encrypted=_fernet().encrypt(key.as_pem(private=True)).decode(),
     )
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:  # another transaction created it first
+    if not db.add_unless_duplicate(session, row):  # another transaction created it first
         return session.exec(
             select(InstituteKey).where(InstituteKey.institute_id == institute_id)
         ).one()

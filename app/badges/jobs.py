@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.badges.rules import evaluate_rules_internal
-from app.worker.registry import Job, day_period, for_each_institute
+from app.worker.registry import daily_job, for_each_institute
 
 
 def badge_rules(*, engine=None) -> dict:
@@ -15,11 +15,11 @@ def badge_rules(*, engine=None) -> dict:
 
 
 JOBS = [
-    Job(
-        name="badge_rules",
-        run=badge_rules,
-        trigger={"trigger": "cron", "hour": 4, "minute": 0},
-        period=day_period,
+    daily_job(
+        "badge_rules",
+        badge_rules,
+        hour=4,
+        minute=0,
         description="Award badges whose automatic rules students now meet (with progression)",
     ),
 ]

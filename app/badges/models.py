@@ -11,9 +11,10 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint, text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
+from app.core.models_base import InstituteRow
 
 
 class BadgeKind(StrEnum):
@@ -44,7 +45,7 @@ class RequestStatus(StrEnum):
     REJECTED = "rejected"
 
 
-class Badge(SQLModel, table=True):
+class Badge(InstituteRow, table=True):
     """One node of the catalog; minis and capstones may carry an automatic rule."""
 
     __tablename__ = "badges"
@@ -59,8 +60,6 @@ class Badge(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     kind: str = Field(max_length=10)
     parent_id: int | None = Field(default=None, foreign_key="badges.id")
     name: str = Field(max_length=120)
@@ -79,7 +78,7 @@ class Badge(SQLModel, table=True):
     created_at: datetime = Field(default_factory=clock.now)
 
 
-class BadgeRequest(SQLModel, table=True):
+class BadgeRequest(InstituteRow, table=True):
     """A student's request for a badge, with evidence; a teacher or admin decides."""
 
     __tablename__ = "badge_requests"
@@ -99,8 +98,6 @@ class BadgeRequest(SQLModel, table=True):
         CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     student_id: int = Field(foreign_key="students.id")
     badge_id: int = Field(foreign_key="badges.id")
     evidence_text: str = Field(default="", max_length=2000)
@@ -112,7 +109,7 @@ class BadgeRequest(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=1000)
 
 
-class BadgeAward(SQLModel, table=True):
+class BadgeAward(InstituteRow, table=True):
     """A badge earned by a student: once per (institute, student, badge), revocable."""
 
     __tablename__ = "badge_awards"
@@ -123,8 +120,6 @@ class BadgeAward(SQLModel, table=True):
         CheckConstraint("source IN ('manual', 'request', 'rule', 'progression')", name="source"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     student_id: int = Field(foreign_key="students.id")
     badge_id: int = Field(foreign_key="badges.id")
     awarded_at: datetime = Field(default_factory=clock.now)
@@ -140,14 +135,12 @@ class BadgeAward(SQLModel, table=True):
     review_note: str | None = Field(default=None, max_length=1000)
 
 
-class InstituteKey(SQLModel, table=True):
+class InstituteKey(InstituteRow, table=True):
     """The institute's Ed25519 signing key: public JWK in clear, private key Fernet-encrypted."""
 
     __tablename__ = "institute_keys"
     __table_args__ = (UniqueConstraint("institute_id"), UniqueConstraint("kid"))
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     kid: str = Field(max_length=64)
     alg: str = Field(default="EdDSA", max_length=10)
     public_jwk: dict = Field(sa_column=Column(JSON, nullable=False))

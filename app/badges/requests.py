@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.academics.models import BatchMembership, Student
@@ -29,8 +28,9 @@ from app.badges.models import (
     BadgeRequest,
     RequestStatus,
 )
-from app.core import audit, clock
-from app.core.errors import Conflict, NotFound, ValidationError
+from app.core import audit, clock, db
+from app.core.errors import Conflict, ValidationError
+from app.core.ownership import owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.inbox import service as inbox_service
@@ -85,13 +85,9 @@ def request_badge(
         evidence_text=evidence_text[:2000],
         evidence_url=evidence_url,
     )
-    try:
-        # Two clicks (or two tabs) at once: the partial unique index keeps one pending request.
-        with session.begin_nested():
-            session.add(req)
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict(f"Your request for {badge.name} is still waiting for a teacher.") from exc
+    # Two clicks (or two tabs) at once: the partial unique index keeps one pending request.
+    if not db.add_unless_duplicate(session, req):
+        raise Conflict(f"Your request for {badge.name} is still waiting for a teacher.")
     batch_id = session.exec(
         select(BatchMembership.batch_id)
         .where(
@@ -211,9 +207,7 @@ def decide(
     the inbox action is closed and the student told in the app."""
     actor.require(*STAFF)
     institute_id = actor.institute_scope()
-    req = session.get(BadgeRequest, request_id)
-    if req is None or req.institute_id != institute_id:
-        raise NotFound("That request does not exist.")
+    req = owned(session, BadgeRequest, request_id, institute_id, "request")
     check_teaches(session, actor, req.student_id)
     if req.status != RequestStatus.PENDING.value:
         raise Conflict(f"This request was already {req.status}.")

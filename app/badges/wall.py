@@ -22,6 +22,7 @@ from app.badges.models import (
 )
 from app.badges.requests import RequestRow, list_requests, my_student
 from app.core.errors import NotFound, ValidationError
+from app.core.ownership import owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
 
@@ -141,9 +142,7 @@ def wall(session: Session, *, actor: Actor, student_id: int | None = None) -> Wa
 def my_award(session: Session, *, actor: Actor, award_id: int) -> BadgeAward:
     """An award the actor may see: a student their own, staff any in the institute."""
     institute_id = actor.institute_scope()
-    row = session.get(BadgeAward, award_id)
-    if row is None or row.institute_id != institute_id:
-        raise NotFound("That award does not exist.")
+    row = owned(session, BadgeAward, award_id, institute_id, "award")
     if actor.role == Role.STUDENT:
         if row.student_id != my_student(session, actor=actor).id:
             raise NotFound("That award does not exist.")

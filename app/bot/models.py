@@ -9,9 +9,10 @@ from sqlalchemy import JSON, BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
+from app.core.models_base import InstituteRow
 
 
-class TelegramLinkCode(SQLModel, table=True):
+class TelegramLinkCode(InstituteRow, table=True):
     """A single-use code in `https://t.me/<bot>?start=<code>` for one user or one guardian.
 
     Only the code's SHA-256 is stored; it expires after a day and works once."""
@@ -21,8 +22,6 @@ class TelegramLinkCode(SQLModel, table=True):
         Index("ix_telegram_link_codes_institute_id_created_at", "institute_id", "created_at"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     user_id: int | None = Field(default=None, foreign_key="users.id")
     guardian_id: int | None = Field(default=None, foreign_key="guardians.id")
     code_hash: str = Field(max_length=64, unique=True)

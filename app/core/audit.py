@@ -86,6 +86,30 @@ def record(
     return entry
 
 
+def save_audited(
+    session: Session,
+    row: Any,
+    *,
+    actor: Actor | None,
+    action: str,
+    target_type: str,
+    detail: dict[str, Any] | None = None,
+    institute_id: int | None = None,
+) -> None:
+    """Save `row` (added and flushed, so it has its id) and audit `action` on it."""
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action=action,
+        target_type=target_type,
+        target_id=row.id,
+        detail=detail,
+        institute_id=institute_id,
+    )
+
+
 def record_many(
     session: Session,
     *,

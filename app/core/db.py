@@ -13,8 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as SASession
 from sqlmodel import Session
 
@@ -152,6 +154,19 @@ def session_scope(
         raise
     finally:
         session.close()
+
+
+def add_unless_duplicate(session: Session, row: Any) -> bool:
+    """Add and flush `row` in a savepoint; False when a unique constraint refuses it (such a row
+    is stored already, often by a concurrent transaction a moment ago): nothing is added and the
+    caller's transaction goes on."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
 
 
 def lock_key(session: SASession, key: str) -> None:

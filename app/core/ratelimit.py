@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Index, delete
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
-from app.core import clock, models_base  # noqa: F401  (naming convention first)
+from app.core import audit, clock, models_base  # noqa: F401  (naming convention first)
 from app.core.security import keyed_hash
 
 
@@ -55,6 +55,33 @@ def recent(session: Session, key: str, window: timedelta) -> tuple[int, datetime
 def oldest_within(session: Session, key: str, window: timedelta) -> tuple[int, datetime | None]:
     """How many events `key` had within `window`, and when the earliest of them was."""
     return _within(session, key, window, func.min)
+
+
+def admit_public_form(
+    session: Session,
+    key: str,
+    window: timedelta,
+    limit: int,
+    *,
+    client: str,
+    refused_action: str,
+    source: str | None,
+) -> bool:
+    """Count one attempt at a public form under `key`; once `limit` attempts fell within
+    `window` it is refused instead (False), audited as `refused_action` for the `client`."""
+    count, _ = recent(session, key, window)
+    if count >= limit:
+        audit.record(
+            session,
+            actor=None,
+            action=refused_action,
+            target_type="client",
+            target_id=client,
+            source=source,
+        )
+        return False
+    hit(session, key)
+    return True
 
 
 def clear(session: Session, key: str) -> None:

@@ -182,6 +182,32 @@ def read_rows(template: Template, filename: str, data: bytes) -> list[dict[str, 
     return rows
 
 
+def numbered_rows(
+    template: Template, rows: list[dict[str, Any]], *, most: int, noun: str
+) -> list[tuple[int, dict[str, Any]]]:
+    """The rows with any template cell filled, each with its spreadsheet row number (the
+    header is row 1); refuses a file of more than `most` (`noun`: what a row is, plural)."""
+    numbered = [
+        (int(raw.get("row_number") or index + 2), raw)
+        for index, raw in enumerate(rows)
+        if any(cell_text(raw.get(name)) for name in template.columns)
+    ]
+    if len(numbered) > most:
+        raise ValidationError(
+            f"The file has {len(numbered):,} {noun}; import at most {most:,} at a time.",
+            field="file",
+        )
+    return numbered
+
+
+def problems_error(count: int) -> ValidationError:
+    """The refusal of an import whose file still has `count` problems."""
+    return ValidationError(
+        f"The file has {count} problem{'' if count == 1 else 's'}; nothing was imported. "
+        "Fix them and upload the file again."
+    )
+
+
 def cell_text(value: Any) -> str | None:
     """A cell as trimmed text (None when blank); Excel numbers and dates as people typed them."""
     if value is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import case, func, insert, literal, update
+from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from app.academics.models import Student, Subject, Topic
@@ -18,12 +18,14 @@ from app.coursework.common import (
     as_date,
     assessment_in_scope,
     batch_in_scope,
+    check_table_students,
     check_topic_internal,
-    current_members,
+    insert_for_current_members,
     number_field,
     open_batch,
     text_field,
     title_field,
+    update_student_rows,
 )
 from app.coursework.grading import grade_for, scale_internal
 from app.coursework.models import (
@@ -79,19 +81,9 @@ def create_assessment(
     )
     session.add(assessment)
     session.flush()
-    members = current_members(batch.institute_id, batch.id).subquery()
-    students = session.execute(
-        insert(AssessmentResult).from_select(
-            ["institute_id", "assessment_id", "student_id", "absent"],
-            select(
-                literal(batch.institute_id),
-                literal(assessment.id),
-                members.c.student_id,
-                literal(False),
-            ),
-        )
-    ).rowcount
-    session.flush()
+    students = insert_for_current_members(
+        session, batch, AssessmentResult, {"assessment_id": assessment.id, "absent": False}
+    )
     audit.record(
         session,
         actor=actor,
@@ -257,20 +249,11 @@ def enter_marks(session: Session, *, actor: Actor, assessment_id: int, rows: lis
     actor.require(*TEACHING)
     assessment, _ = assessment_in_scope(session, actor, assessment_id)
     current = {r.student_id: r for r in _results(session, assessment)}
-    seen: set[int] = set()
-    strangers = 0
-    for row in rows:
-        student_id = row.get("student_id")
-        if student_id not in current:
-            strangers += 1
-        elif student_id in seen:
-            raise ValidationError(f"{current[student_id].student} appears twice in the table.")
-        seen.add(student_id)
-    if strangers:
-        raise ValidationError(
-            f"{strangers} row{'s are' if strangers > 1 else ' is'} for students who do not sit "
-            "this assessment; reload the marks table and try again. Nothing was saved."
-        )
+    check_table_students(
+        rows,
+        current,
+        "who do not sit this assessment; reload the marks table and try again. Nothing was saved.",
+    )
     scale = scale_internal(session, assessment.institute_id)
     changes: list[tuple[int, dict]] = []
     for row in rows:
@@ -315,24 +298,16 @@ def enter_marks(session: Session, *, actor: Actor, assessment_id: int, rows: lis
             changes.append((old.student_id, new))
     if not changes:
         return 0
-    ids = dict(
-        session.exec(
-            select(AssessmentResult.student_id, AssessmentResult.id).where(
-                AssessmentResult.institute_id == assessment.institute_id,
-                AssessmentResult.assessment_id == assessment.id,
-                col(AssessmentResult.student_id).in_([sid for sid, _ in changes]),
-            )
-        ).all()
+    update_student_rows(
+        session,
+        AssessmentResult,
+        (
+            AssessmentResult.institute_id == assessment.institute_id,
+            AssessmentResult.assessment_id == assessment.id,
+        ),
+        changes,
+        {"entered_by": actor.user_id, "entered_at": clock.now()},
     )
-    now = clock.now()
-    session.execute(
-        update(AssessmentResult),
-        [
-            {"id": ids[sid], **new, "entered_by": actor.user_id, "entered_at": now}
-            for sid, new in changes
-        ],
-    )
-    session.flush()
     if assessment.topic_id is not None:
         attendance_service.apply_assessment_internal(
             session,

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import insert, literal
+from sqlalchemy import ColumnElement, insert, literal, update
 from sqlmodel import Session, col, select
 
 from app.academics import service as academics
 from app.academics.models import Batch, BatchMembership, Student, Topic
 from app.core import clock
-from app.core.errors import NotFound, ValidationError
+from app.core.errors import ValidationError
+from app.core.ownership import get_owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.coursework.models import (
@@ -22,6 +24,9 @@ from app.coursework.models import (
     SubmissionStatus,
 )
 from app.identity.models import Institute
+
+# A student's row of one piece of work: a homework hand-in or an assessment result.
+StudentWorkRow = HomeworkSubmission | AssessmentResult
 
 DEFAULT_SCALE: tuple[tuple[str, float], ...] = (
     ("A+", 90),
@@ -52,11 +57,7 @@ def today_internal(session: Session, institute_id: int) -> date:
 
 
 def batch_in_scope(session: Session, actor: Actor, batch_id: int) -> Batch:
-    batch = session.get(Batch, batch_id)
-    if batch is None or batch.institute_id != actor.institute_scope():
-        raise NotFound("That batch does not exist.")
-    academics.ensure_teacher_scope(session, actor=actor, batch=batch)
-    return batch
+    return academics.taught_batch(session, actor=actor, batch_id=batch_id)
 
 
 def open_batch(session: Session, actor: Actor, batch_id: int) -> Batch:
@@ -67,18 +68,14 @@ def open_batch(session: Session, actor: Actor, batch_id: int) -> Batch:
 
 
 def homework_in_scope(session: Session, actor: Actor, homework_id: int) -> tuple[Homework, Batch]:
-    homework = session.get(Homework, homework_id)
-    if homework is None or homework.institute_id != actor.institute_scope():
-        raise NotFound("That homework does not exist.")
+    homework = get_owned(session, Homework, actor, homework_id, "homework")
     return homework, batch_in_scope(session, actor, homework.batch_id)
 
 
 def assessment_in_scope(
     session: Session, actor: Actor, assessment_id: int
 ) -> tuple[Assessment, Batch]:
-    assessment = session.get(Assessment, assessment_id)
-    if assessment is None or assessment.institute_id != actor.institute_scope():
-        raise NotFound("That assessment does not exist.")
+    assessment = get_owned(session, Assessment, actor, assessment_id, "assessment")
     return assessment, batch_in_scope(session, actor, assessment.batch_id)
 
 
@@ -232,3 +229,63 @@ def give_open_work_internal(
     ).rowcount
     session.flush()
     return homework, results
+
+
+def insert_for_current_members(
+    session: Session, batch: Batch, table: type[StudentWorkRow], columns: dict[str, object]
+) -> int:
+    """One row of `table` per current member of the batch, with `columns` fixed for all of
+    them (institute and student filled in). Returns how many rows were added."""
+    members = current_members(batch.institute_id, batch.id).subquery()
+    added = session.execute(
+        insert(table).from_select(
+            ["institute_id", *columns, "student_id"],
+            select(
+                literal(batch.institute_id),
+                *(literal(value) for value in columns.values()),
+                members.c.student_id,
+            ),
+        )
+    ).rowcount
+    session.flush()
+    return int(added)
+
+
+def check_table_students(
+    rows: list[dict[str, Any]], current: dict[int, Any], strangers_are: str
+) -> None:
+    """A marks table names each student of `current` at most once and no one else;
+    `strangers_are` ends the refusal for rows of other students."""
+    seen: set[object] = set()
+    strangers = 0
+    for row in rows:
+        student_id = row.get("student_id")
+        if student_id not in current:
+            strangers += 1
+        elif student_id in seen:
+            raise ValidationError(f"{current[student_id].student} appears twice in the table.")
+        seen.add(student_id)
+    if strangers:
+        raise ValidationError(
+            f"{strangers} row{'s are' if strangers > 1 else ' is'} for students {strangers_are}"
+        )
+
+
+def update_student_rows(
+    session: Session,
+    table: type[StudentWorkRow],
+    owned_by: tuple[ColumnElement[bool], ...],
+    changes: list[tuple[int, dict[str, Any]]],
+    stamp: dict[str, Any],
+) -> None:
+    """Write each student's new values, and the `stamp` (who and when), to their row of
+    `table` among the rows that match the `owned_by` conditions (one homework or test)."""
+    ids = dict(
+        session.exec(
+            select(table.student_id, table.id).where(
+                *owned_by, col(table.student_id).in_([sid for sid, _ in changes])
+            )
+        ).all()
+    )
+    session.execute(update(table), [{"id": ids[sid], **new, **stamp} for sid, new in changes])
+    session.flush()

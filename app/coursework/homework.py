@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, insert, literal, update
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from app.academics.models import Student, Topic
@@ -17,14 +17,16 @@ from app.coursework.common import (
     TEACHING,
     as_date,
     batch_in_scope,
+    check_table_students,
     check_topic_internal,
-    current_members,
     homework_in_scope,
+    insert_for_current_members,
     number_field,
     open_batch,
     text_field,
     title_field,
     today_internal,
+    update_student_rows,
 )
 from app.coursework.models import (
     Homework,
@@ -76,20 +78,16 @@ def create_homework(
     )
     session.add(homework)
     session.flush()
-    members = current_members(batch.institute_id, batch.id).subquery()
-    students = session.execute(
-        insert(HomeworkSubmission).from_select(
-            ["institute_id", "homework_id", "student_id", "status", "on_time"],
-            select(
-                literal(batch.institute_id),
-                literal(homework.id),
-                members.c.student_id,
-                literal(SubmissionStatus.ASSIGNED.value),
-                literal(False),
-            ),
-        )
-    ).rowcount
-    session.flush()
+    students = insert_for_current_members(
+        session,
+        batch,
+        HomeworkSubmission,
+        {
+            "homework_id": homework.id,
+            "status": SubmissionStatus.ASSIGNED.value,
+            "on_time": False,
+        },
+    )
     audit.record(
         session,
         actor=actor,
@@ -311,20 +309,12 @@ def mark_homework(session: Session, *, actor: Actor, homework_id: int, rows: lis
     actor.require(*TEACHING)
     homework, _ = homework_in_scope(session, actor, homework_id)
     current = {r.student_id: r for r in _submissions(session, homework)}
-    seen: set[int] = set()
-    strangers = 0
-    for row in rows:
-        student_id = row.get("student_id")
-        if student_id not in current:
-            strangers += 1
-        elif student_id in seen:
-            raise ValidationError(f"{current[student_id].student} appears twice in the table.")
-        seen.add(student_id)
-    if strangers:
-        raise ValidationError(
-            f"{strangers} row{'s are' if strangers > 1 else ' is'} for students who were not set "
-            "this homework; reload the marking table and try again. Nothing was saved."
-        )
+    check_table_students(
+        rows,
+        current,
+        "who were not set this homework; reload the marking table and try again. "
+        "Nothing was saved.",
+    )
     today = today_internal(session, homework.institute_id)
     now = clock.now()
     changes = []
@@ -335,23 +325,16 @@ def mark_homework(session: Session, *, actor: Actor, homework_id: int, rows: lis
             changes.append((submission.student_id, new))
     if not changes:
         return 0
-    ids = dict(
-        session.exec(
-            select(HomeworkSubmission.student_id, HomeworkSubmission.id).where(
-                HomeworkSubmission.institute_id == homework.institute_id,
-                HomeworkSubmission.homework_id == homework.id,
-                col(HomeworkSubmission.student_id).in_([sid for sid, _ in changes]),
-            )
-        ).all()
+    update_student_rows(
+        session,
+        HomeworkSubmission,
+        (
+            HomeworkSubmission.institute_id == homework.institute_id,
+            HomeworkSubmission.homework_id == homework.id,
+        ),
+        changes,
+        {"updated_by": actor.user_id, "updated_at": now},
     )
-    session.execute(
-        update(HomeworkSubmission),
-        [
-            {"id": ids[sid], **new, "updated_by": actor.user_id, "updated_at": now}
-            for sid, new in changes
-        ],
-    )
-    session.flush()
     audit.record(
         session,
         actor=actor,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.coursework import service
-from app.worker.registry import Job, day_period, for_each_institute
+from app.worker.registry import daily_job, for_each_institute
 
 
 def homework_missing(*, engine=None) -> dict:
@@ -19,11 +19,11 @@ def homework_missing(*, engine=None) -> dict:
 
 
 JOBS = [
-    Job(
-        name="homework_missing",
-        run=homework_missing,
-        trigger={"trigger": "cron", "hour": 0, "minute": 30},
-        period=day_period,
+    daily_job(
+        "homework_missing",
+        homework_missing,
+        hour=0,
+        minute=30,
         description="Mark homework not handed in by its due date as missing",
     ),
 ]

@@ -6,9 +6,10 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
+from app.core.models_base import InstituteRow
 
 
 class SubmissionStatus(StrEnum):
@@ -27,7 +28,7 @@ class AssessmentKind(StrEnum):
     PRACTICAL = "practical"
 
 
-class Homework(SQLModel, table=True):
+class Homework(InstituteRow, table=True):
     __tablename__ = "homework"
     __table_args__ = (
         Index("ix_homework_institute_id_batch_id_due_on", "institute_id", "batch_id", "due_on"),
@@ -36,8 +37,6 @@ class Homework(SQLModel, table=True):
         CheckConstraint("max_marks IS NULL OR max_marks > 0", name="max_marks"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     batch_id: int = Field(foreign_key="batches.id")
     topic_id: int | None = Field(default=None, foreign_key="topics.id")
     title: str = Field(max_length=200)
@@ -49,7 +48,7 @@ class Homework(SQLModel, table=True):
     created_at: datetime = Field(default_factory=clock.now)
 
 
-class HomeworkSubmission(SQLModel, table=True):
+class HomeworkSubmission(InstituteRow, table=True):
     """One row per student per homework, created with the homework for every batch member."""
 
     __tablename__ = "homework_submissions"
@@ -66,8 +65,6 @@ class HomeworkSubmission(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     homework_id: int = Field(foreign_key="homework.id")
     student_id: int = Field(foreign_key="students.id")
     status: str = Field(default=SubmissionStatus.ASSIGNED.value, max_length=12)
@@ -84,7 +81,7 @@ class HomeworkSubmission(SQLModel, table=True):
     hand_ins: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
-class HandInFile(SQLModel, table=True):
+class HandInFile(InstituteRow, table=True):
     """A file a student handed in with their homework, kept in the materials storage."""
 
     __tablename__ = "hand_in_files"
@@ -93,8 +90,6 @@ class HandInFile(SQLModel, table=True):
         Index("ix_hand_in_files_institute_id_submission_id", "institute_id", "submission_id"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     submission_id: int = Field(foreign_key="homework_submissions.id")
     original_name: str = Field(max_length=255)
     size_bytes: int
@@ -104,7 +99,7 @@ class HandInFile(SQLModel, table=True):
     uploaded_at: datetime = Field(default_factory=clock.now)
 
 
-class Assessment(SQLModel, table=True):
+class Assessment(InstituteRow, table=True):
     __tablename__ = "assessments"
     __table_args__ = (
         Index(
@@ -117,8 +112,6 @@ class Assessment(SQLModel, table=True):
         CheckConstraint("max_marks > 0", name="max_marks"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     batch_id: int = Field(foreign_key="batches.id")
     subject_id: int | None = Field(default=None, foreign_key="subjects.id")
     topic_id: int | None = Field(default=None, foreign_key="topics.id")
@@ -130,7 +123,7 @@ class Assessment(SQLModel, table=True):
     created_at: datetime = Field(default_factory=clock.now)
 
 
-class AssessmentResult(SQLModel, table=True):
+class AssessmentResult(InstituteRow, table=True):
     """A student's result; `scheduled_on` moves one student's sitting (a make-up exam)."""
 
     __tablename__ = "assessment_results"
@@ -145,8 +138,6 @@ class AssessmentResult(SQLModel, table=True):
         CheckConstraint("marks IS NULL OR marks >= 0", name="marks"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     assessment_id: int = Field(foreign_key="assessments.id")
     student_id: int = Field(foreign_key="students.id")
     scheduled_on: date | None = Field(default=None)
@@ -159,7 +150,7 @@ class AssessmentResult(SQLModel, table=True):
     entered_at: datetime | None = Field(default=None)
 
 
-class GradeBand(SQLModel, table=True):
+class GradeBand(InstituteRow, table=True):
     """The institute's grade scale: a percentage at or above `min_percent` earns `grade`."""
 
     __tablename__ = "grade_bands"
@@ -169,7 +160,5 @@ class GradeBand(SQLModel, table=True):
         CheckConstraint("min_percent >= 0 AND min_percent <= 100", name="min_percent"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     grade: str = Field(max_length=10)
     min_percent: float

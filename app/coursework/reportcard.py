@@ -12,6 +12,7 @@ from app.academics import service as academics
 from app.academics.models import Batch, BatchMembership, Enrollment, Student, Subject, Topic
 from app.attendance.models import AttendanceRecord, ClassSession, Mark, TopicProgress
 from app.core.errors import NotFound, PermissionDenied, ValidationError
+from app.core.ownership import owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.coursework import reportcard_pdf
@@ -131,9 +132,7 @@ def _report_student(session: Session, actor: Actor, student_id: int | None) -> S
         return student
     if student_id is None:
         raise ValidationError("Choose a student.")
-    student = session.get(Student, student_id)
-    if student is None or student.institute_id != institute_id:
-        raise NotFound("That student does not exist.")
+    student = owned(session, Student, student_id, institute_id, "student")
     if actor.role == Role.TEACHER:
         taught = session.exec(
             select(BatchMembership.id)

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from app.academics.models import Batch, Student, StudentStatus, Subject
 from app.core import audit, clock
 from app.core.errors import NotFound, ValidationError
+from app.core.ownership import get_owned
 from app.core.phones import normalize_phone
 from app.core.roles import Role
 from app.core.tenancy import Actor
@@ -61,9 +62,7 @@ def today_internal(session: Session, institute_id: int) -> date:
 
 
 def get(session: Session, actor: Actor, inquiry_id: int) -> Inquiry:
-    inquiry = session.get(Inquiry, inquiry_id)
-    if inquiry is None or inquiry.institute_id != actor.institute_scope():
-        raise NotFound("That inquiry does not exist.")
+    inquiry = get_owned(session, Inquiry, actor, inquiry_id, "inquiry")
     return inquiry
 
 
@@ -149,14 +148,12 @@ def set_auto_assign(session: Session, *, actor: Actor, on: bool) -> bool:
         raise NotFound("That institute does not exist.")
     if institute.auto_assign_inquiries != on:
         institute.auto_assign_inquiries = on
-        session.add(institute)
-        session.flush()
-        audit.record(
+        audit.save_audited(
             session,
+            institute,
             actor=actor,
             action="crm.auto_assign",
             target_type="institute",
-            target_id=institute.id,
             detail={"on": on},
         )
     return institute.auto_assign_inquiries

@@ -11,7 +11,8 @@ from sqlmodel import Session, col, select
 from app.academics import service as academics_service
 from app.academics.models import Batch, BatchMembership, Guardian, Student
 from app.core import audit
-from app.core.errors import Conflict, NotFound, ValidationError
+from app.core.errors import Conflict, ValidationError
+from app.core.ownership import owned
 from app.core.tenancy import Actor
 from app.core.text import plural
 from app.crm.common import CRM_ROLES, drop_pending, get, move_status, touch
@@ -180,9 +181,7 @@ def _lock_and_check_open(session: Session, inquiry: Inquiry, batch_id: int) -> N
 
 def _open_batch_with_room(session: Session, institute_id: int, batch_id: int) -> Batch:
     """The batch, open and not full."""
-    batch = session.get(Batch, batch_id)
-    if batch is None or batch.institute_id != institute_id:
-        raise NotFound("That batch does not exist.")
+    batch = owned(session, Batch, batch_id, institute_id, "batch")
     if not batch.active:
         raise ValidationError(f"{batch.name} is closed; choose another batch.", field="batch_id")
     if batch.capacity is not None:
@@ -206,9 +205,7 @@ def _open_batch_with_room(session: Session, institute_id: int, batch_id: int) ->
 
 def _billable_structure(session: Session, institute_id: int, structure_id: int) -> FeeStructure:
     """The fee structure, of this institute, with items to bill."""
-    structure = session.get(FeeStructure, structure_id)
-    if structure is None or structure.institute_id != institute_id:
-        raise NotFound("That fee structure does not exist.")
+    structure = owned(session, FeeStructure, structure_id, institute_id, "fee structure")
     has_items = session.exec(
         select(FeeItem.id).where(
             FeeItem.institute_id == institute_id, FeeItem.structure_id == structure.id

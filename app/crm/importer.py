@@ -177,16 +177,7 @@ def validate(session: Session, *, actor: Actor, rows: list[dict[str, Any]]) -> I
     match an inquiry on record; writes nothing."""
     actor.require(*IMPORT_ROLES)
     institute_id = actor.institute_scope()
-    numbered = [
-        (int(raw.get("row_number") or index + 2), raw)
-        for index, raw in enumerate(rows)
-        if any(sheets.cell_text(raw.get(name)) for name in TEMPLATE_COLUMNS)
-    ]
-    if len(numbered) > MAX_ROWS:
-        raise ValidationError(
-            f"The file has {len(numbered):,} inquiries; import at most {MAX_ROWS:,} at a time.",
-            field="file",
-        )
+    numbered = sheets.numbered_rows(TEMPLATE, rows, most=MAX_ROWS, noun="inquiries")
     preview = ImportPreview()
     if not numbered:
         preview.errors.append(RowError(1, "", "The file has no inquiries below the header row."))
@@ -291,11 +282,7 @@ def commit_import(
     institute_id = actor.institute_scope()
     preview = validate(session, actor=actor, rows=rows)
     if not preview.ok:
-        count = len(preview.errors)
-        raise ValidationError(
-            f"The file has {count} problem{'' if count == 1 else 's'}; nothing was imported. "
-            "Fix them and upload the file again."
-        )
+        raise sheets.problems_error(len(preview.errors))
     chosen = [r for r in preview.rows if not (skip_duplicates and r["duplicate_of"])]
     if not chosen:
         return 0

@@ -9,7 +9,7 @@ from app.crm import leadscore
 from app.crm.models import OPEN_STATUSES, FollowUp, FollowUpStatus, FollowUpType, Inquiry
 from app.identity.models import Institute
 from app.inbox import service as inbox
-from app.worker.registry import Job, day_period, for_each_institute
+from app.worker.registry import daily_job, for_each_institute
 
 _HOW = {
     FollowUpType.CALL.value: "call",
@@ -85,18 +85,18 @@ def crm_lead_scores(*, engine=None) -> dict:
 
 
 JOBS = [
-    Job(
-        name="crm_follow_ups_due",
-        run=crm_follow_ups_due,
-        trigger={"trigger": "cron", "hour": 6, "minute": 30},
-        period=day_period,
+    daily_job(
+        "crm_follow_ups_due",
+        crm_follow_ups_due,
+        hour=6,
+        minute=30,
         description="Overdue CRM follow-ups become follow_up_due actions for their counselor",
     ),
-    Job(
-        name="crm_lead_scores",
-        run=crm_lead_scores,
-        trigger={"trigger": "cron", "hour": 4, "minute": 15},
-        period=day_period,
+    daily_job(
+        "crm_lead_scores",
+        crm_lead_scores,
+        hour=4,
+        minute=15,
         description="Recompute every inquiry's lead score and reasons",
     ),
 ]

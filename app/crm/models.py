@@ -12,33 +12,34 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, CheckConstraint, Column, Index
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
+from app.core.models_base import InstituteRow
 
 
-class Source(StrEnum):
+class LabelledChoice(StrEnum):
+    """A choice shown to people as its value in words ("walk_in" is "Walk in")."""
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class Source(LabelledChoice):
     WEBSITE = "website"
     REFERRAL = "referral"
     WALK_IN = "walk_in"
     SOCIAL_MEDIA = "social_media"
     CAMPAIGN = "campaign"
 
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
 
-
-class Status(StrEnum):
+class Status(LabelledChoice):
     NEW = "new"
     CONTACTED = "contacted"
     FOLLOW_UP_SCHEDULED = "follow_up_scheduled"
     ENROLLED = "enrolled"
     LOST = "lost"
-
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
 
 
 class Priority(StrEnum):
@@ -61,7 +62,7 @@ class FollowUpStatus(StrEnum):
     MISSED = "missed"
 
 
-class Outcome(StrEnum):
+class Outcome(LabelledChoice):
     """What came of a contact; the first four mean the person answered."""
 
     INTERESTED = "interested"
@@ -70,10 +71,6 @@ class Outcome(StrEnum):
     NOT_INTERESTED = "not_interested"
     NO_ANSWER = "no_answer"
     WRONG_NUMBER = "wrong_number"
-
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
 
 
 ANSWERED = (Outcome.INTERESTED, Outcome.CONSIDERING, Outcome.CALLBACK, Outcome.NOT_INTERESTED)
@@ -84,7 +81,7 @@ def _in(column: str, enum: type[StrEnum]) -> str:
     return f"{column} IN ({', '.join(repr(e.value) for e in enum)})"
 
 
-class Inquiry(SQLModel, table=True):
+class Inquiry(InstituteRow, table=True):
     """A prospective student (or their parent) who asked about joining."""
 
     __tablename__ = "crm_inquiries"
@@ -105,8 +102,6 @@ class Inquiry(SQLModel, table=True):
         CheckConstraint("status <> 'lost' OR lost_reason IS NOT NULL", name="lost_reason"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     counselor_user_id: int | None = Field(default=None, foreign_key="users.id")
     student_name: str = Field(max_length=200)
     phone: str | None = Field(default=None, max_length=20)  # E.164 (app.core.phones)
@@ -133,7 +128,7 @@ class Inquiry(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=clock.now)
 
 
-class FollowUp(SQLModel, table=True):
+class FollowUp(InstituteRow, table=True):
     """One contact with an inquiry: done (completed), planned (pending) or not done (missed)."""
 
     __tablename__ = "crm_follow_ups"
@@ -150,8 +145,6 @@ class FollowUp(SQLModel, table=True):
         CheckConstraint(f"outcome IS NULL OR {_in('outcome', Outcome)}", name="outcome"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     inquiry_id: int = Field(foreign_key="crm_inquiries.id")
     counselor_user_id: int | None = Field(default=None, foreign_key="users.id")
     follow_up_date: date

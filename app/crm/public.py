@@ -55,19 +55,16 @@ def submit_public_inquiry(
 ) -> Sent:
     """Record a website enquiry (public, system session). Every attempt counts towards the
     rate limit, so refusals are returned, not raised: the attempt is kept either way."""
-    key = f"public_inquiry:{client}"
-    count, _ = ratelimit.recent(session, key, WINDOW)
-    if count >= get_settings().PUBLIC_INQUIRIES_PER_MINUTE:
-        audit.record(
-            session,
-            actor=None,
-            action="crm.public_inquiry_rate_limited",
-            target_type="client",
-            target_id=client,
-            source=source,
-        )
+    if not ratelimit.admit_public_form(
+        session,
+        f"public_inquiry:{client}",
+        WINDOW,
+        get_settings().PUBLIC_INQUIRIES_PER_MINUTE,
+        client=client,
+        refused_action="crm.public_inquiry_rate_limited",
+        source=source,
+    ):
         return Sent(ok=False, error=TOO_MANY)
-    ratelimit.hit(session, key)
     if (honeypot or "").strip():
         return Sent(ok=True)  # a bot filled the field people never see: keep nothing
     try:

@@ -13,9 +13,10 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, Column, Index, Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
+from app.core.models_base import InstituteRow
 
 
 class DraftKind(StrEnum):
@@ -23,7 +24,7 @@ class DraftKind(StrEnum):
     QUIZ = "quiz"  # a short quiz with answers for the teacher
 
 
-class AiDraft(SQLModel, table=True):
+class AiDraft(InstituteRow, table=True):
     __tablename__ = "ai_drafts"
     __table_args__ = (
         Index("ix_ai_drafts_institute_id_user_id_id", "institute_id", "user_id", "id"),
@@ -34,8 +35,6 @@ class AiDraft(SQLModel, table=True):
         CheckConstraint("homework_id IS NULL OR assessment_id IS NULL", name="one_target"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     user_id: int = Field(foreign_key="users.id")
     batch_id: int = Field(foreign_key="batches.id")
     topic_id: int = Field(foreign_key="topics.id")

@@ -20,7 +20,8 @@ from sqlmodel import Session, col, select
 from app.academics import service as academics
 from app.academics.models import Batch, Subject, Topic
 from app.core import audit, clock
-from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from app.core.errors import Conflict, PermissionDenied, ValidationError
+from app.core.ownership import get_owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.coursework import service as coursework
@@ -87,10 +88,7 @@ def enabled() -> bool:
 def _batch_and_topic(
     session: Session, actor: Actor, batch_id: int, topic_id: int
 ) -> tuple[Batch, Topic]:
-    batch = session.get(Batch, batch_id)
-    if batch is None or batch.institute_id != actor.institute_scope():
-        raise NotFound("That batch does not exist.")
-    academics.ensure_teacher_scope(session, actor=actor, batch=batch)
+    batch = academics.taught_batch(session, actor=actor, batch_id=batch_id)
     if not batch.active:
         raise ValidationError(f"{batch.name} is closed; reopen it before setting work.")
     topic = next(
@@ -211,9 +209,7 @@ def request_draft(
 
 
 def _own_draft(session: Session, actor: Actor, draft_id: int) -> AiDraft:
-    row = session.get(AiDraft, draft_id)
-    if row is None or row.institute_id != actor.institute_scope():
-        raise NotFound("That draft does not exist.")
+    row = get_owned(session, AiDraft, actor, draft_id, "draft")
     if row.user_id != actor.user_id:
         raise PermissionDenied("That draft is someone else's; ask for your own.")
     if not row.ok:
@@ -260,6 +256,21 @@ def _lines(text: str) -> str:
     return "\n".join(line.rstrip() for line in (text or "").strip().splitlines())
 
 
+def _record_save(
+    session: Session, actor: Actor, row: AiDraft, saved_text: str, made: dict[str, int | None]
+) -> None:
+    """Keep the text the teacher saved with the draft and audit what the draft became."""
+    row.saved_text = saved_text
+    audit.save_audited(
+        session,
+        row,
+        actor=actor,
+        action="ai_draft.save",
+        target_type="ai_draft",
+        detail={**made, "batch_id": row.batch_id, "model": row.model},
+    )
+
+
 def save_as_homework(
     session: Session,
     *,
@@ -289,17 +300,7 @@ def save_as_homework(
         max_marks=max_marks,
     )
     row.homework_id = homework.id
-    row.saved_text = instructions
-    session.add(row)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="ai_draft.save",
-        target_type="ai_draft",
-        target_id=row.id,
-        detail={"homework_id": homework.id, "batch_id": row.batch_id, "model": row.model},
-    )
+    _record_save(session, actor, row, instructions, {"homework_id": homework.id})
     return homework
 
 
@@ -332,16 +333,12 @@ def save_as_quiz(
         topic_id=row.topic_id,
     )
     row.assessment_id = assessment.id
-    row.saved_text = f"Questions\n{questions}\n\nAnswers\n{answers}".strip()
-    session.add(row)
-    session.flush()
-    audit.record(
+    _record_save(
         session,
-        actor=actor,
-        action="ai_draft.save",
-        target_type="ai_draft",
-        target_id=row.id,
-        detail={"assessment_id": assessment.id, "batch_id": row.batch_id, "model": row.model},
+        actor,
+        row,
+        f"Questions\n{questions}\n\nAnswers\n{answers}".strip(),
+        {"assessment_id": assessment.id},
     )
     return assessment
 

@@ -8,7 +8,6 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, or_
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.academics.models import Batch, BatchMembership, Student, Subject
@@ -20,7 +19,7 @@ from app.attendance.models import (
     ClassSession,
     SessionStatus,
 )
-from app.core import audit, clock
+from app.core import audit, clock, db
 from app.core.errors import Conflict, ValidationError
 from app.core.security import keyed_hash
 from app.core.tenancy import Actor
@@ -308,16 +307,12 @@ def submit_feedback(
         created_at=created_at,
         updated_at=created_at,
     )
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
+    if not db.add_unless_duplicate(session, row):
         raise Conflict(
             "You already rated this session."
             if kind == FeedbackType.SESSION
             else f"You already rated {it.about} this month; you can again next month."
-        ) from None
+        )
     flagged = _flag_and_audit(
         session,
         actor,

@@ -21,9 +21,10 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
+from app.core.models_base import InstituteRow
 
 
 class PointsType(StrEnum):
@@ -50,7 +51,7 @@ class AppealOutcome(StrEnum):
     REVERSED = "reversed"  # the penalty no longer counts
 
 
-class PointsEntry(SQLModel, table=True):
+class PointsEntry(InstituteRow, table=True):
     """One reward or penalty given to a student, with its appeal when there is one."""
 
     __tablename__ = "points_entries"
@@ -71,8 +72,6 @@ class PointsEntry(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     student_id: int = Field(foreign_key="students.id")
     faculty_id: int | None = Field(default=None, foreign_key="users.id")  # the teacher, if one
     type: str = Field(max_length=10)
@@ -113,7 +112,7 @@ class FeedbackStatus(StrEnum):
     RESOLVED = "resolved"
 
 
-class Feedback(SQLModel, table=True):
+class Feedback(InstituteRow, table=True):
     """A student's 1–5 rating of a session or a teacher, with comment and computed sentiment."""
 
     __tablename__ = "feedback"
@@ -137,8 +136,6 @@ class Feedback(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     student_id: int | None = Field(default=None, foreign_key="students.id")  # NULL if anonymous
     anonymous: bool = Field(default=False)
     dedupe_guard: str = Field(max_length=64)  # HMAC(secret, student+target+period), one-way

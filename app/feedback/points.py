@@ -7,12 +7,11 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import case, exists, func, insert, or_, true
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from app.academics.models import Batch, BatchMembership, Student, StudentStatus
-from app.core import audit, clock
+from app.core import audit, clock, db
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
@@ -62,11 +61,7 @@ def record_referral_reward_internal(
         created_by=created_by_user_id,
         source_key=source_key,
     )
-    try:
-        with session.begin_nested():
-            session.add(entry)
-            session.flush()
-    except IntegrityError:
+    if not db.add_unless_duplicate(session, entry):
         # A concurrent conversion of the same inquiry won the race: nothing more to write.
         return None
     audit.record(
@@ -480,14 +475,12 @@ def review_appeal(
     entry.appeal_outcome = decision.value
     entry.resolution_note = text
     entry.resolved_by, entry.resolved_at, entry.updated_at = actor.user_id, now, now
-    session.add(entry)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        entry,
         actor=actor,
         action=f"points.appeal_{decision.value}",
         target_type="points_entry",
-        target_id=entry.id,
         detail={"student_id": entry.student_id, "points": entry.points},
     )
     return _one(session, institute_id, entry.id)

@@ -6,8 +6,9 @@ from sqlmodel import Session, col, select
 
 from app.academics.models import Student
 from app.core import audit, clock
-from app.core.errors import NotFound, ValidationError
+from app.core.errors import ValidationError
 from app.core.money import format_money
+from app.core.ownership import get_owned, owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.fees.models import (
@@ -32,9 +33,7 @@ def grant_discount(
     invoice. Together they never take an invoice below zero."""
     actor.require(Role.ADMIN)
     institute_id = actor.institute_scope()
-    student = session.get(Student, student_id)
-    if student is None or student.institute_id != institute_id:
-        raise NotFound("That student does not exist.")
+    owned(session, Student, student_id, institute_id, "student")
     if kind not in ("discount", "scholarship"):
         raise ValidationError("Choose a discount or a scholarship.", field="kind")
     if (percent is None) == (amount_minor is None):
@@ -48,9 +47,7 @@ def grant_discount(
             "Say why (for example: sibling discount, merit scholarship).", field="reason"
         )
     if structure_id is not None:
-        structure = session.get(FeeStructure, structure_id)
-        if structure is None or structure.institute_id != institute_id:
-            raise NotFound("That fee structure does not exist.")
+        owned(session, FeeStructure, structure_id, institute_id, "fee structure")
     discount = StudentDiscount(
         institute_id=institute_id,
         student_id=student_id,
@@ -83,9 +80,7 @@ def grant_discount(
 def end_discount(session: Session, *, actor: Actor, discount_id: int) -> StudentDiscount:
     """Stop a discount for future invoices (issued invoices keep theirs)."""
     actor.require(Role.ADMIN)
-    discount = session.get(StudentDiscount, discount_id)
-    if discount is None or discount.institute_id != actor.institute_scope():
-        raise NotFound("That discount does not exist.")
+    discount = get_owned(session, StudentDiscount, actor, discount_id, "discount")
     if discount.active:
         discount.active, discount.ended_at = False, clock.now()
         session.add(discount)

@@ -13,6 +13,7 @@ from app.academics.models import BatchMembership, Student, StudentStatus
 from app.academics.service import my_student_ids
 from app.core import audit, clock
 from app.core.errors import Conflict, NotFound, ValidationError
+from app.core.ownership import get_owned, owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.fees import ledger, periods
@@ -73,9 +74,7 @@ def _run_plan(
 ) -> RunPlan:
     actor.require(*roles)
     institute_id = actor.institute_scope()
-    structure = session.get(FeeStructure, structure_id)
-    if structure is None or structure.institute_id != institute_id:
-        raise NotFound("That fee structure does not exist.")
+    structure = owned(session, FeeStructure, structure_id, institute_id, "fee structure")
     institute = session.get(Institute, institute_id)
     if period is None:  # the period containing today
         period = billing_period(
@@ -224,9 +223,7 @@ def invoice_student(
     ledger exactly as an invoice run does; admins and counselors."""
     actor.require(Role.ADMIN, Role.COUNSELOR)
     institute_id = actor.institute_scope()
-    student = session.get(Student, student_id)
-    if student is None or student.institute_id != institute_id:
-        raise NotFound("That student does not exist.")
+    student = owned(session, Student, student_id, institute_id, "student")
     if student.status != StudentStatus.ACTIVE:
         raise ValidationError(f"{student.name} is not active, so cannot be invoiced.")
     plan = _invoice_run(
@@ -460,9 +457,7 @@ def invoice_detail(
     """An invoice with its lines (discounts included) and its instalment schedule. Staff, or
     the student whose invoice it is."""
     actor.require(Role.ADMIN, Role.COUNSELOR, Role.STUDENT)
-    invoice = session.get(Invoice, invoice_id)
-    if invoice is None or invoice.institute_id != actor.institute_scope():
-        raise NotFound("That invoice does not exist.")
+    invoice = get_owned(session, Invoice, actor, invoice_id, "invoice")
     if actor.role == Role.STUDENT:
         student = session.get(Student, invoice.student_id)
         if student is None or student.user_id != actor.user_id:
@@ -536,9 +531,7 @@ def my_invoices(session: Session, *, actor: Actor) -> list[Invoice]:
 def void_invoice(session: Session, *, actor: Actor, invoice_id: int, reason: str) -> Invoice:
     """Void an unpaid invoice: its ledger entry is reversed; nothing posted is changed."""
     actor.require(Role.ADMIN)
-    invoice = session.get(Invoice, invoice_id)
-    if invoice is None or invoice.institute_id != actor.institute_scope():
-        raise NotFound("That invoice does not exist.")
+    invoice = get_owned(session, Invoice, actor, invoice_id, "invoice")
     if invoice.status == InvoiceStatus.VOID:
         raise ValidationError("This invoice is already void.")
     if invoice.paid_minor:
@@ -559,14 +552,12 @@ def void_invoice(session: Session, *, actor: Actor, invoice_id: int, reason: str
         memo=f"Void of invoice #{invoice.id}: {reason.strip()}"[:200],
     )
     invoice.status, invoice.void_reason = InvoiceStatus.VOID.value, reason.strip()[:300]
-    session.add(invoice)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        invoice,
         actor=actor,
         action="fees.invoice_void",
         target_type="invoice",
-        target_id=invoice.id,
         detail={"reason": invoice.void_reason},
     )
     return invoice

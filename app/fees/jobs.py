@@ -8,7 +8,7 @@ from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.fees import alerts, service
 from app.fees.models import FeeStructure
-from app.worker.registry import Job, day_period, for_each_institute
+from app.worker.registry import daily_job, for_each_institute
 
 
 def fee_alerts(*, engine=None) -> dict:
@@ -60,18 +60,18 @@ def monthly_fees(*, engine=None) -> dict:
 
 
 JOBS = [
-    Job(
-        name="fee_alerts",
-        run=fee_alerts,
-        trigger={"trigger": "cron", "hour": 3, "minute": 0},
-        period=day_period,
+    daily_job(
+        "fee_alerts",
+        fee_alerts,
+        hour=3,
+        minute=0,
         description="Staged fee reminders to guardians and fee_overdue actions",
     ),
-    Job(
-        name="monthly_fees",
-        run=monthly_fees,
-        trigger={"trigger": "cron", "hour": 2, "minute": 0},
-        period=day_period,
+    daily_job(
+        "monthly_fees",
+        monthly_fees,
+        hour=2,
+        minute=0,
         description="Invoice active batch members under monthly fee structures (once per month)",
     ),
 ]

@@ -9,9 +9,10 @@ from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
+from app.core.models_base import InstituteRow
 
 
-class Account(SQLModel, table=True):
+class Account(InstituteRow, table=True):
     """A ledger account of the institute's chart (1000 Cash & Bank, 1100 Receivable, …)."""
 
     __tablename__ = "accounts"
@@ -22,37 +23,31 @@ class Account(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     code: str = Field(max_length=10)
     name: str = Field(max_length=120)
     type: str = Field(max_length=20)
 
 
-class FeeStructure(SQLModel, table=True):
+class FeeStructure(InstituteRow, table=True):
     __tablename__ = "fee_structures"
     __table_args__ = (
         UniqueConstraint("institute_id", "name"),
         CheckConstraint("period_kind IN ('term', 'month')", name="period_kind"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     name: str = Field(max_length=120)
     period_kind: str = Field(default="term", max_length=10)
     due_days: int = Field(default=14)  # an invoice is due this many days after it is issued
     active: bool = Field(default=True)
 
 
-class FeeItem(SQLModel, table=True):
+class FeeItem(InstituteRow, table=True):
     __tablename__ = "fee_items"
     __table_args__ = (
         Index("ix_fee_items_institute_id_structure_id", "institute_id", "structure_id"),
         CheckConstraint("amount_minor > 0", name="amount"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     structure_id: int = Field(foreign_key="fee_structures.id")
     name: str = Field(max_length=120)
     amount_minor: int
@@ -78,7 +73,7 @@ def paid_status(paid_minor: int, total_minor: int) -> InvoiceStatus:
     return InvoiceStatus.PAID if paid_minor >= total_minor else InvoiceStatus.PARTIALLY_PAID
 
 
-class Invoice(SQLModel, table=True):
+class Invoice(InstituteRow, table=True):
     """One student's bill for one structure and period; (student, structure, period) is unique."""
 
     __tablename__ = "invoices"
@@ -89,8 +84,6 @@ class Invoice(SQLModel, table=True):
         CheckConstraint(f"status IN ({_INVOICE_STATUS_VALUES})", name="status"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     student_id: int = Field(foreign_key="students.id")
     structure_id: int = Field(foreign_key="fee_structures.id")
     period: str = Field(max_length=20)  # "2026-T1" or "2026-11"
@@ -103,14 +96,12 @@ class Invoice(SQLModel, table=True):
     created_at: datetime = Field(default_factory=clock.now)
 
 
-class InvoiceLine(SQLModel, table=True):
+class InvoiceLine(InstituteRow, table=True):
     __tablename__ = "invoice_lines"
     __table_args__ = (
         Index("ix_invoice_lines_institute_id_invoice_id", "institute_id", "invoice_id"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     invoice_id: int = Field(foreign_key="invoices.id")
     description: str = Field(max_length=160)
     amount_minor: int
@@ -118,7 +109,7 @@ class InvoiceLine(SQLModel, table=True):
     income_account_id: int = Field(foreign_key="accounts.id")
 
 
-class Payment(SQLModel, table=True):
+class Payment(InstituteRow, table=True):
     __tablename__ = "payments"
     __table_args__ = (
         UniqueConstraint("institute_id", "reference"),
@@ -130,8 +121,6 @@ class Payment(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     student_id: int = Field(foreign_key="students.id")
     amount_minor: int
     method: str = Field(max_length=10)
@@ -148,14 +137,12 @@ class Payment(SQLModel, table=True):
     created_at: datetime = Field(default_factory=clock.now)
 
 
-class PaymentAllocation(SQLModel, table=True):
+class PaymentAllocation(InstituteRow, table=True):
     __tablename__ = "payment_allocations"
     __table_args__ = (
         Index("ix_payment_allocations_institute_id_payment_id", "institute_id", "payment_id"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     payment_id: int = Field(foreign_key="payments.id")
     invoice_line_id: int = Field(foreign_key="invoice_lines.id")
     amount_minor: int
@@ -170,7 +157,7 @@ class ReceiptCounter(SQLModel, table=True):
     next_no: int = Field(default=1)
 
 
-class JournalEntry(SQLModel, table=True):
+class JournalEntry(InstituteRow, table=True):
     """A posted, balanced entry. Never updated or deleted: a void posts a reversal."""
 
     __tablename__ = "journal_entries"
@@ -178,8 +165,6 @@ class JournalEntry(SQLModel, table=True):
         Index("ix_journal_entries_institute_id_posted_at", "institute_id", "posted_at"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     posted_at: datetime = Field(default_factory=clock.now)
     entry_date: date
     memo: str = Field(max_length=200)
@@ -188,7 +173,7 @@ class JournalEntry(SQLModel, table=True):
     reverses_id: int | None = Field(default=None)
 
 
-class JournalLine(SQLModel, table=True):
+class JournalLine(InstituteRow, table=True):
     __tablename__ = "journal_lines"
     __table_args__ = (
         Index("ix_journal_lines_institute_id_account_id", "institute_id", "account_id"),
@@ -199,15 +184,13 @@ class JournalLine(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     entry_id: int = Field(foreign_key="journal_entries.id")
     account_id: int = Field(foreign_key="accounts.id")
     debit_minor: int = Field(default=0)
     credit_minor: int = Field(default=0)
 
 
-class FeeInstalment(SQLModel, table=True):
+class FeeInstalment(InstituteRow, table=True):
     """One step of a structure's instalment plan: a share of the invoice due N days after issue."""
 
     __tablename__ = "fee_instalments"
@@ -217,15 +200,13 @@ class FeeInstalment(SQLModel, table=True):
         CheckConstraint("due_days >= 0", name="due_days"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     structure_id: int = Field(foreign_key="fee_structures.id")
     seq: int
     percent: int
     due_days: int
 
 
-class InvoiceInstalment(SQLModel, table=True):
+class InvoiceInstalment(InstituteRow, table=True):
     """When each part of an invoice is due. Every invoice has at least one (the whole, at due_on).
 
     `cumulative_minor` is the total due up to and including this instalment, so the part still
@@ -239,8 +220,6 @@ class InvoiceInstalment(SQLModel, table=True):
         CheckConstraint("amount_minor >= 0", name="amount"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     invoice_id: int = Field(foreign_key="invoices.id")
     seq: int
     due_on: date
@@ -248,7 +227,7 @@ class InvoiceInstalment(SQLModel, table=True):
     cumulative_minor: int
 
 
-class StudentDiscount(SQLModel, table=True):
+class StudentDiscount(InstituteRow, table=True):
     """A discount or scholarship for one student: a percent or a fixed amount off each invoice
     (of one structure, or of every structure), with the reason. Applies to invoices issued
     while it is active; it never changes an invoice already issued."""
@@ -262,8 +241,6 @@ class StudentDiscount(SQLModel, table=True):
         CheckConstraint("amount_minor IS NULL OR amount_minor > 0", name="amount"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     student_id: int = Field(foreign_key="students.id")
     structure_id: int | None = Field(default=None, foreign_key="fee_structures.id")
     kind: str = Field(default="discount", max_length=12)

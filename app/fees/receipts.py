@@ -8,6 +8,7 @@ from app.academics.models import Student
 from app.academics.service import my_student_ids
 from app.core.errors import NotFound
 from app.core.money import format_money
+from app.core.ownership import get_owned
 from app.core.pdf import FONT, document
 from app.core.roles import Role
 from app.core.tenancy import Actor
@@ -45,9 +46,7 @@ def receipt_summary(payment: Payment, currency: str, *, plain: bool = False) -> 
 def receipt_pdf(session: Session, *, actor: Actor, payment_id: int) -> bytes:
     """The receipt of one payment as PDF bytes (admin, or the student it belongs to)."""
     actor.require(Role.ADMIN, Role.STUDENT)
-    payment = session.get(Payment, payment_id)
-    if payment is None or payment.institute_id != actor.institute_scope():
-        raise NotFound("That payment does not exist.")
+    payment = get_owned(session, Payment, actor, payment_id, "payment")
     student = session.get(Student, payment.student_id)
     if actor.role == Role.STUDENT and student.user_id != actor.user_id:
         raise NotFound("That payment does not exist.")

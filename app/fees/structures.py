@@ -8,8 +8,9 @@ from sqlalchemy import delete, func
 from sqlmodel import Session, select
 
 from app.core import audit
-from app.core.errors import Conflict, NotFound, ValidationError
+from app.core.errors import Conflict, ValidationError
 from app.core.money import allocate
+from app.core.ownership import owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.fees import ledger
@@ -162,9 +163,7 @@ def set_instalment_plan(
     one payment due `due_days` after issue. Invoices already issued keep their schedule."""
     actor.require(Role.ADMIN)
     institute_id = actor.institute_scope()
-    structure = session.get(FeeStructure, structure_id)
-    if structure is None or structure.institute_id != institute_id:
-        raise NotFound("That fee structure does not exist.")
+    owned(session, FeeStructure, structure_id, institute_id, "fee structure")
     _write_plan(session, institute_id, structure_id, steps)
     audit.record(
         session,

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from sqlmodel import Session
 
 from app.core import audit, clock
-from app.core.errors import NotFound
+from app.core.ownership import get_owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.fees import periods
@@ -30,9 +30,7 @@ def current_period(
     invoice run or a conversion bills unless told otherwise."""
     actor.require(Role.ADMIN, Role.COUNSELOR)
     institute = actor_institute(session, actor)
-    structure = session.get(FeeStructure, structure_id)
-    if structure is None or structure.institute_id != institute.id:
-        raise NotFound("That fee structure does not exist.")
+    structure = get_owned(session, FeeStructure, actor, structure_id, "fee structure")
     day = on_date or clock.today_in(institute.timezone)
     return billing_period(structure, day, term_starts=institute.term_starts)
 
@@ -64,14 +62,12 @@ def set_term_starts(session: Session, *, actor: Actor, starts: str) -> str:
     if clean != institute.term_starts:
         before = institute.term_starts
         institute.term_starts = clean
-        session.add(institute)
-        session.flush()
-        audit.record(
+        audit.save_audited(
             session,
+            institute,
             actor=actor,
             action="fees.term_starts",
             target_type="institute",
-            target_id=institute.id,
             detail={"from": before, "to": clean},
         )
     return clean

@@ -139,13 +139,11 @@ def dismiss_bootstrap_warning(session: Session, *, actor: Actor) -> Institute:
     if institute is None:
         raise NotFound("That institute does not exist.")
     institute.bootstrap_warning = False
-    session.add(institute)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        institute,
         actor=actor,
         action="institute.bootstrap_warning_dismissed",
         target_type="institute",
-        target_id=institute.id,
     )
     return institute

@@ -89,14 +89,12 @@ def create_institute(
     if clash is not None:
         raise Conflict(f"An institute called '{fields['name']}' already exists.", field="name")
     institute = Institute(**fields, subscription_end=subscription_end, max_teachers=max_teachers)
-    session.add(institute)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        institute,
         actor=actor,
         action="institute.create",
         target_type="institute",
-        target_id=institute.id,
         institute_id=institute.id,
         detail={"name": institute.name, "subscription_end": str(subscription_end)},
     )

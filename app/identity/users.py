@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import case, or_
 from sqlmodel import Session, col, func, select
@@ -121,14 +122,12 @@ def invite_user(
         status=UserStatus.INVITED.value,
         invited_by=actor.user_id,
     )
-    session.add(user)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        user,
         actor=actor,
         action="user.invite",
         target_type="user",
-        target_id=user.id,
         institute_id=scope,
         detail={"role": role.value, "email": email_n, "phone": phone_n, "name": user.name},
     )
@@ -157,20 +156,15 @@ def set_user_status(session: Session, *, actor: Actor, user_id: int, status: str
         _check_teacher_cap(session, session.get(Institute, user.institute_id))
     previous = user.status
     user.status = status.value
-    user.updated_at = clock.now()
-    session.add(user)
-    session.flush()
+    _save_user_change(
+        session,
+        actor,
+        user,
+        "user.activate" if status == UserStatus.ACTIVE else "user.deactivate",
+        {"from": previous, "to": status.value},
+    )
     if status == UserStatus.DISABLED:
         end_user_sessions(session, user_id=user.id, reason="disabled")
-    audit.record(
-        session,
-        actor=actor,
-        action="user.activate" if status == UserStatus.ACTIVE else "user.deactivate",
-        target_type="user",
-        target_id=user.id,
-        institute_id=user.institute_id,
-        detail={"from": previous, "to": status.value},
-    )
     return user
 
 
@@ -191,17 +185,8 @@ def change_role(session: Session, *, actor: Actor, user_id: int, role: str) -> U
         _check_teacher_cap(session, session.get(Institute, user.institute_id))
     previous = user.role
     user.role = role.value
-    user.updated_at = clock.now()
-    session.add(user)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="user.change_role",
-        target_type="user",
-        target_id=user.id,
-        institute_id=user.institute_id,
-        detail={"from": previous, "to": role.value},
+    _save_user_change(
+        session, actor, user, "user.change_role", {"from": previous, "to": role.value}
     )
     return user
 
@@ -276,18 +261,24 @@ def update_my_account(session: Session, *, actor: Actor, name: str, phone: str |
         return user
     user.name = name.strip()
     user.phone = phone_n
-    user.updated_at = clock.now()
-    session.add(user)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="user.update_self",
-        target_type="user",
-        target_id=user.id,
-        detail=changes,
-    )
+    _save_user_change(session, actor, user, "user.update_self", changes)
     return user
+
+
+def _save_user_change(
+    session: Session, actor: Actor, user: User, action: str, detail: dict[str, Any]
+) -> None:
+    """Stamp and save a change to a user, and audit it as `action` with `detail`."""
+    user.updated_at = clock.now()
+    audit.save_audited(
+        session,
+        user,
+        actor=actor,
+        action=action,
+        target_type="user",
+        institute_id=user.institute_id,
+        detail=detail,
+    )
 
 
 def end_user_sessions(session: Session, *, user_id: int, reason: str) -> int:
@@ -314,18 +305,7 @@ def set_telegram_chat(session: Session, *, actor: Actor, user_id: int, chat_id: 
     if chat == user.telegram_chat_id:
         return user
     user.telegram_chat_id = chat
-    user.updated_at = clock.now()
-    session.add(user)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="user.telegram_chat",
-        target_type="user",
-        target_id=user.id,
-        institute_id=user.institute_id,
-        detail={"linked": chat is not None},
-    )
+    _save_user_change(session, actor, user, "user.telegram_chat", {"linked": chat is not None})
     return user
 
 
@@ -460,14 +440,12 @@ def mark_signed_in(session: Session, *, user: User, method: str, source: str) ->
             detail={"from": "invited", "to": "active", "via": "first sign-in"},
         )
     user.last_sign_in_at = clock.now()
-    session.add(user)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        user,
         actor=actor,
         action="auth.sign_in",
         target_type="user",
-        target_id=user.id,
         detail={"method": method},
     )
     return user

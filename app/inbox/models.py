@@ -6,9 +6,10 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
+from app.core.models_base import InstituteRow
 
 
 class ActionType(StrEnum):
@@ -35,7 +36,7 @@ class Outcome(StrEnum):
     IGNORED = "ignored"
 
 
-class PendingAction(SQLModel, table=True):
+class PendingAction(InstituteRow, table=True):
     __tablename__ = "pending_actions"
     __table_args__ = (
         UniqueConstraint("institute_id", "dedupe_key"),
@@ -43,8 +44,6 @@ class PendingAction(SQLModel, table=True):
         CheckConstraint("status IN ('open', 'done')", name="status"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     type: str = Field(max_length=30)
     student_id: int | None = Field(default=None, foreign_key="students.id")
     batch_id: int | None = Field(default=None, foreign_key="batches.id")

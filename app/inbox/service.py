@@ -8,11 +8,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.academics.models import Batch, Guardian, Student
-from app.core import audit, clock
+from app.core import audit, clock, db
 from app.core.errors import NotFound, ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
@@ -55,11 +54,7 @@ def open_action_internal(
     )
     if created_at is not None:
         action.created_at = created_at
-    try:
-        with session.begin_nested():
-            session.add(action)
-            session.flush()
-    except IntegrityError:
+    if not db.add_unless_duplicate(session, action):
         return session.exec(
             select(PendingAction).where(
                 PendingAction.institute_id == institute_id, PendingAction.dedupe_key == dedupe_key
@@ -235,14 +230,12 @@ def act(
         (note or "").strip() or None,
     )
     action.acted_by, action.acted_at = actor.user_id, clock.now()
-    session.add(action)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        action,
         actor=actor,
         action="inbox.act",
         target_type="pending_action",
-        target_id=action.id,
         detail={"type": action.type, "outcome": outcome},
     )
     return action

@@ -5,7 +5,7 @@ from __future__ import annotations
 from app.core.db import session_scope
 from app.materials.service import cleanup_storage
 from app.materials.storage import get_storage
-from app.worker.registry import Job, day_period
+from app.worker.registry import daily_job
 
 
 def materials_cleanup(*, engine=None, storage=None) -> dict:
@@ -15,11 +15,11 @@ def materials_cleanup(*, engine=None, storage=None) -> dict:
 
 
 JOBS = [
-    Job(
-        name="materials_cleanup",
-        run=materials_cleanup,
-        trigger={"trigger": "cron", "hour": 3, "minute": 40},
-        period=day_period,
+    daily_job(
+        "materials_cleanup",
+        materials_cleanup,
+        hour=3,
+        minute=40,
         description="Delete stored material files with no live record (orphans, and files "
         "withdrawn more than 30 days ago)",
     ),

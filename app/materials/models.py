@@ -12,9 +12,10 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
+from app.core.models_base import InstituteRow
 
 
 class MaterialKind(StrEnum):
@@ -22,7 +23,7 @@ class MaterialKind(StrEnum):
     LINK = "link"
 
 
-class Material(SQLModel, table=True):
+class Material(InstituteRow, table=True):
     """One shared file or link, with its target and the facts checked when it was uploaded."""
 
     __tablename__ = "materials"
@@ -39,8 +40,6 @@ class Material(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     uploaded_by: int | None = Field(default=None, foreign_key="users.id")
     kind: str = Field(max_length=10)
     title: str = Field(max_length=200)

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import PurePath
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, and_, or_, true
@@ -21,6 +22,7 @@ from app.academics.models import Batch, BatchMembership, Subject, Topic
 from app.core import audit, clock, events
 from app.core.config import get_settings
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from app.core.ownership import owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.identity.models import User
@@ -248,20 +250,14 @@ def _target(
             "Share the material with one subject, one topic or one batch.", field="target"
         )
     if batch_id is not None:
-        batch = session.get(Batch, batch_id)
-        if batch is None or batch.institute_id != institute_id:
-            raise NotFound("That batch does not exist.")
+        batch = owned(session, Batch, batch_id, institute_id, "batch")
         academics_service.ensure_teacher_scope(session, actor=actor, batch=batch)
         return batch.subject_id, None, batch.id
     if topic_id is not None:
-        topic = session.get(Topic, topic_id)
-        if topic is None or topic.institute_id != institute_id:
-            raise NotFound("That topic does not exist.")
+        topic = owned(session, Topic, topic_id, institute_id, "topic")
         subject_id, found_topic = topic.subject_id, topic.id
     else:
-        subject = session.get(Subject, subject_id)
-        if subject is None or subject.institute_id != institute_id:
-            raise NotFound("That subject does not exist.")
+        owned(session, Subject, subject_id, institute_id, "subject")
         found_topic = None
     if (
         actor.role == Role.TEACHER
@@ -321,9 +317,13 @@ def upload_file(
     key = new_key(institute_id)
     digest = hashlib.sha256(data).hexdigest()
     (storage or get_storage()).put(key, data, content_type=kind.content_type)
-    material = Material(
+    return _add_material(
+        session,
+        actor,
+        target,
+        "materials.upload",
+        {"name": name, "size": len(data), "type": kind.extension, "sha256": digest},
         institute_id=institute_id,
-        uploaded_by=actor.user_id,
         kind=MaterialKind.FILE.value,
         title=title,
         original_name=name,
@@ -331,27 +331,34 @@ def upload_file(
         content_type=kind.content_type,
         sha256=digest,
         storage_key=key,
-        subject_id=target[0],
-        topic_id=target[1],
-        batch_id=target[2],
     )
-    session.add(material)
-    session.flush()
-    audit.record(
+
+
+def _add_material(
+    session: Session,
+    actor: Actor,
+    target: tuple[int, int | None, int | None],
+    action: str,
+    detail: dict[str, Any],
+    **fields: Any,
+) -> Material:
+    """Save a new material from the actor, shared with `target` (subject, topic, batch), and
+    audit it as `action` with `detail` and the target."""
+    subject_id, topic_id, batch_id = target
+    material = Material(
+        uploaded_by=actor.user_id,
+        subject_id=subject_id,
+        topic_id=topic_id,
+        batch_id=batch_id,
+        **fields,
+    )
+    audit.save_audited(
         session,
+        material,
         actor=actor,
-        action="materials.upload",
+        action=action,
         target_type="material",
-        target_id=material.id,
-        detail={
-            "name": name,
-            "size": len(data),
-            "type": kind.extension,
-            "sha256": digest,
-            "subject_id": target[0],
-            "topic_id": target[1],
-            "batch_id": target[2],
-        },
+        detail={**detail, "subject_id": subject_id, "topic_id": topic_id, "batch_id": batch_id},
     )
     return material
 
@@ -383,27 +390,17 @@ def add_link(
     title = (title or "").strip() or parts.netloc
     if len(title) > 200:
         raise ValidationError("The title is longer than 200 characters.", field="title")
-    material = Material(
+    return _add_material(
+        session,
+        actor,
+        target,
+        "materials.add_link",
+        {"url": url},
         institute_id=institute_id,
-        uploaded_by=actor.user_id,
         kind=MaterialKind.LINK.value,
         title=title,
         url=url,
-        subject_id=target[0],
-        topic_id=target[1],
-        batch_id=target[2],
     )
-    session.add(material)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="materials.add_link",
-        target_type="material",
-        target_id=material.id,
-        detail={"url": url, "subject_id": target[0], "topic_id": target[1], "batch_id": target[2]},
-    )
-    return material
 
 
 # ------------------------------------------------------------------ reading
@@ -483,14 +480,12 @@ def delete_material(session: Session, *, actor: Actor, material_id: int) -> Mate
             raise PermissionDenied("You can withdraw only your own materials or your batches'.")
     material.deleted_at = clock.now()
     material.deleted_by = actor.user_id
-    session.add(material)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        material,
         actor=actor,
         action="materials.delete",
         target_type="material",
-        target_id=material.id,
         detail={"title": material.title, "name": material.original_name},
     )
     return material

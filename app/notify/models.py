@@ -7,9 +7,10 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
+from app.core.models_base import InstituteRow
 
 
 class Channel(StrEnum):
@@ -26,7 +27,7 @@ class Status(StrEnum):
     BLOCKED = "blocked"
 
 
-class Notification(SQLModel, table=True):
+class Notification(InstituteRow, table=True):
     """One outgoing message. The same (institute, dedupe key) is never queued twice."""
 
     __tablename__ = "notifications"
@@ -43,8 +44,6 @@ class Notification(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     channel: str = Field(max_length=20)
     recipient: str = Field(max_length=120)  # Telegram chat id, or the user id for in-app
     recipient_user_id: int | None = Field(default=None, foreign_key="users.id")
@@ -66,27 +65,23 @@ class Notification(SQLModel, table=True):
     attachment: str | None = Field(default=None, max_length=120)
 
 
-class BlockedChat(SQLModel, table=True):
+class BlockedChat(InstituteRow, table=True):
     """A Telegram chat that blocked the bot: later messages to it are suppressed, not sent."""
 
     __tablename__ = "blocked_chats"
     __table_args__ = (UniqueConstraint("institute_id", "chat_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     chat_id: str = Field(max_length=64)
     blocked_at: datetime = Field(default_factory=clock.now)
 
 
-class RuleConfig(SQLModel, table=True):
+class RuleConfig(InstituteRow, table=True):
     """Notification rules: one global row per institute (batch_id NULL) and optional per-batch
     overrides, where an empty field means "as the institute"."""
 
     __tablename__ = "rule_configs"
     __table_args__ = (UniqueConstraint("institute_id", "batch_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     batch_id: int | None = Field(default=None)
     notify_guardian_on_absence: bool | None = Field(default=None)
     absence_streak_threshold: int | None = Field(default=None)
@@ -98,14 +93,12 @@ class RuleConfig(SQLModel, table=True):
     updated_by: int | None = Field(default=None)
 
 
-class Announcement(SQLModel, table=True):
+class Announcement(InstituteRow, table=True):
     __tablename__ = "announcements"
     __table_args__ = (
         Index("ix_announcements_institute_id_created_at", "institute_id", "created_at"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     batch_id: int | None = Field(default=None)
     title: str = Field(max_length=200)
     body: str

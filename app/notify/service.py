@@ -13,10 +13,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, insert, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.core import audit, clock
+from app.core import audit, clock, db
 from app.core.errors import NotFound, ValidationError
 from app.core.ownership import owned
 from app.core.roles import Role
@@ -63,11 +62,7 @@ def enqueue_internal(
         buttons=buttons,
         attachment=attachment,
     )
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
+    if not db.add_unless_duplicate(session, row):
         # Another transaction queued the same event first.
         return session.exec(
             select(Notification).where(
@@ -469,14 +464,12 @@ def retry(session: Session, *, actor: Actor, notification_id: int) -> Notificati
         clock.now(),
         None,
     )
-    session.add(row)
-    session.flush()
-    audit.record(
+    audit.save_audited(
         session,
+        row,
         actor=actor,
         action="notification.retry",
         target_type="notification",
-        target_id=row.id,
         institute_id=row.institute_id,
         detail={"from": previous},
     )
@@ -500,9 +493,7 @@ def announce(
     institute_id = actor.institute_scope()
     batch = None
     if batch_id is not None:
-        batch = session.get(Batch, batch_id)
-        if batch is None or batch.institute_id != institute_id:
-            raise NotFound("That batch does not exist.")
+        batch = owned(session, Batch, batch_id, institute_id, "batch")
         academics.ensure_teacher_scope(session, actor=actor, batch=batch)
     elif actor.role == Role.TEACHER:
         raise ValidationError(

@@ -12,9 +12,10 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, Column, Index
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
+from app.core.models_base import InstituteRow
 
 
 class Author(StrEnum):
@@ -42,7 +43,7 @@ class DeskStatus(StrEnum):
     ANSWERED = "answered"
 
 
-class DeskMessage(SQLModel, table=True):
+class DeskMessage(InstituteRow, table=True):
     __tablename__ = "ops_desk_messages"
     __table_args__ = (
         Index("ix_ops_desk_messages_institute_id_user_id_id", "institute_id", "user_id", "id"),
@@ -58,8 +59,6 @@ class DeskMessage(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    institute_id: int = Field(foreign_key="institutes.id")
     user_id: int = Field(foreign_key="users.id")
     author: str = Field(max_length=10)
     kind: str = Field(max_length=10)

@@ -12,7 +12,7 @@ from app.core.db import session_scope
 from app.identity import otp
 from app.identity.models import AuthSession, PasswordLink
 from app.worker.models import JobInstituteRun, JobRun
-from app.worker.registry import Job, day_period
+from app.worker.registry import daily_job
 
 
 def cleanup(*, engine=None) -> dict:
@@ -68,18 +68,18 @@ def backup_database(*, engine=None) -> dict:
 
 
 JOBS = [
-    Job(
-        name="cleanup_expired",
-        run=cleanup,
-        trigger={"trigger": "cron", "hour": 2, "minute": 30},
-        period=day_period,
+    daily_job(
+        "cleanup_expired",
+        cleanup,
+        hour=2,
+        minute=30,
         description="Delete expired sign-in codes, sessions, links, rate events and old run records",
     ),
-    Job(
-        name="backup_database",
-        run=backup_database,
-        trigger={"trigger": "cron", "hour": 1, "minute": 45},
-        period=day_period,
+    daily_job(
+        "backup_database",
+        backup_database,
+        hour=1,
+        minute=45,
         description="Back up the whole database (SQLite online backup / pg_dump) with a manifest",
     ),
 ]

@@ -61,6 +61,19 @@ class Job:
         return f"{kind}({rest})"
 
 
+def daily_job(
+    name: str, run: Callable[..., dict[str, Any]], *, hour: int, minute: int, description: str
+) -> Job:
+    """A job run once a day at hour:minute, counted as one run per day."""
+    return Job(
+        name=name,
+        run=run,
+        trigger={"trigger": "cron", "hour": hour, "minute": minute},
+        period=day_period,
+        description=description,
+    )
+
+
 # Set when the worker process stops: a long-running job (listening to Telegram) ends early.
 STOPPING = threading.Event()
 
