@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session
 
-from app.access.models import RequestStatus
 from app.core import audit, clock
 from app.core.clock import aware_utc as aware_utc  # (re-exported for this package)
 from app.core.config import get_settings
 from app.core.errors import Conflict, ValidationError
 from app.core.roles import Role
+from app.core.statuses import RequestStatus
 from app.core.tenancy import Actor
 
 REQUESTABLE_ROLES = (Role.STUDENT, Role.TEACHER)

@@ -12,9 +12,10 @@ from app.access.common import (
     reject_request,
     require_admin,
 )
-from app.access.models import AccessRequest, PasswordChangeRequest, RequestStatus
+from app.access.models import AccessRequest, PasswordChangeRequest
 from app.core import audit
 from app.core.errors import Conflict, NotFound
+from app.core.statuses import RequestStatus
 from app.core.tenancy import Actor
 from app.identity import credentials
 from app.identity import service as identity

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
 from app.core.models_base import InstituteRow
-
-
-class RequestStatus(StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
+from app.core.statuses import RequestStatus
 
 
 class AccessRequest(InstituteRow, table=True):

@@ -14,12 +14,13 @@ from app.access.common import (
     reject_request,
     require_admin,
 )
-from app.access.models import PasswordChangeRequest, RequestStatus
+from app.access.models import PasswordChangeRequest
 from app.core import audit, clock
 from app.core.db import lock_key
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.core.roles import Role
 from app.core.security import hash_password
+from app.core.statuses import RequestStatus
 from app.core.tenancy import Actor
 from app.identity import credentials
 from app.identity.models import User, UserStatus

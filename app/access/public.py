@@ -17,12 +17,13 @@ from app.access.common import (
     aware_utc,
     rate_key,
 )
-from app.access.models import AccessRequest, RequestStatus
+from app.access.models import AccessRequest
 from app.core import audit, clock, phones, ratelimit, weburl
 from app.core.config import get_settings
 from app.core.db import lock_key
 from app.core.errors import Conflict, DomainError, ValidationError
 from app.core.security import new_token, token_hash
+from app.core.statuses import RequestStatus
 from app.core.validation import normalize_email
 from app.identity import service as identity
 from app.identity.models import Institute

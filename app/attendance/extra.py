@@ -10,12 +10,13 @@ from sqlmodel import Session, col, select
 
 from app.academics import service as academics
 from app.academics.models import Batch
-from app.attendance.models import ExtraClassRequest, RequestStatus
+from app.attendance.models import ExtraClassRequest
 from app.attendance.schedule import new_session_internal
 from app.core import audit, clock
 from app.core.errors import Conflict, NotFound, ValidationError
 from app.core.ownership import get_owned
 from app.core.roles import Role
+from app.core.statuses import RequestStatus
 from app.core.tenancy import Actor
 from app.identity.models import Institute
 from app.inbox import service as inbox

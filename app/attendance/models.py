@@ -10,6 +10,7 @@ from sqlmodel import Field
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
 from app.core.models_base import InstituteRow
+from app.core.statuses import RequestStatus
 
 
 class SessionStatus(StrEnum):
@@ -152,12 +153,6 @@ class Holiday(InstituteRow, table=True):
     batch_id: int | None = Field(default=None, foreign_key="batches.id")
     created_by: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = Field(default_factory=clock.now)
-
-
-class RequestStatus(StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
 
 
 class ExtraClassRequest(InstituteRow, table=True):

@@ -15,6 +15,7 @@ from sqlmodel import Field
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
 from app.core.models_base import InstituteRow
+from app.core.statuses import RequestStatus
 
 
 class BadgeKind(StrEnum):
@@ -37,12 +38,6 @@ class CredentialStatus(StrEnum):
     NEEDS_REVIEW = "needs review"  # valid, but its rule changed since it was awarded
     REVOKED = "revoked"
     UNKNOWN = "unknown"  # no such credential
-
-
-class RequestStatus(StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
 
 
 class Badge(InstituteRow, table=True):

@@ -26,12 +26,12 @@ from app.badges.models import (
     BadgeAward,
     BadgeKind,
     BadgeRequest,
-    RequestStatus,
 )
 from app.core import audit, clock, db
 from app.core.errors import Conflict, ValidationError
 from app.core.ownership import owned
 from app.core.roles import Role
+from app.core.statuses import RequestStatus
 from app.core.tenancy import Actor
 from app.inbox import service as inbox_service
 from app.inbox.models import ActionStatus, ActionType, Outcome

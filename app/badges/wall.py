@@ -18,12 +18,12 @@ from app.badges.models import (
     BadgeAward,
     BadgeKind,
     CredentialStatus,
-    RequestStatus,
 )
 from app.badges.requests import RequestRow, list_requests, my_student
 from app.core.errors import NotFound, ValidationError
 from app.core.ownership import owned
 from app.core.roles import Role
+from app.core.statuses import RequestStatus
 from app.core.tenancy import Actor
 
 

@@ -3,8 +3,8 @@
 import streamlit as st
 
 from app.access import service as access
-from app.access.models import RequestStatus
 from app.core.roles import Role
+from app.core.statuses import RequestStatus
 from app.identity import credentials
 from app.ui import auth
 from app.ui.components import act, flash, phone_text, read, reset_widgets, show_flash, table

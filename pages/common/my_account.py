@@ -3,9 +3,9 @@
 import streamlit as st
 
 from app.access import service as access
-from app.access.models import RequestStatus
 from app.bot import linking as bot_linking
 from app.core.roles import Role
+from app.core.statuses import RequestStatus
 from app.identity import credentials, onboarding
 from app.identity import service as identity
 from app.ui import auth

@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from app.access import service as access
-from app.access.models import RequestStatus
 from app.core.db import session_scope
+from app.core.statuses import RequestStatus
 from app.ui import access_gate, auth, components
 from app.ui.safe import esc
 
