@@ -48,6 +48,15 @@ DONE = ("completed", "mastered")
 STAFF = (Role.ADMIN, Role.TEACHER)
 
 
+def _of_current_members(query, batch):
+    """A query over topic progress narrowed to the batch's current members."""
+    return query.join(
+        BatchMembership,
+        (BatchMembership.institute_id == TopicProgress.institute_id)
+        & (BatchMembership.student_id == TopicProgress.student_id),
+    ).where(BatchMembership.batch_id == batch.id, col(BatchMembership.left_on).is_(None))
+
+
 def _today(session: Session, institute_id: int) -> date:
     return clock.today_in(session.get(Institute, institute_id).timezone)
 
@@ -134,16 +143,13 @@ def enrolments(session: Session, *, actor: Actor, batch_id: int) -> list[Enrolme
     done: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
     if topics and members:
         for student_id, topic_id, completed_at in session.exec(
-            select(TopicProgress.student_id, TopicProgress.topic_id, TopicProgress.completed_at)
-            .join(
-                BatchMembership,
-                (BatchMembership.institute_id == TopicProgress.institute_id)
-                & (BatchMembership.student_id == TopicProgress.student_id),
-            )
-            .where(
+            _of_current_members(
+                select(
+                    TopicProgress.student_id, TopicProgress.topic_id, TopicProgress.completed_at
+                ),
+                batch,
+            ).where(
                 TopicProgress.institute_id == institute_id,
-                BatchMembership.batch_id == batch.id,
-                col(BatchMembership.left_on).is_(None),
                 col(TopicProgress.topic_id).in_(list(topics)),
                 col(TopicProgress.completed_at).is_not(None),
             )
@@ -195,22 +201,13 @@ def timeline(
     batch = _batch(session, actor, batch_id)
     institute_id = batch.institute_id
     tz = ZoneInfo(session.get(Institute, institute_id).timezone)
-    query = (
-        select(TopicProgress.completed_at)
-        .join(Topic, Topic.id == TopicProgress.topic_id)
-        .join(
-            BatchMembership,
-            (BatchMembership.institute_id == TopicProgress.institute_id)
-            & (BatchMembership.student_id == TopicProgress.student_id),
-        )
-        .where(
-            TopicProgress.institute_id == institute_id,
-            Topic.subject_id == batch.subject_id,
-            col(Topic.archived_at).is_(None),
-            BatchMembership.batch_id == batch.id,
-            col(BatchMembership.left_on).is_(None),
-            col(TopicProgress.completed_at).is_not(None),
-        )
+    query = _of_current_members(
+        select(TopicProgress.completed_at).join(Topic, Topic.id == TopicProgress.topic_id), batch
+    ).where(
+        TopicProgress.institute_id == institute_id,
+        Topic.subject_id == batch.subject_id,
+        col(Topic.archived_at).is_(None),
+        col(TopicProgress.completed_at).is_not(None),
     )
     if student_id is not None:
         query = query.where(TopicProgress.student_id == student_id)

@@ -61,6 +61,23 @@ class RiskRow:
     flags: list[str]
     reasons: list[str]
 
+    @classmethod
+    def of(cls, p: StudentRiskProfile, enrollment_no: str, name: str) -> RiskRow:
+        """A stored profile as the Risk page lists it, with the student's number and name."""
+        return cls(
+            p.student_id,
+            enrollment_no,
+            name,
+            p.score,
+            p.level,
+            p.attendance,
+            p.homework,
+            p.fees,
+            p.tests,
+            list(p.flags or []),
+            list(p.reasons or []),
+        )
+
 
 def list_profiles(
     session: Session,
@@ -99,22 +116,7 @@ def list_profiles(
         )
     rank = func.coalesce(StudentRiskProfile.score, 101)
     rows = session.exec(query.order_by(rank, Student.name).limit(limit)).all()
-    return [
-        RiskRow(
-            p.student_id,
-            enrollment_no,
-            name,
-            p.score,
-            p.level,
-            p.attendance,
-            p.homework,
-            p.fees,
-            p.tests,
-            list(p.flags or []),
-            list(p.reasons or []),
-        )
-        for p, enrollment_no, name in rows
-    ]
+    return [RiskRow.of(p, enrollment_no, name) for p, enrollment_no, name in rows]
 
 
 def level_counts(session: Session, *, actor: Actor) -> dict[str, int]:
@@ -167,20 +169,7 @@ def student_risk(session: Session, *, actor: Actor, student_id: int) -> StudentR
             .limit(50)
         )
     )
-    row = RiskRow(
-        p.student_id,
-        enrollment_no,
-        name,
-        p.score,
-        p.level,
-        p.attendance,
-        p.homework,
-        p.fees,
-        p.tests,
-        list(p.flags or []),
-        list(p.reasons or []),
-    )
-    return StudentRisk(row, p.computed_at, events)
+    return StudentRisk(RiskRow.of(p, enrollment_no, name), p.computed_at, events)
 
 
 def trend(session: Session, *, actor: Actor, days: int = 30) -> list[dict]:
