@@ -88,14 +88,7 @@ def create_batch(
         type=BatchType(type).value,
         capacity=capacity,
     )
-    audit.save_audited(
-        session,
-        batch,
-        actor=actor,
-        action="batch.create",
-        target_type="batch",
-        detail={"name": batch.name},
-    )
+    audit.save_audited(session, batch, "batch.create", actor=actor, detail={"name": batch.name})
     return batch
 
 
@@ -162,12 +155,7 @@ def update_batch(session: Session, *, actor: Actor, batch_id: int, **changes) ->
     for key, value in changes.items():
         setattr(batch, key, value)
     audit.save_audited(
-        session,
-        batch,
-        actor=actor,
-        action="batch.update",
-        target_type="batch",
-        detail={k: str(v) for k, v in changes.items()},
+        session, batch, "batch.update", actor=actor, detail={k: str(v) for k, v in changes.items()}
     )
     return batch
 

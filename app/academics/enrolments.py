@@ -192,9 +192,8 @@ def enroll(
     audit.save_audited(
         session,
         enrollment,
+        "enrolment.create",
         actor=actor,
-        action="enrolment.create",
-        target_type="enrolment",
         detail={"student_id": student.id, "subject_id": subject_id},
     )
     return enrollment
@@ -251,9 +250,8 @@ def change_enrolment_status(
     audit.save_audited(
         session,
         enrolment,
+        "enrolment.status",
         actor=actor,
-        action="enrolment.status",
-        target_type="enrolment",
         detail={
             "student_id": enrolment.student_id,
             "subject_id": enrolment.subject_id,
@@ -317,9 +315,8 @@ def update_enrolment(
     audit.save_audited(
         session,
         enrolment,
+        "enrolment.update",
         actor=actor,
-        action="enrolment.update",
-        target_type="enrolment",
         detail={
             "before": before,
             "after": {

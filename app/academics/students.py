@@ -102,12 +102,7 @@ def create_student(
         counselor_user_id=counselor_user_id,
     )
     audit.save_audited(
-        session,
-        student,
-        actor=actor,
-        action="student.create",
-        target_type="student",
-        detail={"enrollment_no": enrollment_no},
+        session, student, "student.create", actor=actor, detail={"enrollment_no": enrollment_no}
     )
     return student
 
@@ -291,12 +286,7 @@ def set_progress_reports(
     if guardian.progress_reports != receive:
         guardian.progress_reports = receive
         audit.save_audited(
-            session,
-            guardian,
-            actor=actor,
-            action="guardian.progress_reports",
-            target_type="guardian",
-            detail={"receive": receive},
+            session, guardian, "guardian.progress_reports", actor=actor, detail={"receive": receive}
         )
     return guardian
 

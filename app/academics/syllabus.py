@@ -246,9 +246,8 @@ def add_topic(
     audit.save_audited(
         session,
         topic,
+        "topic.create",
         actor=actor,
-        action="topic.create",
-        target_type="topic",
         detail={"subject_id": subject.id, "name": topic.name},
     )
     return topic
@@ -284,9 +283,8 @@ def update_topic(
     audit.save_audited(
         session,
         topic,
+        "topic.update",
         actor=actor,
-        action="topic.update",
-        target_type="topic",
         detail={
             "before": before,
             "after": {

@@ -104,9 +104,8 @@ def approve_access_request(session: Session, *, actor: Actor, request_id: int) -
     audit.save_audited(
         session,
         row,
+        "access_request.approve",
         actor=actor,
-        action="access_request.approve",
-        target_type="access_request",
         institute_id=row.institute_id,
         detail={"user_id": user.id, "role": row.role},
     )

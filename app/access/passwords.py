@@ -54,11 +54,7 @@ def request_password_change(
         institute_id=actor.institute_id, user_id=actor.user_id, note=text or None
     )
     audit.save_audited(
-        session,
-        row,
-        actor=actor,
-        action="password_request.submit",
-        target_type="password_change_request",
+        session, row, "password_request.submit", actor=actor, target_type="password_change_request"
     )
     return row
 
@@ -238,8 +234,8 @@ def set_new_password(
     audit.save_audited(
         session,
         row,
+        "password_request.complete",
         actor=actor,
-        action="password_request.complete",
         target_type="password_change_request",
     )
     audit.record(

@@ -53,8 +53,8 @@ def set_teachers_add_classes(session: Session, *, actor: Actor, allowed: bool) -
         audit.save_audited(
             session,
             institute,
+            "attendance.teachers_add_classes",
             actor=actor,
-            action="attendance.teachers_add_classes",
             target_type="institute",
             detail={"allowed": allowed},
         )

@@ -166,8 +166,8 @@ def reopen_session(session: Session, *, actor: Actor, session_id: int) -> ClassS
     audit.save_audited(
         session,
         row,
+        "session.reopen",
         actor=actor,
-        action="session.reopen",
         target_type="class_session",
         detail={"from": previous},
     )

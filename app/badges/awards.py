@@ -363,8 +363,8 @@ def clear_review(session: Session, *, actor: Actor, award_id: int, note: str = "
     audit.save_audited(
         session,
         award_row,
+        "badges.review_cleared",
         actor=actor,
-        action="badges.review_cleared",
         target_type="badge_award",
         detail={"note": award_row.review_note},
     )

@@ -181,8 +181,8 @@ def create_badge(
     audit.save_audited(
         session,
         badge,
+        "badges.create",
         actor=actor,
-        action="badges.create",
         target_type="badge",
         detail={"kind": kind, "name": name, "rule": badge.rule_kind},
     )
@@ -214,8 +214,8 @@ def update_badge(
     audit.save_audited(
         session,
         badge,
+        "badges.update",
         actor=actor,
-        action="badges.update",
         target_type="badge",
         detail={"fields": sorted(fields), "rule": badge.rule_kind},
     )

@@ -89,21 +89,22 @@ def record(
 def save_audited(
     session: Session,
     row: Any,
+    action: str,
     *,
     actor: Actor | None,
-    action: str,
-    target_type: str,
+    target_type: str | None = None,
     detail: dict[str, Any] | None = None,
     institute_id: int | None = None,
 ) -> None:
-    """Save `row` (added and flushed, so it has its id) and audit `action` on it."""
+    """Save `row` (added and flushed, so it has its id) and audit `action` on it; the target
+    type is the one the action starts with ("batch.create" → "batch") unless given."""
     session.add(row)
     session.flush()
     record(
         session,
         actor=actor,
         action=action,
-        target_type=target_type,
+        target_type=target_type or action.split(".", 1)[0],
         target_id=row.id,
         detail=detail,
         institute_id=institute_id,

@@ -151,8 +151,8 @@ def set_auto_assign(session: Session, *, actor: Actor, on: bool) -> bool:
         audit.save_audited(
             session,
             institute,
+            "crm.auto_assign",
             actor=actor,
-            action="crm.auto_assign",
             target_type="institute",
             detail={"on": on},
         )

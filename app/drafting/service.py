@@ -264,9 +264,8 @@ def _record_save(
     audit.save_audited(
         session,
         row,
+        "ai_draft.save",
         actor=actor,
-        action="ai_draft.save",
-        target_type="ai_draft",
         detail={**made, "batch_id": row.batch_id, "model": row.model},
     )
 

@@ -199,7 +199,7 @@ def review_feedback(
     fb.reviewed_by, fb.reviewed_at, fb.updated_at = actor.user_id, now, now
     if note and note.strip():
         fb.resolution_note = note.strip()[:MAX_COMMENT]
-    audit.save_audited(session, fb, actor=actor, action="feedback.review", target_type="feedback")
+    audit.save_audited(session, fb, "feedback.review", actor=actor)
     return get_feedback(session, actor=actor, feedback_id=fb.id)
 
 

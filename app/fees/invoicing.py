@@ -555,8 +555,8 @@ def void_invoice(session: Session, *, actor: Actor, invoice_id: int, reason: str
     audit.save_audited(
         session,
         invoice,
+        "fees.invoice_void",
         actor=actor,
-        action="fees.invoice_void",
         target_type="invoice",
         detail={"reason": invoice.void_reason},
     )

@@ -65,8 +65,8 @@ def set_term_starts(session: Session, *, actor: Actor, starts: str) -> str:
         audit.save_audited(
             session,
             institute,
+            "fees.term_starts",
             actor=actor,
-            action="fees.term_starts",
             target_type="institute",
             detail={"from": before, "to": clean},
         )

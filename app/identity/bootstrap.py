@@ -139,11 +139,5 @@ def dismiss_bootstrap_warning(session: Session, *, actor: Actor) -> Institute:
     if institute is None:
         raise NotFound("That institute does not exist.")
     institute.bootstrap_warning = False
-    audit.save_audited(
-        session,
-        institute,
-        actor=actor,
-        action="institute.bootstrap_warning_dismissed",
-        target_type="institute",
-    )
+    audit.save_audited(session, institute, "institute.bootstrap_warning_dismissed", actor=actor)
     return institute

@@ -92,9 +92,8 @@ def create_institute(
     audit.save_audited(
         session,
         institute,
+        "institute.create",
         actor=actor,
-        action="institute.create",
-        target_type="institute",
         institute_id=institute.id,
         detail={"name": institute.name, "subscription_end": str(subscription_end)},
     )

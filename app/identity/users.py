@@ -125,9 +125,8 @@ def invite_user(
     audit.save_audited(
         session,
         user,
+        "user.invite",
         actor=actor,
-        action="user.invite",
-        target_type="user",
         institute_id=scope,
         detail={"role": role.value, "email": email_n, "phone": phone_n, "name": user.name},
     )
@@ -441,12 +440,7 @@ def mark_signed_in(session: Session, *, user: User, method: str, source: str) ->
         )
     user.last_sign_in_at = clock.now()
     audit.save_audited(
-        session,
-        user,
-        actor=actor,
-        action="auth.sign_in",
-        target_type="user",
-        detail={"method": method},
+        session, user, "auth.sign_in", actor=actor, target_type="user", detail={"method": method}
     )
     return user
 

@@ -233,8 +233,8 @@ def act(
     audit.save_audited(
         session,
         action,
+        "inbox.act",
         actor=actor,
-        action="inbox.act",
         target_type="pending_action",
         detail={"type": action.type, "outcome": outcome},
     )

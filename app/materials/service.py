@@ -483,8 +483,8 @@ def delete_material(session: Session, *, actor: Actor, material_id: int) -> Mate
     audit.save_audited(
         session,
         material,
+        "materials.delete",
         actor=actor,
-        action="materials.delete",
         target_type="material",
         detail={"title": material.title, "name": material.original_name},
     )

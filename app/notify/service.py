@@ -467,9 +467,8 @@ def retry(session: Session, *, actor: Actor, notification_id: int) -> Notificati
     audit.save_audited(
         session,
         row,
+        "notification.retry",
         actor=actor,
-        action="notification.retry",
-        target_type="notification",
         institute_id=row.institute_id,
         detail={"from": previous},
     )
