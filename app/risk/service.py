@@ -79,6 +79,15 @@ class RiskRow:
         )
 
 
+def _profiles_with_names(institute_id: int):
+    """The institute's stored profiles, each with its student's enrolment number and name."""
+    return (
+        select(StudentRiskProfile, Student.enrollment_no, Student.name)
+        .join(Student, Student.id == StudentRiskProfile.student_id)
+        .where(StudentRiskProfile.institute_id == institute_id)
+    )
+
+
 def list_profiles(
     session: Session,
     *,
@@ -90,14 +99,9 @@ def list_profiles(
     """Profiles, riskiest first (lowest score), filtered by level and batch."""
     actor.require(*STAFF)
     institute_id = actor.institute_scope()
-    query = (
-        select(StudentRiskProfile, Student.enrollment_no, Student.name)
-        .join(Student, Student.id == StudentRiskProfile.student_id)
-        .where(
-            StudentRiskProfile.institute_id == institute_id,
-            Student.institute_id == institute_id,
-            Student.status == StudentStatus.ACTIVE.value,
-        )
+    query = _profiles_with_names(institute_id).where(
+        Student.institute_id == institute_id,
+        Student.status == StudentStatus.ACTIVE.value,
     )
     visible = _visible_students(actor)
     if visible is not None:
@@ -143,14 +147,7 @@ def student_risk(session: Session, *, actor: Actor, student_id: int) -> StudentR
     """One student's factor breakdown, reasons and level history."""
     actor.require(*STAFF)
     institute_id = actor.institute_scope()
-    query = (
-        select(StudentRiskProfile, Student.enrollment_no, Student.name)
-        .join(Student, Student.id == StudentRiskProfile.student_id)
-        .where(
-            StudentRiskProfile.institute_id == institute_id,
-            StudentRiskProfile.student_id == student_id,
-        )
-    )
+    query = _profiles_with_names(institute_id).where(StudentRiskProfile.student_id == student_id)
     visible = _visible_students(actor)
     if visible is not None:
         query = query.where(col(StudentRiskProfile.student_id).in_(visible))
