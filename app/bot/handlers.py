@@ -10,6 +10,9 @@ as on the web, with an actor whose source is "telegram", so it is authorized and
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -151,11 +154,64 @@ def handle(session: Session, update: dict[str, Any]) -> Result:
     return _message(session, message)
 
 
+class ChatLimits:
+    """The per-chat limit for a chunk of updates, set-based: each chat's count of the last
+    minute read in one query before the chunk, every update counted as it is handled (a
+    failing one too: it was received), and the chunk's events written in one insert after."""
+
+    def __init__(self, session: Session, chats: list[str]) -> None:
+        self.counts = ratelimit.recent_counts(
+            session, sorted({_rate_key(chat) for chat in chats}), timedelta(minutes=1)
+        )
+        self.hits: list[str] = []
+
+    def limited(self, chat: str) -> bool:
+        key = _rate_key(chat)
+        if self.counts.get(key, 0) >= PER_MINUTE:
+            return True
+        self.counts[key] = self.counts.get(key, 0) + 1
+        self.hits.append(key)
+        return False
+
+    def record(self, session: Session) -> None:
+        ratelimit.hit_many(session, self.hits)
+        self.hits = []
+
+
+_CHUNK_LIMITS: ContextVar[ChatLimits | None] = ContextVar("telegram_chunk_limits", default=None)
+
+
+@contextmanager
+def chunk_limits(session: Session, updates: list[dict[str, Any]]) -> Iterator[None]:
+    """Handle a chunk of updates under one `ChatLimits`; its events are written at the end."""
+    limits = ChatLimits(session, [chat for u in updates if (chat := chat_of(u)) is not None])
+    token = _CHUNK_LIMITS.set(limits)
+    try:
+        yield
+    finally:
+        _CHUNK_LIMITS.reset(token)
+    limits.record(session)
+
+
+def chat_of(update: dict[str, Any]) -> str | None:
+    """The chat an update comes from (a message's, or a button press's message's)."""
+    message = update.get("message") or (update.get("callback_query") or {}).get("message")
+    chat = (message or {}).get("chat") or {}
+    return str(chat["id"]) if "id" in chat else None
+
+
+def _rate_key(chat: str) -> str:
+    return f"telegram:{chat}"
+
+
 def _limited(session: Session, chat: str) -> bool:
-    count, _ = ratelimit.recent(session, f"telegram:{chat}", timedelta(minutes=1))
+    limits = _CHUNK_LIMITS.get()
+    if limits is not None:
+        return limits.limited(chat)
+    count, _ = ratelimit.recent(session, _rate_key(chat), timedelta(minutes=1))
     if count >= PER_MINUTE:
         return True
-    ratelimit.hit(session, f"telegram:{chat}")
+    ratelimit.hit(session, _rate_key(chat))
     return False
 
 

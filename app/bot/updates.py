@@ -136,16 +136,17 @@ def _process_chunk(
                 )
             ).all()
         )
-        for update_id in claimed:
-            if session.info.get(TENANT_INFO_KEY) != (None, True):
-                set_tenant(session, institute_id=None, super_access=True)  # who is this chat?
-            try:
-                with session.begin_nested():
-                    handled = handlers.handle(session, dict(payloads[update_id]))
-                done.append((update_id, handled.outcome[:60], handled.effects))
-            except Exception:  # noqa: BLE001 - one bad update never stops the others
-                log.exception("Telegram update %s failed", update_id)
-                done.append((update_id, "error", []))
+        with handlers.chunk_limits(session, [dict(payloads[u]) for u in claimed]):
+            for update_id in claimed:
+                if session.info.get(TENANT_INFO_KEY) != (None, True):
+                    set_tenant(session, institute_id=None, super_access=True)  # who is this?
+                try:
+                    with session.begin_nested():
+                        handled = handlers.handle(session, dict(payloads[update_id]))
+                    done.append((update_id, handled.outcome[:60], handled.effects))
+                except Exception:  # noqa: BLE001 - one bad update never stops the others
+                    log.exception("Telegram update %s failed", update_id)
+                    done.append((update_id, "error", []))
         table = TelegramUpdate.__table__  # type: ignore[attr-defined]
         session.execute(
             update(table)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Index, delete
+from sqlalchemy import Index, delete, insert
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from app.core import audit, clock, models_base  # noqa: F401  (naming convention first)
@@ -82,6 +82,28 @@ def admit_public_form(
         return False
     hit(session, key)
     return True
+
+
+def recent_counts(session: Session, keys: list[str], window: timedelta) -> dict[str, int]:
+    """How many events each of `keys` had within `window`, in one grouped query."""
+    if not keys:
+        return {}
+    stored = {_stored(key): key for key in keys}
+    counts = dict.fromkeys(keys, 0)
+    for hashed, count in session.exec(
+        select(RateEvent.key, func.count())
+        .where(col(RateEvent.key).in_(list(stored)), RateEvent.at >= clock.now() - window)
+        .group_by(RateEvent.key)
+    ):
+        counts[stored[hashed]] = int(count)
+    return counts
+
+
+def hit_many(session: Session, keys: list[str]) -> None:
+    """Record one event now for each of `keys` (a key may repeat), in one insert."""
+    if keys:
+        now = clock.now()
+        session.execute(insert(RateEvent), [{"key": _stored(key), "at": now} for key in keys])
 
 
 def clear(session: Session, key: str) -> None:

@@ -360,6 +360,29 @@ def test_commands_unknown_chats_stop_and_rate_limits(db, world, bot):
     assert len(api.texts_to("7001")) == before + 30
 
 
+def test_the_per_chat_limit_holds_across_chunks_and_counts_from_the_last_minute(
+    db, world, bot, monkeypatch
+):
+    # Updates are handled in chunks, each chat's count read once a chunk: 35 messages in
+    # chunks of 8 still let 30 through, and the next minute's messages count afresh.
+    sender, api = bot
+    monkeypatch.setattr(updates, "CHUNK", 8)
+    link_guardians(db, world, api, sender, chat="7001")
+    before = len(api.texts_to("7001"))
+    later = clock.now() + timedelta(minutes=2)
+    with clock.frozen(later):
+        for _ in range(35):
+            api.user_says("7001", "/help")
+        assert step(db, sender).outcomes == {"help": 30, "rate_limited": 5}
+    with clock.frozen(later + timedelta(seconds=30)):  # the same minute: still over
+        api.user_says("7001", "/help")
+        assert step(db, sender).outcomes == {"rate_limited": 1}
+    with clock.frozen(later + timedelta(minutes=2)):
+        api.user_says("7001", "/help")
+        assert step(db, sender).outcomes == {"help": 1}
+    assert len(api.texts_to("7001")) == before + 31
+
+
 def test_link_codes_expire_and_either_side_unlinks(db, world, bot):
     sender, api = bot
     with db.scope(world["admin"]) as s:
