@@ -144,6 +144,9 @@ def actor_of(user: User) -> Actor:
 
 
 def handle(session: Session, update: dict[str, Any]) -> Result:
+    if _CHUNK_LIMITS.get() is None:  # handled on its own, not as part of a chunk
+        with chunk_limits(session, [update]):
+            return handle(session, update)
     if "callback_query" in update:
         return _press(session, update["callback_query"])
     message = update.get("message")
@@ -204,15 +207,10 @@ def _rate_key(chat: str) -> str:
     return f"telegram:{chat}"
 
 
-def _limited(session: Session, chat: str) -> bool:
+def _limited(chat: str) -> bool:
     limits = _CHUNK_LIMITS.get()
-    if limits is not None:
-        return limits.limited(chat)
-    count, _ = ratelimit.recent(session, _rate_key(chat), timedelta(minutes=1))
-    if count >= PER_MINUTE:
-        return True
-    ratelimit.hit(session, _rate_key(chat))
-    return False
+    assert limits is not None, "updates are handled under chunk_limits (see handle)"
+    return limits.limited(chat)
 
 
 # ------------------------------------------------------------------ messages
@@ -220,7 +218,7 @@ def _limited(session: Session, chat: str) -> bool:
 
 def _message(session: Session, message: dict[str, Any]) -> Result:
     chat = str(message["chat"]["id"])
-    if _limited(session, chat):
+    if _limited(chat):
         return Result("rate_limited")
     text = (message.get("text") or "").strip()
     command = text.split()[0].split("@")[0].lower() if text.startswith("/") else None
@@ -361,7 +359,7 @@ def _press(session: Session, query: dict[str, Any]) -> Result:
     callback = str(query["id"])
     message = query.get("message") or {}
     chat = str((message.get("chat") or {}).get("id") or (query.get("from") or {}).get("id"))
-    if _limited(session, chat):
+    if _limited(chat):
         return Result("rate_limited", [Answer(callback, "Too many presses; wait a minute.")])
     try:
         pressed = buttons.verify(chat, query.get("data") or "")

@@ -31,8 +31,7 @@ def _stored(key: str) -> str:
 
 def hit(session: Session, key: str) -> None:
     """Record one event for `key` now."""
-    session.add(RateEvent(key=_stored(key), at=clock.now()))
-    session.flush()
+    hit_many(session, [key])
 
 
 def _within(session: Session, key: str, window: timedelta, edge) -> tuple[int, datetime | None]:

@@ -27,9 +27,9 @@ def student_risk_recompute(*, engine=None) -> dict:
         with session_scope(system=True, engine=engine) as session:
             read = risk_engine.gather_all(session)  # every institute in one set-based pass
         parts: dict[int, list[Future[risk_engine.Scored]]] = {}
-        quiet: set[int] = set()
+        due: dict[int, tuple[list[int], list[int]]] = {}
         for institute_id, (inputs, settings) in sorted(read.items()):
-            moved, gone = risk_engine.pending(inputs, settings)
+            moved, gone = due[institute_id] = risk_engine.pending(inputs, settings)
             parts[institute_id] = [
                 pool.submit(
                     risk_engine.score_students,
@@ -41,14 +41,13 @@ def student_risk_recompute(*, engine=None) -> dict:
                 )
                 for n in range(0, len(moved), PART)
             ]
-            if not moved and not gone:
-                quiet.add(institute_id)
 
         def work(session, institute):
             if institute.id not in read:
                 return {}
             inputs, settings = read[institute.id]
-            if institute.id in quiet:  # a quiet day here: nothing to write
+            moved, gone = due[institute.id]
+            if not moved and not gone:  # a quiet day here: nothing to write
                 return {"students": len(inputs.students)}
             result = risk_engine.apply_internal(
                 session,
@@ -56,6 +55,7 @@ def student_risk_recompute(*, engine=None) -> dict:
                 inputs=inputs,
                 settings=settings,
                 now=now,
+                due=due[institute.id],
                 scored=(part.result() for part in parts[institute.id]),
             )
             return {

@@ -181,14 +181,15 @@ def apply_internal(
     inputs: Inputs,
     settings: RiskSettings,
     now: datetime,
+    due: tuple[list[int], list[int]] | None = None,
     scored: Iterable[Scored] | None = None,
 ) -> RecomputeResult:
     """Store one institute's scores: write only the students whose facts or settings changed
     since their profile was written, drop the profiles of students no longer active, record
-    level changes, and open one `student_risk` action per transition into HIGH. `scored` is
-    what `score_students` made of `pending`'s students, in parts, when the caller scores them
-    alongside (each part is written as it comes)."""
-    candidates, gone = pending(inputs, settings)
+    level changes, and open one `student_risk` action per transition into HIGH. A caller that
+    scores alongside passes what `pending` found (`due`) and what `score_students` made of its
+    students, in parts (`scored`; each part is written as it comes)."""
+    candidates, gone = due if due is not None else pending(inputs, settings)
     if scored is None:
         scored = [score_students(inputs, settings, candidates, institute_id=institute_id, now=now)]
     previous = _stored_now(session, institute_id, set(candidates))
