@@ -13,6 +13,7 @@ from app.core import audit, clock, phones
 from app.core.config import get_settings
 from app.core.errors import Conflict, NotFound, ValidationError
 from app.core.roles import Role
+from app.core.rows import carry
 from app.core.tenancy import Actor
 from app.identity.models import Institute, User, UserStatus
 
@@ -192,13 +193,9 @@ def list_institutes(session: Session, *, actor: Actor) -> list[InstituteSummary]
         inst: Institute = row[0]
         today = clock.today_in(inst.timezone)
         out.append(
-            InstituteSummary(
-                id=inst.id,
-                name=inst.name,
-                timezone=inst.timezone,
-                currency=inst.currency,
-                subscription_end=inst.subscription_end,
-                max_teachers=inst.max_teachers,
+            carry(
+                InstituteSummary,
+                inst,
                 expired=inst.subscription_expired(today),
                 admins=int(row.admins or 0),
                 teachers=int(row.teachers or 0),
