@@ -9,7 +9,7 @@ from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint, t
 from sqlmodel import Field
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
-from app.core.models_base import InstituteRow
+from app.core.models_base import InstituteRow, one_of
 
 
 class StudentStatus(StrEnum):
@@ -33,9 +33,7 @@ class Student(InstituteRow, table=True):
         UniqueConstraint("institute_id", "enrollment_no"),
         Index("ix_students_institute_id_status", "institute_id", "status"),
         Index("ix_students_institute_id_user_id", "institute_id", "user_id"),
-        CheckConstraint(
-            "status IN ('active', 'on_hold', 'completed', 'dropped', 'graduated')", name="status"
-        ),
+        one_of("status", StudentStatus),
     )
 
     user_id: int | None = Field(
@@ -126,7 +124,7 @@ class Batch(InstituteRow, table=True):
     __table_args__ = (
         UniqueConstraint("institute_id", "name"),
         Index("ix_batches_institute_id_teacher_user_id", "institute_id", "teacher_user_id"),
-        CheckConstraint("type IN ('regular', 'workshop', 'project', 'individual')", name="type"),
+        one_of("type", BatchType),
     )
 
     name: str = Field(max_length=120)
@@ -193,7 +191,7 @@ class Enrollment(InstituteRow, table=True):
     __tablename__ = "enrollments"
     __table_args__ = (
         UniqueConstraint("institute_id", "student_id", "subject_id"),
-        CheckConstraint("status IN ('active', 'paused', 'dropped', 'completed')", name="status"),
+        one_of("status", EnrollmentStatus),
     )
 
     student_id: int = Field(foreign_key="students.id")

@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
-from app.core.models_base import InstituteRow
+from app.core.models_base import InstituteRow, one_of
 from app.core.statuses import RequestStatus
 
 
@@ -21,7 +21,7 @@ class AccessRequest(InstituteRow, table=True):
         Index("ix_access_requests_institute_id_email", "institute_id", "email"),
         Index("ix_access_requests_institute_id_phone", "institute_id", "phone"),
         CheckConstraint("role IN ('student', 'teacher')", name="role"),
-        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
+        one_of("status", RequestStatus),
         CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="contact"),
     )
 
@@ -51,7 +51,7 @@ class PasswordChangeRequest(InstituteRow, table=True):
     __table_args__ = (
         Index("ix_password_change_requests_institute_id_status", "institute_id", "status"),
         Index("ix_password_change_requests_user_id_status", "user_id", "status"),
-        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
+        one_of("status", RequestStatus),
     )
 
     user_id: int = Field(foreign_key="users.id")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from enum import StrEnum
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
-from app.core.models_base import InstituteRow
+from app.core.models_base import InstituteRow, one_of
 from app.core.statuses import RequestStatus
 
 
@@ -45,11 +45,7 @@ class ClassSession(InstituteRow, table=True):
         UniqueConstraint("institute_id", "batch_id", "starts_at"),
         Index("ix_class_sessions_institute_id_date", "institute_id", "date"),
         Index("ix_class_sessions_status_ends_at", "status", "ends_at"),
-        CheckConstraint(
-            "status IN ('scheduled', 'open', 'submitted', 'closed', 'missed', 'cancelled', "
-            "'rescheduled')",
-            name="status",
-        ),
+        one_of("status", SessionStatus),
     )
 
     batch_id: int = Field(foreign_key="batches.id")
@@ -78,9 +74,7 @@ class AttendanceRecord(InstituteRow, table=True):
             "student_id",
             "session_id",
         ),
-        CheckConstraint(
-            "status IN ('present', 'absent', 'late', 'excused', 'no_show')", name="status"
-        ),
+        one_of("status", Mark),
     )
 
     session_id: int = Field(foreign_key="class_sessions.id")
@@ -161,7 +155,7 @@ class ExtraClassRequest(InstituteRow, table=True):
     __tablename__ = "extra_class_requests"
     __table_args__ = (
         Index("ix_extra_class_requests_institute_id_status", "institute_id", "status"),
-        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
+        one_of("status", RequestStatus),
     )
 
     batch_id: int = Field(foreign_key="batches.id")

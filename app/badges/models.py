@@ -14,7 +14,7 @@ from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint, t
 from sqlmodel import Field
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
-from app.core.models_base import InstituteRow
+from app.core.models_base import InstituteRow, one_of
 from app.core.statuses import RequestStatus
 
 
@@ -47,12 +47,8 @@ class Badge(InstituteRow, table=True):
     __table_args__ = (
         UniqueConstraint("institute_id", "parent_id", "name"),
         Index("ix_badges_institute_id_parent_id", "institute_id", "parent_id"),
-        CheckConstraint("kind IN ('program', 'skill', 'mini', 'capstone')", name="kind"),
-        CheckConstraint(
-            "rule_kind IS NULL OR rule_kind IN "
-            "('topic_competency', 'assessment_percent', 'attendance_percent')",
-            name="rule_kind",
-        ),
+        one_of("kind", BadgeKind),
+        one_of("rule_kind", RuleKind, nullable=True),
     )
 
     kind: str = Field(max_length=10)
@@ -90,7 +86,7 @@ class BadgeRequest(InstituteRow, table=True):
             sqlite_where=text("status = 'pending'"),
             postgresql_where=text("status = 'pending'"),
         ),
-        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
+        one_of("status", RequestStatus),
     )
 
     student_id: int = Field(foreign_key="students.id")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint
 from sqlmodel import Field, SQLModel
 
 SQLModel.metadata.naming_convention = {
@@ -21,3 +24,10 @@ class InstituteRow(SQLModel):
 
     id: int | None = Field(default=None, primary_key=True)
     institute_id: int = Field(foreign_key="institutes.id")
+
+
+def one_of(column: str, enum: type[StrEnum], *, nullable: bool = False) -> CheckConstraint:
+    """The CHECK that keeps `column` to the values of `enum` (named after the column), written
+    from the enum so the two never drift apart."""
+    allowed = f"{column} IN ({', '.join(repr(e.value) for e in enum)})"
+    return CheckConstraint(f"{column} IS NULL OR {allowed}" if nullable else allowed, name=column)

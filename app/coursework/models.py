@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
-from app.core.models_base import InstituteRow
+from app.core.models_base import InstituteRow, one_of
 
 
 class SubmissionStatus(StrEnum):
@@ -60,9 +60,7 @@ class HomeworkSubmission(InstituteRow, table=True):
             "student_id",
             "homework_id",
         ),
-        CheckConstraint(
-            "status IN ('assigned', 'submitted', 'late', 'missing', 'graded')", name="status"
-        ),
+        one_of("status", SubmissionStatus),
     )
 
     homework_id: int = Field(foreign_key="homework.id")
@@ -106,9 +104,7 @@ class Assessment(InstituteRow, table=True):
             "ix_assessments_institute_id_batch_id_held_on", "institute_id", "batch_id", "held_on"
         ),
         Index("ix_assessments_institute_id_held_on", "institute_id", "held_on"),
-        CheckConstraint(
-            "kind IN ('quiz', 'assignment', 'project', 'exam', 'practical')", name="kind"
-        ),
+        one_of("kind", AssessmentKind),
         CheckConstraint("max_marks > 0", name="max_marks"),
     )
 

@@ -15,7 +15,7 @@ from sqlalchemy import JSON, CheckConstraint, Column, Index
 from sqlmodel import Field
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
-from app.core.models_base import InstituteRow
+from app.core.models_base import InstituteRow, one_of
 
 
 class LabelledChoice(StrEnum):
@@ -77,10 +77,6 @@ ANSWERED = (Outcome.INTERESTED, Outcome.CONSIDERING, Outcome.CALLBACK, Outcome.N
 OPEN_STATUSES = (Status.NEW, Status.CONTACTED, Status.FOLLOW_UP_SCHEDULED)
 
 
-def _in(column: str, enum: type[StrEnum]) -> str:
-    return f"{column} IN ({', '.join(repr(e.value) for e in enum)})"
-
-
 class Inquiry(InstituteRow, table=True):
     """A prospective student (or their parent) who asked about joining."""
 
@@ -95,9 +91,9 @@ class Inquiry(InstituteRow, table=True):
         Index("ix_crm_inquiries_institute_id_phone", "institute_id", "phone"),
         Index("ix_crm_inquiries_institute_id_email", "institute_id", "email"),
         Index("ix_crm_inquiries_institute_id_created_at", "institute_id", "created_at"),
-        CheckConstraint(_in("source", Source), name="source"),
-        CheckConstraint(_in("status", Status), name="status"),
-        CheckConstraint(_in("priority", Priority), name="priority"),
+        one_of("source", Source),
+        one_of("status", Status),
+        one_of("priority", Priority),
         CheckConstraint("lead_score BETWEEN 0 AND 100", name="lead_score"),
         CheckConstraint("status <> 'lost' OR lost_reason IS NOT NULL", name="lost_reason"),
     )
@@ -140,9 +136,9 @@ class FollowUp(InstituteRow, table=True):
             "status",
             "follow_up_date",
         ),
-        CheckConstraint(_in("follow_up_type", FollowUpType), name="follow_up_type"),
-        CheckConstraint(_in("status", FollowUpStatus), name="status"),
-        CheckConstraint(f"outcome IS NULL OR {_in('outcome', Outcome)}", name="outcome"),
+        one_of("follow_up_type", FollowUpType),
+        one_of("status", FollowUpStatus),
+        one_of("outcome", Outcome, nullable=True),
     )
 
     inquiry_id: int = Field(foreign_key="crm_inquiries.id")

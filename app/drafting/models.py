@@ -16,7 +16,7 @@ from sqlalchemy import JSON, CheckConstraint, Column, Index, Text
 from sqlmodel import Field
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
-from app.core.models_base import InstituteRow
+from app.core.models_base import InstituteRow, one_of
 
 
 class DraftKind(StrEnum):
@@ -29,7 +29,7 @@ class AiDraft(InstituteRow, table=True):
     __table_args__ = (
         Index("ix_ai_drafts_institute_id_user_id_id", "institute_id", "user_id", "id"),
         Index("ix_ai_drafts_institute_id_created_at", "institute_id", "created_at"),
-        CheckConstraint("kind IN ('homework', 'quiz')", name="kind"),
+        one_of("kind", DraftKind),
         CheckConstraint("questions > 0", name="questions"),
         CheckConstraint("duration_ms >= 0", name="duration_ms"),
         CheckConstraint("homework_id IS NULL OR assessment_id IS NULL", name="one_target"),

@@ -24,7 +24,7 @@ from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
-from app.core.models_base import InstituteRow
+from app.core.models_base import InstituteRow, one_of
 
 
 class PointsType(StrEnum):
@@ -59,17 +59,11 @@ class PointsEntry(InstituteRow, table=True):
         UniqueConstraint("institute_id", "source_key"),
         Index("ix_points_entries_institute_id_student_id", "institute_id", "student_id", "date"),
         Index("ix_points_entries_institute_id_status", "institute_id", "status"),
-        CheckConstraint("type IN ('reward', 'penalty')", name="type"),
-        CheckConstraint(
-            "category IN ('attendance', 'performance', 'behavior', 'assignment', 'other')",
-            name="category",
-        ),
-        CheckConstraint("status IN ('active', 'appealed', 'resolved')", name="status"),
+        one_of("type", PointsType),
+        one_of("category", PointsCategory),
+        one_of("status", PointsStatus),
         CheckConstraint("points > 0", name="points_positive"),
-        CheckConstraint(
-            "appeal_outcome IS NULL OR appeal_outcome IN ('upheld', 'reversed')",
-            name="appeal_outcome",
-        ),
+        one_of("appeal_outcome", AppealOutcome, nullable=True),
     )
 
     student_id: int = Field(foreign_key="students.id")
@@ -123,12 +117,9 @@ class Feedback(InstituteRow, table=True):
         Index("ix_feedback_institute_id_student_id", "institute_id", "student_id"),
         Index("ix_feedback_institute_id_status", "institute_id", "status"),
         CheckConstraint("rating BETWEEN 1 AND 5", name="rating"),
-        CheckConstraint(
-            "feedback_type IN ('session', 'faculty', 'subject', 'institute', 'facility')",
-            name="feedback_type",
-        ),
-        CheckConstraint("sentiment IN ('positive', 'neutral', 'negative')", name="sentiment"),
-        CheckConstraint("status IN ('pending', 'reviewed', 'resolved')", name="status"),
+        one_of("feedback_type", FeedbackType),
+        one_of("sentiment", Sentiment),
+        one_of("status", FeedbackStatus),
         # The storage rule behind anonymity: anonymous rows never name the student.
         CheckConstraint(
             "(anonymous AND student_id IS NULL) OR (NOT anonymous AND student_id IS NOT NULL)",

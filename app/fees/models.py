@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
-from app.core.models_base import InstituteRow
+from app.core.models_base import InstituteRow, one_of
 
 
 class Account(InstituteRow, table=True):
@@ -65,7 +65,6 @@ class InvoiceStatus(StrEnum):
 # Invoices that still ask for money: issued, or paid in part.
 OPEN_INVOICE_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID)
 OPEN_INVOICE_VALUES = [s.value for s in OPEN_INVOICE_STATUSES]
-_INVOICE_STATUS_VALUES = ", ".join(f"'{s.value}'" for s in InvoiceStatus)
 
 
 def paid_status(paid_minor: int, total_minor: int) -> InvoiceStatus:
@@ -81,7 +80,7 @@ class Invoice(InstituteRow, table=True):
         UniqueConstraint("institute_id", "student_id", "structure_id", "period"),
         Index("ix_invoices_institute_id_status_due_on", "institute_id", "status", "due_on"),
         Index("ix_invoices_institute_id_student_id", "institute_id", "student_id"),
-        CheckConstraint(f"status IN ({_INVOICE_STATUS_VALUES})", name="status"),
+        one_of("status", InvoiceStatus),
     )
 
     student_id: int = Field(foreign_key="students.id")

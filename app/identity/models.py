@@ -9,6 +9,7 @@ from sqlalchemy import CheckConstraint, Index, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
+from app.core.models_base import one_of
 from app.core.roles import Role
 
 
@@ -44,10 +45,6 @@ class Institute(SQLModel, table=True):
         return self.subscription_end is not None and self.subscription_end < today
 
 
-_ROLE_VALUES = ", ".join(f"'{r.value}'" for r in Role)
-_STATUS_VALUES = ", ".join(f"'{s.value}'" for s in UserStatus)
-
-
 class User(SQLModel, table=True):
     """One allowlisted person. Super admins belong to no institute."""
 
@@ -60,8 +57,8 @@ class User(SQLModel, table=True):
         Index("ix_users_phone", "phone"),
         Index("ix_users_telegram_chat_id", "telegram_chat_id"),
         UniqueConstraint("institute_id", "oidc_issuer", "oidc_subject"),
-        CheckConstraint(f"role IN ({_ROLE_VALUES})", name="role"),
-        CheckConstraint(f"status IN ({_STATUS_VALUES})", name="status"),
+        one_of("role", Role),
+        one_of("status", UserStatus),
         CheckConstraint(
             "(role = 'super_admin') = (institute_id IS NULL)", name="institute_for_role"
         ),

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
-from app.core.models_base import InstituteRow
+from app.core.models_base import InstituteRow, one_of
 
 
 class ActionType(StrEnum):
@@ -41,7 +41,7 @@ class PendingAction(InstituteRow, table=True):
     __table_args__ = (
         UniqueConstraint("institute_id", "dedupe_key"),
         Index("ix_pending_actions_institute_id_status_type", "institute_id", "status", "type"),
-        CheckConstraint("status IN ('open', 'done')", name="status"),
+        one_of("status", ActionStatus),
     )
 
     type: str = Field(max_length=30)

@@ -15,7 +15,7 @@ from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
-from app.core.models_base import InstituteRow
+from app.core.models_base import InstituteRow, one_of
 
 
 class MaterialKind(StrEnum):
@@ -32,7 +32,7 @@ class Material(InstituteRow, table=True):
         Index("ix_materials_institute_id_batch_id", "institute_id", "batch_id"),
         Index("ix_materials_institute_id_deleted_at", "institute_id", "deleted_at"),
         UniqueConstraint("storage_key"),
-        CheckConstraint("kind IN ('file', 'link')", name="kind"),
+        one_of("kind", MaterialKind),
         CheckConstraint(
             "(kind = 'file' AND storage_key IS NOT NULL AND url IS NULL) OR "
             "(kind = 'link' AND storage_key IS NULL AND url IS NOT NULL)",

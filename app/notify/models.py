@@ -6,11 +6,11 @@ from datetime import datetime, time
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
-from app.core.models_base import InstituteRow
+from app.core.models_base import InstituteRow, one_of
 
 
 class Channel(StrEnum):
@@ -38,10 +38,8 @@ class Notification(InstituteRow, table=True):
             "ix_notifications_institute_id_recipient_user_id", "institute_id", "recipient_user_id"
         ),
         Index("ix_notifications_institute_id_created_at", "institute_id", "created_at"),
-        CheckConstraint("channel IN ('telegram', 'in_app', 'email')", name="channel"),
-        CheckConstraint(
-            "status IN ('queued', 'sent', 'failed', 'suppressed', 'blocked')", name="status"
-        ),
+        one_of("channel", Channel),
+        one_of("status", Status),
     )
 
     channel: str = Field(max_length=20)

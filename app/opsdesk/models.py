@@ -11,11 +11,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index
+from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field
 
 from app.core import clock, models_base  # noqa: F401  (naming convention first)
-from app.core.models_base import InstituteRow
+from app.core.models_base import InstituteRow, one_of
 
 
 class Author(StrEnum):
@@ -47,16 +47,9 @@ class DeskMessage(InstituteRow, table=True):
     __tablename__ = "ops_desk_messages"
     __table_args__ = (
         Index("ix_ops_desk_messages_institute_id_user_id_id", "institute_id", "user_id", "id"),
-        CheckConstraint("author IN ('user', 'desk')", name="author"),
-        CheckConstraint(
-            "kind IN ('request', 'preview', 'question', 'answer', 'result', 'error', 'model')",
-            name="kind",
-        ),
-        CheckConstraint(
-            "status IS NULL OR status IN "
-            "('pending', 'done', 'cancelled', 'failed', 'expired', 'open', 'answered')",
-            name="status",
-        ),
+        one_of("author", Author),
+        one_of("kind", Kind),
+        one_of("status", DeskStatus, nullable=True),
     )
 
     user_id: int = Field(foreign_key="users.id")
