@@ -17,215 +17,99 @@ class PageSpec:
     url_path: str
 
 
-INSTITUTES = PageSpec(
-    "pages/super_admin/institutes.py", "Institutes", ":material/apartment:", "institutes"
-)
-OVERVIEW = PageSpec("pages/admin/overview.py", "Overview", ":material/dashboard:", "overview")
-USERS = PageSpec("pages/admin/users.py", "Users", ":material/group:", "users")
-MY_ACCOUNT = PageSpec("pages/common/my_account.py", "My account", ":material/person:", "my-account")
-SYSTEM = PageSpec("pages/admin/system.py", "System", ":material/monitor_heart:", "system")
-AUDIT_LOG = PageSpec("pages/admin/audit_log.py", "Audit log", ":material/history:", "audit-log")
-RULES = PageSpec("pages/admin/rules.py", "Notification rules", ":material/rule:", "rules")
-ANNOUNCEMENTS = PageSpec(
-    "pages/common/announcements.py", "Announcements", ":material/campaign:", "announcements"
-)
-MESSAGES = PageSpec("pages/common/messages.py", "Messages", ":material/notifications:", "messages")
-TODAY = PageSpec("pages/teacher/today.py", "Today", ":material/today:", "today")
-ATTENDANCE = PageSpec(
-    "pages/teacher/attendance.py", "Attendance", ":material/fact_check:", "attendance"
-)
-INBOX = PageSpec("pages/teacher/inbox.py", "Action inbox", ":material/inbox:", "inbox")
-BATCHES = PageSpec("pages/admin/batches.py", "Batches", ":material/groups:", "batches")
-STUDENTS = PageSpec("pages/admin/students.py", "Students register", ":material/badge:", "students")
-IMPORT_STUDENTS = PageSpec(
-    "pages/admin/import_students.py", "Import students", ":material/upload_file:", "import"
-)
-SYLLABUS = PageSpec("pages/admin/syllabus.py", "Syllabus", ":material/menu_book:", "syllabus")
-FEES = PageSpec("pages/admin/fees.py", "Fees", ":material/payments:", "fees")
-FEE_REPORTS = PageSpec(
-    "pages/admin/fee_reports.py", "Fee reports", ":material/summarize:", "fee-reports"
-)
-RISK = PageSpec("pages/common/risk.py", "Student risk", ":material/shield:", "risk")
-LEARNING = PageSpec(
-    "pages/common/learning_analytics.py",
-    "Learning analytics",
-    ":material/insights:",
-    "learning-analytics",
-)
-HOMEWORK = PageSpec("pages/teacher/homework.py", "Homework", ":material/assignment:", "homework")
-ASSESSMENTS = PageSpec(
-    "pages/teacher/assessments.py", "Assessments", ":material/grading:", "assessments"
-)
-DRAFTS = PageSpec(
-    "pages/teacher/drafts.py", "Draft with AI", ":material/auto_awesome:", "draft-with-ai"
-)
-REPORT_CARD = PageSpec(
-    "pages/common/report_card.py", "Report card", ":material/school:", "report-card"
-)
-MY_REPORT_CARD = PageSpec(
-    "pages/common/report_card.py", "My report card", ":material/school:", "my-report-card"
-)
-MY_FEES = PageSpec("pages/student/my_fees.py", "My fees", ":material/receipt_long:", "my-fees")
-MY_DASHBOARD = PageSpec(
-    "pages/student/dashboard.py", "My dashboard", ":material/space_dashboard:", "my-dashboard"
-)
-MY_SCHEDULE = PageSpec(
-    "pages/student/schedule.py", "My schedule", ":material/calendar_month:", "my-schedule"
-)
-MY_ATTENDANCE = PageSpec(
-    "pages/student/attendance.py", "My attendance", ":material/fact_check:", "my-attendance"
-)
-MY_HOMEWORK = PageSpec(
-    "pages/student/homework.py", "My homework", ":material/assignment:", "my-homework"
-)
-MATERIALS = PageSpec(
-    "pages/common/materials.py", "Materials", ":material/folder_open:", "materials"
-)
-MY_MATERIALS = PageSpec(
-    "pages/student/materials.py", "Materials", ":material/folder_open:", "my-materials"
-)
-MY_TESTS = PageSpec("pages/student/tests.py", "My tests", ":material/grading:", "my-tests")
-MY_PROGRESS = PageSpec(
-    "pages/student/progress.py", "My progress", ":material/trending_up:", "my-progress"
-)
-MY_ANNOUNCEMENTS = PageSpec(
-    "pages/student/announcements.py", "Announcements", ":material/campaign:", "my-announcements"
-)
-SIGN_IN = PageSpec("pages/public/sign_in.py", "Sign in", ":material/login:", "sign-in")
-ATTENDANCE_LINK = PageSpec(
-    "pages/public/attendance_link.py", "Attendance", ":material/fact_check:", "take-attendance"
-)
-BADGE_CATALOG = PageSpec(
-    "pages/admin/badges.py", "Badge catalog", ":material/workspace_premium:", "badge-catalog"
-)
-BADGE_REQUESTS = PageSpec(
-    "pages/teacher/badge_requests.py",
-    "Badge requests",
-    ":material/military_tech:",
-    "badge-requests",
-)
-MY_BADGES = PageSpec(
-    "pages/student/badges.py", "My badges", ":material/military_tech:", "my-badges"
-)
-VERIFY_BADGE = PageSpec(
-    "pages/public/verify_badge.py", "Verify a badge", ":material/verified:", "verify-badge"
-)
-FEEDBACK = PageSpec("pages/common/feedback.py", "Feedback", ":material/reviews:", "feedback")
-POINTS = PageSpec(
-    "pages/teacher/points.py", "Rewards & penalties", ":material/star_half:", "points"
-)
-GIVE_FEEDBACK = PageSpec(
-    "pages/student/feedback.py", "Feedback", ":material/rate_review:", "my-feedback"
-)
-MY_POINTS = PageSpec("pages/student/points.py", "My points", ":material/stars:", "my-points")
-PIPELINE = PageSpec("pages/counselor/pipeline.py", "Pipeline", ":material/view_kanban:", "pipeline")
-CRM_ANALYTICS = PageSpec(
-    "pages/counselor/crm_analytics.py", "CRM analytics", ":material/filter_alt:", "crm-analytics"
-)
-OPS_DESK = PageSpec("pages/common/ops_desk.py", "Ops desk", ":material/support_agent:", "ops-desk")
-ONBOARDING = PageSpec("pages/public/onboarding.py", "Welcome", ":material/waving_hand:", "welcome")
-REQUEST_ACCESS = PageSpec(
-    "pages/public/request_access.py", "Request access", ":material/how_to_reg:", "request-access"
-)
-ENQUIRE = PageSpec(
-    "pages/public/enquire.py", "Send an enquiry", ":material/contact_support:", "enquire"
-)
-ACCESS_REQUESTS = PageSpec(
-    "pages/admin/access_requests.py", "Access requests", ":material/person_add:", "access-requests"
-)
-NEW_PASSWORD = PageSpec(
-    "pages/common/new_password.py", "New password", ":material/password:", "new-password"
-)
+def _spec(file: str, title: str, icon: str, url_path: str) -> PageSpec:
+    """A page from its file under pages/, its title, its Material icon's name and its address."""
+    return PageSpec(f"pages/{file}", title, f":material/{icon}:", url_path)
 
-# The first page of each list is the role's landing page.
+
+INSTITUTES = _spec("super_admin/institutes.py", "Institutes", "apartment", "institutes")
+OVERVIEW = _spec("admin/overview.py", "Overview", "dashboard", "overview")
+USERS = _spec("admin/users.py", "Users", "group", "users")
+MY_ACCOUNT = _spec("common/my_account.py", "My account", "person", "my-account")
+SYSTEM = _spec("admin/system.py", "System", "monitor_heart", "system")
+AUDIT_LOG = _spec("admin/audit_log.py", "Audit log", "history", "audit-log")
+RULES = _spec("admin/rules.py", "Notification rules", "rule", "rules")
+ANNOUNCEMENTS = _spec("common/announcements.py", "Announcements", "campaign", "announcements")
+MESSAGES = _spec("common/messages.py", "Messages", "notifications", "messages")
+TODAY = _spec("teacher/today.py", "Today", "today", "today")
+ATTENDANCE = _spec("teacher/attendance.py", "Attendance", "fact_check", "attendance")
+INBOX = _spec("teacher/inbox.py", "Action inbox", "inbox", "inbox")
+BATCHES = _spec("admin/batches.py", "Batches", "groups", "batches")
+STUDENTS = _spec("admin/students.py", "Students register", "badge", "students")
+IMPORT_STUDENTS = _spec("admin/import_students.py", "Import students", "upload_file", "import")
+SYLLABUS = _spec("admin/syllabus.py", "Syllabus", "menu_book", "syllabus")
+FEES = _spec("admin/fees.py", "Fees", "payments", "fees")
+FEE_REPORTS = _spec("admin/fee_reports.py", "Fee reports", "summarize", "fee-reports")
+RISK = _spec("common/risk.py", "Student risk", "shield", "risk")
+LEARNING = _spec(
+    "common/learning_analytics.py", "Learning analytics", "insights", "learning-analytics"
+)
+HOMEWORK = _spec("teacher/homework.py", "Homework", "assignment", "homework")
+ASSESSMENTS = _spec("teacher/assessments.py", "Assessments", "grading", "assessments")
+DRAFTS = _spec("teacher/drafts.py", "Draft with AI", "auto_awesome", "draft-with-ai")
+REPORT_CARD = _spec("common/report_card.py", "Report card", "school", "report-card")
+MY_REPORT_CARD = _spec("common/report_card.py", "My report card", "school", "my-report-card")
+MY_FEES = _spec("student/my_fees.py", "My fees", "receipt_long", "my-fees")
+MY_DASHBOARD = _spec("student/dashboard.py", "My dashboard", "space_dashboard", "my-dashboard")
+MY_SCHEDULE = _spec("student/schedule.py", "My schedule", "calendar_month", "my-schedule")
+MY_ATTENDANCE = _spec("student/attendance.py", "My attendance", "fact_check", "my-attendance")
+MY_HOMEWORK = _spec("student/homework.py", "My homework", "assignment", "my-homework")
+MATERIALS = _spec("common/materials.py", "Materials", "folder_open", "materials")
+MY_MATERIALS = _spec("student/materials.py", "Materials", "folder_open", "my-materials")
+MY_TESTS = _spec("student/tests.py", "My tests", "grading", "my-tests")
+MY_PROGRESS = _spec("student/progress.py", "My progress", "trending_up", "my-progress")
+MY_ANNOUNCEMENTS = _spec(
+    "student/announcements.py", "Announcements", "campaign", "my-announcements"
+)
+SIGN_IN = _spec("public/sign_in.py", "Sign in", "login", "sign-in")
+ATTENDANCE_LINK = _spec("public/attendance_link.py", "Attendance", "fact_check", "take-attendance")
+BADGE_CATALOG = _spec("admin/badges.py", "Badge catalog", "workspace_premium", "badge-catalog")
+BADGE_REQUESTS = _spec(
+    "teacher/badge_requests.py", "Badge requests", "military_tech", "badge-requests"
+)
+MY_BADGES = _spec("student/badges.py", "My badges", "military_tech", "my-badges")
+VERIFY_BADGE = _spec("public/verify_badge.py", "Verify a badge", "verified", "verify-badge")
+FEEDBACK = _spec("common/feedback.py", "Feedback", "reviews", "feedback")
+POINTS = _spec("teacher/points.py", "Rewards & penalties", "star_half", "points")
+GIVE_FEEDBACK = _spec("student/feedback.py", "Feedback", "rate_review", "my-feedback")
+MY_POINTS = _spec("student/points.py", "My points", "stars", "my-points")
+PIPELINE = _spec("counselor/pipeline.py", "Pipeline", "view_kanban", "pipeline")
+CRM_ANALYTICS = _spec("counselor/crm_analytics.py", "CRM analytics", "filter_alt", "crm-analytics")
+OPS_DESK = _spec("common/ops_desk.py", "Ops desk", "support_agent", "ops-desk")
+ONBOARDING = _spec("public/onboarding.py", "Welcome", "waving_hand", "welcome")
+REQUEST_ACCESS = _spec("public/request_access.py", "Request access", "how_to_reg", "request-access")
+ENQUIRE = _spec("public/enquire.py", "Send an enquiry", "contact_support", "enquire")
+ACCESS_REQUESTS = _spec(
+    "admin/access_requests.py", "Access requests", "person_add", "access-requests"
+)
+NEW_PASSWORD = _spec("common/new_password.py", "New password", "password", "new-password")
+
+# The first page of each list is the role's landing page; the lists are kept as written.
+# fmt: off
 NAVIGATION: dict[Role, list[PageSpec]] = {
     Role.SUPER_ADMIN: [INSTITUTES, SYSTEM, AUDIT_LOG, MY_ACCOUNT],
     Role.ADMIN: [
-        OVERVIEW,
-        OPS_DESK,
-        TODAY,
-        ATTENDANCE,
-        HOMEWORK,
-        ASSESSMENTS,
-        DRAFTS,
-        INBOX,
-        RISK,
-        LEARNING,
-        STUDENTS,
-        REPORT_CARD,
-        IMPORT_STUDENTS,
-        PIPELINE,
-        CRM_ANALYTICS,
-        BATCHES,
-        SYLLABUS,
-        MATERIALS,
-        FEES,
-        FEE_REPORTS,
-        BADGE_CATALOG,
-        BADGE_REQUESTS,
-        FEEDBACK,
-        POINTS,
-        USERS,
-        ACCESS_REQUESTS,
-        ANNOUNCEMENTS,
-        RULES,
-        SYSTEM,
-        AUDIT_LOG,
-        MESSAGES,
-        MY_ACCOUNT,
+        OVERVIEW, OPS_DESK, TODAY, ATTENDANCE, HOMEWORK, ASSESSMENTS, DRAFTS, INBOX, RISK, LEARNING,
+        STUDENTS, REPORT_CARD, IMPORT_STUDENTS, PIPELINE, CRM_ANALYTICS, BATCHES, SYLLABUS,
+        MATERIALS, FEES, FEE_REPORTS, BADGE_CATALOG, BADGE_REQUESTS, FEEDBACK, POINTS, USERS,
+        ACCESS_REQUESTS, ANNOUNCEMENTS, RULES, SYSTEM, AUDIT_LOG, MESSAGES, MY_ACCOUNT,
     ],
     Role.TEACHER: [
-        TODAY,
-        OPS_DESK,
-        ATTENDANCE,
-        HOMEWORK,
-        ASSESSMENTS,
-        DRAFTS,
-        REPORT_CARD,
-        MATERIALS,
-        INBOX,
-        BADGE_REQUESTS,
-        FEEDBACK,
-        POINTS,
-        RISK,
-        LEARNING,
-        USERS,
-        ANNOUNCEMENTS,
-        MESSAGES,
+        TODAY, OPS_DESK, ATTENDANCE, HOMEWORK, ASSESSMENTS, DRAFTS, REPORT_CARD, MATERIALS, INBOX,
+        BADGE_REQUESTS, FEEDBACK, POINTS, RISK, LEARNING, USERS, ANNOUNCEMENTS, MESSAGES,
         MY_ACCOUNT,
     ],
     Role.COUNSELOR: [
-        PIPELINE,
-        OPS_DESK,
-        CRM_ANALYTICS,
-        INBOX,
-        RISK,
-        STUDENTS,
-        POINTS,
-        FEEDBACK,
-        REPORT_CARD,
-        IMPORT_STUDENTS,
-        MESSAGES,
-        MY_ACCOUNT,
+        PIPELINE, OPS_DESK, CRM_ANALYTICS, INBOX, RISK, STUDENTS, POINTS, FEEDBACK, REPORT_CARD,
+        IMPORT_STUDENTS, MESSAGES, MY_ACCOUNT,
     ],
     Role.STUDENT: [
-        MY_DASHBOARD,
-        MY_SCHEDULE,
-        MY_ATTENDANCE,
-        MY_HOMEWORK,
-        MY_MATERIALS,
-        MY_TESTS,
-        MY_PROGRESS,
-        MY_FEES,
-        MY_REPORT_CARD,
-        MY_BADGES,
-        MY_POINTS,
-        GIVE_FEEDBACK,
-        MY_ANNOUNCEMENTS,
-        MESSAGES,
+        MY_DASHBOARD, MY_SCHEDULE, MY_ATTENDANCE, MY_HOMEWORK, MY_MATERIALS, MY_TESTS, MY_PROGRESS,
+        MY_FEES, MY_REPORT_CARD, MY_BADGES, MY_POINTS, GIVE_FEEDBACK, MY_ANNOUNCEMENTS, MESSAGES,
         MY_ACCOUNT,
     ],
 }
+# fmt: on
 
 
 def page_specs(role: Role) -> list[PageSpec]:
