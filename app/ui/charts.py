@@ -4,6 +4,7 @@ much faster than plotly express on every rerun)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -22,7 +23,7 @@ LAYOUT = {
 def chart_block(
     title: str,
     rows: list[dict],
-    build: Callable[[pd.DataFrame], go.Figure],
+    build: Callable[[pd.DataFrame], go.Figure],  # charts.figure, bars or lines
     *,
     key: str,
     caption: str | None = None,
@@ -40,39 +41,50 @@ def chart_block(
     if frame.empty or (empty_when_zero and all_zero):
         st.caption("Nothing to show for this range yet.")
         return
-    chart, data = st.tabs(["Chart", "Table"])
-    with chart:
-        figure = build(frame)
-        figure.update_layout(**LAYOUT)
-        st.plotly_chart(figure, key=f"{key}_chart")
-    with data:
-        st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_table")
-        st.download_button(
-            "Download CSV",
-            sheets.frame_csv(frame),
-            file_name=f"{key}.csv",
-            mime="text/csv",
-            key=f"{key}_csv",
-        )
+    # Only the open tab is drawn: a page of charts does not build every table and CSV on each
+    # rerun for tabs nobody opened (opening one reruns the page with it).
+    chart, data = st.tabs(["Chart", "Table"], key=f"{key}_view", on_change="rerun")
+    if chart.open:
+        with chart:
+            st.plotly_chart(build(frame), key=f"{key}_chart")
+    if data.open:
+        with data:
+            st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_table")
+            st.download_button(
+                "Download CSV",
+                sheets.frame_csv(frame),
+                file_name=f"{key}.csv",
+                mime="text/csv",
+                key=f"{key}_csv",
+            )
 
 
-def bars(x: str, *ys: str, names: dict[str, str] | None = None, scale: float = 1.0):
+def figure(*traces: Any, **layout: Any) -> go.Figure:
+    """A figure of these traces in the house layout; `layout` adds to it or replaces parts of it
+    (given to the constructor: plotly's update_layout costs more than the chart itself)."""
+    return go.Figure(list(traces), layout={**LAYOUT, **layout})
+
+
+Builder = Callable[[pd.DataFrame], go.Figure]
+
+
+def bars(x: str, *ys: str, names: dict[str, str] | None = None, scale: float = 1.0) -> Builder:
     """A builder: grouped bars of the y columns against x (values divided by scale)."""
 
     def build(frame: pd.DataFrame) -> go.Figure:
-        return go.Figure(
-            [go.Bar(x=frame[x], y=frame[y] / scale, name=(names or {}).get(y, y)) for y in ys]
+        return figure(
+            *(go.Bar(x=frame[x], y=frame[y] / scale, name=(names or {}).get(y, y)) for y in ys)
         )
 
     return build
 
 
-def lines(x: str, *ys: str):
+def lines(x: str, *ys: str) -> Builder:
     """A builder: one line per y column against x."""
 
     def build(frame: pd.DataFrame) -> go.Figure:
-        return go.Figure(
-            [go.Scatter(x=frame[x], y=frame[y], name=y, mode="lines+markers") for y in ys]
+        return figure(
+            *(go.Scatter(x=frame[x], y=frame[y], name=y, mode="lines+markers") for y in ys)
         )
 
     return build

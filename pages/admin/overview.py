@@ -17,7 +17,7 @@ from app.identity.bootstrap import BOOTSTRAP_WARNING, dismiss_bootstrap_warning
 from app.identity.models import UserStatus
 from app.notify import service as notify
 from app.ui import auth
-from app.ui.charts import bars, chart_block, lines
+from app.ui.charts import bars, chart_block, figure, lines
 from app.ui.components import act, read, table
 from app.ui.risk import high_risk_panel
 from app.ui.safe import esc
@@ -142,7 +142,7 @@ with right:
     chart_block(
         "Conversion funnel",
         funnel,
-        lambda f: go.Figure(go.Funnel(y=f["Stage"], x=f["Inquiries"])),
+        lambda f: figure(go.Funnel(y=f["Stage"], x=f["Inquiries"])),
         key="ov_funnel",
         empty_when_zero=True,
         caption=f"Inquiries received since {start:%d %b %Y} and how far they got.",

@@ -13,7 +13,7 @@ from app.analytics import learning
 from app.core import clock
 from app.core.roles import Role
 from app.ui import auth
-from app.ui.charts import bars, chart_block
+from app.ui.charts import bars, chart_block, figure
 from app.ui.components import act, read
 
 
@@ -21,7 +21,7 @@ def _pace_chart(frame) -> go.Figure:
     """One bar a student (every name labelled, on its own row): topics completed a week, with
     the predicted completion date written on the bar."""
     predicted = [f"done by {d:%d %b %Y}" if pd.notna(d) else "" for d in frame["Predicted"]]
-    figure = go.Figure(
+    return figure(
         go.Bar(
             y=frame["Student"],
             x=frame["Topics a week"],
@@ -29,15 +29,12 @@ def _pace_chart(frame) -> go.Figure:
             text=predicted,
             textposition="auto",
             hovertemplate="%{y}: %{x:.2f} topics a week<extra></extra>",
-        )
-    )
-    figure.update_layout(
+        ),
         height=max(220, 60 + 28 * len(frame)),
         xaxis={"title": "Topics completed a week (last weeks)", "rangemode": "tozero"},
         yaxis={"type": "category", "automargin": True, "dtick": 1, "autorange": "reversed"},
         margin={"l": 10, "r": 10, "t": 10, "b": 40},
     )
-    return figure
 
 
 user, actor = auth.guard(Role.ADMIN, Role.TEACHER)
@@ -86,7 +83,7 @@ with enrolments_tab:
         chart_block(
             "Topics completed",
             read(actor, learning.timeline, batch_id=batch.id, student_id=who) or [],
-            lambda f: go.Figure(
+            lambda f: figure(
                 go.Scatter(x=f["Week of"], y=f["Total so far"], mode="lines", fill="tozeroy")
             ),
             key="la_timeline",
