@@ -39,8 +39,13 @@ def render_live(actor: Actor, sheet: attendance.Sheet, *, timezone: str) -> None
 
     @st.fragment(run_every=live.every())
     def live_sheet() -> None:
+        tapped = st.session_state.pop(_tapped_key(session_id), None)
         if first:
             current = first.pop()
+        elif tapped is not None:
+            # A tap on a mark redraws from the sheet this screen already has: the marks are the
+            # screen's own until submit (which checks the version), and the timer re-reads.
+            current = tapped
         else:
             try:
                 current = read(actor, attendance.attendance_sheet, session_id=session_id)
@@ -54,6 +59,10 @@ def render_live(actor: Actor, sheet: attendance.Sheet, *, timezone: str) -> None
         render(actor, current, timezone=timezone)
 
     live_sheet()
+
+
+def _tapped_key(session_id: int) -> str:
+    return f"sheet_tapped_{session_id}"
 
 
 def _changed_elsewhere(actor: Actor, sheet: attendance.Sheet, *, timezone: str) -> None:
@@ -130,6 +139,8 @@ def render(
             default=LABELS[saved],
             key=f"mark_{sheet.session_id}_{student.id}",
             help=student.enrollment_no,
+            on_change=_tapped,
+            args=(sheet,),
         )
         marks[student.id] = CODES.get(choice or "Present", "present")
     topic_names = {t.id: f"{t.position}. {t.name}" for t in sheet.topics}
@@ -188,6 +199,10 @@ def render(
             flash(f"Attendance saved: {len(marks) - absent} present, {absent} absent.")
             st.rerun()
     return False
+
+
+def _tapped(sheet: attendance.Sheet) -> None:
+    st.session_state[_tapped_key(sheet.session_id)] = sheet
 
 
 def _read_only(sheet: attendance.Sheet) -> None:
