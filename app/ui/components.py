@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import pandas as pd
 import streamlit as st
@@ -33,6 +34,26 @@ def read(actor: Actor, fn: Callable[..., T], /, **kwargs: Any) -> T:
             raise
     with session_scope(actor) as session:
         return fn(session, actor=actor, **kwargs)
+
+
+def read_recent(actor: Actor, fn: Callable[..., T], /, *, seconds: float, **kwargs: Any) -> T:
+    """`read`, reused by this browser session for `seconds`: for a summary that changes slowly
+    (a teacher's brief) on a page people come back to many times an hour. The same actor and
+    arguments only; anything else reads afresh."""
+    key = (
+        "cohort_recent",
+        fn.__module__,
+        fn.__qualname__,
+        actor.user_id,
+        repr(sorted(kwargs.items())),
+    )
+    now = time.monotonic()
+    kept = st.session_state.get(str(key))
+    if kept is not None and now - kept[0] < seconds:
+        return cast(T, kept[1])
+    value = read(actor, fn, **kwargs)
+    st.session_state[str(key)] = (now, value)
+    return value
 
 
 def read_audited(actor: Actor, fn: Callable[..., T], /, **kwargs: Any) -> T:

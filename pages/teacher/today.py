@@ -15,7 +15,7 @@ from app.core.roles import Role
 from app.core.text import plural
 from app.inbox import service as inbox
 from app.ui import auth, live
-from app.ui.components import act, flash, read, show_flash, table
+from app.ui.components import act, flash, read, read_recent, show_flash, table
 from app.ui.risk import high_risk_panel
 from app.ui.safe import esc, markup
 
@@ -171,8 +171,9 @@ if my_batches:
 
 if actor.role == Role.TEACHER:
     # The same brief the morning message carries; the classes and high-risk students are shown
-    # in full above and below, so only the rest is listed here.
-    brief = read(actor, brief_service.my_brief)
+    # in full above and below, so only the rest is listed here. Yesterday's absences, this
+    # month's dues and homework due soon move slowly: read at most once a minute per browser.
+    brief = read_recent(actor, brief_service.my_brief, seconds=60)
     st.subheader("Your brief")
     b1, b2, b3 = st.columns(3)
     b1.metric("Absent yesterday", len(brief.absentees))

@@ -88,3 +88,30 @@ def test_the_overview_reads_without_the_write_lock(db, statements):
     at.run()
     assert not at.exception and at.title[0].value == "Overview"
     assert "BEGIN IMMEDIATE" not in statements
+
+
+def test_today_reads_the_teachers_brief_once_a_minute_not_on_every_rerun(db, monkeypatch):
+    """Teachers come back to Today all morning; the brief (yesterday's absences, this month's
+    dues, homework due soon) is read again only when the last read is a minute old."""
+    from app.brief import service as brief_service
+    from app.ui import components
+
+    calls = []
+    real = brief_service.my_brief
+
+    def counted(session, *, actor):
+        calls.append(actor.user_id)
+        return real(session, actor=actor)
+
+    monkeypatch.setattr(brief_service, "my_brief", counted)
+    clock = [1000.0]
+    monkeypatch.setattr(components.time, "monotonic", lambda: clock[0])
+    at = signed_in_app(db, Role.TEACHER)
+    at.run()
+    assert not at.exception and "Your brief" in [h.value for h in at.subheader]
+    clock[0] += 30
+    at.run()
+    assert len(calls) == 1  # the second visit half a minute later reuses it
+    clock[0] += 31
+    at.run()
+    assert len(calls) == 2 and "Your brief" in [h.value for h in at.subheader]
