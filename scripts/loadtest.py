@@ -241,6 +241,7 @@ class Stats:
     timings: dict[str, list[float]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     rss_samples: list[tuple[int, float]] = field(default_factory=list)  # (seconds in, MB)
+    nothing_to_take: int = 0  # sheets opened that took no marks (submitted, not open yet)
     conflicts: int = 0  # submits refused because the sheet was submitted meanwhile elsewhere
     submitted: dict[int, dict[int, str]] = field(default_factory=dict)  # session -> marks
 
@@ -264,7 +265,11 @@ async def teacher(session: StreamlitSession, stats: Stats, rng: random.Random, u
     while time.monotonic() < until:
         today = stats.record("today", await session.rerun(page="today"))
         await think(rng, until)
-        openers = find(today, "button", "Take attendance") or find(today, "button", "View sheet")
+        takes = find(today, "button", "Take attendance")
+        # A class whose attendance is open draws its button as the primary one: a teacher in the
+        # rush takes that one, not a class later in the day that is not open yet.
+        open_now = [b for b in takes if getattr(b.proto, "type", "") == "primary"]
+        openers = open_now or takes or find(today, "button", "View sheet")
         if not openers or time.monotonic() >= until:
             continue
         opener = rng.choice(openers)
@@ -275,6 +280,7 @@ async def teacher(session: StreamlitSession, stats: Stats, rng: random.Random, u
         marks = {key: (m, ids) for key, (m, ids) in marks.items() if ids}
         submit = [b for b in find(sheet, "button", "Submit") if not b.disabled]
         if not marks or not submit:
+            stats.nothing_to_take += 1
             await think(rng, until)
             continue
         for key in rng.sample(list(marks), k=min(len(marks), rng.randint(1, 3))):
@@ -373,7 +379,8 @@ def prepare_database(url: str, size: str) -> None:
 def sign_in_users(url: str, users: int, seed: int) -> list[tuple[str, str]]:
     """(role, session token) for each virtual user: half teachers, a quarter admins, a quarter
     students (at least one teacher). Each teacher gets a class in each of their batches (up to
-    three) today, institute time, when they have none, so there is attendance to take."""
+    three) that began ten minutes ago, when they have none running now, so there is attendance
+    to take."""
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 
@@ -440,10 +447,15 @@ def sign_in_users(url: str, users: int, seed: int) -> list[tuple[str, str]]:
                 tz = ZoneInfo(session.get(Institute, user.institute_id).timezone)
                 local = clock.now().astimezone(tz)
                 day = local.date()
-                has_class = session.exec(
+                has_class = session.exec(  # one that is open now, from an earlier run
                     select(ClassSession.id)
                     .join(Batch, Batch.id == ClassSession.batch_id)
-                    .where(Batch.teacher_user_id == user_id, ClassSession.date == day)
+                    .where(
+                        Batch.teacher_user_id == user_id,
+                        ClassSession.date == day,
+                        ClassSession.starts_at <= clock.now(),
+                        ClassSession.ends_at > clock.now(),
+                    )
                 ).first()
                 if not has_class:
                     actor = Actor(
@@ -696,6 +708,7 @@ def main(argv: list[str] | None = None) -> int:
         "errors": len(stats.errors),
         "error_samples": stats.errors[:10],
         "submit_conflicts": stats.conflicts,
+        "sheets_without_marks": stats.nothing_to_take,
         "sheets_submitted": len(stats.submitted),
         "marks_checked": sum(len(m) for m in stats.submitted.values()),
         "marks_lost": len(lost),
