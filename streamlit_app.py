@@ -3,7 +3,7 @@
 import streamlit as st
 
 from app.identity.onboarding import needs_onboarding
-from app.ui import access_gate, auth, bootstrap, chrome, nav
+from app.ui import access_gate, admission, auth, bootstrap, chrome, nav
 
 st.set_page_config(page_title="Cohort", page_icon=":material/school:", layout="wide")
 chrome.styles()
@@ -35,4 +35,5 @@ else:
         nav.pages_for(user.role), expanded=True
     )  # every page listed, none behind "View more"
     chrome.sidebar(user)  # after st.navigation, so its page links resolve
-page.run()
+with admission.page_run():  # fragment reruns (a tap on a sheet) do not wait here
+    page.run()

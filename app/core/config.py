@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     PUBLIC_INQUIRIES_PER_MINUTE: int = Field(default=5, ge=1)  # per client address
     # Live pages (Today, the attendance sheet, the inbox, System) re-read their data this often
     LIVE_REFRESH_SECONDS: int = Field(default=30, ge=1, le=3600)
+    # Whole-page runs one web process works on at once; the rest wait their turn (a tap on a
+    # sheet and other fragment reruns never wait). See app/ui/admission.py.
+    PAGE_RUNS_AT_ONCE: int = Field(default=3, ge=1, le=64)
 
     # Attendance
     ATTENDANCE_AUTO_CLOSE_GRACE_MINUTES: int = 10

@@ -115,3 +115,40 @@ def test_today_reads_the_teachers_brief_once_a_minute_not_on_every_rerun(db, mon
     clock[0] += 31
     at.run()
     assert len(calls) == 2 and "Your brief" in [h.value for h in at.subheader]
+
+
+def test_no_more_pages_run_at_once_than_the_process_allows_and_each_gives_its_slot_back(
+    db, monkeypatch
+):
+    """A third page started while two run waits for one of them (issue 17: a tap is then not
+    queued behind twenty pages); a page that ends by switching page or rerunning frees its slot."""
+    import threading
+    import time
+
+    from app.ui import admission
+
+    monkeypatch.setattr(admission, "_slots", threading.BoundedSemaphore(2))
+    inside, most = [], [0]
+    lock = threading.Lock()
+
+    def page() -> None:
+        with admission.page_run():
+            with lock:
+                inside.append(1)
+                most[0] = max(most[0], len(inside))
+            time.sleep(0.05)
+            with lock:
+                inside.pop()
+
+    threads = [threading.Thread(target=page) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most[0] == 2
+
+    at = signed_in_app(db, Role.TEACHER)
+    at.run()
+    at.switch_page("pages/teacher/attendance.py").run()  # its guard sends the teacher on
+    assert not at.exception
+    assert admission._slots._value == 2  # every slot back: nothing holds one after a run
