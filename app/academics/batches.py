@@ -29,6 +29,7 @@ from app.core import audit, events
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.core.ownership import get_owned
 from app.core.roles import Role
+from app.core.rows import carry
 from app.core.tenancy import Actor
 from app.identity.models import User, UserStatus
 
@@ -353,18 +354,13 @@ def list_batches(
             f"{WEEKDAYS[slot.weekday][:3]} {slot.start_time:%H:%M} ({slot.duration_minutes} min)"
         )
     return [
-        BatchSummary(
-            id=b.id,
-            name=b.name,
+        carry(
+            BatchSummary,
+            b,
             subject=subject,
             teacher=teacher,
-            level=b.level,
-            type=b.type,
-            capacity=b.capacity,
-            active=b.active,
             members=int(n or 0),
             schedule=", ".join(slots.get(b.id, [])),
-            subject_id=b.subject_id,
         )
         for b, subject, teacher, n in rows
     ]

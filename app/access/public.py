@@ -22,6 +22,7 @@ from app.core import audit, clock, phones, ratelimit, weburl
 from app.core.config import get_settings
 from app.core.db import lock_key
 from app.core.errors import Conflict, DomainError, ValidationError
+from app.core.rows import carry
 from app.core.security import new_token, token_hash
 from app.core.statuses import RequestStatus
 from app.core.validation import normalize_email
@@ -195,14 +196,12 @@ def access_request_status(session: Session, *, token: str) -> RequestStatusView 
     if row is None:
         return None
     req, inst = row
-    return RequestStatusView(
+    return carry(
+        RequestStatusView,
+        req,
         institute=inst.name,
-        name=req.name,
-        role=req.role,
-        status=req.status,
         created_at=aware_utc(req.created_at),
         decided_at=aware_utc(req.decided_at) if req.decided_at else None,
-        reason=req.reason,
     )
 
 

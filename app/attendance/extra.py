@@ -16,6 +16,7 @@ from app.core import audit, clock
 from app.core.errors import Conflict, NotFound, ValidationError
 from app.core.ownership import get_owned
 from app.core.roles import Role
+from app.core.rows import carry
 from app.core.statuses import RequestStatus
 from app.core.tenancy import Actor
 from app.identity.models import Institute
@@ -214,15 +215,11 @@ def my_extra_class_requests(
         .limit(limit)
     ).all()
     return [
-        ExtraClassRow(
+        carry(
+            ExtraClassRow,
+            r,
             id=r.id or 0,
             batch=name,
-            date=r.date,
-            start_time=r.start_time,
-            duration_minutes=r.duration_minutes,
-            reason=r.reason,
-            status=r.status,
-            decision_note=r.decision_note,
         )
         for r, name in rows
     ]

@@ -42,6 +42,7 @@ from app.core import audit, clock, weburl
 from app.core.config import get_settings
 from app.core.errors import Conflict, PermissionDenied, ValidationError
 from app.core.roles import Role
+from app.core.rows import carry
 from app.core.security import new_token, token_hash
 from app.core.tenancy import Actor
 from app.identity.models import Institute, User, UserStatus
@@ -251,17 +252,16 @@ def _sheet(session: Session, row: ClassSession, batch: Batch) -> Sheet:
     told_away = excused_in_advance_internal(
         session, institute_id=row.institute_id, session_id=row.id
     )
-    return Sheet(
+    return carry(
+        Sheet,
+        row,
         session_id=row.id,
         batch_id=batch.id,
         batch=batch.name,
         subject_id=batch.subject_id,
-        date=row.date,
         starts_at=aware_utc(row.starts_at),
         status=live_status(row),
-        version=row.version,
         students=students,
-        # A guardian's "will be absent" (Telegram) makes "excused" the default until marked.
         marks={s: Mark.EXCUSED.value for s in told_away}
         | {r.student_id: r.status for r in records},
         understanding={r.student_id: r.understanding for r in records if r.understanding},
@@ -270,10 +270,8 @@ def _sheet(session: Session, row: ClassSession, batch: Batch) -> Sheet:
         topics=topics,
         suggested=suggested,
         covered=list(row.topics_covered or []),
-        notes=row.notes,
         submitted_by=submitter.name if submitter else None,
         submitted_at=aware_utc(row.submitted_at) if row.submitted_at else None,
-        cancel_reason=row.cancel_reason,
         one_to_one=batch.type == BatchType.INDIVIDUAL.value,
     )
 

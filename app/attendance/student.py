@@ -29,6 +29,7 @@ from app.attendance.models import (
 )
 from app.core import clock
 from app.core.errors import ValidationError
+from app.core.rows import carry
 from app.core.tenancy import Actor
 from app.identity.models import Institute, User
 
@@ -226,19 +227,13 @@ def my_sessions(session: Session, *, actor: Actor, start: date, end: date) -> li
             ).all()
         )
     return [
-        MyClass(
-            session_id=s.session_id,
-            batch_id=s.batch_id,
+        carry(
+            MyClass,
+            s,
             batch=names[s.batch_id][0],
             subject=names[s.batch_id][1],
             teacher=names[s.batch_id][2],
-            date=s.date,
-            starts_at=s.starts_at,
-            ends_at=s.ends_at,
-            status=s.status,
             mark=marks.get(s.session_id) if s.session_id is not None else None,
-            cancel_reason=s.cancel_reason,
-            moved_to=s.moved_to,
         )
         for s in slots
     ]

@@ -31,6 +31,7 @@ from app.core import audit, clock, db
 from app.core.errors import Conflict, ValidationError
 from app.core.ownership import owned
 from app.core.roles import Role
+from app.core.rows import carry
 from app.core.statuses import RequestStatus
 from app.core.tenancy import Actor
 from app.inbox import service as inbox_service
@@ -140,19 +141,12 @@ def _request_rows(session: Session, query) -> list[RequestRow]:
         .order_by(col(BadgeRequest.created_at).desc(), col(BadgeRequest.id).desc())
     ).all()
     return [
-        RequestRow(
-            id=r.id,
-            student_id=r.student_id,
+        carry(
+            RequestRow,
+            r,
             student=name,
-            badge_id=r.badge_id,
             badge=badge,
             kind=kind,
-            evidence_text=r.evidence_text,
-            evidence_url=r.evidence_url,
-            status=r.status,
-            created_at=r.created_at,
-            reason=r.reason,
-            decided_at=r.decided_at,
         )
         for r, name, badge, kind in rows
     ]

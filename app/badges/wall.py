@@ -23,6 +23,7 @@ from app.badges.requests import RequestRow, list_requests, my_student
 from app.core.errors import NotFound, ValidationError
 from app.core.ownership import owned
 from app.core.roles import Role
+from app.core.rows import carry
 from app.core.statuses import RequestStatus
 from app.core.tenancy import Actor
 
@@ -88,13 +89,11 @@ def wall(session: Session, *, actor: Actor, student_id: int | None = None) -> Wa
     held: set[int] = set()
     for a, b in awards:
         result.earned.append(
-            EarnedBadge(
+            carry(
+                EarnedBadge,
+                b,
                 award_id=a.id,
                 badge_id=b.id,
-                name=b.name,
-                kind=b.kind,
-                emoji=b.emoji,
-                colour=b.colour,
                 awarded_at=a.awarded_at,
                 source=a.source,
                 credential_id=a.credential_id,

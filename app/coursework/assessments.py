@@ -12,6 +12,7 @@ from app.academics.models import Student, Subject, Topic
 from app.attendance import service as attendance_service
 from app.core import audit, clock, events
 from app.core.errors import NotFound, ValidationError
+from app.core.rows import carry
 from app.core.tenancy import Actor
 from app.coursework.common import (
     TEACHING,
@@ -151,12 +152,9 @@ def list_assessments(session: Session, *, actor: Actor, batch_id: int) -> list[A
         .order_by(col(Assessment.held_on).desc(), col(Assessment.id).desc())
     ).all()
     return [
-        AssessmentSummary(
-            id=a.id,
-            kind=a.kind,
-            title=a.title,
-            held_on=a.held_on,
-            max_marks=a.max_marks,
+        carry(
+            AssessmentSummary,
+            a,
             subject=subject,
             topic=topic,
             students=int(students or 0),

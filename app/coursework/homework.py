@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from app.academics.models import Student, Topic
 from app.core import audit, clock
 from app.core.errors import ValidationError
+from app.core.rows import carry
 from app.core.tenancy import Actor
 from app.coursework.common import (
     HANDED_IN,
@@ -153,12 +154,9 @@ def list_homework(session: Session, *, actor: Actor, batch_id: int) -> list[Home
         c["graded"] += n if status == SubmissionStatus.GRADED.value else 0
     empty = {"students": 0, "handed_in": 0, "on_time": 0, "missing": 0, "graded": 0}
     return [
-        HomeworkSummary(
-            id=h.id,
-            title=h.title,
-            assigned_on=h.assigned_on,
-            due_on=h.due_on,
-            max_marks=h.max_marks,
+        carry(
+            HomeworkSummary,
+            h,
             topic=topic,
             **counts.get(h.id, empty),
         )

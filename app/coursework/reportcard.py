@@ -14,6 +14,7 @@ from app.attendance.models import AttendanceRecord, ClassSession, Mark, TopicPro
 from app.core.errors import NotFound, PermissionDenied, ValidationError
 from app.core.ownership import owned
 from app.core.roles import Role
+from app.core.rows import carry
 from app.core.tenancy import Actor
 from app.coursework import reportcard_pdf
 from app.coursework.common import HANDED_IN, STAFF, today_internal
@@ -338,13 +339,11 @@ def _enrolments_by(
 ) -> list[EnrolmentLine]:
     """Enrolments started by the end of the period, by subject."""
     enrolments = [
-        EnrolmentLine(
+        carry(
+            EnrolmentLine,
+            e,
             subject=subject,
-            status=e.status,
             completion_pct=float(e.completion_pct),
-            started_on=e.started_on,
-            expected_completion=e.expected_completion,
-            completed_on=e.completed_on,
         )
         for e, subject in session.exec(
             select(Enrollment, Subject.name)

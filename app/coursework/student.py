@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from app.academics import service as academics
 from app.academics.models import Batch, Subject, Topic
+from app.core.rows import carry
 from app.core.tenancy import Actor
 from app.coursework.assessments import percentage_of
 from app.coursework.models import (
@@ -84,20 +85,16 @@ def homework_of_internal(
         query = query.where(HomeworkSubmission.status == SubmissionStatus.ASSIGNED.value)
     rows = session.exec(query.order_by(col(Homework.due_on).desc()).limit(limit)).all()
     items = [
-        MyHomework(
-            id=hw.id,
-            title=hw.title,
-            instructions=hw.instructions,
+        carry(
+            MyHomework,
+            hw,
             batch=batch,
             subject=subject,
             topic=topic,
-            assigned_on=hw.assigned_on,
-            due_on=hw.due_on,
             status=sub.status,
             on_time=sub.on_time,
             submitted_on=sub.submitted_on,
             marks=sub.marks,
-            max_marks=hw.max_marks,
             comment=sub.comment,
         )
         for sub, hw, batch, subject, topic in rows

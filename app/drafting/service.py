@@ -23,6 +23,7 @@ from app.core import audit, clock
 from app.core.errors import Conflict, PermissionDenied, ValidationError
 from app.core.ownership import get_owned
 from app.core.roles import Role
+from app.core.rows import carry
 from app.core.tenancy import Actor
 from app.coursework import service as coursework
 from app.coursework.models import Assessment, Homework
@@ -114,11 +115,9 @@ def _kind(kind: str) -> DraftKind:
 def _content_draft(row: AiDraft, topic: str) -> Draft:
     content = row.content or {}
     questions = tuple(content.get("questions") or ())
-    return Draft(
-        id=row.id,
-        kind=row.kind,
-        batch_id=row.batch_id,
-        topic_id=row.topic_id,
+    return carry(
+        Draft,
+        row,
         topic=topic,
         error=None if row.ok else (row.error or "The draft could not be used."),
         title=content.get("title") or f"{topic} — {'quiz' if row.kind == 'quiz' else 'homework'}",
@@ -368,18 +367,13 @@ def list_drafts(session: Session, *, actor: Actor, limit: int = LIST_LIMIT) -> l
         else:
             outcome = f"failed: {row.error}"
         lines.append(
-            DraftLine(
-                id=row.id,
-                created_at=row.created_at,
+            carry(
+                DraftLine,
+                row,
                 author=author,
                 batch=batch,
                 topic=topic,
-                kind=row.kind,
-                questions=row.questions,
-                model=row.model,
-                duration_ms=row.duration_ms,
                 outcome=outcome,
-                saved_text=row.saved_text,
             )
         )
     return lines

@@ -14,6 +14,7 @@ from app.academics.models import Batch, BatchMembership, Student, StudentStatus
 from app.core import audit, clock, db
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.core.roles import Role
+from app.core.rows import carry
 from app.core.tenancy import Actor
 from app.feedback.models import (
     AppealOutcome,
@@ -312,22 +313,12 @@ def _signed(entry: PointsEntry) -> int:
 
 def _rows(session: Session, query) -> list[PointsRow]:
     return [
-        PointsRow(
-            id=e.id,
-            student_id=e.student_id,
+        carry(
+            PointsRow,
+            e,
             student=student_name,
-            type=e.type,
-            category=e.category,
-            reason=e.reason,
-            points=e.points,
             signed_points=_signed(e),
-            date=e.date,
             given_by=given_by,
-            status=e.status,
-            appeal_text=e.appeal_text,
-            appealed_at=e.appealed_at,
-            appeal_outcome=e.appeal_outcome,
-            resolution_note=e.resolution_note,
         )
         for e, student_name, given_by in session.exec(query).all()
     ]

@@ -13,6 +13,7 @@ from app.academics.models import Subject
 from app.core import audit, clock, sheets
 from app.core.errors import Conflict, NotFound, ValidationError
 from app.core.roles import Role
+from app.core.rows import carry
 from app.core.tenancy import Actor
 from app.feedback import analytics
 from app.feedback.common import (
@@ -97,22 +98,14 @@ def _start_of(session: Session, actor: Actor, day: date) -> datetime:
 
 def _to_row(r) -> FeedbackRow:
     fb: Feedback = r.Feedback
-    return FeedbackRow(
-        id=fb.id,
-        created_at=fb.created_at,
+    return carry(
+        FeedbackRow,
+        fb,
         student=ANONYMOUS if fb.anonymous else (r.student_name or "—"),
-        feedback_type=fb.feedback_type,
         about=about(r),
         teacher=r.teacher_name,
         subject=r.subject_name,
-        rating=fb.rating,
-        comments=fb.comments,
-        sentiment=fb.sentiment,
-        sentiment_score=fb.sentiment_score,
-        status=fb.status,
         reviewed_by=r.reviewer_name,
-        reviewed_at=fb.reviewed_at,
-        resolution_note=fb.resolution_note,
     )
 
 

@@ -12,6 +12,7 @@ from app.core import audit, clock, phones
 from app.core.config import get_settings
 from app.core.errors import AccessRevoked, Conflict, NotFound, PermissionDenied, ValidationError
 from app.core.roles import Role, manageable_roles
+from app.core.rows import carry
 from app.core.tenancy import Actor
 from app.core.validation import normalize_email, telegram_chat_id
 from app.identity.common import NOT_AUTHORIZED, SUBSCRIPTION_EXPIRED
@@ -353,18 +354,13 @@ def session_user_of(user: User, institute: Institute | None) -> SessionUser:
         raise AccessRevoked(NOT_AUTHORIZED)
     if institute is not None and institute.subscription_expired(clock.today_in(institute.timezone)):
         raise AccessRevoked(SUBSCRIPTION_EXPIRED)
-    return SessionUser(
-        id=user.id,
-        name=user.name,
-        email=user.email,
-        phone=user.phone,
+    return carry(
+        SessionUser,
+        user,
         role=Role(user.role),
-        status=user.status,
-        institute_id=user.institute_id,
         institute_name=institute.name if institute else None,
         institute_timezone=institute.timezone if institute else "UTC",
         institute_currency=institute.currency if institute else "INR",
-        consent_version=user.consent_version,
         bootstrap_warning=bool(institute.bootstrap_warning) if institute else False,
     )
 

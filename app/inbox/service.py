@@ -14,6 +14,7 @@ from app.academics.models import Batch, Guardian, Student
 from app.core import audit, clock, db
 from app.core.errors import NotFound, ValidationError
 from app.core.roles import Role
+from app.core.rows import carry
 from app.core.tenancy import Actor
 from app.identity.models import Institute
 from app.inbox.models import ActionStatus, ActionType, Outcome, PendingAction
@@ -182,16 +183,12 @@ def list_actions(
     institute = session.get(Institute, actor.institute_scope())
     tz = ZoneInfo(institute.timezone if institute else "UTC")
     return [
-        InboxItem(
-            id=r.id,
-            type=r.type,
-            reason=r.reason,
+        carry(
+            InboxItem,
+            r,
             student=r[-2],
             batch=r[-1],
             created_at=(clock.aware_utc(r.created_at)).astimezone(tz),
-            status=r.status,
-            outcome=r.outcome,
-            note=r.note,
             has_student=r.student_id is not None,
         )
         for r in rows

@@ -24,6 +24,7 @@ from app.core.config import get_settings
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.core.ownership import owned
 from app.core.roles import Role
+from app.core.rows import carry
 from app.core.tenancy import Actor
 from app.identity.models import User
 from app.materials import sniff as sniffing
@@ -156,21 +157,13 @@ def _rows(session: Session, where: Iterable[ColumnElement[bool]]) -> list[Materi
         .order_by(Subject.name, col(Material.created_at).desc(), col(Material.id).desc())
     )
     return [
-        MaterialRow(
-            id=m.id,
-            kind=m.kind,
-            title=m.title,
-            original_name=m.original_name,
-            url=m.url,
-            size_bytes=m.size_bytes,
-            content_type=m.content_type,
-            subject_id=m.subject_id,
+        carry(
+            MaterialRow,
+            m,
             subject=subject,
             topic=topic,
             batch=batch,
             uploaded_by=uploader,
-            created_at=m.created_at,
-            deleted_at=m.deleted_at,
         )
         for m, subject, topic, batch, uploader in session.exec(query).all()
     ]
