@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
@@ -66,10 +66,10 @@ def _run_plan(
     *,
     structure_id: int,
     period: str | None = None,
-    student_ids: list[int] | None,
-    batch_id: int | None,
-    level: str | None,
-    optional_item_ids: list[int],
+    student_ids: list[int] | None = None,
+    batch_id: int | None = None,
+    level: str | None = None,
+    optional_item_ids: list[int] | None = None,
     roles: tuple[Role, ...] = (Role.ADMIN,),
 ) -> RunPlan:
     actor.require(*roles)
@@ -90,7 +90,7 @@ def _run_plan(
             .where(FeeItem.institute_id == institute_id, FeeItem.structure_id == structure_id)
             .order_by(FeeItem.id)
         )
-        if not i.optional or i.id in set(optional_item_ids)
+        if not i.optional or i.id in set(optional_item_ids or ())
     ]
     targets = select(Student.id).where(
         Student.institute_id == institute_id, Student.status == StudentStatus.ACTIVE.value
@@ -156,57 +156,32 @@ def _run_plan(
     )
 
 
-def preview_invoice_run(
-    session: Session,
-    *,
-    actor: Actor,
-    structure_id: int,
-    period: str | None = None,
-    student_ids: list[int] | None = None,
-    batch_id: int | None = None,
-    level: str | None = None,
-    optional_item_ids: list[int] | None = None,
-) -> RunPlan:
+class RunScope(TypedDict, total=False):
+    """Which students an invoice run bills, for what: the same keywords for the preview, the run
+    and the one-student invoice. Students are `student_ids`, else a batch's or a level's current
+    members; `period` defaults to the structure's period containing today."""
+
+    structure_id: Required[int]
+    period: str | None
+    student_ids: list[int] | None
+    batch_id: int | None
+    level: str | None
+    optional_item_ids: list[int] | None
+
+
+def preview_invoice_run(session: Session, *, actor: Actor, **scope: Unpack[RunScope]) -> RunPlan:
     """What an invoice run would create, writing nothing."""
-    return _run_plan(
-        session,
-        actor,
-        structure_id=structure_id,
-        period=period,
-        student_ids=student_ids,
-        batch_id=batch_id,
-        level=level,
-        optional_item_ids=optional_item_ids or [],
-    )
+    return _run_plan(session, actor, **scope)
 
 
 def invoice_run(
-    session: Session,
-    *,
-    actor: Actor,
-    structure_id: int,
-    period: str | None = None,
-    student_ids: list[int] | None = None,
-    batch_id: int | None = None,
-    level: str | None = None,
-    optional_item_ids: list[int] | None = None,
-    issued_on: date | None = None,
+    session: Session, *, actor: Actor, issued_on: date | None = None, **scope: Unpack[RunScope]
 ) -> RunPlan:
     """Invoice students for a period (default: the structure's period containing today, by
     `billing_period`); idempotent per (student, structure, period). Set-based:
     one insert each for invoices, lines, instalments, journal entries and journal lines.
     Discounts become lines of their own (negative, posted to 4900) so the bill shows them."""
-    return _invoice_run(
-        session,
-        actor,
-        structure_id=structure_id,
-        period=period,
-        student_ids=student_ids,
-        batch_id=batch_id,
-        level=level,
-        optional_item_ids=optional_item_ids,
-        issued_on=issued_on,
-    )
+    return _invoice_run(session, actor, issued_on=issued_on, **scope)
 
 
 def invoice_student(
@@ -254,26 +229,12 @@ def _invoice_run(
     session: Session,
     actor: Actor,
     *,
-    structure_id: int,
-    period: str | None = None,
-    student_ids: list[int] | None = None,
-    batch_id: int | None = None,
-    level: str | None = None,
-    optional_item_ids: list[int] | None = None,
     issued_on: date | None = None,
     roles: tuple[Role, ...] = (Role.ADMIN,),
+    **scope: Unpack[RunScope],
 ) -> RunPlan:
-    plan = _run_plan(
-        session,
-        actor,
-        structure_id=structure_id,
-        period=period,
-        student_ids=student_ids,
-        batch_id=batch_id,
-        level=level,
-        optional_item_ids=optional_item_ids or [],
-        roles=roles,
-    )
+    plan = _run_plan(session, actor, roles=roles, **scope)
+    structure_id = scope["structure_id"]
     if not plan.students or not plan.items:
         return plan
     institute_id = actor.institute_scope()
