@@ -64,72 +64,59 @@ def _create_program(
     """A program with two skills (topics; attendance and tests) and a capstone; returns the
     skills and the capstone."""
     t1, t2 = (session.get(Topic, t).name for t in topic_ids)
-    program = badges.create_badge(
-        session,
-        actor=actor,
-        kind="program",
-        name=f"{subject_name} pathway",
-        emoji="🎓",
-        description=f"Foundations, habits and a project in {subject_name}.",
-        criteria="Earn both skills and complete the capstone project.",
-    )
-    foundations = badges.create_badge(
-        session,
-        actor=actor,
-        kind="skill",
-        name="Foundations",
-        parent_id=program.id,
-        emoji="🧱",
-        criteria="Show competency in the first two topics.",
-    )
-    habits = badges.create_badge(
-        session,
-        actor=actor,
-        kind="skill",
-        name="Study habits",
-        parent_id=program.id,
-        emoji="📚",
-        criteria="Attend regularly and do well in tests.",
-    )
-    for topic_id, topic_name in zip(topic_ids, (t1, t2), strict=True):
-        badges.create_badge(
+
+    def badge(
+        kind: str, name: str, emoji: str, criteria: str, parent: Any = None, **more: Any
+    ) -> Any:
+        return badges.create_badge(
             session,
             actor=actor,
-            kind="mini",
-            name=topic_name,
-            parent_id=foundations.id,
-            emoji="⭐",
-            criteria=f"Competency 3 of 5 or more in {topic_name}.",
+            kind=kind,
+            name=name,
+            emoji=emoji,
+            criteria=criteria,
+            parent_id=parent.id if parent is not None else None,
+            **more,
+        )
+
+    program = badge(
+        "program",
+        f"{subject_name} pathway",
+        "🎓",
+        "Earn both skills and complete the capstone project.",
+        description=f"Foundations, habits and a project in {subject_name}.",
+    )
+    foundations = badge(
+        "skill", "Foundations", "🧱", "Show competency in the first two topics.", program
+    )
+    habits = badge("skill", "Study habits", "📚", "Attend regularly and do well in tests.", program)
+    for topic_id, topic_name in zip(topic_ids, (t1, t2), strict=True):
+        badge(
+            "mini",
+            topic_name,
+            "⭐",
+            f"Competency 3 of 5 or more in {topic_name}.",
+            foundations,
             rule={"kind": "topic_competency", "threshold": 3, "topic_ids": [topic_id]},
         )
-    badges.create_badge(
-        session,
-        actor=actor,
-        kind="mini",
-        name="Regular attender",
-        parent_id=habits.id,
-        emoji="📅",
-        criteria="Present or late at 85% of classes or more.",
+    badge(
+        "mini",
+        "Regular attender",
+        "📅",
+        "Present or late at 85% of classes or more.",
+        habits,
         rule={"kind": "attendance_percent", "threshold": 85, "batch_id": batch_id},
     )
-    badges.create_badge(
-        session,
-        actor=actor,
-        kind="mini",
-        name="Test ready",
-        parent_id=habits.id,
-        emoji="📝",
-        criteria=f"An average of 65% or more in {subject_name} assessments.",
+    badge(
+        "mini",
+        "Test ready",
+        "📝",
+        f"An average of 65% or more in {subject_name} assessments.",
+        habits,
         rule={"kind": "assessment_percent", "threshold": 65, "subject_id": subject_id},
     )
-    capstone = badges.create_badge(
-        session,
-        actor=actor,
-        kind="capstone",
-        name=f"{subject_name} project",
-        parent_id=program.id,
-        emoji="🏆",
-        criteria="A project reviewed by the teacher.",
+    capstone = badge(
+        "capstone", f"{subject_name} project", "🏆", "A project reviewed by the teacher.", program
     )
     return foundations, habits, capstone
 
