@@ -114,17 +114,9 @@ TEMPLATE = sheets.Template(
 )
 
 
-def template_csv() -> bytes:
-    return sheets.template_csv(TEMPLATE)
-
-
-def template_xlsx() -> bytes:
-    return sheets.template_xlsx(TEMPLATE)
-
-
-def read_rows(filename: str, data: bytes) -> list[dict[str, Any]]:
-    """The file's data rows keyed by template column (`app.core.sheets.read_rows`)."""
-    return sheets.read_rows(TEMPLATE, filename, data)
+template_csv = TEMPLATE.csv
+template_xlsx = TEMPLATE.xlsx
+read_rows = TEMPLATE.read  # the file's data rows keyed by template column
 
 
 # ------------------------------------------------------------------ validation

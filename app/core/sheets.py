@@ -116,6 +116,16 @@ class Template:
     text_columns: tuple[str, ...] = ()
     missing_hint: str = ""  # said after the missing columns, e.g. "every student needs one"
 
+    def csv(self) -> bytes:
+        return template_csv(self)
+
+    def xlsx(self) -> bytes:
+        return template_xlsx(self)
+
+    def read(self, filename: str, data: bytes) -> list[dict[str, Any]]:
+        """The file's data rows keyed by template column (`read_rows`)."""
+        return read_rows(self, filename, data)
+
 
 def template_csv(template: Template) -> bytes:
     """The empty CSV template (UTF-8 with a byte-order mark, so Excel opens it as UTF-8)."""
