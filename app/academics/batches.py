@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, time
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -550,6 +551,18 @@ def my_student(session: Session, *, actor: Actor) -> Student:
     if student is None:
         raise NotFound(NO_STUDENT_RECORD)
     return student
+
+
+T = TypeVar("T")
+
+
+def for_my_student(
+    session: Session, actor: Actor, internal: Callable[..., T], /, **kwargs: Any
+) -> T:
+    """`internal` (a trusted function of `institute_id` and `student_id`) for the signed-in
+    student's own record, so a student's page and a guardian's question read the same thing."""
+    student = my_student(session, actor=actor)
+    return internal(session, institute_id=student.institute_id, student_id=student.id, **kwargs)
 
 
 def my_student_ids(actor: Actor) -> SelectOfScalar[Any]:

@@ -319,13 +319,8 @@ def my_attendance(
 ) -> MyAttendance:
     """The signed-in student's attendance: overall and per batch (since a date, or ever) and
     their latest marks. Three queries: the student's record, then two grouped, indexed ones."""
-    student = academics.my_student(session, actor=actor)
-    return attendance_of_internal(
-        session,
-        institute_id=student.institute_id,
-        student_id=student.id,
-        since=since,
-        recent=recent,
+    return academics.for_my_student(
+        session, actor, attendance_of_internal, since=since, recent=recent
     )
 
 

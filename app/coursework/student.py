@@ -50,13 +50,8 @@ def my_homework(
 ) -> list[MyHomework]:
     """The signed-in student's homework, what is still to hand in first (soonest due), then the
     rest newest first, with marks and the teacher's comment. One indexed query."""
-    student = academics.my_student(session, actor=actor)
-    return homework_of_internal(
-        session,
-        institute_id=student.institute_id,
-        student_id=student.id,
-        open_only=open_only,
-        limit=limit,
+    return academics.for_my_student(
+        session, actor, homework_of_internal, open_only=open_only, limit=limit
     )
 
 

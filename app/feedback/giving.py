@@ -11,7 +11,7 @@ from sqlalchemy import and_, exists, or_
 from sqlmodel import Session, col, select
 
 from app.academics.models import Batch, BatchMembership, Student, Subject
-from app.academics.service import my_student
+from app.academics.service import for_my_student, my_student
 from app.attendance.models import (
     ABSENT_MARKS,
     NOT_HELD,
@@ -407,8 +407,7 @@ def my_subjects_internal(
 
 def my_subjects(session: Session, *, actor: Actor) -> list[tuple[int, str]]:
     """The signed-in student's subjects, to rate one."""
-    student = my_student(session, actor=actor)
-    return my_subjects_internal(session, institute_id=student.institute_id, student_id=student.id)
+    return for_my_student(session, actor, my_subjects_internal)
 
 
 def _single_subject(
