@@ -11,7 +11,6 @@ number, one for every batch), never one per row.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -80,25 +79,8 @@ _MAX_LENGTH = {
 _TEXT_COLUMNS = ("enrollment_no", "phone", "guardian_phone", "guardian_telegram_chat_id")
 
 
-@dataclass(frozen=True)
-class RowError:
-    """One problem in one cell: the spreadsheet's row number, the column and what is wrong."""
-
-    row_number: int
-    column: str
-    message: str
-
-
-@dataclass
-class ImportPreview:
-    """What an import would do: the cleaned rows and every problem found."""
-
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors and bool(self.rows)
+RowError = sheets.RowError
+ImportPreview = sheets.ImportPreview
 
 
 # ------------------------------------------------------------------ templates and reading files

@@ -15,7 +15,7 @@ import io
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
@@ -125,6 +125,27 @@ class Template:
     def read(self, filename: str, data: bytes) -> list[dict[str, Any]]:
         """The file's data rows keyed by template column (`read_rows`)."""
         return read_rows(self, filename, data)
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in one cell: the spreadsheet's row number, the column and what is wrong."""
+
+    row_number: int
+    column: str
+    message: str
+
+
+@dataclass
+class ImportPreview:
+    """What an import would do: the cleaned rows and every problem found."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and bool(self.rows)
 
 
 def template_csv(template: Template) -> bytes:

@@ -12,14 +12,12 @@ for the whole file.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
 
-from app.academics.importer import RowError
 from app.academics.models import Subject
 from app.core import audit, clock, sheets
 from app.core.errors import ValidationError
@@ -60,16 +58,8 @@ MAX_ROWS = 5000
 IMPORT_ROLES = (Role.ADMIN, Role.COUNSELOR)
 
 
-@dataclass
-class ImportPreview:
+class ImportPreview(sheets.ImportPreview):
     """The cleaned rows, every problem found, and rows that match an inquiry on record."""
-
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors and bool(self.rows)
 
     @property
     def duplicates(self) -> list[dict[str, Any]]:
@@ -96,10 +86,10 @@ def _split(text: str | None) -> list[str]:
 
 
 def _clean(
-    number: int, raw: dict[str, Any], errors: list[RowError], today: date, region: str
+    number: int, raw: dict[str, Any], errors: list[sheets.RowError], today: date, region: str
 ) -> dict:
     def fail(column: str, message: str) -> None:
-        errors.append(RowError(number, column, message))
+        errors.append(sheets.RowError(number, column, message))
 
     row: dict[str, Any] = {"row_number": number, "duplicate_of": None}
     name = " ".join((sheets.cell_text(raw.get("student_name")) or "").split())
@@ -172,7 +162,9 @@ def validate(session: Session, *, actor: Actor, rows: list[dict[str, Any]]) -> I
     numbered = sheets.numbered_rows(TEMPLATE, rows, most=MAX_ROWS, noun="inquiries")
     preview = ImportPreview()
     if not numbered:
-        preview.errors.append(RowError(1, "", "The file has no inquiries below the header row."))
+        preview.errors.append(
+            sheets.RowError(1, "", "The file has no inquiries below the header row.")
+        )
         return preview
     timezone = session.exec(select(Institute.timezone).where(Institute.id == institute_id)).one()
     today = clock.today_in(timezone)
@@ -189,7 +181,9 @@ def validate(session: Session, *, actor: Actor, rows: list[dict[str, Any]]) -> I
             seen = first_row.setdefault((kind, value), row["row_number"])
             if seen != row["row_number"]:
                 errors.append(
-                    RowError(row["row_number"], kind, f"Same {kind} as row {seen} of this file.")
+                    sheets.RowError(
+                        row["row_number"], kind, f"Same {kind} as row {seen} of this file."
+                    )
                 )
 
     # Subjects by name, counselors by email: one query each.
@@ -218,7 +212,7 @@ def validate(session: Session, *, actor: Actor, rows: list[dict[str, Any]]) -> I
         missing = [n for n in row["subject_names"] if n.lower() not in subjects]
         if missing:
             errors.append(
-                RowError(
+                sheets.RowError(
                     row["row_number"],
                     "interested_subjects",
                     f"No subject called {', '.join(missing)}; use names from the Syllabus page.",
@@ -232,7 +226,7 @@ def validate(session: Session, *, actor: Actor, rows: list[dict[str, Any]]) -> I
             row["counselor_user_id"] = counselors.get(row["counselor_email"])
             if row["counselor_user_id"] is None:
                 errors.append(
-                    RowError(
+                    sheets.RowError(
                         row["row_number"],
                         "counselor_email",
                         f"{row['counselor_email']} is not an active counselor of this institute.",
