@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app.core import sheets
+from app.ui.components import table_with_csv
 from app.ui.safe import esc
 
 LAYOUT = {
@@ -49,14 +49,7 @@ def chart_block(
             st.plotly_chart(build(frame), key=f"{key}_chart")
     if data.open:
         with data:
-            st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_table")
-            st.download_button(
-                "Download CSV",
-                sheets.frame_csv(frame),
-                file_name=f"{key}.csv",
-                mime="text/csv",
-                key=f"{key}_csv",
-            )
+            table_with_csv(frame, file_name=key, key=key)
 
 
 def figure(*traces: Any, **layout: Any) -> go.Figure:

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.exc import OperationalError
 
-from app.core import audit, phones
+from app.core import audit, phones, sheets
 from app.core.db import session_scope
 from app.core.errors import DomainError, PermissionDenied
 from app.core.tenancy import Actor
@@ -137,6 +137,18 @@ def table(
         kwargs["key"] = key
     st.dataframe(frame, **kwargs)
     return frame
+
+
+def table_with_csv(frame: pd.DataFrame, *, file_name: str, key: str) -> None:
+    """A read-only table and its CSV download (through the safe sheet writer)."""
+    st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_table")
+    st.download_button(
+        "Download CSV",
+        sheets.frame_csv(frame),
+        file_name=f"{file_name}.csv",
+        mime="text/csv",
+        key=f"{key}_csv",
+    )
 
 
 def honeypot(key: str) -> str:

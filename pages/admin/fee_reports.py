@@ -5,13 +5,13 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from app.core import clock, sheets
+from app.core import clock
 from app.core.money import format_money
 from app.core.roles import Role
 from app.fees import ledger, reports
 from app.fees.receipts import METHOD_LABELS
 from app.ui import auth
-from app.ui.components import act, flash, read, show_flash
+from app.ui.components import act, flash, read, show_flash, table_with_csv
 
 user, actor = auth.guard(Role.ADMIN)
 currency = user.institute_currency
@@ -36,14 +36,7 @@ def show(frame: pd.DataFrame, name: str) -> None:
     if frame.empty:
         st.caption("Nothing to show yet.")
         return
-    st.dataframe(frame, hide_index=True, width="stretch")
-    st.download_button(
-        "Download CSV",
-        sheets.frame_csv(frame),
-        file_name=f"{name}.csv",
-        mime="text/csv",
-        key=f"csv_{name}",
-    )
+    table_with_csv(frame, file_name=name, key=f"report_{name}")
 
 
 st.subheader("Trial balance")
