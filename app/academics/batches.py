@@ -187,13 +187,12 @@ def add_schedule(
     )
     session.add(slot)
     session.flush()
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="batch.schedule_add",
-        target_type="batch",
-        target_id=batch.id,
-        detail={
+        actor,
+        "batch.schedule_add",
+        batch.id,
+        {
             "weekday": WEEKDAYS[weekday],
             "start": start_time.isoformat(),
             "minutes": duration_minutes,
@@ -280,13 +279,12 @@ def join_batch(
             on=membership.joined_on,
         ),
     )
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="batch.join",
-        target_type="batch",
-        target_id=batch.id,
-        detail={"student_id": student.id, "enrolment_id": enrolment.id, "enrolment": enrolled},
+        actor,
+        "batch.join",
+        batch.id,
+        {"student_id": student.id, "enrolment_id": enrolment.id, "enrolment": enrolled},
     )
     return membership
 
@@ -310,14 +308,7 @@ def leave_batch(
     membership.left_on = on or local_today_internal(session, batch.institute_id)
     session.add(membership)
     session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="batch.leave",
-        target_type="batch",
-        target_id=batch.id,
-        detail={"student_id": student_id},
-    )
+    audit.on(session, actor, "batch.leave", batch.id, {"student_id": student_id})
     return membership
 
 

@@ -171,14 +171,7 @@ def update_student(session: Session, *, actor: Actor, student_id: int, **changes
     session.add(student)
     session.flush()
     if diff:
-        audit.record(
-            session,
-            actor=actor,
-            action="student.update",
-            target_type="student",
-            target_id=student.id,
-            detail=diff,
-        )
+        audit.on(session, actor, "student.update", student.id, diff)
     return student
 
 
@@ -271,9 +264,7 @@ def add_guardian(
     )
     session.add(guardian)
     session.flush()
-    audit.record(
-        session, actor=actor, action="guardian.create", target_type="student", target_id=student.id
-    )
+    audit.on(session, actor, "guardian.create", student.id, target_type="student")
     return guardian
 
 

@@ -70,13 +70,8 @@ def create_subject(
     _check_subject_unique(session, institute_id, clean, clean_code)
     subject = Subject(institute_id=institute_id, name=clean, code=clean_code)
     _flush_subject(session, subject)
-    audit.record(
-        session,
-        actor=actor,
-        action="subject.create",
-        target_type="subject",
-        target_id=subject.id,
-        detail={"name": subject.name, "code": subject.code},
+    audit.on(
+        session, actor, "subject.create", subject.id, {"name": subject.name, "code": subject.code}
     )
     return subject
 
@@ -92,13 +87,12 @@ def update_subject(
     before = {"name": subject.name, "code": subject.code}
     subject.name, subject.code = clean, clean_code
     _flush_subject(session, subject)
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="subject.update",
-        target_type="subject",
-        target_id=subject.id,
-        detail={"before": before, "after": {"name": clean, "code": clean_code}},
+        actor,
+        "subject.update",
+        subject.id,
+        {"before": before, "after": {"name": clean, "code": clean_code}},
     )
     return subject
 
@@ -324,14 +318,7 @@ def move_topic(session: Session, *, actor: Actor, topic_id: int, by: int) -> lis
     ]
     session.execute(update(Topic), changes)
     session.expire_all()
-    audit.record(
-        session,
-        actor=actor,
-        action="topic.move",
-        target_type="topic",
-        target_id=topic.id,
-        detail={"from": at + 1, "to": to + 1},
-    )
+    audit.on(session, actor, "topic.move", topic.id, {"from": at + 1, "to": to + 1})
     return syllabus(session, actor=actor, subject_id=topic.subject_id, include_archived=True)
 
 

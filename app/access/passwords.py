@@ -155,14 +155,14 @@ def approve_password_request(
         )
     except PermissionDenied:
         token = None
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="password_request.approve",
+        actor,
+        "password_request.approve",
+        row.id,
+        {"user_id": user.id, "link": token is not None},
         target_type="password_change_request",
-        target_id=row.id,
         institute_id=row.institute_id,
-        detail={"user_id": user.id, "link": token is not None},
     )
     _tell_user(
         session,
@@ -238,12 +238,5 @@ def set_new_password(
         actor=actor,
         target_type="password_change_request",
     )
-    audit.record(
-        session,
-        actor=actor,
-        action="user.password_set",
-        target_type="user",
-        target_id=user.id,
-        detail={"via": "password_request"},
-    )
+    audit.on(session, actor, "user.password_set", user.id, {"via": "password_request"})
     return row

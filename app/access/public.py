@@ -160,14 +160,13 @@ def _store_request(
     )
     session.add(row)
     session.flush()
-    audit.record(
+    audit.on(
         session,
-        actor=None,
-        action="access_request.submit",
-        target_type="access_request",
-        target_id=row.id,
+        None,
+        "access_request.submit",
+        row.id,
+        {"role": role, "email": email_n, "phone": phone_n, "name": row.name},
         institute_id=institute_id,
-        detail={"role": role, "email": email_n, "phone": phone_n, "name": row.name},
         source=source,
     )
     return token

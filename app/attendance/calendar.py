@@ -142,13 +142,12 @@ def add_holiday(
             session, actor, row, batch, status=SessionStatus.CANCELLED, reason=f"Holiday: {name}"
         )
         cancelled.append(row.id)
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="holiday.add",
-        target_type="holiday",
-        target_id=rows[0].id,
-        detail={
+        actor,
+        "holiday.add",
+        rows[0].id,
+        {
             "date": str(day),
             "name": name,
             "batch_ids": [b for b in wanted if b],
@@ -174,14 +173,7 @@ def remove_holiday(session: Session, *, actor: Actor, holiday_id: int) -> Holida
         "batch_id": row.batch_id,
         "restored_sessions": restored,
     }
-    audit.record(
-        session,
-        actor=actor,
-        action="holiday.remove",
-        target_type="holiday",
-        target_id=holiday_id,
-        detail=detail,
-    )
+    audit.on(session, actor, "holiday.remove", holiday_id, detail)
     return row
 
 
@@ -265,13 +257,13 @@ def cancel_session(session: Session, *, actor: Actor, session_id: int, reason: s
     row, batch = _own_class(session, actor, session_id)
     reason = _reason(reason)
     _take_out(session, actor, row, batch, status=SessionStatus.CANCELLED, reason=reason)
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="session.cancel",
+        actor,
+        "session.cancel",
+        row.id,
+        {"batch_id": batch.id, "date": str(row.date), "reason": reason},
         target_type="class_session",
-        target_id=row.id,
-        detail={"batch_id": batch.id, "date": str(row.date), "reason": reason},
     )
     return row
 
@@ -302,19 +294,19 @@ def reschedule_session(
     _take_out(
         session, actor, row, batch, status=SessionStatus.RESCHEDULED, reason=reason, moved_to=moved
     )
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="session.reschedule",
-        target_type="class_session",
-        target_id=row.id,
-        detail={
+        actor,
+        "session.reschedule",
+        row.id,
+        {
             "batch_id": batch.id,
             "from": aware_utc(row.starts_at).isoformat(),
             "to": aware_utc(moved.starts_at).isoformat(),
             "new_session_id": moved.id,
             "reason": reason,
         },
+        target_type="class_session",
     )
     return moved
 

@@ -115,13 +115,13 @@ def create_adhoc_session(
     row = new_session_internal(
         session, batch=batch, day=day, start_time=start_time, duration_minutes=duration_minutes
     )
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="session.add",
+        actor,
+        "session.add",
+        row.id,
+        {"batch_id": batch.id, "date": str(day), "minutes": duration_minutes},
         target_type="class_session",
-        target_id=row.id,
-        detail={"batch_id": batch.id, "date": str(day), "minutes": duration_minutes},
     )
     return row
 

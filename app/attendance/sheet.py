@@ -347,19 +347,19 @@ def submit_attendance(
         link.used_at = now
         session.add(link)
     session.flush()
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="attendance.submit",
-        target_type="class_session",
-        target_id=row.id,
-        detail={
+        actor,
+        "attendance.submit",
+        row.id,
+        {
             "absent": sum(1 for m in clean.values() if m in ABSENT_MARKS),
             "students": len(clean),
             "student_notes": len(said),
             "resubmission": expected_version != 0,
             "via_link": link is not None,
         },
+        target_type="class_session",
     )
     post_class_pipeline(
         session, row=row, batch=batch, marks=clean, ratings=ratings, topic_ids=topic_ids

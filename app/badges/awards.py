@@ -337,13 +337,13 @@ def revoke(session: Session, *, actor: Actor, award_id: int, reason: str) -> Bad
             session.add(dependent)
             flagged.append(dependent.id)
     session.flush()
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="badges.revoke",
+        actor,
+        "badges.revoke",
+        award_row.id,
+        {"badge": badge.name, "reason": reason, "flagged_for_review": flagged},
         target_type="badge_award",
-        target_id=award_row.id,
-        detail={"badge": badge.name, "reason": reason, "flagged_for_review": flagged},
     )
     notify_student(
         session,

@@ -107,13 +107,8 @@ def request_badge(
         student_id=student.id,
         batch_id=batch_id,
     )
-    audit.record(
-        session,
-        actor=actor,
-        action="badges.request",
-        target_type="badge_request",
-        target_id=req.id,
-        detail={"badge": badge.name},
+    audit.on(
+        session, actor, "badges.request", req.id, {"badge": badge.name}, target_type="badge_request"
     )
     return req
 

@@ -145,9 +145,7 @@ def unlink_me(session: Session, *, actor: Actor) -> bool:
         return False
     user.telegram_chat_id = None
     session.add(user)
-    audit.record(
-        session, actor=actor, action="telegram.unlinked", target_type="user", target_id=user.id
-    )
+    audit.on(session, actor, "telegram.unlinked", user.id, target_type="user")
     return True
 
 
@@ -160,13 +158,7 @@ def unlink_guardian(session: Session, *, actor: Actor, guardian_id: int) -> bool
         return False
     guardian.telegram_chat_id = None
     session.add(guardian)
-    audit.record(
-        session,
-        actor=actor,
-        action="telegram.unlinked",
-        target_type="guardian",
-        target_id=guardian.id,
-    )
+    audit.on(session, actor, "telegram.unlinked", guardian.id, target_type="guardian")
     return True
 
 

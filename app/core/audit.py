@@ -86,6 +86,31 @@ def record(
     return entry
 
 
+def on(
+    session: Session,
+    actor: Actor | None,
+    action: str,
+    target_id: object,
+    detail: dict[str, Any] | None = None,
+    *,
+    target_type: str | None = None,
+    institute_id: int | None = None,
+    source: str | None = None,
+) -> AuditLog:
+    """`record` an action on one target, whose type is the one the action starts with
+    ("batch.create" → "batch") unless given."""
+    return record(
+        session,
+        actor=actor,
+        action=action,
+        target_type=target_type or action.split(".", 1)[0],
+        target_id=target_id,
+        detail=detail,
+        institute_id=institute_id,
+        source=source,
+    )
+
+
 def save_audited(
     session: Session,
     row: Any,

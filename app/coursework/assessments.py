@@ -85,13 +85,12 @@ def create_assessment(
     students = insert_for_current_members(
         session, batch, AssessmentResult, {"assessment_id": assessment.id, "absent": False}
     )
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="assessment.create",
-        target_type="assessment",
-        target_id=assessment.id,
-        detail={"batch_id": batch.id, "kind": kind, "held_on": str(held_on), "students": students},
+        actor,
+        "assessment.create",
+        assessment.id,
+        {"batch_id": batch.id, "kind": kind, "held_on": str(held_on), "students": students},
     )
     return assessment
 
@@ -326,14 +325,7 @@ def enter_marks(session: Session, *, actor: Actor, assessment_id: int, rows: lis
             student_ids=frozenset(sid for sid, _ in changes),
         ),
     )
-    audit.record(
-        session,
-        actor=actor,
-        action="assessment.marks",
-        target_type="assessment",
-        target_id=assessment.id,
-        detail={"changed": len(changes)},
-    )
+    audit.on(session, actor, "assessment.marks", assessment.id, {"changed": len(changes)})
     return len(changes)
 
 
@@ -370,12 +362,11 @@ def schedule_sitting(
         result.absent = False
     session.add(result)
     session.flush()
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="assessment.schedule",
-        target_type="assessment",
-        target_id=assessment.id,
-        detail={"student_id": student_id, "scheduled_on": str(scheduled_on or "")},
+        actor,
+        "assessment.schedule",
+        assessment.id,
+        {"student_id": student_id, "scheduled_on": str(scheduled_on or "")},
     )
     return result

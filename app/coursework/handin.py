@@ -162,13 +162,12 @@ def hand_in(
     submission.updated_at = now
     session.add(submission)
     session.flush()
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="homework.hand_in",
-        target_type="homework",
-        target_id=homework.id,
-        detail={
+        actor,
+        "homework.hand_in",
+        homework.id,
+        {
             "files": [r.original_name for r in rows],
             "late": late,
             "times": submission.hand_ins,

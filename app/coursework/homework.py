@@ -89,13 +89,12 @@ def create_homework(
             "on_time": False,
         },
     )
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="homework.create",
-        target_type="homework",
-        target_id=homework.id,
-        detail={"batch_id": batch.id, "due_on": str(due_on), "students": students},
+        actor,
+        "homework.create",
+        homework.id,
+        {"batch_id": batch.id, "due_on": str(due_on), "students": students},
     )
     return homework
 
@@ -333,14 +332,7 @@ def mark_homework(session: Session, *, actor: Actor, homework_id: int, rows: lis
         changes,
         {"updated_by": actor.user_id, "updated_at": now},
     )
-    audit.record(
-        session,
-        actor=actor,
-        action="homework.mark",
-        target_type="homework",
-        target_id=homework.id,
-        detail={"changed": len(changes)},
-    )
+    audit.on(session, actor, "homework.mark", homework.id, {"changed": len(changes)})
     return len(changes)
 
 

@@ -332,12 +332,12 @@ def recompute_scores(session: Session, *, actor: Actor) -> int:
     """Re-score every inquiry of the institute now (as the daily job does)."""
     actor.require(*CRM_ROLES)
     changed = leadscore.recompute_institute_internal(session, institute_id=actor.institute_scope())
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="crm.lead_scores",
+        actor,
+        "crm.lead_scores",
+        actor.institute_scope(),
+        {"changed": changed},
         target_type="institute",
-        target_id=actor.institute_scope(),
-        detail={"changed": changed},
     )
     return changed

@@ -139,19 +139,19 @@ def convert(
         move_status(inquiry, Status.ENROLLED)
         inquiry.student_id = student.id
         drop_pending(session, inquiry)
-        audit.record(
+        audit.on(
             session,
-            actor=actor,
-            action="crm.convert",
-            target_type="inquiry",
-            target_id=inquiry.id,
-            detail={
+            actor,
+            "crm.convert",
+            inquiry.id,
+            {
                 "from": previous,
                 "student_id": student.id,
                 "batch_id": batch.id,
                 "invoice_id": invoice.id,
                 "referrer_student_id": inquiry.referrer_student_id,
             },
+            target_type="inquiry",
         )
         touch(session, inquiry)
     return Conversion(inquiry, student, guardian, membership, invoice, reward_points)

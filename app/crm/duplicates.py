@@ -198,13 +198,6 @@ def merge_inquiries(session: Session, *, actor: Actor, inquiry_id: int, other_id
         drop_pending(session, keep)
     else:
         keep.next_follow_up_date = pending[0].follow_up_date if pending else None
-    audit.record(
-        session,
-        actor=actor,
-        action="crm.merge",
-        target_type="inquiry",
-        target_id=keep.id,
-        detail=snapshot,
-    )
+    audit.on(session, actor, "crm.merge", keep.id, snapshot, target_type="inquiry")
     touch(session, keep)
     return keep

@@ -126,13 +126,13 @@ def schedule_follow_up(
     pending = schedule_internal(
         session, inquiry, on=on, kind=kind, notes=(notes or "").strip()[:2000] or None
     )
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="crm.follow_up_schedule",
+        actor,
+        "crm.follow_up_schedule",
+        inquiry.id,
+        {"on": on.isoformat(), "type": kind.value},
         target_type="inquiry",
-        target_id=inquiry.id,
-        detail={"on": on.isoformat(), "type": kind.value},
     )
     touch(session, inquiry)
     return pending
@@ -205,13 +205,13 @@ def log_follow_up(
         inquiry.next_follow_up_date = None
         if inquiry.status == Status.FOLLOW_UP_SCHEDULED.value:
             move_status(inquiry, Status.CONTACTED)
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="crm.follow_up_log",
+        actor,
+        "crm.follow_up_log",
+        inquiry.id,
+        {"type": kind.value, "outcome": result.value, "on": on.isoformat()},
         target_type="inquiry",
-        target_id=inquiry.id,
-        detail={"type": kind.value, "outcome": result.value, "on": on.isoformat()},
     )
     touch(session, inquiry)
     return done

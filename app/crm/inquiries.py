@@ -126,13 +126,13 @@ def create_inquiry(
         schedule_internal(
             session, inquiry, on=next_follow_up_date, kind=FollowUpType.CALL, notes=None
         )
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="crm.inquiry_create",
+        actor,
+        "crm.inquiry_create",
+        inquiry.id,
+        {"source": inquiry.source, "duplicate_allowed": allow_duplicate},
         target_type="inquiry",
-        target_id=inquiry.id,
-        detail={"source": inquiry.source, "duplicate_allowed": allow_duplicate},
     )
     touch(session, inquiry)
     return inquiry
@@ -205,14 +205,7 @@ def update_inquiry(session: Session, *, actor: Actor, inquiry_id: int, **changes
     for key, value in changes.items():
         setattr(inquiry, key, value)
     if diff:
-        audit.record(
-            session,
-            actor=actor,
-            action="crm.inquiry_update",
-            target_type="inquiry",
-            target_id=inquiry.id,
-            detail=diff,
-        )
+        audit.on(session, actor, "crm.inquiry_update", inquiry.id, diff, target_type="inquiry")
     touch(session, inquiry)
     return inquiry
 
@@ -267,13 +260,13 @@ def change_status(
     if target == Status.LOST:
         inquiry.lost_reason = reason
         drop_pending(session, inquiry)
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="crm.status",
+        actor,
+        "crm.status",
+        inquiry.id,
+        {"from": current.value, "to": target.value, "lost_reason": reason or None},
         target_type="inquiry",
-        target_id=inquiry.id,
-        detail={"from": current.value, "to": target.value, "lost_reason": reason or None},
     )
     touch(session, inquiry)
     return inquiry

@@ -122,12 +122,12 @@ def _store(
     )
     session.add(inquiry)
     session.flush()
-    audit.record(
+    audit.on(
         session,
-        actor=None,
-        action="crm.public_inquiry",
+        None,
+        "crm.public_inquiry",
+        inquiry.id,
         target_type="inquiry",
-        target_id=inquiry.id,
         institute_id=institute_id,
         source=source,
     )

@@ -372,13 +372,12 @@ def _flag_and_audit(
             at=created_at,
         )
     else:
-        audit.record(
+        audit.on(
             session,
-            actor=actor,
-            action="feedback.submit",
-            target_type="feedback",
-            target_id=row.id,
-            detail={"type": kind, "rating": rating, "sentiment": label.value},
+            actor,
+            "feedback.submit",
+            row.id,
+            {"type": kind, "rating": rating, "sentiment": label.value},
         )
     return flagged
 

@@ -65,19 +65,19 @@ def record_referral_reward_internal(
     if not db.add_unless_duplicate(session, entry):
         # A concurrent conversion of the same inquiry won the race: nothing more to write.
         return None
-    audit.record(
+    audit.on(
         session,
-        actor=None,
-        institute_id=institute_id,
-        action="points.referral_reward",
-        target_type="points_entry",
-        target_id=entry.id,
-        detail={
+        None,
+        "points.referral_reward",
+        entry.id,
+        {
             "student_id": referrer.id,
             "inquiry_id": inquiry_id,
             "points": REFERRAL_REWARD_POINTS,
             "by_user_id": created_by_user_id,
         },
+        target_type="points_entry",
+        institute_id=institute_id,
         source="crm",
     )
     return entry
@@ -421,9 +421,7 @@ def appeal_penalty(session: Session, *, actor: Actor, entry_id: int, text: str) 
     )
     session.add(entry)
     session.flush()
-    audit.record(
-        session, actor=actor, action="points.appeal", target_type="points_entry", target_id=entry.id
-    )
+    audit.on(session, actor, "points.appeal", entry.id, target_type="points_entry")
     return _one(session, entry.institute_id, entry.id)
 
 

@@ -224,13 +224,7 @@ def resolve_feedback(session: Session, *, actor: Actor, feedback_id: int, note: 
     ).first()
     if action_id is not None:
         inbox_service.act(session, actor=actor, action_id=action_id, outcome="resolved", note=text)
-    audit.record(
-        session,
-        actor=actor,
-        action="feedback.resolve",
-        target_type="feedback",
-        target_id=fb.id,
-    )
+    audit.on(session, actor, "feedback.resolve", fb.id)
     return get_feedback(session, actor=actor, feedback_id=fb.id)
 
 

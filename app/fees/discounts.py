@@ -60,19 +60,19 @@ def grant_discount(
     )
     session.add(discount)
     session.flush()
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="fees.discount_grant",
-        target_type="student",
-        target_id=student_id,
-        detail={
+        actor,
+        "fees.discount_grant",
+        student_id,
+        {
             "kind": kind,
             "percent": discount.percent,
             "amount_minor": discount.amount_minor,
             "structure_id": structure_id,
             "reason": discount.reason,
         },
+        target_type="student",
     )
     return discount
 
@@ -85,13 +85,13 @@ def end_discount(session: Session, *, actor: Actor, discount_id: int) -> Student
         discount.active, discount.ended_at = False, clock.now()
         session.add(discount)
         session.flush()
-        audit.record(
+        audit.on(
             session,
-            actor=actor,
-            action="fees.discount_end",
+            actor,
+            "fees.discount_end",
+            discount.student_id,
+            {"discount_id": discount.id},
             target_type="student",
-            target_id=discount.student_id,
-            detail={"discount_id": discount.id},
         )
     return discount
 

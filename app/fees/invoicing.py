@@ -250,19 +250,19 @@ def _invoice_run(
     _insert_instalments(session, institute_id, plan, invoices, schedule)
     _post_invoices(session, institute_id, plan, invoices, accounts, structure.name, issued)
     session.flush()
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="fees.invoice_run",
-        target_type="fee_structure",
-        target_id=structure_id,
-        detail={
+        actor,
+        "fees.invoice_run",
+        structure_id,
+        {
             "period": period,
             "created": len(plan.students),
             "already": plan.already,
             "total_minor": plan.total_minor,
             "discount_minor": plan.discount_minor,
         },
+        target_type="fee_structure",
     )
     return plan
 

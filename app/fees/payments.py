@@ -102,18 +102,18 @@ def record_payment(
         postings=postings,
     )
     session.flush()
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="fees.payment",
-        target_type="payment",
-        target_id=payment.id,
-        detail={
+        actor,
+        "fees.payment",
+        payment.id,
+        {
             "amount_minor": amount_minor,
             "method": method,
             "receipt_no": receipt_no,
             "credit_minor": remaining,
         },
+        target_type="payment",
     )
     return payment
 

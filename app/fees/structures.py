@@ -91,13 +91,13 @@ def create_structure(
     session.flush()
     if instalments:
         _write_plan(session, institute_id, structure.id, instalments)
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="fees.structure_create",
+        actor,
+        "fees.structure_create",
+        structure.id,
+        {"name": structure.name, "items": len(items)},
         target_type="fee_structure",
-        target_id=structure.id,
-        detail={"name": structure.name, "items": len(items)},
     )
     return structure
 
@@ -165,13 +165,13 @@ def set_instalment_plan(
     institute_id = actor.institute_scope()
     owned(session, FeeStructure, structure_id, institute_id, "fee structure")
     _write_plan(session, institute_id, structure_id, steps)
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="fees.instalment_plan",
+        actor,
+        "fees.instalment_plan",
+        structure_id,
+        {"steps": [list(x) for x in _check_plan(steps)]},
         target_type="fee_structure",
-        target_id=structure_id,
-        detail={"steps": [list(x) for x in _check_plan(steps)]},
     )
     return instalment_plan(session, actor=actor, structure_id=structure_id)
 

@@ -54,14 +54,13 @@ def bootstrap_admins(session: Session, *, settings: Settings) -> Institute | Non
             )
         )
     session.flush()
-    audit.record(
+    audit.on(
         session,
-        actor=None,
-        action="institute.bootstrap",
-        target_type="institute",
-        target_id=institute.id,
+        None,
+        "institute.bootstrap",
+        institute.id,
+        {"admins": len(contacts)},
         institute_id=institute.id,
-        detail={"admins": len(contacts)},
         source="bootstrap",
     )
     log.warning(BOOTSTRAP_WARNING)
@@ -103,15 +102,7 @@ def create_super_admin(session: Session, *, email: str, source: str = "bootstrap
     )
     session.add(user)
     session.flush()
-    audit.record(
-        session,
-        actor=None,
-        action="user.super_admin_created",
-        target_type="user",
-        target_id=user.id,
-        detail={"email": email},
-        source=source,
-    )
+    audit.on(session, None, "user.super_admin_created", user.id, {"email": email}, source=source)
     return user
 
 

@@ -140,13 +140,13 @@ def sign_in_with_password(
             source=source,
         )
         if lock_remaining(session, rate_key):
-            audit.record(
+            audit.on(
                 session,
-                actor=None,
-                action="auth.locked",
+                None,
+                "auth.locked",
+                rate_key[6:],
+                {"method": "password"},
                 target_type="identity",
-                target_id=rate_key[6:],
-                detail={"method": "password"},
                 source=source,
             )
         return SignInOutcome(error=WRONG_CREDENTIALS)
@@ -266,14 +266,13 @@ def set_password_with_link(
     link.used_at = clock.now()
     session.add(link)
     identity.end_user_sessions(session, user_id=user.id, reason="password_set")
-    audit.record(
+    audit.on(
         session,
-        actor=None,
-        action="user.password_set",
-        target_type="user",
-        target_id=user.id,
+        None,
+        "user.password_set",
+        user.id,
+        {"via": link.purpose},
         institute_id=user.institute_id,
-        detail={"via": link.purpose},
         source=source,
     )
     return user.id
@@ -295,6 +294,4 @@ def change_password(
     user.password_set_at = clock.now()
     session.add(user)
     session.flush()
-    audit.record(
-        session, actor=actor, action="user.password_changed", target_type="user", target_id=user.id
-    )
+    audit.on(session, actor, "user.password_changed", user.id)

@@ -151,15 +151,7 @@ def update_institute(
         "max_teachers": institute.max_teachers,
     }
     changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
-    audit.record(
-        session,
-        actor=actor,
-        action="institute.update",
-        target_type="institute",
-        target_id=institute.id,
-        institute_id=institute.id,
-        detail=changes,
-    )
+    audit.on(session, actor, "institute.update", institute.id, changes, institute_id=institute.id)
     return institute
 
 

@@ -70,14 +70,7 @@ def complete_onboarding(
         )
     )
     session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="user.consent_accepted",
-        target_type="user",
-        target_id=user.id,
-        detail={"version": version},
-    )
+    audit.on(session, actor, "user.consent_accepted", user.id, {"version": version})
     return user
 
 

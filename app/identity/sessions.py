@@ -130,14 +130,14 @@ def resume_session(session: Session, *, token: str) -> tuple[SessionUser | None,
         session.flush()
         from app.core import audit
 
-        audit.record(
+        audit.on(
             session,
-            actor=None,
-            action="auth.session_ended",
-            institute_id=_institute_of(session, row.user_id),
+            None,
+            "auth.session_ended",
+            row.user_id,
+            {"reason": found.end_reason},
             target_type="user",
-            target_id=row.user_id,
-            detail={"reason": found.end_reason},
+            institute_id=_institute_of(session, row.user_id),
         )
         return None, found.message
     if found.touch:
@@ -156,13 +156,13 @@ def end_session(session: Session, *, token: str, reason: str = "sign_out") -> No
         session.add(row)
         from app.core import audit
 
-        audit.record(
+        audit.on(
             session,
-            actor=None,
-            action="auth.sign_out",
-            institute_id=_institute_of(session, row.user_id),
+            None,
+            "auth.sign_out",
+            row.user_id,
             target_type="user",
-            target_id=row.user_id,
+            institute_id=_institute_of(session, row.user_id),
         )
         session.flush()
 

@@ -426,13 +426,12 @@ def mark_signed_in(session: Session, *, user: User, method: str, source: str) ->
     )
     if user.status == UserStatus.INVITED.value:
         user.status = UserStatus.ACTIVE.value
-        audit.record(
+        audit.on(
             session,
-            actor=actor,
-            action="user.activate",
-            target_type="user",
-            target_id=user.id,
-            detail={"from": "invited", "to": "active", "via": "first sign-in"},
+            actor,
+            "user.activate",
+            user.id,
+            {"from": "invited", "to": "active", "via": "first sign-in"},
         )
     user.last_sign_in_at = clock.now()
     audit.save_audited(
@@ -445,13 +444,13 @@ def record_denied_sign_in(
     session: Session, *, identity: str, method: str, reason: str, source: str
 ) -> None:
     """Audit a refused sign-in (the identity is what was typed or asserted; no secrets)."""
-    audit.record(
+    audit.on(
         session,
-        actor=None,
-        action="auth.sign_in_refused",
+        None,
+        "auth.sign_in_refused",
+        identity[:80],
+        {"method": method, "reason": reason},
         target_type="identity",
-        target_id=identity[:80],
-        detail={"method": method, "reason": reason},
         source=source,
     )
 

@@ -444,13 +444,13 @@ def download(
     if hashlib.sha256(data).hexdigest() != material.sha256:
         raise Conflict(f"The stored file for {material.title} is damaged; tell the office.")
     if actor.role in STAFF:
-        audit.record(
+        audit.on(
             session,
-            actor=actor,
-            action="materials.download",
+            actor,
+            "materials.download",
+            material.id,
+            {"name": material.original_name, "size": material.size_bytes},
             target_type="material",
-            target_id=material.id,
-            detail={"name": material.original_name, "size": material.size_bytes},
         )
     return MaterialFile(
         name=material.original_name or "file",

@@ -536,13 +536,12 @@ def announce(
     announcement.recipients = len(messages)
     enqueue_many_internal(session, institute_id=institute_id, messages=messages)
     session.add(announcement)
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="announcement.create",
-        target_type="announcement",
-        target_id=announcement.id,
-        detail={"recipients": len(messages), "title": announcement.title, "batch_id": batch_id},
+        actor,
+        "announcement.create",
+        announcement.id,
+        {"recipients": len(messages), "title": announcement.title, "batch_id": batch_id},
     )
     return announcement
 

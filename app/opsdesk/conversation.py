@@ -316,13 +316,13 @@ def confirm(session: Session, *, actor: Actor, message_id: int) -> DeskMessage:
             Author.DESK,
             Reply(Kind.ERROR, f"Not done: {exc.message}", intent=preview.intent),
         )
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="opsdesk.confirm",
+        actor,
+        "opsdesk.confirm",
+        preview.id,
+        {"intent": payload["intent"]},
         target_type="ops_desk_message",
-        target_id=preview.id,
-        detail={"intent": payload["intent"]},
     )
     return _write(session, actor, Author.DESK, reply)
 

@@ -264,13 +264,13 @@ def send_for_student(session: Session, *, actor: Actor, student_id: int, month: 
     sent = send_month_internal(
         session, institute_id=student.institute_id, month=month, student_ids=[student_id]
     )
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="progress_report.send",
+        actor,
+        "progress_report.send",
+        student_id,
+        {"month": f"{month:%Y-%m}", "queued": sent},
         target_type="student",
-        target_id=student_id,
-        detail={"month": f"{month:%Y-%m}", "queued": sent},
     )
     return sent
 

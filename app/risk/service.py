@@ -224,13 +224,13 @@ def recompute_now(session: Session, *, actor: Actor) -> engine.RecomputeResult:
     """The "Recompute now" button: the whole institute, as the daily job does it."""
     actor.require(Role.ADMIN, Role.TEACHER)
     result = engine.recompute_institute_internal(session, institute_id=actor.institute_scope())
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="risk.recompute",
+        actor,
+        "risk.recompute",
+        actor.institute_scope(),
+        {"students": result.students, "events": result.events, "actions": result.actions},
         target_type="institute",
-        target_id=actor.institute_scope(),
-        detail={"students": result.students, "events": result.events, "actions": result.actions},
     )
     return result
 
@@ -334,13 +334,13 @@ def update_settings(session: Session, *, actor: Actor, changes: dict) -> RiskSet
     row.updated_by, row.updated_at = actor.user_id, clock.now()
     session.add(row)
     session.flush()
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="risk.settings",
+        actor,
+        "risk.settings",
+        institute_id,
+        {name: getattr(row, name) for name in SETTING_FIELDS},
         target_type="institute",
-        target_id=institute_id,
-        detail={name: getattr(row, name) for name in SETTING_FIELDS},
     )
     return row
 

@@ -121,13 +121,13 @@ def backup_now(session: Session, *, actor: Actor, directory: str | Path | None =
     """Take a backup of the whole deployment now (super admin only); audited."""
     actor.require(Role.SUPER_ADMIN)
     backup = create_backup(engine=session.get_bind(), directory=directory)
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="system.backup",
+        actor,
+        "system.backup",
+        backup.name,
+        {"bytes": backup.size, "rows": backup.total_rows, "dialect": backup.dialect},
         target_type="backup",
-        target_id=backup.name,
-        detail={"bytes": backup.size, "rows": backup.total_rows, "dialect": backup.dialect},
     )
     return backup
 
@@ -173,13 +173,13 @@ def backup_for_download(
             if name is None
             else f"There is no backup called {name}."
         )
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action="system.backup_download",
+        actor,
+        "system.backup_download",
+        chosen.name,
+        {"bytes": chosen.size},
         target_type="backup",
-        target_id=chosen.name,
-        detail={"bytes": chosen.size},
     )
     return chosen
 

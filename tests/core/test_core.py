@@ -144,6 +144,26 @@ def test_email_normalised_and_checked():
         normalize_email("ada@")
 
 
+def test_an_audited_action_on_a_target_names_its_type_after_the_action(db):
+    inst = f.institute(db)
+    actor = f.actor_for(f.user(db, inst, Role.ADMIN))
+    with db.scope(actor) as s:
+        batch = audit.on(s, actor, "batch.create", 42, {"name": "Class 10"})
+        run = audit.on(s, actor, "fees.invoice_run", 7, target_type="fee_structure")
+    with db.scope(actor) as s:
+        batch, run = s.get(audit.AuditLog, batch.id), s.get(audit.AuditLog, run.id)
+    assert (batch.target_type, batch.target_id, batch.detail) == (
+        "batch",
+        "42",
+        {"name": "Class 10"},
+    )
+    assert (run.target_type, run.target_id, run.actor_user_id) == (
+        "fee_structure",
+        "7",
+        actor.user_id,
+    )
+
+
 def test_audit_log_is_append_only_and_never_stores_secrets(db):
     inst = f.institute(db)
     actor = f.actor_for(f.user(db, inst, Role.ADMIN))
