@@ -45,23 +45,16 @@ def pending_counts(
     """How many access and password requests wait for the admin: {"access": n, "password": m}."""
     require_admin(actor)
     scope = actor.institute_scope(institute_id)
-    access = session.exec(
-        select(func.count())
-        .select_from(AccessRequest)
-        .where(
-            AccessRequest.institute_id == scope,
-            AccessRequest.status == RequestStatus.PENDING.value,
+    return {
+        key: int(
+            session.exec(
+                select(func.count())
+                .select_from(model)
+                .where(model.institute_id == scope, model.status == RequestStatus.PENDING.value)
+            ).one()
         )
-    ).one()
-    password = session.exec(
-        select(func.count())
-        .select_from(PasswordChangeRequest)
-        .where(
-            PasswordChangeRequest.institute_id == scope,
-            PasswordChangeRequest.status == RequestStatus.PENDING.value,
-        )
-    ).one()
-    return {"access": int(access), "password": int(password)}
+        for key, model in (("access", AccessRequest), ("password", PasswordChangeRequest))
+    }
 
 
 def _access_request(session: Session, actor: Actor, request_id: int) -> AccessRequest:

@@ -77,27 +77,25 @@ def render(card: ReportCard) -> bytes:
     else:
         _line(pdf, "Not enrolled in a subject.")
 
-    a = card.attendance
-    _heading(pdf, "Attendance")
-    if a.sessions:
-        _line(
-            pdf,
+    a, h = card.attendance, card.homework
+    for title, summary in (
+        (
+            "Attendance",
             f"{a.sessions} classes: {a.present} present, {a.late} late, {a.absent} absent, "
-            f"{a.excused} excused - attendance {_percent(a.percent)}",
-        )
-    else:
-        _line(pdf, "No attendance was taken in this period.")
-
-    h = card.homework
-    _heading(pdf, "Homework")
-    if h.set:
-        _line(
-            pdf,
+            f"{a.excused} excused - attendance {_percent(a.percent)}"
+            if a.sessions
+            else "No attendance was taken in this period.",
+        ),
+        (
+            "Homework",
             f"{h.set} set: {h.on_time} on time, {h.late} late, {h.missing} missing, "
-            f"{h.pending} not yet due - mean mark {_percent(h.mean_percent)}",
-        )
-    else:
-        _line(pdf, "No homework was due in this period.")
+            f"{h.pending} not yet due - mean mark {_percent(h.mean_percent)}"
+            if h.set
+            else "No homework was due in this period.",
+        ),
+    ):
+        _heading(pdf, title)
+        _line(pdf, summary)
 
     _heading(pdf, "Assessments")
     if card.assessments:
