@@ -26,7 +26,7 @@ from app.academics.models import (
     TeacherProfile,
 )
 from app.academics.students import institute_user_internal
-from app.core import audit, events
+from app.core import audit, db, events
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.core.ownership import get_owned
 from app.core.roles import Role
@@ -212,15 +212,13 @@ def remove_schedule(session: Session, *, actor: Actor, schedule_id: int) -> Batc
 
 def _member_count(session: Session, batch: Batch) -> int:
     return int(
-        session.exec(
-            select(func.count())
-            .select_from(BatchMembership)
-            .where(
-                BatchMembership.institute_id == batch.institute_id,
-                BatchMembership.batch_id == batch.id,
-                col(BatchMembership.left_on).is_(None),
-            )
-        ).one()
+        db.count(
+            session,
+            BatchMembership,
+            BatchMembership.institute_id == batch.institute_id,
+            BatchMembership.batch_id == batch.id,
+            col(BatchMembership.left_on).is_(None),
+        )
     )
 
 

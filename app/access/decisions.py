@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from app.access.common import (
     claim,
@@ -13,7 +13,7 @@ from app.access.common import (
     require_admin,
 )
 from app.access.models import AccessRequest, PasswordChangeRequest
-from app.core import audit
+from app.core import audit, db
 from app.core.errors import Conflict, NotFound
 from app.core.statuses import RequestStatus
 from app.core.tenancy import Actor
@@ -46,12 +46,8 @@ def pending_counts(
     require_admin(actor)
     scope = actor.institute_scope(institute_id)
     return {
-        key: int(
-            session.exec(
-                select(func.count())
-                .select_from(model)
-                .where(model.institute_id == scope, model.status == RequestStatus.PENDING.value)
-            ).one()
+        key: db.count(
+            session, model, model.institute_id == scope, model.status == RequestStatus.PENDING.value
         )
         for key, model in (("access", AccessRequest), ("password", PasswordChangeRequest))
     }

@@ -176,3 +176,11 @@ def lock_key(session: SASession, key: str) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("select pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+
+
+def count(session: Session, model: Any, *where: Any) -> int:
+    """How many rows of `model` meet every condition in `where` (one COUNT query)."""
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    return int(session.exec(select(func.count()).select_from(model).where(*where)).one())

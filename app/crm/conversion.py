@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.academics import service as academics_service
 from app.academics.models import Batch, BatchMembership, Guardian, Student
-from app.core import audit
+from app.core import audit, db
 from app.core.errors import Conflict, ValidationError
 from app.core.ownership import owned
 from app.core.tenancy import Actor
@@ -39,11 +38,7 @@ def suggest_enrollment_no(session: Session, *, actor: Actor) -> str:
     """A free enrollment number in the ADM-00001 style, for the conversion form."""
     actor.require(*CRM_ROLES)
     institute_id = actor.institute_scope()
-    n = int(
-        session.exec(
-            select(func.count()).select_from(Student).where(Student.institute_id == institute_id)
-        ).one()
-    )
+    n = int(db.count(session, Student, Student.institute_id == institute_id))
     while True:
         n += 1
         candidate = f"ADM-{n:05d}"
@@ -185,15 +180,13 @@ def _open_batch_with_room(session: Session, institute_id: int, batch_id: int) ->
     if not batch.active:
         raise ValidationError(f"{batch.name} is closed; choose another batch.", field="batch_id")
     if batch.capacity is not None:
-        members = session.exec(
-            select(func.count())
-            .select_from(BatchMembership)
-            .where(
-                BatchMembership.institute_id == institute_id,
-                BatchMembership.batch_id == batch.id,
-                col(BatchMembership.left_on).is_(None),
-            )
-        ).one()
+        members = db.count(
+            session,
+            BatchMembership,
+            BatchMembership.institute_id == institute_id,
+            BatchMembership.batch_id == batch.id,
+            col(BatchMembership.left_on).is_(None),
+        )
         if members >= batch.capacity:
             raise Conflict(
                 f"{batch.name} is full ({plural(batch.capacity, 'student')}). Choose another batch or ask "

@@ -16,7 +16,7 @@ from app.attendance.models import TopicProgress
 from app.badges import rules
 from app.badges import service as badges
 from app.badges.models import Badge, BadgeAward, RuleKind
-from app.core import clock
+from app.core import clock, db
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.fees import periods
@@ -212,9 +212,7 @@ def seed_badges(session: Session, *, rng: random.Random, institute_id: int) -> d
         capstone=capstone,
     )
     awards = _spread_over_term(session, rng=rng, institute_id=institute_id)
-    count = session.exec(
-        select(func.count()).select_from(Badge).where(Badge.institute_id == institute_id)
-    ).one()
+    count = db.count(session, Badge, Badge.institute_id == institute_id)
     return {"badges": int(count), "awards": int(awards)}
 
 

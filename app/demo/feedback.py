@@ -11,11 +11,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from app.academics.models import Batch, BatchMembership, Student
 from app.attendance.models import ClassSession
-from app.core import clock
+from app.core import clock, db
 from app.core.roles import Role
 from app.demo.bulk import bulk_load
 from app.feedback import sentiment
@@ -115,9 +115,7 @@ def _what_was_taught(
         .order_by(BatchMembership.id)
     ):
         members[bid].append(sid)
-    student_count = session.exec(
-        select(func.count()).select_from(Student).where(Student.institute_id == institute_id)
-    ).one()
+    student_count = db.count(session, Student, Student.institute_id == institute_id)
     sessions = session.exec(
         select(ClassSession.id, ClassSession.batch_id, ClassSession.starts_at)
         .where(

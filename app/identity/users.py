@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import case, or_
 from sqlmodel import Session, col, func, select
 
-from app.core import audit, clock, phones
+from app.core import audit, clock, db, phones
 from app.core.config import get_settings
 from app.core.errors import AccessRevoked, Conflict, NotFound, PermissionDenied, ValidationError
 from app.core.roles import Role, manageable_roles
@@ -42,15 +42,13 @@ def _user_in_scope(session: Session, actor: Actor, user_id: int) -> User:
 def _check_teacher_cap(session: Session, institute: Institute, *, adding: int = 1) -> None:
     if institute.max_teachers is None:
         return
-    seats = session.exec(
-        select(func.count())
-        .select_from(User)
-        .where(
-            User.institute_id == institute.id,
-            User.role == Role.TEACHER.value,
-            col(User.status).in_([UserStatus.INVITED.value, UserStatus.ACTIVE.value]),
-        )
-    ).one()
+    seats = db.count(
+        session,
+        User,
+        User.institute_id == institute.id,
+        User.role == Role.TEACHER.value,
+        col(User.status).in_([UserStatus.INVITED.value, UserStatus.ACTIVE.value]),
+    )
     if seats + adding > institute.max_teachers:
         raise Conflict(
             f"{institute.name} may have at most {institute.max_teachers} teachers and already has "

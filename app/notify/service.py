@@ -384,16 +384,14 @@ def unread_count(session: Session, *, actor: Actor) -> int:
     if actor.user_id is None or actor.institute_id is None:
         return 0
     return int(
-        session.exec(
-            select(func.count())
-            .select_from(Notification)
-            .where(
-                Notification.institute_id == actor.institute_id,
-                Notification.recipient_user_id == actor.user_id,
-                Notification.channel == Channel.IN_APP.value,
-                col(Notification.read_at).is_(None),
-            )
-        ).one()
+        db.count(
+            session,
+            Notification,
+            Notification.institute_id == actor.institute_id,
+            Notification.recipient_user_id == actor.user_id,
+            Notification.channel == Channel.IN_APP.value,
+            col(Notification.read_at).is_(None),
+        )
     )
 
 
