@@ -87,31 +87,28 @@ def submit_access_request(
     try:
         return SubmitResult(
             token=_store_request(
-                session,
-                institute_id=institute_id,
-                name=name,
-                email=email,
-                phone=phone,
-                role=role,
-                message=message,
-                source=source,
+                session, _Form(institute_id, name, email, phone, role, message, source)
             )
         )
     except DomainError as exc:
         return SubmitResult(error=exc.message, field=exc.field)
 
 
-def _store_request(
-    session: Session,
-    *,
-    institute_id: int | None,
-    name: str,
-    email: str | None,
-    phone: str | None,
-    role: str,
-    message: str | None,
-    source: str | None,
-) -> str:
+@dataclass(frozen=True)
+class _Form:
+    """An access request as the public form sent it."""
+
+    institute_id: int | None
+    name: str
+    email: str | None
+    phone: str | None
+    role: str
+    message: str | None
+    source: str | None
+
+
+def _store_request(session: Session, form: _Form) -> str:
+    institute_id, name, role, source = form.institute_id, form.name, form.role, form.source
     # From here on the transaction works inside the chosen institute only (row-level security).
     institute = identity.enter_public_institute_internal(
         session, institute_id=institute_id, message="Choose the institute you want to join."
@@ -121,14 +118,16 @@ def _store_request(
         raise ValidationError("Tell us your name.", field="name")
     if role not in {r.value for r in REQUESTABLE_ROLES}:
         raise ValidationError("Ask to join as a student or as a teacher.", field="role")
-    email_n = normalize_email(email)
-    phone_n = phones.normalize_phone(phone, identity.phone_region_internal(session, institute_id))
+    email_n = normalize_email(form.email)
+    phone_n = phones.normalize_phone(
+        form.phone, identity.phone_region_internal(session, institute_id)
+    )
     if not email_n and not phone_n:
         raise ValidationError(
             "Give an email address or a phone number, so you can sign in once approved.",
             field="email",
         )
-    text = (message or "").strip()
+    text = (form.message or "").strip()
     if len(text) > MAX_MESSAGE:
         raise ValidationError(f"Keep the message under {MAX_MESSAGE} characters.", field="message")
     lock_key(session, f"access_request:{institute_id}:{email_n or phone_n}")

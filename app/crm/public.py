@@ -69,38 +69,34 @@ def submit_public_inquiry(
         return Sent(ok=True)  # a bot filled the field people never see: keep nothing
     try:
         with session.begin_nested():
-            _store(
-                session,
-                institute_id=institute_id,
-                student_name=student_name,
-                phone=phone,
-                email=email,
-                subject_ids=subject_ids,
-                message=message,
-                source=source,
-            )
+            form = _Form(institute_id, student_name, phone, email, subject_ids, message, source)
+            _store(session, form)
     except DomainError as exc:
         return Sent(ok=False, error=exc.message, field=exc.field)
     return Sent(ok=True)
 
 
-def _store(
-    session: Session,
-    *,
-    institute_id: int | None,
-    student_name: str,
-    phone: str | None,
-    email: str | None,
-    subject_ids: list[int] | None,
-    message: str | None,
-    source: str | None,
-) -> None:
+@dataclass(frozen=True)
+class _Form:
+    """An enquiry as the website's form sent it."""
+
+    institute_id: int | None
+    student_name: str
+    phone: str | None
+    email: str | None
+    subject_ids: list[int] | None
+    message: str | None
+    source: str | None
+
+
+def _store(session: Session, form: _Form) -> None:
+    institute_id, message = form.institute_id, form.message
     # From here on the transaction works inside the chosen institute only (row-level security).
     identity.enter_public_institute_internal(
         session, institute_id=institute_id, message="Choose the institute you are asking."
     )
     assert institute_id is not None  # refused above otherwise
-    name = " ".join((student_name or "").split())
+    name = " ".join((form.student_name or "").split())
     if not name:
         raise ValidationError("Tell us the student's name.", field="student_name")
     if len(name) > 200:
@@ -109,14 +105,14 @@ def _store(
         raise ValidationError(
             f"The message is longer than {MAX_MESSAGE} characters.", field="message"
         )
-    phone_n, email_n = clean_contact_internal(session, institute_id, phone, email)
+    phone_n, email_n = clean_contact_internal(session, institute_id, form.phone, form.email)
     inquiry = Inquiry(
         institute_id=institute_id,
         counselor_user_id=assignee_internal(session, institute_id=institute_id),
         student_name=name,
         phone=phone_n,
         email=email_n,
-        interested_subjects=check_subjects_internal(session, institute_id, subject_ids),
+        interested_subjects=check_subjects_internal(session, institute_id, form.subject_ids),
         source=Source.WEBSITE.value,
         notes=(message or "").strip() or None,
     )
@@ -129,7 +125,7 @@ def _store(
         inquiry.id,
         target_type="inquiry",
         institute_id=institute_id,
-        source=source,
+        source=form.source,
     )
     touch(session, inquiry)
 
