@@ -5,8 +5,10 @@ that came in from `since` on (all time when None)."""
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func
@@ -82,19 +84,24 @@ def _rates(rows) -> list[Rate]:
     return sorted(out, key=lambda r: (-r.rate, -r.inquiries, r.label))
 
 
-def by_source(session: Session, *, actor: Actor, since: date | None = None) -> list[Rate]:
-    """Conversion rate per source."""
-    _, conditions = _scoped(session, actor, since)
-    rows = session.exec(
+def _outcomes_by(session: Session, key: Any, conditions: list[Any]) -> Sequence[Any]:
+    """(value of `key`, inquiries, enrolled, lost) for each value of `key`."""
+    return session.exec(
         select(
-            Inquiry.source,
+            key,
             func.count(),
             _one(Inquiry.status == Status.ENROLLED.value),
             _one(Inquiry.status == Status.LOST.value),
         )
         .where(*conditions)
-        .group_by(Inquiry.source)
+        .group_by(key)
     ).all()
+
+
+def by_source(session: Session, *, actor: Actor, since: date | None = None) -> list[Rate]:
+    """Conversion rate per source."""
+    _, conditions = _scoped(session, actor, since)
+    rows = _outcomes_by(session, Inquiry.source, conditions)
     return _rates([(Source(s).label, n, e, lo) for s, n, e, lo in rows])
 
 
@@ -115,16 +122,7 @@ def by_counselor(
 ) -> list[CounselorFigures]:
     """Per counselor: inquiries, conversion rate, contacts logged and median days to enrol."""
     institute_id, conditions = _scoped(session, actor, since)
-    rows = session.exec(
-        select(
-            Inquiry.counselor_user_id,
-            func.count(),
-            _one(Inquiry.status == Status.ENROLLED.value),
-            _one(Inquiry.status == Status.LOST.value),
-        )
-        .where(*conditions)
-        .group_by(Inquiry.counselor_user_id)
-    ).all()
+    rows = _outcomes_by(session, Inquiry.counselor_user_id, conditions)
     follow = dict(
         session.exec(
             select(FollowUp.counselor_user_id, func.count())

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import and_, delete, func, or_
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.academics.models import Batch, Student, StudentStatus, Subject
 from app.core import audit, clock
@@ -241,15 +243,25 @@ def move_status(inquiry: Inquiry, status: Status) -> None:
         inquiry.lost_reason = None
 
 
+def _pending_of(inquiry: Inquiry) -> tuple[Any, ...]:
+    """The conditions of the inquiry's planned (pending) follow-ups."""
+    return (
+        FollowUp.institute_id == inquiry.institute_id,
+        FollowUp.inquiry_id == inquiry.id,
+        FollowUp.status == FollowUpStatus.PENDING.value,
+    )
+
+
+def planned(inquiry: Inquiry) -> SelectOfScalar[FollowUp]:
+    """The inquiry's pending follow-ups, earliest first."""
+    return (
+        select(FollowUp).where(*_pending_of(inquiry)).order_by(FollowUp.follow_up_date, FollowUp.id)
+    )
+
+
 def drop_pending(session: Session, inquiry: Inquiry) -> None:
     """A closed inquiry has no next contact: its planned follow-up is cancelled."""
-    session.execute(
-        delete(FollowUp).where(
-            FollowUp.institute_id == inquiry.institute_id,
-            FollowUp.inquiry_id == inquiry.id,
-            FollowUp.status == FollowUpStatus.PENDING.value,
-        )
-    )
+    session.execute(delete(FollowUp).where(*_pending_of(inquiry)))
     inquiry.next_follow_up_date = None
 
 

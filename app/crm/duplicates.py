@@ -12,10 +12,9 @@ from app.core import audit
 from app.core.errors import Conflict, ValidationError
 from app.core.phones import normalize_phone
 from app.core.tenancy import Actor
-from app.crm.common import CRM_ROLES, MAX_TAGS, drop_pending, get, touch
+from app.crm.common import CRM_ROLES, MAX_TAGS, drop_pending, get, planned, touch
 from app.crm.models import (
     FollowUp,
-    FollowUpStatus,
     Inquiry,
     Priority,
     Status,
@@ -181,17 +180,7 @@ def merge_inquiries(session: Session, *, actor: Actor, inquiry_id: int, other_id
     session.delete(gone)
     session.flush()
     # One planned contact per inquiry: keep the earliest, drop the rest.
-    pending = list(
-        session.exec(
-            select(FollowUp)
-            .where(
-                FollowUp.institute_id == keep.institute_id,
-                FollowUp.inquiry_id == keep.id,
-                FollowUp.status == FollowUpStatus.PENDING.value,
-            )
-            .order_by(FollowUp.follow_up_date, FollowUp.id)
-        )
-    )
+    pending = list(session.exec(planned(keep)))
     for extra in pending[1:]:
         session.delete(extra)
     if keep.status in (Status.ENROLLED.value, Status.LOST.value):

@@ -12,7 +12,15 @@ from app.core import audit, clock
 from app.core.errors import ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
-from app.crm.common import CRM_ROLES, enum_value, get, move_status, today_internal, touch
+from app.crm.common import (
+    CRM_ROLES,
+    enum_value,
+    get,
+    move_status,
+    planned,
+    today_internal,
+    touch,
+)
 from app.crm.models import (
     OPEN_STATUSES,
     FollowUp,
@@ -58,15 +66,7 @@ def follow_row(fu: FollowUp, inquiry: Inquiry, counselor: str | None) -> FollowU
 
 
 def _pending(session: Session, inquiry: Inquiry) -> FollowUp | None:
-    return session.exec(
-        select(FollowUp)
-        .where(
-            FollowUp.institute_id == inquiry.institute_id,
-            FollowUp.inquiry_id == inquiry.id,
-            FollowUp.status == FollowUpStatus.PENDING.value,
-        )
-        .order_by(FollowUp.follow_up_date, FollowUp.id)
-    ).first()
+    return session.exec(planned(inquiry)).first()
 
 
 def schedule_internal(
