@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, insert, update
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core import audit, clock, db
 from app.core.errors import NotFound, ValidationError
@@ -43,11 +44,7 @@ def enqueue_internal(
 ) -> Notification:
     """Queue one message; the same (institute, dedupe key) returns the message already queued.
     `buttons`: rows of app.notify.buttons.act/link; `attachment`: a file built at delivery."""
-    existing = session.exec(
-        select(Notification).where(
-            Notification.institute_id == institute_id, Notification.dedupe_key == dedupe_key
-        )
-    ).first()
+    existing = session.exec(_keyed(institute_id, dedupe_key)).first()
     if existing is not None:
         return existing
     row = _new_row(
@@ -64,12 +61,15 @@ def enqueue_internal(
     )
     if not db.add_unless_duplicate(session, row):
         # Another transaction queued the same event first.
-        return session.exec(
-            select(Notification).where(
-                Notification.institute_id == institute_id, Notification.dedupe_key == dedupe_key
-            )
-        ).one()
+        return session.exec(_keyed(institute_id, dedupe_key)).one()
     return row
+
+
+def _keyed(institute_id: int, dedupe_key: str) -> SelectOfScalar[Notification]:
+    """The institute's message queued under `dedupe_key`."""
+    return select(Notification).where(
+        Notification.institute_id == institute_id, Notification.dedupe_key == dedupe_key
+    )
 
 
 def _new_row(session: Session, **fields) -> Notification:
