@@ -28,20 +28,22 @@ from app.core.migrate import head_revision
 from app.models import TENANT_TABLES
 from app.system import backup as backups
 from app.system.backup import Backup, BackupError
+from app.system.health import Check
 
 
 class DrillFailed(DomainError):
     """The restored backup differs from what was backed up; the message lists every problem."""
 
 
-@dataclass(frozen=True)
-class DrillCheck:
-    name: str
-    ok: bool
-    detail: str
+# A drill's check reads as a health check does: a name, pass or fail, and what was seen.
+DrillCheck = Check
 
-    def line(self) -> str:
-        return f"{'✓ PASS' if self.ok else '✗ FAIL'} {self.name}: {self.detail}"
+
+def _verdict(name: str, problems: list[str], fine: str) -> DrillCheck:
+    """A failed check listing `problems`, or a passed one saying `fine` when there are none."""
+    if problems:
+        return DrillCheck(name, False, "; ".join(problems))
+    return DrillCheck(name, True, fine)
 
 
 @dataclass
@@ -304,10 +306,8 @@ def check_ledger(connection: Connection, manifest: dict) -> DrillCheck:
         shown = ", ".join(f"#{e}" for _i, e in entries[:10])
         more = f" and {len(entries) - 10} more" if len(entries) > 10 else ""
         problems.append(f"journal entries that do not balance: {shown}{more}")
-    if problems:
-        return DrillCheck("ledger", False, "; ".join(problems))
-    return DrillCheck(
-        "ledger", True, f"balanced in {len(per_institute)} institute(s), every entry balanced"
+    return _verdict(
+        "ledger", problems, f"balanced in {len(per_institute)} institute(s), every entry balanced"
     )
 
 
@@ -335,10 +335,10 @@ def check_rls(connection: Connection, manifest: dict) -> DrillCheck:
                 if not flag
             ]
             problems.append(f"{table}: row-level security not {'/'.join(missing)}")
-    if problems:
-        return DrillCheck("row-level security", False, "; ".join(problems))
-    return DrillCheck(
-        "row-level security", True, f"on, forced, with its policy on {len(TENANT_TABLES)} tables"
+    return _verdict(
+        "row-level security",
+        problems,
+        f"on, forced, with its policy on {len(TENANT_TABLES)} tables",
     )
 
 
@@ -350,6 +350,4 @@ def check_sqlite_integrity(connection: Connection, manifest: dict) -> DrillCheck
     if broken_keys:
         tables = sorted({row[0] for row in broken_keys})
         problems.append(f"{len(broken_keys)} rows point at missing rows in {', '.join(tables)}")
-    if problems:
-        return DrillCheck("integrity", False, "; ".join(problems))
-    return DrillCheck("integrity", True, "integrity_check ok, no broken foreign keys")
+    return _verdict("integrity", problems, "integrity_check ok, no broken foreign keys")
