@@ -15,14 +15,12 @@ from sqlmodel import Session, col, select
 from app.academics import service as academics
 from app.academics.models import Student
 from app.core import audit, clock
-from app.core.config import get_settings
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.coursework.common import TEACHING, homework_in_scope, today_internal
 from app.coursework.models import HandInFile, Homework, HomeworkSubmission, SubmissionStatus
-from app.materials import sniff as sniffing
-from app.materials.service import clean_file_name
+from app.materials.service import checked_file
 from app.materials.storage import Storage, get_storage, new_key
 
 MAX_TEXT = 5000
@@ -113,18 +111,9 @@ def hand_in(
         raise ValidationError("Write your answer or attach a file to hand in.", field="text")
     if len(files) > MAX_FILES:
         raise ValidationError(f"Hand in at most {MAX_FILES} files.", field="files")
-    settings = get_settings()
-    limit = settings.MATERIALS_MAX_MB * 1024 * 1024
     checked = []
     for raw_name, data in files:
-        name = clean_file_name(raw_name)
-        if len(data) > limit:
-            raise ValidationError(
-                f"{name} is {len(data) / 1024 / 1024:.1f} MB; files can be at most "
-                f"{settings.MATERIALS_MAX_MB} MB.",
-                field="files",
-            )
-        kind = sniffing.sniff(name, data, allowed=settings.MATERIALS_ALLOWED_TYPES)
+        name, kind = checked_file(raw_name, data, field="files")
         checked.append((name, data, kind))
     now = clock.now()
     today = today_internal(session, homework.institute_id)

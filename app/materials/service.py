@@ -275,6 +275,20 @@ def clean_file_name(name: str) -> str:
     return base or "file"
 
 
+def checked_file(name: str, data: bytes, *, field: str) -> tuple[str, sniffing.FileType]:
+    """A file's clean name and its type, once it is within the size limit and its contents
+    are the allowed type its name says (a ValidationError on `field` for the uploader if not)."""
+    settings = get_settings()
+    name = clean_file_name(name)
+    if len(data) > settings.MATERIALS_MAX_MB * 1024 * 1024:
+        raise ValidationError(
+            f"{name} is {len(data) / 1024 / 1024:.1f} MB; files can be at most "
+            f"{settings.MATERIALS_MAX_MB} MB.",
+            field=field,
+        )
+    return name, sniffing.sniff(name, data, allowed=settings.MATERIALS_ALLOWED_TYPES)
+
+
 def upload_file(
     session: Session,
     *,
@@ -291,19 +305,10 @@ def upload_file(
     contents are the allowed type its name says."""
     actor.require(*STAFF)
     institute_id = actor.institute_scope()
-    settings = get_settings()
     target = _target(
         session, actor, institute_id, subject_id=subject_id, topic_id=topic_id, batch_id=batch_id
     )
-    name = clean_file_name(name)
-    limit = settings.MATERIALS_MAX_MB * 1024 * 1024
-    if len(data) > limit:
-        raise ValidationError(
-            f"{name} is {len(data) / 1024 / 1024:.1f} MB; files can be at most "
-            f"{settings.MATERIALS_MAX_MB} MB.",
-            field="file",
-        )
-    kind = sniffing.sniff(name, data, allowed=settings.MATERIALS_ALLOWED_TYPES)
+    name, kind = checked_file(name, data, field="file")
     title = (title or "").strip() or name
     if len(title) > 200:
         raise ValidationError("The title is longer than 200 characters.", field="title")
