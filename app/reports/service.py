@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func
@@ -55,6 +56,13 @@ def parse_month(text: str) -> date:
         raise ValidationError("Give the month as YYYY-MM, e.g. 2026-11.", field="month") from exc
 
 
+def _own(parent: Any, child: Any, parent_id: Any) -> Any:
+    """Join `child` rows to their `parent` row (by `parent_id`) of the same institute."""
+    return and_(
+        col(parent.institute_id) == col(child.institute_id), col(parent.id) == col(parent_id)
+    )
+
+
 def summaries_internal(
     session: Session, *, institute_id: int, month: date, student_ids: list[int] | None = None
 ) -> list[Summary]:
@@ -91,13 +99,7 @@ def summaries_internal(
                 ),
                 func.sum(case((col(AttendanceRecord.status) != Mark.EXCUSED.value, 1), else_=0)),
             )
-            .join(
-                ClassSession,
-                and_(
-                    col(ClassSession.institute_id) == col(AttendanceRecord.institute_id),
-                    col(ClassSession.id) == col(AttendanceRecord.session_id),
-                ),
-            )
+            .join(ClassSession, _own(ClassSession, AttendanceRecord, AttendanceRecord.session_id))
             .where(
                 AttendanceRecord.institute_id == institute_id,
                 col(AttendanceRecord.student_id).in_(ids),
@@ -132,13 +134,7 @@ def summaries_internal(
             )
             .label("rn"),
         )
-        .join(
-            Assessment,
-            and_(
-                col(Assessment.institute_id) == col(AssessmentResult.institute_id),
-                col(Assessment.id) == col(AssessmentResult.assessment_id),
-            ),
-        )
+        .join(Assessment, _own(Assessment, AssessmentResult, AssessmentResult.assessment_id))
         .where(
             AssessmentResult.institute_id == institute_id,
             col(AssessmentResult.student_id).in_(ids),
