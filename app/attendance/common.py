@@ -6,6 +6,9 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
+from sqlmodel import Session, col, select
+
+from app.academics.models import Batch, BatchSchedule
 from app.core.clock import aware_utc as aware_utc  # (re-exported for the attendance modules)
 
 WINDOW_CLOSED = "Attendance window closed for this class."
@@ -26,6 +29,23 @@ LINK_SUBSCRIPTION = (
 
 
 DONE_STATUSES = ("completed", "mastered")  # topic statuses that count as done
+
+
+def weekly_slots_internal(session: Session, institute_id: int, *where: Any) -> list[BatchSchedule]:
+    """The institute's active weekly slots of its active batches (narrowed by `where`): what
+    `occurrences` expands, for session generation and for a student's planned classes."""
+    return list(
+        session.exec(
+            select(BatchSchedule)
+            .join(Batch, col(Batch.id) == col(BatchSchedule.batch_id))
+            .where(
+                BatchSchedule.institute_id == institute_id,
+                col(BatchSchedule.active).is_(True),
+                col(Batch.active).is_(True),
+                *where,
+            )
+        ).all()
+    )
 
 
 def occurrences(

@@ -6,14 +6,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from app.academics import service as academics
 from app.academics.models import (
     Batch,
-    BatchSchedule,
 )
-from app.attendance.common import aware_utc, occurrences
+from app.attendance.common import aware_utc, occurrences, weekly_slots_internal
 from app.attendance.holidays import holiday_map_internal, holiday_name_internal, is_holiday
 from app.attendance.models import (
     ClassSession,
@@ -38,15 +37,7 @@ def generate_sessions_internal(
         raise ValidationError("The end date is before the start date.")
     institute = session.get(Institute, institute_id)
     tz = ZoneInfo(institute.timezone)
-    slots = session.exec(
-        select(BatchSchedule)
-        .join(Batch, Batch.id == BatchSchedule.batch_id)
-        .where(
-            BatchSchedule.institute_id == institute_id,
-            col(BatchSchedule.active).is_(True),
-            col(Batch.active).is_(True),
-        )
-    ).all()
+    slots = weekly_slots_internal(session, institute_id)
     if not slots:
         return 0
     window_start = datetime.combine(start, datetime.min.time(), tz).astimezone(UTC)

@@ -18,7 +18,7 @@ from app.academics.models import (
     BatchSchedule,
     Subject,
 )
-from app.attendance.common import aware_utc, occurrences
+from app.attendance.common import aware_utc, occurrences, weekly_slots_internal
 from app.attendance.holidays import holiday_map_internal, is_holiday
 from app.attendance.lifecycle import live_status
 from app.attendance.models import (
@@ -87,14 +87,13 @@ def classes_between_internal(
         else {}
     )
     slots = [
-        ClassSlot(
+        carry(
+            ClassSlot,
+            r,
             session_id=r.id,
-            batch_id=r.batch_id,
-            date=r.date,
             starts_at=aware_utc(r.starts_at),
             ends_at=aware_utc(r.ends_at),
             status=live_status(r, now),
-            cancel_reason=r.cancel_reason,
             moved_to=aware_utc(moved_to[r.rescheduled_to_id])
             if r.rescheduled_to_id in moved_to
             else None,
@@ -104,16 +103,9 @@ def classes_between_internal(
     first = max(start, now.astimezone(zone).date())
     if first <= end:
         taken = {(s.batch_id, s.starts_at) for s in slots}
-        weekly = session.exec(
-            select(BatchSchedule)
-            .join(Batch, Batch.id == BatchSchedule.batch_id)
-            .where(
-                BatchSchedule.institute_id == institute_id,
-                col(BatchSchedule.batch_id).in_(batch_ids),
-                col(BatchSchedule.active).is_(True),
-                col(Batch.active).is_(True),
-            )
-        ).all()
+        weekly = weekly_slots_internal(
+            session, institute_id, col(BatchSchedule.batch_id).in_(batch_ids)
+        )
         holidays = holiday_map_internal(session, institute_id=institute_id, start=first, end=end)
         for slot, day, starts, ends in occurrences(weekly, first, end, zone):
             if (slot.batch_id, starts) not in taken and not is_holiday(
