@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -125,19 +126,8 @@ def resume_session(session: Session, *, token: str) -> tuple[SessionUser | None,
     found = look_up_session(session, token=token)
     row, now = found.row, clock.now()
     if found.end_reason:
-        row.ended_at, row.end_reason = now, found.end_reason
-        session.add(row)
-        session.flush()
-        from app.core import audit
-
-        audit.on(
-            session,
-            None,
-            "auth.session_ended",
-            row.user_id,
-            {"reason": found.end_reason},
-            target_type="user",
-            institute_id=_institute_of(session, row.user_id),
+        _end(
+            session, row, now, found.end_reason, "auth.session_ended", {"reason": found.end_reason}
         )
         return None, found.message
     if found.touch:
@@ -152,19 +142,32 @@ def end_session(session: Session, *, token: str, reason: str = "sign_out") -> No
         select(AuthSession).where(AuthSession.token_hash == token_hash(token))
     ).first()
     if row is not None and row.ended_at is None:
-        row.ended_at, row.end_reason = clock.now(), reason
-        session.add(row)
-        from app.core import audit
+        _end(session, row, clock.now(), reason, "auth.sign_out")
 
-        audit.on(
-            session,
-            None,
-            "auth.sign_out",
-            row.user_id,
-            target_type="user",
-            institute_id=_institute_of(session, row.user_id),
-        )
-        session.flush()
+
+def _end(
+    session: Session,
+    row: AuthSession,
+    now: datetime,
+    reason: str,
+    action: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """End a sign-in session for `reason` and audit it as `action` against its user."""
+    row.ended_at, row.end_reason = now, reason
+    session.add(row)
+    from app.core import audit
+
+    audit.on(
+        session,
+        None,
+        action,
+        row.user_id,
+        detail,
+        target_type="user",
+        institute_id=_institute_of(session, row.user_id),
+    )
+    session.flush()
 
 
 def allowed_users(session: Session, users: list[User]) -> tuple[list[SessionUser], str]:
