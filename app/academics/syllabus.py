@@ -3,6 +3,8 @@ attendance and marks that name them stay readable), with codes, objectives and p
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
@@ -50,14 +52,18 @@ def _check_subject_unique(
         )
 
 
-def _flush_subject(session: Session, subject: Subject) -> None:
-    """Write the subject; two people saving the same code at once: the second is told."""
+def _save_subject(
+    session: Session, actor: Actor, subject: Subject, action: str, detail: dict[str, Any]
+) -> None:
+    """Write the subject and audit `action` on it; two people saving the same code at once:
+    the second is told."""
     if not db.add_unless_duplicate(session, subject):
         raise Conflict(
             f"The code {subject.code} or the name {subject.name} is already used by another "
             "subject; choose another.",
             field="code",
         )
+    audit.on(session, actor, action, subject.id, detail)
 
 
 def create_subject(
@@ -69,10 +75,7 @@ def create_subject(
     clean, clean_code = _clean_name(name, "subject"), _clean_code(code)
     _check_subject_unique(session, institute_id, clean, clean_code)
     subject = Subject(institute_id=institute_id, name=clean, code=clean_code)
-    _flush_subject(session, subject)
-    audit.on(
-        session, actor, "subject.create", subject.id, {"name": subject.name, "code": subject.code}
-    )
+    _save_subject(session, actor, subject, "subject.create", {"name": clean, "code": clean_code})
     return subject
 
 
@@ -86,12 +89,11 @@ def update_subject(
     _check_subject_unique(session, subject.institute_id, clean, clean_code, not_id=subject.id)
     before = {"name": subject.name, "code": subject.code}
     subject.name, subject.code = clean, clean_code
-    _flush_subject(session, subject)
-    audit.on(
+    _save_subject(
         session,
         actor,
+        subject,
         "subject.update",
-        subject.id,
         {"before": before, "after": {"name": clean, "code": clean_code}},
     )
     return subject
