@@ -161,6 +161,16 @@ def batch_topics(
     )
 
 
+def _has_row(row: Any, of_work: Any, institute_id: int, joiners: Any) -> Any:
+    """Whether a joiner already has a `row` (a submission or a result) for the work `of_work`
+    ties it to, in the institute."""
+    return (
+        select(row.id)
+        .where(row.institute_id == institute_id, of_work, row.student_id == joiners.c.student_id)
+        .exists()
+    )
+
+
 def give_open_work_internal(
     session: Session, *, institute_id: int, batch_id: int, student_ids: list[int], on: date
 ) -> tuple[int, int]:
@@ -175,14 +185,8 @@ def give_open_work_internal(
         .where(Student.institute_id == institute_id, col(Student.id).in_(student_ids))
         .subquery()
     )
-    has_row = (
-        select(HomeworkSubmission.id)
-        .where(
-            HomeworkSubmission.institute_id == institute_id,
-            HomeworkSubmission.homework_id == Homework.id,
-            HomeworkSubmission.student_id == joiners.c.student_id,
-        )
-        .exists()
+    has_row = _has_row(
+        HomeworkSubmission, HomeworkSubmission.homework_id == Homework.id, institute_id, joiners
     )
     homework = session.execute(
         insert(HomeworkSubmission).from_select(
@@ -204,14 +208,8 @@ def give_open_work_internal(
             ),
         )
     ).rowcount
-    has_result = (
-        select(AssessmentResult.id)
-        .where(
-            AssessmentResult.institute_id == institute_id,
-            AssessmentResult.assessment_id == Assessment.id,
-            AssessmentResult.student_id == joiners.c.student_id,
-        )
-        .exists()
+    has_result = _has_row(
+        AssessmentResult, AssessmentResult.assessment_id == Assessment.id, institute_id, joiners
     )
     results = session.execute(
         insert(AssessmentResult).from_select(

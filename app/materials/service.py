@@ -157,14 +157,7 @@ def _rows(session: Session, where: Iterable[ColumnElement[bool]]) -> list[Materi
         .order_by(Subject.name, col(Material.created_at).desc(), col(Material.id).desc())
     )
     return [
-        carry(
-            MaterialRow,
-            m,
-            subject=subject,
-            topic=topic,
-            batch=batch,
-            uploaded_by=uploader,
-        )
+        carry(MaterialRow, m, subject=subject, topic=topic, batch=batch, uploaded_by=uploader)
         for m, subject, topic, batch, uploader in session.exec(query).all()
     ]
 
