@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
-from app.academics.models import Student, Subject, Topic
+from app.academics.models import Subject, Topic
 from app.attendance import service as attendance_service
 from app.core import audit, clock, events
 from app.core.errors import NotFound, ValidationError
@@ -19,6 +19,7 @@ from app.coursework.common import (
     as_date,
     assessment_in_scope,
     batch_in_scope,
+    by_student_internal,
     check_table_students,
     check_topic_internal,
     insert_for_current_members,
@@ -187,6 +188,18 @@ class ResultSheet:
 
 
 def _results(session: Session, assessment: Assessment) -> list[ResultRow]:
+    rows = by_student_internal(
+        session,
+        AssessmentResult,
+        AssessmentResult.assessment_id == assessment.id,
+        assessment.institute_id,
+        AssessmentResult.scheduled_on,
+        AssessmentResult.marks,
+        AssessmentResult.absent,
+        AssessmentResult.percentage,
+        AssessmentResult.grade,
+        AssessmentResult.feedback,
+    )
     return [
         ResultRow(
             student_id=sid,
@@ -199,25 +212,7 @@ def _results(session: Session, assessment: Assessment) -> list[ResultRow]:
             grade=grade,
             feedback=feedback,
         )
-        for sid, name, no, scheduled_on, marks, absent, percentage, grade, feedback in session.exec(
-            select(
-                AssessmentResult.student_id,
-                Student.name,
-                Student.enrollment_no,
-                AssessmentResult.scheduled_on,
-                AssessmentResult.marks,
-                AssessmentResult.absent,
-                AssessmentResult.percentage,
-                AssessmentResult.grade,
-                AssessmentResult.feedback,
-            )
-            .join(Student, Student.id == AssessmentResult.student_id)
-            .where(
-                AssessmentResult.institute_id == assessment.institute_id,
-                AssessmentResult.assessment_id == assessment.id,
-            )
-            .order_by(Student.name, Student.id)
-        ).all()
+        for sid, name, no, scheduled_on, marks, absent, percentage, grade, feedback in rows
     ]
 
 

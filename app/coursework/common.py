@@ -171,6 +171,21 @@ def _has_row(row: Any, of_work: Any, institute_id: int, joiners: Any) -> Any:
     )
 
 
+def by_student_internal(
+    session: Session, row: Any, of_work: Any, institute_id: int, *columns: Any
+) -> list[Any]:
+    """Every student's `row` (a submission or a result) for the work `of_work` ties it to, by
+    name: the student's id, name and enrolment number, then `columns`."""
+    return list(
+        session.exec(
+            select(row.student_id, Student.name, Student.enrollment_no, *columns)
+            .join(Student, col(Student.id) == row.student_id)
+            .where(row.institute_id == institute_id, of_work)
+            .order_by(col(Student.name), col(Student.id))
+        ).all()
+    )
+
+
 def give_open_work_internal(
     session: Session, *, institute_id: int, batch_id: int, student_ids: list[int], on: date
 ) -> tuple[int, int]:

@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from app.academics.models import Student, Topic
+from app.academics.models import Topic
 from app.core import audit, clock
 from app.core.errors import ValidationError
 from app.core.rows import carry
@@ -18,6 +18,7 @@ from app.coursework.common import (
     TEACHING,
     as_date,
     batch_in_scope,
+    by_student_internal,
     check_table_students,
     check_topic_internal,
     homework_in_scope,
@@ -185,24 +186,17 @@ class MarkingSheet:
 def _submissions(session: Session, homework: Homework) -> list[MarkingRow]:
     return [
         MarkingRow(*row)
-        for row in session.exec(
-            select(
-                HomeworkSubmission.student_id,
-                Student.name,
-                Student.enrollment_no,
-                HomeworkSubmission.status,
-                HomeworkSubmission.submitted_on,
-                HomeworkSubmission.on_time,
-                HomeworkSubmission.marks,
-                HomeworkSubmission.comment,
-            )
-            .join(Student, Student.id == HomeworkSubmission.student_id)
-            .where(
-                HomeworkSubmission.institute_id == homework.institute_id,
-                HomeworkSubmission.homework_id == homework.id,
-            )
-            .order_by(Student.name, Student.id)
-        ).all()
+        for row in by_student_internal(
+            session,
+            HomeworkSubmission,
+            HomeworkSubmission.homework_id == homework.id,
+            homework.institute_id,
+            HomeworkSubmission.status,
+            HomeworkSubmission.submitted_on,
+            HomeworkSubmission.on_time,
+            HomeworkSubmission.marks,
+            HomeworkSubmission.comment,
+        )
     ]
 
 
