@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -85,13 +86,13 @@ def rule_choices(session: Session, *, actor: Actor) -> RuleChoices:
     """What an automatic rule can point at: the institute's subjects, topics and batches."""
     actor.require(Role.ADMIN)
     institute_id = actor.institute_scope()
-    subjects = dict(
-        session.exec(
-            select(Subject.id, Subject.name)
-            .where(Subject.institute_id == institute_id)
-            .order_by(Subject.name)
-        ).all()
-    )
+
+    def by_name(model: Any) -> dict[int, str]:
+        """The institute's subjects or batches: name by id, in name order."""
+        query = select(model.id, model.name).where(model.institute_id == institute_id)
+        return dict(session.exec(query.order_by(model.name)).all())
+
+    subjects = by_name(Subject)
     topics = {
         tid: f"{subjects.get(sid, '?')}: {name}"
         for tid, sid, name in session.exec(
@@ -100,11 +101,5 @@ def rule_choices(session: Session, *, actor: Actor) -> RuleChoices:
             .order_by(Topic.subject_id, Topic.position, Topic.id)
         ).all()
     }
-    batches = dict(
-        session.exec(
-            select(Batch.id, Batch.name)
-            .where(Batch.institute_id == institute_id)
-            .order_by(Batch.name)
-        ).all()
-    )
+    batches = by_name(Batch)
     return RuleChoices(subjects=subjects, topics=topics, batches=batches)
