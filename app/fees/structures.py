@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func
 from sqlmodel import Session, select
@@ -178,16 +179,19 @@ def set_instalment_plan(
 
 def instalment_plan(session: Session, *, actor: Actor, structure_id: int) -> list[FeeInstalment]:
     actor.require(Role.ADMIN, Role.COUNSELOR)
-    return list(
-        session.exec(
-            select(FeeInstalment)
-            .where(
-                FeeInstalment.institute_id == actor.institute_scope(),
-                FeeInstalment.structure_id == structure_id,
-            )
-            .order_by(FeeInstalment.seq)
-        )
+    return structure_rows_internal(session, FeeInstalment, actor.institute_scope(), structure_id)
+
+
+def structure_rows_internal(
+    session: Session, model: Any, institute_id: int, structure_id: int
+) -> list[Any]:
+    """A structure's items (by id) or instalment steps (by seq): `model` is FeeItem or
+    FeeInstalment."""
+    order = FeeInstalment.seq if model is FeeInstalment else model.id
+    query = select(model).where(
+        model.institute_id == institute_id, model.structure_id == structure_id
     )
+    return list(session.exec(query.order_by(order)))
 
 
 def split_instalments(
@@ -204,16 +208,7 @@ def split_instalments(
 
 def structure_items(session: Session, *, actor: Actor, structure_id: int) -> list[FeeItem]:
     actor.require(Role.ADMIN)
-    return list(
-        session.exec(
-            select(FeeItem)
-            .where(
-                FeeItem.institute_id == actor.institute_scope(),
-                FeeItem.structure_id == structure_id,
-            )
-            .order_by(FeeItem.id)
-        )
-    )
+    return structure_rows_internal(session, FeeItem, actor.institute_scope(), structure_id)
 
 
 def list_structures(session: Session, *, actor: Actor) -> list[FeeStructure]:
