@@ -85,14 +85,14 @@ def reject_request(
     `action`; returns the reason as stored."""
     text = clean_reason(reason)
     claim(session, type(row), row, actor=actor, status=RequestStatus.REJECTED.value, reason=text)
-    audit.record(
+    audit.on(
         session,
-        actor=actor,
-        action=action,
+        actor,
+        action,
+        row.id,
+        {"reason": text},
         target_type=target_type,
-        target_id=row.id,
         institute_id=row.institute_id,
-        detail={"reason": text},
     )
     return text
 

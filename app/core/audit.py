@@ -125,15 +125,7 @@ def save_audited(
     type is the one the action starts with ("batch.create" → "batch") unless given."""
     session.add(row)
     session.flush()
-    record(
-        session,
-        actor=actor,
-        action=action,
-        target_type=target_type or action.split(".", 1)[0],
-        target_id=row.id,
-        detail=detail,
-        institute_id=institute_id,
-    )
+    on(session, actor, action, row.id, detail, target_type=target_type, institute_id=institute_id)
 
 
 def record_many(

@@ -15,10 +15,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, func, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as SASession
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.core import models_base  # noqa: F401  (naming convention before any table)
 from app.core.config import get_settings, normalize_database_url
@@ -180,7 +180,4 @@ def lock_key(session: SASession, key: str) -> None:
 
 def count(session: Session, model: Any, *where: Any) -> int:
     """How many rows of `model` meet every condition in `where` (one COUNT query)."""
-    from sqlalchemy import func
-    from sqlmodel import select
-
     return int(session.exec(select(func.count()).select_from(model).where(*where)).one())

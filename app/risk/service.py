@@ -18,6 +18,7 @@ from app.academics.models import Batch, BatchMembership, Student, StudentStatus
 from app.core import audit, clock
 from app.core.errors import NotFound, ValidationError
 from app.core.roles import Role
+from app.core.rows import carry
 from app.core.tenancy import Actor
 from app.identity.models import Institute
 from app.inbox.models import PendingAction
@@ -64,18 +65,13 @@ class RiskRow:
     @classmethod
     def of(cls, p: StudentRiskProfile, enrollment_no: str, name: str) -> RiskRow:
         """A stored profile as the Risk page lists it, with the student's number and name."""
-        return cls(
-            p.student_id,
-            enrollment_no,
-            name,
-            p.score,
-            p.level,
-            p.attendance,
-            p.homework,
-            p.fees,
-            p.tests,
-            list(p.flags or []),
-            list(p.reasons or []),
+        return carry(
+            cls,
+            p,
+            enrollment_no=enrollment_no,
+            name=name,
+            flags=list(p.flags or []),
+            reasons=list(p.reasons or []),
         )
 
 

@@ -40,19 +40,13 @@ def read_recent(actor: Actor, fn: Callable[..., T], /, *, seconds: float, **kwar
     """`read`, reused by this browser session for `seconds`: for a summary that changes slowly
     (a teacher's brief) on a page people come back to many times an hour. The same actor and
     arguments only; anything else reads afresh."""
-    key = (
-        "cohort_recent",
-        fn.__module__,
-        fn.__qualname__,
-        actor.user_id,
-        repr(sorted(kwargs.items())),
-    )
+    key = f"cohort_recent:{fn.__module__}.{fn.__qualname__}:{actor.user_id}:{sorted(kwargs.items())!r}"
     now = time.monotonic()
-    kept = st.session_state.get(str(key))
+    kept = st.session_state.get(key)
     if kept is not None and now - kept[0] < seconds:
         return cast(T, kept[1])
     value = read(actor, fn, **kwargs)
-    st.session_state[str(key)] = (now, value)
+    st.session_state[key] = (now, value)
     return value
 
 
