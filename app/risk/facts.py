@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import case, func
+from sqlalchemy import Engine, case, func, null
 from sqlmodel import Session, col, select
 
 from app.academics.models import Student, StudentStatus
 from app.attendance.models import NOT_HELD, AttendanceRecord, ClassSession, Mark
 from app.core import clock
+from app.core.db import session_scope
 from app.coursework.models import Assessment, AssessmentResult, Homework, HomeworkSubmission
 from app.fees import reports as fee_reports
 from app.identity.models import Institute
@@ -164,40 +167,53 @@ def _gone(session: Session, institute_ids: list[int]) -> dict[int, list[int]]:
     return gone
 
 
+# Runs a statement on a connection of its own and returns its rows later (see gather_all).
+ReadAside = Callable[[Any], "Future[list[Any]]"]
+
+
 def gather_many(
-    session: Session, *, institute_ids: list[int], today: date, window_days: int
+    session: Session,
+    *,
+    institute_ids: list[int],
+    today: date,
+    window_days: int,
+    read_aside: ReadAside | None = None,
 ) -> dict[int, Inputs]:
     """The inputs of several institutes that share a window, in one statement: each factor is
     a grouped subquery over the window, joined to the active students (the daily job reads
-    every institute in one pass instead of one pass each)."""
+    every institute in one pass instead of one pass each). With `read_aside` the attendance
+    window, the biggest part, is read as a statement of its own on another connection while
+    this one reads the rest."""
     start = today - timedelta(days=window_days - 1)
     attendance = _attendance_window(institute_ids, start, today)
     homework = _homework_window(institute_ids, start, today)
     tests = _tests_window(institute_ids, start, today)
     fees = fee_reports.standing_query(institute_ids=institute_ids, today=today)
+    aside = read_aside(select(attendance)) if read_aside is not None else None
+    query = select(
+        Student.institute_id,
+        Student.id,
+        Student.name,
+        attendance.c.present if aside is None else null(),
+        attendance.c.taken if aside is None else null(),
+        homework.c.on_time,
+        homework.c.due,
+        fees.c.open_minor,
+        fees.c.overdue_minor,
+        fees.c.oldest_due,
+        tests.c.total,
+        tests.c.n,
+        tests.c.first,
+        tests.c.second,
+        StudentRiskProfile.level,
+        StudentRiskProfile.digest,
+    )
+    if aside is None:
+        query = query.outerjoin(attendance, attendance.c.student_id == Student.id)
     rows = (
         session.connection()
         .execute(
-            select(
-                Student.institute_id,
-                Student.id,
-                Student.name,
-                attendance.c.present,
-                attendance.c.taken,
-                homework.c.on_time,
-                homework.c.due,
-                fees.c.open_minor,
-                fees.c.overdue_minor,
-                fees.c.oldest_due,
-                tests.c.total,
-                tests.c.n,
-                tests.c.first,
-                tests.c.second,
-                StudentRiskProfile.level,
-                StudentRiskProfile.digest,
-            )
-            .outerjoin(attendance, attendance.c.student_id == Student.id)
-            .outerjoin(homework, homework.c.student_id == Student.id)
+            query.outerjoin(homework, homework.c.student_id == Student.id)
             .outerjoin(fees, fees.c.student_id == Student.id)
             .outerjoin(tests, tests.c.student_id == Student.id)
             .outerjoin(
@@ -217,7 +233,8 @@ def gather_many(
             select(Institute.id, Institute.currency).where(among(Institute.id, institute_ids))
         ).all()
     )
-    return _assemble(rows, institute_ids, today, currencies, _gone(session, institute_ids))
+    marks = None if aside is None else {sid: (p, t) for sid, p, t in aside.result()}
+    return _assemble(rows, institute_ids, today, currencies, _gone(session, institute_ids), marks)
 
 
 def _assemble(
@@ -226,8 +243,10 @@ def _assemble(
     today: date,
     currencies: dict[Any, str],
     gone: dict[int, list[int]],
+    marks: dict[int, tuple[Any, Any]] | None = None,
 ) -> dict[int, Inputs]:
-    """Each institute's Inputs from the joined rows (one per active student)."""
+    """Each institute's Inputs from the joined rows (one per active student); `marks` holds
+    (present, taken) by student when the attendance window was read aside."""
     names: dict[int, dict[int, str]] = {i: {} for i in institute_ids}
     facts: dict[int, dict[int, tuple]] = {i: {} for i in institute_ids}
     previous: dict[int, dict[int, tuple]] = {i: {} for i in institute_ids}
@@ -250,6 +269,8 @@ def _assemble(
         level,
         digest,
     ) in rows:
+        if marks is not None:
+            present, tkn = marks.get(sid, (None, None))
         names[iid][sid] = name
         if level is not None:
             previous[iid][sid] = (level, digest)
@@ -272,9 +293,13 @@ def _assemble(
     }
 
 
-def gather_all(session: Session) -> dict[int, tuple[Inputs, RiskSettings]]:
+def gather_all(
+    session: Session, *, engine: Engine | None = None
+) -> dict[int, tuple[Inputs, RiskSettings]]:
     """Every institute's inputs and settings, read in one pass per distinct (today, window) —
-    usually one: the daily job's read side, under a system session."""
+    usually one: the daily job's read side, under a system session. On PostgreSQL the
+    attendance window is read on a second connection meanwhile (the database then works on
+    two cores; the two reads are moments apart, which a daily score does not notice)."""
     institutes = session.exec(select(Institute.id, Institute.timezone).order_by(Institute.id)).all()
     # Plain copies: the settings outlive this session (each institute is written in its own).
     settings = {
@@ -287,9 +312,23 @@ def gather_all(session: Session) -> dict[int, tuple[Inputs, RiskSettings]]:
         settings[iid] = config
         groups.setdefault((clock.today_in(tz), config.window_days), []).append(iid)
     out: dict[int, tuple[Inputs, RiskSettings]] = {}
-    for (today, window), ids in groups.items():
-        for iid, inputs in gather_many(
-            session, institute_ids=ids, today=today, window_days=window
-        ).items():
-            out[iid] = (inputs, settings[iid])
+    with ThreadPoolExecutor(1, thread_name_prefix="risk-read") as pool:
+
+        def read_aside(statement: Any) -> Future[list[Any]]:
+            def run() -> list[Any]:
+                with session_scope(system=True, engine=engine, readonly=True) as aside:
+                    return list(aside.connection().execute(statement))
+
+            return pool.submit(run)
+
+        two = session.get_bind().dialect.name == "postgresql"
+        for (today, window), ids in groups.items():
+            for iid, inputs in gather_many(
+                session,
+                institute_ids=ids,
+                today=today,
+                window_days=window,
+                read_aside=read_aside if two else None,
+            ).items():
+                out[iid] = (inputs, settings[iid])
     return out

@@ -25,7 +25,7 @@ def student_risk_recompute(*, engine=None) -> dict:
     zero = {"students": 0, "events": 0, "actions": 0, "written": 0}
     with collector_paused(), ThreadPoolExecutor(1, thread_name_prefix="risk-scoring") as pool:
         with session_scope(system=True, engine=engine) as session:
-            read = risk_engine.gather_all(session)  # every institute in one set-based pass
+            read = risk_engine.gather_all(session, engine=engine)  # every institute, set-based
         parts: dict[int, list[Future[risk_engine.Scored]]] = {}
         due: dict[int, tuple[list[int], list[int]]] = {}
         for institute_id, (inputs, settings) in sorted(read.items()):

@@ -394,8 +394,9 @@ def _profiles(db) -> dict:
 
 
 def test_the_daily_job_scores_in_parts_and_writes_what_one_pass_would(db, monkeypatch):
-    # The job scores a big institute in parts on a thread while writing the part before;
-    # the profiles, events and actions are those of scoring everyone at once.
+    # The job scores a big institute in parts on a thread while writing the part before (and on
+    # PostgreSQL reads the attendance window on a second connection); the profiles, events and
+    # actions are those of one institute read in one statement and scored at once.
     inst, admin, ids = build(db)
     with clock.frozen(NOW), db.scope(institute_id=inst.id) as s:
         whole = engine.recompute_institute_internal(s, institute_id=inst.id)
