@@ -10,13 +10,27 @@
    pre-deploy command runs `alembic upgrade head` instead).
 4. Replace this process with `streamlit run streamlit_app.py` on `$PORT` (default 8501),
    headless, listening on every interface, without Streamlit's full GC after every rerun.
+
+With `WEB_PROCESSES=N` (N > 1) step 4 is instead: prepare the database once, start N web
+processes on loopback ports, and put HAProxy (Debian's package; the Dockerfile installs it) on
+`$PORT` in front of them. A cookie keeps each browser on one process (Streamlit serves uploads and
+generated files from the process that holds the session); a process that dies is started again
+while its users reconnect to another one, where the `cohort_session` cookie signs them back in.
+SIGTERM stops everything; HAProxy stopping stops everything too, so the host restarts the lot.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
+from collections import deque
 from pathlib import Path
 
 from app.core.config import PLACEHOLDER_SECRETS, PROJECT_ROOT, get_settings
@@ -116,12 +130,19 @@ def prepare(env: dict[str, str] | None = None, path: Path = SECRETS_PATH) -> str
     return "Google sign-in not configured (no AUTH_* variables, no secrets.toml)."
 
 
-def command(env: dict[str, str] | None = None) -> list[str]:
-    """The streamlit command line for this host."""
-    env = dict(os.environ if env is None else env)
+def public_port(env: dict[str, str]) -> int:
     port = env.get("PORT", "").strip() or "8501"
     if not port.isdigit():
         raise StartupError(f"PORT must be a number, not {port!r}.")
+    return int(port)
+
+
+def command(
+    env: dict[str, str] | None = None, *, port: int | None = None, address: str = "0.0.0.0"
+) -> list[str]:
+    """The streamlit command line for this host (`port` and `address` for a pooled process)."""
+    env = dict(os.environ if env is None else env)
+    port = public_port(env) if port is None else port
     return [
         sys.executable,
         "-m",
@@ -129,9 +150,9 @@ def command(env: dict[str, str] | None = None) -> list[str]:
         "run",
         str(PROJECT_ROOT / "streamlit_app.py"),
         "--server.port",
-        port,
+        str(port),
         "--server.address",
-        "0.0.0.0",
+        address,
         "--server.headless",
         "true",
         "--browser.gatherUsageStats",
@@ -146,10 +167,222 @@ def command(env: dict[str, str] | None = None) -> list[str]:
     ]
 
 
+# ---- several web processes behind HAProxy (WEB_PROCESSES > 1) --------------------------------
+
+MAX_WEB_PROCESSES = 16
+BACKEND_COOKIE = "cohort_web"
+RESTARTS_PER_MINUTE = 5  # more than this and the pool gives up: something is wrong, say so
+
+HAPROXY_CONFIG = """\
+global
+    maxconn 4096
+
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 1h
+    timeout server 1h
+    timeout tunnel 1h
+    retries 3
+    option redispatch 1
+
+frontend cohort
+    bind {bind}:{port}
+    default_backend web
+
+backend web
+    balance leastconn
+    cookie {cookie} insert indirect nocache httponly
+    option httpchk GET /_stcore/health
+    option forwardfor
+{servers}
+"""
+
+
+def haproxy_config(port: int, backends: list[int], *, bind: str = "0.0.0.0") -> str:
+    """HAProxy on `bind:port` in front of web processes on these loopback ports: a cookie keeps
+    a browser on one process, health checks take a dead one out, and its requests go to another
+    (`redispatch`). It adds the peer's address to X-Forwarded-For (one more proxy hop)."""
+    servers = "\n".join(
+        f"    server web{n} 127.0.0.1:{p} check inter 1s fall 2 rise 1 cookie web{n}"
+        for n, p in enumerate(backends, start=1)
+    )
+    return HAPROXY_CONFIG.format(bind=bind, port=port, cookie=BACKEND_COOKIE, servers=servers)
+
+
+def web_processes(env: dict[str, str]) -> int:
+    value = env.get("WEB_PROCESSES", "").strip() or "1"
+    if not value.isdigit() or not 1 <= int(value) <= MAX_WEB_PROCESSES:
+        raise StartupError(
+            f"WEB_PROCESSES must be a whole number from 1 to {MAX_WEB_PROCESSES} "
+            f"(about one per CPU core), not {value!r}."
+        )
+    return int(value)
+
+
+def find_haproxy(fallback: str = "/usr/sbin/haproxy") -> str:
+    found = shutil.which("haproxy") or fallback
+    if not Path(found).exists():
+        raise StartupError(
+            "WEB_PROCESSES above 1 needs HAProxy in front of the processes: install it "
+            "(Debian: apt-get install haproxy; the Dockerfile does) or set WEB_PROCESSES=1."
+        )
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            body: bytes = response.read()
+    except OSError:
+        return False
+    return body == b"ok"
+
+
+def log(message: str) -> None:
+    print(f"app.serve: {message}", file=sys.stderr, flush=True)
+
+
+def stop_group(process: subprocess.Popen[bytes] | None, grace: float = 10) -> None:
+    """SIGTERM a child's process group, SIGKILL what is left after `grace` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        pass
+
+
+class Pool:
+    """N web processes on loopback ports and HAProxy on the public port in front of them."""
+
+    def __init__(self, processes: int, env: dict[str, str]) -> None:
+        self.env = env
+        self.port = public_port(env)
+        self.ports = [free_port() for _ in range(processes)]
+        self.web: dict[int, subprocess.Popen[bytes]] = {}
+        self.proxy: subprocess.Popen[bytes] | None = None
+        self.restarts: deque[float] = deque()
+        self.stopping = False
+        # The web processes behind our proxy: the database is prepared once, here (two processes
+        # seeding one empty database would collide), and there is one more proxy hop to trust.
+        hops = int(env.get("TRUSTED_PROXY_HOPS", "").strip() or 0) + 1
+        self.child_env = {
+            **env,
+            "AUTO_MIGRATE": "false",
+            "DEMO_SEED_ON_EMPTY": "false",
+            "TRUSTED_PROXY_HOPS": str(hops),
+        }
+        # A process sees every browser arrive from HAProxy on loopback, and dev sign-in trusts a
+        # loopback browser: behind a proxy on every interface it stays off unless asked for.
+        beyond = env.get("DEV_SIGN_IN_BEYOND_LOOPBACK", "").strip().lower()
+        if beyond not in {"1", "true", "yes", "on"}:
+            self.child_env["DEV_SIGN_IN"] = "false"
+        self.config = Path(env.get("TMPDIR") or "/tmp") / f"cohort-haproxy-{os.getpid()}.cfg"
+
+    def start_web(self, index: int) -> None:
+        argv = command(self.env, port=self.ports[index], address="127.0.0.1")
+        process = subprocess.Popen(
+            argv, cwd=PROJECT_ROOT, env=self.child_env, start_new_session=True
+        )
+        self.web[index] = process
+        log(f"web process {index + 1} on port {self.ports[index]} (pid {process.pid})")
+
+    def start(self, haproxy: str) -> None:
+        for index in range(len(self.ports)):
+            self.start_web(index)
+        deadline = time.monotonic() + 120
+        waiting = set(range(len(self.ports)))
+        while waiting and time.monotonic() < deadline and not self.stopping:
+            for index in list(waiting):
+                if self.web[index].poll() is not None:
+                    raise StartupError(f"web process {index + 1} stopped while starting.")
+                if healthy(f"http://127.0.0.1:{self.ports[index]}"):
+                    waiting.discard(index)
+            time.sleep(0.3)
+        if waiting and not self.stopping:
+            raise StartupError("the web processes did not answer their health check in 2 min.")
+        if self.stopping:
+            return
+        self.config.write_text(haproxy_config(self.port, self.ports))
+        self.proxy = subprocess.Popen(
+            [haproxy, "-db", "-f", str(self.config)], start_new_session=True
+        )
+        log(f"HAProxy on port {self.port} in front of {len(self.ports)} web processes")
+
+    def watch(self) -> int:
+        """Until asked to stop: start again a web process that died; stop when HAProxy does."""
+        while not self.stopping:
+            if self.proxy is not None and self.proxy.poll() is not None:
+                log(f"HAProxy stopped (exit {self.proxy.returncode}); stopping the web processes.")
+                return 1
+            for index, process in list(self.web.items()):
+                if process.poll() is not None and not self.stopping:
+                    now = time.monotonic()
+                    self.restarts.append(now)
+                    while self.restarts and now - self.restarts[0] > 60:
+                        self.restarts.popleft()
+                    if len(self.restarts) > RESTARTS_PER_MINUTE:
+                        log("web processes keep stopping; giving up (see the log above).")
+                        return 1
+                    log(
+                        f"web process {index + 1} stopped (exit {process.returncode}); "
+                        "starting it again."
+                    )
+                    self.start_web(index)
+            time.sleep(0.5)
+        return 0
+
+    def stop(self) -> None:
+        self.stopping = True
+        stop_group(self.proxy)
+        for process in self.web.values():
+            stop_group(process)
+        self.config.unlink(missing_ok=True)
+
+
+def run_pool(processes: int, env: dict[str, str]) -> int:
+    from app.system import startup
+
+    settings = get_settings()
+    haproxy = find_haproxy()
+    startup.prepare_database(
+        settings.database_url,
+        settings.auto_migrate,
+        settings.is_dev and settings.DEMO_SEED_ON_EMPTY,
+    )
+    pool = Pool(processes, env)
+
+    def stop_on_signal(*_args: object) -> None:
+        pool.stopping = True
+
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    signal.signal(signal.SIGINT, stop_on_signal)
+    try:
+        pool.start(haproxy)
+        return pool.watch()
+    finally:
+        pool.stop()
+
+
 def main() -> None:
     try:
         print(prepare(), flush=True)
         settings = get_settings()
+        processes = web_processes(dict(os.environ))
+        if processes > 1:
+            raise SystemExit(run_pool(processes, dict(os.environ)))
         if settings.auto_migrate:
             from app.core.migrate import upgrade_to_head
 

@@ -8,7 +8,9 @@ as `python -m app.serve`); HAProxy (Debian's package: `apt-get install haproxy`)
 files in the process that made them), health-checks `/_stcore/health` and sends a browser whose
 process died to another one, where the `cohort_session` cookie signs it straight back in.
 Run the worker (`python -m app.worker`) once, beside them: its leader lock is unchanged.
-Ctrl-C stops everything.
+Ctrl-C stops everything. This is the measuring and testing set-up (the load test's
+`--processes`); in production `WEB_PROCESSES=N python -m app.serve` runs the same proxy and
+also starts again a process that dies.
 """
 
 from __future__ import annotations
@@ -28,39 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from loadtest import Server, free_port  # noqa: E402
 
-BACKEND_COOKIE = "cohort_web"
-
-HAPROXY_CONFIG = """\
-global
-    maxconn 4096
-
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 1h
-    timeout server 1h
-    timeout tunnel 1h
-    retries 3
-    option redispatch 1
-
-frontend cohort
-    bind 127.0.0.1:{port}
-    default_backend web
-
-backend web
-    balance leastconn
-    cookie {cookie} insert indirect nocache httponly
-    option httpchk GET /_stcore/health
-{servers}
-"""
-
-
-def haproxy_config(port: int, backends: list[int]) -> str:
-    servers = "\n".join(
-        f"    server web{n} 127.0.0.1:{p} check inter 1s fall 2 rise 1 cookie web{n}"
-        for n, p in enumerate(backends, start=1)
-    )
-    return HAPROXY_CONFIG.format(port=port, cookie=BACKEND_COOKIE, servers=servers)
+from app.serve import BACKEND_COOKIE, haproxy_config  # noqa: E402, F401  (one proxy set-up)
 
 
 class Replicas:
@@ -98,7 +68,9 @@ class Replicas:
                 Server(self.database_url, overrides=self.overrides) for _ in range(self.count)
             ]
             config = self.workdir / "haproxy.cfg"
-            config.write_text(haproxy_config(self.port, [s.port for s in self.servers]))
+            config.write_text(
+                haproxy_config(self.port, [s.port for s in self.servers], bind="127.0.0.1")
+            )
             self.proxy = subprocess.Popen(
                 [haproxy, "-db", "-f", str(config)],
                 stdout=subprocess.DEVNULL,

@@ -11,8 +11,7 @@ import pkgutil
 import streamlit as st
 
 from app.core.config import get_settings
-from app.core.db import engine_for, session_scope
-from app.core.migrate import upgrade_to_head
+from app.system import startup
 from app.worker import embedded
 
 log = logging.getLogger("cohort")
@@ -21,32 +20,7 @@ log = logging.getLogger("cohort")
 @st.cache_resource(show_spinner="Preparing the database…")
 def prepare_database(url: str, auto_migrate: bool, seed_demo: bool) -> str:
     """Run once per process and database URL."""
-    if get_settings().dev_sign_in:
-        log.warning(
-            "Dev sign-in is on (APP_ENV=dev, DEV_SIGN_IN unset or 1): anyone who can open the "
-            "sign-in page on this machine can sign in as any user. Set DEV_SIGN_IN=0 to turn it off."
-        )
-    if auto_migrate:
-        upgrade_to_head(url)
-    from app.identity.bootstrap import bootstrap_admins
-
-    with session_scope(system=True, engine=engine_for(url)) as session:
-        bootstrap_admins(session, settings=get_settings())
-    if seed_demo:
-        from app.demo.seed import seed_demo as build
-        from app.identity import service as identity
-
-        with session_scope(system=True, engine=engine_for(url)) as session:
-            empty = identity.count_users(session) == 0
-        if empty:
-            log.warning("Empty development database: seeding the small demo institute.")
-            build(size="small", engine=engine_for(url))
-    # After the demo seed (which needs an empty database), on every start.
-    from app.identity.bootstrap import bootstrap_super_admins
-
-    with session_scope(system=True, engine=engine_for(url)) as session:
-        bootstrap_super_admins(session, settings=get_settings())
-    return url
+    return startup.prepare_database(url, auto_migrate, seed_demo)
 
 
 NOT_CONFIGURED = (

@@ -69,18 +69,31 @@ def _keys(service: dict) -> dict[str, dict]:
     return {v["key"]: v for v in service["envVars"] if "key" in v}
 
 
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+
+
 def test_web_runs_streamlit_migrates_first_and_is_health_checked():
     web = _service("web")
-    assert web["runtime"] == "python" and "app.serve" in web["startCommand"]
+    assert web["runtime"] == "docker" and (ROOT / web["dockerfilePath"]).is_file()
+    # The image installs the locked dependencies and HAProxy, and its command is app.serve.
+    assert "uv sync --frozen --no-dev" in DOCKERFILE and "haproxy" in DOCKERFILE
+    assert 'CMD ["python", "-m", "app.serve"]' in DOCKERFILE and "USER cohort" in DOCKERFILE
     assert web["healthCheckPath"] == "/_stcore/health"
-    assert "alembic upgrade head" in web["preDeployCommand"]
-    assert "uv sync --frozen" in web["buildCommand"] and "--no-dev" in web["buildCommand"]
+    assert web["preDeployCommand"] == "alembic upgrade head"
     assert _keys(web)["DATABASE_URL"]["fromDatabase"]["property"] == "connectionString"
+    # More processes in the instance, never more instances (no session affinity at Render).
+    assert web["numInstances"] == 1 and _keys(web)["WEB_PROCESSES"]["value"] == "1"
+
+
+def test_the_image_leaves_out_secrets_and_local_data():
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".streamlit/secrets.toml", ".env", "*.db", ".git", ".venv", "data"} <= set(ignored)
 
 
 def test_worker_runs_the_scheduler_on_the_same_settings_and_database():
     web, worker = _service("web"), _service("worker")
-    assert worker["startCommand"].endswith("python -m app.worker")
+    assert worker["dockerfilePath"] == web["dockerfilePath"]
+    assert worker["dockerCommand"] == "python -m app.worker"
     groups = lambda s: {v["fromGroup"] for v in s["envVars"] if "fromGroup" in v}  # noqa: E731
     assert groups(web) == groups(worker) == {"cohort-settings"}
     assert _keys(worker)["DATABASE_URL"] == _keys(web)["DATABASE_URL"]

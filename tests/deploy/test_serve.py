@@ -66,3 +66,37 @@ def test_the_command_listens_on_port_headless():
     assert serve.command({})[serve.command({}).index("--server.port") + 1] == "8501"
     with pytest.raises(serve.StartupError, match="PORT"):
         serve.command({"PORT": "eighty"})
+
+
+def test_web_processes_is_a_small_whole_number_and_one_by_default():
+    assert serve.web_processes({}) == 1
+    assert serve.web_processes({"WEB_PROCESSES": " 4 "}) == 4
+    for bad in ("0", "two", "-1", "99"):
+        with pytest.raises(serve.StartupError, match="WEB_PROCESSES must be a whole number"):
+            serve.web_processes({"WEB_PROCESSES": bad})
+
+
+def test_several_processes_without_haproxy_say_how_to_get_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(serve.shutil, "which", lambda name: None)
+    with pytest.raises(serve.StartupError, match="apt-get install haproxy"):
+        serve.find_haproxy(fallback=str(tmp_path / "haproxy"))
+
+
+def test_the_proxy_keeps_a_browser_on_its_process_and_the_processes_trust_one_more_hop():
+    config = serve.haproxy_config(10000, [41001, 41002])
+    assert "bind 0.0.0.0:10000" in config
+    assert "cookie cohort_web insert indirect nocache httponly" in config
+    assert "server web1 127.0.0.1:41001 check" in config and "cookie web2" in config
+    assert "option httpchk GET /_stcore/health" in config and "option forwardfor" in config
+    pool = serve.Pool(2, {"PORT": "10000", "TRUSTED_PROXY_HOPS": "1", "AUTO_MIGRATE": "true"})
+    # Render's proxy, then ours: the client is two hops from the right of X-Forwarded-For.
+    assert pool.child_env["TRUSTED_PROXY_HOPS"] == "2"
+    # The pool prepares the database once; its processes neither migrate nor seed.
+    assert pool.child_env["AUTO_MIGRATE"] == pool.child_env["DEMO_SEED_ON_EMPTY"] == "false"
+    # Every browser reaches a process from HAProxy on loopback: no dev sign-in for all comers.
+    assert pool.child_env["DEV_SIGN_IN"] == "false"
+    opted = serve.Pool(2, {"PORT": "10000", "DEV_SIGN_IN_BEYOND_LOOPBACK": "1"})
+    assert "DEV_SIGN_IN" not in opted.child_env
+    argv = serve.command(pool.env, port=pool.ports[0], address="127.0.0.1")
+    assert argv[argv.index("--server.address") + 1] == "127.0.0.1"
+    assert argv[argv.index("--server.port") + 1] == str(pool.ports[0]) != "10000"
