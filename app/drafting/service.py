@@ -183,9 +183,7 @@ def request_draft(
         raw = chat.reply(messages)
         parsed = prompts.parse_draft(raw, kind=draft_kind.value, count=count)
         content = parsed.as_dict()
-    except ollama.ModelUnavailable as exc:
-        error = f"{exc} Nothing was created; try again, or write the work yourself."
-    except prompts.UnusableDraft as exc:
+    except (ollama.ModelUnavailable, prompts.UnusableDraft) as exc:
         error = f"{exc} Nothing was created; try again, or write the work yourself."
     row = AiDraft(
         institute_id=batch.institute_id,
