@@ -36,6 +36,8 @@ from tests.fakes.telegram import fake_sender
 MONDAY = date(2026, 11, 2)
 CLASS_START = datetime(2026, 11, 2, 4, 30, tzinfo=UTC)  # 10:00 in Asia/Kolkata
 AFTER_CLASS = CLASS_START + timedelta(minutes=20)
+# 11:30 in Asia/Kolkata on the Tuesday: outside the institute's quiet hours.
+DAYTIME = datetime(2026, 11, 3, 6, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -85,6 +87,14 @@ def world(db):
         "kids": kids,
         "guardians": guardians,
     }
+
+
+@pytest.fixture
+def daytime():
+    """Telegram messages wait through the institute's quiet hours (night in India, which is the
+    evening in UTC): a test that delivers at "now" runs in the institute's daytime."""
+    with clock.frozen(DAYTIME):
+        yield
 
 
 def step(db, sender) -> updates.Processed:
@@ -219,7 +229,7 @@ def test_a_guardian_of_two_children_chooses_and_gets_only_their_own(db, world, b
     assert "Ravi Kumar: progress in" in api.last_to("7001")["text"]
 
 
-def test_a_teacher_acts_on_an_inbox_item_from_telegram(db, world, bot):
+def test_a_teacher_acts_on_an_inbox_item_from_telegram(db, world, bot, daytime):
     sender, api = bot
     link_me(db, world["teacher"], api, sender, "8001")
     with db.scope(system=True) as s:
@@ -264,7 +274,7 @@ def test_a_teacher_acts_on_an_inbox_item_from_telegram(db, world, bot):
         assert sources == {"telegram"}
 
 
-def test_replays_forgeries_expiry_and_other_institutes_do_nothing(db, world, bot):
+def test_replays_forgeries_expiry_and_other_institutes_do_nothing(db, world, bot, daytime):
     sender, api = bot
     link_me(db, world["teacher"], api, sender, "8001")
     with db.scope(system=True) as s:
@@ -410,7 +420,7 @@ def test_link_codes_expire_and_either_side_unlinks(db, world, bot):
         assert s.get(User, world["teacher"].user_id).telegram_chat_id is None
 
 
-def test_the_monthly_report_carries_the_report_card_pdf(db, world, bot):
+def test_the_monthly_report_carries_the_report_card_pdf(db, world, bot, daytime):
     from app.reports import service as reports
 
     sender, api = bot
@@ -498,7 +508,7 @@ def test_the_worker_job_talks_to_a_bot_api_server_over_http(db, world, monkeypat
     assert document["content"].startswith(b"%PDF") and document["filename"].endswith(".pdf")
 
 
-def test_notify_guardian_and_noted_buttons(db, world, bot):
+def test_notify_guardian_and_noted_buttons(db, world, bot, daytime):
     """The teacher's "Notify guardian" queues the guardian's message through the inbox; the
     guardian's "Noted" acknowledges the alert (audited from Telegram) and takes the buttons off."""
     sender, api = bot

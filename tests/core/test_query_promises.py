@@ -43,7 +43,7 @@ def test_batches_with_counts_and_schedules_in_three_queries(db, max_queries):
 
 
 def test_a_batchs_homework_in_three_queries(db, max_queries):
-    _, _, teacher, _, made, kids = school(db, batches=1)
+    inst, _, teacher, _, made, kids = school(db, batches=1)
     with db.scope(teacher) as s:
         for n in range(3):
             coursework.create_homework(
@@ -51,7 +51,8 @@ def test_a_batchs_homework_in_three_queries(db, max_queries):
                 actor=teacher,
                 batch_id=made[0].id,
                 title=f"Sheet {n}",
-                due_on=clock.now().date() + timedelta(days=n),
+                # the institute's today: in the evening UTC, India is already tomorrow
+                due_on=clock.today_in(inst.timezone) + timedelta(days=n),
             )
     with db.scope(teacher) as s, max_queries(3):
         listed = coursework.list_homework(s, actor=teacher, batch_id=made[0].id)
