@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from app.academics.common import STAFF, WEEKDAYS, local_today_internal
+from app.academics.common import STAFF, WEEKDAYS, current_members, local_today_internal
 from app.academics.enrolments import enrol_for_batch_internal
 from app.academics.models import (
     Batch,
@@ -419,15 +419,7 @@ def announcement_audience_internal(
         Student.institute_id == institute_id, Student.status == StudentStatus.ACTIVE.value
     )
     if batch_id is not None:
-        students = students.where(
-            col(Student.id).in_(
-                select(BatchMembership.student_id).where(
-                    BatchMembership.institute_id == institute_id,
-                    BatchMembership.batch_id == batch_id,
-                    col(BatchMembership.left_on).is_(None),
-                )
-            )
-        )
+        students = students.where(col(Student.id).in_(current_members(institute_id, batch_id)))
     rows = session.exec(students).all()
     student_ids = [sid for sid, _ in rows]
     if batch_id is None:

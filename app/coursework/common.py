@@ -10,7 +10,8 @@ from sqlalchemy import ColumnElement, insert, literal, update
 from sqlmodel import Session, col, select
 
 from app.academics import service as academics
-from app.academics.models import Batch, BatchMembership, Student, Topic
+from app.academics.common import current_members
+from app.academics.models import Batch, Student, Topic
 from app.core import clock
 from app.core.errors import ValidationError
 from app.core.ownership import get_owned
@@ -97,15 +98,6 @@ def title_field(title: str) -> str:
     if len(title) > 200:
         raise ValidationError("The title is longer than 200 characters.", field="title")
     return title
-
-
-def current_members(institute_id: int, batch_id: int):
-    """The batch's current members (membership not ended), as a subquery-ready select."""
-    return select(BatchMembership.student_id).where(
-        BatchMembership.institute_id == institute_id,
-        BatchMembership.batch_id == batch_id,
-        col(BatchMembership.left_on).is_(None),
-    )
 
 
 def number_field(value, what: str) -> float | None:

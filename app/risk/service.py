@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from app.academics.common import current_members
 from app.academics.models import Batch, BatchMembership, Student, StudentStatus
 from app.core import audit, clock
 from app.core.errors import NotFound, ValidationError
@@ -106,13 +107,7 @@ def list_profiles(
         query = query.where(StudentRiskProfile.level == level)
     if batch_id:
         query = query.where(
-            col(StudentRiskProfile.student_id).in_(
-                select(BatchMembership.student_id).where(
-                    BatchMembership.institute_id == institute_id,
-                    BatchMembership.batch_id == batch_id,
-                    col(BatchMembership.left_on).is_(None),
-                )
-            )
+            col(StudentRiskProfile.student_id).in_(current_members(institute_id, batch_id))
         )
     rank = func.coalesce(StudentRiskProfile.score, 101)
     rows = session.exec(query.order_by(rank, Student.name).limit(limit)).all()
