@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from app.academics.models import Batch, BatchMembership, Student, StudentStatus
 from app.core import audit, clock, db
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from app.core.ownership import owned
 from app.core.roles import Role
 from app.core.rows import carry
 from app.core.tenancy import Actor
@@ -41,13 +42,7 @@ def record_referral_reward_internal(
     """Reward the student who referred a converted inquiry, once per inquiry (None if already).
 
     Called inside the CRM's conversion transaction: it only flushes."""
-    referrer = session.exec(
-        select(Student).where(
-            Student.institute_id == institute_id, Student.id == referrer_student_id
-        )
-    ).first()
-    if referrer is None:
-        raise NotFound("The referring student does not exist in this institute.")
+    referrer = owned(session, Student, referrer_student_id, institute_id, "referring student")
     source_key = f"referral:{inquiry_id}"
     if _source_exists(session, institute_id=institute_id, source_key=source_key):
         return None
@@ -450,13 +445,7 @@ def review_appeal(
         raise ValidationError("Write a note explaining the decision to the student.", field="note")
     if len(text) > MAX_APPEAL:
         raise ValidationError(f"Keep the note under {MAX_APPEAL} characters.", field="note")
-    entry = session.exec(
-        select(PointsEntry).where(
-            PointsEntry.institute_id == institute_id, PointsEntry.id == entry_id
-        )
-    ).first()
-    if entry is None:
-        raise NotFound("That penalty does not exist.")
+    entry = owned(session, PointsEntry, entry_id, institute_id, "penalty")
     if entry.status != PointsStatus.APPEALED.value:
         raise Conflict("This penalty has no appeal waiting for a decision.")
     now = clock.now()
