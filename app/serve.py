@@ -21,6 +21,7 @@ SIGTERM stops everything; HAProxy stopping stops everything too, so the host res
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -250,18 +251,21 @@ def log(message: str) -> None:
     print(f"app.serve: {message}", file=sys.stderr, flush=True)
 
 
-def stop_group(process: subprocess.Popen[bytes] | None, grace: float = 10) -> None:
-    """SIGTERM a child's process group, SIGKILL what is left after `grace` seconds."""
-    if process is None or process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(grace)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    except ProcessLookupError:
-        pass
+def stop_groups(processes: list[subprocess.Popen[bytes] | None], grace: float = 10) -> None:
+    """SIGTERM every child's process group at once, SIGKILL what is left after `grace` seconds
+    (a host allows a shutdown about half a minute, whatever the number of processes)."""
+    running = [p for p in processes if p is not None and p.poll() is None]
+    for process in running:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for process in running:
+        try:
+            process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 class Pool:
@@ -346,9 +350,7 @@ class Pool:
 
     def stop(self) -> None:
         self.stopping = True
-        stop_group(self.proxy)
-        for process in self.web.values():
-            stop_group(process)
+        stop_groups([self.proxy, *self.web.values()])
         self.config.unlink(missing_ok=True)
 
 
