@@ -171,6 +171,7 @@ def command(
 # ---- several web processes behind HAProxy (WEB_PROCESSES > 1) --------------------------------
 
 MAX_WEB_PROCESSES = 16
+MAX_PROXY_HOPS = 5  # Settings.TRUSTED_PROXY_HOPS allows 0-5
 BACKEND_COOKIE = "cohort_web"
 RESTARTS_PER_MINUTE = 5  # more than this and the pool gives up: something is wrong, say so
 
@@ -282,6 +283,11 @@ class Pool:
         # The web processes behind our proxy: the database is prepared once, here (two processes
         # seeding one empty database would collide), and there is one more proxy hop to trust.
         hops = int(env.get("TRUSTED_PROXY_HOPS", "").strip() or 0) + 1
+        if hops > MAX_PROXY_HOPS:
+            raise StartupError(
+                f"TRUSTED_PROXY_HOPS may be at most {MAX_PROXY_HOPS - 1} with WEB_PROCESSES above 1 "
+                "(the pool's own HAProxy is one more hop)."
+            )
         self.child_env = {
             **env,
             "AUTO_MIGRATE": "false",

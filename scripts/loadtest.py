@@ -25,18 +25,18 @@ import os
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from app.serve import free_port, healthy  # noqa: E402  (only settings behind it, no streamlit)
 
 COOKIE = "cohort_session"  # app.ui.auth.COOKIE (not imported: that would import streamlit's app)
 ACTION_TIMEOUT = 60.0
@@ -356,12 +356,6 @@ async def run_user(url, role, token, stats, seed, seconds) -> None:
 # ----------------------------------------------------------------------------- server and data
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def prepare_database(url: str, size: str) -> None:
     from app.core.db import engine_for, session_scope
     from app.core.migrate import upgrade_to_head
@@ -564,14 +558,11 @@ class Server:
         )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
-                    if r.read() == b"ok":
-                        return
-            except OSError:
-                time.sleep(0.3)
+            if healthy(self.url):
+                return
             if self.process.poll() is not None:
                 break
+            time.sleep(0.3)
         self.stop()
         raise RuntimeError("the Streamlit server did not start")
 

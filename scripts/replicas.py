@@ -23,14 +23,18 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from loadtest import Server, free_port  # noqa: E402
+from loadtest import Server  # noqa: E402
 
-from app.serve import BACKEND_COOKIE, haproxy_config  # noqa: E402, F401  (one proxy set-up)
+from app.serve import (  # noqa: E402, F401  (one proxy set-up: production's)
+    BACKEND_COOKIE,
+    free_port,
+    haproxy_config,
+    healthy,
+)
 
 
 class Replicas:
@@ -79,14 +83,11 @@ class Replicas:
             )
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
-                try:
-                    with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
-                        if r.read() == b"ok":
-                            return self
-                except OSError:
-                    time.sleep(0.2)
+                if healthy(self.url):
+                    return self
                 if self.proxy.poll() is not None:
                     break
+                time.sleep(0.2)
             raise RuntimeError("HAProxy did not start: " + self._proxy_errors())
         except BaseException:
             self.stop()

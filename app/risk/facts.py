@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, case, func, null
+from sqlalchemy import case, func, null
 from sqlmodel import Session, col, select
 
 from app.academics.models import Student, StudentStatus
 from app.attendance.models import NOT_HELD, AttendanceRecord, ClassSession, Mark
 from app.core import clock
-from app.core.db import session_scope
 from app.coursework.models import Assessment, AssessmentResult, Homework, HomeworkSubmission
 from app.fees import reports as fee_reports
 from app.identity.models import Institute
@@ -294,12 +293,11 @@ def _assemble(
 
 
 def gather_all(
-    session: Session, *, engine: Engine | None = None
+    session: Session, *, read_aside: ReadAside | None = None
 ) -> dict[int, tuple[Inputs, RiskSettings]]:
     """Every institute's inputs and settings, read in one pass per distinct (today, window) —
-    usually one: the daily job's read side, under a system session. On PostgreSQL the
-    attendance window is read on a second connection meanwhile (the database then works on
-    two cores; the two reads are moments apart, which a daily score does not notice)."""
+    usually one: the daily job's read side, under a system session. `read_aside` (see
+    gather_many) lets the job read the attendance window on a second connection meanwhile."""
     institutes = session.exec(select(Institute.id, Institute.timezone).order_by(Institute.id)).all()
     # Plain copies: the settings outlive this session (each institute is written in its own).
     settings = {
@@ -312,23 +310,9 @@ def gather_all(
         settings[iid] = config
         groups.setdefault((clock.today_in(tz), config.window_days), []).append(iid)
     out: dict[int, tuple[Inputs, RiskSettings]] = {}
-    with ThreadPoolExecutor(1, thread_name_prefix="risk-read") as pool:
-
-        def read_aside(statement: Any) -> Future[list[Any]]:
-            def run() -> list[Any]:
-                with session_scope(system=True, engine=engine, readonly=True) as aside:
-                    return list(aside.connection().execute(statement))
-
-            return pool.submit(run)
-
-        two = session.get_bind().dialect.name == "postgresql"
-        for (today, window), ids in groups.items():
-            for iid, inputs in gather_many(
-                session,
-                institute_ids=ids,
-                today=today,
-                window_days=window,
-                read_aside=read_aside if two else None,
-            ).items():
-                out[iid] = (inputs, settings[iid])
+    for (today, window), ids in groups.items():
+        for iid, inputs in gather_many(
+            session, institute_ids=ids, today=today, window_days=window, read_aside=read_aside
+        ).items():
+            out[iid] = (inputs, settings[iid])
     return out

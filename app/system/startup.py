@@ -9,6 +9,8 @@ import logging
 from app.core.config import get_settings
 from app.core.db import engine_for, session_scope
 from app.core.migrate import upgrade_to_head
+from app.identity import service as identity
+from app.identity.bootstrap import bootstrap_admins, bootstrap_super_admins
 
 log = logging.getLogger("cohort")
 
@@ -23,13 +25,10 @@ def prepare_database(url: str, auto_migrate: bool, seed_demo: bool) -> str:
         )
     if auto_migrate:
         upgrade_to_head(url)
-    from app.identity.bootstrap import bootstrap_admins
-
     with session_scope(system=True, engine=engine_for(url)) as session:
         bootstrap_admins(session, settings=get_settings())
     if seed_demo:
-        from app.demo.seed import seed_demo as build
-        from app.identity import service as identity
+        from app.demo.seed import seed_demo as build  # dev only: the demo's builders are big
 
         with session_scope(system=True, engine=engine_for(url)) as session:
             empty = identity.count_users(session) == 0
@@ -37,8 +36,6 @@ def prepare_database(url: str, auto_migrate: bool, seed_demo: bool) -> str:
             log.warning("Empty development database: seeding the small demo institute.")
             build(size="small", engine=engine_for(url))
     # After the demo seed (which needs an empty database), on every start.
-    from app.identity.bootstrap import bootstrap_super_admins
-
     with session_scope(system=True, engine=engine_for(url)) as session:
         bootstrap_super_admins(session, settings=get_settings())
     return url

@@ -91,6 +91,8 @@ def test_the_proxy_keeps_a_browser_on_its_process_and_the_processes_trust_one_mo
     pool = serve.Pool(2, {"PORT": "10000", "TRUSTED_PROXY_HOPS": "1", "AUTO_MIGRATE": "true"})
     # Render's proxy, then ours: the client is two hops from the right of X-Forwarded-For.
     assert pool.child_env["TRUSTED_PROXY_HOPS"] == "2"
+    with pytest.raises(serve.StartupError, match="TRUSTED_PROXY_HOPS may be at most 4"):
+        serve.Pool(2, {"PORT": "10000", "TRUSTED_PROXY_HOPS": "5"})
     # The pool prepares the database once; its processes neither migrate nor seed.
     assert pool.child_env["AUTO_MIGRATE"] == pool.child_env["DEMO_SEED_ON_EMPTY"] == "false"
     # Every browser reaches a process from HAProxy on loopback: no dev sign-in for all comers.

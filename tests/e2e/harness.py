@@ -15,7 +15,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from app.serve import free_port  # noqa: F401  (re-exported for the e2e tests)
+from tests.conftest import skip_or_fail
 from tests.fakes.telegram import FakeTelegramServer  # noqa: F401  (re-exported for the e2e tests)
 
 if TYPE_CHECKING:
@@ -51,11 +52,9 @@ STARTUP_TIMEOUT = 60.0
 LOOPBACK = "localhost,127.0.0.1"
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def need_haproxy() -> None:
+    if not shutil.which("haproxy") and not Path("/usr/sbin/haproxy").exists():
+        skip_or_fail("HAProxy is not installed (apt-get install haproxy)")
 
 
 class StreamlitServer:

@@ -7,12 +7,10 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import re
-import shutil
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -23,8 +21,7 @@ from app.identity import sessions
 from app.notify import service as notify
 from app.worker.models import JobRun
 from tests import factories as f
-from tests.conftest import skip_or_fail
-from tests.e2e.harness import ROOT, FakeTelegramServer, WorkerProcess
+from tests.e2e.harness import ROOT, FakeTelegramServer, WorkerProcess, need_haproxy
 
 
 def _load(name: str):
@@ -43,11 +40,6 @@ def run_async(coroutine):
     """asyncio.run in a thread of its own: Playwright's sync API may hold this thread's loop."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coroutine).result()
-
-
-def need_haproxy() -> None:
-    if not shutil.which("haproxy") and not Path("/usr/sbin/haproxy").exists():
-        skip_or_fail("HAProxy is not installed (apt-get install haproxy)")
 
 
 @pytest.fixture

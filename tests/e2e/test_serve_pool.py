@@ -19,8 +19,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from app.serve import free_port, healthy
-from tests.e2e.harness import ROOT
-from tests.e2e.test_replicas import need_haproxy
+from tests.e2e.harness import ROOT, need_haproxy
 
 STARTED = re.compile(r"web process (\d) on port (\d+) \(pid (\d+)\)")
 
