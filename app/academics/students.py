@@ -18,7 +18,7 @@ from app.academics.models import (
 )
 from app.core import audit, validation
 from app.core.errors import Conflict, NotFound, ValidationError
-from app.core.ownership import get_owned
+from app.core.ownership import find_owned, get_owned
 from app.core.phones import normalize_phone, search_digits
 from app.core.roles import Role
 from app.core.tenancy import Actor
@@ -117,12 +117,8 @@ def institute_user_internal(
 ) -> User:
     """A user id the caller supplied, checked to be a `roles` user of the actor's institute (a
     foreign key alone would accept another institute's user: FK checks ignore RLS)."""
-    user = session.get(User, user_id)
-    if (
-        user is None
-        or user.institute_id != institute_id
-        or user.role not in {r.value for r in roles}
-    ):
+    user = find_owned(session, User, user_id, institute_id)
+    if user is None or user.role not in {r.value for r in roles}:
         raise ValidationError(f"Choose {what} of this institute.", field=field)
     return user
 
@@ -306,21 +302,18 @@ def save_teacher_profile(
 ) -> TeacherProfile:
     """Set a teacher's specialization, hourly rate and daily hours."""
     actor.require(Role.ADMIN)
-    user = session.get(User, user_id)
-    if (
-        user is None
-        or user.institute_id != actor.institute_scope()
-        or user.role != Role.TEACHER.value
-    ):
+    institute_id = actor.institute_scope()
+    user = find_owned(session, User, user_id, institute_id)
+    if user is None or user.role != Role.TEACHER.value:
         raise NotFound("That teacher does not exist.")
     if max_hours_per_day is not None and not 1 <= max_hours_per_day <= 24:
         raise ValidationError("Hours per day are between 1 and 24.", field="max_hours_per_day")
     profile = session.exec(
         select(TeacherProfile).where(
-            TeacherProfile.institute_id == user.institute_id, TeacherProfile.user_id == user_id
+            TeacherProfile.institute_id == institute_id, TeacherProfile.user_id == user_id
         )
     ).first()
-    profile = profile or TeacherProfile(institute_id=user.institute_id, user_id=user_id)
+    profile = profile or TeacherProfile(institute_id=institute_id, user_id=user_id)
     profile.specialization, profile.hourly_rate_minor, profile.max_hours_per_day = (
         specialization,
         hourly_rate_minor,

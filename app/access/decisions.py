@@ -14,7 +14,8 @@ from app.access.common import (
 )
 from app.access.models import AccessRequest, PasswordChangeRequest
 from app.core import audit, db
-from app.core.errors import Conflict, NotFound
+from app.core.errors import Conflict
+from app.core.ownership import owned, reach
 from app.core.statuses import RequestStatus
 from app.core.tenancy import Actor
 from app.identity import credentials
@@ -54,10 +55,7 @@ def pending_counts(
 
 
 def _access_request(session: Session, actor: Actor, request_id: int) -> AccessRequest:
-    row = session.get(AccessRequest, request_id)
-    if row is None or (not actor.is_super_admin and row.institute_id != actor.institute_id):
-        raise NotFound("That access request does not exist.")
-    return row
+    return owned(session, AccessRequest, request_id, reach(actor), "access request")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from app.access.common import (
 from app.access.models import PasswordChangeRequest
 from app.core import audit, clock
 from app.core.db import lock_key
-from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from app.core.errors import Conflict, PermissionDenied, ValidationError
+from app.core.ownership import owned, reach
 from app.core.roles import Role
 from app.core.security import hash_password
 from app.core.statuses import RequestStatus
@@ -107,9 +108,7 @@ def list_password_requests(
 
 
 def _password_request(session: Session, actor: Actor, request_id: int) -> PasswordChangeRequest:
-    row = session.get(PasswordChangeRequest, request_id)
-    if row is None or (not actor.is_super_admin and row.institute_id != actor.institute_id):
-        raise NotFound("That password request does not exist.")
+    row = owned(session, PasswordChangeRequest, request_id, reach(actor), "password request")
     if row.user_id == actor.user_id:
         raise PermissionDenied("Another admin must decide your own password request.")
     return row

@@ -37,7 +37,8 @@ from app.academics.models import Batch, BatchMembership, Student, Subject, Topic
 from app.attendance import service as attendance_service
 from app.attendance.models import ClassSession, SessionStatus, TopicProgress
 from app.core import clock
-from app.core.errors import NotFound, ValidationError
+from app.core.errors import ValidationError
+from app.core.ownership import get_owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.feedback import analytics as feedback_analytics
@@ -62,9 +63,7 @@ def _today(session: Session, institute_id: int) -> date:
 
 
 def _batch(session: Session, actor: Actor, batch_id: int) -> Batch:
-    batch = session.get(Batch, batch_id)
-    if batch is None or batch.institute_id != actor.institute_scope():
-        raise NotFound("That batch does not exist.")
+    batch = get_owned(session, Batch, actor, batch_id, "batch")
     academics.ensure_teacher_scope(session, actor=actor, batch=batch)
     return batch
 
@@ -227,9 +226,7 @@ def topics(session: Session, *, actor: Actor, subject_id: int) -> list[dict]:
     who completed it and the classes it took them — how hard it is against its rating."""
     actor.require(*STAFF)
     institute_id = actor.institute_scope()
-    subject = session.get(Subject, subject_id)
-    if subject is None or subject.institute_id != institute_id:
-        raise NotFound("That subject does not exist.")
+    get_owned(session, Subject, actor, subject_id, "subject")
     is_done = col(TopicProgress.status).in_(DONE)
     stats = {
         topic_id: (int(n), float(avg or 0), int(n_done or 0), float(sessions or 0))

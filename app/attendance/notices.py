@@ -15,6 +15,7 @@ from sqlmodel import Session, col, or_, select
 
 from app.academics.models import Batch, BatchMembership, Student
 from app.attendance.models import NOT_HELD, ClassSession
+from app.core.ownership import find_owned
 from app.inbox import service as inbox
 from app.inbox.models import ActionType, PendingAction
 
@@ -24,8 +25,8 @@ def absence_notice_internal(
 ) -> list[str]:
     """Open a notice for the teacher of each of the student's classes on `day` (once per class);
     returns the names of the batches told (empty: no class that day)."""
-    student = session.get(Student, student_id)
-    if student is None or student.institute_id != institute_id:
+    student = find_owned(session, Student, student_id, institute_id)
+    if student is None:
         return []
     classes = session.exec(
         select(ClassSession.id, Batch.id, Batch.name, Batch.teacher_user_id)

@@ -16,7 +16,7 @@ from app.badges.models import (
 )
 from app.core import audit
 from app.core.errors import Conflict, ValidationError
-from app.core.ownership import owned
+from app.core.ownership import find_owned, owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
 
@@ -76,15 +76,13 @@ def _check_rule(session: Session, institute_id: int, kind: str, rule: dict | Non
         if not (subject_id or topic_ids):
             raise ValidationError("Choose the subject or topics the assessments are on.", "rule")
         if subject_id:
-            subject = session.get(Subject, int(subject_id))
-            if subject is None or subject.institute_id != institute_id:
+            if find_owned(session, Subject, int(subject_id), institute_id) is None:
                 raise ValidationError("That subject does not exist.", field="subject_id")
         if not 0 < threshold <= 100:
             raise ValidationError("The assessment percentage is 1 to 100.", field="threshold")
         batch_id = None
     else:
-        batch = session.get(Batch, int(batch_id)) if batch_id else None
-        if batch is None or batch.institute_id != institute_id:
+        if find_owned(session, Batch, int(batch_id) if batch_id else None, institute_id) is None:
             raise ValidationError("Choose the batch whose attendance counts.", field="batch_id")
         if not 0 < threshold <= 100:
             raise ValidationError("The attendance percentage is 1 to 100.", field="threshold")

@@ -20,11 +20,32 @@ class TenantRow(Protocol):
 T = TypeVar("T", bound=TenantRow)
 
 
-def owned(session: Session, model: type[T], row_id: int | None, institute_id: int, what: str) -> T:
-    """The row `row_id` of `model` if it belongs to `institute_id`; otherwise "does not exist",
-    the same answer as for an id that was never used."""
+def reach(actor: Actor) -> int | None:
+    """Whose rows the actor may name by id: their institute's, or every institute's (None) for a
+    super admin."""
+    return None if actor.is_super_admin else actor.institute_scope()
+
+
+def find_owned(
+    session: Session, model: type[T], row_id: int | None, institute_id: int | None
+) -> T | None:
+    """The row `row_id` of `model` if it exists and belongs to `institute_id` (any institute for
+    None, see `reach`); else None, for a caller whose answer to a stranger's id is not NotFound
+    (a form field's message, an empty result). Another institute's row and an id never used
+    look the same."""
     row = session.get(model, row_id) if row_id is not None else None
-    if row is None or row.institute_id != institute_id:
+    if row is None or (institute_id is not None and row.institute_id != institute_id):
+        return None
+    return row
+
+
+def owned(
+    session: Session, model: type[T], row_id: int | None, institute_id: int | None, what: str
+) -> T:
+    """The row `row_id` of `model` if it belongs to `institute_id` (any, for None); otherwise
+    "does not exist", the same answer as for an id that was never used."""
+    row = find_owned(session, model, row_id, institute_id)
+    if row is None:
         raise NotFound(f"That {what} does not exist.")
     return row
 

@@ -12,6 +12,7 @@ from app.academics.models import Subject, Topic
 from app.attendance import service as attendance_service
 from app.core import audit, clock, events
 from app.core.errors import NotFound, ValidationError
+from app.core.ownership import find_owned
 from app.core.rows import carry
 from app.core.tenancy import Actor
 from app.coursework.common import (
@@ -66,8 +67,7 @@ def create_assessment(
     if held_on is None:
         raise ValidationError("Choose the date it is held.", field="held_on")
     subject_id = subject_id or batch.subject_id
-    subject = session.get(Subject, subject_id)
-    if subject is None or subject.institute_id != batch.institute_id:
+    if find_owned(session, Subject, subject_id, batch.institute_id) is None:
         raise ValidationError("Choose a subject of this institute.", field="subject_id")
     check_topic_internal(session, batch.institute_id, subject_id, topic_id)
     assessment = Assessment(

@@ -14,7 +14,7 @@ from app.academics.common import current_members
 from app.academics.models import Batch, Student, Topic
 from app.core import clock
 from app.core.errors import ValidationError
-from app.core.ownership import get_owned
+from app.core.ownership import find_owned, get_owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.coursework.models import (
@@ -85,8 +85,8 @@ def check_topic_internal(
 ) -> Topic | None:
     if topic_id is None:
         return None
-    topic = session.get(Topic, topic_id)
-    if topic is None or topic.institute_id != institute_id or topic.subject_id != subject_id:
+    topic = find_owned(session, Topic, topic_id, institute_id)
+    if topic is None or topic.subject_id != subject_id:
         raise ValidationError("Choose a topic from the subject's syllabus.", field="topic_id")
     return topic
 

@@ -12,7 +12,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from app.academics.models import Batch, Student, StudentStatus, Subject
 from app.core import audit, clock
 from app.core.errors import NotFound, ValidationError
-from app.core.ownership import get_owned
+from app.core.ownership import find_owned, get_owned
 from app.core.phones import normalize_phone
 from app.core.roles import Role
 from app.core.tenancy import Actor
@@ -173,12 +173,8 @@ def check_counselor_internal(
 ) -> int | None:
     if user_id is None:
         return None
-    user = session.get(User, user_id)
-    if (
-        user is None
-        or user.institute_id != institute_id
-        or user.role not in (Role.COUNSELOR.value, Role.ADMIN.value)
-    ):
+    user = find_owned(session, User, user_id, institute_id)
+    if user is None or user.role not in (Role.COUNSELOR.value, Role.ADMIN.value):
         raise ValidationError(
             "Assign the inquiry to a counselor of this institute.", field="counselor"
         )
@@ -199,8 +195,8 @@ def check_referrer_internal(
             "A referring student is recorded only when the source is referral.",
             field="referrer_student_id",
         )
-    student = session.get(Student, student_id)
-    if student is None or student.institute_id != institute_id:
+    student = find_owned(session, Student, student_id, institute_id)
+    if student is None:
         raise ValidationError("The referring student does not exist.", field="referrer_student_id")
     return student.id
 

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from app.core import audit, clock, ratelimit, weburl
 from app.core.config import get_settings
 from app.core.errors import NotFound, ValidationError
+from app.core.ownership import owned, reach
 from app.core.security import hash_password, needs_rehash, new_token, token_hash, verify_password
 from app.core.tenancy import Actor
 from app.core.validation import normalize_email
@@ -173,9 +174,7 @@ def create_password_link(
     """A one-time link (token) with which a user sets a password; for an invitation or a reset."""
     if purpose not in {"invitation", "reset"}:
         raise ValidationError("A password link is for an invitation or a reset.")
-    user = session.get(User, user_id)
-    if user is None or (not actor.is_super_admin and user.institute_id != actor.institute_id):
-        raise NotFound("That user does not exist.")
+    user = owned(session, User, user_id, reach(actor), "user")
     identity.check_manageable(actor, user.role)  # the same rule as every user change
     if user.status == UserStatus.DISABLED.value:
         raise ValidationError("Activate the user before sending a password link.")

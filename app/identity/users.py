@@ -11,6 +11,7 @@ from sqlmodel import Session, col, func, select
 from app.core import audit, clock, db, phones
 from app.core.config import get_settings
 from app.core.errors import AccessRevoked, Conflict, NotFound, PermissionDenied, ValidationError
+from app.core.ownership import owned, reach
 from app.core.roles import Role, manageable_roles
 from app.core.rows import carry
 from app.core.tenancy import Actor
@@ -30,13 +31,8 @@ def check_manageable(actor: Actor, role: str) -> None:
 
 
 def _user_in_scope(session: Session, actor: Actor, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound("That user does not exist.")
-    if not actor.is_super_admin and user.institute_id != actor.institute_id:
-        # Never confirm that another institute's user exists.
-        raise NotFound("That user does not exist.")
-    return user
+    # Never confirms that another institute's user exists.
+    return owned(session, User, user_id, reach(actor), "user")
 
 
 def _check_teacher_cap(session: Session, institute: Institute, *, adding: int = 1) -> None:

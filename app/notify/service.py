@@ -17,8 +17,8 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core import audit, clock, db
-from app.core.errors import NotFound, ValidationError
-from app.core.ownership import owned
+from app.core.errors import ValidationError
+from app.core.ownership import owned, reach
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.notify.models import Announcement, BlockedChat, Channel, Notification, RuleConfig, Status
@@ -443,9 +443,7 @@ def outbox_counts(session: Session, *, actor: Actor) -> dict[str, int]:
 def retry(session: Session, *, actor: Actor, notification_id: int) -> Notification:
     """Send a failed or blocked message again (a blocked chat is unblocked)."""
     actor.require(Role.ADMIN, Role.SUPER_ADMIN)
-    row = session.get(Notification, notification_id)
-    if row is None or (not actor.is_super_admin and row.institute_id != actor.institute_id):
-        raise NotFound("That message does not exist.")
+    row = owned(session, Notification, notification_id, reach(actor), "message")
     if row.status not in (Status.FAILED.value, Status.BLOCKED.value, Status.SUPPRESSED.value):
         raise ValidationError("Only failed, blocked or suppressed messages can be retried.")
     if row.channel != Channel.TELEGRAM.value or not row.recipient:

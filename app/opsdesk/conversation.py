@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from app.core import audit, clock
 from app.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
+from app.core.ownership import find_owned
 from app.core.tenancy import Actor
 from app.identity.models import Institute
 from app.integrations import ollama
@@ -260,13 +261,8 @@ HANDLERS = {
 
 
 def _own_preview(session: Session, actor: Actor, message_id: int) -> DeskMessage:
-    row = session.get(DeskMessage, message_id)
-    if (
-        row is None
-        or row.institute_id != actor.institute_scope()
-        or row.user_id != actor.user_id
-        or row.kind != Kind.PREVIEW.value
-    ):
+    row = find_owned(session, DeskMessage, message_id, actor.institute_scope())
+    if row is None or row.user_id != actor.user_id or row.kind != Kind.PREVIEW.value:
         raise NotFound("There is no such request to confirm.")
     return row
 

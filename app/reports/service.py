@@ -19,6 +19,7 @@ from app.attendance.models import AttendanceRecord, ClassSession, Mark, TopicPro
 from app.core import audit
 from app.core.errors import ValidationError
 from app.core.money import format_money
+from app.core.ownership import find_owned
 from app.core.roles import Role
 from app.core.tenancy import Actor
 from app.coursework import service as coursework
@@ -279,8 +280,8 @@ def report_card_attachment_internal(
     student_id, month_text = ref.split(":", 1)
     month = parse_month(month_text)
     first, last = month_of(month)
-    student = session.get(Student, int(student_id))
-    if student is None or student.institute_id != institute_id:
+    student = find_owned(session, Student, int(student_id), institute_id)
+    if student is None:
         return None
     pdf = coursework.report_card_pdf(
         session, actor=Actor.system(institute_id), start=first, end=last, student_id=student.id
