@@ -17,11 +17,21 @@ processes on loopback ports, and put HAProxy (Debian's package; the Dockerfile i
 generated files from the process that holds the session); a process that dies is started again
 while its users reconnect to another one, where the `cohort_session` cookie signs them back in.
 SIGTERM stops everything; HAProxy stopping stops everything too, so the host restarts the lot.
+
+With `WEB_PEERS` (a DNS name whose addresses are every instance of the web service; `render` means
+Render's `RENDER_DISCOVERY_SERVICE`), the service can also run as several instances behind a load
+balancer that keeps no browser anywhere (Render's `numInstances`). Every instance's processes then
+listen on the private network on the same ports (`WEB_PEER_PORT`, 8601, and up), and every
+instance's HAProxy knows every process of every instance from DNS. The cookie names a process by
+a keyed hash of its address, the same on every instance, so whichever instance a request reaches,
+it is carried to the process that holds the browser's session.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -32,6 +42,7 @@ import sys
 import time
 import urllib.request
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.config import PLACEHOLDER_SECRETS, PROJECT_ROOT, get_settings
@@ -187,29 +198,126 @@ defaults
     timeout tunnel 1h
     retries 3
     option redispatch 1
-
+{resolvers}
 frontend cohort
     bind {bind}:{port}
     default_backend web
 
 backend web
     balance leastconn
-    cookie {cookie} insert indirect nocache httponly
+    cookie {cookie}
     option httpchk GET /_stcore/health
     option forwardfor
 {servers}
 """
 
+# Every instance's addresses come from DNS (Render's discovery name answers with every running
+# instance). An instance that has gone keeps its slot for hold obsolete, then leaves it.
+PEER_RESOLVERS = """
+resolvers peers
+    {nameserver}
+    accepted_payload_size 8192
+    resolve_retries 3
+    timeout resolve 1s
+    timeout retry 1s
+    hold valid 5s
+    hold obsolete 30s
+"""
+MAX_INSTANCES = 10  # DNS fills at most this many instances per process slot
+PEER_PORT = 8601
+# Render keeps these for itself (10000 is the public port); a private port may not be one.
+RESERVED_PORTS = {10000, 18012, 18013, 19099}
 
-def haproxy_config(port: int, backends: list[int], *, bind: str = "0.0.0.0") -> str:
-    """HAProxy on `bind:port` in front of web processes on these loopback ports: a cookie keeps
-    a browser on one process, health checks take a dead one out, and its requests go to another
-    (`redispatch`). It adds the peer's address to X-Forwarded-For (one more proxy hop)."""
+
+@dataclass(frozen=True)
+class Peers:
+    """Every instance of the web service, found by DNS: process n of every instance listens on
+    `address:first_port + n`, and the route cookie is keyed by `cookie_key`, the same on every
+    instance, so any instance's proxy carries a browser to its process."""
+
+    host: str
+    first_port: int
+    address: str
+    cookie_key: str
+    nameserver: str | None = None  # "ip:port"; None reads /etc/resolv.conf
+
+
+def haproxy_config(
+    port: int, backends: list[int], *, bind: str = "0.0.0.0", peers: Peers | None = None
+) -> str:
+    """HAProxy on `bind:port` in front of web processes on these loopback ports (or, with
+    `peers`, on these ports of every instance): a cookie keeps a browser on one process, health
+    checks take a dead one out, and its requests go to another (`redispatch`). It adds the
+    peer's address to X-Forwarded-For (one more proxy hop)."""
+    check = "check inter 1s fall 2 rise 1"
+    if peers is None:
+        servers = "\n".join(
+            f"    server web{n} 127.0.0.1:{p} {check} cookie web{n}"
+            for n, p in enumerate(backends, start=1)
+        )
+        return HAPROXY_CONFIG.format(
+            resolvers="",
+            bind=bind,
+            port=port,
+            cookie=f"{BACKEND_COOKIE} insert indirect nocache httponly",
+            servers=servers,
+        )
+    nameserver = f"nameserver peers {peers.nameserver}" if peers.nameserver else "parse-resolv-conf"
     servers = "\n".join(
-        f"    server web{n} 127.0.0.1:{p} check inter 1s fall 2 rise 1 cookie web{n}"
+        f"    server-template web{n}- {MAX_INSTANCES} {peers.host}:{p} {check} "
+        "resolvers peers init-addr none resolve-prefer ipv4"
         for n, p in enumerate(backends, start=1)
     )
-    return HAPROXY_CONFIG.format(bind=bind, port=port, cookie=BACKEND_COOKIE, servers=servers)
+    return HAPROXY_CONFIG.format(
+        resolvers=PEER_RESOLVERS.format(nameserver=nameserver),
+        bind=bind,
+        port=port,
+        # A dynamic cookie is a keyed hash of the server's address and port: every instance
+        # computes the same one for the same process.
+        cookie=f"{BACKEND_COOKIE} insert indirect nocache httponly dynamic\n"
+        f"    dynamic-cookie-key {peers.cookie_key}",
+        servers=servers,
+    )
+
+
+def _port(name: str, value: str) -> int:
+    if not value.isdigit() or not 1024 <= int(value) <= 65535:
+        raise StartupError(f"{name} must be a port number from 1024 to 65535, not {value!r}.")
+    return int(value)
+
+
+def peers_from_env(env: dict[str, str], processes: int, secret_key: str) -> Peers | None:
+    """The other instances to route to (`WEB_PEERS`), or None for one instance on its own."""
+    host = env.get("WEB_PEERS", "").strip()
+    if not host:
+        return None
+    if host == "render":
+        host = env.get("RENDER_DISCOVERY_SERVICE", "").strip()
+        if not host:
+            raise StartupError(
+                "WEB_PEERS=render finds the other instances through Render's "
+                "RENDER_DISCOVERY_SERVICE, which is not set: run on Render, or set WEB_PEERS to "
+                "a DNS name that answers with every instance's address."
+            )
+    first = _port("WEB_PEER_PORT", env.get("WEB_PEER_PORT", "").strip() or str(PEER_PORT))
+    ports = set(range(first, first + processes))
+    if first + processes - 1 > 65535 or ports & (RESERVED_PORTS | {public_port(env)}):
+        raise StartupError(
+            f"WEB_PEER_PORT {first} gives the web processes ports {first}-{first + processes - 1}"
+            f", which must not include $PORT or Render's reserved ports "
+            f"({', '.join(map(str, sorted(RESERVED_PORTS)))}): choose another."
+        )
+    nameserver = env.get("WEB_PEERS_NAMESERVER", "").strip() or None
+    # The route cookie's key: the same on every instance (they share SECRET_KEY), never the
+    # secret itself.
+    key = hmac.new(secret_key.encode(), b"cohort web route cookie", hashlib.sha256).hexdigest()
+    return Peers(
+        host=host,
+        first_port=first,
+        address=env.get("WEB_PEER_ADDRESS", "").strip() or "0.0.0.0",
+        cookie_key=key[:32],
+        nameserver=nameserver,
+    )
 
 
 def web_processes(env: dict[str, str]) -> int:
@@ -226,8 +334,9 @@ def find_haproxy(fallback: str = "/usr/sbin/haproxy") -> str:
     found = shutil.which("haproxy") or fallback
     if not Path(found).exists():
         raise StartupError(
-            "WEB_PROCESSES above 1 needs HAProxy in front of the processes: install it "
-            "(Debian: apt-get install haproxy; the Dockerfile does) or set WEB_PROCESSES=1."
+            "WEB_PROCESSES above 1 and WEB_PEERS need HAProxy in front of the processes: "
+            "install it (Debian: apt-get install haproxy; the Dockerfile does), or set "
+            "WEB_PROCESSES=1 and leave WEB_PEERS unset."
         )
     return found
 
@@ -270,12 +379,20 @@ def stop_groups(processes: list[subprocess.Popen[bytes] | None], grace: float = 
 
 
 class Pool:
-    """N web processes on loopback ports and HAProxy on the public port in front of them."""
+    """N web processes on loopback ports and HAProxy on the public port in front of them; with
+    `peers`, on the instance's private address and fixed ports, HAProxy routing to every
+    instance's processes."""
 
-    def __init__(self, processes: int, env: dict[str, str]) -> None:
+    def __init__(self, processes: int, env: dict[str, str], peers: Peers | None = None) -> None:
         self.env = env
+        self.peers = peers
         self.port = public_port(env)
-        self.ports = [free_port() for _ in range(processes)]
+        if peers is None:
+            self.address = "127.0.0.1"
+            self.ports = [free_port() for _ in range(processes)]
+        else:
+            self.address = peers.address
+            self.ports = [peers.first_port + n for n in range(processes)]
         self.web: dict[int, subprocess.Popen[bytes]] = {}
         self.proxy: subprocess.Popen[bytes] | None = None
         self.restarts: deque[float] = deque()
@@ -294,20 +411,24 @@ class Pool:
             "DEMO_SEED_ON_EMPTY": "false",
             "TRUSTED_PROXY_HOPS": str(hops),
         }
-        # A process sees every browser arrive from HAProxy on loopback, and dev sign-in trusts a
-        # loopback browser: behind a proxy on every interface it stays off unless asked for.
+        # A process sees every browser arrive from HAProxy on loopback (or the private network),
+        # and dev sign-in trusts a loopback browser: behind a proxy it stays off unless asked for.
         beyond = env.get("DEV_SIGN_IN_BEYOND_LOOPBACK", "").strip().lower()
         if beyond not in {"1", "true", "yes", "on"}:
             self.child_env["DEV_SIGN_IN"] = "false"
         self.config = Path(env.get("TMPDIR") or "/tmp") / f"cohort-haproxy-{os.getpid()}.cfg"
 
     def start_web(self, index: int) -> None:
-        argv = command(self.env, port=self.ports[index], address="127.0.0.1")
+        argv = command(self.env, port=self.ports[index], address=self.address)
         process = subprocess.Popen(
             argv, cwd=PROJECT_ROOT, env=self.child_env, start_new_session=True
         )
         self.web[index] = process
         log(f"web process {index + 1} on port {self.ports[index]} (pid {process.pid})")
+
+    def local_url(self, index: int) -> str:
+        host = "127.0.0.1" if self.address == "0.0.0.0" else self.address
+        return f"http://{host}:{self.ports[index]}"
 
     def start(self, haproxy: str) -> None:
         for index in range(len(self.ports)):
@@ -318,18 +439,25 @@ class Pool:
             for index in list(waiting):
                 if self.web[index].poll() is not None:
                     raise StartupError(f"web process {index + 1} stopped while starting.")
-                if healthy(f"http://127.0.0.1:{self.ports[index]}"):
+                if healthy(self.local_url(index)):
                     waiting.discard(index)
             time.sleep(0.3)
         if waiting and not self.stopping:
             raise StartupError("the web processes did not answer their health check in 2 min.")
         if self.stopping:
             return
-        self.config.write_text(haproxy_config(self.port, self.ports))
+        self.config.write_text(haproxy_config(self.port, self.ports, peers=self.peers))
+        self.config.chmod(0o600)  # the route cookie's key is in it
+        checked = subprocess.run(
+            [haproxy, "-c", "-q", "-f", str(self.config)], capture_output=True, text=True
+        )
+        if checked.returncode != 0:
+            raise StartupError(f"HAProxy refused its configuration: {checked.stderr.strip()}")
         self.proxy = subprocess.Popen(
             [haproxy, "-db", "-f", str(self.config)], start_new_session=True
         )
-        log(f"HAProxy on port {self.port} in front of {len(self.ports)} web processes")
+        where = f" and every instance of {self.peers.host}" if self.peers else ""
+        log(f"HAProxy on port {self.port} in front of {len(self.ports)} web processes{where}")
 
     def watch(self) -> int:
         """Until asked to stop: start again a web process that died; stop when HAProxy does."""
@@ -360,7 +488,7 @@ class Pool:
         self.config.unlink(missing_ok=True)
 
 
-def run_pool(processes: int, env: dict[str, str]) -> int:
+def run_pool(processes: int, env: dict[str, str], peers: Peers | None = None) -> int:
     from app.system import startup
 
     settings = get_settings()
@@ -370,7 +498,7 @@ def run_pool(processes: int, env: dict[str, str]) -> int:
         settings.auto_migrate,
         settings.is_dev and settings.DEMO_SEED_ON_EMPTY,
     )
-    pool = Pool(processes, env)
+    pool = Pool(processes, env, peers)
 
     def stop_on_signal(*_args: object) -> None:
         pool.stopping = True
@@ -388,9 +516,11 @@ def main() -> None:
     try:
         print(prepare(), flush=True)
         settings = get_settings()
-        processes = web_processes(dict(os.environ))
-        if processes > 1:
-            raise SystemExit(run_pool(processes, dict(os.environ)))
+        env = dict(os.environ)
+        processes = web_processes(env)
+        peers = peers_from_env(env, processes, settings.SECRET_KEY)
+        if processes > 1 or peers is not None:
+            raise SystemExit(run_pool(processes, env, peers))
         if settings.auto_migrate:
             from app.core.migrate import upgrade_to_head
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import yaml
 
+from app import serve
+
 ROOT = Path(__file__).resolve().parents[2]
 BLUEPRINT = yaml.safe_load((ROOT / "render.yaml").read_text())
 
@@ -81,8 +83,20 @@ def test_web_runs_streamlit_migrates_first_and_is_health_checked():
     assert web["healthCheckPath"] == "/_stcore/health"
     assert web["preDeployCommand"] == "alembic upgrade head"
     assert _keys(web)["DATABASE_URL"]["fromDatabase"]["property"] == "connectionString"
-    # More processes in the instance, never more instances (no session affinity at Render).
-    assert web["numInstances"] == 1 and _keys(web)["WEB_PROCESSES"]["value"] == "1"
+    # Several instances, each routing to every instance's processes (Render keeps no browser on
+    # one instance); the processes' port is neither the public one nor one Render keeps.
+    assert web["numInstances"] >= 2 and _keys(web)["WEB_PROCESSES"]["value"] == "1"
+    assert _keys(web)["WEB_PEERS"]["value"] == "render"
+    peers = serve.peers_from_env(
+        {
+            "WEB_PEERS": "render",
+            "RENDER_DISCOVERY_SERVICE": "cohort-web-discovery",
+            "PORT": "10000",
+        },
+        int(_keys(web)["WEB_PROCESSES"]["value"]),
+        "s" * 40,
+    )
+    assert peers is not None and peers.address == "0.0.0.0"
 
 
 def test_the_image_leaves_out_secrets_and_local_data():

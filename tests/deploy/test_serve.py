@@ -7,6 +7,7 @@ import tomllib
 import pytest
 
 from app import serve
+from tests.conftest import skip_or_fail
 
 GOOD = "k" * 40
 ENV = {
@@ -102,3 +103,69 @@ def test_the_proxy_keeps_a_browser_on_its_process_and_the_processes_trust_one_mo
     argv = serve.command(pool.env, port=pool.ports[0], address="127.0.0.1")
     assert argv[argv.index("--server.address") + 1] == "127.0.0.1"
     assert argv[argv.index("--server.port") + 1] == str(pool.ports[0]) != "10000"
+
+
+def test_peers_are_off_unless_asked_for_and_render_means_its_discovery_name():
+    assert serve.peers_from_env({}, 2, GOOD) is None
+    peers = serve.peers_from_env(
+        {"WEB_PEERS": "render", "RENDER_DISCOVERY_SERVICE": "cohort-web-discovery"}, 2, GOOD
+    )
+    assert peers.host == "cohort-web-discovery" and peers.address == "0.0.0.0"
+    assert peers.first_port == 8601 and peers.nameserver is None
+    # Every instance derives the same route key from the shared SECRET_KEY; it is not the secret.
+    assert peers.cookie_key == serve.peers_from_env({"WEB_PEERS": "x"}, 1, GOOD).cookie_key
+    assert peers.cookie_key != serve.peers_from_env({"WEB_PEERS": "x"}, 1, "s" * 40).cookie_key
+    assert GOOD not in peers.cookie_key
+    with pytest.raises(serve.StartupError, match="RENDER_DISCOVERY_SERVICE, which is not set"):
+        serve.peers_from_env({"WEB_PEERS": "render"}, 2, GOOD)
+
+
+@pytest.mark.parametrize(
+    ("port", "processes", "message"),
+    [
+        ("9999", 2, "must not include \\$PORT or Render's reserved ports"),  # 10000 is $PORT
+        ("18011", 3, "must not include"),  # 18012 is Render's
+        ("80", 1, "port number from 1024 to 65535"),
+        ("eighty", 1, "port number"),
+    ],
+)
+def test_a_peer_port_that_would_collide_is_refused_with_what_to_do(port, processes, message):
+    env = {"WEB_PEERS": "peers.internal", "WEB_PEER_PORT": port, "PORT": "10000"}
+    with pytest.raises(serve.StartupError, match=message):
+        serve.peers_from_env(env, processes, GOOD)
+
+
+def test_with_peers_every_instance_routes_to_every_instances_processes_by_a_shared_cookie(
+    tmp_path,
+):
+    peers = serve.peers_from_env(
+        {"WEB_PEERS": "cohort-web-discovery", "WEB_PEERS_NAMESERVER": "10.0.0.2:53"}, 2, GOOD
+    )
+    config = serve.haproxy_config(10000, [8601, 8602], peers=peers)
+    assert "nameserver peers 10.0.0.2:53" in config
+    assert "cookie cohort_web insert indirect nocache httponly dynamic" in config
+    assert f"dynamic-cookie-key {peers.cookie_key}" in config
+    assert "server-template web1- 10 cohort-web-discovery:8601 check" in config
+    assert "server-template web2- 10 cohort-web-discovery:8602 check" in config
+    # The processes listen on the private network on fixed ports, the same on every instance.
+    pool = serve.Pool(2, {"PORT": "10000"}, peers)
+    assert pool.ports == [8601, 8602] and pool.address == "0.0.0.0"
+    assert pool.local_url(1) == "http://127.0.0.1:8602"
+    argv = serve.command(pool.env, port=pool.ports[0], address=pool.address)
+    assert argv[argv.index("--server.address") + 1] == "0.0.0.0"
+    assert pool.child_env["DEV_SIGN_IN"] == "false"
+    # Debian's HAProxy accepts both shapes of the configuration.
+    haproxy = serve.shutil.which("haproxy")
+    if haproxy is None:
+        skip_or_fail("HAProxy is not installed (apt-get install haproxy)")
+    for name, text in {
+        "pool.cfg": serve.haproxy_config(10000, [41001, 41002]),
+        "peers.cfg": config,
+        "resolv.cfg": serve.haproxy_config(
+            10000, [8601], peers=serve.Peers("d", 8601, "0.0.0.0", "k" * 32)
+        ),
+    }.items():
+        path = tmp_path / name
+        path.write_text(text)
+        checked = serve.subprocess.run([haproxy, "-c", "-q", "-f", str(path)], capture_output=True)
+        assert checked.returncode == 0, (name, checked.stderr)
