@@ -201,7 +201,7 @@ defaults
 {resolvers}
 frontend cohort
     bind {bind}:{port}
-    default_backend web
+{routes}    default_backend web
 
 backend web
     balance leastconn
@@ -209,10 +209,12 @@ backend web
     option httpchk GET /_stcore/health
     option forwardfor
 {servers}
-"""
+{local}"""
 
 # Every instance's addresses come from DNS (Render's discovery name answers with every running
 # instance). An instance that has gone keeps its slot for hold obsolete, then leaves it.
+# The health check answers for this instance's own processes only: the host checks each instance,
+# and a new instance must pass before discovery may name it.
 PEER_RESOLVERS = """
 resolvers peers
     {nameserver}
@@ -225,6 +227,15 @@ resolvers peers
 """
 MAX_INSTANCES = 10  # DNS fills at most this many instances per process slot
 PEER_PORT = 8601
+HEALTH_ROUTE = """\
+    acl health path /_stcore/health
+    use_backend local if health
+"""
+LOCAL_BACKEND = """
+backend local
+    option httpchk GET /_stcore/health
+{servers}
+"""
 # Render keeps these for itself (10000 is the public port); a private port may not be one.
 RESERVED_PORTS = {10000, 18012, 18013, 19099}
 
@@ -259,8 +270,10 @@ def haproxy_config(
             resolvers="",
             bind=bind,
             port=port,
+            routes="",
             cookie=f"{BACKEND_COOKIE} insert indirect nocache httponly",
             servers=servers,
+            local="",
         )
     nameserver = f"nameserver peers {peers.nameserver}" if peers.nameserver else "parse-resolv-conf"
     servers = "\n".join(
@@ -268,10 +281,16 @@ def haproxy_config(
         "resolvers peers init-addr none resolve-prefer ipv4"
         for n, p in enumerate(backends, start=1)
     )
+    here = "127.0.0.1" if peers.address == "0.0.0.0" else peers.address
+    local = "\n".join(
+        f"    server local{n} {here}:{p} {check}" for n, p in enumerate(backends, start=1)
+    )
     return HAPROXY_CONFIG.format(
         resolvers=PEER_RESOLVERS.format(nameserver=nameserver),
         bind=bind,
         port=port,
+        routes=HEALTH_ROUTE,
+        local=LOCAL_BACKEND.format(servers=local),
         # A dynamic cookie is a keyed hash of the server's address and port: every instance
         # computes the same one for the same process.
         cookie=f"{BACKEND_COOKIE} insert indirect nocache httponly dynamic\n"

@@ -147,6 +147,9 @@ def test_with_peers_every_instance_routes_to_every_instances_processes_by_a_shar
     assert f"dynamic-cookie-key {peers.cookie_key}" in config
     assert "server-template web1- 10 cohort-web-discovery:8601 check" in config
     assert "server-template web2- 10 cohort-web-discovery:8602 check" in config
+    # The host's health check answers for this instance's own processes, whatever DNS says.
+    assert "use_backend local if health" in config
+    assert "server local2 127.0.0.1:8602 check" in config
     # The processes listen on the private network on fixed ports, the same on every instance.
     pool = serve.Pool(2, {"PORT": "10000"}, peers)
     assert pool.ports == [8601, 8602] and pool.address == "0.0.0.0"

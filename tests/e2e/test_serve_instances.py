@@ -19,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -138,6 +140,16 @@ def _wait(what: str, check, seconds: float = 120) -> None:
     pytest.fail(f"timed out waiting for {what}")
 
 
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return 0
+
+
 @pytest.fixture
 def balancer() -> Iterator[Callable[[int, int], str]]:
     processes: list[subprocess.Popen[bytes]] = []
@@ -200,19 +212,23 @@ def test_instances_behind_a_balancer_without_affinity_carry_uploads_downloads_an
     db.engine.dispose()
     peer_port = free_port()
     with (
-        FakeDNS({DISCOVERY: ["127.0.0.2", "127.0.0.3"]}) as dns,
+        FakeDNS({DISCOVERY: []}) as dns,
         Instance(db.url, "127.0.0.2", peer_port, dns.address, tmp_path / "a.log") as a,
         Instance(db.url, "127.0.0.3", peer_port, dns.address, tmp_path / "b.log") as b,
     ):
+        # Discovery names no instance yet (a host may name an instance only once it is
+        # healthy): each instance's health check answers for its own processes all the same.
         for instance in (a, b):
             _wait(
                 "an instance's proxy",
                 lambda i=instance: healthy(f"http://127.0.0.1:{i.port}") or i.process.poll() is not None,
             )  # fmt: skip
             assert instance.process.poll() is None, instance.log()
-        # Each instance's proxy knows both instances' processes.
-        for address in ("127.0.0.2", "127.0.0.3"):
-            assert healthy(f"http://{address}:{peer_port}")
+        assert _status(f"http://127.0.0.1:{a.port}/") == 503  # no process known yet
+        # Discovery names both: each instance's proxy now reaches both instances' processes.
+        dns.records[DISCOVERY] = ["127.0.0.2", "127.0.0.3"]
+        for instance in (a, b):
+            _wait("discovery", lambda i=instance: _status(f"http://127.0.0.1:{i.port}/") == 200)
         url = balancer(a.port, b.port)
         _wait("the balancer", lambda: healthy(url))
 
