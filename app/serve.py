@@ -186,7 +186,8 @@ MAX_PROXY_HOPS = 5  # Settings.TRUSTED_PROXY_HOPS allows 0-5
 BACKEND_COOKIE = "cohort_web"
 RESTARTS_PER_MINUTE = 5  # more than this and the pool gives up: something is wrong, say so
 
-HAPROXY_CONFIG = """\
+# Websockets stay open for hours: the tunnel timeout is long, the connect timeout short.
+HAPROXY_DEFAULTS = """\
 global
     maxconn 4096
 
@@ -198,7 +199,10 @@ defaults
     timeout tunnel 1h
     retries 3
     option redispatch 1
-{resolvers}
+"""
+HAPROXY_CONFIG = (
+    HAPROXY_DEFAULTS
+    + """{resolvers}
 frontend cohort
     bind {bind}:{port}
 {routes}    default_backend web
@@ -210,6 +214,7 @@ backend web
     option forwardfor
 {servers}
 {local}"""
+)
 
 # Every instance's addresses come from DNS (Render's discovery name answers with every running
 # instance). An instance that has gone keeps its slot for hold obsolete, then leaves it.

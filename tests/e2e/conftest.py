@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import expect
 
 from app.demo.seed import SeedResult, seed_demo
 from tests.e2e.harness import (
@@ -115,3 +116,18 @@ def sign_in_with_google(page, app_url: str, provider: str, email: str) -> None:
     page.get_by_role("button", name="Sign in with Google").click()
     page.get_by_placeholder("sub").fill(sub)
     page.get_by_role("button", name="Authorize").click()
+
+
+def sign_in_with_password(page, app_url: str, email: str, password: str, timeout_ms: int) -> None:
+    """Fill the password form at `app_url` and wait until the app shows "Sign out" and the
+    browser holds the session cookie."""
+    page.goto(app_url)
+    form = page.get_by_test_id("stForm").filter(
+        has=page.get_by_role("textbox", name="Password", exact=True)
+    )
+    expect(form).to_be_visible(timeout=timeout_ms)
+    form.get_by_label("Email or phone", exact=True).fill(email)
+    form.get_by_role("textbox", name="Password", exact=True).fill(password)
+    form.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible(timeout=timeout_ms)
+    page.wait_for_function("document.cookie.includes('cohort_session=')", timeout=timeout_ms)

@@ -22,9 +22,12 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
+
+import pytest
 
 from app.serve import free_port  # noqa: F401  (re-exported for the e2e tests)
 from tests.conftest import skip_or_fail
@@ -50,6 +53,16 @@ SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 SCREENSHOTS_ENV = "COHORT_SCREENSHOTS"
 STARTUP_TIMEOUT = 60.0
 LOOPBACK = "localhost,127.0.0.1"
+
+
+def wait_until(what: str, check: Callable[[], object], seconds: float = 120) -> None:
+    """Poll `check` until it is true; fail the test saying what did not happen in time."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.3)
+    pytest.fail(f"timed out waiting for {what}")
 
 
 def need_haproxy() -> None:

@@ -21,6 +21,7 @@ from app.identity import sessions
 from app.notify import service as notify
 from app.worker.models import JobRun
 from tests import factories as f
+from tests.e2e.conftest import sign_in_with_password
 from tests.e2e.harness import ROOT, FakeTelegramServer, WorkerProcess, need_haproxy
 
 
@@ -135,16 +136,7 @@ def test_two_web_processes_and_two_workers_a_browser_survives_its_process_dying_
             WorkerProcess(db.url, tmp_path / "b.log", env, leads=False) as second,
         ):
             # The teacher signs in with a password through the proxy.
-            page.goto(web.url)
-            form = page.get_by_test_id("stForm").filter(
-                has=page.get_by_role("textbox", name="Password", exact=True)
-            )
-            expect(form).to_be_visible(timeout=RERUN_MS)
-            form.get_by_label("Email or phone", exact=True).fill(teacher.email)
-            form.get_by_role("textbox", name="Password", exact=True).fill(PASSWORD)
-            form.get_by_role("button", name="Sign in", exact=True).click()
-            expect(page.get_by_role("button", name="Sign out")).to_be_visible(timeout=RERUN_MS)
-            page.wait_for_function("document.cookie.includes('cohort_session=')")
+            sign_in_with_password(page, web.url, teacher.email, PASSWORD, RERUN_MS)
 
             # The process serving this browser dies; the app reconnects through the proxy to
             # the other one, still signed in, and the teacher carries on.

@@ -18,7 +18,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -30,9 +29,10 @@ from sqlmodel import select
 
 from app.academics.models import Student
 from app.core.roles import Role
-from app.serve import free_port, healthy
+from app.serve import HAPROXY_DEFAULTS, free_port, healthy
 from tests import factories as f
-from tests.e2e.harness import ROOT, need_haproxy, stop_process_group
+from tests.e2e.conftest import sign_in_with_password
+from tests.e2e.harness import ROOT, need_haproxy, stop_process_group, wait_until
 from tests.fakes.dns import FakeDNS
 
 pytestmark = [
@@ -47,19 +47,11 @@ RERUN_MS = 20_000
 
 # Render's balancer, as unhelpful as it may be: the websocket goes to instance A, every other
 # request to instance B; each takes the other's traffic when it is down.
-BALANCER = """\
-global
-    maxconn 1024
-
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 1h
-    timeout server 1h
-    timeout tunnel 1h
-    option forwardfor
-
+BALANCER = (
+    HAPROXY_DEFAULTS
+    + """
 frontend render
+    option forwardfor
     bind 127.0.0.1:{port}
     acl websocket hdr(upgrade) -i websocket
     use_backend sockets if websocket
@@ -75,6 +67,7 @@ backend requests
     server b 127.0.0.1:{b} check inter 1s fall 2 rise 1
     server a 127.0.0.1:{a} check inter 1s fall 2 rise 1 backup
 """
+)
 
 
 class Instance:
@@ -129,15 +122,6 @@ class Instance:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
-
-
-def _wait(what: str, check, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.3)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def _status(url: str) -> int:
@@ -219,7 +203,7 @@ def test_instances_behind_a_balancer_without_affinity_carry_uploads_downloads_an
         # Discovery names no instance yet (a host may name an instance only once it is
         # healthy): each instance's health check answers for its own processes all the same.
         for instance in (a, b):
-            _wait(
+            wait_until(
                 "an instance's proxy",
                 lambda i=instance: healthy(f"http://127.0.0.1:{i.port}") or i.process.poll() is not None,
             )  # fmt: skip
@@ -228,20 +212,14 @@ def test_instances_behind_a_balancer_without_affinity_carry_uploads_downloads_an
         # Discovery names both: each instance's proxy now reaches both instances' processes.
         dns.records[DISCOVERY] = ["127.0.0.2", "127.0.0.3"]
         for instance in (a, b):
-            _wait("discovery", lambda i=instance: _status(f"http://127.0.0.1:{i.port}/") == 200)
+            wait_until(
+                "discovery", lambda i=instance: _status(f"http://127.0.0.1:{i.port}/") == 200
+            )
         url = balancer(a.port, b.port)
-        _wait("the balancer", lambda: healthy(url))
+        wait_until("the balancer", lambda: healthy(url))
 
         # An admin signs in with a password; the websocket arrives through instance A.
-        page.goto(url)
-        form = page.get_by_test_id("stForm").filter(
-            has=page.get_by_role("textbox", name="Password", exact=True)
-        )
-        expect(form).to_be_visible(timeout=RERUN_MS)
-        form.get_by_label("Email or phone", exact=True).fill(admin.email)
-        form.get_by_role("textbox", name="Password", exact=True).fill(PASSWORD)
-        form.get_by_role("button", name="Sign in", exact=True).click()
-        expect(page.get_by_role("button", name="Sign out")).to_be_visible(timeout=RERUN_MS)
+        sign_in_with_password(page, url, admin.email, PASSWORD, RERUN_MS)
 
         # The upload and the generated download arrive through instance B, and reach the process
         # holding the session wherever it is.

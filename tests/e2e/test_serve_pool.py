@@ -11,26 +11,15 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
-import pytest
 from sqlalchemy import create_engine, text
 
 from app.serve import free_port, healthy
-from tests.e2e.harness import ROOT, need_haproxy
+from tests.e2e.harness import ROOT, need_haproxy, wait_until
 
 STARTED = re.compile(r"web process (\d) on port (\d+) \(pid (\d+)\)")
-
-
-def _wait(what: str, check, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.3)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def _alive(pid: int) -> bool:
@@ -69,7 +58,9 @@ def test_two_web_processes_behind_haproxy_restart_one_that_dies_and_stop_togethe
     url = f"http://127.0.0.1:{port}"
     log_text = lambda: log_path.read_text(errors="replace")  # noqa: E731
     try:
-        _wait("the proxy's health check", lambda: healthy(url) or server.poll() is not None, 240)
+        wait_until(
+            "the proxy's health check", lambda: healthy(url) or server.poll() is not None, 240
+        )
         assert server.poll() is None, log_text()
         first = {int(n): (int(p), int(pid)) for n, p, pid in STARTED.findall(log_text())}
         assert sorted(first) == [1, 2], log_text()
@@ -99,7 +90,7 @@ def test_two_web_processes_behind_haproxy_restart_one_that_dies_and_stop_togethe
             again = [(int(p), int(pid)) for n, p, pid in STARTED.findall(log_text()) if n == "1"]
             return len(again) == 2 and healthy(f"http://127.0.0.1:{old_port}")
 
-        _wait("web process 1 to start again", restarted)
+        wait_until("web process 1 to start again", restarted)
         assert "web process 1 stopped" in log_text()
         new_pid = [int(pid) for n, _p, pid in STARTED.findall(log_text()) if n == "1"][-1]
         assert new_pid != old_pid and healthy(url)

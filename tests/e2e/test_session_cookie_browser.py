@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from app.core.roles import Role
 from tests import factories as f
+from tests.e2e.conftest import sign_in_with_password
 
 pytestmark = pytest.mark.browser
 
@@ -17,17 +18,7 @@ RERUN_MS = 15_000
 
 def test_a_password_sign_in_survives_a_reload_until_sign_out(db, live_app, page):
     teacher = f.user(db, f.institute(db), Role.TEACHER, password=PASSWORD)
-    page.goto(live_app.url)
-    form = page.get_by_test_id("stForm").filter(
-        has=page.get_by_role("textbox", name="Password", exact=True)
-    )
-    expect(form).to_be_visible(timeout=RERUN_MS)
-    form.get_by_label("Email or phone", exact=True).fill(teacher.email)
-    form.get_by_role("textbox", name="Password", exact=True).fill(PASSWORD)
-    form.get_by_role("button", name="Sign in", exact=True).click()
-    sign_out = page.get_by_role("button", name="Sign out")
-    expect(sign_out).to_be_visible(timeout=RERUN_MS)
-    page.wait_for_function("document.cookie.includes('cohort_session=')", timeout=RERUN_MS)
+    sign_in_with_password(page, live_app.url, teacher.email, PASSWORD, RERUN_MS)
 
     page.reload()  # a brand-new Streamlit session: only the cookie can say who this is
     expect(page.get_by_role("button", name="Sign out")).to_be_visible(timeout=RERUN_MS)
