@@ -142,6 +142,7 @@ def _dashboard(db_engine, institute_id: int) -> dict:
         }
 
 
+@pytest.mark.heavy(seconds=60)
 @pytest.mark.postgres
 def test_medium_demo_scores_alike_dashboards_match_sql_and_backups_drill(_backends, tmp_path):
     scores = {}

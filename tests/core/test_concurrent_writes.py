@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from sqlmodel import select
 
 from app.core import clock
@@ -21,6 +22,7 @@ USERS = 20
 PASSWORD = "a long and unusual passphrase 42"
 
 
+@pytest.mark.heavy
 def test_twenty_users_sign_in_at_once_without_a_lock_error(db):
     inst = f.institute(db)
     users = [

@@ -4,9 +4,12 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from app.core.config import PROJECT_ROOT
 
 
+@pytest.mark.heavy(seconds=25)
 def test_the_load_test_drives_a_real_server_and_checks_every_mark(tmp_path):
     done = subprocess.run(
         [

@@ -70,6 +70,7 @@ from tests.e2e.test_attendance_browser import (
 from tests.e2e.test_users_browser import RERUN_MS, invite, open_users
 
 pytestmark = [
+    pytest.mark.heavy(seconds=22),
     pytest.mark.browser,
     pytest.mark.postgres,
     pytest.mark.parametrize("db", ["postgres"], indirect=True),

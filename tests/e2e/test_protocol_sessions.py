@@ -9,12 +9,15 @@ import importlib.util
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from sqlmodel import select
 
 from app.attendance.models import AttendanceRecord
 from app.core.roles import Role
 from app.identity import sessions
 from tests.e2e.harness import ROOT
+
+pytestmark = pytest.mark.heavy
 
 _spec = importlib.util.spec_from_file_location("loadtest", ROOT / "scripts" / "loadtest.py")
 loadtest = sys.modules.setdefault("loadtest", importlib.util.module_from_spec(_spec))

@@ -51,6 +51,7 @@ def two_processes(db, demo):
         yield running
 
 
+@pytest.mark.heavy
 def test_a_user_stays_signed_in_when_their_process_dies(db, demo, two_processes):
     with db.scope(system=True) as s:
         token = sessions.start_session(
@@ -97,6 +98,7 @@ def _wait(condition, what: str, timeout: float = 45) -> None:
 
 
 @pytest.mark.browser
+@pytest.mark.heavy(seconds=35)
 @pytest.mark.postgres
 @pytest.mark.parametrize("db", ["postgres"], indirect=True)
 def test_two_web_processes_and_two_workers_a_browser_survives_its_process_dying_and_jobs_run_once(

@@ -36,6 +36,7 @@ from tests.e2e.harness import ROOT, need_haproxy, stop_process_group, wait_until
 from tests.fakes.dns import FakeDNS
 
 pytestmark = [
+    pytest.mark.heavy(seconds=25),
     pytest.mark.browser,
     pytest.mark.postgres,
     pytest.mark.parametrize("db", ["postgres"], indirect=True),
@@ -232,7 +233,19 @@ def test_instances_behind_a_balancer_without_affinity_carry_uploads_downloads_an
         # back through B, and the admin is still signed in and can upload again.
         dns.records[DISCOVERY] = ["127.0.0.3"]
         assert a.stop() == 0, a.log()
-        expect(page.get_by_role("button", name="Sign out")).to_be_visible(timeout=30_000)
+        # The page on screen is the old one until the app has reconnected: go to another page
+        # (a rerun through the new connection) before trusting what it shows.
+        overview = page.get_by_test_id("stSidebarNav").get_by_role("link", name="Overview")
+        heading = page.get_by_role("heading", name="Overview", exact=True)
+        for _attempt in range(3):  # a click made while disconnected may be lost
+            overview.click()
+            try:
+                expect(heading).to_be_visible(timeout=10_000)
+                break
+            except AssertionError:
+                continue
+        expect(heading).to_be_visible(timeout=RERUN_MS)
+        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
         expect(page.get_by_role("textbox", name="Password", exact=True)).to_have_count(0)
         import_students(page, batch.name, range(4, 6))
 

@@ -14,6 +14,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from app.serve import free_port, healthy
@@ -31,6 +32,7 @@ def _alive(pid: int) -> bool:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
 
 
+@pytest.mark.heavy
 def test_two_web_processes_behind_haproxy_restart_one_that_dies_and_stop_together(tmp_path):
     need_haproxy()
     port = free_port()

@@ -36,6 +36,7 @@ from tests.e2e.test_journeys import (  # noqa: F401  (serve: the fixture)
 from tests.e2e.test_users_browser import RERUN_MS
 
 pytestmark = [
+    pytest.mark.heavy(seconds=40),
     pytest.mark.browser,
     pytest.mark.postgres,
     pytest.mark.parametrize("db", ["postgres"], indirect=True),

@@ -1,5 +1,6 @@
 """The seeded medium institute's journal, exported, is accepted by Beancount's own checks."""
 
+import pytest
 from beancount import loader
 from beancount.core import realization
 
@@ -8,6 +9,7 @@ from app.fees import ledger
 from app.fees.export import beancount_lines_internal
 
 
+@pytest.mark.heavy
 def test_beancount_accepts_the_medium_institutes_books(db):
     result = seed_demo(size="medium", engine=db.engine)
     institute_id = result.institute_ids[0]

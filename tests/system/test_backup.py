@@ -77,6 +77,7 @@ def _submit_attendance(
         taken.append(session_id)
 
 
+@pytest.mark.heavy
 def test_backup_while_the_app_writes_restores_consistently(db, tmp_path):
     from sqlalchemy import text
 

@@ -90,6 +90,7 @@ def _wait_for(path: Path, text: str, timeout: float = 30) -> bool:
     return False
 
 
+@pytest.mark.heavy
 @pytest.mark.postgres
 def test_two_workers_on_postgres_only_one_runs_jobs_until_it_stops(pg, tmp_path):
     log_a, log_b = tmp_path / "a.log", tmp_path / "b.log"
@@ -111,6 +112,7 @@ def test_two_workers_on_postgres_only_one_runs_jobs_until_it_stops(pg, tmp_path)
                 proc.wait(timeout=10)
 
 
+@pytest.mark.heavy
 def test_cli_lists_jobs_and_runs_one(db):
     env = {**os.environ, "DATABASE_URL": db.url}
     listed = subprocess.run(
