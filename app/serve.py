@@ -99,17 +99,22 @@ def check_cookie_secret(secret: str, *, prod: bool) -> None:
         )
 
 
-def write_secrets(auth: dict[str, str], path: Path = SECRETS_PATH) -> Path:
-    """Write the [auth] block to secrets.toml, readable by the owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    body = "# Written at start-up from the environment by app/serve.py; do not commit.\n[auth]\n"
-    body += "".join(f"{key} = {_quote(value)}\n" for key, value in auth.items())
+def write_private(path: Path, body: str) -> Path:
+    """Write a file readable by the owner only, from its first byte, and replace it whole."""
     temporary = path.with_suffix(".tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(body)
     os.replace(temporary, path)
     return path
+
+
+def write_secrets(auth: dict[str, str], path: Path = SECRETS_PATH) -> Path:
+    """Write the [auth] block to secrets.toml, readable by the owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = "# Written at start-up from the environment by app/serve.py; do not commit.\n[auth]\n"
+    body += "".join(f"{key} = {_quote(value)}\n" for key, value in auth.items())
+    return write_private(path, body)
 
 
 def existing_cookie_secret(path: Path = SECRETS_PATH) -> str | None:
@@ -286,7 +291,7 @@ def haproxy_config(
         "resolvers peers init-addr none resolve-prefer ipv4"
         for n, p in enumerate(backends, start=1)
     )
-    here = "127.0.0.1" if peers.address == "0.0.0.0" else peers.address
+    here = reachable(peers.address)
     local = "\n".join(
         f"    server local{n} {here}:{p} {check}" for n, p in enumerate(backends, start=1)
     )
@@ -302,6 +307,11 @@ def haproxy_config(
         f"    dynamic-cookie-key {peers.cookie_key}",
         servers=servers,
     )
+
+
+def reachable(address: str) -> str:
+    """Where this machine reaches a process listening on `address` (every interface: loopback)."""
+    return "127.0.0.1" if address == "0.0.0.0" else address
 
 
 def _port(name: str, value: str) -> int:
@@ -427,7 +437,7 @@ class Pool:
         if hops > MAX_PROXY_HOPS:
             raise StartupError(
                 f"TRUSTED_PROXY_HOPS may be at most {MAX_PROXY_HOPS - 1} with WEB_PROCESSES above 1 "
-                "(the pool's own HAProxy is one more hop)."
+                "or WEB_PEERS (the pool's own HAProxy is one more hop)."
             )
         self.child_env = {
             **env,
@@ -451,8 +461,7 @@ class Pool:
         log(f"web process {index + 1} on port {self.ports[index]} (pid {process.pid})")
 
     def local_url(self, index: int) -> str:
-        host = "127.0.0.1" if self.address == "0.0.0.0" else self.address
-        return f"http://{host}:{self.ports[index]}"
+        return f"http://{reachable(self.address)}:{self.ports[index]}"
 
     def start(self, haproxy: str) -> None:
         for index in range(len(self.ports)):
@@ -470,8 +479,8 @@ class Pool:
             raise StartupError("the web processes did not answer their health check in 2 min.")
         if self.stopping:
             return
-        self.config.write_text(haproxy_config(self.port, self.ports, peers=self.peers))
-        self.config.chmod(0o600)  # the route cookie's key is in it
+        # Owner-only: the route cookie's key is in it.
+        write_private(self.config, haproxy_config(self.port, self.ports, peers=self.peers))
         checked = subprocess.run(
             [haproxy, "-c", "-q", "-f", str(self.config)], capture_output=True, text=True
         )

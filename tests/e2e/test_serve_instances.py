@@ -11,8 +11,6 @@ other request (uploads, downloads) to the other."""
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import signal
 import subprocess
@@ -33,6 +31,7 @@ from app.serve import HAPROXY_DEFAULTS, free_port, healthy
 from tests import factories as f
 from tests.e2e.conftest import sign_in_with_password
 from tests.e2e.harness import ROOT, need_haproxy, stop_process_group, wait_until
+from tests.e2e.test_journeys import import_file
 from tests.fakes.dns import FakeDNS
 
 pytestmark = [
@@ -159,15 +158,19 @@ def balancer() -> Iterator[Callable[[int, int], str]]:
 
 
 def students_csv(batch: str, numbers: range) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["enrollment_no", "name", "phone", "guardian_name", "guardian_phone", "batch"])
-    for n in numbers:
-        writer.writerow(
-            [f"INS-{n:03d}", f"Pupil {n}", f"+91 98450 {n:05d}", f"Parent {n}",
-             f"+91 98451 {n:05d}", batch]
-        )  # fmt: skip
-    return out.getvalue().encode()
+    return import_file(
+        [
+            {
+                "enrollment_no": f"INS-{n:03d}",
+                "name": f"Pupil {n}",
+                "phone": f"+91 98450 {n:05d}",
+                "guardian_name": f"Parent {n}",
+                "guardian_phone": f"+91 98451 {n:05d}",
+                "batch": batch,
+            }
+            for n in numbers
+        ]
+    )
 
 
 def import_students(page: Page, batch: str, numbers: range) -> None:

@@ -49,7 +49,6 @@ class FakeDNS:
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.2)
         self.address = f"127.0.0.1:{self.sock.getsockname()[1]}"
-        self.queries = 0
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._serve, daemon=True)
 
@@ -59,7 +58,6 @@ class FakeDNS:
                 packet, client = self.sock.recvfrom(4096)
             except TimeoutError:
                 continue
-            self.queries += 1
             try:
                 self.sock.sendto(answer(packet, self.records), client)
             except (IndexError, struct.error, UnicodeDecodeError):
